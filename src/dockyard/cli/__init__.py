@@ -1,0 +1,94 @@
+"""The ``dockyard`` command: the only code that knows argv, streams and exit codes.
+
+Commands are thin: parse, call one function, render, return an exit code. Heavy imports
+(pydantic, troposphere, cfn-lint, boto3) happen inside the commands that need them, so
+``dockyard --help`` and ``--version`` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from dockyard import __version__
+from dockyard.cli.common import RunState
+from dockyard.errors import ConfigError, DockyardError, ExitCode
+from dockyard.ui.console import Console
+
+_EPILOG = """\b
+Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 AWS precondition,
+4 deploy rolled back, 70 task failed to start, 71 Spot interrupted,
+124 timeout, 130 cancelled.
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=_EPILOG)
+@click.version_option(__version__, "--version", "-V", prog_name="dockyard",
+                      message="%(prog)s %(version)s")
+def cli() -> None:
+    """Stand up and run a CI/CD platform on AWS ECS Fargate, with no Docker daemon anywhere.
+
+    Jenkins behind HTTPS at your domain, image builds as one-off kaniko tasks, and deploys
+    that report their true outcome, all declared in one dockyard.yml.
+
+    Start with `dockyard init`, then `dockyard plan` (offline, no AWS account needed).
+    """
+
+
+def _register() -> None:
+    from dockyard.cli import config_commands, plan
+
+    cli.add_command(config_commands.init)
+    cli.add_command(config_commands.schema)
+    cli.add_command(plan.plan)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code; the one place that turns errors into codes."""
+    state = RunState(debug=bool(os.environ.get("DOCKYARD_DEBUG")))
+    console = Console(out=sys.stdout, err=sys.stderr)
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="dockyard",
+                          standalone_mode=False, obj=state)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.exceptions.Abort:
+        console.note("cancelled")
+        return ExitCode.CANCELLED
+    except click.ClickException as err:
+        err.show(file=sys.stderr)
+        return ExitCode.USAGE if isinstance(err, click.UsageError) else ExitCode.FAILED
+    except ConfigError as err:
+        for problem in err.problems:
+            console.error(problem)
+        if err.hint:
+            console.note(f"hint: {err.hint}")
+        return _debug_exit(state, err.exit_code)
+    except DockyardError as err:
+        console.error(err.message, err.hint)
+        return _debug_exit(state, err.exit_code)
+    except KeyboardInterrupt:
+        console.note("cancelled")
+        return ExitCode.CANCELLED
+    except Exception as err:  # a bug: say so plainly, the traceback only with --debug
+        if state.debug:
+            traceback.print_exc()
+        else:
+            console.error(f"unexpected {type(err).__name__}: {err}",
+                          "this is a bug in dockyard; rerun with --debug for the traceback")
+        return ExitCode.FAILED
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _debug_exit(state: RunState, code: int) -> int:
+    if state.debug:
+        traceback.print_exc()
+    return code

@@ -1,0 +1,51 @@
+"""Fargate's allowed task sizes (Linux), checked before anything reaches AWS."""
+
+from __future__ import annotations
+
+# CPU units -> the memory values (MiB) Fargate accepts with it. From the ECS developer guide,
+# "Task CPU and memory"; 8 and 16 vCPU need platform version 1.4.0 or later.
+_MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+CPU_VALUES: tuple[int, ...] = tuple(_MEMORY_BY_CPU)
+
+# Ephemeral storage: 20 GiB is what every task gets; 21-200 GiB is billed on top.
+STORAGE_MIN_GIB = 20
+STORAGE_MAX_GIB = 200
+
+
+def check_cpu(cpu: int) -> int:
+    """Return ``cpu`` if Fargate offers it, else raise ValueError naming the allowed values."""
+    if cpu not in _MEMORY_BY_CPU:
+        allowed = ", ".join(str(c) for c in CPU_VALUES)
+        raise ValueError(f"{cpu} is not a Fargate CPU value; use one of {allowed}")
+    return cpu
+
+
+def check_memory(cpu: int, memory: int) -> int:
+    """Return ``memory`` if Fargate accepts it with ``cpu``, else raise ValueError with the range."""
+    allowed = _MEMORY_BY_CPU.get(cpu)
+    if allowed is None or memory in allowed:
+        return memory
+    if len(allowed) <= 4:
+        choices = ", ".join(str(m) for m in allowed)
+    else:
+        choices = f"{allowed[0]}-{allowed[-1]} in steps of {allowed[1] - allowed[0]}"
+    raise ValueError(f"{memory} MiB does not go with cpu {cpu}; Fargate allows {choices} MiB")
+
+
+def check_storage(gib: int) -> int:
+    """Return ``gib`` if it is a valid Fargate ephemeral storage size."""
+    if not STORAGE_MIN_GIB <= gib <= STORAGE_MAX_GIB:
+        raise ValueError(
+            f"{gib} GiB is outside Fargate's ephemeral storage range "
+            f"{STORAGE_MIN_GIB}-{STORAGE_MAX_GIB} GiB"
+        )
+    return gib

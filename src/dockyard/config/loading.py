@@ -1,0 +1,207 @@
+"""Reading dockyard.yml: YAML with line numbers, validation, and errors that name field and line."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from dockyard.config.models import Config
+from dockyard.errors import ConfigError
+
+DEFAULT_PATH = Path("dockyard.yml")
+EXAMPLE_SOURCE = "the bundled example"
+_STARTER_DEFAULTS = {"name": "acme", "region": "ap-southeast-2", "domain": "example.com"}
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and where it came from."""
+
+    config: Config
+    source: str
+    is_example: bool = False
+
+
+def starter_text(name: str = "acme", region: str = "ap-southeast-2",
+                 domain: str = "example.com") -> str:
+    """The commented starter dockyard.yml that ``dockyard init`` writes."""
+    template = resources.files("dockyard.config").joinpath("starter.yml").read_text("utf-8")
+    return string.Template(template).substitute(name=name, region=region, domain=domain)
+
+
+def load_config(path: Path | None) -> LoadedConfig:
+    """Load ``path``; without one, ./dockyard.yml, and without that, the bundled example."""
+    if path is None:
+        if not DEFAULT_PATH.exists():
+            return LoadedConfig(parse_config(starter_text(**_STARTER_DEFAULTS), EXAMPLE_SOURCE),
+                                EXAMPLE_SOURCE, is_example=True)
+        path = DEFAULT_PATH
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"],
+                          hint="run `dockyard init` to write a starter dockyard.yml") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError([f"{path}: cannot read it: {err}"]) from None
+    return LoadedConfig(parse_config(text, str(path)), str(path))
+
+
+def parse_config(text: str, source: str) -> Config:
+    """Validate YAML text as a Config; every problem names its field path and line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        line = err.problem_mark.line + 1 if err.problem_mark else 1
+        raise ConfigError([f"{source}:{line}: invalid YAML: {err.problem}"]) from None
+    except yaml.YAMLError as err:
+        raise ConfigError([f"{source}: invalid YAML: {err}"]) from None
+    if root is None:
+        raise ConfigError([f"{source}:1: the file is empty"],
+                          hint="run `dockyard init` to write a starter dockyard.yml")
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError([f"{source}:{root.start_mark.line + 1}: expected a mapping of "
+                           "settings (name: ..., region: ...)"])
+    lines: dict[Path_, int] = {}
+    duplicates: list[str] = []
+    _index_lines(root, (), lines, duplicates)
+    if duplicates:
+        raise ConfigError([f"{source}:{d}" for d in duplicates])
+    data = yaml.safe_load(text)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError([_describe(e, data, lines, source) for e in err.errors()],
+                          hint="`dockyard schema` prints every key and its type") from None
+
+
+def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int],
+                 duplicates: list[str]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                duplicates.append(f"{key_node.start_mark.line + 1}: "
+                                  f"{_dotted((*path, key))}: duplicate key")
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _index_lines(value_node, (*path, key), lines, duplicates)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, (*path, index), lines, duplicates)
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> Path_:
+    """The part of a pydantic error location that exists in the user's data.
+
+    pydantic adds segments that are not keys (the union tag ``existing``, ``[key]``); dropping
+    whatever the data does not have leaves the path the user wrote.
+    """
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif part in ("[key]",) or not isinstance(part, str | int):
+            continue
+        elif isinstance(node, dict) and isinstance(part, str) and part not in _NON_KEYS:
+            node = None  # a missing or unknown key: still the user's name for it
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+_NON_KEYS = {"default-vpc", "existing", "create"}
+
+
+def error_message(error: ErrorDetails, path: Path_ | None = None) -> str:
+    """What one pydantic error says, in dockyard's words, without its location."""
+    if error["type"] == "dockyard_cross":
+        return str((error.get("ctx") or {})["message"])
+    if path is None:
+        path = tuple(p for p in error["loc"] if isinstance(p, str | int))
+    return _message(error, path)
+
+
+def _describe(error: ErrorDetails, data: Any, lines: dict[Path_, int], source: str) -> str:
+    ctx = error.get("ctx") or {}
+    if error["type"] == "dockyard_cross":
+        path: Path_ = tuple(ctx["path"])
+    else:
+        path = _data_path(error["loc"], data)
+    message = error_message(error, path)
+    if error["type"] == "union_tag_invalid":
+        path = (*path, "mode")
+    line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), 1)
+    where = _dotted(path) or "(top level)"
+    return f"{source}:{line}: {where}: {message}"
+
+
+def _message(error: ErrorDetails, path: Path_) -> str:
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(path[:-1])
+        return "unknown key" + (f"; expected one of: {', '.join(allowed)}" if allowed else "")
+    if kind == "missing":
+        return "required, but missing"
+    if kind == "union_tag_invalid":
+        return f"{_tag(error)!r} is not a network mode; use default-vpc, existing or create"
+    if kind == "union_tag_not_found":
+        return "needs a mode: default-vpc, existing or create"
+    if kind in ("value_error", "assertion_error"):
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    value = error.get("input")
+    if isinstance(value, dict | list) or value is None:
+        return msg
+    return f"{msg} (got {value!r})"
+
+
+def _tag(error: ErrorDetails) -> str:
+    return str((error.get("ctx") or {}).get("tag", ""))
+
+
+def _allowed_keys(path: Path_) -> list[str]:
+    """Field names of the section at ``path``, to suggest when a key there is unknown."""
+    models: list[type[BaseModel]] = [Config]
+    in_dict = False
+    for part in path:
+        if in_dict:  # ``part`` is a key the user chose, such as an app's name
+            in_dict = False
+            continue
+        fields = [m.model_fields[part] for m in models if isinstance(part, str) and part in m.model_fields]
+        if not fields:
+            return []
+        models, in_dict = _models_in(fields[0].annotation)
+    if in_dict:
+        return []
+    return list(dict.fromkeys(name for m in models for name in m.model_fields))
+
+
+def _models_in(annotation: Any) -> tuple[list[type[BaseModel]], bool]:
+    """The models an annotation holds, and whether they sit behind a dict's keys."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation], False
+    args = get_args(annotation)
+    if get_origin(annotation) is dict and len(args) == 2:
+        return _models_in(args[1])[0], True
+    found: list[type[BaseModel]] = []
+    for arg in args:
+        found.extend(_models_in(arg)[0])
+    return found, False
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join(str(p) for p in path)

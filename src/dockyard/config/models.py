@@ -1,0 +1,339 @@
+"""dockyard.yml as pydantic models: every field, its default, and the checks AWS would make later.
+
+Unknown keys are errors (``extra="forbid"``), so a typo never silently falls back to a default.
+Checks that span fields raise :func:`cross_error` with the path of the field to blame, so the
+loader can point at its line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import zlib
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from dockyard.config import fargate
+
+# The kaniko fork that is maintained since upstream was archived in June 2025
+# (research/kaniko-anchors.md section 3). Pin it by digest in dockyard.yml where you can.
+DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
+
+# Listener rule priorities: Jenkins takes the first; apps get a stable one derived from their name.
+JENKINS_RULE_PRIORITY = 1
+_APP_PRIORITY_BASE = 100
+_APP_PRIORITY_SPAN = 49_000
+
+_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                       2192, 2557, 2922, 3288, 3653)
+_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,19}$")
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+_SM_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+(:.*)?$")
+_SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[\w/.-]+$")
+_SM_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
+_SSM_NAME = re.compile(r"^ssm:/?[\w/.-]{1,1011}$")
+_REPO_SLUG = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
+_TAG_FILTER = re.compile(r"^[A-Za-z0-9._*-]{1,128}$")
+
+
+def cross_error(path: tuple[str | int, ...], message: str) -> PydanticCustomError:
+    """An error found across fields, carrying the path of the field the user should change."""
+    return PydanticCustomError("dockyard_cross", "{message}", {"path": path, "message": message})
+
+
+def _check(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def validate(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(validate)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower().rstrip(".") if isinstance(value, str) else value
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as err:
+        raise ValueError(f"{value!r} is not a CIDR block ({err})") from None
+
+
+def _retention(days: int) -> int:
+    if days not in _LOG_RETENTION_DAYS:
+        raise ValueError(f"{days} is not a CloudWatch Logs retention; use one of 1, 3, 7, 14, 30, "
+                         "60, 90, 180, 365 (or another value CloudWatch offers)")
+    return days
+
+
+def _scalar_to_str(value: Any) -> Any:
+    # YAML reads `DEBUG: 1` as an int and `ON: yes` as a bool; environment values are strings.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _env_name(key: str) -> str:
+    if not _ENV_NAME.match(key):
+        raise ValueError(f"{key!r} is not an environment variable name")
+    return key
+
+
+def _not_secret_looking(key: str) -> str:
+    if any(word in key.upper() for word in _SECRET_WORDS):
+        raise ValueError(f"{key} looks like a secret; move it to 'secrets' as a Secrets Manager or "
+                         "SSM reference, so its value never sits in the task definition")
+    return key
+
+
+def _secret_ref(ref: str) -> str:
+    if _SM_ARN.match(ref) or _SSM_ARN.match(ref) or _SSM_NAME.match(ref):
+        return ref
+    if _SM_NAME.match(ref) and not ref.startswith("arn:"):
+        return ref
+    raise ValueError(f"{ref!r} is not a Secrets Manager name or ARN, nor ssm:/parameter/path")
+
+
+Name = Annotated[str, _check(_NAME, "a valid name: 2-20 characters of lowercase letters, digits "
+                             "and single hyphens, starting with a letter")]
+Host = Annotated[str, BeforeValidator(_lower), _check(_DNS_LABEL, "a DNS label (like 'jenkins')")]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Cpu = Annotated[int, AfterValidator(fargate.check_cpu)]
+StorageGib = Annotated[int, AfterValidator(fargate.check_storage)]
+Retention = Annotated[int, AfterValidator(_retention)]
+EnvValue = Annotated[str, BeforeValidator(_scalar_to_str)]
+SecretName = Annotated[str, AfterValidator(_env_name)]
+EnvName = Annotated[str, AfterValidator(_env_name), AfterValidator(_not_secret_looking)]
+SecretRef = Annotated[str, AfterValidator(_secret_ref)]
+
+
+class Model(BaseModel):
+    """Base of every dockyard.yml section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FargateSize(Model):
+    """A Fargate task size; memory is checked against the CPU value declared before it."""
+
+    cpu: Cpu
+    memory: int
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_fits_cpu(cls, memory: int, info: ValidationInfo) -> int:
+        cpu = info.data.get("cpu")
+        return memory if cpu is None else fargate.check_memory(cpu, memory)
+
+
+class DefaultVpc(Model):
+    """Use the region's default VPC and two of its subnets in different zones (as the seed did)."""
+
+    mode: Literal["default-vpc"] = "default-vpc"
+
+
+class ExistingNetwork(Model):
+    """Use a VPC you already have."""
+
+    mode: Literal["existing"]
+    vpc_id: Annotated[str, _check(re.compile(r"^vpc-[0-9a-f]{8,17}$"), "a VPC id (vpc-...)")]
+    subnets: Annotated[
+        list[Annotated[str, _check(re.compile(r"^subnet-[0-9a-f]{8,17}$"), "a subnet id")]],
+        Field(min_length=2, description="Public subnets in two or more zones, for the load balancer."),
+    ]
+    private_subnets: Annotated[
+        list[Annotated[str, _check(re.compile(r"^subnet-[0-9a-f]{8,17}$"), "a subnet id")]],
+        Field(description="Subnets with a NAT route for tasks and EFS; then tasks get no public IP."),
+    ] = []
+
+    @field_validator("private_subnets")
+    @classmethod
+    def _two_or_none(cls, subnets: list[str]) -> list[str]:
+        if len(subnets) == 1:
+            raise ValueError("give at least two private subnets in different zones, or none")
+        return subnets
+
+
+class CreateNetwork(Model):
+    """Create a VPC with two public subnets in two zones and an internet gateway."""
+
+    mode: Literal["create"]
+    cidr: Cidr = "10.0.0.0/16"
+
+    @field_validator("cidr")
+    @classmethod
+    def _size(cls, cidr: str) -> str:
+        network = ipaddress.ip_network(cidr)
+        if network.version != 4 or not 16 <= network.prefixlen <= 24:
+            raise ValueError(f"{cidr} must be an IPv4 block between /16 and /24")
+        return cidr
+
+
+Network = Annotated[DefaultVpc | ExistingNetwork | CreateNetwork, Field(discriminator="mode")]
+
+
+class Edge(Model):
+    """The shared HTTPS entry point: one load balancer, one certificate, one hosted zone."""
+
+    domain: Annotated[str, BeforeValidator(_lower), _check(_DOMAIN, "a domain name")] = Field(
+        description="The Route 53 hosted zone; Jenkins and apps get hosts under it."
+    )
+    hosted_zone_id: Annotated[
+        str, _check(re.compile(r"^Z[A-Z0-9]{1,31}$"), "a hosted zone id (Z...)")
+    ] | None = Field(default=None, description="Default: looked up by domain at deploy time.")
+    certificate: str = Field(
+        default="auto", description="'auto' (ACM, DNS-validated in the zone) or an ACM ARN."
+    )
+    allowed_cidrs: Annotated[list[Cidr], Field(min_length=1)] = Field(
+        description="Who may reach the load balancer on 80/443. No default: decide who gets in."
+    )
+
+    @field_validator("certificate")
+    @classmethod
+    def _certificate(cls, value: str) -> str:
+        if value != "auto" and not _ACM_ARN.match(value):
+            raise ValueError(f"{value!r} is neither 'auto' nor an ACM certificate ARN")
+        return value
+
+
+class GitHub(Model):
+    """Where Jenkins finds its GitHub credentials."""
+
+    credentials_secret: Annotated[str, _check(_SM_NAME, "a Secrets Manager secret name")]
+
+
+class JenkinsJob(Model):
+    """One multibranch pipeline job, seeded by Job DSL."""
+
+    name: Annotated[str, _check(re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"), "a job name")]
+    repository: Annotated[str, _check(_REPO_SLUG, "a GitHub repository as owner/name")]
+    jenkinsfile: str = "Jenkinsfile"
+
+
+class Jenkins(FargateSize):
+    """The Jenkins controller: one Fargate task with JENKINS_HOME on EFS."""
+
+    host: Host = "jenkins"
+    cpu: Cpu = 2048
+    memory: int = 4096
+    storage_gib: StorageGib = 30
+    image: str | None = Field(default=None, description="Use this image instead of building one.")
+    log_retention_days: Retention = 30
+    github: GitHub | None = None
+    jobs: list[JenkinsJob] = []
+
+
+class Builder(FargateSize):
+    """kaniko image builds as one-off Fargate tasks."""
+
+    cpu: Cpu = 2048
+    memory: int = 8192
+    storage_gib: StorageGib = 50
+    spot: bool = True
+    architectures: Annotated[list[Literal["amd64", "arm64"]], Field(min_length=1)] = ["amd64"]
+    timeout_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+    executor_image: str = DEFAULT_EXECUTOR_IMAGE
+    mutable_tags: Annotated[
+        list[Annotated[str, _check(_TAG_FILTER, "an ECR tag filter")]],
+        Field(max_length=5, description="Tags that may move (like 'latest'); all others are immutable."),
+    ] = ["latest"]
+    log_retention_days: Retention = 14
+
+    @field_validator("architectures")
+    @classmethod
+    def _unique(cls, archs: list[str]) -> list[str]:
+        if len(set(archs)) != len(archs):
+            raise ValueError("each architecture may appear once")
+        return archs
+
+
+class App(FargateSize):
+    """An application deployed as an ECS service behind the load balancer."""
+
+    port: Annotated[int, Field(ge=1, le=65535)]
+    host: Host | None = Field(default=None, description="Default: the app's name.")
+    cpu: Cpu = 256
+    memory: int = 512
+    count: Annotated[int, Field(ge=0, le=100)] = 1
+    health_check: Annotated[str, _check(re.compile(r"^/[\x21-\x7e]*$"), "a path starting with /")] = "/"
+    env: dict[EnvName, EnvValue] = {}
+    secrets: dict[SecretName, SecretRef] = Field(
+        default={}, description="NAME: a Secrets Manager name or ARN, or ssm:/parameter/path."
+    )
+    priority: Annotated[int, Field(ge=2, le=50000)] | None = None
+    log_retention_days: Retention = 30
+
+def _app_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"app name {name!r} must be 2-20 characters of lowercase letters, digits "
+                         "and single hyphens, starting with a letter")
+    return name
+
+
+def app_priority(name: str, app: App) -> int:
+    """The listener rule priority of an app: its own, or a stable one derived from its name."""
+    if app.priority is not None:
+        return app.priority
+    return _APP_PRIORITY_BASE + zlib.crc32(name.encode()) % _APP_PRIORITY_SPAN
+
+
+class Config(Model):
+    """The whole of dockyard.yml."""
+
+    name: Name = Field(description="Prefix of every stack and resource.")
+    region: Annotated[str, _check(_REGION, "an AWS region (like ap-southeast-2)")]
+    network: Network = DefaultVpc()
+    edge: Edge
+    jenkins: Jenkins = Jenkins()
+    builder: Builder = Builder()
+    apps: dict[Annotated[str, AfterValidator(_app_name)], App] = {}
+
+    @model_validator(mode="after")
+    def _across_fields(self) -> Config:
+        if self.edge.certificate != "auto":
+            match = _ACM_ARN.match(self.edge.certificate)
+            if match and match.group(1) != self.region:
+                raise cross_error(("edge", "certificate"), f"the certificate is in {match.group(1)}"
+                                  f"; the load balancer needs one in {self.region}")
+        hosts: dict[str, tuple[str | int, ...]] = {self.jenkins.host: ("jenkins", "host")}
+        priorities: dict[int, str] = {}
+        for name, app in self.apps.items():
+            host = app.host or name
+            if host in hosts:
+                other = ".".join(str(p) for p in hosts[host][:-1])
+                raise cross_error(("apps", name, "host"), f"host {host!r} is already used by {other}")
+            hosts[host] = ("apps", name, "host")
+            priority = app_priority(name, app)
+            if priority in priorities:
+                raise cross_error(("apps", name), f"its listener rule priority {priority} clashes "
+                                  f"with apps.{priorities[priority]}; set apps.{name}.priority")
+            priorities[priority] = name
+        return self
+
+    def stack_name(self, key: str) -> str:
+        """The CloudFormation stack name for a stack key such as ``edge`` or ``app-web``."""
+        return f"{self.name}-{key}"
+
+    def url(self, host: str) -> str:
+        """The public HTTPS URL of a host under the edge domain, with a trailing slash."""
+        return f"https://{host}.{self.edge.domain}/"

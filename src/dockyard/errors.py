@@ -1,0 +1,61 @@
+"""Errors a user can act on, and the exit codes they map to.
+
+Every expected failure is a :class:`DockyardError`: the CLI prints its message as one line,
+``what happened: why``, with an optional hint, and exits with its code. Anything else is a bug
+and shows a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit codes dockyard documents (README, "Exit codes")."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    AWS_PRECONDITION = 3
+    ROLLED_BACK = 4
+    TASK_FAILED_TO_START = 70
+    SPOT_INTERRUPTED = 71
+    TIMEOUT = 124
+    CANCELLED = 130
+
+
+class DockyardError(Exception):
+    """An expected failure with a one-line message, an optional hint and an exit code."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(DockyardError):
+    """A bad argument or option on the command line."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(DockyardError):
+    """dockyard.yml cannot be read or does not validate.
+
+    ``problems`` holds one line per finding (``dockyard.yml:12: apps.web.cpu: ...``); the message
+    is the first of them, so a caller that prints only the message still names the field.
+    """
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, problems: list[str], *, hint: str | None = None) -> None:
+        super().__init__(problems[0], hint=hint)
+        self.problems = problems
+
+
+class ValidationFailedError(DockyardError):
+    """A rendered template did not pass validation (cfn-lint found errors)."""
+
+    exit_code = ExitCode.FAILED

@@ -1,0 +1,1 @@
+"""Offline planning: render, validate and summarise the platform without an AWS account."""

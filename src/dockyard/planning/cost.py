@@ -1,0 +1,110 @@
+"""A monthly estimate of what the platform costs while it merely exists.
+
+List prices, us-east-1, on demand, collected 2026-11 (research/pricing.md). Prices change and
+differ by region: this is an estimate to compare choices with, not a bill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockyard.config.models import Config
+from dockyard.templates.common import assign_public_ip
+
+PRICES_AS_OF = "2026-11"
+PRICES_REGION = "us-east-1"
+HOURS_PER_MONTH = 730
+
+FARGATE_VCPU_HOUR = {"amd64": 0.04048, "arm64": 0.03238}
+FARGATE_GB_HOUR = {"amd64": 0.004445, "arm64": 0.00356}
+FARGATE_STORAGE_GB_HOUR = 0.000111  # above the 20 GB every task gets
+FARGATE_SPOT_DISCOUNT = 0.70  # "up to ~70% below on demand"; varies over time
+ALB_HOUR = 0.0225
+ALB_LCU_HOUR = 0.008
+PUBLIC_IPV4_HOUR = 0.005
+EFS_STANDARD_GB_MONTH = 0.30
+BACKUP_EFS_GB_MONTH = 0.05
+SECRET_MONTH = 0.40
+
+# JENKINS_HOME of a small team after a few months: configuration, build records, logs.
+ASSUMED_JENKINS_HOME_GB = 10
+ALB_ZONES = 2
+BUILD_MINUTES_EXAMPLE = 10
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One item of the estimate, in US dollars per month."""
+
+    item: str
+    detail: str
+    monthly_usd: float
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """The always-on lines, their total, and what one build costs on top."""
+
+    lines: list[CostLine]
+    build_example: CostLine
+    notes: list[str]
+
+    @property
+    def total_usd(self) -> float:
+        """The monthly total of the always-on lines."""
+        return round(sum(line.monthly_usd for line in self.lines), 2)
+
+
+def task_hourly(cpu: int, memory: int, storage_gib: int = 20, arch: str = "amd64") -> float:
+    """Fargate on-demand price of one task for one hour."""
+    extra_storage = max(storage_gib - 20, 0)
+    return (cpu / 1024 * FARGATE_VCPU_HOUR[arch] + memory / 1024 * FARGATE_GB_HOUR[arch]
+            + extra_storage * FARGATE_STORAGE_GB_HOUR)
+
+
+def estimate(cfg: Config) -> CostEstimate:
+    """Estimate the monthly cost of the platform's always-on parts for ``cfg``."""
+    j = cfg.jenkins
+    public_ip = assign_public_ip(cfg)
+    lines = [
+        CostLine("Jenkins controller", f"{_size(j.cpu, j.memory)}, {j.storage_gib} GB storage, 24/7",
+                 task_hourly(j.cpu, j.memory, j.storage_gib) * HOURS_PER_MONTH),
+        CostLine("Load balancer", "hourly charge; traffic (LCU) extra",
+                 ALB_HOUR * HOURS_PER_MONTH),
+        CostLine("Public IPv4 addresses", _ip_detail(cfg, public_ip),
+                 _ip_count(cfg, public_ip) * PUBLIC_IPV4_HOUR * HOURS_PER_MONTH),
+        CostLine("EFS (JENKINS_HOME)", f"{ASSUMED_JENKINS_HOME_GB} GB assumed, plus daily backups",
+                 ASSUMED_JENKINS_HOME_GB * (EFS_STANDARD_GB_MONTH + BACKUP_EFS_GB_MONTH)),
+        CostLine("Secrets Manager", "the Jenkins admin password", SECRET_MONTH),
+    ]
+    for name, app in cfg.apps.items():
+        lines.append(CostLine(f"app {name}", f"{app.count} x {_size(app.cpu, app.memory)}, 24/7",
+                              app.count * task_hourly(app.cpu, app.memory) * HOURS_PER_MONTH))
+    b = cfg.builder
+    hourly = task_hourly(b.cpu, b.memory, b.storage_gib)
+    if b.spot:
+        hourly *= 1 - FARGATE_SPOT_DISCOUNT
+    build = CostLine("one build", f"{BUILD_MINUTES_EXAMPLE} min at {_size(b.cpu, b.memory)}"
+                     + (" on Spot" if b.spot else ""), hourly * BUILD_MINUTES_EXAMPLE / 60)
+    notes = [f"List prices of {PRICES_REGION}, on demand, as of {PRICES_AS_OF}; "
+             f"{cfg.region} may differ. An estimate, not a bill.",
+             "Not included: data transfer, NAT, CloudWatch Logs ingestion, ECR storage, "
+             "load balancer capacity units, your Route 53 zone."]
+    rounded = [CostLine(x.item, x.detail, round(x.monthly_usd, 2)) for x in lines]
+    return CostEstimate(rounded, CostLine(build.item, build.detail, round(build.monthly_usd, 3)),
+                        notes)
+
+
+def _size(cpu: int, memory: int) -> str:
+    return f"{cpu / 1024:g} vCPU / {memory / 1024:g} GB"
+
+
+def _ip_count(cfg: Config, public_ip: bool) -> int:
+    tasks = 1 + sum(app.count for app in cfg.apps.values())
+    return ALB_ZONES + (tasks if public_ip else 0)
+
+
+def _ip_detail(cfg: Config, public_ip: bool) -> str:
+    if not public_ip:
+        return f"{ALB_ZONES} for the load balancer (tasks use private subnets)"
+    return f"{ALB_ZONES} for the load balancer, one per running task"

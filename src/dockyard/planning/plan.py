@@ -1,0 +1,99 @@
+"""``dockyard plan``: render every stack, write it, validate it, and summarise the platform.
+
+Offline by design: no credentials, no AWS calls. What needs the account (the default VPC, the
+hosted zone, built image digests) appears as stack parameters that ``dockyard up`` fills in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockyard.config import LoadedConfig
+from dockyard.planning.cost import CostEstimate, estimate
+from dockyard.planning.lint import Finding, lint_template
+from dockyard.planning.posture import Exposure, exposures
+from dockyard.templates import render_stacks
+
+
+@dataclass(frozen=True)
+class StackSummary:
+    """One stack in the plan: what it holds and where its template was written."""
+
+    key: str
+    name: str
+    resources: int
+    resource_types: dict[str, int]
+    parameters: list[str]
+    path: Path
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A public URL the platform serves."""
+
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything ``dockyard plan`` found, ready to render as text or JSON."""
+
+    project: str
+    region: str
+    source: str
+    network_mode: str
+    out_dir: Path
+    stacks: list[StackSummary]
+    endpoints: list[Endpoint]
+    exposures: list[Exposure]
+    cost: CostEstimate
+    findings: list[Finding] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        """The findings that make the plan invalid."""
+        return [f for f in self.findings if f.is_error]
+
+
+def make_plan(loaded: LoadedConfig, out_dir: Path,
+              on_progress: Callable[[str], None] = lambda _: None) -> Plan:
+    """Render, write and lint every stack of ``loaded.config`` into ``out_dir``."""
+    cfg = loaded.config
+    stacks = render_stacks(cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bodies = {s.name: s.to_dict() for s in stacks}
+    summaries: list[StackSummary] = []
+    for stack in stacks:
+        path = out_dir / f"{stack.name}.json"
+        path.write_text(stack.to_json(), encoding="utf-8")
+        resources = bodies[stack.name].get("Resources", {})
+        summaries.append(StackSummary(
+            key=stack.key, name=stack.name, resources=len(resources),
+            resource_types=dict(Counter(r["Type"] for r in resources.values())),
+            parameters=list(stack.inputs), path=path))
+    removed = _remove_stale(out_dir, cfg.name, {s.path for s in summaries})
+
+    findings: list[Finding] = []
+    for stack in stacks:
+        on_progress(f"validating {stack.name} with cfn-lint")
+        findings += lint_template(stack.name, bodies[stack.name], cfg.region)
+
+    endpoints = [Endpoint("jenkins", cfg.url(cfg.jenkins.host))]
+    endpoints += [Endpoint(name, cfg.url(app.host or name)) for name, app in cfg.apps.items()]
+    return Plan(project=cfg.name, region=cfg.region, source=loaded.source,
+                network_mode=cfg.network.mode, out_dir=out_dir, stacks=summaries,
+                endpoints=endpoints, exposures=exposures(bodies), cost=estimate(cfg),
+                findings=findings, removed=removed)
+
+
+def _remove_stale(out_dir: Path, project: str, keep: set[Path]) -> list[Path]:
+    """Delete templates of this project's stacks that no longer exist (an app was removed)."""
+    stale = [p for p in sorted(out_dir.glob(f"{project}-*.json")) if p not in keep]
+    for path in stale:
+        path.unlink()
+    return stale

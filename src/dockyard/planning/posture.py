@@ -1,0 +1,77 @@
+"""What is open to whom, read from the rendered templates themselves (not from the config), so
+the summary shows exactly what CloudFormation will create.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# Security groups that come into a stack as parameters, by parameter name.
+_PARAMETER_GROUPS = {"LoadBalancerSecurityGroupId": "load balancer"}
+_DESCRIPTION = re.compile(r"^dockyard \S+ (?P<label>[^:]+):")
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One way in: ``target`` accepts ``ports`` from ``source``; ``note`` says what for."""
+
+    target: str
+    ports: str
+    source: str
+    note: str
+
+
+def exposures(templates: dict[str, dict[str, Any]]) -> list[Exposure]:
+    """Every ingress rule across the templates, and every group that accepts nothing."""
+    found: list[Exposure] = []
+    closed: list[str] = []
+    for template in templates.values():
+        resources = template.get("Resources", {})
+        labels = {name: _label(name, r) for name, r in resources.items()
+                  if r["Type"] == "AWS::EC2::SecurityGroup"}
+        has_ingress: set[str] = set()
+        for name, resource in resources.items():
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::EC2::SecurityGroup":
+                for rule in props.get("SecurityGroupIngress", []):
+                    found.append(_exposure(labels[name], rule, labels))
+                    has_ingress.add(name)
+            elif resource["Type"] == "AWS::EC2::SecurityGroupIngress":
+                group = _ref(props.get("GroupId"))
+                found.append(_exposure(labels.get(group, group or "?"), props, labels))
+                has_ingress.add(group or "")
+        closed += [label for name, label in labels.items() if name not in has_ingress]
+    found += [Exposure(label, "none", "nobody", "no inbound rules") for label in closed]
+    return list(dict.fromkeys(found))
+
+
+def _label(name: str, resource: dict[str, Any]) -> str:
+    description = resource.get("Properties", {}).get("GroupDescription", "")
+    match = _DESCRIPTION.match(description) if isinstance(description, str) else None
+    return match.group("label") if match else name
+
+
+def _ref(value: Any) -> str | None:
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def _exposure(target: str, rule: dict[str, Any], labels: dict[str, str]) -> Exposure:
+    protocol = str(rule.get("IpProtocol", "-1"))
+    if protocol == "-1":
+        ports = "all traffic"
+    else:
+        low, high = rule.get("FromPort"), rule.get("ToPort")
+        ports = f"{protocol}/{low}" if low == high else f"{protocol}/{low}-{high}"
+    if "CidrIp" in rule or "CidrIpv6" in rule:
+        cidr = str(rule.get("CidrIp") or rule.get("CidrIpv6"))
+        source = f"{cidr} (anyone)" if cidr.endswith("/0") else cidr
+    else:
+        group = _ref(rule.get("SourceSecurityGroupId")) or "?"
+        source = _PARAMETER_GROUPS.get(group) or labels.get(group, group)
+    return Exposure(target, ports, source, str(rule.get("Description", "")))

@@ -1,0 +1,25 @@
+"""CloudFormation templates as code: pure functions of the config, no AWS calls.
+
+:func:`render_stacks` returns every stack of the platform in deployment order (network, builder,
+edge, jenkins, then one per app); each knows where its parameters come from at deploy time.
+"""
+
+from __future__ import annotations
+
+from dockyard.config.models import Config, CreateNetwork
+from dockyard.templates.app import app_stack
+from dockyard.templates.builder import builder_stack
+from dockyard.templates.common import Built, Discovered, FromStack, Input, StackTemplate, Value
+from dockyard.templates.edge import edge_stack
+from dockyard.templates.jenkins import jenkins_stack
+from dockyard.templates.network import network_stack
+
+__all__ = ["Built", "Discovered", "FromStack", "Input", "StackTemplate", "Value", "render_stacks"]
+
+
+def render_stacks(cfg: Config) -> list[StackTemplate]:
+    """Every stack for ``cfg``, in the order they must be deployed."""
+    stacks = [network_stack(cfg)] if isinstance(cfg.network, CreateNetwork) else []
+    stacks += [builder_stack(cfg), edge_stack(cfg), jenkins_stack(cfg)]
+    stacks += [app_stack(cfg, name) for name in cfg.apps]
+    return stacks

@@ -1,0 +1,172 @@
+"""The ``<name>-app-<app>`` stack: everything an app's service needs except the service itself.
+
+The ECS service and its task definitions are created and rolled by ``dockyard deploy`` through
+the ECS API, so a deploy is fast and its outcome exact; this stack holds what changes rarely:
+the target group and host rule, DNS, logs, roles and the security group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import GetAtt, Output, Ref, Sub, ec2, iam, logs, route53
+from troposphere import elasticloadbalancingv2 as elb
+
+from dockyard.config.models import App, Config, app_priority
+from dockyard.templates.common import (
+    FromStack,
+    Input,
+    StackTemplate,
+    add_parameter,
+    allow,
+    ecr_pull_statements,
+    ecr_repository_arn,
+    ecs_tasks_trust,
+    hosted_zone_input,
+    logs_write_statement,
+    network_inputs,
+    new_template,
+    policy,
+    suppress,
+    tag_resources,
+)
+
+_ARN_PREFIX = "arn:${AWS::Partition}"
+
+
+def app_stack_key(app_name: str) -> str:
+    """The stack key of an app: ``app-<name>``."""
+    return f"app-{app_name}"
+
+
+def app_log_group(cfg: Config, app_name: str) -> str:
+    """The app's log group."""
+    return f"/dockyard/{cfg.name}/apps/{app_name}"
+
+
+def app_stack(cfg: Config, app_name: str) -> StackTemplate:
+    """Render the stack of one app."""
+    app = cfg.apps[app_name]
+    host = app.host or app_name
+    t = new_template(cfg, f"app {app_name} at {cfg.url(host)}")
+    p = {name: add_parameter(t, name, kind, text) for name, kind, text in (
+        ("VpcId", "AWS::EC2::VPC::Id", "The VPC of the app."),
+        ("HttpsListenerArn", "String", "The edge stack's HTTPS listener."),
+        ("LoadBalancerSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "The load balancer's group."),
+        ("LoadBalancerDnsName", "String", "The load balancer's DNS name."),
+        ("LoadBalancerZoneId", "String", "The load balancer's canonical hosted zone."),
+        ("HostedZoneId", "AWS::Route53::HostedZone::Id", f"The Route 53 zone of {cfg.edge.domain}."),
+    )}
+    inputs: dict[str, Input] = {
+        "VpcId": network_inputs(cfg)["VpcId"],
+        "HttpsListenerArn": FromStack("edge", "HttpsListenerArn"),
+        "LoadBalancerSecurityGroupId": FromStack("edge", "SecurityGroupId"),
+        "LoadBalancerDnsName": FromStack("edge", "DnsName"),
+        "LoadBalancerZoneId": FromStack("edge", "CanonicalHostedZoneId"),
+        "HostedZoneId": hosted_zone_input(cfg),
+    }
+
+    # Apps reach their own dependencies (databases, APIs) wherever those are, so outbound is
+    # open; inbound is the app's port from the load balancer only.
+    group = t.add_resource(ec2.SecurityGroup(
+        "SecurityGroup",
+        GroupDescription=f"dockyard {cfg.name} app {app_name}: port {app.port} from the load "
+                         "balancer only",
+        VpcId=Ref(p["VpcId"]),
+        SecurityGroupIngress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=app.port, ToPort=app.port,
+            SourceSecurityGroupId=Ref(p["LoadBalancerSecurityGroupId"]),
+            Description=f"{app_name} through the load balancer")],
+        SecurityGroupEgress=[ec2.SecurityGroupRule(
+            IpProtocol="-1", CidrIp="0.0.0.0/0", Description="The app's own dependencies")],
+    ))
+    t.add_resource(ec2.SecurityGroupEgress(
+        "LoadBalancerToApp", GroupId=Ref(p["LoadBalancerSecurityGroupId"]), IpProtocol="tcp",
+        FromPort=app.port, ToPort=app.port, DestinationSecurityGroupId=Ref(group),
+        Description=f"To app {app_name}"))
+    target_group = t.add_resource(elb.TargetGroup(
+        "TargetGroup",
+        Port=app.port, Protocol="HTTP", TargetType="ip", VpcId=Ref(p["VpcId"]),
+        HealthCheckPath=app.health_check, HealthCheckProtocol="HTTP",
+        Matcher=elb.Matcher(HttpCode="200-399"),
+        HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5,
+        HealthyThresholdCount=2, UnhealthyThresholdCount=3,
+        TargetGroupAttributes=[
+            elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
+    ))
+    t.add_resource(elb.ListenerRule(
+        "HostRule",
+        ListenerArn=Ref(p["HttpsListenerArn"]),
+        Priority=app_priority(app_name, app),
+        Conditions=[elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(
+            Values=[f"{host}.{cfg.edge.domain}"]))],
+        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
+    ))
+    t.add_resource(route53.RecordSetType(
+        "DnsRecord",
+        HostedZoneId=Ref(p["HostedZoneId"]),
+        Name=f"{host}.{cfg.edge.domain}.",
+        Type="A",
+        AliasTarget=route53.AliasTarget(DNSName=Ref(p["LoadBalancerDnsName"]),
+                                        HostedZoneId=Ref(p["LoadBalancerZoneId"]),
+                                        EvaluateTargetHealth=False),
+    ))
+    log_group = t.add_resource(suppress(logs.LogGroup(
+        "LogGroup", LogGroupName=app_log_group(cfg, app_name),
+        RetentionInDays=app.log_retention_days,
+    ), ("CKV_AWS_158", "CloudWatch Logs encrypts at rest; a customer key adds cost, not access "
+                       "control")))
+    execution_role = t.add_resource(iam.Role(
+        "ExecutionRole",
+        Description=f"dockyard {cfg.name}: pulls {app_name}'s image, its secrets, writes its logs",
+        AssumeRolePolicyDocument=ecs_tasks_trust(),
+        Policies=[iam.Policy(PolicyName="execution", PolicyDocument=policy(
+            logs_write_statement(GetAtt(log_group, "Arn")),
+            *ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/{app_name}")]),
+            *_secret_statements(app),
+        ))],
+    ))
+    task_role = t.add_resource(iam.Role(
+        "TaskRole",
+        Description=f"dockyard {cfg.name}: the {app_name} app's own permissions (none yet)",
+        AssumeRolePolicyDocument=ecs_tasks_trust(),
+    ))
+
+    for name, value in {
+        "Url": cfg.url(host),
+        "TargetGroupArn": Ref(target_group),
+        "SecurityGroupId": Ref(group),
+        "ExecutionRoleArn": GetAtt(execution_role, "Arn"),
+        "TaskRoleArn": GetAtt(task_role, "Arn"),
+        "LogGroupName": Ref(log_group),
+    }.items():
+        t.add_output(Output(name, Value=value))
+    return StackTemplate(app_stack_key(app_name), cfg.stack_name(app_stack_key(app_name)),
+                         tag_resources(t, cfg), inputs=inputs)
+
+
+def _secret_statements(app: App) -> list[Any]:
+    """Read exactly the secrets and parameters the app declares, nothing else."""
+    secrets: list[Any] = []
+    parameters: list[Any] = []
+    for ref in app.secrets.values():
+        if ref.startswith("ssm:"):
+            path = ref.removeprefix("ssm:").lstrip("/")
+            parameters.append(Sub(f"{_ARN_PREFIX}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:"
+                                  f"parameter/{path}"))
+        elif ref.startswith("arn:") and ":ssm:" in ref:
+            parameters.append(ref)
+        elif ref.startswith("arn:"):
+            # Drop a JSON-key suffix (secret:NAME:key:stage:version); ECS reads the whole secret.
+            base = ":".join(ref.split(":")[:7])
+            secrets.extend([base, base + "-??????"])
+        else:
+            # A name: Secrets Manager appends six random characters to the ARN.
+            secrets.append(Sub(f"{_ARN_PREFIX}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}"
+                               f":secret:{ref}-??????"))
+    statements = []
+    if secrets:
+        statements.append(allow(["secretsmanager:GetSecretValue"], secrets, sid="ReadAppSecrets"))
+    if parameters:
+        statements.append(allow(["ssm:GetParameters"], parameters, sid="ReadAppParameters"))
+    return statements

@@ -1,0 +1,342 @@
+"""The ``<name>-jenkins`` stack: the controller service with JENKINS_HOME on encrypted EFS.
+
+What the seed did by hand, and why it is set this way here:
+- a stable name behind the load balancer (no public IP to chase after a restart);
+- the health check on ``/login``, which answers 200 to anonymous users (``/`` answers 403);
+- one controller at a time (min 0 / max 100): two must never share JENKINS_HOME;
+- the admin password generated into Secrets Manager and read by Jenkins itself, never an
+  environment variable;
+- EFS through an access point as uid/gid 1000, TLS in transit and IAM authorization, retained
+  (with its backups) when the stack is deleted.
+"""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Output, Ref, Select, Sub, Tags, ec2, ecs, efs, iam, logs, route53
+from troposphere import elasticloadbalancingv2 as elb
+from troposphere import secretsmanager as sm
+
+from dockyard.config.models import JENKINS_RULE_PRIORITY, Config
+from dockyard.templates.common import (
+    NO_EGRESS,
+    TAG_KEY,
+    Built,
+    FromStack,
+    Input,
+    StackTemplate,
+    Value,
+    add_parameter,
+    allow,
+    assign_public_ip,
+    ecr_pull_statements,
+    ecr_repository_arn,
+    ecs_tasks_trust,
+    hosted_zone_input,
+    logs_write_statement,
+    network_inputs,
+    new_template,
+    policy,
+    suppress,
+    tag_resources,
+)
+
+HTTP_PORT = 8080
+NFS_PORT = 2049
+JENKINS_UID = 1000
+HOME_PATH = "/var/jenkins_home"
+CACHE_PATH = "/var/cache/jenkins"
+CONTAINER = "jenkins"
+SERVICE = "jenkins"
+# A cold Jenkins unpacks its war and loads plugins before /login answers; don't kill it for that.
+GRACE_PERIOD_SECONDS = 600
+STOP_TIMEOUT_SECONDS = 120
+JAVA_OPTS = "-Djenkins.install.runSetupWizard=false -XX:MaxRAMPercentage=50 -XX:+UseG1GC"
+# The war and exploded plugins on task storage: EFS is slow at many small files.
+JENKINS_OPTS = f"--webroot={CACHE_PATH}/war --pluginroot={CACHE_PATH}/plugins"
+
+
+def admin_secret_name(cfg: Config) -> str:
+    """The Secrets Manager secret that holds the Jenkins admin password."""
+    return f"{cfg.name}-jenkins-admin"
+
+
+def jenkins_log_group(cfg: Config) -> str:
+    """The controller's log group."""
+    return f"/dockyard/{cfg.name}/jenkins"
+
+
+def jenkins_stack(cfg: Config) -> StackTemplate:
+    """Render the Jenkins stack for ``cfg``."""
+    t = new_template(cfg, f"Jenkins controller at {cfg.url(cfg.jenkins.host)}")
+    p = {name: add_parameter(t, name, kind, text) for name, kind, text in (
+        ("VpcId", "AWS::EC2::VPC::Id", "The VPC of the controller."),
+        ("TaskSubnets", "List<AWS::EC2::Subnet::Id>", "Subnets in two zones for the task and EFS."),
+        ("ClusterArn", "String", "The platform's ECS cluster (builder stack)."),
+        ("HttpsListenerArn", "String", "The edge stack's HTTPS listener."),
+        ("LoadBalancerSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "The load balancer's group."),
+        ("LoadBalancerDnsName", "String", "The load balancer's DNS name."),
+        ("LoadBalancerZoneId", "String", "The load balancer's canonical hosted zone."),
+        ("HostedZoneId", "AWS::Route53::HostedZone::Id", f"The Route 53 zone of {cfg.edge.domain}."),
+        ("ControllerImage", "String", "The controller image, pinned by digest."),
+    )}
+    net = network_inputs(cfg)
+    image_input: Input = Value(cfg.jenkins.image) if cfg.jenkins.image else Built("jenkins-controller")
+    inputs: dict[str, Input] = {
+        "VpcId": net["VpcId"], "TaskSubnets": net["TaskSubnets"],
+        "ClusterArn": FromStack("builder", "ClusterArn"),
+        "HttpsListenerArn": FromStack("edge", "HttpsListenerArn"),
+        "LoadBalancerSecurityGroupId": FromStack("edge", "SecurityGroupId"),
+        "LoadBalancerDnsName": FromStack("edge", "DnsName"),
+        "LoadBalancerZoneId": FromStack("edge", "CanonicalHostedZoneId"),
+        "HostedZoneId": hosted_zone_input(cfg),
+        "ControllerImage": image_input,
+    }
+
+    controller_sg, efs_sg = _security_groups(t, cfg, p)
+    file_system, access_point, mount_targets = _storage(t, cfg, p, efs_sg)
+    secret = t.add_resource(suppress(sm.Secret(
+        "AdminSecret",
+        Name=admin_secret_name(cfg),
+        Description=f"dockyard {cfg.name}: Jenkins admin password (user 'admin')",
+        GenerateSecretString=sm.GenerateSecretString(PasswordLength=32, ExcludePunctuation=True),
+    ), ("CKV_AWS_149", "encrypted with the aws/secretsmanager key; one secret read by one role, "
+                       "a customer key adds cost without narrowing access")))
+    log_group = t.add_resource(suppress(logs.LogGroup(
+        "LogGroup", LogGroupName=jenkins_log_group(cfg),
+        RetentionInDays=cfg.jenkins.log_retention_days,
+    ), ("CKV_AWS_158", "CloudWatch Logs encrypts at rest; a customer key adds cost, not access "
+                       "control, for controller logs")))
+    execution_role, task_role = _roles(t, cfg, log_group, secret, file_system, access_point)
+
+    target_group = t.add_resource(elb.TargetGroup(
+        "TargetGroup",
+        Port=HTTP_PORT, Protocol="HTTP", TargetType="ip", VpcId=Ref(p["VpcId"]),
+        HealthCheckPath="/login", HealthCheckProtocol="HTTP",
+        Matcher=elb.Matcher(HttpCode="200"),
+        HealthCheckIntervalSeconds=30, HealthCheckTimeoutSeconds=10,
+        HealthyThresholdCount=2, UnhealthyThresholdCount=5,
+        TargetGroupAttributes=[
+            elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="15"),
+            elb.TargetGroupAttribute(Key="stickiness.enabled", Value="false")],
+    ))
+    rule = t.add_resource(elb.ListenerRule(
+        "HostRule",
+        ListenerArn=Ref(p["HttpsListenerArn"]),
+        Priority=JENKINS_RULE_PRIORITY,
+        Conditions=[elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(
+            Values=[f"{cfg.jenkins.host}.{cfg.edge.domain}"]))],
+        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
+    ))
+    t.add_resource(route53.RecordSetType(
+        "DnsRecord",
+        HostedZoneId=Ref(p["HostedZoneId"]),
+        Name=f"{cfg.jenkins.host}.{cfg.edge.domain}.",
+        Type="A",
+        AliasTarget=route53.AliasTarget(DNSName=Ref(p["LoadBalancerDnsName"]),
+                                        HostedZoneId=Ref(p["LoadBalancerZoneId"]),
+                                        EvaluateTargetHealth=False),
+    ))
+    task_definition = t.add_resource(_task_definition(cfg, p, execution_role, task_role,
+                                                      file_system, access_point, log_group))
+    service = t.add_resource(ecs.Service(
+        "Service",
+        ServiceName=SERVICE,
+        Cluster=Ref(p["ClusterArn"]),
+        LaunchType="FARGATE",
+        PlatformVersion="LATEST",
+        DesiredCount=1,
+        TaskDefinition=Ref(task_definition),
+        DeploymentConfiguration=ecs.DeploymentConfiguration(
+            MinimumHealthyPercent=0, MaximumPercent=100,
+            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True)),
+        HealthCheckGracePeriodSeconds=GRACE_PERIOD_SECONDS,
+        NetworkConfiguration=ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+            Subnets=Ref(p["TaskSubnets"]), SecurityGroups=[Ref(controller_sg)],
+            AssignPublicIp="ENABLED" if assign_public_ip(cfg) else "DISABLED")),
+        LoadBalancers=[ecs.LoadBalancer(ContainerName=CONTAINER, ContainerPort=HTTP_PORT,
+                                        TargetGroupArn=Ref(target_group))],
+        EnableExecuteCommand=False,
+        PropagateTags="SERVICE",
+        # The target group must be behind a listener, and EFS mountable, before a task starts.
+        DependsOn=[rule.title, *(m.title for m in mount_targets)],
+    ))
+
+    for name, value in {
+        "Url": cfg.url(cfg.jenkins.host),
+        "AdminSecretArn": Ref(secret),
+        "FileSystemId": Ref(file_system),
+        "AccessPointId": Ref(access_point),
+        "ServiceName": GetAtt(service, "Name"),
+        "ControllerSecurityGroupId": Ref(controller_sg),
+        "LogGroupName": Ref(log_group),
+        "TargetGroupArn": Ref(target_group),
+    }.items():
+        t.add_output(Output(name, Value=value))
+    return StackTemplate("jenkins", cfg.stack_name("jenkins"), tag_resources(t, cfg), inputs=inputs)
+
+
+def _security_groups(t: object, cfg: Config, p: dict[str, object]) -> tuple[ec2.SecurityGroup,
+                                                                              ec2.SecurityGroup]:
+    add = t.add_resource  # type: ignore[attr-defined]
+    controller = add(ec2.SecurityGroup(
+        "ControllerSecurityGroup",
+        GroupDescription=f"dockyard {cfg.name} Jenkins controller: 8080 from the load balancer only",
+        VpcId=Ref(p["VpcId"]),
+        SecurityGroupIngress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=HTTP_PORT, ToPort=HTTP_PORT,
+            SourceSecurityGroupId=Ref(p["LoadBalancerSecurityGroupId"]),
+            Description="Jenkins UI and API through the load balancer")],
+        SecurityGroupEgress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0",
+            Description="HTTPS to GitHub, AWS APIs and the Jenkins update center")],
+    ))
+    efs_group = add(ec2.SecurityGroup(
+        "FileSystemSecurityGroup",
+        GroupDescription=f"dockyard {cfg.name} JENKINS_HOME: NFS from the controller only",
+        VpcId=Ref(p["VpcId"]),
+        SecurityGroupEgress=[NO_EGRESS],
+    ))
+    # Separate rule resources: the two groups refer to each other.
+    add(ec2.SecurityGroupIngress(
+        "FileSystemFromController", GroupId=Ref(efs_group), IpProtocol="tcp",
+        FromPort=NFS_PORT, ToPort=NFS_PORT, SourceSecurityGroupId=Ref(controller),
+        Description="NFS from the Jenkins controller"))
+    add(ec2.SecurityGroupEgress(
+        "ControllerToFileSystem", GroupId=Ref(controller), IpProtocol="tcp",
+        FromPort=NFS_PORT, ToPort=NFS_PORT, DestinationSecurityGroupId=Ref(efs_group),
+        Description="NFS to JENKINS_HOME"))
+    add(ec2.SecurityGroupEgress(
+        "LoadBalancerToController", GroupId=Ref(p["LoadBalancerSecurityGroupId"]),
+        IpProtocol="tcp", FromPort=HTTP_PORT, ToPort=HTTP_PORT,
+        DestinationSecurityGroupId=Ref(controller), Description="To the Jenkins controller"))
+    return controller, efs_group
+
+
+def _storage(t: object, cfg: Config, p: dict[str, object],
+             efs_sg: ec2.SecurityGroup) -> tuple[efs.FileSystem, efs.AccessPoint, list[efs.MountTarget]]:
+    add = t.add_resource  # type: ignore[attr-defined]
+    file_system = add(efs.FileSystem(
+        "FileSystem",
+        Encrypted=True,
+        PerformanceMode="generalPurpose",
+        # Jenkins does many small metadata operations; bursting credits run dry under it.
+        ThroughputMode="elastic",
+        BackupPolicy=efs.BackupPolicy(Status="ENABLED"),
+        LifecyclePolicies=[efs.LifecyclePolicy(TransitionToIA="AFTER_30_DAYS"),
+                           efs.LifecyclePolicy(TransitionToPrimaryStorageClass="AFTER_1_ACCESS")],
+        FileSystemPolicy={"Version": "2012-10-17", "Statement": [
+            {"Sid": "DenyPlainNfs", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*",
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {"Sid": "OnlyThroughAccessPoints", "Effect": "Deny", "Principal": {"AWS": "*"},
+             "Action": "*", "Condition": {"Null": {"elasticfilesystem:AccessPointArn": "true"}}},
+        ]},
+        FileSystemTags=Tags({"Name": f"{cfg.name}-jenkins-home", TAG_KEY: cfg.name}),
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
+    ))
+    access_point = add(efs.AccessPoint(
+        "AccessPoint",
+        FileSystemId=Ref(file_system),
+        PosixUser=efs.PosixUser(Uid=str(JENKINS_UID), Gid=str(JENKINS_UID)),
+        RootDirectory=efs.RootDirectory(Path="/jenkins-home", CreationInfo=efs.CreationInfo(
+            OwnerUid=str(JENKINS_UID), OwnerGid=str(JENKINS_UID), Permissions="0750")),
+        AccessPointTags=Tags({TAG_KEY: cfg.name}),
+    ))
+    mount_targets = [add(efs.MountTarget(
+        f"MountTarget{zone}", FileSystemId=Ref(file_system), SubnetId=Select(index,
+                                                                             Ref(p["TaskSubnets"])),
+        SecurityGroups=[Ref(efs_sg)])) for index, zone in enumerate("AB")]
+    return file_system, access_point, mount_targets
+
+
+def _roles(t: object, cfg: Config, log_group: logs.LogGroup, secret: sm.Secret,
+           file_system: efs.FileSystem, access_point: efs.AccessPoint) -> tuple[iam.Role, iam.Role]:
+    add = t.add_resource  # type: ignore[attr-defined]
+    pull = ecr_pull_statements([cfg.jenkins.image], []) if cfg.jenkins.image else \
+        ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/jenkins-controller")])
+    execution_role = add(iam.Role(
+        "ExecutionRole",
+        Description=f"dockyard {cfg.name}: pulls the Jenkins image and writes its logs",
+        AssumeRolePolicyDocument=ecs_tasks_trust(),
+        Policies=[iam.Policy(PolicyName="execution", PolicyDocument=policy(
+            logs_write_statement(GetAtt(log_group, "Arn")), *pull))],
+    ))
+    secrets = [Ref(secret)]
+    if cfg.jenkins.github:
+        secrets.append(Sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+                           f":secret:{cfg.jenkins.github.credentials_secret}-??????"))
+    task_role = add(iam.Role(
+        "ControllerRole",
+        Description=f"dockyard {cfg.name}: the Jenkins controller (its secrets, its EFS)",
+        AssumeRolePolicyDocument=ecs_tasks_trust(),
+        Policies=[iam.Policy(PolicyName="controller", PolicyDocument=policy(
+            allow(["secretsmanager:GetSecretValue"], secrets, sid="ReadOwnSecrets"),
+            allow(["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                  [_efs_arn("file-system", file_system)], sid="MountJenkinsHome",
+                  condition=_access_point_condition(access_point)),
+        ))],
+    ))
+    return execution_role, task_role
+
+
+def _access_point_condition(access_point: efs.AccessPoint) -> object:
+    from awacs import aws as awacs_iam
+
+    return awacs_iam.Condition(awacs_iam.StringEquals(
+        "elasticfilesystem:AccessPointArn", _efs_arn("access-point", access_point)))
+
+
+def _efs_arn(kind: str, resource: efs.FileSystem | efs.AccessPoint) -> Sub:
+    # The same value as GetAtt Arn, spelled out so emulators without that attribute agree.
+    return Sub(f"arn:${{AWS::Partition}}:elasticfilesystem:${{AWS::Region}}:${{AWS::AccountId}}:"
+               f"{kind}/${{{resource.title}}}")
+
+
+def _task_definition(cfg: Config, p: dict[str, object], execution_role: iam.Role,
+                     task_role: iam.Role, file_system: efs.FileSystem,
+                     access_point: efs.AccessPoint, log_group: logs.LogGroup) -> ecs.TaskDefinition:
+    j = cfg.jenkins
+    container = ecs.ContainerDefinition(
+        Name=CONTAINER,
+        Image=Ref(p["ControllerImage"]),
+        Essential=True,
+        User=f"{JENKINS_UID}:{JENKINS_UID}",
+        Memory=j.memory,
+        PortMappings=[ecs.PortMapping(ContainerPort=HTTP_PORT, Protocol="tcp", Name="http")],
+        # Writable only where Jenkins must write: JENKINS_HOME (EFS), /tmp and its caches.
+        ReadonlyRootFilesystem=True,
+        MountPoints=[ecs.MountPoint(SourceVolume=v, ContainerPath=path, ReadOnly=False)
+                     for v, path in (("jenkins-home", HOME_PATH), ("tmp", "/tmp"),
+                                     ("cache", CACHE_PATH))],
+        Environment=[ecs.Environment(Name="JAVA_OPTS", Value=JAVA_OPTS),
+                     ecs.Environment(Name="JENKINS_OPTS", Value=JENKINS_OPTS)],
+        StopTimeout=STOP_TIMEOUT_SECONDS,
+        Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
+        LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
+            "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"),
+            "awslogs-stream-prefix": "controller"}),
+    )
+    storage = {"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=j.storage_gib)} \
+        if j.storage_gib > 20 else {}
+    return ecs.TaskDefinition(
+        "TaskDefinition",
+        Family=f"{cfg.name}-jenkins",
+        Cpu=str(j.cpu),
+        Memory=str(j.memory),
+        NetworkMode="awsvpc",
+        RequiresCompatibilities=["FARGATE"],
+        RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX",
+                                            CpuArchitecture="X86_64"),
+        ExecutionRoleArn=GetAtt(execution_role, "Arn"),
+        TaskRoleArn=GetAtt(task_role, "Arn"),
+        Volumes=[
+            ecs.Volume(Name="jenkins-home", EFSVolumeConfiguration=ecs.EFSVolumeConfiguration(
+                FilesystemId=Ref(file_system), TransitEncryption="ENABLED",
+                AuthorizationConfig=ecs.AuthorizationConfig(AccessPointId=Ref(access_point),
+                                                            IAM="ENABLED"))),
+            ecs.Volume(Name="tmp"),
+            ecs.Volume(Name="cache"),
+        ],
+        ContainerDefinitions=[container],
+        **storage,
+    )

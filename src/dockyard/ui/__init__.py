@@ -1,0 +1,1 @@
+"""Rendering only: text and JSON for stdout, progress and errors for stderr. Never imports boto3."""

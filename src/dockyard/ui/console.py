@@ -1,0 +1,41 @@
+"""Where output goes: data to stdout, everything else (progress, notes, errors) to stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+
+@dataclass(frozen=True)
+class Console:
+    """The two streams of a command, and whether a person is watching stderr."""
+
+    out: TextIO
+    err: TextIO
+
+    @property
+    def interactive(self) -> bool:
+        """A live display is wanted: stderr is a terminal and this is not CI."""
+        return self.err.isatty() and not os.environ.get("CI")
+
+    def data(self, text: str) -> None:
+        """Write a result to stdout."""
+        self.out.write(text if text.endswith("\n") else text + "\n")
+        self.out.flush()
+
+    def json(self, document: Any) -> None:
+        """Write one JSON document to stdout."""
+        self.data(json.dumps(document, indent=2, default=str))
+
+    def note(self, text: str) -> None:
+        """A line for the person at the terminal, on stderr."""
+        self.err.write(text + "\n")
+        self.err.flush()
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        """An error line, and a hint line when there is one."""
+        self.note(f"error: {message}")
+        if hint:
+            self.note(f"hint: {hint}")
