@@ -30,7 +30,8 @@ def check_cpu(cpu: int) -> int:
 
 
 def check_memory(cpu: int, memory: int) -> int:
-    """Return ``memory`` if Fargate accepts it with ``cpu``, else raise ValueError with the range."""
+    """Return ``memory`` if Fargate accepts it with ``cpu``, else raise ValueError saying what
+    it accepts."""
     allowed = _MEMORY_BY_CPU.get(cpu)
     if allowed is None or memory in allowed:
         return memory

@@ -110,9 +110,9 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Path_:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
             node = node[part]
         elif part in ("[key]",) or not isinstance(part, str | int):
             continue
@@ -181,7 +181,8 @@ def _allowed_keys(path: Path_) -> list[str]:
         if in_dict:  # ``part`` is a key the user chose, such as an app's name
             in_dict = False
             continue
-        fields = [m.model_fields[part] for m in models if isinstance(part, str) and part in m.model_fields]
+        fields = [m.model_fields[part] for m in models
+                  if isinstance(part, str) and part in m.model_fields]
         if not fields:
             return []
         models, in_dict = _models_in(fields[0].annotation)

@@ -49,6 +49,7 @@ _SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[\w/.-]+
 _SM_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
 _SSM_NAME = re.compile(r"^ssm:/?[\w/.-]{1,1011}$")
 _REPO_SLUG = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
+_PATH = re.compile(r"^/[\x21-\x7e]*$")
 _TAG_FILTER = re.compile(r"^[A-Za-z0-9._*-]{1,128}$")
 
 
@@ -159,11 +160,11 @@ class ExistingNetwork(Model):
     vpc_id: Annotated[str, _check(re.compile(r"^vpc-[0-9a-f]{8,17}$"), "a VPC id (vpc-...)")]
     subnets: Annotated[
         list[Annotated[str, _check(re.compile(r"^subnet-[0-9a-f]{8,17}$"), "a subnet id")]],
-        Field(min_length=2, description="Public subnets in two or more zones, for the load balancer."),
+        Field(min_length=2, description="Public subnets in two or more zones (load balancer)."),
     ]
     private_subnets: Annotated[
         list[Annotated[str, _check(re.compile(r"^subnet-[0-9a-f]{8,17}$"), "a subnet id")]],
-        Field(description="Subnets with a NAT route for tasks and EFS; then tasks get no public IP."),
+        Field(description="Subnets with a NAT route for tasks and EFS; no public IPs then."),
     ] = []
 
     @field_validator("private_subnets")
@@ -255,7 +256,7 @@ class Builder(FargateSize):
     executor_image: str = DEFAULT_EXECUTOR_IMAGE
     mutable_tags: Annotated[
         list[Annotated[str, _check(_TAG_FILTER, "an ECR tag filter")]],
-        Field(max_length=5, description="Tags that may move (like 'latest'); all others are immutable."),
+        Field(max_length=5, description="Tags that may move (like 'latest'); the rest never do."),
     ] = ["latest"]
     log_retention_days: Retention = 14
 
@@ -275,7 +276,7 @@ class App(FargateSize):
     cpu: Cpu = 256
     memory: int = 512
     count: Annotated[int, Field(ge=0, le=100)] = 1
-    health_check: Annotated[str, _check(re.compile(r"^/[\x21-\x7e]*$"), "a path starting with /")] = "/"
+    health_check: Annotated[str, _check(_PATH, "a path starting with /")] = "/"
     env: dict[EnvName, EnvValue] = {}
     secrets: dict[SecretName, SecretRef] = Field(
         default={}, description="NAME: a Secrets Manager name or ARN, or ssm:/parameter/path."
@@ -321,7 +322,8 @@ class Config(Model):
             host = app.host or name
             if host in hosts:
                 other = ".".join(str(p) for p in hosts[host][:-1])
-                raise cross_error(("apps", name, "host"), f"host {host!r} is already used by {other}")
+                raise cross_error(("apps", name, "host"),
+                                  f"host {host!r} is already used by {other}")
             hosts[host] = ("apps", name, "host")
             priority = app_priority(name, app)
             if priority in priorities:

@@ -67,7 +67,8 @@ def estimate(cfg: Config) -> CostEstimate:
     j = cfg.jenkins
     public_ip = assign_public_ip(cfg)
     lines = [
-        CostLine("Jenkins controller", f"{_size(j.cpu, j.memory)}, {j.storage_gib} GB storage, 24/7",
+        CostLine("Jenkins controller",
+                 f"{_size(j.cpu, j.memory)}, {j.storage_gib} GB storage, 24/7",
                  task_hourly(j.cpu, j.memory, j.storage_gib) * HOURS_PER_MONTH),
         CostLine("Load balancer", "hourly charge; traffic (LCU) extra",
                  ALB_HOUR * HOURS_PER_MONTH),

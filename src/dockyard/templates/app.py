@@ -9,22 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Output, Ref, Sub, ec2, iam, logs, route53
+from troposphere import GetAtt, Output, Ref, Sub, ec2, iam, logs
 from troposphere import elasticloadbalancingv2 as elb
 
 from dockyard.config.models import App, Config, app_priority
 from dockyard.templates.common import (
-    FromStack,
-    Input,
     StackTemplate,
-    add_parameter,
+    add_edge_parameters,
+    add_host,
     allow,
     ecr_pull_statements,
     ecr_repository_arn,
     ecs_tasks_trust,
-    hosted_zone_input,
     logs_write_statement,
-    network_inputs,
     new_template,
     policy,
     suppress,
@@ -49,22 +46,7 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
     app = cfg.apps[app_name]
     host = app.host or app_name
     t = new_template(cfg, f"app {app_name} at {cfg.url(host)}")
-    p = {name: add_parameter(t, name, kind, text) for name, kind, text in (
-        ("VpcId", "AWS::EC2::VPC::Id", "The VPC of the app."),
-        ("HttpsListenerArn", "String", "The edge stack's HTTPS listener."),
-        ("LoadBalancerSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "The load balancer's group."),
-        ("LoadBalancerDnsName", "String", "The load balancer's DNS name."),
-        ("LoadBalancerZoneId", "String", "The load balancer's canonical hosted zone."),
-        ("HostedZoneId", "AWS::Route53::HostedZone::Id", f"The Route 53 zone of {cfg.edge.domain}."),
-    )}
-    inputs: dict[str, Input] = {
-        "VpcId": network_inputs(cfg)["VpcId"],
-        "HttpsListenerArn": FromStack("edge", "HttpsListenerArn"),
-        "LoadBalancerSecurityGroupId": FromStack("edge", "SecurityGroupId"),
-        "LoadBalancerDnsName": FromStack("edge", "DnsName"),
-        "LoadBalancerZoneId": FromStack("edge", "CanonicalHostedZoneId"),
-        "HostedZoneId": hosted_zone_input(cfg),
-    }
+    p, inputs = add_edge_parameters(t, cfg)
 
     # Apps reach their own dependencies (databases, APIs) wherever those are, so outbound is
     # open; inbound is the app's port from the load balancer only.
@@ -94,23 +76,8 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         TargetGroupAttributes=[
             elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
     ))
-    t.add_resource(elb.ListenerRule(
-        "HostRule",
-        ListenerArn=Ref(p["HttpsListenerArn"]),
-        Priority=app_priority(app_name, app),
-        Conditions=[elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(
-            Values=[f"{host}.{cfg.edge.domain}"]))],
-        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
-    ))
-    t.add_resource(route53.RecordSetType(
-        "DnsRecord",
-        HostedZoneId=Ref(p["HostedZoneId"]),
-        Name=f"{host}.{cfg.edge.domain}.",
-        Type="A",
-        AliasTarget=route53.AliasTarget(DNSName=Ref(p["LoadBalancerDnsName"]),
-                                        HostedZoneId=Ref(p["LoadBalancerZoneId"]),
-                                        EvaluateTargetHealth=False),
-    ))
+    add_host(t, cfg, p, host=host, priority=app_priority(app_name, app),
+             target_group=target_group)
     log_group = t.add_resource(suppress(logs.LogGroup(
         "LogGroup", LogGroupName=app_log_group(cfg, app_name),
         RetentionInDays=app.log_retention_days,

@@ -88,7 +88,8 @@ def builder_stack(cfg: Config) -> StackTemplate:
         Policies=[iam.Policy(PolicyName="kaniko", PolicyDocument=policy(
             # GetAuthorizationToken has no resource to scope to: it only returns a registry login.
             allow(["ecr:GetAuthorizationToken"], ["*"], sid="RegistryLogin"),
-            allow(ECR_PUSH, [GetAtt(r, "Arn") for r in (*repos, *caches)], sid="PushOwnRepositories"),
+            allow(ECR_PUSH, [GetAtt(r, "Arn") for r in (*repos, *caches)],
+                  sid="PushOwnRepositories"),
             allow(["s3:GetObject"], [Sub(f"${{{bucket.title}.Arn}}/{CONTEXT_PREFIX}*")],
                   sid="ReadBuildContexts"),
         ))],
@@ -108,7 +109,21 @@ def builder_stack(cfg: Config) -> StackTemplate:
     for arch in cfg.builder.architectures:
         t.add_resource(_kaniko_task_definition(cfg, arch, execution_role, kaniko_role, log_group))
 
-    _outputs(t, cfg, cluster, bucket, log_group, execution_role, kaniko_role, security_group, repos)
+    outputs = {
+        "ClusterName": Ref(cluster),
+        "ClusterArn": GetAtt(cluster, "Arn"),
+        "ContextBucket": Ref(bucket),
+        "BuildLogGroup": Ref(log_group),
+        "ExecutionRoleArn": GetAtt(execution_role, "Arn"),
+        "KanikoRoleArn": GetAtt(kaniko_role, "Arn"),
+        "BuildSecurityGroupId": Ref(security_group),
+    }
+    for arch in cfg.builder.architectures:
+        outputs[logical_id("task", "definition", arch)] = Ref(logical_id("kaniko", arch))
+    for repo in repos:
+        outputs[repo.title + "Uri"] = GetAtt(repo, "RepositoryUri")
+    for name, value in outputs.items():
+        t.add_output(Output(name, Value=value))
     return StackTemplate("builder", cfg.stack_name("builder"), tag_resources(t, cfg),
                          inputs={"VpcId": network_inputs(cfg)["VpcId"]})
 
@@ -223,23 +238,3 @@ def _kaniko_task_definition(cfg: Config, arch: str, execution_role: iam.Role,
         TaskRoleArn=GetAtt(kaniko_role, "Arn"),
         ContainerDefinitions=[container],
     )
-
-
-def _outputs(t: Any, cfg: Config, cluster: ecs.Cluster, bucket: s3.Bucket,
-             log_group: logs.LogGroup, execution_role: iam.Role, kaniko_role: iam.Role,
-             security_group: tp_ec2.SecurityGroup, repos: list[ecr.Repository]) -> None:
-    outputs = {
-        "ClusterName": Ref(cluster),
-        "ClusterArn": GetAtt(cluster, "Arn"),
-        "ContextBucket": Ref(bucket),
-        "BuildLogGroup": Ref(log_group),
-        "ExecutionRoleArn": GetAtt(execution_role, "Arn"),
-        "KanikoRoleArn": GetAtt(kaniko_role, "Arn"),
-        "BuildSecurityGroupId": Ref(security_group),
-    }
-    for arch in cfg.builder.architectures:
-        outputs[logical_id("task", "definition", arch)] = Ref(logical_id("kaniko", arch))
-    for repo in repos:
-        outputs[repo.title + "Uri"] = GetAtt(repo, "RepositoryUri")
-    for name, value in outputs.items():
-        t.add_output(Output(name, Value=value))

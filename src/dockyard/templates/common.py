@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awacs import aws as iam
-from troposphere import AWSObject, GetAtt, Parameter, Ref, Sub, Tags, Template, ec2
+from troposphere import AWSObject, GetAtt, Parameter, Ref, Sub, Tags, Template, ec2, route53
+from troposphere import elasticloadbalancingv2 as elb
 
 from dockyard.config.models import Config, ExistingNetwork
 
@@ -137,13 +138,58 @@ def network_inputs(cfg: Config) -> dict[str, Input]:
         return {"VpcId": FromStack("network", "VpcId"),
                 "PublicSubnets": FromStack("network", "PublicSubnets"),
                 "TaskSubnets": FromStack("network", "PublicSubnets")}
-    return {"VpcId": Discovered("default-vpc-id"), "PublicSubnets": Discovered("default-vpc-subnets"),
+    return {"VpcId": Discovered("default-vpc-id"),
+            "PublicSubnets": Discovered("default-vpc-subnets"),
             "TaskSubnets": Discovered("default-vpc-subnets")}
 
 
 def assign_public_ip(cfg: Config) -> bool:
     """Tasks need a public IP to reach ECR and the internet unless they sit behind a NAT."""
     return not (isinstance(cfg.network, ExistingNetwork) and cfg.network.private_subnets)
+
+
+def add_edge_parameters(t: Template, cfg: Config) -> tuple[dict[str, Parameter],
+                                                           dict[str, Input]]:
+    """The parameters of a stack served through the edge: VPC, listener, load balancer, zone."""
+    declared = (
+        ("VpcId", "AWS::EC2::VPC::Id", "The VPC.", network_inputs(cfg)["VpcId"]),
+        ("HttpsListenerArn", "String", "The edge stack's HTTPS listener.",
+         FromStack("edge", "HttpsListenerArn")),
+        ("LoadBalancerSecurityGroupId", "AWS::EC2::SecurityGroup::Id",
+         "The load balancer's security group.", FromStack("edge", "SecurityGroupId")),
+        ("LoadBalancerDnsName", "String", "The load balancer's DNS name.",
+         FromStack("edge", "DnsName")),
+        ("LoadBalancerZoneId", "String", "The load balancer's canonical hosted zone.",
+         FromStack("edge", "CanonicalHostedZoneId")),
+        ("HostedZoneId", "AWS::Route53::HostedZone::Id",
+         f"The Route 53 zone of {cfg.edge.domain}.", hosted_zone_input(cfg)),
+    )
+    params = {name: add_parameter(t, name, kind, text) for name, kind, text, _ in declared}
+    return params, {name: source for name, _, _, source in declared}
+
+
+def add_host(t: Template, cfg: Config, p: dict[str, Parameter], *, host: str, priority: int,
+             target_group: elb.TargetGroup) -> elb.ListenerRule:
+    """Route ``host.<domain>`` to a target group: a rule on the HTTPS listener and a DNS alias."""
+    fqdn = f"{host}.{cfg.edge.domain}"
+    rule = t.add_resource(elb.ListenerRule(
+        "HostRule",
+        ListenerArn=Ref(p["HttpsListenerArn"]),
+        Priority=priority,
+        Conditions=[elb.Condition(Field="host-header",
+                                  HostHeaderConfig=elb.HostHeaderConfig(Values=[fqdn]))],
+        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
+    ))
+    t.add_resource(route53.RecordSetType(
+        "DnsRecord",
+        HostedZoneId=Ref(p["HostedZoneId"]),
+        Name=f"{fqdn}.",
+        Type="A",
+        AliasTarget=route53.AliasTarget(DNSName=Ref(p["LoadBalancerDnsName"]),
+                                        HostedZoneId=Ref(p["LoadBalancerZoneId"]),
+                                        EvaluateTargetHealth=False),
+    ))
+    return rule
 
 
 def hosted_zone_input(cfg: Config) -> Input:
@@ -206,7 +252,8 @@ def ecs_tasks_trust() -> iam.PolicyDocument:
 
 def ecr_repository_arn(repository: str) -> Sub:
     """The ARN of an ECR repository in this account and region."""
-    return Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{repository}")
+    return Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:"
+               f"repository/{repository}")
 
 
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]

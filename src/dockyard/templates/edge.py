@@ -81,9 +81,11 @@ def edge_stack(cfg: Config) -> StackTemplate:
         Protocol="HTTPS",
         SslPolicy=TLS_POLICY,
         Certificates=[elb.Certificate(CertificateArn=certificate_arn)],
-        DefaultActions=[elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
-            StatusCode="404", ContentType="text/plain",
-            MessageBody="dockyard: nothing is deployed at this host"))],
+        DefaultActions=[elb.Action(
+            Type="fixed-response",
+            FixedResponseConfig=elb.FixedResponseConfig(
+                StatusCode="404", ContentType="text/plain",
+                MessageBody="dockyard: nothing is deployed at this host"))],
     ))
     t.add_resource(suppress(elb.Listener(
         "HttpListener",

@@ -12,7 +12,22 @@ What the seed did by hand, and why it is set this way here:
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Output, Ref, Select, Sub, Tags, ec2, ecs, efs, iam, logs, route53
+from awacs import aws as awacs_iam
+from troposphere import (
+    GetAtt,
+    Output,
+    Parameter,
+    Ref,
+    Select,
+    Sub,
+    Tags,
+    Template,
+    ec2,
+    ecs,
+    efs,
+    iam,
+    logs,
+)
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import secretsmanager as sm
 
@@ -22,16 +37,16 @@ from dockyard.templates.common import (
     TAG_KEY,
     Built,
     FromStack,
-    Input,
     StackTemplate,
     Value,
+    add_edge_parameters,
+    add_host,
     add_parameter,
     allow,
     assign_public_ip,
     ecr_pull_statements,
     ecr_repository_arn,
     ecs_tasks_trust,
-    hosted_zone_input,
     logs_write_statement,
     network_inputs,
     new_template,
@@ -68,32 +83,21 @@ def jenkins_log_group(cfg: Config) -> str:
 def jenkins_stack(cfg: Config) -> StackTemplate:
     """Render the Jenkins stack for ``cfg``."""
     t = new_template(cfg, f"Jenkins controller at {cfg.url(cfg.jenkins.host)}")
-    p = {name: add_parameter(t, name, kind, text) for name, kind, text in (
-        ("VpcId", "AWS::EC2::VPC::Id", "The VPC of the controller."),
+    p, inputs = add_edge_parameters(t, cfg)
+    for name, kind, text in (
         ("TaskSubnets", "List<AWS::EC2::Subnet::Id>", "Subnets in two zones for the task and EFS."),
         ("ClusterArn", "String", "The platform's ECS cluster (builder stack)."),
-        ("HttpsListenerArn", "String", "The edge stack's HTTPS listener."),
-        ("LoadBalancerSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "The load balancer's group."),
-        ("LoadBalancerDnsName", "String", "The load balancer's DNS name."),
-        ("LoadBalancerZoneId", "String", "The load balancer's canonical hosted zone."),
-        ("HostedZoneId", "AWS::Route53::HostedZone::Id", f"The Route 53 zone of {cfg.edge.domain}."),
         ("ControllerImage", "String", "The controller image, pinned by digest."),
-    )}
-    net = network_inputs(cfg)
-    image_input: Input = Value(cfg.jenkins.image) if cfg.jenkins.image else Built("jenkins-controller")
-    inputs: dict[str, Input] = {
-        "VpcId": net["VpcId"], "TaskSubnets": net["TaskSubnets"],
-        "ClusterArn": FromStack("builder", "ClusterArn"),
-        "HttpsListenerArn": FromStack("edge", "HttpsListenerArn"),
-        "LoadBalancerSecurityGroupId": FromStack("edge", "SecurityGroupId"),
-        "LoadBalancerDnsName": FromStack("edge", "DnsName"),
-        "LoadBalancerZoneId": FromStack("edge", "CanonicalHostedZoneId"),
-        "HostedZoneId": hosted_zone_input(cfg),
-        "ControllerImage": image_input,
-    }
+    ):
+        p[name] = add_parameter(t, name, kind, text)
+    inputs["TaskSubnets"] = network_inputs(cfg)["TaskSubnets"]
+    inputs["ClusterArn"] = FromStack("builder", "ClusterArn")
+    inputs["ControllerImage"] = (Value(cfg.jenkins.image) if cfg.jenkins.image
+                                 else Built("jenkins-controller"))
 
     controller_sg, efs_sg = _security_groups(t, cfg, p)
-    file_system, access_point, mount_targets = _storage(t, cfg, p, efs_sg)
+    storage = _storage(t, cfg, p, efs_sg)
+    file_system, access_point, mount_targets = storage
     secret = t.add_resource(suppress(sm.Secret(
         "AdminSecret",
         Name=admin_secret_name(cfg),
@@ -106,7 +110,8 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         RetentionInDays=cfg.jenkins.log_retention_days,
     ), ("CKV_AWS_158", "CloudWatch Logs encrypts at rest; a customer key adds cost, not access "
                        "control, for controller logs")))
-    execution_role, task_role = _roles(t, cfg, log_group, secret, file_system, access_point)
+    execution_role, task_role = _roles(t, cfg, log_group=log_group, secret=secret,
+                                       storage=storage)
 
     target_group = t.add_resource(elb.TargetGroup(
         "TargetGroup",
@@ -119,25 +124,10 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
             elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="15"),
             elb.TargetGroupAttribute(Key="stickiness.enabled", Value="false")],
     ))
-    rule = t.add_resource(elb.ListenerRule(
-        "HostRule",
-        ListenerArn=Ref(p["HttpsListenerArn"]),
-        Priority=JENKINS_RULE_PRIORITY,
-        Conditions=[elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(
-            Values=[f"{cfg.jenkins.host}.{cfg.edge.domain}"]))],
-        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
-    ))
-    t.add_resource(route53.RecordSetType(
-        "DnsRecord",
-        HostedZoneId=Ref(p["HostedZoneId"]),
-        Name=f"{cfg.jenkins.host}.{cfg.edge.domain}.",
-        Type="A",
-        AliasTarget=route53.AliasTarget(DNSName=Ref(p["LoadBalancerDnsName"]),
-                                        HostedZoneId=Ref(p["LoadBalancerZoneId"]),
-                                        EvaluateTargetHealth=False),
-    ))
-    task_definition = t.add_resource(_task_definition(cfg, p, execution_role, task_role,
-                                                      file_system, access_point, log_group))
+    rule = add_host(t, cfg, p, host=cfg.jenkins.host, priority=JENKINS_RULE_PRIORITY,
+                    target_group=target_group)
+    task_definition = t.add_resource(_task_definition(
+        cfg, p, roles=(execution_role, task_role), storage=storage, log_group=log_group))
     service = t.add_resource(ecs.Service(
         "Service",
         ServiceName=SERVICE,
@@ -175,12 +165,13 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
     return StackTemplate("jenkins", cfg.stack_name("jenkins"), tag_resources(t, cfg), inputs=inputs)
 
 
-def _security_groups(t: object, cfg: Config, p: dict[str, object]) -> tuple[ec2.SecurityGroup,
-                                                                              ec2.SecurityGroup]:
-    add = t.add_resource  # type: ignore[attr-defined]
+def _security_groups(t: Template, cfg: Config,
+                     p: dict[str, Parameter]) -> tuple[ec2.SecurityGroup, ec2.SecurityGroup]:
+    add = t.add_resource
     controller = add(ec2.SecurityGroup(
         "ControllerSecurityGroup",
-        GroupDescription=f"dockyard {cfg.name} Jenkins controller: 8080 from the load balancer only",
+        GroupDescription=f"dockyard {cfg.name} Jenkins controller: 8080 from the load balancer "
+                         "only",
         VpcId=Ref(p["VpcId"]),
         SecurityGroupIngress=[ec2.SecurityGroupRule(
             IpProtocol="tcp", FromPort=HTTP_PORT, ToPort=HTTP_PORT,
@@ -212,9 +203,12 @@ def _security_groups(t: object, cfg: Config, p: dict[str, object]) -> tuple[ec2.
     return controller, efs_group
 
 
-def _storage(t: object, cfg: Config, p: dict[str, object],
-             efs_sg: ec2.SecurityGroup) -> tuple[efs.FileSystem, efs.AccessPoint, list[efs.MountTarget]]:
-    add = t.add_resource  # type: ignore[attr-defined]
+Storage = tuple[efs.FileSystem, efs.AccessPoint, list[efs.MountTarget]]
+
+
+def _storage(t: Template, cfg: Config, p: dict[str, Parameter],
+             efs_sg: ec2.SecurityGroup) -> Storage:
+    add = t.add_resource
     file_system = add(efs.FileSystem(
         "FileSystem",
         Encrypted=True,
@@ -243,15 +237,16 @@ def _storage(t: object, cfg: Config, p: dict[str, object],
         AccessPointTags=Tags({TAG_KEY: cfg.name}),
     ))
     mount_targets = [add(efs.MountTarget(
-        f"MountTarget{zone}", FileSystemId=Ref(file_system), SubnetId=Select(index,
-                                                                             Ref(p["TaskSubnets"])),
-        SecurityGroups=[Ref(efs_sg)])) for index, zone in enumerate("AB")]
+        f"MountTarget{zone}", FileSystemId=Ref(file_system),
+        SubnetId=Select(index, Ref(p["TaskSubnets"])), SecurityGroups=[Ref(efs_sg)]))
+        for index, zone in enumerate("AB")]
     return file_system, access_point, mount_targets
 
 
-def _roles(t: object, cfg: Config, log_group: logs.LogGroup, secret: sm.Secret,
-           file_system: efs.FileSystem, access_point: efs.AccessPoint) -> tuple[iam.Role, iam.Role]:
-    add = t.add_resource  # type: ignore[attr-defined]
+def _roles(t: Template, cfg: Config, *, log_group: logs.LogGroup, secret: sm.Secret,
+           storage: Storage) -> tuple[iam.Role, iam.Role]:
+    add = t.add_resource
+    file_system, access_point, _ = storage
     pull = ecr_pull_statements([cfg.jenkins.image], []) if cfg.jenkins.image else \
         ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/jenkins-controller")])
     execution_role = add(iam.Role(
@@ -279,9 +274,7 @@ def _roles(t: object, cfg: Config, log_group: logs.LogGroup, secret: sm.Secret,
     return execution_role, task_role
 
 
-def _access_point_condition(access_point: efs.AccessPoint) -> object:
-    from awacs import aws as awacs_iam
-
+def _access_point_condition(access_point: efs.AccessPoint) -> awacs_iam.Condition:
     return awacs_iam.Condition(awacs_iam.StringEquals(
         "elasticfilesystem:AccessPointArn", _efs_arn("access-point", access_point)))
 
@@ -292,10 +285,11 @@ def _efs_arn(kind: str, resource: efs.FileSystem | efs.AccessPoint) -> Sub:
                f"{kind}/${{{resource.title}}}")
 
 
-def _task_definition(cfg: Config, p: dict[str, object], execution_role: iam.Role,
-                     task_role: iam.Role, file_system: efs.FileSystem,
-                     access_point: efs.AccessPoint, log_group: logs.LogGroup) -> ecs.TaskDefinition:
+def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.Role, iam.Role],
+                     storage: Storage, log_group: logs.LogGroup) -> ecs.TaskDefinition:
     j = cfg.jenkins
+    execution_role, task_role = roles
+    file_system, access_point, _ = storage
     container = ecs.ContainerDefinition(
         Name=CONTAINER,
         Image=Ref(p["ControllerImage"]),
@@ -316,7 +310,7 @@ def _task_definition(cfg: Config, p: dict[str, object], execution_role: iam.Role
             "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"),
             "awslogs-stream-prefix": "controller"}),
     )
-    storage = {"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=j.storage_gib)} \
+    ephemeral = {"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=j.storage_gib)} \
         if j.storage_gib > 20 else {}
     return ecs.TaskDefinition(
         "TaskDefinition",
@@ -338,5 +332,5 @@ def _task_definition(cfg: Config, p: dict[str, object], execution_role: iam.Role
             ecs.Volume(Name="cache"),
         ],
         ContainerDefinitions=[container],
-        **storage,
+        **ephemeral,
     )

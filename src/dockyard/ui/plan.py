@@ -26,7 +26,8 @@ def plan_text(plan: Plan) -> str:
     rows.append(("Total", "", money(plan.cost.total_usd)))
     lines += columns(rows, right=(2,))
     build = plan.cost.build_example
-    lines.append(f"  Builds are paid per use: {build.detail} costs about {money(build.monthly_usd)}.")
+    lines.append(f"  Builds are paid per use: {build.detail} costs about "
+                 f"{money(build.monthly_usd)}.")
     lines += [f"  {note}" for note in plan.cost.notes]
     lines += ["", _validation_line(plan)]
     return "\n".join(lines)
