@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
@@ -80,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.CANCELLED
     except Exception as err:  # a bug: say so plainly, the traceback only with --debug
         if state.debug:
-            traceback.print_exc()
+            _print_traceback()
         else:
             console.error(f"unexpected {type(err).__name__}: {err}",
                           "this is a bug in dockyard; rerun with --debug for the traceback")
@@ -90,5 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _debug_exit(state: RunState, code: int) -> int:
     if state.debug:
-        traceback.print_exc()
+        _print_traceback()
     return code
+
+
+def _print_traceback() -> None:
+    import traceback  # only on errors with --debug: it costs start-up time otherwise
+
+    traceback.print_exc()

@@ -58,7 +58,7 @@ def schema() -> int:
     from dockyard.config.models import Config
 
     document = Config.model_json_schema()
-    document = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-                "title": "dockyard.yml", **document}
+    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", **document,
+                "title": "dockyard.yml"}
     click.echo(json.dumps(document, indent=2))
     return ExitCode.OK

@@ -288,6 +288,10 @@ def _app_name(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"app name {name!r} must be 2-20 characters of lowercase letters, digits "
                          "and single hyphens, starting with a letter")
+    # Image repositories are <name>/<app> and <name>/<app>-cache, next to <name>/jenkins-*.
+    if name.startswith("jenkins") or name.endswith("-cache"):
+        raise ValueError(f"app name {name!r} is reserved: names starting with 'jenkins' or "
+                         "ending in '-cache' belong to dockyard's own images")
     return name
 
 

@@ -1,0 +1,43 @@
+# Two commands do all the set-up on a fresh machine (see README.md):
+#   make plan   install dockyard into .venv and plan the bundled example, offline
+#   make test   install the test tools and run ruff, mypy --strict and pytest
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+PIP_FLAGS := --quiet --disable-pip-version-check
+# checkov pins its own boto3 and friends, so it lives in a venv of its own.
+CHECKOV_SPEC := checkov>=3.3.30,<3.4
+
+.PHONY: plan test lint bench clean
+
+$(VENV)/.runtime: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dockyard needs Python 3.11 or newer (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e .
+	@touch $@
+
+$(VENV)/.test: $(VENV)/.runtime
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[test]'
+	@touch $@
+
+$(TOOLS)/.installed:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install $(PIP_FLAGS) '$(CHECKOV_SPEC)'
+	@touch $@
+
+plan: $(VENV)/.runtime
+	$(VENV)/bin/dockyard plan
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+test: lint $(TOOLS)/.installed
+	DOCKYARD_CHECKOV=$(abspath $(TOOLS))/bin/checkov $(VENV)/bin/pytest
+
+bench: $(VENV)/.runtime
+	$(VENV)/bin/python bench/startup.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) dockyard-plan .pytest_cache .mypy_cache .ruff_cache

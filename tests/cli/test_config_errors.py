@@ -1,0 +1,63 @@
+"""Config errors through the real CLI: one line naming the field, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliRunner, example_text
+
+CASES = {
+    "invalid YAML": ("edge:\n  domain: [example.com\n", "dockyard.yml:3: invalid YAML"),
+    "unknown key": (example_text(("port: 5001", "port: 5001\n    prot: 80")),
+                    "apps.web.prot: unknown key"),
+    "bad CIDR": (example_text(("0.0.0.0/0\n", "0.0.0.0/33\n")),
+                 "edge.allowed_cidrs.0: '0.0.0.0/33' is not a CIDR block"),
+    "bad CPU/memory pair": (example_text(("memory: 512", "memory: 3000")),
+                            "apps.web.memory: 3000 MiB does not go with cpu 256"),
+    "bad name": (example_text(("name: acme", "name: Acme!")), "name: 'Acme!' is not a valid name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_config_error_is_one_line_naming_the_field(run_cli: CliRunner, tmp_path: Path,
+                                                   case: str) -> None:
+    text, expected = CASES[case]
+    (tmp_path / "dockyard.yml").write_text(text)
+    done = run_cli("plan")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith("error: dockyard.yml:")
+    assert expected in errors[0]
+    assert done.stdout == ""
+    assert not (tmp_path / "dockyard-plan").exists(), "nothing is written for a bad config"
+
+
+def test_debug_shows_the_traceback(run_cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "dockyard.yml").write_text(CASES["bad name"][0])
+    done = run_cli("plan", "--debug")
+    assert done.returncode == 2
+    assert "Traceback" in done.stderr
+
+
+def test_missing_config_file_is_exit_2_with_a_hint(run_cli: CliRunner) -> None:
+    done = run_cli("plan", "--config", "missing.yml")
+    assert done.returncode == 2
+    assert "error: missing.yml: no such file" in done.stderr
+    assert "hint: run `dockyard init`" in done.stderr
+
+
+def test_unknown_option_is_a_usage_error(run_cli: CliRunner) -> None:
+    done = run_cli("plan", "--outt", "x")
+    assert done.returncode == 2
+    assert "No such option '--outt'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_region_option_is_exit_2(run_cli: CliRunner) -> None:
+    done = run_cli("plan", "--region", "moon-base-1x")
+    assert done.returncode == 2
+    assert "error: --region moon-base-1x: 'moon-base-1x' is not an AWS region" in done.stderr

@@ -1,0 +1,100 @@
+"""Shared fixtures: the bundled example, its variants, rendered templates and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.config import Config, parse_config, starter_text
+from dockyard.templates import StackTemplate, render_stacks
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def example_text(*replacements: tuple[str, str]) -> str:
+    """The bundled example's YAML, with each (old, new) replaced once (old must be present)."""
+    text = starter_text()
+    for old, new in replacements:
+        assert old in text, f"the example no longer contains {old!r}"
+        text = text.replace(old, new, 1)
+    return text
+
+
+CERTIFICATE_ARN = ("arn:aws:acm:ap-southeast-2:123456789012:certificate/"
+                   "0f0e0d0c-0b0a-0908-0706-050403020100")
+
+# The bundled example and two variants that exercise the other branches of the templates:
+# a created network with a given certificate, and an existing VPC with private subnets,
+# multi-arch builds, all-immutable tags and an explicit Jenkins image.
+VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "example": (),
+    "create-network": (
+        ("mode: default-vpc", "mode: create\n  cidr: 10.20.0.0/16"),
+        ("certificate: auto", f"certificate: {CERTIFICATE_ARN}"),
+    ),
+    "existing-private": (
+        ("mode: default-vpc", "mode: existing\n  vpc_id: vpc-0123456789abcdef0\n"
+                              "  subnets: [subnet-0aaaaaaaaaaaaaaaa, subnet-0bbbbbbbbbbbbbbbb]\n"
+                              "  private_subnets: [subnet-0cccccccccccccccc, "
+                              "subnet-0dddddddddddddddd]"),
+        ("architectures: [amd64]", "architectures: [amd64, arm64]\n  mutable_tags: []"),
+        ("  host: jenkins\n", "  host: ci\n  image: 123456789012.dkr.ecr.ap-southeast-2."
+                              "amazonaws.com/ops/jenkins@sha256:" + "a" * 64 + "\n"),
+        ("secrets: {}", "secrets: {DATABASE_URL: acme/web/database}"),
+    ),
+}
+
+
+def example_config(*replacements: tuple[str, str]) -> Config:
+    """The bundled example, optionally changed, validated."""
+    return parse_config(example_text(*replacements), "dockyard.yml")
+
+
+def bodies(cfg: Config) -> dict[str, dict[str, Any]]:
+    """Rendered templates of ``cfg`` by stack key."""
+    return {stack.key: stack.to_dict() for stack in render_stacks(cfg)}
+
+
+@pytest.fixture(scope="session")
+def example() -> Config:
+    return example_config()
+
+
+@pytest.fixture(scope="session")
+def stacks(example: Config) -> dict[str, StackTemplate]:
+    return {stack.key: stack for stack in render_stacks(example)}
+
+
+@pytest.fixture(scope="session")
+def templates(stacks: dict[str, StackTemplate]) -> dict[str, dict[str, Any]]:
+    return {key: stack.to_dict() for key, stack in stacks.items()}
+
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture()
+def run_cli(tmp_path: Path) -> CliRunner:
+    """Run the real ``dockyard`` CLI in a subprocess, in an empty directory by default."""
+
+    def run(*args: str, cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        environment = {k: v for k, v in os.environ.items()
+                       if not k.startswith(("AWS_", "DOCKYARD_"))}
+        environment.update(env or {})
+        return subprocess.run([sys.executable, "-m", "dockyard", *args], cwd=cwd or tmp_path,
+                              env=environment, capture_output=True, text=True, timeout=120,
+                              check=False)
+
+    return run
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    """The resources of one type in a template, by logical id."""
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}

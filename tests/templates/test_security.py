@@ -1,0 +1,276 @@
+"""Security properties, asserted on the parsed templates of the bundled example."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import bodies, example_config, resources_of
+
+Template = dict[str, Any]
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for p in role["Properties"].get("Policies", [])
+            for s in p["PolicyDocument"]["Statement"]]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def _ingress(template: Template, group: str) -> list[dict[str, Any]]:
+    """Every ingress rule of a security group: inline and separate resources."""
+    inline = template["Resources"][group]["Properties"].get("SecurityGroupIngress", [])
+    separate = [r["Properties"] for r in resources_of(template, "AWS::EC2::SecurityGroupIngress")
+                .values() if r["Properties"]["GroupId"] == {"Ref": group}]
+    return [*inline, *separate]
+
+
+def test_jenkins_task_accepts_only_8080_from_the_load_balancer(
+        templates: dict[str, Template]) -> None:
+    jenkins = templates["jenkins"]
+    rules = _ingress(jenkins, "ControllerSecurityGroup")
+    assert len(rules) == 1
+    (rule,) = rules
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 8080, 8080)
+    assert rule["SourceSecurityGroupId"] == {"Ref": "LoadBalancerSecurityGroupId"}
+    assert "CidrIp" not in rule and "CidrIpv6" not in rule
+    service = jenkins["Resources"]["Service"]["Properties"]
+    groups = service["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+    assert groups == [{"Ref": "ControllerSecurityGroup"}]
+
+
+def test_efs_accepts_nfs_only_from_the_controller(templates: dict[str, Template]) -> None:
+    jenkins = templates["jenkins"]
+    rules = _ingress(jenkins, "FileSystemSecurityGroup")
+    assert len(rules) == 1
+    (rule,) = rules
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 2049, 2049)
+    assert rule["SourceSecurityGroupId"] == {"Ref": "ControllerSecurityGroup"}
+    for target in resources_of(jenkins, "AWS::EFS::MountTarget").values():
+        assert target["Properties"]["SecurityGroups"] == [{"Ref": "FileSystemSecurityGroup"}]
+
+
+def test_https_listener_uses_the_tls13_policy(templates: dict[str, Template]) -> None:
+    listener = templates["edge"]["Resources"]["HttpsListener"]["Properties"]
+    assert (listener["Protocol"], listener["Port"]) == ("HTTPS", 443)
+    assert listener["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    (default,) = listener["DefaultActions"]
+    assert default["FixedResponseConfig"]["StatusCode"] == "404"
+
+
+def test_port_80_only_redirects_to_https_with_301(templates: dict[str, Template]) -> None:
+    listeners = resources_of(templates["edge"], "AWS::ElasticLoadBalancingV2::Listener")
+    plain = [r["Properties"] for r in listeners.values() if r["Properties"]["Port"] == 80]
+    assert len(plain) == 1
+    (action,) = plain[0]["DefaultActions"]
+    assert action["Type"] == "redirect"
+    redirect = action["RedirectConfig"]
+    assert (redirect["Protocol"], redirect["Port"], redirect["StatusCode"]) == \
+        ("HTTPS", "443", "HTTP_301")
+    assert all(r["Properties"]["Protocol"] == "HTTPS" for r in listeners.values()
+               if r["Properties"]["Port"] != 80)
+
+
+def test_load_balancer_is_open_only_on_80_and_443_to_allowed_cidrs(
+        templates: dict[str, Template]) -> None:
+    rules = _ingress(templates["edge"], "LoadBalancerSecurityGroup")
+    assert {(r["FromPort"], r["ToPort"], r.get("CidrIp")) for r in rules} == \
+        {(80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0")}
+    narrowed = bodies(example_config(
+        ("    - 0.0.0.0/0", "    - 203.0.113.0/24\n    - 2001:db8::/32")))
+    rules = _ingress(narrowed["edge"], "LoadBalancerSecurityGroup")
+    sources = {r.get("CidrIp") or r.get("CidrIpv6") for r in rules}
+    assert sources == {"203.0.113.0/24", "2001:db8::/32"}
+
+
+def test_load_balancer_egress_reaches_only_its_targets(templates: dict[str, Template]) -> None:
+    group = templates["edge"]["Resources"]["LoadBalancerSecurityGroup"]["Properties"]
+    (placeholder,) = group["SecurityGroupEgress"]
+    assert placeholder["CidrIp"] == "255.255.255.255/32"  # matches nothing: no default egress
+    targets = {}
+    for key in ("jenkins", "app-web"):
+        for rule in resources_of(templates[key], "AWS::EC2::SecurityGroupEgress").values():
+            props = rule["Properties"]
+            if props["GroupId"] == {"Ref": "LoadBalancerSecurityGroupId"}:
+                targets[key] = (props["FromPort"], props["DestinationSecurityGroupId"])
+    assert targets == {"jenkins": (8080, {"Ref": "ControllerSecurityGroup"}),
+                       "app-web": (5001, {"Ref": "SecurityGroup"})}
+
+
+def test_efs_is_encrypted_and_mounted_with_tls_iam_and_uid_1000(
+        templates: dict[str, Template]) -> None:
+    jenkins = templates["jenkins"]
+    fs = jenkins["Resources"]["FileSystem"]["Properties"]
+    assert fs["Encrypted"] is True
+    assert fs["ThroughputMode"] == "elastic"
+    assert fs["BackupPolicy"] == {"Status": "ENABLED"}
+    denies = [s for s in fs["FileSystemPolicy"]["Statement"] if s["Effect"] == "Deny"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in [s["Condition"] for s in denies]
+    (volume,) = [v for v in jenkins["Resources"]["TaskDefinition"]["Properties"]["Volumes"]
+                 if "EFSVolumeConfiguration" in v]
+    efs = volume["EFSVolumeConfiguration"]
+    assert efs["TransitEncryption"] == "ENABLED"
+    assert efs["AuthorizationConfig"] == {"AccessPointId": {"Ref": "AccessPoint"}, "IAM": "ENABLED"}
+    point = jenkins["Resources"]["AccessPoint"]["Properties"]
+    assert point["PosixUser"] == {"Uid": "1000", "Gid": "1000"}
+    assert point["RootDirectory"]["Path"] == "/jenkins-home"
+    assert point["RootDirectory"]["CreationInfo"] == \
+        {"OwnerUid": "1000", "OwnerGid": "1000", "Permissions": "0750"}
+    (container,) = jenkins["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert container["User"] == "1000:1000"
+
+
+def test_controller_mounts_efs_only_through_its_access_point(
+        templates: dict[str, Template]) -> None:
+    jenkins = templates["jenkins"]
+    (mount,) = [s for s in _statements(jenkins["Resources"]["ControllerRole"])
+                if any(a.startswith("elasticfilesystem:") for a in _actions(s))]
+    assert sorted(_actions(mount)) == ["elasticfilesystem:ClientMount",
+                                       "elasticfilesystem:ClientWrite"]
+    condition = mount["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"]
+    assert "${AccessPoint}" in condition["Fn::Sub"]
+
+
+def test_kaniko_role_pushes_only_to_its_repositories_and_reads_only_contexts(
+        templates: dict[str, Template]) -> None:
+    builder = templates["builder"]
+    repositories = set(resources_of(builder, "AWS::ECR::Repository"))
+    assert len(repositories) == 6  # jenkins-controller, jenkins-agent, web; each with -cache
+    statements = _statements(builder["Resources"]["KanikoRole"])
+    for statement in statements:
+        actions = _actions(statement)
+        ecr = [a for a in actions if a.startswith("ecr:")]
+        if actions == ["ecr:GetAuthorizationToken"]:
+            assert statement["Resource"] == ["*"]
+            continue
+        if ecr:
+            assert "ecr:GetAuthorizationToken" not in ecr
+            targets = {r["Fn::GetAtt"][0] for r in statement["Resource"]}
+            assert all(r["Fn::GetAtt"][1] == "Arn" for r in statement["Resource"])
+            assert targets == repositories
+        s3 = [a for a in actions if a.startswith("s3:")]
+        if s3:
+            assert s3 == ["s3:GetObject"]
+            (resource,) = statement["Resource"]
+            assert resource == {"Fn::Sub": "${ContextBucket.Arn}/contexts/*"}
+    services = {a.split(":")[0] for s in statements for a in _actions(s)}
+    assert services == {"ecr", "s3"}
+
+
+def test_admin_password_is_a_generated_secret_never_an_environment_value(
+        templates: dict[str, Template]) -> None:
+    jenkins = templates["jenkins"]
+    (secret,) = resources_of(jenkins, "AWS::SecretsManager::Secret").values()
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32
+    assert "SecretString" not in secret["Properties"]
+    (container,) = jenkins["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    environment = json.dumps(container.get("Environment", []))
+    assert "AdminSecret" not in environment
+    assert "PASSWORD" not in environment.upper()
+    assert "Secrets" not in container, "the secret-source plugin reads it, not the environment"
+    (read,) = [s for s in _statements(jenkins["Resources"]["ControllerRole"])
+               if "secretsmanager:GetSecretValue" in _actions(s)]
+    assert {"Ref": "AdminSecret"} in read["Resource"]
+
+
+def test_target_group_checks_login_for_200(templates: dict[str, Template]) -> None:
+    group = templates["jenkins"]["Resources"]["TargetGroup"]["Properties"]
+    assert group["HealthCheckPath"] == "/login"
+    assert group["Matcher"] == {"HttpCode": "200"}
+    assert group["TargetType"] == "ip"
+
+
+def test_controller_never_runs_twice_and_rolls_back(templates: dict[str, Template]) -> None:
+    service = templates["jenkins"]["Resources"]["Service"]["Properties"]
+    deployment = service["DeploymentConfiguration"]
+    assert (deployment["MinimumHealthyPercent"], deployment["MaximumPercent"]) == (0, 100)
+    assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert service["DesiredCount"] == 1
+    assert service["HealthCheckGracePeriodSeconds"] == 600
+    assert service["EnableExecuteCommand"] is False
+
+
+def test_efs_and_ecr_survive_stack_deletion(templates: dict[str, Template]) -> None:
+    retained = [templates["jenkins"]["Resources"]["FileSystem"],
+                *resources_of(templates["builder"], "AWS::ECR::Repository").values()]
+    assert len(retained) == 7
+    for resource in retained:
+        assert resource["DeletionPolicy"] == "Retain"
+        assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_context_bucket_is_private_encrypted_tls_only_and_expiring(
+        templates: dict[str, Template]) -> None:
+    builder = templates["builder"]
+    bucket = builder["Resources"]["ContextBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 7
+    (policy,) = resources_of(builder, "AWS::S3::BucketPolicy").values()
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_builds_accept_no_inbound_traffic(templates: dict[str, Template]) -> None:
+    assert _ingress(templates["builder"], "BuildSecurityGroup") == []
+
+
+def test_app_port_is_open_only_to_the_load_balancer(templates: dict[str, Template]) -> None:
+    app = templates["app-web"]
+    rules = _ingress(app, "SecurityGroup")
+    assert [(r["FromPort"], r["SourceSecurityGroupId"]) for r in rules] == \
+        [(5001, {"Ref": "LoadBalancerSecurityGroupId"})]
+
+
+def test_app_execution_role_reads_only_declared_secrets() -> None:
+    cfg = example_config(("secrets: {}", "secrets: {DB: acme/db, TOKEN: 'ssm:/acme/token'}"))
+    app = bodies(cfg)["app-web"]
+    statements = _statements(app["Resources"]["ExecutionRole"])
+    by_action = {a: s["Resource"] for s in statements for a in _actions(s)}
+    assert by_action["secretsmanager:GetSecretValue"] == [{"Fn::Sub": (
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+        "acme/db-??????")}]
+    assert by_action["ssm:GetParameters"] == [{"Fn::Sub": (
+        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/acme/token")}]
+    plain = bodies(example_config())["app-web"]
+    actions = {a for s in _statements(plain["Resources"]["ExecutionRole"]) for a in _actions(s)}
+    assert not any(a.startswith(("secretsmanager:", "ssm:")) for a in actions)
+
+
+def test_roles_trust_only_ecs_tasks_of_this_account(templates: dict[str, Template]) -> None:
+    roles = [r for t in templates.values() for r in resources_of(t, "AWS::IAM::Role").values()]
+    assert len(roles) == 6
+    for role in roles:
+        (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+        assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount":
+                                                       {"Ref": "AWS::AccountId"}}}
+
+
+def test_every_taggable_resource_carries_the_dockyard_tag(templates: dict[str, Template]) -> None:
+    tagged = 0
+    for template in templates.values():
+        for name, resource in template["Resources"].items():
+            props = resource.get("Properties", {})
+            tags = props.get("Tags") or props.get("FileSystemTags") or props.get("AccessPointTags")
+            if resource["Type"] in _UNTAGGABLE:
+                continue
+            assert tags, f"{name} ({resource['Type']}) has no tags"
+            assert {"Key": "dockyard:name", "Value": "acme"} in tags, name
+            tagged += 1
+    assert tagged > 20
+
+
+# Types whose CloudFormation schema has no Tags property; stack tags cover what can be tagged.
+_UNTAGGABLE = {
+    "AWS::S3::BucketPolicy", "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress",
+    "AWS::EFS::MountTarget", "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::ElasticLoadBalancingV2::ListenerRule", "AWS::Route53::RecordSet",
+    "AWS::EC2::Route", "AWS::EC2::VPCGatewayAttachment", "AWS::EC2::SubnetRouteTableAssociation",
+}

@@ -1,0 +1,57 @@
+"""The plan's cost estimate and exposure table, from config and templates."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockyard.planning.cost import HOURS_PER_MONTH, estimate, task_hourly
+from dockyard.planning.posture import exposures
+from tests.conftest import VARIANTS, bodies, example_config
+
+
+def test_controller_cost_matches_the_worked_example() -> None:
+    # research/pricing.md: 2 vCPU / 4 GB x86 for 730 h is about $72 a month.
+    assert task_hourly(2048, 4096) * HOURS_PER_MONTH == pytest.approx(72.08, abs=0.01)
+    # a 10-minute build at 2 vCPU / 8 GB is about $0.019 on demand
+    assert task_hourly(2048, 8192) * 10 / 60 == pytest.approx(0.019, abs=0.001)
+
+
+def test_estimate_lists_the_always_on_parts_and_adds_up() -> None:
+    cost = estimate(example_config())
+    items = {line.item: line.monthly_usd for line in cost.lines}
+    assert set(items) == {"Jenkins controller", "Load balancer", "Public IPv4 addresses",
+                          "EFS (JENKINS_HOME)", "Secrets Manager", "app web"}
+    assert items["Load balancer"] == pytest.approx(16.43, abs=0.01)
+    # two load balancer addresses, the controller's and the web task's
+    assert items["Public IPv4 addresses"] == pytest.approx(4 * 3.65, abs=0.01)
+    assert cost.total_usd == pytest.approx(sum(items.values()), abs=0.01)
+    assert "Spot" in cost.build_example.detail
+    assert any("2026-11" in note for note in cost.notes)
+
+
+def test_estimate_follows_the_config() -> None:
+    bigger = estimate(example_config(("count: 1", "count: 3"),
+                                     ("cpu: 2048                      # 2 vCPU", "cpu: 4096"),
+                                     ("memory: 4096                   # 4 GiB", "memory: 8192")))
+    base = estimate(example_config())
+    items = {line.item: line.monthly_usd for line in bigger.lines}
+    base_items = {line.item: line.monthly_usd for line in base.lines}
+    assert items["app web"] == pytest.approx(3 * base_items["app web"], abs=0.02)
+    assert items["Jenkins controller"] > 1.9 * base_items["Jenkins controller"]
+    private = estimate(example_config(*VARIANTS["existing-private"]))
+    ips = {line.item: line for line in private.lines}["Public IPv4 addresses"]
+    assert ips.monthly_usd == pytest.approx(2 * 3.65, abs=0.01)
+    assert "private subnets" in ips.detail
+
+
+def test_exposures_come_from_the_templates() -> None:
+    cfg = example_config(("    - 0.0.0.0/0", "    - 198.51.100.0/24"), ("port: 5001", "port: 8000"))
+    found = {(x.target, x.ports): x.source for x in exposures(bodies(cfg))}
+    assert found == {
+        ("load balancer", "tcp/443"): "198.51.100.0/24",
+        ("load balancer", "tcp/80"): "198.51.100.0/24",
+        ("Jenkins controller", "tcp/8080"): "load balancer",
+        ("JENKINS_HOME", "tcp/2049"): "Jenkins controller",
+        ("app web", "tcp/8000"): "load balancer",
+        ("builds", "none"): "nobody",
+    }
