@@ -42,6 +42,9 @@ def test_plan_json_is_one_document_with_everything(run_cli: CliRunner, tmp_path:
     jenkins = next(s for s in document["stacks"] if s["key"] == "jenkins")
     assert jenkins["resource_types"]["AWS::EFS::FileSystem"] == 1
     assert Path(tmp_path / jenkins["template"]).exists()
+    assert jenkins["parameters"]["ClusterArn"] == "output ClusterArn of acme-builder"
+    assert jenkins["parameters"]["VpcId"] == "looked up at deploy: default-vpc-id"
+    assert jenkins["parameters"]["ControllerImage"] == "built at deploy: image jenkins-controller"
     assert document["endpoints"] == {"jenkins": "https://jenkins.example.com/",
                                      "web": "https://web.example.com/"}
     lines = {line["item"]: line["monthly"] for line in document["cost"]["lines"]}

@@ -15,7 +15,7 @@ from dockyard.config import LoadedConfig
 from dockyard.planning.cost import CostEstimate, estimate
 from dockyard.planning.lint import Finding, lint_template
 from dockyard.planning.posture import Exposure, exposures
-from dockyard.templates import render_stacks
+from dockyard.templates import Built, Discovered, FromStack, Input, render_stacks
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class StackSummary:
     name: str
     resources: int
     resource_types: dict[str, int]
-    parameters: list[str]
+    parameters: dict[str, str]
     path: Path
 
 
@@ -75,7 +75,9 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
         summaries.append(StackSummary(
             key=stack.key, name=stack.name, resources=len(resources),
             resource_types=dict(Counter(r["Type"] for r in resources.values())),
-            parameters=list(stack.inputs), path=path))
+            parameters={name: _describe_input(source, cfg.name)
+                        for name, source in stack.inputs.items()},
+            path=path))
     removed = _remove_stale(out_dir, cfg.name, {s.path for s in summaries})
 
     findings: list[Finding] = []
@@ -89,6 +91,17 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
                 network_mode=cfg.network.mode, out_dir=out_dir, stacks=summaries,
                 endpoints=endpoints, exposures=exposures(bodies), cost=estimate(cfg),
                 findings=findings, removed=removed)
+
+
+def _describe_input(source: Input, project: str) -> str:
+    """Where a parameter's value comes from, as ``up`` will resolve it."""
+    if isinstance(source, FromStack):
+        return f"output {source.output} of {project}-{source.stack}"
+    if isinstance(source, Discovered):
+        return f"looked up at deploy: {source.fact}"
+    if isinstance(source, Built):
+        return f"built at deploy: image {source.image}"
+    return source.value
 
 
 def _remove_stale(out_dir: Path, project: str, keep: set[Path]) -> list[Path]:

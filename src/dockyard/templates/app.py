@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Output, Ref, Sub, ec2, iam, logs
+from troposphere import GetAtt, Output, Ref, Sub, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
 from dockyard.config.models import App, Config, app_priority
@@ -20,12 +20,11 @@ from dockyard.templates.common import (
     allow,
     ecr_pull_statements,
     ecr_repository_arn,
-    ecs_tasks_trust,
+    log_group,
     logs_write_statement,
     new_template,
-    policy,
-    suppress,
     tag_resources,
+    task_role,
 )
 
 _ARN_PREFIX = "arn:${AWS::Partition}"
@@ -78,34 +77,25 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
     ))
     add_host(t, cfg, p, host=host, priority=app_priority(app_name, app),
              target_group=target_group)
-    log_group = t.add_resource(suppress(logs.LogGroup(
-        "LogGroup", LogGroupName=app_log_group(cfg, app_name),
-        RetentionInDays=app.log_retention_days,
-    ), ("CKV_AWS_158", "CloudWatch Logs encrypts at rest; a customer key adds cost, not access "
-                       "control")))
-    execution_role = t.add_resource(iam.Role(
+    logs = t.add_resource(log_group("LogGroup", app_log_group(cfg, app_name),
+                                    app.log_retention_days))
+    execution_role = t.add_resource(task_role(
         "ExecutionRole",
-        Description=f"dockyard {cfg.name}: pulls {app_name}'s image, its secrets, writes its logs",
-        AssumeRolePolicyDocument=ecs_tasks_trust(),
-        Policies=[iam.Policy(PolicyName="execution", PolicyDocument=policy(
-            logs_write_statement(GetAtt(log_group, "Arn")),
-            *ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/{app_name}")]),
-            *_secret_statements(app),
-        ))],
+        f"dockyard {cfg.name}: pulls {app_name}'s image, its secrets, writes its logs",
+        logs_write_statement(GetAtt(logs, "Arn")),
+        *ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/{app_name}")]),
+        *_secret_statements(app),
     ))
-    task_role = t.add_resource(iam.Role(
-        "TaskRole",
-        Description=f"dockyard {cfg.name}: the {app_name} app's own permissions (none yet)",
-        AssumeRolePolicyDocument=ecs_tasks_trust(),
-    ))
+    role = t.add_resource(task_role(
+        "TaskRole", f"dockyard {cfg.name}: the {app_name} app's own permissions (none yet)"))
 
     for name, value in {
         "Url": cfg.url(host),
         "TargetGroupArn": Ref(target_group),
         "SecurityGroupId": Ref(group),
         "ExecutionRoleArn": GetAtt(execution_role, "Arn"),
-        "TaskRoleArn": GetAtt(task_role, "Arn"),
-        "LogGroupName": Ref(log_group),
+        "TaskRoleArn": GetAtt(role, "Arn"),
+        "LogGroupName": Ref(logs),
     }.items():
         t.add_output(Output(name, Value=value))
     return StackTemplate(app_stack_key(app_name), cfg.stack_name(app_stack_key(app_name)),

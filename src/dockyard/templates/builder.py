@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from troposphere import GetAtt, Output, Ref, Sub, ecr, ecs, iam, logs, s3
+from troposphere import GetAtt, Output, Ref, Sub, ecr, ecs, iam, s3
 from troposphere import ec2 as tp_ec2
+from troposphere.logs import LogGroup
 
 from dockyard.config.models import Config
 from dockyard.templates.common import (
@@ -17,14 +18,14 @@ from dockyard.templates.common import (
     add_parameter,
     allow,
     ecr_pull_statements,
-    ecs_tasks_trust,
+    log_group,
     logical_id,
     logs_write_statement,
     network_inputs,
     new_template,
-    policy,
     suppress,
     tag_resources,
+    task_role,
 )
 
 CONTEXT_PREFIX = "contexts/"
@@ -66,33 +67,20 @@ def builder_stack(cfg: Config) -> StackTemplate:
 
     bucket = t.add_resource(_context_bucket())
     t.add_resource(_tls_only_policy(bucket))
-    log_group = t.add_resource(suppress(logs.LogGroup(
-        "BuildLogGroup", LogGroupName=build_log_group(cfg),
-        RetentionInDays=cfg.builder.log_retention_days,
-    ), ("CKV_AWS_158", "CloudWatch Logs encrypts at rest; a customer key adds cost, not access "
-                       "control, for build logs")))
-
-    execution_role = t.add_resource(iam.Role(
-        "ExecutionRole",
-        Description=f"dockyard {cfg.name}: pulls the kaniko executor and writes build logs",
-        AssumeRolePolicyDocument=ecs_tasks_trust(),
-        Policies=[iam.Policy(PolicyName="execution", PolicyDocument=policy(
-            logs_write_statement(GetAtt(log_group, "Arn")),
-            *ecr_pull_statements([cfg.builder.executor_image], []),
-        ))],
+    logs = t.add_resource(log_group("BuildLogGroup", build_log_group(cfg),
+                                    cfg.builder.log_retention_days))
+    execution_role = t.add_resource(task_role(
+        "ExecutionRole", f"dockyard {cfg.name}: pulls the kaniko executor and writes build logs",
+        logs_write_statement(GetAtt(logs, "Arn")),
+        *ecr_pull_statements([cfg.builder.executor_image], []),
     ))
-    kaniko_role = t.add_resource(iam.Role(
-        "KanikoRole",
-        Description=f"dockyard {cfg.name}: kaniko pushes to its own repositories only",
-        AssumeRolePolicyDocument=ecs_tasks_trust(),
-        Policies=[iam.Policy(PolicyName="kaniko", PolicyDocument=policy(
-            # GetAuthorizationToken has no resource to scope to: it only returns a registry login.
-            allow(["ecr:GetAuthorizationToken"], ["*"], sid="RegistryLogin"),
-            allow(ECR_PUSH, [GetAtt(r, "Arn") for r in (*repos, *caches)],
-                  sid="PushOwnRepositories"),
-            allow(["s3:GetObject"], [Sub(f"${{{bucket.title}.Arn}}/{CONTEXT_PREFIX}*")],
-                  sid="ReadBuildContexts"),
-        ))],
+    kaniko_role = t.add_resource(task_role(
+        "KanikoRole", f"dockyard {cfg.name}: kaniko pushes to its own repositories only",
+        # GetAuthorizationToken has no resource to scope to: it only returns a registry login.
+        allow(["ecr:GetAuthorizationToken"], ["*"], sid="RegistryLogin"),
+        allow(ECR_PUSH, [GetAtt(r, "Arn") for r in (*repos, *caches)], sid="PushOwnRepositories"),
+        allow(["s3:GetObject"], [Sub(f"${{{bucket.title}.Arn}}/{CONTEXT_PREFIX}*")],
+              sid="ReadBuildContexts"),
     ))
     # A Dockerfile's RUN steps reach arbitrary package mirrors, so builds may go out anywhere;
     # nothing can connect in.
@@ -107,13 +95,13 @@ def builder_stack(cfg: Config) -> StackTemplate:
     ))
 
     for arch in cfg.builder.architectures:
-        t.add_resource(_kaniko_task_definition(cfg, arch, execution_role, kaniko_role, log_group))
+        t.add_resource(_kaniko_task_definition(cfg, arch, execution_role, kaniko_role, logs))
 
     outputs = {
         "ClusterName": Ref(cluster),
         "ClusterArn": GetAtt(cluster, "Arn"),
         "ContextBucket": Ref(bucket),
-        "BuildLogGroup": Ref(log_group),
+        "BuildLogGroup": Ref(logs),
         "ExecutionRoleArn": GetAtt(execution_role, "Arn"),
         "KanikoRoleArn": GetAtt(kaniko_role, "Arn"),
         "BuildSecurityGroupId": Ref(security_group),
@@ -209,7 +197,7 @@ def _tls_only_policy(bucket: s3.Bucket) -> s3.BucketPolicy:
 
 
 def _kaniko_task_definition(cfg: Config, arch: str, execution_role: iam.Role,
-                            kaniko_role: iam.Role, log_group: logs.LogGroup) -> ecs.TaskDefinition:
+                            kaniko_role: iam.Role, logs: LogGroup) -> ecs.TaskDefinition:
     b = cfg.builder
     container = ecs.ContainerDefinition(
         Name=KANIKO_CONTAINER,
@@ -220,7 +208,7 @@ def _kaniko_task_definition(cfg: Config, arch: str, execution_role: iam.Role,
         # The command (the kaniko argv) comes with each RunTask as an override.
         StopTimeout=30,
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
-            "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"),
+            "awslogs-group": Ref(logs), "awslogs-region": Ref("AWS::Region"),
             "awslogs-stream-prefix": "build"}),
     )
     # Not read-only: kaniko builds the image by unpacking layers into its own root filesystem.

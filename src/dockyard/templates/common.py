@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awacs import aws as iam
-from troposphere import AWSObject, GetAtt, Parameter, Ref, Sub, Tags, Template, ec2, route53
+from troposphere import AWSObject, GetAtt, Parameter, Ref, Sub, Tags, Template, ec2, logs, route53
 from troposphere import elasticloadbalancingv2 as elb
+from troposphere import iam as tp_iam
 
 from dockyard.config.models import Config, ExistingNetwork
 
@@ -286,6 +287,22 @@ def ecr_pull_statements(images: list[str], extra_repositories: list[Any]) -> lis
 def logs_write_statement(log_group: Any) -> iam.Statement:
     """Write log events to one log group (its ``Arn`` attribute ends in ``:*``)."""
     return allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group], sid="WriteLogs")
+
+
+def log_group(title: str, name: str, retention_days: int) -> logs.LogGroup:
+    """A log group with a retention, encrypted at rest by CloudWatch Logs."""
+    return suppress(logs.LogGroup(title, LogGroupName=name, RetentionInDays=retention_days),
+                    ("CKV_AWS_158", "CloudWatch Logs encrypts at rest; a customer key adds cost, "
+                                    "not access control, for these logs"))
+
+
+def task_role(title: str, description: str, *statements: iam.Statement) -> tp_iam.Role:
+    """An IAM role for ECS tasks of this account, allowed exactly ``statements``."""
+    role = tp_iam.Role(title, Description=description, AssumeRolePolicyDocument=ecs_tasks_trust())
+    if statements:
+        role.Policies = [tp_iam.Policy(PolicyName=title.removesuffix("Role").lower(),
+                                       PolicyDocument=policy(*statements))]
+    return role
 
 
 def get_att(resource: AWSObject | str, attribute: str) -> GetAtt:

@@ -26,10 +26,10 @@ from troposphere import (
     ecs,
     efs,
     iam,
-    logs,
 )
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import secretsmanager as sm
+from troposphere.logs import LogGroup
 
 from dockyard.config.models import JENKINS_RULE_PRIORITY, Config
 from dockyard.templates.common import (
@@ -46,13 +46,13 @@ from dockyard.templates.common import (
     assign_public_ip,
     ecr_pull_statements,
     ecr_repository_arn,
-    ecs_tasks_trust,
+    log_group,
     logs_write_statement,
     network_inputs,
     new_template,
-    policy,
     suppress,
     tag_resources,
+    task_role,
 )
 
 HTTP_PORT = 8080
@@ -105,13 +105,9 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         GenerateSecretString=sm.GenerateSecretString(PasswordLength=32, ExcludePunctuation=True),
     ), ("CKV_AWS_149", "encrypted with the aws/secretsmanager key; one secret read by one role, "
                        "a customer key adds cost without narrowing access")))
-    log_group = t.add_resource(suppress(logs.LogGroup(
-        "LogGroup", LogGroupName=jenkins_log_group(cfg),
-        RetentionInDays=cfg.jenkins.log_retention_days,
-    ), ("CKV_AWS_158", "CloudWatch Logs encrypts at rest; a customer key adds cost, not access "
-                       "control, for controller logs")))
-    execution_role, task_role = _roles(t, cfg, log_group=log_group, secret=secret,
-                                       storage=storage)
+    logs = t.add_resource(log_group("LogGroup", jenkins_log_group(cfg),
+                                    cfg.jenkins.log_retention_days))
+    roles = _roles(t, cfg, logs=logs, secret=secret, storage=storage)
 
     target_group = t.add_resource(elb.TargetGroup(
         "TargetGroup",
@@ -126,8 +122,8 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
     ))
     rule = add_host(t, cfg, p, host=cfg.jenkins.host, priority=JENKINS_RULE_PRIORITY,
                     target_group=target_group)
-    task_definition = t.add_resource(_task_definition(
-        cfg, p, roles=(execution_role, task_role), storage=storage, log_group=log_group))
+    task_definition = t.add_resource(_task_definition(cfg, p, roles=roles, storage=storage,
+                                                      logs=logs))
     service = t.add_resource(ecs.Service(
         "Service",
         ServiceName=SERVICE,
@@ -158,7 +154,7 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         "AccessPointId": Ref(access_point),
         "ServiceName": GetAtt(service, "Name"),
         "ControllerSecurityGroupId": Ref(controller_sg),
-        "LogGroupName": Ref(log_group),
+        "LogGroupName": Ref(logs),
         "TargetGroupArn": Ref(target_group),
     }.items():
         t.add_output(Output(name, Value=value))
@@ -243,35 +239,27 @@ def _storage(t: Template, cfg: Config, p: dict[str, Parameter],
     return file_system, access_point, mount_targets
 
 
-def _roles(t: Template, cfg: Config, *, log_group: logs.LogGroup, secret: sm.Secret,
+def _roles(t: Template, cfg: Config, *, logs: LogGroup, secret: sm.Secret,
            storage: Storage) -> tuple[iam.Role, iam.Role]:
     add = t.add_resource
     file_system, access_point, _ = storage
     pull = ecr_pull_statements([cfg.jenkins.image], []) if cfg.jenkins.image else \
         ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/jenkins-controller")])
-    execution_role = add(iam.Role(
-        "ExecutionRole",
-        Description=f"dockyard {cfg.name}: pulls the Jenkins image and writes its logs",
-        AssumeRolePolicyDocument=ecs_tasks_trust(),
-        Policies=[iam.Policy(PolicyName="execution", PolicyDocument=policy(
-            logs_write_statement(GetAtt(log_group, "Arn")), *pull))],
-    ))
+    execution_role = add(task_role(
+        "ExecutionRole", f"dockyard {cfg.name}: pulls the Jenkins image and writes its logs",
+        logs_write_statement(GetAtt(logs, "Arn")), *pull))
     secrets = [Ref(secret)]
     if cfg.jenkins.github:
         secrets.append(Sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
                            f":secret:{cfg.jenkins.github.credentials_secret}-??????"))
-    task_role = add(iam.Role(
-        "ControllerRole",
-        Description=f"dockyard {cfg.name}: the Jenkins controller (its secrets, its EFS)",
-        AssumeRolePolicyDocument=ecs_tasks_trust(),
-        Policies=[iam.Policy(PolicyName="controller", PolicyDocument=policy(
-            allow(["secretsmanager:GetSecretValue"], secrets, sid="ReadOwnSecrets"),
-            allow(["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                  [_efs_arn("file-system", file_system)], sid="MountJenkinsHome",
-                  condition=_access_point_condition(access_point)),
-        ))],
+    controller_role = add(task_role(
+        "ControllerRole", f"dockyard {cfg.name}: the Jenkins controller (its secrets, its EFS)",
+        allow(["secretsmanager:GetSecretValue"], secrets, sid="ReadOwnSecrets"),
+        allow(["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+              [_efs_arn("file-system", file_system)], sid="MountJenkinsHome",
+              condition=_access_point_condition(access_point)),
     ))
-    return execution_role, task_role
+    return execution_role, controller_role
 
 
 def _access_point_condition(access_point: efs.AccessPoint) -> awacs_iam.Condition:
@@ -286,9 +274,9 @@ def _efs_arn(kind: str, resource: efs.FileSystem | efs.AccessPoint) -> Sub:
 
 
 def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.Role, iam.Role],
-                     storage: Storage, log_group: logs.LogGroup) -> ecs.TaskDefinition:
+                     storage: Storage, logs: LogGroup) -> ecs.TaskDefinition:
     j = cfg.jenkins
-    execution_role, task_role = roles
+    execution_role, controller_role = roles
     file_system, access_point, _ = storage
     container = ecs.ContainerDefinition(
         Name=CONTAINER,
@@ -307,7 +295,7 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
         StopTimeout=STOP_TIMEOUT_SECONDS,
         Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
-            "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"),
+            "awslogs-group": Ref(logs), "awslogs-region": Ref("AWS::Region"),
             "awslogs-stream-prefix": "controller"}),
     )
     ephemeral = {"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=j.storage_gib)} \
@@ -322,7 +310,7 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
         RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX",
                                             CpuArchitecture="X86_64"),
         ExecutionRoleArn=GetAtt(execution_role, "Arn"),
-        TaskRoleArn=GetAtt(task_role, "Arn"),
+        TaskRoleArn=GetAtt(controller_role, "Arn"),
         Volumes=[
             ecs.Volume(Name="jenkins-home", EFSVolumeConfiguration=ecs.EFSVolumeConfiguration(
                 FilesystemId=Ref(file_system), TransitEncryption="ENABLED",
