@@ -105,6 +105,22 @@ def test_plan_fails_with_the_findings_when_cfn_lint_finds_an_error(
     assert (tmp_path / "dockyard-plan" / "acme-edge.json").exists(), "written for inspection"
 
 
+def test_plan_into_an_unwritable_place_is_a_clear_error(run_cli: CliRunner,
+                                                       tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    done = run_cli("plan", "--out", "afile/templates")
+    assert done.returncode == 1
+    assert "error: cannot write afile/templates/acme-builder.json: Not a directory" in done.stderr
+    assert "Traceback" not in done.stderr and "bug" not in done.stderr
+
+
+def test_plan_progress_lines_are_timestamped_off_a_terminal(run_cli: CliRunner) -> None:
+    done = run_cli("plan")
+    progress = [line for line in done.stderr.splitlines() if "with cfn-lint" in line]
+    assert len(progress) == 4
+    assert all(line[:8].count(":") == 2 and line[8] == " " for line in progress), progress
+
+
 def test_plan_needs_no_aws_credentials_or_network(run_cli: CliRunner) -> None:
     done = run_cli("plan", env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
                                 "AWS_CONFIG_FILE": "/nonexistent",

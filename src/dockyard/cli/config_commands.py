@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from dockyard.cli.common import common_options, state
-from dockyard.errors import ConfigError, ExitCode, UsageError
+from dockyard.errors import ConfigError, DockyardError, ExitCode, UsageError
 
 # Which init option set which config field, to name the option in errors.
 _OPTION_OF_FIELD = {"name": "--name", "region": "--region", "edge.domain": "--domain"}
@@ -39,7 +39,10 @@ def init(path: Path, name: str, domain: str, force: bool) -> int:
     if path.exists() and not force:
         raise UsageError(f"{path} already exists: not overwriting it",
                          hint="pass --force to replace it, or give another PATH")
-    path.write_text(text, encoding="utf-8")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise DockyardError(f"cannot write {path}: {err.strerror or err}") from None
     click.echo(f"wrote {path}: edit it, then run `dockyard plan`", err=True)
     return ExitCode.OK
 

@@ -33,7 +33,7 @@ def plan(out_dir: Path) -> int:
     if loaded.is_example:
         console.note("note: no dockyard.yml here: planning the bundled example "
                      "(`dockyard init` writes one to edit)")
-    result = make_plan(loaded, out_dir, on_progress=console.note)
+    result = make_plan(loaded, out_dir, on_progress=console.progress)
     for path in result.removed:
         console.note(f"removed {path}: that stack is no longer in the config")
     for finding in result.findings:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.config import LoadedConfig
+from dockyard.errors import DockyardError
 from dockyard.planning.cost import CostEstimate, estimate
 from dockyard.planning.lint import Finding, lint_template
 from dockyard.planning.posture import Exposure, exposures
@@ -65,12 +66,11 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
     """Render, write and lint every stack of ``loaded.config`` into ``out_dir``."""
     cfg = loaded.config
     stacks = render_stacks(cfg)
-    out_dir.mkdir(parents=True, exist_ok=True)
     bodies = {s.name: s.to_dict() for s in stacks}
     summaries: list[StackSummary] = []
     for stack in stacks:
         path = out_dir / f"{stack.name}.json"
-        path.write_text(stack.to_json(), encoding="utf-8")
+        _write(path, stack.to_json())
         resources = bodies[stack.name].get("Resources", {})
         summaries.append(StackSummary(
             key=stack.key, name=stack.name, resources=len(resources),
@@ -91,6 +91,15 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
                 network_mode=cfg.network.mode, out_dir=out_dir, stacks=summaries,
                 endpoints=endpoints, exposures=exposures(bodies), cost=estimate(cfg),
                 findings=findings, removed=removed)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise DockyardError(f"cannot write {path}: {err.strerror or err}",
+                            hint="choose another directory with --out") from None
 
 
 def _describe_input(source: Input, project: str) -> str:

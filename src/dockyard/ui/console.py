@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -33,6 +34,10 @@ class Console:
         """A line for the person at the terminal, on stderr."""
         self.err.write(text + "\n")
         self.err.flush()
+
+    def progress(self, text: str) -> None:
+        """A progress line on stderr: as is on a terminal, timestamped in logs and CI."""
+        self.note(text if self.interactive else f"{time.strftime('%H:%M:%S')} {text}")
 
     def error(self, message: str, hint: str | None = None) -> None:
         """An error line, and a hint line when there is one."""
