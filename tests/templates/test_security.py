@@ -109,6 +109,10 @@ def test_efs_is_encrypted_and_mounted_with_tls_iam_and_uid_1000(
     assert fs["BackupPolicy"] == {"Status": "ENABLED"}
     denies = [s for s in fs["FileSystemPolicy"]["Statement"] if s["Effect"] == "Deny"]
     assert {"Bool": {"aws:SecureTransport": "false"}} in [s["Condition"] for s in denies]
+    (no_access_point,) = [s for s in denies if "Null" in s["Condition"]]
+    assert no_access_point["Condition"] == {"Null": {"elasticfilesystem:AccessPointArn": "true"}}
+    # client actions only: a deny of API actions without an access point would lock out admins
+    assert all(a.startswith("elasticfilesystem:Client") for a in no_access_point["Action"])
     (volume,) = [v for v in jenkins["Resources"]["TaskDefinition"]["Properties"]["Volumes"]
                  if "EFSVolumeConfiguration" in v]
     efs = volume["EFSVolumeConfiguration"]

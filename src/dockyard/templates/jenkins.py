@@ -217,8 +217,12 @@ def _storage(t: Template, cfg: Config, p: dict[str, Parameter],
         FileSystemPolicy={"Version": "2012-10-17", "Statement": [
             {"Sid": "DenyPlainNfs", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*",
              "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            # Client actions only: API calls carry no access point, and denying them would
+            # lock everyone out of managing the policy (EFS refuses such a policy).
             {"Sid": "OnlyThroughAccessPoints", "Effect": "Deny", "Principal": {"AWS": "*"},
-             "Action": "*", "Condition": {"Null": {"elasticfilesystem:AccessPointArn": "true"}}},
+             "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite",
+                        "elasticfilesystem:ClientRootAccess"],
+             "Condition": {"Null": {"elasticfilesystem:AccessPointArn": "true"}}},
         ]},
         FileSystemTags=Tags({"Name": f"{cfg.name}-jenkins-home", TAG_KEY: cfg.name}),
         DeletionPolicy="Retain",
