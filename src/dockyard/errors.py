@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     AWS_PRECONDITION = 3
     ROLLED_BACK = 4
+    CHANGES = 10  # `dockyard diff`: something would change
     TASK_FAILED_TO_START = 70
     SPOT_INTERRUPTED = 71
     TIMEOUT = 124

@@ -19,7 +19,7 @@ import pytest
 from moto import mock_aws
 
 from dockyard.config import Config
-from dockyard.templates import render_stacks
+from dockyard.templates import Built, Discovered, Input, Retained, render_stacks
 from tests.conftest import CERTIFICATE_ARN, VARIANTS, example_config
 
 REGION = "ap-southeast-2"
@@ -72,11 +72,20 @@ def _swap(text: str, swaps: dict[str, str]) -> str:
     return text
 
 
+def _lookup(source: Input, facts: dict[str, str]) -> str:
+    if isinstance(source, Discovered):
+        return facts[source.fact]
+    if isinstance(source, Built):
+        return CONTROLLER_IMAGE
+    assert isinstance(source, Retained)
+    return "no" if source.kind == "repository" else ""  # a fresh account keeps nothing
+
+
 def _create_all(cfg: Config, facts: dict[str, str]) -> dict[str, dict[str, str]]:
     cloudformation = _client("cloudformation")
     outputs: dict[str, dict[str, str]] = {}
     for stack in render_stacks(cfg):
-        values = stack.parameter_values(outputs, facts, {"jenkins-controller": CONTROLLER_IMAGE})
+        values = stack.parameter_values(outputs, lambda name, source: _lookup(source, facts))
         cloudformation.create_stack(
             StackName=stack.name, TemplateBody=stack.to_json(),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],

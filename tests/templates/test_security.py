@@ -135,13 +135,22 @@ def test_controller_mounts_efs_only_through_its_access_point(
     assert sorted(_actions(mount)) == ["elasticfilesystem:ClientMount",
                                        "elasticfilesystem:ClientWrite"]
     condition = mount["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"]
-    assert "${AccessPoint}" in condition["Fn::Sub"]
+    pattern, variables = condition["Fn::Sub"]
+    assert pattern.endswith(":access-point/${Id}")
+    assert variables == {"Id": {"Ref": "AccessPoint"}}
+    (file_system,) = mount["Resource"]
+    pattern, variables = file_system["Fn::Sub"]
+    assert pattern.endswith(":file-system/${Id}")
+    # the file system created here, or the one an earlier `down` kept
+    assert variables == {"Id": {"Fn::If": ["CreateFileSystem", {"Ref": "FileSystem"},
+                                           {"Ref": "ExistingFileSystemId"}]}}
 
 
 def test_kaniko_role_pushes_only_to_its_repositories_and_reads_only_contexts(
         templates: dict[str, Template]) -> None:
     builder = templates["builder"]
-    repositories = set(resources_of(builder, "AWS::ECR::Repository"))
+    repositories = {r["Properties"]["RepositoryName"]
+                    for r in resources_of(builder, "AWS::ECR::Repository").values()}
     assert len(repositories) == 6  # jenkins-controller, jenkins-agent, web; each with -cache
     statements = _statements(builder["Resources"]["KanikoRole"])
     for statement in statements:
@@ -152,9 +161,10 @@ def test_kaniko_role_pushes_only_to_its_repositories_and_reads_only_contexts(
             continue
         if ecr:
             assert "ecr:GetAuthorizationToken" not in ecr
-            targets = {r["Fn::GetAtt"][0] for r in statement["Resource"]}
-            assert all(r["Fn::GetAtt"][1] == "Arn" for r in statement["Resource"])
-            assert targets == repositories
+            prefix = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
+            arns = [r["Fn::Sub"] for r in statement["Resource"]]
+            assert all(arn.startswith(prefix) for arn in arns)
+            assert {arn.removeprefix(prefix) for arn in arns} == repositories
         s3 = [a for a in actions if a.startswith("s3:")]
         if s3:
             assert s3 == ["s3:GetObject"]
@@ -179,6 +189,22 @@ def test_admin_password_is_a_generated_secret_never_an_environment_value(
     (read,) = [s for s in _statements(jenkins["Resources"]["ControllerRole"])
                if "secretsmanager:GetSecretValue" in _actions(s)]
     assert {"Ref": "AdminSecret"} in read["Resource"]
+
+
+def test_kept_data_is_adopted_rather_than_created_again(stacks: dict[str, Any]) -> None:
+    builder = stacks["builder"].to_dict()
+    for name, repo in resources_of(builder, "AWS::ECR::Repository").items():
+        assert repo["Condition"] == f"Create{name}"
+        assert builder["Conditions"][f"Create{name}"] == {"Fn::Equals": [{"Ref": f"Adopt{name}"},
+                                                                         "no"]}
+        source = stacks["builder"].inputs[f"Adopt{name}"]
+        assert (source.kind, source.name) == ("repository", repo["Properties"]["RepositoryName"])
+    jenkins = stacks["jenkins"].to_dict()
+    assert jenkins["Resources"]["FileSystem"]["Condition"] == "CreateFileSystem"
+    assert jenkins["Parameters"]["ExistingFileSystemId"]["Default"] == ""
+    home = jenkins["Resources"]["AccessPoint"]["Properties"]["FileSystemId"]
+    assert home == {"Fn::If": ["CreateFileSystem", {"Ref": "FileSystem"},
+                               {"Ref": "ExistingFileSystemId"}]}
 
 
 def test_target_group_checks_login_for_200(templates: dict[str, Template]) -> None:

@@ -20,8 +20,8 @@ from dockyard.ui.console import Console
 
 _EPILOG = """\b
 Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 AWS precondition,
-4 deploy rolled back, 70 task failed to start, 71 Spot interrupted,
-124 timeout, 130 cancelled.
+4 deploy rolled back, 10 diff found changes, 70 task failed to start,
+71 Spot interrupted, 124 timeout, 130 cancelled.
 """
 
 
@@ -40,11 +40,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from dockyard.cli import config_commands, plan
+    from dockyard.cli import config_commands, plan, platform
 
     cli.add_command(config_commands.init)
     cli.add_command(config_commands.schema)
     cli.add_command(plan.plan)
+    for command in (platform.up, platform.diff, platform.status, platform.down):
+        cli.add_command(command)
 
 
 _register()

@@ -239,6 +239,9 @@ class Jenkins(FargateSize):
     memory: int = 4096
     storage_gib: StorageGib = 30
     image: str | None = Field(default=None, description="Use this image instead of building one.")
+    file_system_id: Annotated[
+        str, _check(re.compile(r"^fs-[0-9a-f]{8,40}$"), "an EFS file system id (fs-...)")
+    ] | None = Field(default=None, description="Adopt this EFS file system as JENKINS_HOME.")
     log_retention_days: Retention = 30
     github: GitHub | None = None
     jobs: list[JenkinsJob] = []

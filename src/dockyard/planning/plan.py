@@ -16,7 +16,7 @@ from dockyard.errors import DockyardError
 from dockyard.planning.cost import CostEstimate, estimate
 from dockyard.planning.lint import Finding, lint_template
 from dockyard.planning.posture import Exposure, exposures
-from dockyard.templates import Built, Discovered, FromStack, Input, render_stacks
+from dockyard.templates import Built, Discovered, FromStack, Input, Retained, render_stacks
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,9 @@ def _describe_input(source: Input, project: str) -> str:
         return f"looked up at deploy: {source.fact}"
     if isinstance(source, Built):
         return f"built at deploy: image {source.image}"
+    if isinstance(source, Retained):
+        return f"adopted at deploy if an earlier dockyard down kept it: {source.kind} " \
+               f"{source.name}"
     return source.value
 
 

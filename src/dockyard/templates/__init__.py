@@ -9,12 +9,21 @@ from __future__ import annotations
 from dockyard.config.models import Config, CreateNetwork
 from dockyard.templates.app import app_stack
 from dockyard.templates.builder import builder_stack
-from dockyard.templates.common import Built, Discovered, FromStack, Input, StackTemplate, Value
+from dockyard.templates.common import (
+    Built,
+    Discovered,
+    FromStack,
+    Input,
+    Retained,
+    StackTemplate,
+    Value,
+)
 from dockyard.templates.edge import edge_stack
 from dockyard.templates.jenkins import jenkins_stack
 from dockyard.templates.network import network_stack
 
-__all__ = ["Built", "Discovered", "FromStack", "Input", "StackTemplate", "Value", "render_stacks"]
+__all__ = ["Built", "Discovered", "FromStack", "Input", "Retained", "StackTemplate", "Value",
+           "render_stacks"]
 
 
 def render_stacks(cfg: Config) -> list[StackTemplate]:

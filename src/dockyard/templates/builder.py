@@ -7,17 +7,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from troposphere import GetAtt, Output, Ref, Sub, ecr, ecs, iam, s3
+from troposphere import Equals, GetAtt, Output, Parameter, Ref, Sub, ecr, ecs, iam, s3
 from troposphere import ec2 as tp_ec2
 from troposphere.logs import LogGroup
 
 from dockyard.config.models import Config
 from dockyard.templates.common import (
     ECR_PUSH,
+    Input,
+    Retained,
     StackTemplate,
     add_parameter,
     allow,
     ecr_pull_statements,
+    ecr_repository_arn,
     log_group,
     logical_id,
     logs_write_statement,
@@ -61,9 +64,19 @@ def builder_stack(cfg: Config) -> StackTemplate:
             ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE", Weight=1)],
     ), ("CKV_AWS_65", "Container Insights costs per metric; off until the user opts in")))
 
-    repos = [t.add_resource(_repository(cfg, name, cache=False)) for name in repository_names(cfg)]
-    caches = [t.add_resource(_repository(cfg, name + "-cache", cache=True))
-              for name in repository_names(cfg)]
+    names = [*repository_names(cfg), *(f"{n}-cache" for n in repository_names(cfg))]
+    inputs: dict[str, Input] = {"VpcId": network_inputs(cfg)["VpcId"]}
+    repos = []
+    for name in names:
+        repo = _repository(cfg, name, cache=name.endswith("-cache"))
+        # A repository kept by an earlier `dockyard down` is adopted, not created again.
+        adopt = t.add_parameter(Parameter(
+            f"Adopt{repo.title}", Type="String", AllowedValues=["no", "yes"], Default="no",
+            Description=f"'yes' when {name} exists already (kept by dockyard down)"))
+        inputs[adopt.title] = Retained("repository", name)
+        t.add_condition(f"Create{repo.title}", Equals(Ref(adopt), "no"))
+        repo.Condition = f"Create{repo.title}"
+        repos.append(t.add_resource(repo))
 
     bucket = t.add_resource(_context_bucket())
     t.add_resource(_tls_only_policy(bucket))
@@ -78,7 +91,7 @@ def builder_stack(cfg: Config) -> StackTemplate:
         "KanikoRole", f"dockyard {cfg.name}: kaniko pushes to its own repositories only",
         # GetAuthorizationToken has no resource to scope to: it only returns a registry login.
         allow(["ecr:GetAuthorizationToken"], ["*"], sid="RegistryLogin"),
-        allow(ECR_PUSH, [GetAtt(r, "Arn") for r in (*repos, *caches)], sid="PushOwnRepositories"),
+        allow(ECR_PUSH, [ecr_repository_arn(name) for name in names], sid="PushOwnRepositories"),
         allow(["s3:GetObject"], [Sub(f"${{{bucket.title}.Arn}}/{CONTEXT_PREFIX}*")],
               sid="ReadBuildContexts"),
     ))
@@ -109,11 +122,13 @@ def builder_stack(cfg: Config) -> StackTemplate:
     for arch in cfg.builder.architectures:
         outputs[logical_id("task", "definition", arch)] = Ref(logical_id("kaniko", arch))
     for repo in repos:
-        outputs[repo.title + "Uri"] = GetAtt(repo, "RepositoryUri")
+        if not repo.title.endswith("Cache"):
+            outputs[repo.title + "Uri"] = Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}."
+                                              f"${{AWS::URLSuffix}}/{repo.RepositoryName}")
     for name, value in outputs.items():
         t.add_output(Output(name, Value=value))
     return StackTemplate("builder", cfg.stack_name("builder"), tag_resources(t, cfg),
-                         inputs={"VpcId": network_inputs(cfg)["VpcId"]})
+                         inputs=inputs)
 
 
 def _repository(cfg: Config, name: str, *, cache: bool) -> ecr.Repository:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +16,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere import iam as tp_iam
 
 from dockyard.config.models import Config, ExistingNetwork
-
-TAG_KEY = "dockyard:name"
+from dockyard.names import TAG_KEY
 
 # CloudFormation keeps one default egress rule (all traffic) on a security group that declares
 # none; a single rule nobody can match removes it, so "egress: nothing" is expressible.
@@ -56,7 +55,19 @@ class Built:
     image: str
 
 
-Input = FromStack | Discovered | Value | Built
+@dataclass(frozen=True)
+class Retained:
+    """A parameter naming data an earlier ``dockyard down`` kept, for the new stack to adopt.
+
+    ``kind`` is ``repository`` (value ``yes`` when it exists) or ``file-system`` (its id, or
+    empty). A deployed stack keeps the value it has.
+    """
+
+    kind: str
+    name: str
+
+
+Input = FromStack | Discovered | Value | Built | Retained
 
 
 @dataclass
@@ -75,21 +86,20 @@ class StackTemplate:
         return list(dict.fromkeys(stacks))
 
     def parameter_values(self, outputs: Mapping[str, Mapping[str, str]],
-                         facts: Mapping[str, str], images: Mapping[str, str]) -> dict[str, str]:
-        """The parameter values for a deploy, from earlier stacks' outputs and looked-up facts.
+                         lookup: Callable[[str, Input], str]) -> dict[str, str]:
+        """The parameter values for a deploy: earlier stacks' outputs and the config's values
+        here, everything else (facts, images, retained data) from ``lookup(name, input)``.
 
-        Raises KeyError naming what is missing (a stack output, a fact or an image).
+        Raises KeyError naming a missing stack output.
         """
         values: dict[str, str] = {}
         for name, source in self.inputs.items():
             if isinstance(source, FromStack):
                 values[name] = outputs[source.stack][source.output]
-            elif isinstance(source, Discovered):
-                values[name] = facts[source.fact]
-            elif isinstance(source, Built):
-                values[name] = images[source.image]
-            else:
+            elif isinstance(source, Value):
                 values[name] = source.value
+            else:
+                values[name] = lookup(name, source)
         return values
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,8 +108,12 @@ class StackTemplate:
         return result
 
     def to_json(self) -> str:
-        """The template as the JSON text dockyard writes and deploys."""
+        """The template as the JSON text ``plan`` writes (indented, for people)."""
         return template_json(self.to_dict())
+
+    def to_compact_json(self) -> str:
+        """The same template without whitespace, as deployed (CloudFormation caps the size)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
 
 
 def template_json(body: dict[str, Any]) -> str:

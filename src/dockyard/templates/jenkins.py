@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from awacs import aws as awacs_iam
 from troposphere import (
+    Equals,
     GetAtt,
+    If,
     Output,
     Parameter,
     Ref,
@@ -32,11 +34,12 @@ from troposphere import secretsmanager as sm
 from troposphere.logs import LogGroup
 
 from dockyard.config.models import JENKINS_RULE_PRIORITY, Config
+from dockyard.names import TAG_KEY
 from dockyard.templates.common import (
     NO_EGRESS,
-    TAG_KEY,
     Built,
     FromStack,
+    Retained,
     StackTemplate,
     Value,
     add_edge_parameters,
@@ -90,6 +93,12 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         ("ControllerImage", "String", "The controller image, pinned by digest."),
     ):
         p[name] = add_parameter(t, name, kind, text)
+    p["ExistingFileSystemId"] = t.add_parameter(Parameter(
+        "ExistingFileSystemId", Type="String", Default="",
+        Description="JENKINS_HOME kept by an earlier dockyard down, to adopt; empty creates one."))
+    inputs["ExistingFileSystemId"] = (Value(cfg.jenkins.file_system_id)
+                                      if cfg.jenkins.file_system_id
+                                      else Retained("file-system", "jenkins-home"))
     inputs["TaskSubnets"] = network_inputs(cfg)["TaskSubnets"]
     inputs["ClusterArn"] = FromStack("builder", "ClusterArn")
     inputs["ControllerImage"] = (Value(cfg.jenkins.image) if cfg.jenkins.image
@@ -150,7 +159,7 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
     for name, value in {
         "Url": cfg.url(cfg.jenkins.host),
         "AdminSecretArn": Ref(secret),
-        "FileSystemId": Ref(file_system),
+        "FileSystemId": file_system,
         "AccessPointId": Ref(access_point),
         "ServiceName": GetAtt(service, "Name"),
         "ControllerSecurityGroupId": Ref(controller_sg),
@@ -199,13 +208,16 @@ def _security_groups(t: Template, cfg: Config,
     return controller, efs_group
 
 
-Storage = tuple[efs.FileSystem, efs.AccessPoint, list[efs.MountTarget]]
+# The file system's id (created here, or adopted), its access point and mount targets.
+Storage = tuple[If, efs.AccessPoint, list[efs.MountTarget]]
 
 
 def _storage(t: Template, cfg: Config, p: dict[str, Parameter],
              efs_sg: ec2.SecurityGroup) -> Storage:
     add = t.add_resource
-    file_system = add(efs.FileSystem(
+    # JENKINS_HOME kept by an earlier `dockyard down` is adopted instead of starting empty.
+    t.add_condition("CreateFileSystem", Equals(Ref(p["ExistingFileSystemId"]), ""))
+    created = add(efs.FileSystem(
         "FileSystem",
         Encrypted=True,
         PerformanceMode="generalPurpose",
@@ -227,17 +239,19 @@ def _storage(t: Template, cfg: Config, p: dict[str, Parameter],
         FileSystemTags=Tags({"Name": f"{cfg.name}-jenkins-home", TAG_KEY: cfg.name}),
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
+        Condition="CreateFileSystem",
     ))
+    file_system = If("CreateFileSystem", Ref(created), Ref(p["ExistingFileSystemId"]))
     access_point = add(efs.AccessPoint(
         "AccessPoint",
-        FileSystemId=Ref(file_system),
+        FileSystemId=file_system,
         PosixUser=efs.PosixUser(Uid=str(JENKINS_UID), Gid=str(JENKINS_UID)),
         RootDirectory=efs.RootDirectory(Path="/jenkins-home", CreationInfo=efs.CreationInfo(
             OwnerUid=str(JENKINS_UID), OwnerGid=str(JENKINS_UID), Permissions="0750")),
         AccessPointTags=Tags({TAG_KEY: cfg.name}),
     ))
     mount_targets = [add(efs.MountTarget(
-        f"MountTarget{zone}", FileSystemId=Ref(file_system),
+        f"MountTarget{zone}", FileSystemId=file_system,
         SubnetId=Select(index, Ref(p["TaskSubnets"])), SecurityGroups=[Ref(efs_sg)]))
         for index, zone in enumerate("AB")]
     return file_system, access_point, mount_targets
@@ -271,10 +285,12 @@ def _access_point_condition(access_point: efs.AccessPoint) -> awacs_iam.Conditio
         "elasticfilesystem:AccessPointArn", _efs_arn("access-point", access_point)))
 
 
-def _efs_arn(kind: str, resource: efs.FileSystem | efs.AccessPoint) -> Sub:
-    # The same value as GetAtt Arn, spelled out so emulators without that attribute agree.
-    return Sub(f"arn:${{AWS::Partition}}:elasticfilesystem:${{AWS::Region}}:${{AWS::AccountId}}:"
-               f"{kind}/${{{resource.title}}}")
+def _efs_arn(kind: str, resource: If | efs.AccessPoint) -> Sub:
+    # The same value as GetAtt Arn, spelled out: the file system may be adopted rather than
+    # created here, and emulators lack the attribute.
+    ref = resource if isinstance(resource, If) else Ref(resource)
+    return Sub("arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:"
+               f"{kind}/${{Id}}", Id=ref)
 
 
 def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.Role, iam.Role],
@@ -317,7 +333,7 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
         TaskRoleArn=GetAtt(controller_role, "Arn"),
         Volumes=[
             ecs.Volume(Name="jenkins-home", EFSVolumeConfiguration=ecs.EFSVolumeConfiguration(
-                FilesystemId=Ref(file_system), TransitEncryption="ENABLED",
+                FilesystemId=file_system, TransitEncryption="ENABLED",
                 AuthorizationConfig=ecs.AuthorizationConfig(AccessPointId=Ref(access_point),
                                                             IAM="ENABLED"))),
             ecs.Volume(Name="tmp"),

@@ -1,0 +1,108 @@
+"""A local AWS emulator for trying dockyard without an account (and for the end-to-end tests).
+
+    .venv/bin/python -m devtools.moto_server [--port 5000] [--write-config dockyard.yml]
+
+Starts moto in server mode on localhost, creates what dockyard expects to find in an account
+(a public hosted zone for the domain and an ACM certificate for ``*.<domain>``), prints the
+environment to point dockyard at it, and runs until Ctrl-C. With ``--write-config`` it also
+writes the bundled example with that certificate, because moto's CloudFormation cannot issue
+certificates itself (``certificate: auto``).
+
+moto 5.2 forgets a stack's outputs when the stack was created or updated through a change set;
+:func:`patch_moto` recomputes them after each execution, as CloudFormation does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+REGION = "ap-southeast-2"
+DOMAIN = "example.com"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def patch_moto() -> None:
+    """Make change-set executions refresh stack outputs (moto leaves them empty)."""
+    from moto.cloudformation import models
+
+    if getattr(models.ChangeSet.apply, "_dockyard_patched", False):
+        return
+    original = models.ChangeSet.apply
+
+    def apply(self: Any) -> None:
+        original(self)
+        self.stack.template_dict = self.template_dict
+        self.stack.output_map = self.stack._create_output_map()
+
+    apply._dockyard_patched = True  # type: ignore[attr-defined]
+    models.ChangeSet.apply = apply
+
+
+def start(port: int = 0) -> tuple[Any, str]:
+    """Start a threaded moto server on localhost; returns it and its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    patch_moto()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    return server, f"http://{host}:{bound}"
+
+
+def seed(endpoint: str, region: str = REGION, domain: str = DOMAIN) -> str:
+    """Create the hosted zone and certificate an account would have; returns the cert ARN."""
+    import boto3
+
+    session = boto3.Session(region_name=region, aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+    route53 = session.client("route53", endpoint_url=endpoint)
+    if not route53.list_hosted_zones_by_name(DNSName=domain + ".")["HostedZones"]:
+        route53.create_hosted_zone(Name=domain, CallerReference=f"dockyard-{time.time()}")
+    acm = session.client("acm", endpoint_url=endpoint)
+    return str(acm.request_certificate(DomainName=f"*.{domain}")["CertificateArn"])
+
+
+def example_config(certificate_arn: str) -> str:
+    """The bundled example, using ``certificate_arn`` instead of ``auto``."""
+    from dockyard.config import starter_text
+
+    return starter_text().replace("certificate: auto", f"certificate: {certificate_arn}", 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Run a local AWS emulator for dockyard.")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--region", default=REGION)
+    parser.add_argument("--domain", default=DOMAIN)
+    parser.add_argument("--write-config", metavar="PATH",
+                        help="write the example dockyard.yml using the emulator's certificate")
+    args = parser.parse_args()
+    server, endpoint = start(args.port)
+    certificate = seed(endpoint, args.region, args.domain)
+    if args.write_config:
+        if os.path.exists(args.write_config):
+            print(f"{args.write_config} exists: not overwriting it", file=sys.stderr)
+        else:
+            with open(args.write_config, "w", encoding="utf-8") as out:
+                out.write(example_config(certificate))
+            print(f"wrote {args.write_config}", file=sys.stderr)
+    print(f"moto is serving AWS at {endpoint} (region {args.region}); in another shell:\n")
+    print(f"  export AWS_ENDPOINT_URL={endpoint}")
+    for key, value in CREDENTIALS.items():
+        print(f"  export {key}={value}")
+    print(f"\nhosted zone: {args.domain}; certificate: {certificate}\nCtrl-C stops it.",
+          flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""What ``up`` looks up in the account before the first stack: who we are, the default VPC,
+the hosted zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dockyard.aws.errors import AwsPreconditionError, call, translated
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller, from STS."""
+
+    account: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class HostedZone:
+    """A public Route 53 hosted zone."""
+
+    zone_id: str
+    name: str
+
+
+class Account:
+    """STS, EC2 and Route 53 lookups."""
+
+    def __init__(self, sts: Any, ec2: Any, route53: Any) -> None:
+        self._sts = sts
+        self._ec2 = ec2
+        self._route53 = route53
+
+    def identity(self) -> Identity:
+        """Who the credentials belong to; the first call any command makes."""
+        raw = call("check the AWS credentials", self._sts.get_caller_identity)
+        return Identity(account=str(raw["Account"]), arn=str(raw["Arn"]))
+
+    def default_vpc(self) -> tuple[str, list[str]]:
+        """The default VPC and two of its default subnets in different zones."""
+        with translated("look up the default VPC"):
+            vpcs = self._ec2.describe_vpcs(
+                Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+            if not vpcs:
+                raise AwsPreconditionError(
+                    "this region has no default VPC",
+                    hint="set network.mode to create (or existing) in dockyard.yml")
+            vpc_id = str(vpcs[0]["VpcId"])
+            subnets = self._ec2.describe_subnets(
+                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+        by_zone: dict[str, str] = {}
+        for subnet in sorted(subnets, key=lambda s: (s["AvailabilityZone"], s["SubnetId"])):
+            by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
+        if len(by_zone) < 2:
+            raise AwsPreconditionError(
+                f"the default VPC {vpc_id} has subnets in fewer than two availability zones",
+                hint="the load balancer and EFS need two zones; use network.mode: create")
+        return vpc_id, list(by_zone.values())[:2]
+
+    def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone:
+        """The public hosted zone of ``domain`` (by id when the config names one)."""
+        wanted = domain.rstrip(".") + "."
+        with translated(f"look up the hosted zone of {domain}"):
+            if zone_id:
+                zone = self._route53.get_hosted_zone(Id=zone_id)["HostedZone"]
+                zones = [zone]
+            else:
+                zones = self._route53.list_hosted_zones_by_name(
+                    DNSName=wanted, MaxItems="10")["HostedZones"]
+        public = [z for z in zones if z["Name"] == wanted
+                  and not z.get("Config", {}).get("PrivateZone", False)]
+        if not public:
+            raise AwsPreconditionError(
+                f"no public Route 53 hosted zone for {domain} in this account",
+                hint="create it (and delegate the domain to it), or fix edge.domain")
+        return HostedZone(zone_id=str(public[0]["Id"]).rsplit("/", 1)[-1], name=wanted)

@@ -1,0 +1,99 @@
+"""AWS errors, translated once at the wrapper boundary into errors a user can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    SSOError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+)
+
+from dockyard.errors import DockyardError, ExitCode
+from dockyard.polling import RetryableError
+
+T = TypeVar("T")
+
+_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
+_INVALID = {"InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure",
+            "SignatureDoesNotMatch", "IncompleteSignature"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+           "UnauthorizedAccess"}
+_THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
+              "TooManyRequestsException"}
+
+
+class AwsPreconditionError(DockyardError):
+    """AWS cannot be used as asked: credentials, access, region or a missing stack."""
+
+    exit_code = ExitCode.AWS_PRECONDITION
+
+
+class AwsError(DockyardError):
+    """An AWS call failed for a reason that is not about access."""
+
+
+def error_code(err: ClientError) -> str:
+    """The AWS error code of a ClientError."""
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(err: ClientError) -> str:
+    """The AWS error message of a ClientError, on one line."""
+    message = str(err.response.get("Error", {}).get("Message", "")) or str(err)
+    if message.lstrip().startswith("<"):  # an HTML page from a proxy or an emulator
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+        return f"the endpoint does not offer this call (HTTP {status})"
+    return " ".join(message.split())
+
+
+def translate(err: Exception, action: str) -> DockyardError:
+    """The dockyard error for a botocore failure while doing ``action``."""
+    if isinstance(err, NoCredentialsError | PartialCredentialsError):
+        return AwsPreconditionError(f"{action}: no AWS credentials found",
+                                    hint="set AWS_PROFILE (or --profile), or run `aws configure`")
+    if isinstance(err, UnauthorizedSSOTokenError | TokenRetrievalError | SSOError):
+        return AwsPreconditionError(f"{action}: the AWS SSO session has expired or is missing",
+                                    hint="run `aws sso login` for this profile, then retry")
+    if isinstance(err, EndpointConnectionError):
+        return AwsPreconditionError(f"{action}: cannot reach {err.kwargs.get('endpoint_url')}",
+                                    hint="check the region (--region) and your network")
+    if isinstance(err, ClientError):
+        code, message = error_code(err), error_message(err)
+        if code in _EXPIRED:
+            return AwsPreconditionError(f"{action}: the AWS credentials have expired",
+                                        hint="refresh them (`aws sso login`, or new keys)")
+        if code in _INVALID:
+            return AwsPreconditionError(f"{action}: the AWS credentials are not valid ({code})",
+                                        hint="check the keys or profile, and that the region "
+                                             "is enabled for the account")
+        if code in _DENIED:
+            return AwsPreconditionError(f"{action}: access denied: {message}",
+                                        hint="the identity needs permission for this call")
+        if code in _THROTTLED or "Rate exceeded" in message:
+            return RetryableError(f"{action}: AWS is throttling requests ({code})")
+        return AwsError(f"{action}: {message} ({code})")
+    return AwsError(f"{action}: {err}")
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Run a block of AWS calls, raising dockyard errors instead of botocore ones."""
+    try:
+        yield
+    except (ClientError, NoCredentialsError, PartialCredentialsError, SSOError,
+            TokenRetrievalError, EndpointConnectionError) as err:
+        raise translate(err, action) from err
+
+
+def call(action: str, fn: Callable[[], T]) -> T:
+    """Call ``fn`` with errors translated (for one-line wrappers)."""
+    with translated(action):
+        return fn()

@@ -1,0 +1,50 @@
+"""One way to reach AWS for every command: profile, region, endpoint, retries, user agent.
+
+boto3 already honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL; dockyard keeps it that way,
+so an emulator such as a moto server works through the very same calls as a real account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.config
+from botocore.exceptions import ProfileNotFound
+
+from dockyard import __version__
+from dockyard.aws.errors import AwsPreconditionError
+
+# Standard mode retries throttling and transient errors with backoff; 8 attempts spread over
+# about a minute keeps a busy account from failing a long deploy.
+_RETRIES = {"mode": "standard", "max_attempts": 8}
+
+
+@dataclass
+class AwsSession:
+    """A boto3 session with dockyard's client settings, and its clients made once each."""
+
+    session: boto3.Session
+    region: str
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str) -> Any:
+        """A client for ``service`` in the session's region."""
+        if service not in self._clients:
+            config = botocore.config.Config(
+                region_name=self.region, retries=_RETRIES,
+                user_agent_extra=f"dockyard/{__version__}", connect_timeout=10, read_timeout=60)
+            self._clients[service] = self.session.client(service, config=config)
+        return self._clients[service]
+
+
+def make_session(profile: str | None, region: str) -> AwsSession:
+    """A session for ``profile`` (or the default chain) in ``region``."""
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        raise AwsPreconditionError(
+            f"AWS profile {profile!r} is not configured",
+            hint="check --profile / AWS_PROFILE against `aws configure list-profiles`") from None
+    return AwsSession(session=session, region=region)

@@ -1,0 +1,270 @@
+"""One stack through a change set: create it, wait, show it, execute, stream events, settle.
+
+"No changes" is an outcome like any other. A stack CloudFormation left in ROLLBACK_COMPLETE or
+REVIEW_IN_PROGRESS is deleted and created again, and the reporter is told so. Ctrl-C while an
+update runs asks CloudFormation to cancel it (it rolls back); a creation cannot be cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from dockyard.aws.cloudformation import ChangeSet, ResourceChange, Stack, StackEvent
+from dockyard.errors import DockyardError, ExitCode
+from dockyard.polling import Clock, Poll, poll_until
+from dockyard.stacks import status as st
+
+
+class StackApi(Protocol):
+    """The CloudFormation calls the engine makes (``dockyard.aws.cloudformation``, or a fake)."""
+
+    def describe(self, name: str) -> Stack | None: ...
+    def create_change_set(self, *, stack: str, name: str, template: str,
+                          parameters: dict[str, str], tags: dict[str, str],
+                          create: bool) -> tuple[str, str] | None: ...
+    def describe_change_set(self, arn: str) -> ChangeSet: ...
+    def execute_change_set(self, arn: str) -> None: ...
+    def delete_change_set(self, arn: str) -> None: ...
+    def delete_stack(self, name: str) -> None: ...
+    def cancel_update(self, name: str) -> None: ...
+    def events_since(self, stack_id: str, seen: set[str]) -> list[StackEvent]: ...
+
+
+class Outcome(StrEnum):
+    """How one stack's turn ended."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    NO_CHANGES = "no changes"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"
+    DELETED = "deleted"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True)
+class StackRequest:
+    """A stack to deploy: its key (``edge``), name, template body, parameters and tags."""
+
+    key: str
+    name: str
+    template: str
+    parameters: dict[str, str]
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StackResult:
+    """What happened to one stack."""
+
+    key: str
+    name: str
+    outcome: Outcome
+    status: str = ""
+    reason: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+    changes: list[ResourceChange] = field(default_factory=list)
+    failures: list[StackEvent] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """The stack is as declared (or, for a delete, gone)."""
+        return self.outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.NO_CHANGES,
+                                Outcome.DELETED, Outcome.ABSENT)
+
+
+class Reporter(Protocol):
+    """Where progress goes (``dockyard.ui.progress``)."""
+
+    def note(self, stack: str, text: str) -> None: ...
+    def changes(self, stack: str, changes: list[ResourceChange]) -> None: ...
+    def event(self, event: StackEvent) -> None: ...
+    def result(self, result: StackResult) -> None: ...
+
+
+class CancelledError(DockyardError):
+    """The user interrupted a stack operation."""
+
+    exit_code = ExitCode.CANCELLED
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Intervals and deadlines of the engine's waits."""
+
+    change_set: Poll
+    operation: Poll
+    rollback: Poll
+
+
+# Change sets are ready in seconds; a stack with an ACM certificate waiting for DNS validation,
+# or a Jenkins service waiting for a healthy task, can take many minutes.
+DEFAULT_TIMING = Timing(
+    change_set=Poll("the change set to be ready", interval=2, timeout=600),
+    operation=Poll("the stack operation to finish", interval=5, timeout=3600),
+    rollback=Poll("the cancelled update to roll back", interval=5, timeout=1800),
+)
+
+
+Confirm = Callable[[str, list[ResourceChange]], bool]
+
+
+class Engine:
+    """Deploys and deletes single stacks, reporting as it goes."""
+
+    def __init__(self, api: StackApi, clock: Clock, reporter: Reporter,
+                 timing: Timing | None = None) -> None:
+        self.api = api
+        self.clock = clock
+        self.reporter = reporter
+        self.timing = timing or DEFAULT_TIMING
+
+    def preview(self, request: StackRequest) -> StackResult:
+        """The changes a deploy would make, through a change set that is deleted afterwards."""
+        existing = self.api.describe(request.name)
+        if existing is None or st.needs_cleanup(existing.status):
+            raise DockyardError(f"{request.name} does not exist; nothing to compare with")
+        change_set = self._change_set(request, create=False)
+        if change_set is None or change_set.is_empty:
+            if change_set is not None:
+                self.api.delete_change_set(change_set.arn)
+            return StackResult(request.key, request.name, Outcome.NO_CHANGES, existing.status,
+                               outputs=existing.outputs)
+        self.api.delete_change_set(change_set.arn)
+        return StackResult(request.key, request.name, Outcome.UPDATED, existing.status,
+                           outputs=existing.outputs, changes=change_set.changes)
+
+    def deploy(self, request: StackRequest, confirm: Confirm) -> StackResult:
+        """Create or update one stack through a change set, and report the outcome."""
+        existing = self.api.describe(request.name)
+        if existing is not None and st.is_in_progress(existing.status):
+            raise DockyardError(f"{request.name} is busy ({existing.status})",
+                                hint="wait for it to settle (`dockyard status`), then retry")
+        if existing is not None and st.needs_cleanup(existing.status):
+            self.reporter.note(request.name, f"{request.name} is left in {existing.status} from "
+                                             "an earlier attempt: deleting it to create it again")
+            self._delete_and_wait(existing)
+            existing = None
+        change_set = self._change_set(request, create=existing is None)
+        if change_set is None or change_set.is_empty:
+            if change_set is not None:
+                self.api.delete_change_set(change_set.arn)
+            result = StackResult(request.key, request.name, Outcome.NO_CHANGES,
+                                 existing.status if existing else "", outputs=_outputs(existing))
+            self.reporter.result(result)
+            return result
+        self.reporter.changes(request.name, change_set.changes)
+        if not confirm(request.name, change_set.changes):
+            self._discard(change_set, created_stack=existing is None, name=request.name)
+            result = StackResult(request.key, request.name, Outcome.DECLINED,
+                                 changes=change_set.changes)
+            self.reporter.result(result)
+            return result
+        seen = {e.event_id for e in self.api.events_since(change_set.stack_id, set())}
+        self.api.execute_change_set(change_set.arn)
+        final, events = self._follow(request.name, change_set.stack_id, seen,
+                                     updating=existing is not None)
+        outcome = (Outcome.FAILED if not st.is_success(final.status)
+                   else Outcome.UPDATED if existing else Outcome.CREATED)
+        result = StackResult(request.key, request.name, outcome, final.status, final.reason,
+                             outputs=final.outputs, changes=change_set.changes,
+                             failures=[e for e in events if st.is_failed_resource(e.status)])
+        self.reporter.result(result)
+        return result
+
+    def delete(self, key: str, name: str) -> StackResult:
+        """Delete one stack and wait until it is gone."""
+        existing = self.api.describe(name)
+        if existing is None:
+            result = StackResult(key, name, Outcome.ABSENT)
+        else:
+            final, events = self._delete_and_wait(existing)
+            outcome = Outcome.DELETED if final.status == "DELETE_COMPLETE" else Outcome.FAILED
+            result = StackResult(key, name, outcome, final.status, final.reason,
+                                 failures=[e for e in events if st.is_failed_resource(e.status)])
+        self.reporter.result(result)
+        return result
+
+    def _change_set(self, request: StackRequest, *, create: bool) -> ChangeSet | None:
+        """A ready change set, or None when CloudFormation said at once there is nothing to do."""
+        started = self.api.create_change_set(
+            stack=request.name, name=_change_set_name(), template=request.template,
+            parameters=request.parameters, tags=request.tags, create=create)
+        if started is None:
+            return None
+        arn, _ = started
+        change_set = poll_until(lambda: self.api.describe_change_set(arn),
+                                lambda c: c.status in ("CREATE_COMPLETE", "FAILED"),
+                                self.timing.change_set, self.clock)
+        if change_set.status == "FAILED" and not change_set.is_empty:
+            self._discard(change_set, created_stack=create, name=request.name)
+            raise DockyardError(f"CloudFormation rejected the change to {request.name}: "
+                                f"{change_set.reason}")
+        return change_set
+
+    def _discard(self, change_set: ChangeSet, *, created_stack: bool, name: str) -> None:
+        self.api.delete_change_set(change_set.arn)
+        if created_stack:  # a CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS
+            self.api.delete_stack(name)
+
+    def _delete_and_wait(self, stack: Stack) -> tuple[Stack, list[StackEvent]]:
+        seen = {e.event_id for e in self.api.events_since(stack.stack_id, set())}
+        self.api.delete_stack(stack.name)
+        try:
+            return self._wait(stack.stack_id, seen, self.timing.operation, gone_ok=True)
+        except KeyboardInterrupt:
+            raise CancelledError(f"stopped watching; CloudFormation goes on deleting {stack.name}",
+                                 hint="a deletion cannot be cancelled; `dockyard status` shows "
+                                      "where it is") from None
+
+    def _follow(self, name: str, stack_id: str, seen: set[str],
+                *, updating: bool) -> tuple[Stack, list[StackEvent]]:
+        try:
+            return self._wait(stack_id, seen, self.timing.operation)
+        except KeyboardInterrupt:
+            if not updating:
+                raise CancelledError(
+                    f"stopped watching; CloudFormation goes on creating {name}",
+                    hint="a creation cannot be cancelled: it finishes or rolls back on its own; "
+                         "`dockyard status` shows where it is") from None
+            self.api.cancel_update(name)
+            self.reporter.note(name, f"cancelling the update of {name}: CloudFormation rolls "
+                                     "it back (Ctrl-C again to stop watching)")
+            try:
+                final, _ = self._wait(stack_id, seen, self.timing.rollback)
+            except KeyboardInterrupt:
+                final = None
+            state = f", now {final.status}" if final else ""
+            raise CancelledError(f"cancelled the update of {name}{state}") from None
+
+    def _wait(self, stack_id: str, seen: set[str], poll: Poll,
+              gone_ok: bool = False) -> tuple[Stack, list[StackEvent]]:
+        events: list[StackEvent] = []
+
+        def fetch() -> Stack:
+            for event in self.api.events_since(stack_id, seen):
+                seen.add(event.event_id)
+                events.append(event)
+                self.reporter.event(event)
+            stack = self.api.describe(stack_id)
+            if stack is None and gone_ok:
+                return Stack(name=stack_id, stack_id=stack_id, status="DELETE_COMPLETE")
+            if stack is None:
+                raise DockyardError(f"stack {stack_id} disappeared while deploying")
+            return stack
+
+        final = poll_until(fetch, lambda s: st.is_terminal(s.status), poll, self.clock)
+        return final, events
+
+
+def _change_set_name() -> str:
+    return "dockyard-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+
+
+def _outputs(stack: Stack | None) -> dict[str, str]:
+    return dict(stack.outputs) if stack else {}

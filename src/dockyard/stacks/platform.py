@@ -1,0 +1,204 @@
+"""The platform's stacks in order: ``up`` and ``diff``.
+
+Stacks deploy network -> builder -> edge -> jenkins -> apps, each fed the outputs of the ones
+before it, as its template's inputs declare. What the account must tell us (the default VPC, the
+hosted zone) is looked up once, before the first stack, so a missing zone fails in seconds
+rather than half way through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dockyard.aws.account import HostedZone, Identity
+from dockyard.aws.cloudformation import ResourceChange, Stack
+from dockyard.aws.errors import AwsPreconditionError
+from dockyard.aws.retained import FileSystem, Repository
+from dockyard.config.models import Config, DefaultVpc
+from dockyard.errors import DockyardError, UsageError
+from dockyard.names import TAG_KEY
+from dockyard.stacks import status as st
+from dockyard.stacks.engine import Confirm, Engine, Outcome, StackRequest, StackResult
+from dockyard.templates import Built, Discovered, Input, Retained, StackTemplate, render_stacks
+
+# Until dockyard builds its own controller image (with JCasC baked in) during `up`, the
+# controller runs the upstream LTS image; a value already deployed is kept.
+UPSTREAM_CONTROLLER_IMAGE = "jenkins/jenkins:2.568.2-jdk21"
+
+
+class RetainedLookup(Protocol):
+    """Finding data kept by an earlier ``down`` (``dockyard.aws.retained``, or a fake)."""
+
+    def file_systems(self, project: str) -> list[FileSystem]: ...
+    def repositories(self, project: str) -> list[Repository]: ...
+
+
+class AccountApi(Protocol):
+    """The account lookups ``up`` and ``diff`` make (``dockyard.aws.account``, or a fake)."""
+
+    def identity(self) -> Identity: ...
+    def default_vpc(self) -> tuple[str, list[str]]: ...
+    def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone: ...
+
+
+@dataclass
+class Platform:
+    """One config's stacks, and what it takes to deploy them."""
+
+    cfg: Config
+    engine: Engine
+    account: AccountApi
+    retained: RetainedLookup
+    stacks: list[StackTemplate] = field(default_factory=list)
+    _kept: dict[str, str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.stacks:
+            self.stacks = render_stacks(self.cfg)
+
+    def kept(self, source: Retained) -> str:
+        """The parameter value adopting kept data: ``yes``/``no`` for a repository, the id (or
+        empty) for JENKINS_HOME. Looked up once per run."""
+        if self._kept is None:
+            project = self.cfg.name
+            self._kept = {f"repository:{r.name}": "yes"
+                          for r in self.retained.repositories(project)}
+            homes = [fs for fs in self.retained.file_systems(project)
+                     if fs.name == f"{project}-jenkins-home"]
+            if len(homes) > 1:
+                ids = ", ".join(fs.file_system_id for fs in homes)
+                raise DockyardError(f"several kept JENKINS_HOME file systems: {ids}",
+                                    hint="set jenkins.file_system_id to the one to use")
+            if homes:
+                self._kept["file-system:jenkins-home"] = homes[0].file_system_id
+        default = "no" if source.kind == "repository" else ""
+        return self._kept.get(f"{source.kind}:{source.name}", default)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Stack tags; CloudFormation copies them onto every resource that takes tags."""
+        return {TAG_KEY: self.cfg.name}
+
+    def live(self, stack: StackTemplate) -> Stack | None:
+        """The deployed stack, if there is one."""
+        return self.engine.api.describe(stack.name)
+
+
+@dataclass(frozen=True)
+class Diff:
+    """What deploying one stack would do: ``create``, ``update`` or ``none``."""
+
+    key: str
+    name: str
+    action: str
+    changes: list[ResourceChange]
+
+
+def select(platform: Platform, only: list[str]) -> list[StackTemplate]:
+    """The stacks named by ``--only`` (keys like ``edge`` or full names), in deploy order."""
+    if not only:
+        return list(platform.stacks)
+    known = {s.key: s for s in platform.stacks} | {s.name: s for s in platform.stacks}
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        keys = ", ".join(s.key for s in platform.stacks)
+        raise UsageError(f"--only {unknown[0]}: no such stack; this config has: {keys}")
+    wanted = {known[name].key for name in only}
+    return [s for s in platform.stacks if s.key in wanted]
+
+
+def discover(platform: Platform) -> dict[str, str]:
+    """Preflight: check the credentials, then look up what the stacks' parameters need."""
+    cfg = platform.cfg
+    platform.account.identity()
+    facts: dict[str, str] = {}
+    if isinstance(cfg.network, DefaultVpc):
+        vpc_id, subnets = platform.account.default_vpc()
+        facts["default-vpc-id"] = vpc_id
+        facts["default-vpc-subnets"] = ",".join(subnets)
+    zone = platform.account.hosted_zone(cfg.edge.domain, cfg.edge.hosted_zone_id)
+    facts["hosted-zone-id"] = zone.zone_id
+    return facts
+
+
+def up(platform: Platform, only: list[str], confirm: Confirm) -> list[StackResult]:
+    """Deploy the selected stacks in order; stop at the first that does not succeed."""
+    selected = select(platform, only)
+    facts = discover(platform)
+    outputs: dict[str, dict[str, str]] = {}
+    results: list[StackResult] = []
+    for stack in selected:
+        request = _request(platform, stack, facts, outputs)
+        result = platform.engine.deploy(request, confirm)
+        results.append(result)
+        if not result.ok:
+            break
+        outputs[stack.key] = result.outputs
+    return results
+
+
+def diff(platform: Platform) -> list[Diff]:
+    """What ``up`` would change, stack by stack; change sets are deleted afterwards."""
+    facts = discover(platform)
+    outputs: dict[str, dict[str, str]] = {}
+    diffs: list[Diff] = []
+    for stack in platform.stacks:
+        live = platform.live(stack)
+        if live is None or st.needs_cleanup(live.status):
+            diffs.append(Diff(stack.key, stack.name, "create", _all_added(stack)))
+            continue
+        missing = [d for d in stack.depends_on if d not in outputs and
+                   _live_outputs(platform, d) is None]
+        if missing:
+            raise AwsPreconditionError(
+                f"{stack.name} exists but {platform.cfg.stack_name(missing[0])} does not",
+                hint="run `dockyard up` to bring the platform back in order")
+        preview = platform.engine.preview(_request(platform, stack, facts, outputs))
+        outputs[stack.key] = preview.outputs
+        action = "none" if preview.outcome == Outcome.NO_CHANGES else "update"
+        diffs.append(Diff(stack.key, stack.name, action, preview.changes))
+    return diffs
+
+
+def _request(platform: Platform, stack: StackTemplate, facts: dict[str, str],
+             outputs: dict[str, dict[str, str]]) -> StackRequest:
+    for dependency in stack.depends_on:
+        if dependency not in outputs:
+            found = _live_outputs(platform, dependency)
+            if found is None:
+                name = platform.cfg.stack_name(dependency)
+                raise AwsPreconditionError(
+                    f"{stack.name} needs {name}, which is not deployed",
+                    hint=f"deploy it first: dockyard up --only {dependency}")
+            outputs[dependency] = found
+    needs_live = any(isinstance(s, Built | Retained) for s in stack.inputs.values())
+    live = platform.live(stack) if needs_live else None
+    if live is not None and st.needs_cleanup(live.status):
+        live = None  # a failed creation's values are not worth keeping
+
+    def lookup(name: str, source: Input) -> str:
+        if isinstance(source, Discovered):
+            return facts[source.fact]
+        if live is not None and name in live.parameters:
+            return live.parameters[name]  # a deployed stack keeps its image and adoptions
+        if isinstance(source, Built):
+            return UPSTREAM_CONTROLLER_IMAGE
+        assert isinstance(source, Retained)
+        return platform.kept(source)
+
+    return StackRequest(key=stack.key, name=stack.name, template=stack.to_compact_json(),
+                        parameters=stack.parameter_values(outputs, lookup), tags=platform.tags)
+
+
+def _live_outputs(platform: Platform, key: str) -> dict[str, str] | None:
+    stack = platform.engine.api.describe(platform.cfg.stack_name(key))
+    if stack is None or not st.is_success(stack.status):
+        return None
+    return stack.outputs
+
+
+def _all_added(stack: StackTemplate) -> list[ResourceChange]:
+    resources = stack.to_dict().get("Resources", {})
+    return [ResourceChange(action="Add", logical_id=name, resource_type=r["Type"])
+            for name, r in resources.items()]

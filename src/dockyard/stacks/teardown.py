@@ -1,0 +1,125 @@
+"""``down``: delete the platform's stacks in reverse order; keep its data unless told to purge.
+
+EFS (with its backups) and the ECR repositories carry DeletionPolicy Retain, so deleting the
+stacks leaves them behind. They are found again by their ``dockyard:name`` tag, listed with how
+to delete them, and deleted only by ``--purge`` after an explicit confirmation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dockyard.aws.cloudformation import Stack
+from dockyard.aws.retained import FileSystem, RecoveryPoint, Repository
+from dockyard.errors import DockyardError
+from dockyard.names import TAG_KEY
+from dockyard.stacks.engine import StackResult
+from dockyard.stacks.platform import Platform
+
+# Deletion order: apps first, the network last (the reverse of deployment).
+_ORDER = {"jenkins": 1, "edge": 2, "builder": 3, "network": 4}
+
+
+class RetainedApi(Protocol):
+    """Finding and deleting retained data (``dockyard.aws.retained``, or a fake)."""
+
+    def file_systems(self, project: str) -> list[FileSystem]: ...
+    def repositories(self, project: str) -> list[Repository]: ...
+    def recovery_points(self, fs: FileSystem) -> list[RecoveryPoint]: ...
+    def delete_recovery_point(self, point: RecoveryPoint) -> None: ...
+    def delete_file_system(self, fs: FileSystem) -> None: ...
+    def delete_repository(self, repo: Repository) -> None: ...
+    def empty_bucket(self, bucket: str) -> int: ...
+
+
+class TaggedStacks(Protocol):
+    """Listing stacks by tag (``dockyard.aws.cloudformation``)."""
+
+    def list_tagged(self, key: str, value: str) -> list[Stack]: ...
+
+
+@dataclass(frozen=True)
+class DownPlan:
+    """What ``down`` would delete, in order, and the data it would leave or purge."""
+
+    stacks: list[Stack]
+    file_systems: list[FileSystem]
+    repositories: list[Repository]
+
+
+@dataclass
+class DownResult:
+    """What ``down`` did."""
+
+    results: list[StackResult] = field(default_factory=list)
+    kept_file_systems: list[FileSystem] = field(default_factory=list)
+    kept_repositories: list[Repository] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Every stack is gone."""
+        return all(r.ok for r in self.results)
+
+
+def plan_down(platform: Platform, tagged: TaggedStacks, retained: RetainedApi) -> DownPlan:
+    """Find the project's live stacks (including apps no longer in the config) and its data."""
+    platform.account.identity()
+    project = platform.cfg.name
+    stacks = {s.name: s for s in tagged.list_tagged(TAG_KEY, project)}
+    for template in platform.stacks:  # stacks created before tagging, or by hand
+        if template.name not in stacks and (live := platform.live(template)) is not None:
+            stacks[template.name] = live
+    ordered = sorted(stacks.values(), key=lambda s: (_rank(project, s.name), s.name))
+    return DownPlan(ordered, retained.file_systems(project), retained.repositories(project))
+
+
+def down(platform: Platform, plan: DownPlan, retained: RetainedApi, *, purge: bool) -> DownResult:
+    """Delete the planned stacks; then purge the retained data, or report what is kept."""
+    result = DownResult()
+    project = platform.cfg.name
+    for stack in plan.stacks:
+        key = stack.name.removeprefix(f"{project}-")
+        if key == "builder" and (bucket := stack.outputs.get("ContextBucket")):
+            # CloudFormation cannot delete a bucket with objects in it.
+            emptied = retained.empty_bucket(bucket)
+            if emptied:
+                platform.engine.reporter.note(stack.name, f"emptied {bucket} ({emptied} build "
+                                                          "inputs) so the stack can delete it")
+        outcome = platform.engine.delete(key, stack.name)
+        result.results.append(outcome)
+        if not outcome.ok:
+            return result
+    file_systems = retained.file_systems(project)
+    repositories = retained.repositories(project)
+    if not purge:
+        result.kept_file_systems = file_systems
+        result.kept_repositories = repositories
+        return result
+    for fs in file_systems:
+        result.warnings += _purge_backups(retained, fs, result.purged)
+        retained.delete_file_system(fs)
+        result.purged.append(f"EFS file system {fs.file_system_id}")
+    for repo in repositories:
+        retained.delete_repository(repo)
+        result.purged.append(f"ECR repository {repo.name} ({repo.image_count} images)")
+    return result
+
+
+def _purge_backups(retained: RetainedApi, fs: FileSystem, purged: list[str]) -> list[str]:
+    try:
+        points = retained.recovery_points(fs)
+        for point in points:
+            retained.delete_recovery_point(point)
+            purged.append(f"backup {point.arn}")
+    except DockyardError as err:
+        return [f"backups of {fs.file_system_id} were not deleted ({err.message}); delete them "
+                "in the AWS Backup console, vault aws/efs/automatic-backup-vault"]
+    return []
+
+
+def _rank(project: str, name: str) -> int:
+    key = name.removeprefix(f"{project}-")
+    return _ORDER.get(key, 0)

@@ -1,0 +1,140 @@
+"""How ``up``, ``diff``, ``status`` and ``down`` read: text for people, JSON for programs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dockyard.ui.progress import change_lines
+from dockyard.ui.text import columns
+
+if TYPE_CHECKING:
+    from dockyard.aws.retained import FileSystem, Repository
+    from dockyard.stacks.engine import StackResult
+    from dockyard.stacks.inventory import PlatformStatus
+    from dockyard.stacks.platform import Diff
+    from dockyard.stacks.teardown import DownPlan, DownResult
+
+
+def _result_document(r: StackResult) -> dict[str, Any]:
+    return {"key": r.key, "name": r.name, "outcome": str(r.outcome), "status": r.status,
+            "reason": r.reason, "outputs": r.outputs,
+            "changes": [{"action": c.action, "resource": c.logical_id, "type": c.resource_type,
+                         "replacement": c.replacement} for c in r.changes],
+            "failures": [{"resource": e.logical_id, "type": e.resource_type, "status": e.status,
+                          "reason": e.reason} for e in r.failures]}
+
+
+def up_text(results: list[StackResult]) -> str:
+    """The outcome of ``up``: one line per stack, then the URLs."""
+    lines = columns([(r.name, str(r.outcome), r.status) for r in results], indent=0)
+    urls = [(r.key, r.outputs["Url"]) for r in results if "Url" in r.outputs]
+    if urls:
+        lines += ["", *columns(urls, indent=0)]
+    return "\n".join(lines)
+
+
+def up_document(results: list[StackResult]) -> dict[str, Any]:
+    """The outcome of ``up`` as one JSON document."""
+    return {"ok": all(r.ok for r in results), "stacks": [_result_document(r) for r in results],
+            "endpoints": {r.key: r.outputs["Url"] for r in results if "Url" in r.outputs}}
+
+
+def diff_text(diffs: list[Diff]) -> str:
+    """Each stack's changes, or that it has none."""
+    lines: list[str] = []
+    for d in diffs:
+        if d.action == "none":
+            lines.append(f"{d.name}: no changes")
+            continue
+        what = "would be created" if d.action == "create" else "would change"
+        lines.append(f"{d.name}: {what} ({len(d.changes)} resource"
+                     f"{'s' * (len(d.changes) != 1)})")
+        lines += change_lines(d.changes)
+    changed = sum(1 for d in diffs if d.action != "none")
+    lines += ["", f"{changed} of {len(diffs)} stacks would change." if changed
+              else "Nothing would change."]
+    return "\n".join(lines)
+
+
+def diff_document(diffs: list[Diff]) -> dict[str, Any]:
+    """The diff as one JSON document."""
+    return {"changes": any(d.action != "none" for d in diffs), "stacks": [
+        {"key": d.key, "name": d.name, "action": d.action,
+         "changes": [{"action": c.action, "resource": c.logical_id, "type": c.resource_type,
+                      "replacement": c.replacement} for c in d.changes]} for d in diffs]}
+
+
+def status_text(state: PlatformStatus) -> str:
+    """Stacks, URLs and retained data."""
+    lines = [f"dockyard {state.project} in {state.region} (account {state.account})", "",
+             "Stacks"]
+    lines += columns([(s.name, s.status or "not deployed",
+                       s.updated.strftime("%Y-%m-%d %H:%M UTC") if s.updated else "",
+                       "" if s.in_config else "no longer in dockyard.yml")
+                      for s in state.stacks])
+    if state.endpoints:
+        lines += ["", "Endpoints", *columns(sorted(state.endpoints.items()))]
+    lines += ["", "Data kept when the stacks are deleted", *_data_lines(state.file_systems,
+                                                                         state.repositories)]
+    return "\n".join(lines)
+
+
+def status_document(state: PlatformStatus) -> dict[str, Any]:
+    """The status as one JSON document."""
+    return {"project": state.project, "region": state.region, "account": state.account,
+            "stacks": [{"key": s.key, "name": s.name, "status": s.status or None,
+                        "updated": s.updated.isoformat() if s.updated else None,
+                        "outputs": s.outputs, "in_config": s.in_config} for s in state.stacks],
+            "endpoints": state.endpoints, **_data_document(state.file_systems,
+                                                          state.repositories)}
+
+
+def down_preview(plan: DownPlan, purge: bool) -> list[str]:
+    """What ``down`` is about to do, for the confirmation prompt (stderr)."""
+    lines = ["Stacks to delete, in this order:", *columns([(s.name, s.status)
+                                                         for s in plan.stacks])]
+    verb = "Deleted too (--purge)" if purge else "Kept"
+    lines += [f"{verb}:", *_data_lines(plan.file_systems, plan.repositories)]
+    return lines
+
+
+def down_text(result: DownResult) -> str:
+    """What ``down`` deleted, kept or purged, and how to delete what is kept."""
+    lines = columns([(r.name, str(r.outcome)) for r in result.results], indent=0)
+    if result.kept_file_systems or result.kept_repositories:
+        lines += ["", "Kept (your data):", *_data_lines(result.kept_file_systems,
+                                                        result.kept_repositories)]
+        lines += ["", "To delete them: dockyard down --purge, or"]
+        lines += [f"  aws efs delete-file-system --file-system-id {fs.file_system_id}"
+                  for fs in result.kept_file_systems]
+        lines += [f"  aws ecr delete-repository --repository-name {r.name} --force"
+                  for r in result.kept_repositories]
+        if result.kept_file_systems:
+            lines.append("  (EFS backups stay in the vault aws/efs/automatic-backup-vault "
+                         "until you delete them)")
+    if result.purged:
+        lines += ["", "Purged:", *(f"  {p}" for p in result.purged)]
+    lines += [f"warning: {w}" for w in result.warnings]
+    return "\n".join(lines)
+
+
+def down_document(result: DownResult) -> dict[str, Any]:
+    """The outcome of ``down`` as one JSON document."""
+    return {"ok": result.ok, "stacks": [_result_document(r) for r in result.results],
+            "kept": _data_document(result.kept_file_systems, result.kept_repositories),
+            "purged": result.purged, "warnings": result.warnings}
+
+
+def _data_lines(file_systems: list[FileSystem], repositories: list[Repository]) -> list[str]:
+    rows = [(f"EFS {fs.file_system_id}", fs.name, f"{fs.size_bytes / 2**20:.1f} MiB")
+            for fs in file_systems]
+    rows += [(f"ECR {r.name}", "", f"{r.image_count} image{'s' * (r.image_count != 1)}")
+             for r in repositories]
+    return columns(rows) if rows else ["  (none)"]
+
+
+def _data_document(file_systems: list[FileSystem],
+                   repositories: list[Repository]) -> dict[str, Any]:
+    return {"file_systems": [{"id": f.file_system_id, "name": f.name, "bytes": f.size_bytes}
+                             for f in file_systems],
+            "repositories": [{"name": r.name, "images": r.image_count} for r in repositories]}
