@@ -30,7 +30,7 @@ plan: $(VENV)/.runtime
 	$(VENV)/bin/dockyard plan
 
 lint: $(VENV)/.test
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench devtools
 	$(VENV)/bin/mypy
 
 test: lint $(TOOLS)/.installed

@@ -44,13 +44,25 @@ def patch_moto() -> None:
 
 def start(port: int = 0) -> tuple[Any, str]:
     """Start a threaded moto server on localhost; returns it and its endpoint URL."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     patch_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
     return server, f"http://{host}:{bound}"
+
+
+def reset(endpoint: str) -> None:
+    """Forget everything the emulator holds (moto's own reset call)."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
 
 
 def seed(endpoint: str, region: str = REGION, domain: str = DOMAIN) -> str:

@@ -85,6 +85,10 @@ def up(only: tuple[str, ...], yes: bool, events: bool) -> int:
     from dockyard.ui.stacks import up_document, up_text
 
     run, console = state(), _console()
+    if not yes and not sys.stdin.isatty():
+        raise UsageError("up changes your account and there is nobody to ask",
+                         hint="pass --yes to apply changes without a prompt (or run "
+                              "`dockyard diff` first to see them)")
     platform, _, _ = _build(run, _reporter(console, events))
     results = deploy(platform, list(only), _confirm(yes))
     if events:

@@ -159,7 +159,12 @@ class Engine:
             self.reporter.result(result)
             return result
         self.reporter.changes(request.name, change_set.changes)
-        if not confirm(request.name, change_set.changes):
+        try:
+            approved = confirm(request.name, change_set.changes)
+        except BaseException:
+            self._discard(change_set, created_stack=existing is None, name=request.name)
+            raise
+        if not approved:
             self._discard(change_set, created_stack=existing is None, name=request.name)
             result = StackResult(request.key, request.name, Outcome.DECLINED,
                                  changes=change_set.changes)
@@ -247,11 +252,13 @@ class Engine:
         events: list[StackEvent] = []
 
         def fetch() -> Stack:
+            # Status first, then events: every event that led to this status is already
+            # recorded, so the last poll drains them all.
+            stack = self.api.describe(stack_id)
             for event in self.api.events_since(stack_id, seen):
                 seen.add(event.event_id)
                 events.append(event)
                 self.reporter.event(event)
-            stack = self.api.describe(stack_id)
             if stack is None and gone_ok:
                 return Stack(name=stack_id, stack_id=stack_id, status="DELETE_COMPLETE")
             if stack is None:

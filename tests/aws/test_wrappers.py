@@ -1,0 +1,184 @@
+"""The aws/ wrappers: exact request shapes (botocore Stubber) and error translation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from dockyard.aws.account import Account
+from dockyard.aws.cloudformation import CloudFormation
+from dockyard.aws.errors import AwsError, AwsPreconditionError
+from dockyard.aws.session import make_session
+from dockyard.errors import ExitCode
+from dockyard.polling import RetryableError
+
+REGION = "ap-southeast-2"
+
+
+def client(service: str) -> Any:
+    return boto3.Session(aws_access_key_id="x", aws_secret_access_key="x",
+                         region_name=REGION).client(service)
+
+
+@pytest.fixture()
+def cfn() -> Iterator[tuple[CloudFormation, Stubber]]:
+    raw = client("cloudformation")
+    with Stubber(raw) as stub:
+        yield CloudFormation(raw), stub
+        stub.assert_no_pending_responses()
+
+
+def test_change_set_request_carries_parameters_tags_and_capabilities(
+        cfn: tuple[CloudFormation, Stubber]) -> None:
+    api, stub = cfn
+    stub.add_response("create_change_set", {"Id": "arn:cs", "StackId": "arn:stack"}, {
+        "StackName": "acme-edge", "ChangeSetName": "dockyard-1", "TemplateBody": "{}",
+        "Parameters": [{"ParameterKey": "VpcId", "ParameterValue": "vpc-1"}],
+        "Tags": [{"Key": "dockyard:name", "Value": "acme"}],
+        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        "ChangeSetType": "CREATE", "Description": ANY})
+    assert api.create_change_set(stack="acme-edge", name="dockyard-1", template="{}",
+                                 parameters={"VpcId": "vpc-1"}, tags={"dockyard:name": "acme"},
+                                 create=True) == ("arn:cs", "arn:stack")
+
+
+def test_an_immediate_no_updates_answer_means_no_changes(
+        cfn: tuple[CloudFormation, Stubber]) -> None:
+    api, stub = cfn
+    stub.add_client_error("create_change_set", "ValidationError",
+                          "No updates are to be performed.")
+    assert api.create_change_set(stack="s", name="n", template="{}", parameters={}, tags={},
+                                 create=False) is None
+
+
+def test_a_missing_stack_is_none(cfn: tuple[CloudFormation, Stubber]) -> None:
+    api, stub = cfn
+    stub.add_client_error("describe_stacks", "ValidationError", "Stack with id x does not exist")
+    assert api.describe("x") is None
+
+
+def test_throttled_event_reads_become_retryable(cfn: tuple[CloudFormation, Stubber]) -> None:
+    api, stub = cfn
+    stub.add_client_error("describe_stack_events", "Throttling", "Rate exceeded")
+    with pytest.raises(RetryableError):
+        api.events_since("arn:stack", set())
+
+
+def test_events_page_back_until_a_seen_one_and_come_oldest_first(
+        cfn: tuple[CloudFormation, Stubber]) -> None:
+    api, stub = cfn
+
+    def event(n: int) -> dict[str, Any]:
+        return {"EventId": f"e{n}", "StackId": "arn:stack", "StackName": "s",
+                "LogicalResourceId": f"R{n}", "ResourceType": "AWS::SQS::Queue",
+                "ResourceStatus": "CREATE_COMPLETE", "Timestamp": datetime(2026, 1, 1, 0, n,
+                                                                           tzinfo=UTC)}
+
+    stub.add_response("describe_stack_events", {"StackEvents": [event(4), event(3)],
+                                                "NextToken": "t"}, {"StackName": "arn:stack"})
+    stub.add_response("describe_stack_events", {"StackEvents": [event(2), event(1)]},
+                      {"StackName": "arn:stack", "NextToken": "t"})
+    fresh = api.events_since("arn:stack", {"e1"})
+    assert [e.event_id for e in fresh] == ["e2", "e3", "e4"]
+
+
+def test_resources_tolerate_entries_without_ids(cfn: tuple[CloudFormation, Stubber]) -> None:
+    api, stub = cfn
+    summary = {"LogicalResourceId": "Repo", "PhysicalResourceId": "acme/web",
+               "ResourceType": "AWS::ECR::Repository", "ResourceStatus": "CREATE_COMPLETE",
+               "LastUpdatedTimestamp": datetime(2026, 1, 1, tzinfo=UTC)}
+    stub.add_response("list_stack_resources", {"StackResourceSummaries": [summary]})
+    (resource,) = api.resources("acme-builder")
+    assert (resource.logical_id, resource.physical_id) == ("Repo", "acme/web")
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("ExpiredToken", "the AWS credentials have expired"),
+    ("InvalidClientTokenId", "the AWS credentials are not valid"),
+    ("AccessDenied", "access denied"),
+])
+def test_credential_problems_are_exit_3_with_a_hint(code: str, words: str) -> None:
+    sts = client("sts")
+    with Stubber(sts) as stub:
+        stub.add_client_error("get_caller_identity", code, "The security token is bad")
+        with pytest.raises(AwsPreconditionError) as caught:
+            Account(sts, client("ec2"), client("route53")).identity()
+    assert caught.value.exit_code == ExitCode.AWS_PRECONDITION
+    assert words in caught.value.message
+    assert caught.value.hint
+
+
+def test_no_credentials_at_all_is_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    session = make_session(None, REGION)
+    account = Account(session.client("sts"), session.client("ec2"), session.client("route53"))
+    with pytest.raises(AwsPreconditionError, match="no AWS credentials found"):
+        account.identity()
+
+
+def test_an_unknown_profile_is_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(AwsPreconditionError, match="'nope' is not configured"):
+        make_session("nope", REGION)
+
+
+def test_sessions_retry_in_standard_mode_and_name_dockyard() -> None:
+    session = make_session(None, REGION)
+    config = session.client("sts").meta.config
+    assert config.retries["mode"] == "standard"
+    assert "dockyard/" in config.user_agent_extra
+    assert session.client("sts") is session.client("sts"), "one client per service"
+
+
+def test_hosted_zone_lookup_ignores_private_zones_and_near_names() -> None:
+    route53 = client("route53")
+    zones = [{"Id": "/hostedzone/ZPRIVATE", "Name": "example.com.", "CallerReference": "a",
+              "Config": {"PrivateZone": True}},
+             {"Id": "/hostedzone/ZOTHER", "Name": "example.com.au.", "CallerReference": "b"},
+             {"Id": "/hostedzone/ZPUBLIC", "Name": "example.com.", "CallerReference": "c",
+              "Config": {"PrivateZone": False}}]
+    with Stubber(route53) as stub:
+        stub.add_response("list_hosted_zones_by_name",
+                          {"HostedZones": zones, "IsTruncated": False, "MaxItems": "10"},
+                          {"DNSName": "example.com.", "MaxItems": "10"})
+        zone = Account(client("sts"), client("ec2"), route53).hosted_zone("example.com", None)
+    assert zone.zone_id == "ZPUBLIC"
+    with Stubber(route53) as stub:
+        stub.add_response("list_hosted_zones_by_name",
+                          {"HostedZones": zones[:2], "IsTruncated": False, "MaxItems": "10"})
+        with pytest.raises(AwsPreconditionError, match="no public Route 53 hosted zone"):
+            Account(client("sts"), client("ec2"), route53).hosted_zone("example.com", None)
+
+
+def test_default_vpc_subnets_come_from_two_zones() -> None:
+    ec2 = client("ec2")
+    subnets = [{"SubnetId": "subnet-3", "AvailabilityZone": "ap-southeast-2b"},
+               {"SubnetId": "subnet-1", "AvailabilityZone": "ap-southeast-2a"},
+               {"SubnetId": "subnet-2", "AvailabilityZone": "ap-southeast-2a"}]
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_vpcs", {"Vpcs": [{"VpcId": "vpc-1"}]})
+        stub.add_response("describe_subnets", {"Subnets": subnets})
+        vpc, chosen = Account(client("sts"), ec2, client("route53")).default_vpc()
+    assert (vpc, chosen) == ("vpc-1", ["subnet-1", "subnet-3"])
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_vpcs", {"Vpcs": []})
+        with pytest.raises(AwsPreconditionError, match="no default VPC"):
+            Account(client("sts"), ec2, client("route53")).default_vpc()
+
+
+def test_other_aws_errors_say_what_failed() -> None:
+    sts = client("sts")
+    with Stubber(sts) as stub:
+        stub.add_client_error("get_caller_identity", "InternalFailure", "boom",
+                              http_status_code=500)
+        with pytest.raises(AwsError, match="check the AWS credentials: boom"):
+            Account(sts, client("ec2"), client("route53")).identity()

@@ -1,0 +1,200 @@
+"""``up`` / ``diff`` / ``status`` / ``down``: the real CLI against a moto server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.conftest import Account, Dockyard
+
+STACKS = ["acme-builder", "acme-edge", "acme-jenkins", "acme-app-web"]
+
+
+def has_row(text: str, *cells: str) -> bool:
+    """Whether a line of aligned columns reads ``cells`` (whatever the padding)."""
+    words = [w for c in cells for w in c.split()]
+    return any(line.split()[:len(words)] == words for line in text.splitlines())
+
+
+def physical_ids(account: Account) -> dict[str, list[str]]:
+    cfn = account.client("cloudformation")
+    return {name: sorted(r.get("PhysicalResourceId", "") for r in
+                         cfn.list_stack_resources(StackName=name)["StackResourceSummaries"])
+            for name in STACKS}
+
+
+def live_stacks(account: Account) -> dict[str, str]:
+    cfn = account.client("cloudformation")
+    return {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
+
+
+def test_up_creates_every_stack_and_a_second_up_changes_nothing(dockyard: Dockyard,
+                                                                account: Account) -> None:
+    first = dockyard("up", "--yes")
+    assert first.returncode == 0, first.stderr
+    for name in STACKS:
+        assert has_row(first.stdout, name, "created", "CREATE_COMPLETE")
+    assert "https://jenkins.example.com/" in first.stdout
+    assert live_stacks(account) == dict.fromkeys(STACKS, "CREATE_COMPLETE")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in account.client("cloudformation")
+               .describe_stacks(StackName="acme-jenkins")["Stacks"][0]["Outputs"]}
+    assert outputs["Url"] == "https://jenkins.example.com/"
+    tags = account.client("cloudformation").describe_stacks(StackName="acme-edge")["Stacks"][0]
+    assert {"Key": "dockyard:name", "Value": "acme"} in tags["Tags"]
+    before = physical_ids(account)
+
+    second = dockyard("up", "--yes")
+    assert second.returncode == 0, second.stderr
+    for name in STACKS:
+        assert has_row(second.stdout, name, "no changes")
+    assert physical_ids(account) == before
+    assert live_stacks(account) == dict.fromkeys(STACKS, "CREATE_COMPLETE")
+
+
+def test_diff_shows_a_change_and_exits_10(dockyard: Dockyard, account: Account,
+                                          tmp_path: Path) -> None:
+    assert dockyard("up", "--yes").returncode == 0
+    same = dockyard("diff")
+    assert same.returncode == 0, same.stderr
+    assert "Nothing would change." in same.stdout
+
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace("port: 5001", "port: 8000"))
+    changed = dockyard("diff")
+    assert changed.returncode == 10, changed.stderr
+    assert "acme-app-web: would change" in changed.stdout
+    assert "~ modify   TargetGroup" in changed.stdout
+    assert "acme-jenkins: no changes" in changed.stdout
+    document = json.loads(dockyard("diff", "--output", "json").stdout)
+    assert document["changes"] is True
+    web = next(s for s in document["stacks"] if s["key"] == "app-web")
+    assert {c["resource"] for c in web["changes"]} >= {"TargetGroup", "SecurityGroup"}
+    cfn = account.client("cloudformation")
+    pending = [c for c in cfn.list_change_sets(StackName="acme-app-web")["Summaries"]
+               if c.get("ExecutionStatus") == "AVAILABLE"]
+    assert pending == [], "diff deletes its change sets"
+    assert live_stacks(account)["acme-app-web"] == "CREATE_COMPLETE", "diff changes nothing"
+
+
+def test_status_prints_the_outputs_and_the_kept_data(dockyard: Dockyard) -> None:
+    assert dockyard("up", "--yes").returncode == 0
+    shown = dockyard("status")
+    assert shown.returncode == 0, shown.stderr
+    assert has_row(shown.stdout, "acme-jenkins", "CREATE_COMPLETE")
+    assert has_row(shown.stdout, "jenkins", "https://jenkins.example.com/")
+    assert "ECR acme/web " in shown.stdout
+    assert "acme-jenkins-home" in shown.stdout
+    document = json.loads(dockyard("status", "--output", "json").stdout)
+    assert document["endpoints"] == {"jenkins": "https://jenkins.example.com/",
+                                     "app-web": "https://web.example.com/"}
+    assert len(document["repositories"]) == 6
+    assert len(document["file_systems"]) == 1
+
+
+def test_down_keeps_efs_and_ecr_then_up_adopts_them_and_purge_removes_them(
+        dockyard: Dockyard, account: Account) -> None:
+    assert dockyard("up", "--yes").returncode == 0
+    efs = account.client("efs")
+    (home,) = efs.describe_file_systems()["FileSystems"]
+
+    down = dockyard("down", "--yes")
+    assert down.returncode == 0, down.stderr
+    assert live_stacks(account) == {}
+    assert "Kept (your data):" in down.stdout
+    assert f"aws efs delete-file-system --file-system-id {home['FileSystemId']}" in down.stdout
+    repositories = {r["repositoryName"] for r in
+                    account.client("ecr").describe_repositories()["repositories"]}
+    assert "acme/web" in repositories and len(repositories) == 6
+    assert [fs["FileSystemId"] for fs in efs.describe_file_systems()["FileSystems"]] == \
+        [home["FileSystemId"]]
+
+    again = dockyard("up", "--yes")
+    assert again.returncode == 0, again.stderr
+    jenkins = account.client("cloudformation").describe_stacks(StackName="acme-jenkins")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in jenkins["Stacks"][0]["Outputs"]}
+    assert outputs["FileSystemId"] == home["FileSystemId"], "JENKINS_HOME was adopted"
+    assert len(efs.describe_file_systems()["FileSystems"]) == 1
+
+    purge = dockyard("down", "--purge", "--yes-really-purge")
+    assert purge.returncode == 0, purge.stderr
+    assert f"EFS file system {home['FileSystemId']}" in purge.stdout
+    assert efs.describe_file_systems()["FileSystems"] == []
+    assert account.client("ecr").describe_repositories()["repositories"] == []
+    assert live_stacks(account) == {}
+
+
+def test_purge_without_confirmation_deletes_nothing(dockyard: Dockyard, account: Account) -> None:
+    assert dockyard("up", "--yes").returncode == 0
+    refused = dockyard("down", "--purge", "--yes")
+    assert refused.returncode == 2
+    assert "pass --yes-really-purge in scripts" in refused.stderr
+    assert len(live_stacks(account)) == 4
+
+
+def test_events_are_ndjson_on_stdout(dockyard: Dockyard) -> None:
+    done = dockyard("up", "--yes", "--events")
+    assert done.returncode == 0, done.stderr
+    documents = [json.loads(line) for line in done.stdout.splitlines()]
+    kinds = [d["event"] for d in documents]
+    assert kinds[-1] == "summary" and documents[-1]["ok"] is True
+    assert kinds.count("stack") == 4
+    assert "changes" in kinds and "resource" in kinds
+
+
+def test_up_without_yes_and_without_a_terminal_asks_for_yes(dockyard: Dockyard,
+                                                           account: Account) -> None:
+    done = dockyard("up")
+    assert done.returncode == 2
+    assert "pass --yes" in done.stderr
+    assert live_stacks(account) == {}, "nothing was created"
+
+
+def test_only_deploys_the_named_stacks_and_needs_their_inputs(dockyard: Dockyard,
+                                                             account: Account) -> None:
+    missing = dockyard("up", "--yes", "--only", "jenkins")
+    assert missing.returncode == 3
+    assert "needs acme-edge, which is not deployed" in missing.stderr
+    edge = dockyard("up", "--yes", "--only", "edge")
+    assert edge.returncode == 0, edge.stderr
+    assert list(live_stacks(account)) == ["acme-edge"]
+    unknown = dockyard("up", "--yes", "--only", "nope")
+    assert unknown.returncode == 2
+    assert "--only nope: no such stack" in unknown.stderr
+
+
+def test_a_missing_hosted_zone_fails_before_any_stack(dockyard: Dockyard,
+                                                      account: Account) -> None:
+    route53 = account.client("route53")
+    for zone in route53.list_hosted_zones()["HostedZones"]:
+        route53.delete_hosted_zone(Id=zone["Id"])
+    done = dockyard("up", "--yes")
+    assert done.returncode == 3
+    assert "error: look up" not in done.stderr
+    assert "no public Route 53 hosted zone for example.com" in done.stderr
+    assert live_stacks(account) == {}
+
+
+def test_missing_credentials_are_exit_3_in_one_line(dockyard: Dockyard) -> None:
+    done = dockyard("status", env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
+    assert done.returncode == 3
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: check the AWS credentials: no AWS credentials found"]
+    assert "hint:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_down_of_nothing_says_so(dockyard: Dockyard) -> None:
+    done = dockyard("down", "--yes")
+    assert done.returncode == 0
+    assert "nothing to delete" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["diff", "status"])
+def test_read_only_commands_change_nothing(dockyard: Dockyard, account: Account,
+                                           command: str) -> None:
+    dockyard(command)
+    assert live_stacks(account) == {}
+    with pytest.raises(ClientError):
+        account.client("cloudformation").describe_stacks(StackName="acme-edge")

@@ -1,0 +1,190 @@
+"""Fakes at the aws/ boundary, for what moto cannot show: per-resource events, failures,
+stuck stacks, throttling. They implement the same methods as the wrappers in dockyard.aws."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from dockyard.aws.account import HostedZone, Identity
+from dockyard.aws.cloudformation import ChangeSet, ResourceChange, Stack, StackEvent
+from dockyard.aws.retained import FileSystem, Repository
+from dockyard.polling import RetryableError
+from dockyard.ui.console import Console
+
+START = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """Time that moves only when something sleeps; records the sleeps."""
+
+    def __init__(self) -> None:
+        self.time = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.time += seconds
+
+
+# One step of a stack operation: the resource events it adds, then the stack's status.
+Step = tuple[list[tuple[str, str, str, str]], str]
+
+
+@dataclass
+class FakeCloudFormation:
+    """Stacks in memory. Executing a change set plays ``scripts[name]``, one step per
+    DescribeStacks; without a script the operation completes at once."""
+
+    stacks: dict[str, Stack] = field(default_factory=dict)
+    scripts: dict[str, list[Step]] = field(default_factory=dict)
+    changes: list[ResourceChange] = field(default_factory=lambda: [
+        ResourceChange("Add", "Queue", "AWS::SQS::Queue")])
+    empty: set[str] = field(default_factory=set)
+    throttle_events: int = 0
+    interrupt_after: int | None = None
+    calls: list[str] = field(default_factory=list)
+    events: dict[str, list[StackEvent]] = field(default_factory=dict)
+    _pending: dict[str, tuple[str, bool, dict[str, str]]] = field(default_factory=dict)
+    _running: dict[str, list[Step]] = field(default_factory=dict)
+    _count: int = 0
+    _event_reads: int = 0
+
+    def _tick(self) -> datetime:
+        self._count += 1
+        return START + timedelta(seconds=self._count)
+
+    def _event(self, stack: str, logical: str, kind: str, status: str, reason: str) -> None:
+        event = StackEvent(event_id=f"e{self._count}-{logical}-{status}", stack_name=stack,
+                           logical_id=logical, resource_type=kind, status=status,
+                           reason=reason, timestamp=self._tick())
+        self.events.setdefault(self._id(stack), []).append(event)
+
+    @staticmethod
+    def _id(name: str) -> str:
+        return name if name.startswith("arn:") else f"arn:aws:cloudformation:stack/{name}"
+
+    def _by_id(self, name_or_id: str) -> Stack | None:
+        return next((s for s in self.stacks.values()
+                     if name_or_id in (s.name, s.stack_id)), None)
+
+    def _set(self, name: str, status: str, **changes: object) -> None:
+        old = self.stacks[name]
+        self.stacks[name] = Stack(**{**old.__dict__, "status": status, **changes})  # type: ignore[arg-type]
+
+    def describe(self, name: str) -> Stack | None:
+        self.calls.append(f"describe {name}")
+        stack = self._by_id(name)
+        if stack is None:
+            return None
+        if self.interrupt_after is not None and stack.name in self._running:
+            self.interrupt_after -= 1
+            if self.interrupt_after < 0:
+                self.interrupt_after = None
+                raise KeyboardInterrupt
+        steps = self._running.get(stack.name)
+        if steps:
+            resource_events, status = steps.pop(0)
+            for logical, kind, event_status, reason in resource_events:
+                self._event(stack.name, logical, kind, event_status, reason)
+            self._event(stack.name, stack.name, "AWS::CloudFormation::Stack", status, "")
+            self._set(stack.name, status)
+            if not steps:
+                del self._running[stack.name]
+        return self._by_id(name)
+
+    def create_change_set(self, *, stack: str, name: str, template: str,
+                          parameters: dict[str, str], tags: dict[str, str],
+                          create: bool) -> tuple[str, str] | None:
+        self.calls.append(f"create_change_set {stack} {'CREATE' if create else 'UPDATE'}")
+        if create:
+            self.stacks[stack] = Stack(name=stack, stack_id=self._id(stack),
+                                       status="REVIEW_IN_PROGRESS")
+        arn = f"arn:changeSet/{stack}/{name}"
+        self._pending[arn] = (stack, create, parameters)
+        return arn, self._id(stack)
+
+    def describe_change_set(self, arn: str) -> ChangeSet:
+        stack, _, _ = self._pending[arn]
+        if stack in self.empty:
+            return ChangeSet(arn, self._id(stack), "FAILED", "UNAVAILABLE",
+                             "The submitted information didn't contain changes.", [])
+        return ChangeSet(arn, self._id(stack), "CREATE_COMPLETE", "AVAILABLE", "",
+                         list(self.changes))
+
+    def execute_change_set(self, arn: str) -> None:
+        stack, create, parameters = self._pending.pop(arn)
+        self.calls.append(f"execute {stack}")
+        verb = "CREATE" if create else "UPDATE"
+        self._set(stack, f"{verb}_IN_PROGRESS", parameters=parameters,
+                  outputs={"Url": f"https://{stack}.example.com/"})
+        self._running[stack] = list(self.scripts.get(stack, [([], f"{verb}_COMPLETE")]))
+
+    def delete_change_set(self, arn: str) -> None:
+        self.calls.append("delete_change_set")
+        self._pending.pop(arn, None)
+
+    def delete_stack(self, name: str) -> None:
+        self.calls.append(f"delete_stack {name}")
+        self._set(name, "DELETE_IN_PROGRESS")
+        self._running[name] = list(self.scripts.get(f"delete {name}", [([], "DELETE_COMPLETE")]))
+
+    def cancel_update(self, name: str) -> None:
+        self.calls.append(f"cancel_update {name}")
+        self._running[name] = [([], "UPDATE_ROLLBACK_IN_PROGRESS"),
+                               ([], "UPDATE_ROLLBACK_COMPLETE")]
+
+    def events_since(self, stack_id: str, seen: set[str]) -> list[StackEvent]:
+        self._event_reads += 1
+        if self.throttle_events and self._event_reads > 1:
+            self.throttle_events -= 1
+            self.calls.append("throttled")
+            raise RetryableError("read stack events: AWS is throttling requests (Throttling)")
+        return [e for e in self.events.get(self._id(stack_id), []) if e.event_id not in seen]
+
+    def list_tagged(self, key: str, value: str) -> list[Stack]:
+        return [s for s in self.stacks.values() if not s.status.startswith("DELETE_COMPLETE")]
+
+
+class FakeAccount:
+    """An account with a default VPC and the example's hosted zone."""
+
+    def __init__(self, *, zone: bool = True) -> None:
+        self.zone = zone
+
+    def identity(self) -> Identity:
+        return Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/dev")
+
+    def default_vpc(self) -> tuple[str, list[str]]:
+        return "vpc-1", ["subnet-a", "subnet-b"]
+
+    def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone:
+        if not self.zone:
+            from dockyard.aws.errors import AwsPreconditionError
+
+            raise AwsPreconditionError(f"no public Route 53 hosted zone for {domain}")
+        return HostedZone(zone_id="Z123", name=domain + ".")
+
+
+@dataclass
+class FakeRetained:
+    """Kept data: nothing unless a test puts some there."""
+
+    kept_file_systems: list[FileSystem] = field(default_factory=list)
+    kept_repositories: list[Repository] = field(default_factory=list)
+
+    def file_systems(self, project: str) -> list[FileSystem]:
+        return list(self.kept_file_systems)
+
+    def repositories(self, project: str) -> list[Repository]:
+        return list(self.kept_repositories)
+
+
+def text_console() -> tuple[Console, io.StringIO, io.StringIO]:
+    """A console writing to strings (not a terminal: plain timestamped lines)."""
+    out, err = io.StringIO(), io.StringIO()
+    return Console(out=out, err=err), out, err

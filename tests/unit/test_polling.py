@@ -1,0 +1,62 @@
+"""Every wait has an interval, a deadline and backs off when throttled; tests never sleep."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockyard.errors import ExitCode
+from dockyard.polling import Poll, RetryableError, WaitTimeoutError, poll_until
+from tests.fakes import FakeClock
+
+
+def test_polls_at_the_interval_until_done() -> None:
+    clock = FakeClock()
+    values = iter([1, 2, 3])
+    result = poll_until(lambda: next(values), lambda v: v == 3, Poll("three", 5, 60), clock)
+    assert result == 3
+    assert clock.sleeps == [5, 5]
+
+
+def test_done_at_once_never_sleeps() -> None:
+    clock = FakeClock()
+    assert poll_until(lambda: "ok", lambda v: True, Poll("ok", 5, 60), clock) == "ok"
+    assert clock.sleeps == []
+
+
+def test_gives_up_at_the_deadline_naming_the_reason() -> None:
+    clock = FakeClock()
+    with pytest.raises(WaitTimeoutError) as caught:
+        poll_until(lambda: 0, lambda v: False, Poll("the stack to settle", 5, 12), clock)
+    assert caught.value.exit_code == ExitCode.TIMEOUT
+    assert "the stack to settle" in caught.value.message
+    assert clock.time == 12
+    assert clock.sleeps == [5, 5, 2]
+
+
+def test_throttling_backs_off_with_jitter_then_recovers() -> None:
+    clock = FakeClock()
+    attempts = iter([RetryableError("slow down"), RetryableError("slow down"), "ok"])
+
+    def fetch() -> str:
+        value = next(attempts)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    result = poll_until(fetch, lambda v: True, Poll("x", 2, 600, max_backoff=30), clock,
+                        rng=lambda: 1.0)
+    assert result == "ok"
+    assert clock.sleeps == [4, 8]  # doubled each time (jitter factor 1.0 here)
+
+
+def test_backoff_is_capped() -> None:
+    clock = FakeClock()
+    calls = iter(range(10))
+
+    def fetch() -> int:
+        if next(calls) < 6:
+            raise RetryableError("slow down")
+        return 1
+
+    poll_until(fetch, lambda v: True, Poll("x", 2, 600, max_backoff=10), clock, rng=lambda: 1.0)
+    assert max(clock.sleeps) == 10
