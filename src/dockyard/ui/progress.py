@@ -77,7 +77,13 @@ class LiveReporter(PlainReporter):
         super().__init__(console)
         self._live: Live | None = None
         self._rows: dict[str, tuple[str, str, str]] = {}
+        self._planned: dict[str, list[ResourceChange]] = {}
         self._stack = ""
+
+    def changes(self, stack: str, changes: list[ResourceChange]) -> None:
+        """Print the change set, and remember it to show every resource as it goes."""
+        super().changes(stack, changes)
+        self._planned[stack] = changes
 
     def event(self, event: StackEvent) -> None:
         """Update the resource's row (the stack's own events update the title)."""
@@ -100,7 +106,9 @@ class LiveReporter(PlainReporter):
 
         if self._live is not None:
             self._live.stop()
-        self._stack, self._rows = stack, {}
+        self._stack = stack
+        self._rows = {c.logical_id: (c.resource_type, "waiting", c.action.lower())
+                      for c in self._planned.get(stack, [])}
         self._live = Live(self._table(), console=RichConsole(file=self.console.err),
                           refresh_per_second=4, transient=True)
         self._live.start()
