@@ -182,3 +182,19 @@ def test_other_aws_errors_say_what_failed() -> None:
                               http_status_code=500)
         with pytest.raises(AwsError, match="check the AWS credentials: boom"):
             Account(sts, client("ec2"), client("route53")).identity()
+
+
+def test_expired_sso_sessions_and_unreachable_endpoints_are_exit_3() -> None:
+    from botocore.exceptions import EndpointConnectionError, UnauthorizedSSOTokenError
+
+    from dockyard.aws.errors import translate
+
+    sso = translate(UnauthorizedSSOTokenError(), "check the AWS credentials")
+    assert isinstance(sso, AwsPreconditionError)
+    assert "SSO session has expired" in sso.message
+    assert "aws sso login" in (sso.hint or "")
+    unreachable = translate(EndpointConnectionError(endpoint_url="https://sts.xx-foo-1.amazonaws.com"),
+                            "check the AWS credentials")
+    assert isinstance(unreachable, AwsPreconditionError)
+    assert "cannot reach https://sts.xx-foo-1.amazonaws.com" in unreachable.message
+    assert "region" in (unreachable.hint or "")
