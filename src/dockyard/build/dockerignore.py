@@ -1,0 +1,164 @@
+""".dockerignore with Docker's semantics (moby/patternmatcher), written for dockyard.
+
+- A line whose first character is ``#`` is a comment; other lines are trimmed; empty ones skipped.
+- Patterns are cleaned like Go's ``filepath.Clean`` and made relative (a leading ``/`` is dropped).
+- ``*`` matches any run of characters except ``/``, ``?`` one such character, ``[...]`` a class,
+  ``\\`` escapes the next character, ``**`` any number of directories (including none).
+- A pattern matches a path or any of its parent directories; the last matching pattern wins, and
+  ``!`` re-includes what an earlier pattern excluded.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+_REGEX_SPECIALS = frozenset(".+()|{}$^")
+
+
+def go_clean(path: str) -> str:
+    """Go's ``filepath.Clean`` for slash paths (Python's normpath keeps a leading ``//``)."""
+    if not path:
+        return "."
+    cleaned = posixpath.normpath(path)
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
+
+
+def read_patterns(text: str) -> list[str]:
+    """The patterns of a .dockerignore file, normalised as Docker reads them."""
+    patterns = []
+    for number, line in enumerate(text.splitlines()):
+        if number == 0:
+            line = line.removeprefix("\ufeff")
+        if line.startswith("#"):
+            continue
+        pattern = line.strip()
+        if not pattern:
+            continue
+        invert = pattern.startswith("!")
+        if invert:
+            pattern = pattern[1:].strip()
+        if pattern:
+            pattern = go_clean(pattern)
+            if len(pattern) > 1 and pattern.startswith("/"):
+                pattern = pattern[1:]
+        patterns.append("!" + pattern if invert else pattern)
+    return patterns
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One compiled pattern. Like Docker, a pattern made only of literal characters matches
+    exactly, ``foo/**`` by prefix, ``**/foo`` (or ``**foo``) by suffix, anything else by regex."""
+
+    text: str
+    exclusion: bool
+    kind: str
+    regex: re.Pattern[str] | None = None
+
+    def matches(self, path: str) -> bool:
+        """Whether the pattern matches ``path`` itself."""
+        if self.kind == "exact":
+            return path == self.text
+        if self.kind == "prefix":
+            return path.startswith(self.text[:-2])
+        if self.kind == "suffix":
+            suffix = self.text[2:]
+            return path.endswith(suffix) or (suffix[:1] == "/" and path == suffix[1:])
+        assert self.regex is not None
+        return self.regex.match(path) is not None
+
+    def matches_or_parent(self, path: str) -> bool:
+        """Whether the pattern matches ``path`` or one of its parent directories."""
+        if self.matches(path):
+            return True
+        parts = path.split("/")[:-1]
+        return any(self.matches("/".join(parts[:i + 1])) for i in range(len(parts)))
+
+
+def compile_pattern(raw: str) -> Pattern:
+    """Compile one pattern (as returned by :func:`read_patterns`)."""
+    exclusion = raw.startswith("!")
+    if exclusion and len(raw) == 1:
+        raise ValueError('illegal exclusion pattern: "!"')
+    text = go_clean(raw[1:] if exclusion else raw)
+    kind, regex = _translate(text)
+    try:
+        compiled = re.compile(regex) if kind == "regexp" else None
+    except re.error as err:
+        raise ValueError(f"syntax error in pattern {text!r}: {err}") from None
+    return Pattern(text=text, exclusion=exclusion, kind=kind, regex=compiled)
+
+
+def _translate(pattern: str) -> tuple[str, str]:
+    """The match kind and the regular expression of a cleaned pattern."""
+    out, kind = ["^"], "exact"
+    i, n, step = 0, len(pattern), 0
+    while i < n:
+        ch = pattern[i]
+        if ch == "*" and pattern[i + 1:i + 2] == "*":
+            i += 2
+            if pattern[i:i + 1] == "/":
+                i += 1  # "**/" is "**": any number of directories, even none
+            if i >= n:
+                if kind == "exact":
+                    kind = "prefix"
+                else:
+                    out.append(".*")
+                    kind = "regexp"
+            else:
+                out.append("(.*/)?")
+                kind = "regexp"
+            if step == 0:
+                kind = "suffix"
+            step += 1
+            continue
+        if ch == "*":
+            out.append("[^/]*")
+            kind = "regexp"
+        elif ch == "?":
+            out.append("[^/]")
+            kind = "regexp"
+        elif ch in _REGEX_SPECIALS:
+            out.append("\\" + ch)
+        elif ch == "\\":
+            if i + 1 < n:
+                i += 1
+                out.append(re.escape(pattern[i]))  # an escaped character is itself
+                kind = "regexp"
+            else:
+                out.append("\\\\")
+        elif ch in "[]":
+            out.append(ch)  # character classes pass through, as in Docker
+            kind = "regexp"
+        else:
+            out.append(re.escape(ch))
+        i += 1
+        step += 1
+    out.append("$")
+    return kind, "".join(out)
+
+
+class IgnoreRules:
+    """A .dockerignore, applied to slash paths relative to the context root."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.patterns = [compile_pattern(p) for p in patterns]
+        self.has_exclusions = any(p.exclusion for p in self.patterns)
+
+    def excluded(self, path: str) -> bool:
+        """Whether ``path`` is left out of the context (Docker's MatchesOrParentMatches)."""
+        matched = False
+        for pattern in self.patterns:
+            if pattern.exclusion != matched:
+                continue  # an include cannot change a match, an exclusion needs one
+            if pattern.matches_or_parent(path):
+                matched = not pattern.exclusion
+        return matched
+
+    def may_reinclude_below(self, directory: str) -> bool:
+        """Whether an excluded directory must still be walked: a ``!`` pattern names a path
+        under it. Like Docker, this looks at the pattern's literal prefix only."""
+        prefix = directory + "/"
+        return any(p.exclusion and (p.text + "/").startswith(prefix) for p in self.patterns)
