@@ -26,10 +26,13 @@ from pathlib import Path
 SEED = 20261128
 FILES = 20_000
 EXCLUDED_FILES = 1_000
-WORDS = ("build context layer image digest kaniko fargate task cluster service deploy "
-         "jenkins pipeline stage artifact cache registry repository manifest index "
-         "def class return import from yield lambda async await const let var function "
-         "the of and to in is for on with as by at from this that an be").split()
+WORDS = [
+    "build", "context", "layer", "image", "digest", "kaniko", "fargate", "task", "cluster",
+    "service", "deploy", "jenkins", "pipeline", "stage", "artifact", "cache", "registry",
+    "repository", "manifest", "index", "def", "class", "return", "import", "from", "yield",
+    "lambda", "async", "await", "const", "let", "var", "function", "the", "of", "and", "to",
+    "in", "is", "for", "on", "with", "as", "by", "at", "this", "that", "an", "be",
+]
 
 
 def generate(root: Path) -> tuple[int, int]:

@@ -162,8 +162,8 @@ class _HashingGzip:
     def __init__(self, out: BinaryIO, threads: int) -> None:
         from isal import igzip_threaded
 
-        self._gz = igzip_threaded.open(out, "wb", compresslevel=GZIP_LEVEL, threads=threads,
-                                       block_size=GZIP_BLOCK)
+        self._gz = igzip_threaded.open(  # type: ignore[no-untyped-call]
+            out, "wb", compresslevel=GZIP_LEVEL, threads=threads, block_size=GZIP_BLOCK)
         self.sha = hashlib.sha256()
         self.size = 0
 

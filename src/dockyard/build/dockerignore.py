@@ -28,9 +28,8 @@ def go_clean(path: str) -> str:
 def read_patterns(text: str) -> list[str]:
     """The patterns of a .dockerignore file, normalised as Docker reads them."""
     patterns = []
-    for number, line in enumerate(text.splitlines()):
-        if number == 0:
-            line = line.removeprefix("\ufeff")
+    for number, raw in enumerate(text.splitlines()):
+        line = raw.removeprefix("\ufeff") if number == 0 else raw
         if line.startswith("#"):
             continue
         pattern = line.strip()
@@ -94,50 +93,52 @@ def compile_pattern(raw: str) -> Pattern:
 def _translate(pattern: str) -> tuple[str, str]:
     """The match kind and the regular expression of a cleaned pattern."""
     out, kind = ["^"], "exact"
-    i, n, step = 0, len(pattern), 0
-    while i < n:
-        ch = pattern[i]
-        if ch == "*" and pattern[i + 1:i + 2] == "*":
-            i += 2
-            if pattern[i:i + 1] == "/":
-                i += 1  # "**/" is "**": any number of directories, even none
-            if i >= n:
-                if kind == "exact":
-                    kind = "prefix"
-                else:
-                    out.append(".*")
-                    kind = "regexp"
-            else:
-                out.append("(.*/)?")
-                kind = "regexp"
-            if step == 0:
-                kind = "suffix"
-            step += 1
-            continue
-        if ch == "*":
-            out.append("[^/]*")
-            kind = "regexp"
-        elif ch == "?":
-            out.append("[^/]")
-            kind = "regexp"
-        elif ch in _REGEX_SPECIALS:
-            out.append("\\" + ch)
-        elif ch == "\\":
-            if i + 1 < n:
-                i += 1
-                out.append(re.escape(pattern[i]))  # an escaped character is itself
-                kind = "regexp"
-            else:
-                out.append("\\\\")
-        elif ch in "[]":
-            out.append(ch)  # character classes pass through, as in Docker
-            kind = "regexp"
+    i, step = 0, 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            i, kind = _double_star(pattern, i + 2, kind, out)
+            kind = "suffix" if step == 0 else kind
         else:
-            out.append(re.escape(ch))
-        i += 1
+            i, kind = _single(pattern, i, kind, out)
         step += 1
     out.append("$")
     return kind, "".join(out)
+
+
+def _double_star(pattern: str, i: int, kind: str, out: list[str]) -> tuple[int, str]:
+    if pattern[i:i + 1] == "/":
+        i += 1  # "**/" is "**": any number of directories, even none
+    if i < len(pattern):
+        out.append("(.*/)?")
+        return i, "regexp"
+    if kind == "exact":
+        return i, "prefix"
+    out.append(".*")
+    return i, "regexp"
+
+
+def _single(pattern: str, i: int, kind: str, out: list[str]) -> tuple[int, str]:
+    ch = pattern[i]
+    if ch == "*":
+        out.append("[^/]*")
+        return i + 1, "regexp"
+    if ch == "?":
+        out.append("[^/]")
+        return i + 1, "regexp"
+    if ch in _REGEX_SPECIALS:
+        out.append("\\" + ch)
+        return i + 1, kind
+    if ch == "\\":
+        if i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))  # an escaped character is itself
+            return i + 2, "regexp"
+        out.append("\\\\")
+        return i + 1, kind
+    if ch in "[]":
+        out.append(ch)  # character classes pass through, as in Docker
+        return i + 1, "regexp"
+    out.append(re.escape(ch))
+    return i + 1, kind
 
 
 class IgnoreRules:
