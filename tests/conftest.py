@@ -43,7 +43,8 @@ VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
                               "  subnets: [subnet-0aaaaaaaaaaaaaaaa, subnet-0bbbbbbbbbbbbbbbb]\n"
                               "  private_subnets: [subnet-0cccccccccccccccc, "
                               "subnet-0dddddddddddddddd]"),
-        ("architectures: [amd64]", "architectures: [amd64, arm64]\n  mutable_tags: []"),
+        ("architectures: [amd64]", "architectures: [amd64, arm64]\n  mutable_tags: []\n"
+                                   "  registry_auth_secret: acme/dockerhub"),
         ("  host: jenkins\n", "  host: ci\n  image: 123456789012.dkr.ecr.ap-southeast-2."
                               "amazonaws.com/ops/jenkins@sha256:" + "a" * 64 + "\n"),
         ("secrets: {}", "secrets: {DATABASE_URL: acme/web/database}"),

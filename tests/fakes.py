@@ -162,6 +162,9 @@ class FakeAccount:
     def default_vpc(self) -> tuple[str, list[str]]:
         return "vpc-1", ["subnet-a", "subnet-b"]
 
+    def secret_arn(self, name: str) -> str:
+        return f"arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:{name}-AbCdEf"
+
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone:
         if not self.zone:
             from dockyard.aws.errors import AwsPreconditionError

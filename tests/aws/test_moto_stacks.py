@@ -61,8 +61,9 @@ def _account_for(variant: str) -> tuple[Config, dict[str, str]]:
     replacements = [(old, _swap(new, text_swaps)) for old, new in VARIANTS[variant]]
     if not any(old == "certificate: auto" for old, _ in replacements):
         replacements.append(("certificate: auto", f"certificate: {certificate}"))
+    secret = _client("secretsmanager").create_secret(Name="acme/dockerhub", SecretString="{}")
     facts = {"default-vpc-id": vpc_id, "default-vpc-subnets": ",".join(subnet_ids),
-             "hosted-zone-id": zone_id}
+             "hosted-zone-id": zone_id, "secret-arn:acme/dockerhub": secret["ARN"]}
     return example_config(*replacements), facts
 
 

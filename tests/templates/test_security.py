@@ -304,3 +304,22 @@ _UNTAGGABLE = {
     "AWS::ElasticLoadBalancingV2::ListenerRule", "AWS::Route53::RecordSet",
     "AWS::EC2::Route", "AWS::EC2::VPCGatewayAttachment", "AWS::EC2::SubnetRouteTableAssociation",
 }
+
+
+def test_registry_credentials_reach_kaniko_only_as_a_task_definition_secret() -> None:
+    from tests.conftest import VARIANTS
+
+    builder = bodies(example_config(*VARIANTS["existing-private"]))["builder"]
+    for definition in resources_of(builder, "AWS::ECS::TaskDefinition").values():
+        (container,) = definition["Properties"]["ContainerDefinitions"]
+        assert container["Secrets"] == [{"Name": "DOCKER_AUTH_CONFIG",
+                                         "ValueFrom": {"Ref": "RegistryAuthSecretArn"}}]
+        names = {e["Name"] for e in container.get("Environment", [])}
+        assert names == {"AWS_REGION"}
+        assert "Command" not in container
+    statements = _statements(builder["Resources"]["ExecutionRole"])
+    reads = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
+    assert [s["Resource"] for s in reads] == [[{"Ref": "RegistryAuthSecretArn"}]]
+    plain = bodies(example_config())["builder"]
+    for definition in resources_of(plain, "AWS::ECS::TaskDefinition").values():
+        assert "Secrets" not in definition["Properties"]["ContainerDefinitions"][0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.aws.errors import AwsPreconditionError, call, translated
+from dockyard.aws.errors import AwsError, AwsPreconditionError, call, translated
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,11 @@ class HostedZone:
 class Account:
     """STS, EC2 and Route 53 lookups."""
 
-    def __init__(self, sts: Any, ec2: Any, route53: Any) -> None:
+    def __init__(self, sts: Any, ec2: Any, route53: Any, secrets: Any = None) -> None:
         self._sts = sts
         self._ec2 = ec2
         self._route53 = route53
+        self._secrets = secrets
 
     def identity(self) -> Identity:
         """Who the credentials belong to; the first call any command makes."""
@@ -58,6 +59,18 @@ class Account:
                 f"the default VPC {vpc_id} has subnets in fewer than two availability zones",
                 hint="the load balancer and EFS need two zones; use network.mode: create")
         return vpc_id, list(by_zone.values())[:2]
+
+    def secret_arn(self, name: str) -> str:
+        """The full ARN of a Secrets Manager secret (task definitions need it, not the name)."""
+        try:
+            return str(call(f"look up the secret {name}",
+                            lambda: self._secrets.describe_secret(SecretId=name))["ARN"])
+        except AwsError as err:
+            if "ResourceNotFoundException" in err.message:
+                raise AwsPreconditionError(f"the secret {name} does not exist in this region",
+                                           hint="create it in Secrets Manager, or fix the "
+                                                "name in dockyard.yml") from None
+            raise
 
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone:
         """The public hosted zone of ``domain`` (by id when the config names one)."""

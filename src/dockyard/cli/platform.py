@@ -38,7 +38,8 @@ def _build(run: RunState, reporter: Reporter) -> tuple[Platform, CloudFormation,
     aws = make_session(run.profile, cfg.region)
     stacks = CloudFormation(aws.client("cloudformation"))
     engine = Engine(stacks, SystemClock(), reporter)
-    account = Account(aws.client("sts"), aws.client("ec2"), aws.client("route53"))
+    account = Account(aws.client("sts"), aws.client("ec2"), aws.client("route53"),
+                      aws.client("secretsmanager"))
     retained = RetainedData(aws.client("efs"), aws.client("ecr"), aws.client("backup"),
                             aws.client("s3"))
     return Platform(cfg=cfg, engine=engine, account=account, retained=retained), stacks, retained

@@ -262,6 +262,9 @@ class Builder(FargateSize):
         Field(max_length=5, description="Tags that may move (like 'latest'); the rest never do."),
     ] = ["latest"]
     log_retention_days: Retention = 14
+    registry_auth_secret: Annotated[str, _check(_SM_NAME, "a Secrets Manager secret name")] | None \
+        = Field(default=None, description="A secret holding a Docker config JSON ({\"auths\": "
+                "...}) for pushing to registries other than ECR, such as Docker Hub.")
 
     @field_validator("architectures")
     @classmethod

@@ -40,6 +40,7 @@ class AccountApi(Protocol):
     def identity(self) -> Identity: ...
     def default_vpc(self) -> tuple[str, list[str]]: ...
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone: ...
+    def secret_arn(self, name: str) -> str: ...
 
 
 @dataclass
@@ -119,6 +120,11 @@ def discover(platform: Platform) -> dict[str, str]:
         facts["default-vpc-subnets"] = ",".join(subnets)
     zone = platform.account.hosted_zone(cfg.edge.domain, cfg.edge.hosted_zone_id)
     facts["hosted-zone-id"] = zone.zone_id
+    needed = {source.fact for stack in platform.stacks for source in stack.inputs.values()
+              if isinstance(source, Discovered)}
+    for fact in sorted(needed):
+        if fact.startswith("secret-arn:"):
+            facts[fact] = platform.account.secret_arn(fact.removeprefix("secret-arn:"))
     return facts
 
 

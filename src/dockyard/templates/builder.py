@@ -7,18 +7,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from troposphere import Equals, GetAtt, Output, Parameter, Ref, Sub, ecr, ecs, iam, s3
+from troposphere import Equals, GetAtt, Join, Output, Parameter, Ref, Sub, ecr, ecs, iam, s3
 from troposphere import ec2 as tp_ec2
 from troposphere.logs import LogGroup
 
 from dockyard.config.models import Config
 from dockyard.templates.common import (
     ECR_PUSH,
+    Discovered,
     Input,
     Retained,
     StackTemplate,
     add_parameter,
     allow,
+    assign_public_ip,
     ecr_pull_statements,
     ecr_repository_arn,
     log_group,
@@ -55,6 +57,12 @@ def builder_stack(cfg: Config) -> StackTemplate:
     """Render the builder stack for ``cfg``."""
     t = new_template(cfg, "ECS cluster, image repositories, build contexts and kaniko tasks")
     vpc = add_parameter(t, "VpcId", "AWS::EC2::VPC::Id", "The VPC builds run in.")
+    subnets = add_parameter(t, "TaskSubnets", "List<AWS::EC2::Subnet::Id>",
+                            "Subnets build tasks run in.")
+    auth = cfg.builder.registry_auth_secret
+    if auth:
+        add_parameter(t, "RegistryAuthSecretArn", "String",
+                      f"The ARN of {auth}: a Docker config JSON for other registries.")
 
     cluster = t.add_resource(suppress(ecs.Cluster(
         "Cluster",
@@ -65,7 +73,10 @@ def builder_stack(cfg: Config) -> StackTemplate:
     ), ("CKV_AWS_65", "Container Insights costs per metric; off until the user opts in")))
 
     names = [*repository_names(cfg), *(f"{n}-cache" for n in repository_names(cfg))]
-    inputs: dict[str, Input] = {"VpcId": network_inputs(cfg)["VpcId"]}
+    inputs: dict[str, Input] = {"VpcId": network_inputs(cfg)["VpcId"],
+                                "TaskSubnets": network_inputs(cfg)["TaskSubnets"]}
+    if auth:
+        inputs["RegistryAuthSecretArn"] = Discovered(f"secret-arn:{auth}")
     repos = []
     for name in names:
         repo = _repository(cfg, name, cache=name.endswith("-cache"))
@@ -86,6 +97,8 @@ def builder_stack(cfg: Config) -> StackTemplate:
         "ExecutionRole", f"dockyard {cfg.name}: pulls the kaniko executor and writes build logs",
         logs_write_statement(GetAtt(logs, "Arn")),
         *ecr_pull_statements([cfg.builder.executor_image], []),
+        *([allow(["secretsmanager:GetSecretValue"], [Ref("RegistryAuthSecretArn")],
+                 sid="ReadRegistryCredentials")] if auth else []),
     ))
     kaniko_role = t.add_resource(task_role(
         "KanikoRole", f"dockyard {cfg.name}: kaniko pushes to its own repositories only",
@@ -118,6 +131,8 @@ def builder_stack(cfg: Config) -> StackTemplate:
         "ExecutionRoleArn": GetAtt(execution_role, "Arn"),
         "KanikoRoleArn": GetAtt(kaniko_role, "Arn"),
         "BuildSecurityGroupId": Ref(security_group),
+        "Subnets": Join(",", Ref(subnets)),
+        "AssignPublicIp": "ENABLED" if assign_public_ip(cfg) else "DISABLED",
     }
     for arch in cfg.builder.architectures:
         outputs[logical_id("task", "definition", arch)] = Ref(logical_id("kaniko", arch))
@@ -222,6 +237,13 @@ def _kaniko_task_definition(cfg: Config, arch: str, execution_role: iam.Role,
         Memory=b.memory,
         # The command (the kaniko argv) comes with each RunTask as an override.
         StopTimeout=30,
+        # kaniko reads s3:// contexts with the AWS SDK, which needs the region spelled out.
+        Environment=[ecs.Environment(Name="AWS_REGION", Value=Ref("AWS::Region"))],
+        # Credentials for registries other than ECR reach kaniko from Secrets Manager through
+        # the task definition, never through the command line or the logs.
+        **({"Secrets": [ecs.Secret(Name="DOCKER_AUTH_CONFIG",
+                                   ValueFrom=Ref("RegistryAuthSecretArn"))]}
+           if b.registry_auth_secret else {}),
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
             "awslogs-group": Ref(logs), "awslogs-region": Ref("AWS::Region"),
             "awslogs-stream-prefix": "build"}),
