@@ -42,6 +42,15 @@ def patch_moto() -> None:
     models.ChangeSet.apply = apply
 
 
+def task_steps(describes_per_step: int = 1) -> None:
+    """How ECS tasks advance: one status (RUNNING, DEACTIVATING, ... STOPPED) per this many
+    DescribeTasks calls. A large number keeps tasks running (for cancel and timeout tests)."""
+    from moto.moto_api import state_manager
+
+    state_manager.set_transition("ecs::task", {"progression": "manual",
+                                               "times": describes_per_step})
+
+
 def start(port: int = 0) -> tuple[Any, str]:
     """Start a threaded moto server on localhost; returns it and its endpoint URL."""
     import logging
@@ -50,6 +59,7 @@ def start(port: int = 0) -> tuple[Any, str]:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     patch_moto()
+    task_steps(1)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
@@ -92,9 +102,15 @@ def main() -> int:
     parser.add_argument("--domain", default=DOMAIN)
     parser.add_argument("--write-config", metavar="PATH",
                         help="write the example dockyard.yml using the emulator's certificate")
+    parser.add_argument("--kaniko", action="store_true",
+                        help="also play kaniko's part for build tasks (see fake_kaniko.py)")
     args = parser.parse_args()
     server, endpoint = start(args.port)
     certificate = seed(endpoint, args.region, args.domain)
+    if args.kaniko:
+        from devtools.fake_kaniko import FakeKaniko
+
+        FakeKaniko(endpoint, region=args.region).start()
     if args.write_config:
         if os.path.exists(args.write_config):
             print(f"{args.write_config} exists: not overwriting it", file=sys.stderr)

@@ -32,9 +32,13 @@ class AwsSession:
     def client(self, service: str) -> Any:
         """A client for ``service`` in the session's region."""
         if service not in self._clients:
+            # S3 URLs handed to kaniko are presigned with SigV4, which KMS-encrypted buckets
+            # require.
+            extra = {"signature_version": "s3v4"} if service == "s3" else {}
             config = botocore.config.Config(
                 region_name=self.region, retries=_RETRIES,
-                user_agent_extra=f"dockyard/{__version__}", connect_timeout=10, read_timeout=60)
+                user_agent_extra=f"dockyard/{__version__}", connect_timeout=10, read_timeout=60,
+                **extra)
             self._clients[service] = self.session.client(service, config=config)
         return self._clients[service]
 

@@ -1,0 +1,134 @@
+"""ECS one-off tasks, in dockyard's terms: start, describe, stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dockyard.aws.errors import AwsError, translated
+
+# RunTask failure reasons that mean "no capacity right now", worth one retry elsewhere.
+_CAPACITY_WORDS = ("capacity", "insufficient", "unavailable")
+
+
+class CapacityError(AwsError):
+    """RunTask could not place the task: no capacity of that kind right now."""
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """A container of a task."""
+
+    name: str
+    exit_code: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A task as DescribeTasks reports it."""
+
+    arn: str
+    last_status: str
+    stop_code: str = ""
+    stopped_reason: str = ""
+    containers: list[ContainerState] = field(default_factory=list)
+    capacity_provider: str = ""
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    command: list[str] = field(default_factory=list)
+
+    @property
+    def task_id(self) -> str:
+        """The last part of the ARN: the id in log stream names and the console."""
+        return self.arn.rsplit("/", 1)[-1]
+
+    @property
+    def stopped(self) -> bool:
+        """ECS is done with the task."""
+        return self.last_status == "STOPPED"
+
+    def container(self, name: str) -> ContainerState | None:
+        """The container called ``name``."""
+        return next((c for c in self.containers if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything one RunTask needs."""
+
+    cluster: str
+    task_definition: str
+    subnets: list[str]
+    security_groups: list[str]
+    assign_public_ip: bool
+    capacity_provider: str
+    container: str
+    command: list[str]
+    cpu: int
+    memory: int
+    storage_gib: int
+    tags: dict[str, str]
+    started_by: str = "dockyard"
+
+
+class Ecs:
+    """The ECS calls of a build."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def run_task(self, spec: TaskSpec) -> TaskState:
+        """Start one task; raises CapacityError when ECS has no room for it."""
+        with translated("start the build task"):
+            response = self._client.run_task(
+                cluster=spec.cluster, taskDefinition=spec.task_definition, count=1,
+                capacityProviderStrategy=[{"capacityProvider": spec.capacity_provider,
+                                           "weight": 1}],
+                networkConfiguration={"awsvpcConfiguration": {
+                    "subnets": spec.subnets, "securityGroups": spec.security_groups,
+                    "assignPublicIp": "ENABLED" if spec.assign_public_ip else "DISABLED"}},
+                overrides={
+                    "cpu": str(spec.cpu), "memory": str(spec.memory),
+                    "ephemeralStorage": {"sizeInGiB": spec.storage_gib},
+                    "containerOverrides": [{"name": spec.container, "command": spec.command,
+                                            "memory": spec.memory}]},
+                tags=[{"key": k, "value": v} for k, v in spec.tags.items()],
+                startedBy=spec.started_by, enableECSManagedTags=True)
+        failures = response.get("failures", [])
+        if failures or not response.get("tasks"):
+            reason = "; ".join(f"{f.get('reason', '')} {f.get('detail', '')}".strip()
+                               for f in failures) or "no task was started"
+            if any(word in reason.lower() for word in _CAPACITY_WORDS):
+                raise CapacityError(f"{spec.capacity_provider} has no capacity: {reason}")
+            raise AwsError(f"RunTask failed: {reason}")
+        return _task(response["tasks"][0])
+
+    def describe(self, cluster: str, arn: str) -> TaskState | None:
+        """The task, or None when ECS no longer knows it (about an hour after it stopped)."""
+        with translated("describe the build task"):
+            response = self._client.describe_tasks(cluster=cluster, tasks=[arn], include=["TAGS"])
+        tasks = response.get("tasks", [])
+        return _task(tasks[0]) if tasks else None
+
+    def stop(self, cluster: str, arn: str, reason: str) -> None:
+        """Ask ECS to stop the task (SIGTERM, then SIGKILL after the stop timeout)."""
+        with translated("stop the build task"):
+            self._client.stop_task(cluster=cluster, task=arn, reason=reason[:255])
+
+
+def _task(raw: dict[str, Any]) -> TaskState:
+    overrides = raw.get("overrides", {}).get("containerOverrides", [])
+    return TaskState(
+        arn=raw["taskArn"], last_status=raw.get("lastStatus", ""),
+        stop_code=raw.get("stopCode", ""), stopped_reason=raw.get("stoppedReason", ""),
+        containers=[ContainerState(name=c.get("name", ""), exit_code=c.get("exitCode"),
+                                   reason=c.get("reason", "")) for c in raw.get("containers", [])],
+        capacity_provider=raw.get("capacityProviderName", ""),
+        created_at=raw.get("createdAt"), started_at=raw.get("startedAt"),
+        stopped_at=raw.get("stoppedAt"),
+        tags={t["key"]: t["value"] for t in raw.get("tags", [])},
+        command=list(overrides[0].get("command", [])) if overrides else [])

@@ -1,0 +1,132 @@
+"""S3, CloudWatch Logs and ECR calls of a build: contexts in, logs and digests out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dockyard.aws.errors import AwsError, error_code, translate, translated
+
+MANIFEST_TYPES = ["application/vnd.oci.image.manifest.v1+json",
+                  "application/vnd.docker.distribution.manifest.v2+json"]
+
+
+class Objects:
+    """The build-context bucket."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def exists(self, bucket: str, key: str) -> bool:
+        """Whether the object is there (a context uploaded before)."""
+        try:
+            self._client.head_object(Bucket=bucket, Key=key)
+        except ClientError as err:
+            if error_code(err) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise translate(err, f"check s3://{bucket}/{key}") from err
+        return True
+
+    def upload(self, path: Path, bucket: str, key: str,
+               on_bytes: Callable[[int], None] = lambda _: None) -> None:
+        """Upload a file (multipart for large ones), reporting bytes sent."""
+        with translated(f"upload the context to s3://{bucket}/{key}"):
+            self._client.upload_file(str(path), bucket, key, Callback=on_bytes)
+
+    def presign_put(self, bucket: str, key: str, seconds: int) -> str:
+        """A URL kaniko can PUT one object to, valid for ``seconds``."""
+        with translated("sign the digest upload URL"):
+            return str(self._client.generate_presigned_url(
+                "put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds))
+
+    def presign_get(self, bucket: str, key: str, seconds: int) -> str:
+        """A URL kaniko can GET one object from, valid for ``seconds``."""
+        with translated(f"sign a download URL for s3://{bucket}/{key}"):
+            return str(self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds))
+
+    def read_text(self, bucket: str, key: str) -> str | None:
+        """A small object's text, or None when it is not there."""
+        try:
+            body = self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as err:
+            if error_code(err) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise translate(err, f"read s3://{bucket}/{key}") from err
+        return bytes(body).decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """New log lines, and the token to ask for the ones after them."""
+
+    lines: list[str]
+    token: str | None
+
+
+class Logs:
+    """Reading one log stream forward."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def read(self, group: str, stream: str, token: str | None) -> LogPage:
+        """Lines after ``token`` (from the start without one). A stream that does not exist yet
+        has no lines: the task has not written any."""
+        kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream,
+                                  "startFromHead": True}
+        if token:
+            kwargs["nextToken"] = token
+        try:
+            raw = self._client.get_log_events(**kwargs)
+        except ClientError as err:
+            if error_code(err) == "ResourceNotFoundException":
+                return LogPage([], token)
+            raise translate(err, f"read the log stream {stream}") from err
+        return LogPage([str(e.get("message", "")).rstrip("\n") for e in raw.get("events", [])],
+                       raw.get("nextForwardToken") or token)
+
+
+class Registry:
+    """ECR: images by tag, manifests, and image indexes."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def digest_of(self, repository: str, tag: str) -> str | None:
+        """The digest ECR has under ``tag``, or None."""
+        try:
+            raw = self._client.describe_images(repositoryName=repository,
+                                               imageIds=[{"imageTag": tag}])
+        except ClientError as err:
+            if error_code(err) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+                return None
+            raise translate(err, f"look up {repository}:{tag}") from err
+        details = raw.get("imageDetails", [])
+        return str(details[0]["imageDigest"]) if details else None
+
+    def manifest(self, repository: str, digest: str) -> tuple[str, str]:
+        """The exact manifest text of an image, and its media type."""
+        with translated(f"read the manifest of {repository}@{digest}"):
+            raw = self._client.batch_get_image(
+                repositoryName=repository, imageIds=[{"imageDigest": digest}],
+                acceptedMediaTypes=MANIFEST_TYPES)
+        images = raw.get("images", [])
+        if not images:
+            raise AwsError(f"{repository}@{digest} is not in ECR")
+        text = str(images[0]["imageManifest"])
+        media_type = images[0].get("imageManifestMediaType") or \
+            json.loads(text).get("mediaType", MANIFEST_TYPES[0])
+        return text, str(media_type)
+
+    def put_manifest(self, repository: str, manifest: str, media_type: str, tag: str) -> str:
+        """Store a manifest (an image index) under ``tag``; returns its digest."""
+        with translated(f"push the image index to {repository}:{tag}"):
+            raw = self._client.put_image(repositoryName=repository, imageManifest=manifest,
+                                         imageManifestMediaType=media_type, imageTag=tag)
+        return str(raw["image"]["imageId"]["imageDigest"])

@@ -1,0 +1,125 @@
+"""From dockyard.yml, the command line and the builder stack to a build that can run."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dockyard.aws.cloudformation import CloudFormation
+from dockyard.aws.ecs import TaskSpec
+from dockyard.aws.errors import AwsPreconditionError
+from dockyard.build.request import (
+    ArchRun,
+    BuildRequest,
+    Destination,
+    check_request,
+    parse_duration,
+    parse_platforms,
+)
+from dockyard.build.runner import Build, BuildEnvironment, BuildResult
+from dockyard.build.sources import Source
+from dockyard.config.models import Config
+from dockyard.errors import DockyardError, UsageError
+from dockyard.templates.builder import repository_names
+
+if TYPE_CHECKING:
+    from dockyard.aws.session import AwsSession
+
+
+def environment_from_stack(aws: AwsSession, cfg: Config) -> BuildEnvironment:
+    """Read where builds run from the builder stack's outputs (one DescribeStacks)."""
+    stack = CloudFormation(aws.client("cloudformation")).describe(cfg.stack_name("builder"))
+    if stack is None or not stack.outputs.get("ClusterArn"):
+        raise AwsPreconditionError(f"{cfg.stack_name('builder')} is not deployed in "
+                                   f"{cfg.region}", hint="run: dockyard up --only builder")
+    out = stack.outputs
+    account = out["ClusterArn"].split(":")[4]
+    definitions = {key.removeprefix("TaskDefinition").lower(): value
+                   for key, value in out.items() if key.startswith("TaskDefinition")}
+    return BuildEnvironment(
+        cluster=out["ClusterArn"], subnets=[s for s in out.get("Subnets", "").split(",") if s],
+        security_group=out["BuildSecurityGroupId"],
+        assign_public_ip=out.get("AssignPublicIp", "ENABLED") == "ENABLED",
+        task_definitions=definitions, bucket=out["ContextBucket"], log_group=out["BuildLogGroup"],
+        registry=f"{account}.dkr.ecr.{cfg.region}.amazonaws.com", project=cfg.name)
+
+
+def destination_for(cfg: Config, repository: str, registry: str) -> Destination:
+    """``web`` -> the platform's ECR repository acme/web; ``docker.io/you/app`` stays itself."""
+    first = repository.split("/", 1)[0]
+    if "/" in repository and ("." in first or ":" in first or first == "localhost"):
+        if not cfg.builder.registry_auth_secret:
+            raise UsageError(f"--repo {repository}: pushing outside ECR needs credentials",
+                             hint="set builder.registry_auth_secret to a Secrets Manager secret "
+                                  "holding a Docker config JSON, then run dockyard up")
+        return Destination(uri=repository, ecr_repository=None)
+    name = repository if repository.startswith(f"{cfg.name}/") else f"{cfg.name}/{repository}"
+    known = repository_names(cfg)
+    if name not in known:
+        names = ", ".join(n.split("/", 1)[1] for n in known)
+        raise UsageError(f"--repo {repository}: no such repository in this platform",
+                         hint=f"use one of {names}, or add an app to dockyard.yml and run up")
+    return Destination(uri=f"{registry}/{name}", ecr_repository=name)
+
+
+def make_request(cfg: Config, options: dict[str, Any], architectures: list[str]) -> BuildRequest:
+    """The request from the command line, with dockyard.yml's builder defaults."""
+    b = cfg.builder
+    timeout = parse_duration(options["timeout"]) if options.get("timeout") \
+        else b.timeout_minutes * 60
+    request = BuildRequest(
+        tags=tuple(options.get("tags") or ()),
+        dockerfile=options.get("dockerfile") or "Dockerfile",
+        build_args=tuple(options.get("build_args") or ()), target=options.get("target"),
+        architectures=parse_platforms(options.get("platforms"), architectures),
+        spot=b.spot if options.get("spot") is None else bool(options["spot"]),
+        cpu=options.get("cpu") or b.cpu, memory=options.get("memory") or b.memory,
+        storage_gib=options.get("storage_gib") or b.storage_gib,
+        cache=not options.get("no_cache"), timeout_seconds=timeout)
+    check_request(request)
+    return request
+
+
+def with_labels(request: BuildRequest, source: Source) -> BuildRequest:
+    """Stamp the OCI labels for where the image came from."""
+    from dataclasses import replace
+
+    labels = []
+    if source.revision:
+        labels.append(("org.opencontainers.image.revision", source.revision))
+    if source.url:
+        labels.append(("org.opencontainers.image.source", source.url))
+    return replace(request, labels=tuple(labels))
+
+
+def reattach(wiring: Any, task_ref: str) -> BuildResult:
+    """Follow a detached build's task to its end and report its image."""
+    from dockyard.aws.ecs import Ecs
+
+    env: BuildEnvironment = wiring.env
+    ecs = Ecs(wiring.aws.client("ecs"))
+    task = ecs.describe(env.cluster, task_ref)
+    if task is None or "dockyard:build" not in task.tags:
+        raise DockyardError(f"no dockyard build task {task_ref} in {env.cluster}",
+                            hint="ECS forgets stopped tasks after about an hour")
+    arch, build_tag = task.tags["dockyard:arch"], task.tags["dockyard:tag"]
+    uri = task.tags["dockyard:repository"]
+    destination = Destination(uri=uri, ecr_repository=uri.split("/", 1)[1]
+                              if uri.startswith(env.registry + "/") else None)
+    tags = tuple(arg.split(":")[-1] for arg in task.command
+                 if arg.startswith(f"--destination={uri}:") and not arg.endswith(build_tag))
+    request = make_request(wiring.cfg, {"tags": tags}, [arch])
+    the_build: Build = wiring.build(request, destination)
+    spec = TaskSpec(cluster=env.cluster, task_definition=env.task_definitions.get(arch, ""),
+                    subnets=env.subnets, security_groups=[env.security_group],
+                    assign_public_ip=env.assign_public_ip,
+                    capacity_provider=task.capacity_provider or "FARGATE",
+                    container="kaniko", command=task.command, cpu=request.cpu,
+                    memory=request.memory, storage_gib=request.storage_gib, tags=task.tags)
+    outcome = the_build.runner.follow(arch, spec, task,
+                                      wiring.clock.now() + request.timeout_seconds)
+    result = BuildResult(build_id=task.tags["dockyard:build"], destination=destination,
+                         tags=list(tags), outcomes=[outcome],
+                         source=Source(kind="detached", description=task.arn, context=""),
+                         log_group=env.log_group)
+    run = ArchRun(arch=arch, context="", digest_url="", build_tag=build_tag)
+    return the_build.finish(result, [run], wiring.started)

@@ -1,0 +1,148 @@
+"""What a build is asked to do, where it runs, and the kaniko command line for it.
+
+The kaniko argv is a pure function of the request and the run: a list of arguments handed to
+ECS as the container command, never a shell string.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from dockyard.config import fargate
+from dockyard.errors import UsageError
+
+PLATFORMS = {"linux/amd64": "amd64", "linux/arm64": "arm64"}
+CACHE_TTL = "168h"  # a week: inside the 14 days the cache repository keeps layers
+_BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """One ``dockyard build``, as the user asked for it (already validated)."""
+
+    tags: tuple[str, ...] = ()
+    dockerfile: str = "Dockerfile"
+    build_args: tuple[str, ...] = ()
+    target: str | None = None
+    architectures: tuple[str, ...] = ("amd64",)
+    spot: bool = True
+    cpu: int = 2048
+    memory: int = 8192
+    storage_gib: int = 50
+    cache: bool = True
+    timeout_seconds: int = 3600
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where the image goes: a repository URI, and the ECR repository name when it is ECR."""
+
+    uri: str
+    ecr_repository: str | None
+
+    @property
+    def cache_uri(self) -> str | None:
+        """The kaniko layer cache, beside an ECR repository."""
+        return f"{self.uri}-cache" if self.ecr_repository else None
+
+
+@dataclass(frozen=True)
+class ArchRun:
+    """What is specific to one architecture's task."""
+
+    arch: str
+    context: str
+    digest_url: str
+    build_tag: str
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def parse_duration(value: str) -> int:
+    """``45m``, ``90s``, ``2h`` (or plain minutes) in seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        seconds = int(value[:-1]) * units[value[-1]] if value[-1:] in units else int(value) * 60
+    except (ValueError, KeyError):
+        raise UsageError(f"--timeout {value!r}: use a number with s, m or h, like 45m") from None
+    if seconds <= 0:
+        raise UsageError(f"--timeout {value!r}: must be more than zero")
+    return seconds
+
+
+def new_build_id(now: datetime | None = None) -> str:
+    """A sortable, unique id: ``20261128-091500-3f9a1c``."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def parse_platforms(value: str | None, available: list[str]) -> tuple[str, ...]:
+    """``linux/amd64,linux/arm64`` -> ("amd64", "arm64"), checked against the task
+    definitions the builder stack has."""
+    if not value:
+        return (available[0],)
+    archs: list[str] = []
+    for item in (v.strip() for v in value.split(",") if v.strip()):
+        arch = PLATFORMS.get(item)
+        if arch is None:
+            raise UsageError(f"--platform {item}: use linux/amd64 and/or linux/arm64")
+        if arch not in available:
+            raise UsageError(f"--platform {item}: the builder has no {arch} task definition",
+                             hint=f"add {arch} to builder.architectures in dockyard.yml, then "
+                                  "run dockyard up")
+        if arch not in archs:
+            archs.append(arch)
+    return tuple(archs)
+
+
+def check_request(request: BuildRequest) -> list[str]:
+    """Validate a request; returns warnings worth showing. Raises UsageError on bad input."""
+    try:
+        fargate.check_cpu(request.cpu)
+        fargate.check_memory(request.cpu, request.memory)
+        fargate.check_storage(request.storage_gib)
+    except ValueError as err:
+        raise UsageError(f"--cpu/--memory/--storage: {err}") from None
+    for tag in request.tags:
+        if not _TAG.match(tag):
+            raise UsageError(f"--tag {tag!r}: not a valid image tag")
+    warnings = []
+    for arg in request.build_args:
+        if not _BUILD_ARG.match(arg):
+            raise UsageError(f"--build-arg {arg!r}: expected KEY=VALUE")
+        key = arg.split("=", 1)[0]
+        if any(word in key.upper() for word in _SECRET_WORDS):
+            warnings.append(f"--build-arg {key} looks like a secret: build arguments stay in "
+                            "the image's history for anyone who can pull it")
+    return warnings
+
+
+def kaniko_argv(request: BuildRequest, destination: Destination, run: ArchRun) -> list[str]:
+    """The kaniko executor's arguments for one architecture (DESIGN.md, Builder defaults)."""
+    argv = [
+        "--force",  # kaniko's container detection fails on Fargate
+        f"--context={run.context}",
+        f"--dockerfile={request.dockerfile}",
+        f"--destination={destination.uri}:{run.build_tag}",
+        *(f"--destination={destination.uri}:{tag}" for tag in run.tags),
+        f"--digest-file={run.digest_url}",
+        "--push-retry=3",
+        "--image-download-retry=3",
+        "--log-format=text",
+        "--verbosity=info",
+    ]
+    if request.cache and destination.cache_uri:
+        argv += ["--cache=true", f"--cache-repo={destination.cache_uri}",
+                 f"--cache-ttl={CACHE_TTL}"]
+    else:
+        argv.append("--cache=false")
+    if request.target:
+        argv.append(f"--target={request.target}")
+    argv += [f"--build-arg={arg}" for arg in request.build_args]
+    argv += [f"--label={key}={value}" for key, value in request.labels]
+    return argv

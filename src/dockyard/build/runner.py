@@ -1,0 +1,239 @@
+"""A whole build: one task per architecture in parallel, then the digest, verified, and for
+several architectures an image index.
+
+The digest comes from kaniko's ``--digest-file``, written to a presigned S3 URL; it is trusted
+only when kaniko exited 0, and checked against what ECR holds under the build's unique tag.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dockyard.aws.ecs import TaskSpec
+from dockyard.build.request import ArchRun, BuildRequest, Destination, kaniko_argv
+from dockyard.build.sources import Source
+from dockyard.build.task import Runner, Status, StopSignal, TaskOutcome
+from dockyard.errors import DockyardError, ExitCode
+from dockyard.names import TAG_KEY
+from dockyard.planning.cost import FARGATE_SPOT_DISCOUNT, task_hourly
+
+KANIKO_CONTAINER = "kaniko"
+URL_MARGIN_SECONDS = 1800
+# An index's media type follows its children's (OCI, or Docker v2 schema 2).
+INDEX_TYPES = {
+    "application/vnd.oci.image.manifest.v1+json": "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json":
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+}
+
+
+@dataclass(frozen=True)
+class BuildEnvironment:
+    """Where builds run, from the builder stack's outputs."""
+
+    cluster: str
+    subnets: list[str]
+    security_group: str
+    assign_public_ip: bool
+    task_definitions: dict[str, str]
+    bucket: str
+    log_group: str
+    registry: str
+    project: str
+
+
+class DigestApi(Protocol):
+    """Reading digests back (``dockyard.aws.storage``: Objects and Registry, or fakes)."""
+
+    def presign_put(self, bucket: str, key: str, seconds: int) -> str: ...
+    def read_text(self, bucket: str, key: str) -> str | None: ...
+
+
+class RegistryApi(Protocol):
+    """ECR as a build uses it."""
+
+    def digest_of(self, repository: str, tag: str) -> str | None: ...
+    def manifest(self, repository: str, digest: str) -> tuple[str, str]: ...
+    def put_manifest(self, repository: str, manifest: str, media_type: str, tag: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class PlatformImage:
+    """One architecture's image."""
+
+    platform: str
+    digest: str
+    task_arn: str
+    capacity: str
+    seconds: float
+
+
+@dataclass
+class BuildResult:
+    """The outcome of a build: the image, or why there is none."""
+
+    build_id: str
+    destination: Destination
+    tags: list[str]
+    outcomes: list[TaskOutcome]
+    source: Source
+    log_group: str
+    digest: str | None = None
+    platforms: list[PlatformImage] = field(default_factory=list)
+    seconds: float = 0.0
+    cost_usd: float = 0.0
+    error: str | None = None
+    exit_code: int = ExitCode.OK
+
+    @property
+    def ref(self) -> str | None:
+        """``repository@sha256:...``: the reference to deploy."""
+        return f"{self.destination.uri}@{self.digest}" if self.digest else None
+
+
+def exit_code_of(outcomes: list[TaskOutcome]) -> int:
+    """The CLI's exit code for a set of task endings: the most telling failure wins."""
+    by_status = {o.status: o for o in outcomes}
+    for status, code in ((Status.CANCELLED, ExitCode.CANCELLED),
+                         (Status.TIMED_OUT, ExitCode.TIMEOUT),
+                         (Status.INFRA_FAILED, ExitCode.TASK_FAILED_TO_START),
+                         (Status.SPOT_INTERRUPTED, ExitCode.SPOT_INTERRUPTED)):
+        if status in by_status:
+            return int(code)
+    failed = by_status.get(Status.BUILD_FAILED)
+    if failed is not None:
+        return failed.exit_code or ExitCode.FAILED
+    return ExitCode.OK
+
+
+@dataclass
+class Build:
+    """Everything one build needs, wired by the CLI."""
+
+    env: BuildEnvironment
+    request: BuildRequest
+    destination: Destination
+    runner: Runner
+    digests: DigestApi
+    registry: RegistryApi
+
+    def specs(self, build_id: str, source: Source) -> list[tuple[ArchRun, TaskSpec]]:
+        """The task of each architecture: kaniko's argv and RunTask's settings."""
+        request, multi = self.request, len(self.request.architectures) > 1
+        seconds = request.timeout_seconds + URL_MARGIN_SECONDS
+        planned = []
+        for arch in request.architectures:
+            build_tag = f"build-{build_id}" + (f"-{arch}" if multi else "")
+            run = ArchRun(arch=arch, context=source.context, build_tag=build_tag,
+                          digest_url=self.digests.presign_put(
+                              self.env.bucket, f"digests/{build_id}/{arch}", seconds),
+                          tags=() if multi else request.tags)
+            spec = TaskSpec(
+                cluster=self.env.cluster, task_definition=self.env.task_definitions[arch],
+                subnets=self.env.subnets, security_groups=[self.env.security_group],
+                assign_public_ip=self.env.assign_public_ip,
+                capacity_provider="FARGATE_SPOT" if request.spot else "FARGATE",
+                container=KANIKO_CONTAINER, command=kaniko_argv(request, self.destination, run),
+                cpu=request.cpu, memory=request.memory, storage_gib=request.storage_gib,
+                tags={TAG_KEY: self.env.project, "dockyard:build": build_id,
+                      "dockyard:arch": arch, "dockyard:repository": self.destination.uri,
+                      "dockyard:tag": build_tag})
+            if len(json.dumps(spec.command)) > 7000:
+                raise DockyardError("the kaniko command line is too long for ECS (8 KB of "
+                                    "overrides)", hint="use fewer --build-arg or --tag values")
+            planned.append((run, spec))
+        return planned
+
+    def run(self, build_id: str, source: Source, started: float) -> BuildResult:
+        """Run every architecture's task in parallel and collect the result."""
+        planned = self.specs(build_id, source)
+        with ThreadPoolExecutor(max_workers=len(planned),
+                                thread_name_prefix="dockyard-build") as pool:
+            futures = [pool.submit(self.runner.run, run.arch, spec,
+                                   float(self.request.timeout_seconds)) for run, spec in planned]
+            outcomes = wait_for(futures, self.runner.stop)
+        result = BuildResult(build_id=build_id, destination=self.destination,
+                             tags=list(self.request.tags), outcomes=outcomes, source=source,
+                             log_group=self.env.log_group)
+        return self.finish(result, [run for run, _ in planned], started)
+
+    def finish(self, result: BuildResult, runs: list[ArchRun], started: float) -> BuildResult:
+        """Turn task outcomes into an image: digests read, verified, indexed."""
+        result.seconds = self.runner.clock.now() - started
+        result.cost_usd = estimate_cost(self.request, result.outcomes)
+        result.exit_code = exit_code_of(result.outcomes)
+        if result.exit_code != ExitCode.OK:
+            failed = next(o for o in result.outcomes if o.status != Status.SUCCEEDED)
+            result.error = f"{failed.arch}: {failed.status}" + \
+                (f" ({failed.reason})" if failed.reason else "")
+            return result
+        for run, outcome in zip(runs, result.outcomes, strict=True):
+            digest = self._verified_digest(result.build_id, run)
+            result.platforms.append(PlatformImage(f"linux/{run.arch}", digest, outcome.task_arn,
+                                                  outcome.capacity, outcome.seconds))
+        if len(runs) == 1:
+            result.digest = result.platforms[0].digest
+        else:
+            result.digest = self._push_index(result)
+        return result
+
+    def _verified_digest(self, build_id: str, run: ArchRun) -> str:
+        text = self.digests.read_text(self.env.bucket, f"digests/{build_id}/{run.arch}")
+        digest = (text or "").strip()
+        if not digest.startswith("sha256:"):
+            raise DockyardError(f"{run.arch}: kaniko exited 0 but left no digest",
+                                hint="the presigned digest URL may have expired; see the log")
+        repository = self.destination.ecr_repository
+        if repository is not None:
+            pushed = self.registry.digest_of(repository, run.build_tag)
+            if pushed != digest:
+                raise DockyardError(f"{run.arch}: kaniko reported {digest} but ECR has "
+                                    f"{pushed or 'nothing'} under {run.build_tag}")
+        return digest
+
+    def _push_index(self, result: BuildResult) -> str:
+        repository = self.destination.ecr_repository
+        if repository is None:
+            raise DockyardError("multi-architecture images need an ECR repository")
+        manifests = []
+        for image in result.platforms:
+            text, media_type = self.registry.manifest(repository, image.digest)
+            manifests.append({"mediaType": media_type, "size": len(text.encode()),
+                              "digest": image.digest, "platform": {
+                                  "architecture": image.platform.split("/")[1], "os": "linux"}})
+        index_type = INDEX_TYPES.get(str(manifests[0]["mediaType"]),
+                                     "application/vnd.oci.image.index.v1+json")
+        index = json.dumps({"schemaVersion": 2, "mediaType": index_type,
+                            "manifests": manifests}, separators=(",", ":"))
+        digest = ""
+        for tag in (f"build-{result.build_id}", *self.request.tags):
+            digest = self.registry.put_manifest(repository, index, index_type, tag)
+        return digest
+
+
+def wait_for(futures: list[Future[TaskOutcome]], stop: StopSignal) -> list[TaskOutcome]:
+    """Wait for every task; a Ctrl-C asks them all to stop and keeps waiting (bounded by
+    each task's own stop deadline); a second Ctrl-C gives up at once."""
+    interrupted = False
+    while True:
+        try:
+            return [future.result() for future in futures]
+        except KeyboardInterrupt:
+            if interrupted:
+                raise
+            interrupted = True
+            stop.request("cancelled")
+
+
+def estimate_cost(request: BuildRequest, outcomes: list[TaskOutcome]) -> float:
+    """What the tasks cost at list prices (billed per second, one minute at least)."""
+    total = 0.0
+    for outcome in outcomes:
+        hourly = task_hourly(request.cpu, request.memory, request.storage_gib, outcome.arch)
+        if outcome.capacity == "FARGATE_SPOT":
+            hourly *= 1 - FARGATE_SPOT_DISCOUNT
+        total += hourly * max(outcome.seconds, 60) / 3600
+    return round(total, 4)

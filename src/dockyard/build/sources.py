@@ -1,0 +1,159 @@
+"""Where the build context comes from: a local folder, a git URL at a ref, or an S3 archive.
+
+Local folders and git checkouts are packed here (the .dockerignore applied, the archive named by
+its content) and uploaded only when the bucket does not have them yet. A git ref is resolved to
+the commit the result names. An S3 archive elsewhere is handed to kaniko as a presigned URL, so
+its task role never needs read access beyond its own bucket.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from dockyard.build.context import Listing, pack_to_file, scan
+from dockyard.errors import DockyardError, UsageError
+
+_GIT_URL = re.compile(r"^(?P<url>(?:https?|ssh|git|file)://[^#]+|git@[^#]+)(?:#(?P<ref>[^#]+))?$")
+_S3_URL = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.+)$")
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+class ObjectApi(Protocol):
+    """The bucket calls a source needs (``dockyard.aws.storage.Objects``, or a fake)."""
+
+    def exists(self, bucket: str, key: str) -> bool: ...
+    def upload(self, path: Path, bucket: str, key: str,
+               on_bytes: Callable[[int], None] = ...) -> None: ...
+    def presign_get(self, bucket: str, key: str, seconds: int) -> str: ...
+
+
+@dataclass(frozen=True)
+class Source:
+    """A resolved build context."""
+
+    kind: str  # "local", "git" or "s3"
+    description: str
+    context: str  # what kaniko's --context gets
+    revision: str | None = None
+    url: str | None = None
+    uploaded_bytes: int = 0
+
+
+def kind_of(spec: str) -> str:
+    """``git``, ``s3`` or ``local`` for a CONTEXT argument."""
+    if _S3_URL.match(spec):
+        return "s3"
+    if _GIT_URL.match(spec) and (spec.startswith(("git@", "ssh://", "git://", "file://"))
+                                 or ".git" in spec or "#" in spec):
+        return "git"
+    return "local"
+
+
+def listing_for(spec: str, dockerfile: str,
+                workdir: Path) -> tuple[Listing, str | None, str | None]:
+    """The files a local or git context sends; for git also its commit and URL."""
+    kind = kind_of(spec)
+    if kind == "s3":
+        raise UsageError(f"CONTEXT {spec}: an S3 archive is sent as it is; nothing to list")
+    if kind == "git":
+        url, ref = _split_git(spec)
+        checkout, commit = clone(url, ref, workdir)
+        return scan(checkout, dockerfile), commit, url
+    root = Path(spec)
+    local_commit, origin = _local_git_info(root)
+    return scan(root, dockerfile), local_commit, origin
+
+
+def prepare(spec: str, dockerfile: str, objects: ObjectApi, *, bucket: str, url_seconds: int,
+            on_note: Callable[[str], None]) -> Source:
+    """Resolve CONTEXT into what kaniko reads, uploading a packed context when needed."""
+    if (match := _S3_URL.match(spec)) is not None:
+        return _s3_source(spec, match["bucket"], match["key"], objects, bucket=bucket,
+                          url_seconds=url_seconds)
+    with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
+        listing, commit, url = listing_for(spec, dockerfile, Path(tmp))
+        for warning in listing.warnings:
+            on_note(f"warning: {warning}")
+        files = sum(1 for e in listing.entries if e.kind == "file")
+        on_note(f"packing {files} files ({listing.total_bytes / 1e6:.1f} MB; "
+                f"{listing.excluded} left out by .dockerignore)")
+        packed = pack_to_file(listing, Path(tmp))
+        uploaded = 0
+        if objects.exists(bucket, packed.key):
+            on_note(f"context {packed.tar_sha256[:12]} is already uploaded")
+        else:
+            on_note(f"uploading {packed.gz_bytes / 1e6:.1f} MB as {packed.key}")
+            objects.upload(packed.path, bucket, packed.key)
+            uploaded = packed.gz_bytes
+    kind = kind_of(spec)
+    description = f"{url}#{commit}" if kind == "git" else f"{spec} ({packed.tar_sha256[:12]})"
+    return Source(kind=kind, description=description, context=f"s3://{bucket}/{packed.key}",
+                  revision=commit, url=url, uploaded_bytes=uploaded)
+
+
+def _s3_source(spec: str, source_bucket: str, key: str, objects: ObjectApi, *, bucket: str,
+               url_seconds: int) -> Source:
+    if not key.endswith((".tar.gz", ".tgz")):
+        raise UsageError(f"CONTEXT {spec}: kaniko reads a gzipped tar (.tar.gz)")
+    if not objects.exists(source_bucket, key):
+        raise UsageError(f"CONTEXT {spec}: no such object")
+    if source_bucket == bucket and key.startswith("contexts/"):
+        return Source(kind="s3", description=spec, context=spec)
+    # kaniko's role reads only contexts/* of its own bucket; a URL lends it this one object.
+    return Source(kind="s3", description=spec,
+                  context=objects.presign_get(source_bucket, key, url_seconds))
+
+
+def _split_git(spec: str) -> tuple[str, str | None]:
+    match = _GIT_URL.match(spec)
+    assert match is not None
+    return match["url"], match["ref"]
+
+
+def clone(url: str, ref: str | None, workdir: Path) -> tuple[Path, str]:
+    """A shallow checkout of ``url`` at ``ref`` (a branch, tag or commit); returns it and the
+    commit it is at."""
+    checkout = workdir / "checkout"
+    if ref and _SHA.match(ref):
+        steps = [["git", "init", "-q", str(checkout)],
+                 ["git", "-C", str(checkout), "fetch", "-q", "--depth", "1", url, ref],
+                 ["git", "-C", str(checkout), "checkout", "-q", "FETCH_HEAD"]]
+    else:
+        branch = ["--branch", ref] if ref else []
+        steps = [["git", "clone", "-q", "--depth", "1", *branch, url, str(checkout)]]
+    for step in steps:
+        _git(step, f"fetch {url}" + (f" at {ref}" if ref else ""))
+    commit = _git(["git", "-C", str(checkout), "rev-parse", "HEAD"], "read the commit").strip()
+    return checkout, commit
+
+
+def _git(argv: list[str], what: str) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    except FileNotFoundError:
+        raise DockyardError("git is not installed; it is needed for git contexts") from None
+    except subprocess.TimeoutExpired:
+        raise DockyardError(f"cannot {what}: git took more than 10 minutes") from None
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or ["git failed"])[-1]
+        raise UsageError(f"cannot {what}: {detail}")
+    return done.stdout
+
+
+def _local_git_info(root: Path) -> tuple[str | None, str | None]:
+    """The commit and origin URL of a local folder in a git work tree, for the image labels."""
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=False)
+        origin = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"],
+                                capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None, None
+    return (commit.stdout.strip() or None if commit.returncode == 0 else None,
+            origin.stdout.strip() or None if origin.returncode == 0 else None)

@@ -1,0 +1,224 @@
+"""One kaniko task, run to completion: start it, stream its log, stop it when asked, drain the
+log after it stopped, and say what happened.
+
+A task can end five ways: kaniko succeeded; kaniko failed (its own exit code); the task never
+really ran (image pull, ENI, capacity: infrastructure); Spot took it back; or dockyard stopped it
+(Ctrl-C or the client timeout). Spot interruptions and Spot capacity errors are retried once on
+demand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Protocol
+
+from dockyard.aws.ecs import CapacityError, TaskSpec, TaskState
+from dockyard.aws.storage import LogPage
+from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
+
+LOG_INTERVAL = 2.0
+STOP_GRACE = 180.0  # after StopTask: kaniko's stop timeout, then deprovisioning
+DRAIN = Poll("the last log lines", interval=1.0, timeout=15.0)
+TAIL_LINES = 20
+_INFRA_REASONS = ("CannotPullContainerError", "ResourceInitializationError",
+                  "CannotStartContainerError", "TaskFailedToStart", "ResourceNotFoundException")
+
+
+class TaskApi(Protocol):
+    """ECS as the runner uses it (``dockyard.aws.ecs.Ecs``, or a fake)."""
+
+    def run_task(self, spec: TaskSpec) -> TaskState: ...
+    def describe(self, cluster: str, arn: str) -> TaskState | None: ...
+    def stop(self, cluster: str, arn: str, reason: str) -> None: ...
+
+
+class LogApi(Protocol):
+    """CloudWatch Logs as the runner uses it (``dockyard.aws.storage.Logs``, or a fake)."""
+
+    def read(self, group: str, stream: str, token: str | None) -> LogPage: ...
+
+
+class Status(StrEnum):
+    """How a task ended."""
+
+    SUCCEEDED = "succeeded"
+    BUILD_FAILED = "build failed"
+    INFRA_FAILED = "failed to start"
+    SPOT_INTERRUPTED = "Spot interrupted"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed out"
+
+
+class StopSignal:
+    """Set from the main thread (Ctrl-C) and read by the tasks' threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        """Ask every task to stop, for ``reason`` (``cancelled`` or ``timeout``)."""
+        with self._lock:
+            self.reason = self.reason or reason
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What one architecture's task did."""
+
+    arch: str
+    status: Status
+    task_arn: str = ""
+    exit_code: int | None = None
+    capacity: str = ""
+    stop_code: str = ""
+    reason: str = ""
+    last_lines: list[str] = field(default_factory=list)
+    log_stream: str = ""
+    seconds: float = 0.0
+    attempts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Runner:
+    """Runs one architecture's kaniko task to completion."""
+
+    tasks: TaskApi
+    logs: LogApi
+    clock: Clock
+    log_group: str
+    container: str
+    stop: StopSignal
+    on_line: Callable[[str], None]
+    on_note: Callable[[str], None]
+
+    def run(self, arch: str, spec: TaskSpec, timeout: float) -> TaskOutcome:
+        """Start the task, retrying once on demand after Spot lets us down."""
+        deadline = self.clock.now() + timeout
+        attempts: list[str] = []
+        while True:
+            try:
+                task = self.tasks.run_task(spec)
+            except CapacityError as err:
+                if spec.capacity_provider == "FARGATE_SPOT":
+                    self.on_note(f"{arch}: no Spot capacity now; running on demand instead")
+                    spec = replace(spec, capacity_provider="FARGATE")
+                    continue
+                return TaskOutcome(arch, Status.INFRA_FAILED, reason=err.message,
+                                   capacity=spec.capacity_provider, attempts=attempts)
+            attempts.append(task.arn)
+            self.on_note(f"{arch}: started task {task.task_id} on {spec.capacity_provider}")
+            outcome = self.follow(arch, spec, task, deadline)
+            outcome = replace(outcome, attempts=list(attempts))
+            if outcome.status == Status.SPOT_INTERRUPTED and \
+                    spec.capacity_provider == "FARGATE_SPOT":
+                self.on_note(f"{arch}: Spot took the task back; running it again on demand")
+                spec = replace(spec, capacity_provider="FARGATE")
+                continue
+            return outcome
+
+    def follow(self, arch: str, spec: TaskSpec, task: TaskState,
+               deadline: float) -> TaskOutcome:
+        """Stream a started task's log until it stops (stopping it when asked or past
+        ``deadline``), then classify how it ended."""
+        watch = _Watch(stream=f"build/{self.container}/{task.task_id}",
+                       last_status=task.last_status)
+        started = self.clock.now()
+
+        def fetch() -> TaskState | None:
+            self._maybe_stop(spec, task, deadline, watch)
+            self._read_logs(watch)
+            current = self.tasks.describe(spec.cluster, task.arn)
+            if current is not None and current.last_status != watch.last_status:
+                watch.last_status = current.last_status
+                self.on_note(f"{arch}: task {task.task_id} is {current.last_status}")
+            return current
+
+        def settled(current: TaskState | None) -> bool:
+            gave_up = watch.stop_deadline is not None and self.clock.now() >= watch.stop_deadline
+            return current is None or current.stopped or gave_up
+
+        poll = Poll("the build task to stop", interval=LOG_INTERVAL,
+                    timeout=max(deadline - started, 0) + STOP_GRACE)
+        try:
+            final = poll_until(fetch, settled, poll, self.clock)
+        except WaitTimeoutError:
+            final = None
+        self._drain(watch)
+        outcome = classify(arch, final, watch.stopped_by)
+        return replace(outcome, task_arn=task.arn, capacity=spec.capacity_provider,
+                       last_lines=list(watch.tail), log_stream=watch.stream,
+                       seconds=self.clock.now() - started)
+
+    def _read_logs(self, watch: _Watch) -> int:
+        page = self.logs.read(self.log_group, watch.stream, watch.token)
+        watch.token = page.token
+        for line in page.lines:
+            watch.tail.append(line)
+            self.on_line(line)
+        return len(page.lines)
+
+    def _maybe_stop(self, spec: TaskSpec, task: TaskState, deadline: float,
+                    watch: _Watch) -> None:
+        if watch.stopped_by:
+            return
+        reason = self.stop.reason or ("timeout" if self.clock.now() >= deadline else None)
+        if reason is None:
+            return
+        why = "cancelled from dockyard (Ctrl-C)" if reason == "cancelled" else \
+            "dockyard's build timeout passed"
+        self.tasks.stop(spec.cluster, task.arn, why)
+        self.on_note(f"stopping task {task.task_id}: {why}")
+        watch.stopped_by = reason
+        watch.stop_deadline = self.clock.now() + STOP_GRACE
+
+    def _drain(self, watch: _Watch) -> None:
+        # CloudWatch shows a task's last lines a few seconds after it stopped: read until two
+        # quiet polls in a row, within a bound.
+        quiet = [0]
+
+        def fetch() -> int:
+            quiet[0] = 0 if self._read_logs(watch) else quiet[0] + 1
+            return quiet[0]
+
+        with contextlib.suppress(WaitTimeoutError):
+            poll_until(fetch, lambda polls: polls >= 2, DRAIN, self.clock)
+
+
+@dataclass
+class _Watch:
+    """What following one task keeps track of."""
+
+    stream: str
+    last_status: str
+    token: str | None = None
+    stopped_by: str | None = None
+    stop_deadline: float | None = None
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+
+
+def classify(arch: str, task: TaskState | None, stopped_by: str | None) -> TaskOutcome:
+    """What a stopped task means (pure): see the module docstring for the five endings."""
+    if stopped_by == "cancelled":
+        return TaskOutcome(arch, Status.CANCELLED, reason="stopped on Ctrl-C")
+    if stopped_by == "timeout":
+        return TaskOutcome(arch, Status.TIMED_OUT, reason="stopped when the build timeout passed")
+    if task is None:
+        return TaskOutcome(arch, Status.INFRA_FAILED, reason="ECS no longer knows the task")
+    container = task.containers[0] if task.containers else None
+    reasons = "; ".join(r for r in (task.stopped_reason, container.reason if container else "")
+                        if r)
+    base = TaskOutcome(arch, Status.INFRA_FAILED, stop_code=task.stop_code, reason=reasons)
+    if task.stop_code == "SpotInterruption":
+        return replace(base, status=Status.SPOT_INTERRUPTED)
+    if task.stop_code == "TaskFailedToStart" or container is None or container.exit_code is None \
+            or any(word in reasons for word in _INFRA_REASONS):
+        return base
+    if container.exit_code == 0:
+        return replace(base, status=Status.SUCCEEDED, exit_code=0)
+    return replace(base, status=Status.BUILD_FAILED, exit_code=container.exit_code)

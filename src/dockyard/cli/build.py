@@ -1,0 +1,221 @@
+"""``dockyard build`` and ``dockyard logs build TASK``: images built by kaniko on Fargate."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dockyard.cli.common import RunState, common_options, state
+from dockyard.errors import DockyardError, ExitCode, UsageError
+from dockyard.ui.console import Console
+
+if TYPE_CHECKING:
+    from dockyard.build.request import BuildRequest, Destination
+    from dockyard.build.runner import Build, BuildEnvironment, BuildResult
+    from dockyard.config import Config
+
+
+class BuildFailedError(DockyardError):
+    """The build did not produce an image; the exit code says why."""
+
+    def __init__(self, message: str, code: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = code  # type: ignore[assignment]
+
+
+@click.command()
+@click.argument("context", default=".", metavar="[CONTEXT]")
+@click.option("--repo", "repository", metavar="NAME",
+              help="An app or platform repository (web, jenkins-controller), or an image name "
+                   "in another registry (docker.io/you/app).")
+@click.option("--tag", "tags", multiple=True, metavar="T", help="Also tag the image T; repeatable.")
+@click.option("--dockerfile", "-f", default="Dockerfile", show_default=True,
+              help="The Dockerfile, relative to CONTEXT.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="K=V",
+              help="A build argument; repeatable.")
+@click.option("--target", help="The stage of a multi-stage Dockerfile to build.")
+@click.option("--platform", "platforms", metavar="LIST",
+              help="linux/amd64, linux/arm64, or both (one task each, then an image index).")
+@click.option("--spot/--no-spot", default=None, help="Fargate Spot (retried once on demand).")
+@click.option("--cpu", type=int, help="Task CPU units [default: builder.cpu].")
+@click.option("--memory", type=int, help="Task memory in MiB [default: builder.memory].")
+@click.option("--storage", "storage_gib", type=int, help="Ephemeral storage in GiB.")
+@click.option("--no-cache", is_flag=True, help="Do not use or fill the layer cache.")
+@click.option("--timeout", "timeout", metavar="DURATION",
+              help="Stop the build after this long, like 45m [default: builder.timeout_minutes].")
+@click.option("--detach", is_flag=True, help="Start the build, print its task ARN and return.")
+@click.option("--list-context", is_flag=True,
+              help="Print what would be sent and its size, without AWS.")
+@common_options
+def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfile: str,
+          build_args: tuple[str, ...], target: str | None, platforms: str | None,
+          spot: bool | None, cpu: int | None, memory: int | None, storage_gib: int | None,
+          no_cache: bool, timeout: str | None, detach: bool, list_context: bool) -> int:
+    """Build an image from CONTEXT with kaniko on Fargate; print its reference.
+
+    CONTEXT is a folder (default .), a git URL at a ref (https://github.com/org/repo.git#main)
+    or an s3://bucket/key.tar.gz. stdout is only the result, `repo@sha256:...`, so
+    IMAGE=$(dockyard build --repo web .) works; kaniko's log goes to stderr. A failed build
+    exits with kaniko's code, a task that never ran with 70, a timeout with 124, Ctrl-C with
+    130 (the remote task is stopped).
+    """
+    run, console = state(), Console(out=sys.stdout, err=sys.stderr)
+    if list_context:
+        return _list_context(context, dockerfile, console)
+    if not repository:
+        raise UsageError("--repo is required: which repository the image goes to",
+                         hint="an app name from dockyard.yml, such as --repo web")
+    from dockyard.build.environment import with_labels
+
+    cfg = run.load_config().config
+    options = {"tags": tags, "dockerfile": dockerfile, "build_args": build_args,
+               "target": target, "platforms": platforms, "spot": spot, "cpu": cpu,
+               "memory": memory, "storage_gib": storage_gib, "no_cache": no_cache,
+               "timeout": timeout}
+    wiring = _Wiring(run, cfg, console)
+    request, destination = wiring.request(repository, options)
+    source = wiring.source(context, request)
+    the_build = wiring.build(with_labels(request, source), destination)
+    if detach:
+        return _detach(wiring.build_id, the_build, source, console, run.output)
+    result = the_build.run(wiring.build_id, source, wiring.started)
+    return _report(result, console, run.output)
+
+
+@click.command()
+@click.argument("what", type=click.Choice(["build"]))
+@click.argument("task")
+@common_options
+def logs(what: str, task: str) -> int:
+    """Follow a build started with --detach: `dockyard logs build TASK`.
+
+    Streams the kaniko log until the task stops, then reports the result as `build` does.
+    """
+    run, console = state(), Console(out=sys.stdout, err=sys.stderr)
+    cfg = run.load_config().config
+    wiring = _Wiring(run, cfg, console)
+    result = wiring.reattach(task)
+    return _report(result, console, run.output)
+
+
+def _list_context(context: str, dockerfile: str, console: Console) -> int:
+    import tempfile
+
+    from dockyard.build.context import iter_listing
+    from dockyard.build.sources import listing_for
+
+    with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
+        listing, _, _ = listing_for(context, dockerfile, Path(tmp))
+        for line in iter_listing(listing):
+            console.data(line)
+        for warning in listing.warnings:
+            console.note(f"warning: {warning}")
+    return ExitCode.OK
+
+
+class _Wiring:
+    """The build's objects: one AWS session, the builder stack's outputs, the runner."""
+
+    def __init__(self, run: RunState, cfg: Config, console: Console) -> None:
+        from dockyard.aws.session import make_session
+        from dockyard.build.request import new_build_id
+        from dockyard.polling import SystemClock
+
+        self.run, self.cfg, self.console = run, cfg, console
+        self.aws = make_session(run.profile, cfg.region)
+        self.clock = SystemClock()
+        self.started = self.clock.now()
+        self.build_id = new_build_id()
+        self._env: BuildEnvironment | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def env(self) -> BuildEnvironment:
+        if self._env is None:
+            from dockyard.build.environment import environment_from_stack
+
+            self._env = environment_from_stack(self.aws, self.cfg)
+        return self._env
+
+    def request(self, repository: str, options: dict[str, Any]) -> tuple[BuildRequest,
+                                                                         Destination]:
+        from dockyard.build.environment import destination_for, make_request
+
+        request = make_request(self.cfg, options, list(self.env.task_definitions))
+        destination = destination_for(self.cfg, repository, self.env.registry)
+        return request, destination
+
+    def source(self, context: str, request: BuildRequest) -> Any:
+        from dockyard.aws.storage import Objects
+        from dockyard.build.sources import prepare
+
+        return prepare(context, request.dockerfile, Objects(self.aws.client("s3")),
+                       bucket=self.env.bucket, url_seconds=request.timeout_seconds + 1800,
+                       on_note=self.progress)
+
+    def progress(self, text: str) -> None:
+        with self._lock:
+            self.console.progress(text)
+
+    def line(self, prefix: str) -> Any:
+        def write(text: str) -> None:
+            with self._lock:
+                self.console.note(prefix + text)
+        return write
+
+    def build(self, request: BuildRequest, destination: Destination) -> Build:
+        from dockyard.aws.ecs import Ecs
+        from dockyard.aws.storage import Logs, Objects, Registry
+        from dockyard.build.runner import KANIKO_CONTAINER, Build
+        from dockyard.build.task import Runner, StopSignal
+
+        multi = len(request.architectures) > 1
+        runner = Runner(tasks=Ecs(self.aws.client("ecs")), logs=Logs(self.aws.client("logs")),
+                        clock=self.clock, log_group=self.env.log_group,
+                        container=KANIKO_CONTAINER, stop=StopSignal(),
+                        on_line=self.line("[build] " if multi else ""), on_note=self.progress)
+        return Build(env=self.env, request=request, destination=destination, runner=runner,
+                     digests=Objects(self.aws.client("s3")),
+                     registry=Registry(self.aws.client("ecr")))
+
+    def reattach(self, task: str) -> BuildResult:
+        from dockyard.build.environment import reattach
+
+        return reattach(self, task)
+
+
+def _detach(build_id: str, the_build: Build, source: Any, console: Console, output: str) -> int:
+    from dockyard.build.runner import KANIKO_CONTAINER
+
+    started = [the_build.runner.tasks.run_task(spec)
+               for _, spec in the_build.specs(build_id, source)]
+    if output == "json":
+        console.json({"build_id": build_id, "task_arns": [t.arn for t in started],
+                      "log_group": the_build.env.log_group,
+                      "log_streams": [f"build/{KANIKO_CONTAINER}/{t.task_id}" for t in started]})
+    else:
+        for task in started:
+            console.data(task.arn)
+    console.note("follow it with: dockyard logs build " + started[0].task_id)
+    return ExitCode.OK
+
+
+def _report(result: BuildResult, console: Console, output: str) -> int:
+    from dockyard.ui.build import result_document
+
+    if output == "json":
+        console.json(result_document(result))
+    elif result.ref:
+        console.data(result.ref)
+    if result.exit_code == ExitCode.OK:
+        return ExitCode.OK
+    failed = next((o for o in result.outcomes if o.last_lines), None)
+    if failed is not None:
+        console.note("last log lines:")
+        for line in failed.last_lines[-10:]:
+            console.note("  " + line)
+    raise BuildFailedError(f"the build failed: {result.error}", result.exit_code)
