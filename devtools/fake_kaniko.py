@@ -109,7 +109,7 @@ class FakeKaniko:
             while not self._stop.wait(0.2):
                 try:
                     self.poll_once()
-                except Exception:  # noqa: BLE001 - keep watching; the test will see the effect
+                except Exception:
                     continue
         self._thread = threading.Thread(target=loop, name="fake-kaniko", daemon=True)
         self._thread.start()

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from dockyard.aws.account import HostedZone, Identity
 from dockyard.aws.cloudformation import ChangeSet, ResourceChange, Stack, StackEvent
+from dockyard.aws.ecs import CapacityError, ContainerState, TaskSpec, TaskState
 from dockyard.aws.retained import FileSystem, Repository
+from dockyard.aws.storage import LogPage
 from dockyard.polling import RetryableError
 from dockyard.ui.console import Console
 
@@ -191,3 +193,81 @@ def text_console() -> tuple[Console, io.StringIO, io.StringIO]:
     """A console writing to strings (not a terminal: plain timestamped lines)."""
     out, err = io.StringIO(), io.StringIO()
     return Console(out=out, err=err), out, err
+
+
+# -- builds -----------------------------------------------------------------------------------
+
+@dataclass
+class FakeLogs:
+    """Log streams in memory; a token is the count of lines already read."""
+
+    streams: dict[str, list[str]] = field(default_factory=dict)
+
+    def read(self, group: str, stream: str, token: str | None) -> LogPage:
+        lines = self.streams.get(stream, [])
+        start = int(token or 0)
+        return LogPage(lines[start:], str(len(lines)))
+
+
+@dataclass
+class TaskScript:
+    """How one started task behaves: the statuses it goes through (one per DescribeTasks; the
+    last one stays, so ["RUNNING"] runs until stopped), the log lines it writes on the way,
+    the lines CloudWatch shows only after it stopped, and how it ends."""
+
+    statuses: list[str] = field(default_factory=lambda: ["PENDING", "RUNNING", "RUNNING",
+                                                         "STOPPED"])
+    lines: list[str] = field(default_factory=lambda: ["INFO step 1", "INFO step 2"])
+    late_lines: list[str] = field(default_factory=lambda: ["INFO Pushed repo@sha256:aa"])
+    exit_code: int | None = 0
+    stop_code: str = "EssentialContainerExited"
+    stopped_reason: str = "Essential container in task exited"
+    container_reason: str = ""
+    capacity_error: bool = False
+
+
+@dataclass
+class FakeEcs:
+    """ECS for one-off tasks: each RunTask takes the next script."""
+
+    logs: FakeLogs
+    scripts: list[TaskScript]
+    calls: list[str] = field(default_factory=list)
+    started: list[TaskSpec] = field(default_factory=list)
+    _tasks: dict[str, tuple[TaskScript, list[str]]] = field(default_factory=dict)
+
+    def run_task(self, spec: TaskSpec) -> TaskState:
+        script = self.scripts.pop(0)
+        self.calls.append(f"run_task {spec.capacity_provider}")
+        if script.capacity_error:
+            raise CapacityError(f"{spec.capacity_provider} has no capacity: Capacity is "
+                                "unavailable at this time")
+        arn = f"arn:aws:ecs:ap-southeast-2:123456789012:task/acme/task{len(self._tasks) + 1}"
+        self.started.append(spec)
+        self._tasks[arn] = (script, list(script.statuses))
+        return TaskState(arn=arn, last_status="PROVISIONING",
+                         capacity_provider=spec.capacity_provider, tags=spec.tags,
+                         command=spec.command)
+
+    def describe(self, cluster: str, arn: str) -> TaskState | None:
+        script, remaining = self._tasks[arn]
+        stream = self.logs.streams.setdefault(f"build/kaniko/{arn.rsplit('/', 1)[-1]}", [])
+        status = remaining.pop(0) if len(remaining) > 1 else remaining[0]
+        if status == "RUNNING" and len(stream) < len(script.lines):
+            stream.append(script.lines[len(stream)])
+        if status != "STOPPED":
+            return TaskState(arn=arn, last_status=status)
+        stream.extend(line for line in script.lines if line not in stream)
+        stream.extend(line for line in script.late_lines if line not in stream)
+        stopped_by_us = any(c.startswith(f"stop {arn}") for c in self.calls)
+        return TaskState(
+            arn=arn, last_status="STOPPED",
+            stop_code="UserInitiated" if stopped_by_us else script.stop_code,
+            stopped_reason=script.stopped_reason,
+            containers=[ContainerState("kaniko", 143 if stopped_by_us else script.exit_code,
+                                       script.container_reason)])
+
+    def stop(self, cluster: str, arn: str, reason: str) -> None:
+        self.calls.append(f"stop {arn} {reason}")
+        script, _ = self._tasks[arn]
+        self._tasks[arn] = (script, ["STOPPING", "STOPPED"])

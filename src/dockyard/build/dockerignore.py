@@ -14,7 +14,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-_REGEX_SPECIALS = frozenset(".+()|{}$^")
+_REGEX_SPECIALS = frozenset(".+()|{}$")
 
 
 def go_clean(path: str) -> str:
@@ -137,7 +137,7 @@ def _single(pattern: str, i: int, kind: str, out: list[str]) -> tuple[int, str]:
     if ch in "[]":
         out.append(ch)  # character classes pass through, as in Docker
         return i + 1, "regexp"
-    out.append(re.escape(ch))
+    out.append(ch)  # as Docker does: only the characters above mean something else
     return i + 1, kind
 
 

@@ -1,0 +1,140 @@
+"""One kaniko task to completion, against fakes at the aws/ boundary (what moto cannot show:
+exit codes, stop codes, Spot, capacity)."""
+
+from __future__ import annotations
+
+from dockyard.aws.ecs import TaskSpec
+from dockyard.build.runner import exit_code_of
+from dockyard.build.task import Runner, Status, StopSignal
+from tests.fakes import FakeClock, FakeEcs, FakeLogs, TaskScript
+
+SPEC = TaskSpec(cluster="acme", task_definition="kaniko-amd64:1", subnets=["subnet-a"],
+                security_groups=["sg-1"], assign_public_ip=True,
+                capacity_provider="FARGATE_SPOT", container="kaniko",
+                command=["--force", "--context=s3://b/contexts/x.tar.gz"], cpu=2048, memory=8192,
+                storage_gib=50, tags={"dockyard:build": "1"})
+
+
+def runner(*scripts: TaskScript, stop: StopSignal | None = None,
+           clock: FakeClock | None = None) -> tuple[Runner, FakeEcs, list[str], list[str]]:
+    logs = FakeLogs()
+    ecs = FakeEcs(logs, list(scripts))
+    lines: list[str] = []
+    notes: list[str] = []
+    return (Runner(tasks=ecs, logs=logs, clock=clock or FakeClock(), log_group="/builds",
+                   container="kaniko", stop=stop or StopSignal(), on_line=lines.append,
+                   on_note=notes.append), ecs, lines, notes)
+
+
+def test_success_streams_every_line_including_those_after_stopped() -> None:
+    run, _ecs, lines, notes = runner(TaskScript())
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert outcome.status == Status.SUCCEEDED and outcome.exit_code == 0
+    assert lines == ["INFO step 1", "INFO step 2", "INFO Pushed repo@sha256:aa"]
+    assert outcome.last_lines[-1] == "INFO Pushed repo@sha256:aa"
+    assert outcome.log_stream == "build/kaniko/task1"
+    assert any("is RUNNING" in n for n in notes) and any("is STOPPED" in n for n in notes)
+    assert exit_code_of([outcome]) == 0
+
+
+def test_a_failed_build_keeps_kanikos_exit_code_and_last_lines() -> None:
+    run, _, _, _ = runner(TaskScript(exit_code=1, lines=["INFO step 1",
+                                                         "error building image: RUN exited 2"],
+                                     late_lines=[]))
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert outcome.status == Status.BUILD_FAILED
+    assert outcome.exit_code == 1
+    assert outcome.last_lines[-1] == "error building image: RUN exited 2"
+    assert exit_code_of([outcome]) == 1
+
+
+def test_out_of_memory_passes_137_through_with_the_reason() -> None:
+    run, _, _, _ = runner(TaskScript(exit_code=137, container_reason="OutOfMemoryError: "
+                                     "Container killed due to memory usage"))
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert (outcome.status, outcome.exit_code) == (Status.BUILD_FAILED, 137)
+    assert "OutOfMemoryError" in outcome.reason
+
+
+def test_a_task_that_failed_to_start_is_infrastructure_exit_70() -> None:
+    run, _, _, _ = runner(TaskScript(
+        statuses=["PENDING", "STOPPED"], lines=[], late_lines=[], exit_code=None,
+        stop_code="TaskFailedToStart",
+        stopped_reason="CannotPullContainerError: pull image manifest has been retried 5 "
+                       "time(s): failed to resolve ref ghcr.io/osscontainertools/kaniko"))
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert outcome.status == Status.INFRA_FAILED
+    assert "CannotPullContainerError" in outcome.reason
+    assert exit_code_of([outcome]) == 70
+
+
+def test_spot_interruption_is_retried_once_on_demand() -> None:
+    run, ecs, _, notes = runner(TaskScript(exit_code=143, stop_code="SpotInterruption",
+                                           stopped_reason="Your Spot Task was interrupted."),
+                                TaskScript())
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert ecs.calls == ["run_task FARGATE_SPOT", "run_task FARGATE"]
+    assert outcome.status == Status.SUCCEEDED and outcome.capacity == "FARGATE"
+    assert len(outcome.attempts) == 2
+    assert any("Spot took the task back; running it again on demand" in n for n in notes)
+
+
+def test_a_second_interruption_is_not_retried_again() -> None:
+    interrupted = TaskScript(exit_code=143, stop_code="SpotInterruption")
+    run, ecs, _, _ = runner(interrupted, TaskScript(exit_code=143, stop_code="SpotInterruption"))
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert outcome.status == Status.SPOT_INTERRUPTED
+    assert exit_code_of([outcome]) == 71
+    assert len(ecs.calls) == 2
+
+
+def test_no_spot_capacity_falls_back_to_on_demand_and_none_at_all_is_70() -> None:
+    run, ecs, _, _notes = runner(TaskScript(capacity_error=True), TaskScript())
+    assert run.run("amd64", SPEC, timeout=3600).status == Status.SUCCEEDED
+    assert ecs.calls == ["run_task FARGATE_SPOT", "run_task FARGATE"]
+    run, ecs, _, _ = runner(TaskScript(capacity_error=True), TaskScript(capacity_error=True))
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert outcome.status == Status.INFRA_FAILED and exit_code_of([outcome]) == 70
+
+
+def test_the_client_timeout_stops_the_task_exit_124() -> None:
+    clock = FakeClock()
+    run, ecs, lines, _notes = runner(TaskScript(statuses=["RUNNING"], lines=["a", "b", "c"]),
+                                    clock=clock)
+    outcome = run.run("amd64", SPEC, timeout=5)
+    stops = [c for c in ecs.calls if c.startswith("stop ")]
+    assert stops == ["stop arn:aws:ecs:ap-southeast-2:123456789012:task/acme/task1 "
+                     "dockyard's build timeout passed"]
+    assert outcome.status == Status.TIMED_OUT
+    assert exit_code_of([outcome]) == 124
+    assert lines[:2] == ["a", "b"], "the log was streamed until the stop"
+    assert clock.time < 5 + 60, "the wait after the stop is bounded"
+
+
+def test_a_stop_request_stops_the_task_exit_130() -> None:
+    stop = StopSignal()
+    clock = FakeClock()
+    run, ecs, _, _ = runner(TaskScript(statuses=["RUNNING"]), stop=stop, clock=clock)
+    original = clock.sleep
+
+    def sleep(seconds: float) -> None:  # Ctrl-C arrives while the task runs
+        original(seconds)
+        if clock.time > 10:
+            stop.request("cancelled")
+
+    clock.sleep = sleep  # type: ignore[method-assign]
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert outcome.status == Status.CANCELLED
+    assert any("cancelled from dockyard (Ctrl-C)" in c for c in ecs.calls)
+    assert exit_code_of([outcome]) == 130
+
+
+def test_the_most_telling_failure_decides_the_exit_code() -> None:
+    from dockyard.build.task import TaskOutcome
+
+    failed = TaskOutcome("amd64", Status.BUILD_FAILED, exit_code=2)
+    cancelled = TaskOutcome("arm64", Status.CANCELLED)
+    ok = TaskOutcome("arm64", Status.SUCCEEDED, exit_code=0)
+    assert exit_code_of([failed, ok]) == 2
+    assert exit_code_of([failed, cancelled]) == 130
+    assert exit_code_of([ok, ok]) == 0
