@@ -7,8 +7,10 @@ only when kaniko exited 0, and checked against what ECR holds under the build's 
 
 from __future__ import annotations
 
+import functools
 import json
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -150,11 +152,10 @@ class Build:
     def run(self, build_id: str, source: Source, started: float) -> BuildResult:
         """Run every architecture's task in parallel and collect the result."""
         planned = self.specs(build_id, source)
-        with ThreadPoolExecutor(max_workers=len(planned),
-                                thread_name_prefix="dockyard-build") as pool:
-            futures = [pool.submit(self.runner.run, run.arch, spec,
-                                   float(self.request.timeout_seconds)) for run, spec in planned]
-            outcomes = wait_for(futures, self.runner.stop)
+        timeout = float(self.request.timeout_seconds)
+        jobs = [functools.partial(self.runner.run, run.arch, spec, timeout)
+                for run, spec in planned]
+        outcomes = run_parallel(jobs, self.runner.stop)
         result = BuildResult(build_id=build_id, destination=self.destination,
                              tags=list(self.request.tags), outcomes=outcomes, source=source,
                              log_group=self.env.log_group)
@@ -214,18 +215,43 @@ class Build:
         return digest
 
 
-def wait_for(futures: list[Future[TaskOutcome]], stop: StopSignal) -> list[TaskOutcome]:
-    """Wait for every task; a Ctrl-C asks them all to stop and keeps waiting (bounded by
-    each task's own stop deadline); a second Ctrl-C gives up at once."""
-    interrupted = False
-    while True:
+def run_parallel(jobs: Sequence[Callable[[], TaskOutcome]], stop: StopSignal) -> list[TaskOutcome]:
+    """Run each architecture's task in its own thread and wait for all of them.
+
+    A Ctrl-C asks every task to stop and keeps waiting (each task bounds its own wait after
+    the stop); a second Ctrl-C gives up at once. The threads are daemons, so giving up does
+    not wait for them.
+    """
+    results: list[TaskOutcome | BaseException | None] = [None] * len(jobs)
+    finished = threading.Semaphore(0)
+
+    def work(index: int) -> None:
         try:
-            return [future.result() for future in futures]
+            results[index] = jobs[index]()
+        except BaseException as err:  # carried to the main thread and raised there
+            results[index] = err
+        finally:
+            finished.release()
+
+    for index in range(len(jobs)):
+        threading.Thread(target=work, args=(index,), name=f"dockyard-build-{index}",
+                         daemon=True).start()
+    # Waiting on a semaphore, not Thread.join: a join interrupted by Ctrl-C can leave the
+    # thread looking finished when it is not (CPython 3.11).
+    remaining, interrupted = len(jobs), False
+    while remaining:
+        try:
+            if finished.acquire(timeout=0.2):
+                remaining -= 1
         except KeyboardInterrupt:
             if interrupted:
                 raise
             interrupted = True
             stop.request("cancelled")
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if isinstance(r, TaskOutcome)]
 
 
 def estimate_cost(request: BuildRequest, outcomes: list[TaskOutcome]) -> float:

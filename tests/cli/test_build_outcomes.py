@@ -1,0 +1,124 @@
+"""What ``dockyard build`` tells the user when the build fails or never runs: the exit code,
+the stopped reason and the last log lines (fakes behind the command's wiring, because moto
+always exits 0)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.build.request import BuildRequest, Destination
+from dockyard.build.runner import Build, BuildEnvironment
+from dockyard.build.sources import Source
+from dockyard.build.task import Runner, StopSignal
+from dockyard.cli import build as cli_build
+from dockyard.cli import main
+from tests.fakes import FakeClock, FakeEcs, FakeLogs, TaskScript
+
+ENV = BuildEnvironment(cluster="arn:aws:ecs:ap-southeast-2:123456789012:cluster/acme",
+                       subnets=["subnet-a"], security_group="sg-1", assign_public_ip=True,
+                       task_definitions={"amd64": "kaniko-amd64:1"}, bucket="ctx",
+                       log_group="/dockyard/acme/builds",
+                       registry="123456789012.dkr.ecr.ap-southeast-2.amazonaws.com",
+                       project="acme")
+
+
+class Digests:
+    def __init__(self) -> None:
+        self.store: dict[str, str] = {}
+
+    def presign_put(self, bucket: str, key: str, seconds: int) -> str:
+        return f"https://{bucket}.s3.example/{key}?sig=1"
+
+    def read_text(self, bucket: str, key: str) -> str | None:
+        return self.store.get(key)
+
+
+class Registry:
+    def digest_of(self, repository: str, tag: str) -> str | None:
+        return "sha256:" + "ab" * 32
+
+    def manifest(self, repository: str, digest: str) -> tuple[str, str]:
+        raise AssertionError("single-arch builds push no index")
+
+    def put_manifest(self, repository: str, manifest: str, media_type: str, tag: str) -> str:
+        raise AssertionError("single-arch builds push no index")
+
+
+@pytest.fixture()
+def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[TaskScript]:
+    monkeypatch.chdir(tmp_path)
+    scripts: list[TaskScript] = []
+    digests = Digests()
+
+    def build(self: Any, request: BuildRequest, destination: Destination) -> Build:
+        logs = FakeLogs()
+        runner = Runner(tasks=FakeEcs(logs, scripts), logs=logs, clock=FakeClock(),
+                        log_group=ENV.log_group, container="kaniko", stop=StopSignal(),
+                        on_line=self.line(""), on_note=self.progress)
+        digests.store = {k: "sha256:" + "ab" * 32 for k in
+                         (f"digests/{self.build_id}/amd64",)}
+        return Build(env=ENV, request=request, destination=destination, runner=runner,
+                     digests=digests, registry=Registry())
+
+    monkeypatch.setattr(cli_build._Wiring, "env", ENV)
+    monkeypatch.setattr(cli_build._Wiring, "source", lambda self, context, request: Source(
+        kind="local", description=context, context="s3://ctx/contexts/x.tar.gz"))
+    monkeypatch.setattr(cli_build._Wiring, "build", build)
+    return scripts
+
+
+def test_success_prints_only_the_reference(scripted: list[TaskScript],
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    scripted.append(TaskScript())
+    assert main(["build", "--repo", "web", "."]) == 0
+    out = capsys.readouterr().out
+    assert out == f"{ENV.registry}/acme/web@sha256:{'ab' * 32}\n"
+
+
+def test_a_failed_build_exits_with_kanikos_code_and_shows_the_last_lines(
+        scripted: list[TaskScript], capsys: pytest.CaptureFixture[str]) -> None:
+    scripted.append(TaskScript(exit_code=2, lines=["INFO RUN make", "make: *** [all] Error 2"],
+                               late_lines=["error building image: exit status 2"]))
+    code = main(["build", "--repo", "web", "."])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    tail = captured.err.split("last log lines:")[1]
+    assert "  make: *** [all] Error 2" in tail
+    assert "  error building image: exit status 2" in tail
+    assert "error: the build failed: amd64: build failed (Essential container in task " \
+           "exited)" in captured.err
+
+
+def test_a_task_that_never_ran_is_exit_70_with_the_stopped_reason(
+        scripted: list[TaskScript], capsys: pytest.CaptureFixture[str]) -> None:
+    scripted.append(TaskScript(statuses=["PENDING", "STOPPED"], lines=[], late_lines=[],
+                               exit_code=None, stop_code="TaskFailedToStart",
+                               stopped_reason="ResourceInitializationError: unable to pull "
+                                              "secrets or registry auth"))
+    code = main(["build", "--repo", "web", "."])
+    captured = capsys.readouterr()
+    assert code == 70
+    assert "failed to start (ResourceInitializationError: unable to pull secrets" in captured.err
+
+
+def test_spot_interrupted_twice_is_exit_71(scripted: list[TaskScript],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    scripted += [TaskScript(exit_code=143, stop_code="SpotInterruption"),
+                 TaskScript(exit_code=143, stop_code="SpotInterruption")]
+    assert main(["build", "--repo", "web", "--spot", "."]) == 71
+    assert "Spot took the task back" in capsys.readouterr().err
+
+
+def test_bad_options_are_usage_errors(scripted: list[TaskScript],
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "."]) == 2
+    assert "--repo is required" in capsys.readouterr().err
+    assert main(["build", "--repo", "web", "--cpu", "256", "--memory", "8192", "."]) == 2
+    assert "does not go with cpu 256" in capsys.readouterr().err
+    assert main(["build", "--repo", "web", "--timeout", "soon", "."]) == 2
+    assert "--timeout 'soon'" in capsys.readouterr().err
+    assert scripted == [], "nothing was started"

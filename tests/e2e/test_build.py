@@ -1,0 +1,160 @@
+"""``dockyard build``: the real CLI against a moto server, with a fake kaniko playing the
+container's part through the AWS APIs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from devtools import moto_server
+from devtools.fake_kaniko import FakeKaniko
+
+from tests.e2e.conftest import Account, Dockyard
+
+
+@pytest.fixture()
+def builder(dockyard: Dockyard, account: Account, tmp_path: Path) -> Iterator[FakeKaniko]:
+    """The builder stack deployed, a context folder at tmp_path/app, kaniko being played."""
+    assert dockyard("up", "--yes", "--only", "builder").returncode == 0
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY . /app\n")
+    (app / "main.py").write_text("print('hello')\n")
+    (app / "debug.log").write_text("not sent\n")
+    (app / ".dockerignore").write_text("*.log\n")
+    kaniko = FakeKaniko(account.endpoint).start()
+    yield kaniko
+    kaniko.stop()
+    moto_server.task_steps(1)
+
+
+def ecr_digest(account: Account, tag: str) -> str:
+    details = account.client("ecr").describe_images(repositoryName="acme/web",
+                                                    imageIds=[{"imageTag": tag}])
+    return str(details["imageDetails"][0]["imageDigest"])
+
+
+def test_stdout_is_the_image_reference_alone(dockyard: Dockyard, account: Account,
+                                            builder: FakeKaniko) -> None:
+    done = dockyard("build", "--repo", "web", "--tag", "v1", "app")
+    assert done.returncode == 0, done.stderr
+    ref = done.stdout.strip()
+    assert done.stdout.count("\n") == 1
+    repository, digest = ref.split("@")
+    assert repository == "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/acme/web"
+    assert digest == ecr_digest(account, "v1")
+    assert "INFO[0010] Pushed" in done.stderr, "kaniko's log goes to stderr"
+    (handled,) = builder.handled
+    assert handled["digest"] == digest
+    assert "--cache-repo=123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/acme/web-cache" \
+        in handled["command"]
+
+
+def test_json_is_one_document_and_the_same_source_uploads_nothing(
+        dockyard: Dockyard, account: Account, builder: FakeKaniko) -> None:
+    first = json.loads(dockyard("build", "--repo", "web", "app", "--output", "json").stdout)
+    second_run = dockyard("build", "--repo", "web", "app", "--output", "json")
+    assert second_run.returncode == 0, second_run.stderr
+    second = json.loads(second_run.stdout)
+    assert first["ok"] and second["ok"]
+    assert first["source"]["uploaded_bytes"] > 0
+    assert second["source"]["uploaded_bytes"] == 0
+    assert "is already uploaded" in second_run.stderr
+    assert second["ref"] == f"{second['image']}@{second['digest']}"
+    assert second["digest"] == ecr_digest(account, second["tags"][0])
+    assert second["platforms"][0]["platform"] == "linux/amd64"
+    assert second["log_group"] == "/dockyard/acme/builds"
+    assert second["log_streams"][0].startswith("build/kaniko/")
+    assert second["task_arns"] and second["duration_seconds"] > 0
+    assert second["estimated_cost_usd"] > 0
+
+
+def test_detach_then_follow_with_logs(dockyard: Dockyard, account: Account,
+                                      builder: FakeKaniko) -> None:
+    detached = dockyard("build", "--repo", "web", "app", "--detach")
+    assert detached.returncode == 0, detached.stderr
+    arn = detached.stdout.strip()
+    assert arn.startswith("arn:aws:ecs:") and "\n" not in arn
+    followed = dockyard("logs", "build", arn.rsplit("/", 1)[-1])
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout.strip().endswith(builder.handled[0]["digest"])
+    assert "INFO[0010] Pushed" in followed.stderr
+
+
+def test_list_context_needs_no_aws(dockyard: Dockyard, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Dockerfile").write_text("FROM scratch\n")
+    (app / "main.py").write_text("")
+    (app / "debug.log").write_text("")
+    (app / ".dockerignore").write_text("*.log\n")
+    done = dockyard("build", "--list-context", "app", env={"AWS_ENDPOINT_URL":
+                                                          "http://127.0.0.1:9"})
+    assert done.returncode == 0, done.stderr
+    assert "main.py" in done.stdout and "debug.log" not in done.stdout
+    assert done.stdout.strip().endswith("1 paths left out by .dockerignore")
+
+
+def start_build(account: Account, folder: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DOCKYARD_"))}
+    env.update(account.env())
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
+    return subprocess.Popen([sys.executable, "-m", "dockyard", "build", "--repo", "web", "app",
+                             *args], cwd=folder, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def stopped_reasons(account: Account) -> list[str]:
+    ecs = account.client("ecs")
+    arns = ecs.list_tasks(cluster="acme", desiredStatus="STOPPED")["taskArns"]
+    if not arns:
+        return []
+    return [t.get("stoppedReason", "") for t in
+            ecs.describe_tasks(cluster="acme", tasks=arns)["tasks"]]
+
+
+def test_ctrl_c_stops_the_remote_task_and_exits_130(account: Account, builder: FakeKaniko,
+                                                    tmp_path: Path) -> None:
+    moto_server.task_steps(100_000)  # the task keeps running until it is stopped
+    process = start_build(account, tmp_path)
+    deadline = time.monotonic() + 60
+    while not builder.handled and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert builder.handled, "the build task started"
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert out == ""
+    assert "stopping task" in err and "cancelled from dockyard (Ctrl-C)" in err
+    assert stopped_reasons(account) == ["cancelled from dockyard (Ctrl-C)"]
+
+
+def test_the_client_timeout_stops_the_task_and_exits_124(account: Account,
+                                                         builder: FakeKaniko,
+                                                         tmp_path: Path) -> None:
+    moto_server.task_steps(100_000)
+    process = start_build(account, tmp_path, "--timeout", "4s")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 124, err
+    assert out == ""
+    assert "error: the build failed: amd64: timed out" in err
+    assert stopped_reasons(account) == ["dockyard's build timeout passed"]
+
+
+def test_a_repository_outside_the_platform_is_refused(dockyard: Dockyard,
+                                                      builder: FakeKaniko) -> None:
+    done = dockyard("build", "--repo", "nope", "app")
+    assert done.returncode == 2
+    assert "--repo nope: no such repository" in done.stderr
+    hub = dockyard("build", "--repo", "docker.io/acme/web", "app")
+    assert hub.returncode == 2
+    assert "builder.registry_auth_secret" in hub.stderr
+    assert builder.handled == []
