@@ -40,6 +40,17 @@ def manifest_for(command: list[str]) -> str:
                     "digest": layer}]})
 
 
+def _set_exit_code(task_arn: str, code: int) -> None:
+    """Give the task's container an exit code in moto's in-process ECS (moto reports 0)."""
+    from moto.ecs.models import ecs_backends
+
+    _, _, _, region, account, _ = task_arn.split(":", 5)
+    for tasks in ecs_backends[account][region].tasks.values():
+        if task_arn in tasks:
+            for container in tasks[task_arn].containers:
+                container.exitCode = code
+
+
 class FakeKaniko:
     """Acts for each new running build task of ``cluster``."""
 
@@ -65,6 +76,16 @@ class FakeKaniko:
         group = self._log_group(task)
         lines = [f"INFO[0000] Retrieving image manifest from {_arg(command, 'context')[0]}",
                  *(f"INFO[000{i}] Step {i}: building" for i in range(1, self.log_lines + 1))]
+        fail = [a.split("=", 1)[1] for a in _arg(command, "build-arg")
+                if a.startswith("FAKE_KANIKO_FAIL=")]
+        if fail:
+            lines += ["INFO[0004] RUN make test",
+                      "error building image: error building stage: failed to execute command: "
+                      f"waiting for process to exit: exit status {fail[0]}"]
+            self._write_logs(group, task_id, lines)
+            _set_exit_code(task["taskArn"], int(fail[0]))
+            self.handled.append({"task": task["taskArn"], "digest": None, "command": command})
+            return
         digest = None
         manifest = manifest_for(command)
         for destination in _arg(command, "destination"):
@@ -78,12 +99,15 @@ class FakeKaniko:
         for url in _arg(command, "digest-file"):
             if digest:
                 requests.put(url, data=digest.encode(), timeout=10)
+        self._write_logs(group, task_id, lines)
+        self.handled.append({"task": task["taskArn"], "digest": digest, "command": command})
+
+    def _write_logs(self, group: str, task_id: str, lines: list[str]) -> None:
         stream = f"build/kaniko/{task_id}"
         self.logs.create_log_stream(logGroupName=group, logStreamName=stream)
         now = int(time.time() * 1000)
         self.logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
             {"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
-        self.handled.append({"task": task["taskArn"], "digest": digest, "command": command})
 
     def _log_group(self, task: dict[str, Any]) -> str:
         definition = self.ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])

@@ -158,3 +158,13 @@ def test_a_repository_outside_the_platform_is_refused(dockyard: Dockyard,
     assert hub.returncode == 2
     assert "builder.registry_auth_secret" in hub.stderr
     assert builder.handled == []
+
+
+def test_a_failed_build_passes_kanikos_exit_code_through(dockyard: Dockyard,
+                                                         builder: FakeKaniko) -> None:
+    done = dockyard("build", "--repo", "web", "--build-arg", "FAKE_KANIKO_FAIL=2", "app")
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    tail = done.stderr.split("last log lines:")[1]
+    assert "exit status 2" in tail
+    assert "error: the build failed: amd64: build failed" in done.stderr
