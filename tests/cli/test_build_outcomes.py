@@ -102,7 +102,8 @@ def test_a_task_that_never_ran_is_exit_70_with_the_stopped_reason(
     code = main(["build", "--repo", "web", "."])
     captured = capsys.readouterr()
     assert code == 70
-    assert "failed to start (ResourceInitializationError: unable to pull secrets" in captured.err
+    assert "error: the build task did not run: amd64: failed to start " \
+           "(ResourceInitializationError: unable to pull secrets" in captured.err
 
 
 def test_spot_interrupted_twice_is_exit_71(scripted: list[TaskScript],

@@ -145,7 +145,7 @@ def test_the_client_timeout_stops_the_task_and_exits_124(account: Account,
     out, err = process.communicate(timeout=120)
     assert process.returncode == 124, err
     assert out == ""
-    assert "error: the build failed: amd64: timed out" in err
+    assert "error: the build timed out: amd64: timed out" in err
     assert stopped_reasons(account) == ["dockyard's build timeout passed"]
 
 

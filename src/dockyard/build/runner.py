@@ -168,8 +168,9 @@ class Build:
         result.exit_code = exit_code_of(result.outcomes)
         if result.exit_code != ExitCode.OK:
             failed = next(o for o in result.outcomes if o.status != Status.SUCCEEDED)
-            result.error = f"{failed.arch}: {failed.status}" + \
-                (f" ({failed.reason})" if failed.reason else "")
+            detail = failed.reason or (f"kaniko exited {failed.exit_code}"
+                                       if failed.exit_code is not None else "")
+            result.error = f"{failed.arch}: {failed.status}" + (f" ({detail})" if detail else "")
             return result
         for run, outcome in zip(runs, result.outcomes, strict=True):
             digest = self._verified_digest(result.build_id, run)

@@ -204,6 +204,12 @@ def _detach(build_id: str, the_build: Build, source: Any, console: Console, outp
     return ExitCode.OK
 
 
+_FAILURES: dict[int, str] = {
+    ExitCode.CANCELLED: "the build was cancelled", ExitCode.TIMEOUT: "the build timed out",
+    ExitCode.TASK_FAILED_TO_START: "the build task did not run",
+    ExitCode.SPOT_INTERRUPTED: "the build was interrupted"}
+
+
 def _report(result: BuildResult, console: Console, output: str) -> int:
     from dockyard.ui.build import result_document
 
@@ -218,4 +224,5 @@ def _report(result: BuildResult, console: Console, output: str) -> int:
         console.note("last log lines:")
         for line in failed.last_lines[-10:]:
             console.note("  " + line)
-    raise BuildFailedError(f"the build failed: {result.error}", result.exit_code)
+    what = _FAILURES.get(result.exit_code, "the build failed")
+    raise BuildFailedError(f"{what}: {result.error}", result.exit_code)
