@@ -32,6 +32,15 @@ class Account:
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
 
+    def cli_env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment of a dockyard process pointed at this account, and nothing else."""
+        environment = {k: v for k, v in os.environ.items()
+                       if not k.startswith(("AWS_", "DOCKYARD_"))}
+        environment.update(self.env())
+        environment["AWS_CONFIG_FILE"] = environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
+        environment.update(extra or {})
+        return environment
+
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
@@ -57,13 +66,8 @@ def dockyard(account: Account, tmp_path: Path) -> Dockyard:
 
     def run(*args: str, env: dict[str, str] | None = None,
             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        environment = {k: v for k, v in os.environ.items()
-                       if not k.startswith(("AWS_", "DOCKYARD_"))}
-        environment.update(account.env())
-        environment["AWS_CONFIG_FILE"] = environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
-        environment.update(env or {})
         return subprocess.run([sys.executable, "-m", "dockyard", *args], cwd=tmp_path,
-                              env=environment, input=stdin, capture_output=True, text=True,
+                              env=account.cli_env(env), input=stdin, capture_output=True, text=True,
                               timeout=300, check=False)
 
     return run

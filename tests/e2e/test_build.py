@@ -4,7 +4,6 @@ container's part through the AWS APIs."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -103,11 +102,8 @@ def test_list_context_needs_no_aws(dockyard: Dockyard, tmp_path: Path) -> None:
 
 
 def start_build(account: Account, folder: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DOCKYARD_"))}
-    env.update(account.env())
-    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
     return subprocess.Popen([sys.executable, "-m", "dockyard", "build", "--repo", "web", "app",
-                             *args], cwd=folder, env=env, stdout=subprocess.PIPE,
+                             *args], cwd=folder, env=account.cli_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
