@@ -9,6 +9,7 @@ its task role never needs read access beyond its own bucket.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -130,6 +131,8 @@ def clone(url: str, ref: str | None, workdir: Path) -> tuple[Path, str]:
     for step in steps:
         _git(step, f"fetch {url}" + (f" at {ref}" if ref else ""))
     commit = _git(["git", "-C", str(checkout), "rev-parse", "HEAD"], "read the commit").strip()
+    # As with BuildKit's git contexts, the repository's own metadata is not part of the build.
+    shutil.rmtree(checkout / ".git", ignore_errors=True)
     return checkout, commit
 
 

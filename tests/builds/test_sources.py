@@ -1,0 +1,107 @@
+"""Where contexts come from: a git URL at a ref (resolved to a commit), an S3 archive."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dockyard.build.sources import kind_of, listing_for, prepare
+from dockyard.errors import UsageError
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+                               "HOME": str(cwd), "PATH": "/usr/bin:/bin"}).stdout.strip()
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> tuple[str, str, str]:
+    """A repository with two commits on main and a branch: (url, first commit, main head)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    git("init", "-q", "-b", "main", cwd=work)
+    (work / "Dockerfile").write_text("FROM scratch\n")
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "one", cwd=work)
+    first = git("rev-parse", "HEAD", cwd=work)
+    (work / "app.py").write_text("print(2)\n")
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "two", cwd=work)
+    head = git("rev-parse", "HEAD", cwd=work)
+    return f"file://{work}", first, head
+
+
+class Objects:
+    def __init__(self, existing: set[tuple[str, str]] | None = None) -> None:
+        self.existing = existing or set()
+        self.uploads: list[str] = []
+
+    def exists(self, bucket: str, key: str) -> bool:
+        return (bucket, key) in self.existing
+
+    def upload(self, path: Path, bucket: str, key: str,
+               on_bytes: Callable[[int], None] = lambda _: None) -> None:
+        self.uploads.append(key)
+        self.existing.add((bucket, key))
+
+    def presign_get(self, bucket: str, key: str, seconds: int) -> str:
+        return f"https://{bucket}.s3.amazonaws.com/{key}?X-Amz-Expires={seconds}"
+
+
+def test_kinds() -> None:
+    assert kind_of("s3://b/k.tar.gz") == "s3"
+    assert kind_of("https://github.com/org/repo.git#main") == "git"
+    assert kind_of("git@github.com:org/repo.git") == "git"
+    assert kind_of("./web") == "local"
+    assert kind_of("/abs/path") == "local"
+
+
+def test_a_git_ref_is_resolved_to_the_commit_the_result_names(repo: tuple[str, str, str],
+                                                             tmp_path: Path) -> None:
+    url, first, head = repo
+    listing, commit, source_url = listing_for(f"{url}#main", "Dockerfile", tmp_path / "a")
+    assert commit == head and source_url == url
+    assert {e.path for e in listing.entries} == {"Dockerfile", "app.py"}
+    listing, commit, _ = listing_for(f"{url}#{first}", "Dockerfile", tmp_path / "b")
+    assert commit == first
+    assert {e.path for e in listing.entries} == {"Dockerfile"}, "the tree at that commit"
+
+
+def test_a_git_context_is_packed_uploaded_once_and_labelled(repo: tuple[str, str, str]) -> None:
+    url, _, head = repo
+    objects = Objects()
+    source = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx", url_seconds=60,
+                     on_note=lambda _: None)
+    assert source.kind == "git" and source.revision == head and source.url == url
+    assert source.context == f"s3://ctx/{objects.uploads[0]}"
+    again = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx", url_seconds=60,
+                    on_note=lambda _: None)
+    assert again.context == source.context and len(objects.uploads) == 1
+
+
+def test_a_missing_ref_is_a_clear_error(repo: tuple[str, str, str], tmp_path: Path) -> None:
+    url, _, _ = repo
+    with pytest.raises(UsageError, match=r"cannot fetch .* at nope"):
+        listing_for(f"{url}#nope", "Dockerfile", tmp_path)
+
+
+def test_s3_archives_are_read_in_place_or_through_a_presigned_url() -> None:
+    objects = Objects({("ctx", "contexts/abc.tar.gz"), ("other", "builds/web.tar.gz")})
+    own = prepare("s3://ctx/contexts/abc.tar.gz", "Dockerfile", objects, bucket="ctx",
+                  url_seconds=60, on_note=lambda _: None)
+    assert own.context == "s3://ctx/contexts/abc.tar.gz"
+    elsewhere = prepare("s3://other/builds/web.tar.gz", "Dockerfile", objects, bucket="ctx",
+                        url_seconds=5400, on_note=lambda _: None)
+    assert elsewhere.context.startswith("https://other.s3.amazonaws.com/builds/web.tar.gz?")
+    assert "X-Amz-Expires=5400" in elsewhere.context
+    with pytest.raises(UsageError, match="no such object"):
+        prepare("s3://other/missing.tar.gz", "Dockerfile", objects, bucket="ctx",
+                url_seconds=60, on_note=lambda _: None)
+    with pytest.raises(UsageError, match="gzipped tar"):
+        prepare("s3://other/builds/web.zip", "Dockerfile", objects, bucket="ctx",
+                url_seconds=60, on_note=lambda _: None)
