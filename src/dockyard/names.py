@@ -2,3 +2,19 @@
 
 TAG_KEY = "dockyard:name"
 """The tag on every resource dockyard creates; its value is the config's ``name``."""
+
+
+def admin_secret_name(project: str) -> str:
+    """The Secrets Manager secret holding the Jenkins admin password."""
+    return f"{project}-jenkins-admin"
+
+
+def internal_namespace(project: str) -> str:
+    """The private DNS namespace (Cloud Map) the controller registers in."""
+    return f"{project}.internal"
+
+
+def controller_internal_url(project: str) -> str:
+    """Where agents reach the controller: its Cloud Map name, inside the VPC (the load balancer
+    is open only to edge.allowed_cidrs)."""
+    return f"http://jenkins.{internal_namespace(project)}:8080/"

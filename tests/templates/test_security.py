@@ -28,15 +28,16 @@ def _ingress(template: Template, group: str) -> list[dict[str, Any]]:
     return [*inline, *separate]
 
 
-def test_jenkins_task_accepts_only_8080_from_the_load_balancer(
+def test_jenkins_task_accepts_only_8080_from_the_load_balancer_and_its_agents(
         templates: dict[str, Template]) -> None:
     jenkins = templates["jenkins"]
     rules = _ingress(jenkins, "ControllerSecurityGroup")
-    assert len(rules) == 1
-    (rule,) = rules
-    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 8080, 8080)
-    assert rule["SourceSecurityGroupId"] == {"Ref": "LoadBalancerSecurityGroupId"}
-    assert "CidrIp" not in rule and "CidrIpv6" not in rule
+    assert len(rules) == 2
+    for rule in rules:
+        assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 8080, 8080)
+        assert "CidrIp" not in rule and "CidrIpv6" not in rule
+    assert [r["SourceSecurityGroupId"] for r in rules] == [
+        {"Ref": "LoadBalancerSecurityGroupId"}, {"Ref": "AgentSecurityGroupId"}]
     service = jenkins["Resources"]["Service"]["Properties"]
     groups = service["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
     assert groups == [{"Ref": "ControllerSecurityGroup"}]
@@ -275,7 +276,7 @@ def test_app_execution_role_reads_only_declared_secrets() -> None:
 
 def test_roles_trust_only_ecs_tasks_of_this_account(templates: dict[str, Template]) -> None:
     roles = [r for t in templates.values() for r in resources_of(t, "AWS::IAM::Role").values()]
-    assert len(roles) == 6
+    assert len(roles) == 8
     for role in roles:
         (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
@@ -323,3 +324,41 @@ def test_registry_credentials_reach_kaniko_only_as_a_task_definition_secret() ->
     plain = bodies(example_config())["builder"]
     for definition in resources_of(plain, "AWS::ECS::TaskDefinition").values():
         assert "Secrets" not in definition["Properties"]["ContainerDefinitions"][0]
+
+
+def test_agents_may_run_only_builds_pass_only_build_and_app_roles_deploy_only_apps(
+        templates: dict[str, Template]) -> None:
+    statements = {s["Sid"]: s for s in
+                  _statements(templates["builder"]["Resources"]["AgentRole"])}
+    run = statements["RunBuilds"]
+    assert _actions(run) == ["ecs:RunTask"]
+    assert run["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:"
+                                           "${AWS::AccountId}:task-definition/acme-kaniko-*:*"}]
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": {"Fn::GetAtt": ["Cluster",
+                                                                             "Arn"]}}}
+    assert statements["PassBuildRoles"]["Resource"] == [
+        {"Fn::GetAtt": ["ExecutionRole", "Arn"]}, {"Fn::GetAtt": ["KanikoRole", "Arn"]}]
+    assert statements["PassAppRoles"]["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/acme-app-*"}]
+    for sid in ("PassBuildRoles", "PassAppRoles"):
+        assert statements[sid]["Condition"] == {"StringEquals": {
+            "iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    assert statements["DeployApps"]["Resource"] == [{"Fn::Sub": (
+        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/acme/web")}]
+    passes = [s for s in statements.values() if "iam:PassRole" in _actions(s)]
+    assert {s["Sid"] for s in passes} == {"PassBuildRoles", "PassAppRoles"}
+
+
+def test_the_ecs_plugin_acts_only_on_the_platform_cluster_and_agent_roles(
+        templates: dict[str, Template]) -> None:
+    statements = {s["Sid"]: s for s in
+                  _statements(templates["jenkins"]["Resources"]["ControllerRole"])}
+    for sid in ("StartAgents", "WatchAgents"):
+        assert statements[sid]["Condition"] == {"ArnEquals": {"ecs:cluster":
+                                                              {"Ref": "ClusterArn"}}}
+    assert statements["PassAgentRoles"]["Resource"] == [{"Ref": "AgentExecutionRoleArn"},
+                                                        {"Ref": "AgentTaskRoleArn"}]
+    reads = statements["ReadOwnSecrets"]["Resource"]
+    assert reads[0] == {"Ref": "AdminSecret"}
+    assert reads[1]["Fn::Sub"].endswith(":secret:acme/github-??????")
+    assert len(reads) == 2

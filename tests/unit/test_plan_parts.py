@@ -46,12 +46,14 @@ def test_estimate_follows_the_config() -> None:
 
 def test_exposures_come_from_the_templates() -> None:
     cfg = example_config(("    - 0.0.0.0/0", "    - 198.51.100.0/24"), ("port: 5001", "port: 8000"))
-    found = {(x.target, x.ports): x.source for x in exposures(bodies(cfg))}
+    found = {(x.target, x.ports, x.source) for x in exposures(bodies(cfg))}
     assert found == {
-        ("load balancer", "tcp/443"): "198.51.100.0/24",
-        ("load balancer", "tcp/80"): "198.51.100.0/24",
-        ("Jenkins controller", "tcp/8080"): "load balancer",
-        ("JENKINS_HOME", "tcp/2049"): "Jenkins controller",
-        ("app web", "tcp/8000"): "load balancer",
-        ("builds", "none"): "nobody",
+        ("load balancer", "tcp/443", "198.51.100.0/24"),
+        ("load balancer", "tcp/80", "198.51.100.0/24"),
+        ("Jenkins controller", "tcp/8080", "load balancer"),
+        ("Jenkins controller", "tcp/8080", "Jenkins agents"),
+        ("JENKINS_HOME", "tcp/2049", "Jenkins controller"),
+        ("app web", "tcp/8000", "load balancer"),
+        ("builds", "none", "nobody"),
+        ("Jenkins agents", "none", "nobody"),
     }

@@ -228,7 +228,20 @@ class JenkinsJob(Model):
 
     name: Annotated[str, _check(re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"), "a job name")]
     repository: Annotated[str, _check(_REPO_SLUG, "a GitHub repository as owner/name")]
-    jenkinsfile: str = "Jenkinsfile"
+    jenkinsfile: Annotated[str, _check(re.compile(r"^[A-Za-z0-9._/-]{1,200}$"),
+                                       "a path in the repository (like ci/Jenkinsfile)")] \
+        = "Jenkinsfile"
+
+
+class JenkinsAgents(FargateSize):
+    """The Fargate agents pipelines run on (the controller runs no builds)."""
+
+    cpu: Cpu = 1024
+    memory: int = 2048
+    storage_gib: StorageGib = 30
+    spot: bool = Field(default=True, description="Mostly Fargate Spot, some on demand.")
+    max_agents: Annotated[int, Field(ge=1, le=100)] = 10
+    log_retention_days: Retention = 7
 
 
 class Jenkins(FargateSize):
@@ -245,6 +258,7 @@ class Jenkins(FargateSize):
     log_retention_days: Retention = 30
     github: GitHub | None = None
     jobs: list[JenkinsJob] = []
+    agents: JenkinsAgents = JenkinsAgents()
 
 
 class Builder(FargateSize):

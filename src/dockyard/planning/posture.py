@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # Security groups that come into a stack as parameters, by parameter name.
-_PARAMETER_GROUPS = {"LoadBalancerSecurityGroupId": "load balancer"}
+_PARAMETER_GROUPS = {"LoadBalancerSecurityGroupId": "load balancer",
+                     "AgentSecurityGroupId": "Jenkins agents"}
 _DESCRIPTION = re.compile(r"^dockyard \S+ (?P<label>[^:]+):")
 
 

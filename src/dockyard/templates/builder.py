@@ -12,6 +12,7 @@ from troposphere import ec2 as tp_ec2
 from troposphere.logs import LogGroup
 
 from dockyard.config.models import Config
+from dockyard.templates.agents import add_agents
 from dockyard.templates.common import (
     ECR_PUSH,
     Discovered,
@@ -122,6 +123,9 @@ def builder_stack(cfg: Config) -> StackTemplate:
 
     for arch in cfg.builder.architectures:
         t.add_resource(_kaniko_task_definition(cfg, arch, execution_role, kaniko_role, logs))
+    agents = add_agents(t, cfg, vpc=vpc, cluster=cluster, bucket=bucket, build_logs=logs,
+                        build_roles=[GetAtt(execution_role, "Arn"), GetAtt(kaniko_role, "Arn")],
+                        repositories=names)
 
     outputs = {
         "ClusterName": Ref(cluster),
@@ -133,6 +137,7 @@ def builder_stack(cfg: Config) -> StackTemplate:
         "BuildSecurityGroupId": Ref(security_group),
         "Subnets": Join(",", Ref(subnets)),
         "AssignPublicIp": "ENABLED" if assign_public_ip(cfg) else "DISABLED",
+        **agents,
     }
     for arch in cfg.builder.architectures:
         outputs[logical_id("task", "definition", arch)] = Ref(logical_id("kaniko", arch))

@@ -34,7 +34,7 @@ from troposphere import secretsmanager as sm
 from troposphere.logs import LogGroup
 
 from dockyard.config.models import JENKINS_RULE_PRIORITY, Config
-from dockyard.names import TAG_KEY
+from dockyard.names import TAG_KEY, admin_secret_name
 from dockyard.templates.common import (
     NO_EGRESS,
     Built,
@@ -57,6 +57,7 @@ from dockyard.templates.common import (
     tag_resources,
     task_role,
 )
+from dockyard.templates.controller import add_discovery, plugin_statements, registry
 
 HTTP_PORT = 8080
 NFS_PORT = 2049
@@ -73,11 +74,6 @@ JAVA_OPTS = "-Djenkins.install.runSetupWizard=false -XX:MaxRAMPercentage=50 -XX:
 JENKINS_OPTS = f"--webroot={CACHE_PATH}/war --pluginroot={CACHE_PATH}/plugins"
 
 
-def admin_secret_name(cfg: Config) -> str:
-    """The Secrets Manager secret that holds the Jenkins admin password."""
-    return f"{cfg.name}-jenkins-admin"
-
-
 def jenkins_log_group(cfg: Config) -> str:
     """The controller's log group."""
     return f"/dockyard/{cfg.name}/jenkins"
@@ -91,8 +87,13 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         ("TaskSubnets", "List<AWS::EC2::Subnet::Id>", "Subnets in two zones for the task and EFS."),
         ("ClusterArn", "String", "The platform's ECS cluster (builder stack)."),
         ("ControllerImage", "String", "The controller image, pinned by digest."),
+        ("AgentSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "The agents' security group."),
+        ("AgentExecutionRoleArn", "String", "The agents' execution role (builder stack)."),
+        ("AgentTaskRoleArn", "String", "The agents' task role (builder stack)."),
     ):
         p[name] = add_parameter(t, name, kind, text)
+        if name.startswith("Agent"):
+            inputs[name] = FromStack("builder", name)
     p["ExistingFileSystemId"] = t.add_parameter(Parameter(
         "ExistingFileSystemId", Type="String", Default="",
         Description="JENKINS_HOME kept by an earlier dockyard down, to adopt; empty creates one."))
@@ -109,14 +110,15 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
     file_system, access_point, mount_targets = storage
     secret = t.add_resource(suppress(sm.Secret(
         "AdminSecret",
-        Name=admin_secret_name(cfg),
+        Name=admin_secret_name(cfg.name),
         Description=f"dockyard {cfg.name}: Jenkins admin password (user 'admin')",
         GenerateSecretString=sm.GenerateSecretString(PasswordLength=32, ExcludePunctuation=True),
     ), ("CKV_AWS_149", "encrypted with the aws/secretsmanager key; one secret read by one role, "
                        "a customer key adds cost without narrowing access")))
     logs = t.add_resource(log_group("LogGroup", jenkins_log_group(cfg),
                                     cfg.jenkins.log_retention_days))
-    roles = _roles(t, cfg, logs=logs, secret=secret, storage=storage)
+    roles = _roles(t, cfg, p, logs=logs, secret=secret, storage=storage)
+    discovery = add_discovery(t, cfg, p["VpcId"])
 
     target_group = t.add_resource(elb.TargetGroup(
         "TargetGroup",
@@ -150,6 +152,7 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
             AssignPublicIp="ENABLED" if assign_public_ip(cfg) else "DISABLED")),
         LoadBalancers=[ecs.LoadBalancer(ContainerName=CONTAINER, ContainerPort=HTTP_PORT,
                                         TargetGroupArn=Ref(target_group))],
+        ServiceRegistries=[registry(discovery)],
         EnableExecuteCommand=False,
         PropagateTags="SERVICE",
         # The target group must be behind a listener, and EFS mountable, before a task starts.
@@ -176,12 +179,17 @@ def _security_groups(t: Template, cfg: Config,
     controller = add(ec2.SecurityGroup(
         "ControllerSecurityGroup",
         GroupDescription=f"dockyard {cfg.name} Jenkins controller: 8080 from the load balancer "
-                         "only",
+                         "and the agents only",
         VpcId=Ref(p["VpcId"]),
-        SecurityGroupIngress=[ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=HTTP_PORT, ToPort=HTTP_PORT,
-            SourceSecurityGroupId=Ref(p["LoadBalancerSecurityGroupId"]),
-            Description="Jenkins UI and API through the load balancer")],
+        SecurityGroupIngress=[
+            ec2.SecurityGroupRule(
+                IpProtocol="tcp", FromPort=HTTP_PORT, ToPort=HTTP_PORT,
+                SourceSecurityGroupId=Ref(p["LoadBalancerSecurityGroupId"]),
+                Description="Jenkins UI and API through the load balancer"),
+            ec2.SecurityGroupRule(
+                IpProtocol="tcp", FromPort=HTTP_PORT, ToPort=HTTP_PORT,
+                SourceSecurityGroupId=Ref(p["AgentSecurityGroupId"]),
+                Description="Agents connecting over WebSocket")],
         SecurityGroupEgress=[ec2.SecurityGroupRule(
             IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0",
             Description="HTTPS to GitHub, AWS APIs and the Jenkins update center")],
@@ -257,8 +265,8 @@ def _storage(t: Template, cfg: Config, p: dict[str, Parameter],
     return file_system, access_point, mount_targets
 
 
-def _roles(t: Template, cfg: Config, *, logs: LogGroup, secret: sm.Secret,
-           storage: Storage) -> tuple[iam.Role, iam.Role]:
+def _roles(t: Template, cfg: Config, p: dict[str, Parameter], *, logs: LogGroup,
+           secret: sm.Secret, storage: Storage) -> tuple[iam.Role, iam.Role]:
     add = t.add_resource
     file_system, access_point, _ = storage
     pull = ecr_pull_statements([cfg.jenkins.image], []) if cfg.jenkins.image else \
@@ -276,6 +284,10 @@ def _roles(t: Template, cfg: Config, *, logs: LogGroup, secret: sm.Secret,
         allow(["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
               [_efs_arn("file-system", file_system)], sid="MountJenkinsHome",
               condition=_access_point_condition(access_point)),
+        # The credentials provider lists secret names and tags (ListSecrets has no resource
+        # scope); reading a value still needs the statement above.
+        allow(["secretsmanager:ListSecrets"], ["*"], sid="ListSecretNames"),
+        *plugin_statements(p),
     ))
     return execution_role, controller_role
 
@@ -311,7 +323,9 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
                      for v, path in (("jenkins-home", HOME_PATH), ("tmp", "/tmp"),
                                      ("cache", CACHE_PATH))],
         Environment=[ecs.Environment(Name="JAVA_OPTS", Value=JAVA_OPTS),
-                     ecs.Environment(Name="JENKINS_OPTS", Value=JENKINS_OPTS)],
+                     ecs.Environment(Name="JENKINS_OPTS", Value=JENKINS_OPTS),
+                     # the Secrets Manager plugins and the ECS plugin use this region
+                     ecs.Environment(Name="AWS_REGION", Value=Ref("AWS::Region"))],
         StopTimeout=STOP_TIMEOUT_SECONDS,
         Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={

@@ -1,0 +1,173 @@
+"""Jenkins configuration as code, rendered from dockyard.yml and the platform's stacks.
+
+Checked against the plugins' own documentation (research/jenkins-anchors.md section 3):
+matrix-auth ``entries`` (not ``grantedPermissions``), no ``agentProtocols`` or
+``remotingSecurity`` (they break or warn on current LTS), the admin password as
+``${<secret name>}`` resolved by the aws-secrets-manager-secret-source plugin, and the amazon-ecs
+plugin's 1.49 keys, with a capacity-provider strategy: a template with only ``launchType:
+FARGATE`` runs on demand even where Spot is available.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from dockyard.config.models import Config, JenkinsJob
+from dockyard.names import admin_secret_name, controller_internal_url
+
+AGENT_LABEL = "dockyard"
+CLOUD_NAME = "fargate"
+WEBSOCKET_ENV = "JENKINS_WEB_SOCKET"
+FORBIDDEN_KEYS = ("agentProtocols", "remotingSecurity", "grantedPermissions")
+
+
+@dataclass(frozen=True)
+class JenkinsInfra:
+    """What the agents need from the platform's stacks (the builder stack's outputs)."""
+
+    cluster_arn: str
+    subnets: list[str]
+    security_group: str
+    assign_public_ip: bool
+    execution_role_arn: str
+    task_role_arn: str
+    log_group: str
+    agent_image: str
+
+
+def render(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
+    """The JCasC document for ``cfg``."""
+    document: dict[str, Any] = {
+        "jenkins": _jenkins(cfg, infra),
+        "security": {"globalJobDslSecurityConfiguration": {"useScriptSecurity": True}},
+        "unclassified": {
+            "location": {"url": cfg.url(cfg.jenkins.host)},
+            "buildDiscarders": {"configuredBuildDiscarders": [
+                "jobBuildDiscarder",
+                {"simpleBuildDiscarder": {"discarder": {"logRotator": {
+                    "numToKeepStr": "30", "daysToKeepStr": "14"}}}}]},
+        },
+    }
+    if cfg.jenkins.github:
+        secret = cfg.jenkins.github.credentials_secret
+        document["credentials"] = {"system": {"domainCredentials": [{"credentials": [
+            {"usernamePassword": {
+                "scope": "GLOBAL", "id": "github",
+                "description": f"GitHub, from the Secrets Manager secret {secret}",
+                "username": f"${{json:username:${{{secret}}}}}",
+                "password": f"${{json:token:${{{secret}}}}}"}}]}]}}
+    if cfg.jenkins.jobs:
+        document["jobs"] = [{"script": "\n".join(_job_dsl(cfg, job) for job in cfg.jenkins.jobs)}]
+    return document
+
+
+def render_yaml(cfg: Config, infra: JenkinsInfra) -> str:
+    """The JCasC document as the YAML file baked into the controller image."""
+    header = (f"# Jenkins configuration as code for dockyard {cfg.name}, generated from "
+              "dockyard.yml.\n# Changes made in the Jenkins UI are replaced at every restart; "
+              "edit dockyard.yml.\n")
+    return header + yaml.safe_dump(render(cfg, infra), sort_keys=False, width=100)
+
+
+def _jenkins(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
+    return {
+        "systemMessage": f"Managed by dockyard ({cfg.name}). Configuration comes from "
+                         "dockyard.yml; changes made here are replaced at the next restart.",
+        "numExecutors": 0,
+        "mode": "EXCLUSIVE",
+        # Agents connect over WebSocket, through the HTTP port; no TCP agent port is open.
+        "slaveAgentPort": -1,
+        "markupFormatter": "plainText",
+        "disableRememberMe": False,
+        "securityRealm": {"local": {"allowsSignup": False, "users": [
+            {"id": "admin", "name": "Administrator",
+             "password": f"${{{admin_secret_name(cfg.name)}}}"}]}},
+        "authorizationStrategy": {"globalMatrix": {"entries": [
+            {"user": {"name": "admin", "permissions": ["Overall/Administer"]}},
+            {"group": {"name": "authenticated",
+                       "permissions": ["Overall/Read", "Job/Read", "Job/Build"]}}]}},
+        # Behind the load balancer the client address a crumb is bound to can change.
+        "crumbIssuer": {"standard": {"excludeClientIPFromCrumb": True}},
+        "clouds": [{"ecs": _cloud(cfg, infra)}],
+    }
+
+
+def _cloud(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
+    agents = cfg.jenkins.agents
+    strategy = ([{"provider": "FARGATE_SPOT", "weight": 3, "base": 0},
+                 {"provider": "FARGATE", "weight": 1, "base": 0}] if agents.spot
+                else [{"provider": "FARGATE", "weight": 1, "base": 0}])
+    return {
+        "name": CLOUD_NAME,
+        "cluster": infra.cluster_arn,
+        "regionName": cfg.region,
+        "credentialsId": "",  # the controller's task role
+        "jenkinsUrl": controller_internal_url(cfg.name),
+        "retentionTimeout": 5,
+        "slaveTimeoutInSeconds": 900,
+        "maxAgents": agents.max_agents,
+        "numExecutors": 1,
+        "allowedOverrides": "inheritFrom,label,cpu,memory",
+        "templates": [{
+            "templateName": AGENT_LABEL,
+            "label": AGENT_LABEL,
+            "image": infra.agent_image,
+            "capacityProviderStrategies": strategy,
+            "platformVersion": "LATEST",
+            "operatingSystemFamily": "LINUX",
+            "cpuArchitecture": "X86_64",
+            "networkMode": "awsvpc",
+            "subnets": ",".join(infra.subnets),
+            "securityGroups": infra.security_group,
+            "assignPublicIp": infra.assign_public_ip,
+            "cpu": agents.cpu,
+            "memory": agents.memory,
+            "memoryReservation": 0,
+            "ephemeralStorageSizeInGiB": agents.storage_gib,
+            "executionRole": infra.execution_role_arn,
+            "taskrole": infra.task_role_arn,
+            "remoteFSRoot": "/home/jenkins",
+            "logDriver": "awslogs",
+            "logDriverOptions": [
+                {"name": "awslogs-group", "value": infra.log_group},
+                {"name": "awslogs-region", "value": cfg.region},
+                {"name": "awslogs-stream-prefix", "value": "agent"}],
+            "environments": [{"name": WEBSOCKET_ENV, "value": "true"}],
+        }],
+    }
+
+
+def _job_dsl(cfg: Config, job: JenkinsJob) -> str:
+    owner, repository = job.repository.split("/", 1)
+    credentials = "                    credentialsId('github')\n" if cfg.jenkins.github else ""
+    return (
+        f"multibranchPipelineJob('{job.name}') {{\n"
+        f"    description('{job.repository}, built and deployed by dockyard')\n"
+        "    branchSources {\n"
+        "        branchSource {\n"
+        "            source {\n"
+        "                github {\n"
+        f"                    id('dockyard-{job.name}')\n"
+        f"                    repoOwner('{owner}')\n"
+        f"                    repository('{repository}')\n"
+        f"                    repositoryUrl('https://github.com/{job.repository}')\n"
+        "                    configuredByUrl(false)\n"
+        f"{credentials}"
+        "                }\n"
+        "            }\n"
+        "        }\n"
+        "    }\n"
+        "    factory {\n"
+        "        workflowBranchProjectFactory {\n"
+        f"            scriptPath('{job.jenkinsfile}')\n"
+        "        }\n"
+        "    }\n"
+        "    orphanedItemStrategy {\n"
+        "        discardOldItems {\n"
+        "            numToKeep(20)\n"
+        "        }\n"
+        "    }\n"
+        "}\n")

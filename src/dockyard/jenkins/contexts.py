@@ -1,0 +1,51 @@
+"""The build contexts of Jenkins' two images, written to a folder for dockyard's builder.
+
+Both are deterministic: the same dockyard.yml, platform and dockyard version give the same
+files, so the packed context gets the same name and an unchanged image is not built again.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from dockyard.config.models import Config
+from dockyard.jenkins.casc import JenkinsInfra, render_yaml
+
+CONTROLLER_FILES = ("Dockerfile", "plugins.txt")
+AGENT_FILES = ("Dockerfile", "dockyard.sh")
+
+
+def _copy_package_files(kind: str, names: tuple[str, ...], target: Path) -> None:
+    source = resources.files("dockyard.jenkins").joinpath(kind)
+    for name in names:
+        (target / name).write_bytes(source.joinpath(name).read_bytes())
+
+
+def write_controller_context(cfg: Config, infra: JenkinsInfra, target: Path) -> Path:
+    """The controller image: the LTS base, pinned plugins and the rendered JCasC."""
+    target.mkdir(parents=True, exist_ok=True)
+    _copy_package_files("controller", CONTROLLER_FILES, target)
+    (target / "casc").mkdir(exist_ok=True)
+    (target / "casc" / "jenkins.yaml").write_text(render_yaml(cfg, infra), encoding="utf-8")
+    return target
+
+
+def write_agent_context(target: Path) -> Path:
+    """The agent image: the inbound agent plus this very dockyard (its code and requirements)."""
+    target.mkdir(parents=True, exist_ok=True)
+    _copy_package_files("agent", AGENT_FILES, target)
+    (target / "requirements.txt").write_text("\n".join(runtime_requirements()) + "\n",
+                                             encoding="utf-8")
+    package = Path(str(resources.files("dockyard")))
+    shutil.copytree(package, target / "dockyard",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
+
+
+def runtime_requirements() -> list[str]:
+    """dockyard's own runtime dependencies, with the ranges pyproject.toml gives them."""
+    requirements = importlib.metadata.requires("dockyard") or []
+    return sorted(r for r in requirements if "extra ==" not in r)

@@ -1,0 +1,112 @@
+"""Jenkins agents, in the builder stack: their security group, log group and roles.
+
+They live beside the builds they start because the controller image's JCasC names them: the
+builder stack is deployed, the images are built with these values, then the jenkins stack runs
+the controller. The agents' task role is what a pipeline's ``dockyard build`` and ``dockyard
+deploy`` may do: run the builder's task definitions on this cluster, pass only the builder's and
+the apps' roles, and update only the platform's app services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from awacs import aws as awacs_iam
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import ec2 as tp_ec2
+
+from dockyard.config.models import Config
+from dockyard.templates.common import (
+    allow,
+    ecr_pull_statements,
+    ecr_repository_arn,
+    log_group,
+    logs_write_statement,
+    suppress,
+    task_role,
+)
+
+_ARN = "arn:${AWS::Partition}"
+_ECS_TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+
+
+def agent_log_group(cfg: Config) -> str:
+    """The agents' log group."""
+    return f"/dockyard/{cfg.name}/agents"
+
+
+def add_agents(t: Template, cfg: Config, *, vpc: Any, cluster: Any, bucket: Any,
+               build_logs: Any, build_roles: list[Any], repositories: list[str]) -> dict[str, Any]:
+    """Add the agents' resources to the builder template; returns their outputs."""
+    group = t.add_resource(tp_ec2.SecurityGroup(
+        "AgentSecurityGroup",
+        GroupDescription=f"dockyard {cfg.name} Jenkins agents: no inbound; outbound to sources, "
+                         "packages and the controller",
+        VpcId=Ref(vpc),
+        # Pipelines fetch sources and packages from anywhere; nothing connects to an agent.
+        SecurityGroupEgress=[tp_ec2.SecurityGroupRule(
+            IpProtocol="-1", CidrIp="0.0.0.0/0",
+            Description="Sources, packages, AWS APIs and the controller")],
+    ))
+    logs = t.add_resource(log_group("AgentLogGroup", agent_log_group(cfg),
+                                    cfg.jenkins.agents.log_retention_days))
+    execution = t.add_resource(task_role(
+        "AgentExecutionRole", f"dockyard {cfg.name}: pulls the agent image, writes agent logs",
+        logs_write_statement(GetAtt(logs, "Arn")),
+        *ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/jenkins-agent")])))
+    agent = t.add_resource(suppress(task_role(
+        "AgentRole", f"dockyard {cfg.name}: what pipelines may do (dockyard build and deploy)",
+        *_build_statements(cfg, cluster, bucket, build_logs, build_roles=build_roles,
+                           repositories=repositories),
+        *_deploy_statements(cfg),
+    ), ("CKV_AWS_111", "ecs:RegisterTaskDefinition has no resource-level permissions; the task "
+                       "definitions it registers can only use roles this role may pass")))
+    return {"AgentSecurityGroupId": Ref(group), "AgentExecutionRoleArn": GetAtt(execution, "Arn"),
+            "AgentTaskRoleArn": GetAtt(agent, "Arn"), "AgentLogGroup": Ref(logs)}
+
+
+def _on_cluster(cluster: Any) -> awacs_iam.Condition:
+    return awacs_iam.Condition(awacs_iam.ArnEquals("ecs:cluster", GetAtt(cluster, "Arn")))
+
+
+def _build_statements(cfg: Config, cluster: Any, bucket: Any, build_logs: Any, *,
+                      build_roles: list[Any], repositories: list[str]) -> list[Any]:
+    tasks = Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task/{cfg.name}/*")
+    kaniko = Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task-definition/"
+                 f"{cfg.name}-kaniko-*:*")
+    return [
+        allow(["ecs:RunTask"], [kaniko], _on_cluster(cluster), sid="RunBuilds"),
+        allow(["ecs:TagResource"], [tasks], awacs_iam.Condition(
+            awacs_iam.StringEquals("ecs:CreateAction", "RunTask")), sid="TagBuildTasks"),
+        allow(["ecs:DescribeTasks", "ecs:StopTask"], [tasks], sid="FollowTasks"),
+        allow(["iam:PassRole"], build_roles, awacs_iam.Condition(
+            awacs_iam.StringEquals(_ECS_TASKS)), sid="PassBuildRoles"),
+        allow(["s3:GetObject", "s3:PutObject"],
+              [Sub(f"${{{bucket.title}.Arn}}/contexts/*"),
+               Sub(f"${{{bucket.title}.Arn}}/digests/*")], sid="BuildInputs"),
+        allow(["logs:GetLogEvents"], [GetAtt(build_logs, "Arn")], sid="BuildLogs"),
+        allow(["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage"],
+              [ecr_repository_arn(name) for name in repositories], sid="Images"),
+        allow(["cloudformation:DescribeStacks"],
+              [Sub(f"{_ARN}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/"
+                   f"{cfg.name}-*/*")], sid="ReadPlatformStacks"),
+    ]
+
+
+def _deploy_statements(cfg: Config) -> list[Any]:
+    if not cfg.apps:
+        return []
+    services = [Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:service/{cfg.name}/{app}")
+                for app in cfg.apps]
+    return [
+        allow(["ecs:CreateService", "ecs:UpdateService", "ecs:DescribeServices"], services,
+              sid="DeployApps"),
+        allow(["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"], ["*"],
+              sid="AppTaskDefinitions"),
+        allow(["iam:PassRole"],
+              [Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/{cfg.name}-app-*")],
+              awacs_iam.Condition(awacs_iam.StringEquals(_ECS_TASKS)), sid="PassAppRoles"),
+        allow(["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"],
+              [Sub(f"{_ARN}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/dockyard/"
+                   f"{cfg.name}/apps/*")], sid="AppLogs"),
+    ]
