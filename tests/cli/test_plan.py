@@ -64,7 +64,8 @@ def test_plan_reads_dockyard_yml_and_region_override(run_cli: CliRunner, tmp_pat
     assert "dockyard plan: shop in eu-west-1" in done.stdout
     assert "https://api.example.com/" in done.stdout
     assert sorted(p.name for p in (tmp_path / "dockyard-plan").iterdir()) == \
-        ["shop-app-api.json", "shop-builder.json", "shop-edge.json", "shop-jenkins.json"]
+        ["shop-app-api.json", "shop-builder.json", "shop-edge.json", "shop-jenkins.casc.yaml",
+         "shop-jenkins.json"]
     assert "bundled example" not in done.stderr
 
 

@@ -19,11 +19,11 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCloudFormation:
     monkeypatch.chdir(tmp_path)
     api = FakeCloudFormation()
 
-    def build(run: cli_platform.RunState, reporter: object) -> tuple[object, object, object]:
+    def build(run: cli_platform.RunState, reporter: object) -> object:
         engine = Engine(api, FakeClock(), reporter)  # type: ignore[arg-type]
         platform = Platform(cfg=run.load_config().config, engine=engine, account=FakeAccount(),
                             retained=FakeRetained())
-        return platform, api, FakeRetained()
+        return cli_platform._Wiring(platform, api, FakeRetained(), aws=None)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cli_platform, "_build", build)
     return api

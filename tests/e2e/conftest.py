@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from devtools import moto_server
+from devtools.fake_kaniko import FakeKaniko
 
 REGION = "ap-southeast-2"
 
@@ -23,6 +24,7 @@ class Account:
 
     endpoint: str
     certificate: str = ""
+    kaniko: FakeKaniko | None = None
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
@@ -50,10 +52,14 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture()
-def account(moto_endpoint: str) -> Account:
-    """A fresh account per test: emptied, then given a hosted zone and a certificate."""
+def account(moto_endpoint: str) -> Iterator[Account]:
+    """A fresh account per test: emptied, then given a hosted zone and a certificate; kaniko's
+    part is played for every build task (Jenkins' images are built during ``up``)."""
     moto_server.reset(moto_endpoint)
-    return Account(moto_endpoint, moto_server.seed(moto_endpoint, REGION))
+    moto_server.task_steps(1)
+    kaniko = FakeKaniko(moto_endpoint).start()
+    yield Account(moto_endpoint, moto_server.seed(moto_endpoint, REGION), kaniko)
+    kaniko.stop()
 
 
 Dockyard = Callable[..., subprocess.CompletedProcess[str]]

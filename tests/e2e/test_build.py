@@ -21,7 +21,9 @@ from tests.e2e.conftest import Account, Dockyard
 @pytest.fixture()
 def builder(dockyard: Dockyard, account: Account, tmp_path: Path) -> Iterator[FakeKaniko]:
     """The builder stack deployed, a context folder at tmp_path/app, kaniko being played."""
-    assert dockyard("up", "--yes", "--only", "builder").returncode == 0
+    assert account.kaniko is not None
+    account.kaniko.stop()  # this test watches its own player
+    assert dockyard("up", "--yes", "--no-wait-jenkins", "--only", "builder").returncode == 0
     app = tmp_path / "app"
     app.mkdir()
     (app / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY . /app\n")

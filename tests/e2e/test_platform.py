@@ -26,6 +26,13 @@ def physical_ids(account: Account) -> dict[str, list[str]]:
             for name in STACKS}
 
 
+def controller_image(account: Account) -> str:
+    ecs = account.client("ecs")
+    (service,) = ecs.describe_services(cluster="acme", services=["jenkins"])["services"]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+    return str(definition["taskDefinition"]["containerDefinitions"][0]["image"])
+
+
 def live_stacks(account: Account) -> dict[str, str]:
     cfn = account.client("cloudformation")
     return {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
@@ -33,7 +40,7 @@ def live_stacks(account: Account) -> dict[str, str]:
 
 def test_up_creates_every_stack_and_a_second_up_changes_nothing(dockyard: Dockyard,
                                                                 account: Account) -> None:
-    first = dockyard("up", "--yes")
+    first = dockyard("up", "--yes", "--no-wait-jenkins")
     assert first.returncode == 0, first.stderr
     for name in STACKS:
         assert has_row(first.stdout, name, "created", "CREATE_COMPLETE")
@@ -45,18 +52,32 @@ def test_up_creates_every_stack_and_a_second_up_changes_nothing(dockyard: Dockya
     tags = account.client("cloudformation").describe_stacks(StackName="acme-edge")["Stacks"][0]
     assert {"Key": "dockyard:name", "Value": "acme"} in tags["Tags"]
     before = physical_ids(account)
+    assert account.kaniko is not None
+    built = [h["command"] for h in account.kaniko.handled]
+    assert sorted({d.split("/", 1)[1].split(":")[0] for c in built for d in c
+                   if d.startswith("--destination=")}) == ["acme/jenkins-agent",
+                                                           "acme/jenkins-controller"]
+    controller = controller_image(account)
+    repository, digest = controller.split("@")
+    assert repository.endswith("/acme/jenkins-controller")
+    tagged = account.client("ecr").describe_images(repositoryName="acme/jenkins-controller")
+    assert {d["imageDigest"] for d in tagged["imageDetails"]} == {digest}
+    assert any(t.startswith("ctx-") for t in tagged["imageDetails"][0]["imageTags"])
 
-    second = dockyard("up", "--yes")
+    second = dockyard("up", "--yes", "--no-wait-jenkins")
     assert second.returncode == 0, second.stderr
     for name in STACKS:
         assert has_row(second.stdout, name, "no changes")
     assert physical_ids(account) == before
     assert live_stacks(account) == dict.fromkeys(STACKS, "CREATE_COMPLETE")
+    assert len(account.kaniko.handled) == 2, "the second up builds nothing"
+    assert "jenkins-controller: unchanged" in second.stderr
+    assert controller_image(account) == controller
 
 
 def test_diff_shows_a_change_and_exits_10(dockyard: Dockyard, account: Account,
                                           tmp_path: Path) -> None:
-    assert dockyard("up", "--yes").returncode == 0
+    assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0
     same = dockyard("diff")
     assert same.returncode == 0, same.stderr
     assert "Nothing would change." in same.stdout
@@ -80,7 +101,7 @@ def test_diff_shows_a_change_and_exits_10(dockyard: Dockyard, account: Account,
 
 
 def test_status_prints_the_outputs_and_the_kept_data(dockyard: Dockyard) -> None:
-    assert dockyard("up", "--yes").returncode == 0
+    assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0
     shown = dockyard("status")
     assert shown.returncode == 0, shown.stderr
     assert has_row(shown.stdout, "acme-jenkins", "CREATE_COMPLETE")
@@ -96,7 +117,7 @@ def test_status_prints_the_outputs_and_the_kept_data(dockyard: Dockyard) -> None
 
 def test_down_keeps_efs_and_ecr_then_up_adopts_them_and_purge_removes_them(
         dockyard: Dockyard, account: Account) -> None:
-    assert dockyard("up", "--yes").returncode == 0
+    assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0
     efs = account.client("efs")
     (home,) = efs.describe_file_systems()["FileSystems"]
 
@@ -111,7 +132,7 @@ def test_down_keeps_efs_and_ecr_then_up_adopts_them_and_purge_removes_them(
     assert [fs["FileSystemId"] for fs in efs.describe_file_systems()["FileSystems"]] == \
         [home["FileSystemId"]]
 
-    again = dockyard("up", "--yes")
+    again = dockyard("up", "--yes", "--no-wait-jenkins")
     assert again.returncode == 0, again.stderr
     jenkins = account.client("cloudformation").describe_stacks(StackName="acme-jenkins")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in jenkins["Stacks"][0]["Outputs"]}
@@ -127,7 +148,7 @@ def test_down_keeps_efs_and_ecr_then_up_adopts_them_and_purge_removes_them(
 
 
 def test_purge_without_confirmation_deletes_nothing(dockyard: Dockyard, account: Account) -> None:
-    assert dockyard("up", "--yes").returncode == 0
+    assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0
     refused = dockyard("down", "--purge", "--yes")
     assert refused.returncode == 2
     assert "pass --yes-really-purge in scripts" in refused.stderr
@@ -135,7 +156,7 @@ def test_purge_without_confirmation_deletes_nothing(dockyard: Dockyard, account:
 
 
 def test_events_are_ndjson_on_stdout(dockyard: Dockyard) -> None:
-    done = dockyard("up", "--yes", "--events")
+    done = dockyard("up", "--yes", "--no-wait-jenkins", "--events")
     assert done.returncode == 0, done.stderr
     documents = [json.loads(line) for line in done.stdout.splitlines()]
     kinds = [d["event"] for d in documents]
@@ -154,13 +175,13 @@ def test_up_without_yes_and_without_a_terminal_asks_for_yes(dockyard: Dockyard,
 
 def test_only_deploys_the_named_stacks_and_needs_their_inputs(dockyard: Dockyard,
                                                              account: Account) -> None:
-    missing = dockyard("up", "--yes", "--only", "jenkins")
+    missing = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "jenkins")
     assert missing.returncode == 3
     assert "needs acme-edge, which is not deployed" in missing.stderr
-    edge = dockyard("up", "--yes", "--only", "edge")
+    edge = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "edge")
     assert edge.returncode == 0, edge.stderr
     assert list(live_stacks(account)) == ["acme-edge"]
-    unknown = dockyard("up", "--yes", "--only", "nope")
+    unknown = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "nope")
     assert unknown.returncode == 2
     assert "--only nope: no such stack" in unknown.stderr
 
@@ -170,7 +191,7 @@ def test_a_missing_hosted_zone_fails_before_any_stack(dockyard: Dockyard,
     route53 = account.client("route53")
     for zone in route53.list_hosted_zones()["HostedZones"]:
         route53.delete_hosted_zone(Id=zone["Id"])
-    done = dockyard("up", "--yes")
+    done = dockyard("up", "--yes", "--no-wait-jenkins")
     assert done.returncode == 3
     assert "error: look up" not in done.stderr
     assert "no public Route 53 hosted zone for example.com" in done.stderr

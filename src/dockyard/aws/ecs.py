@@ -132,3 +132,63 @@ def _task(raw: dict[str, Any]) -> TaskState:
         stopped_at=raw.get("stoppedAt"),
         tags={t["key"]: t["value"] for t in raw.get("tags", [])},
         command=list(overrides[0].get("command", [])) if overrides else [])
+
+
+@dataclass(frozen=True)
+class ServiceEvent:
+    """One line of an ECS service's event log."""
+
+    event_id: str
+    created_at: datetime | None
+    message: str
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """An ECS service as DescribeServices reports it."""
+
+    name: str
+    status: str
+    desired: int
+    running: int
+    pending: int
+    rollout_state: str = ""
+    rollout_reason: str = ""
+    task_definition: str = ""
+    events: list[ServiceEvent] = field(default_factory=list)
+
+
+class Services:
+    """The ECS calls about a long-running service."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def describe(self, cluster: str, name: str) -> ServiceState | None:
+        """The service, or None when there is none (or it was deleted)."""
+        with translated(f"describe the service {name}"):
+            raw = self._client.describe_services(cluster=cluster, services=[name])
+        services = [s for s in raw.get("services", []) if s.get("status") != "INACTIVE"]
+        if not services:
+            return None
+        s = services[0]
+        primary: dict[str, Any] = next(
+            (d for d in s.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+        return ServiceState(
+            name=s["serviceName"], status=s.get("status", ""), desired=s.get("desiredCount", 0),
+            running=s.get("runningCount", 0), pending=s.get("pendingCount", 0),
+            rollout_state=primary.get("rolloutState", ""),
+            rollout_reason=primary.get("rolloutStateReason", ""),
+            task_definition=s.get("taskDefinition", ""),
+            events=[ServiceEvent(e.get("id", ""), e.get("createdAt"), e.get("message", ""))
+                    for e in s.get("events", [])])
+
+    def stopped_tasks(self, cluster: str, service: str, limit: int = 3) -> list[TaskState]:
+        """The service's most recently stopped tasks, with their reasons."""
+        with translated(f"list the stopped tasks of {service}"):
+            arns = self._client.list_tasks(cluster=cluster, serviceName=service,
+                                           desiredStatus="STOPPED").get("taskArns", [])[:limit]
+            if not arns:
+                return []
+            raw = self._client.describe_tasks(cluster=cluster, tasks=arns)
+        return [_task(t) for t in raw.get("tasks", [])]

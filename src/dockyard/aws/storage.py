@@ -92,6 +92,24 @@ class Logs:
                        raw.get("nextForwardToken") or token)
 
 
+    def last_lines(self, group: str, count: int = 20) -> tuple[str, list[str]]:
+        """The newest stream of a log group and its last ``count`` lines ('' when none)."""
+        try:
+            streams = self._client.describe_log_streams(
+                logGroupName=group, orderBy="LastEventTime", descending=True, limit=1)
+        except ClientError as err:
+            if error_code(err) == "ResourceNotFoundException":
+                return "", []
+            raise translate(err, f"list the log streams of {group}") from err
+        if not streams.get("logStreams"):
+            return "", []
+        stream = str(streams["logStreams"][0]["logStreamName"])
+        with translated(f"read the log stream {stream}"):
+            raw = self._client.get_log_events(logGroupName=group, logStreamName=stream,
+                                              startFromHead=False, limit=count)
+        return stream, [str(e.get("message", "")).rstrip("\n") for e in raw.get("events", [])]
+
+
 class Registry:
     """ECR: images by tag, manifests, and image indexes."""
 
@@ -130,3 +148,4 @@ class Registry:
             raw = self._client.put_image(repositoryName=repository, imageManifest=manifest,
                                          imageManifestMediaType=media_type, imageTag=tag)
         return str(raw["image"]["imageId"]["imageDigest"])
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dockyard.aws.cloudformation import CloudFormation
@@ -23,6 +24,7 @@ from dockyard.templates.builder import repository_names
 
 if TYPE_CHECKING:
     from dockyard.aws.session import AwsSession
+    from dockyard.polling import Clock
 
 
 def environment_from_stack(aws: AwsSession, cfg: Config) -> BuildEnvironment:
@@ -31,7 +33,11 @@ def environment_from_stack(aws: AwsSession, cfg: Config) -> BuildEnvironment:
     if stack is None or not stack.outputs.get("ClusterArn"):
         raise AwsPreconditionError(f"{cfg.stack_name('builder')} is not deployed in "
                                    f"{cfg.region}", hint="run: dockyard up --only builder")
-    out = stack.outputs
+    return environment_from_outputs(stack.outputs, cfg)
+
+
+def environment_from_outputs(out: dict[str, str], cfg: Config) -> BuildEnvironment:
+    """Where builds run, from the builder stack's outputs."""
     account = out["ClusterArn"].split(":")[4]
     definitions = {key.removeprefix("TaskDefinition").lower(): value
                    for key, value in out.items() if key.startswith("TaskDefinition")}
@@ -77,6 +83,22 @@ def make_request(cfg: Config, options: dict[str, Any], architectures: list[str])
         cache=not options.get("no_cache"), timeout_seconds=timeout)
     check_request(request)
     return request
+
+
+def make_build(aws: AwsSession, env: BuildEnvironment, request: BuildRequest,
+               destination: Destination, *, clock: Clock, on_line: Callable[[str], None],
+               on_note: Callable[[str], None]) -> Build:
+    """A build wired to AWS: ECS for the tasks, Logs, S3 for contexts and digests, ECR."""
+    from dockyard.aws.ecs import Ecs
+    from dockyard.aws.storage import Logs, Objects, Registry
+    from dockyard.build.runner import KANIKO_CONTAINER
+    from dockyard.build.task import Runner, StopSignal
+
+    runner = Runner(tasks=Ecs(aws.client("ecs")), logs=Logs(aws.client("logs")), clock=clock,
+                    log_group=env.log_group, container=KANIKO_CONTAINER, stop=StopSignal(),
+                    on_line=on_line, on_note=on_note)
+    return Build(env=env, request=request, destination=destination, runner=runner,
+                 digests=Objects(aws.client("s3")), registry=Registry(aws.client("ecr")))
 
 
 def with_labels(request: BuildRequest, source: Source) -> BuildRequest:

@@ -10,21 +10,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dockyard.cli.common import RunState, common_options, state
-from dockyard.errors import DockyardError, ExitCode, UsageError
+from dockyard.errors import ExitCode, UsageError
 from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
     from dockyard.build.request import BuildRequest, Destination
     from dockyard.build.runner import Build, BuildEnvironment, BuildResult
     from dockyard.config import Config
-
-
-class BuildFailedError(DockyardError):
-    """The build did not produce an image; the exit code says why."""
-
-    def __init__(self, message: str, code: int, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.exit_code = code  # type: ignore[assignment]
 
 
 @click.command()
@@ -168,19 +160,11 @@ class _Wiring:
         return write
 
     def build(self, request: BuildRequest, destination: Destination) -> Build:
-        from dockyard.aws.ecs import Ecs
-        from dockyard.aws.storage import Logs, Objects, Registry
-        from dockyard.build.runner import KANIKO_CONTAINER, Build
-        from dockyard.build.task import Runner, StopSignal
+        from dockyard.build.environment import make_build
 
         multi = len(request.architectures) > 1
-        runner = Runner(tasks=Ecs(self.aws.client("ecs")), logs=Logs(self.aws.client("logs")),
-                        clock=self.clock, log_group=self.env.log_group,
-                        container=KANIKO_CONTAINER, stop=StopSignal(),
-                        on_line=self.line("[build] " if multi else ""), on_note=self.progress)
-        return Build(env=self.env, request=request, destination=destination, runner=runner,
-                     digests=Objects(self.aws.client("s3")),
-                     registry=Registry(self.aws.client("ecr")))
+        return make_build(self.aws, self.env, request, destination, clock=self.clock,
+                          on_line=self.line("[build] " if multi else ""), on_note=self.progress)
 
     def reattach(self, task: str) -> BuildResult:
         from dockyard.build.environment import reattach
@@ -211,6 +195,7 @@ _FAILURES: dict[int, str] = {
 
 
 def _report(result: BuildResult, console: Console, output: str) -> int:
+    from dockyard.build.runner import BuildFailedError
     from dockyard.ui.build import result_document
 
     if output == "json":

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
     from dockyard.aws.cloudformation import CloudFormation, ResourceChange
     from dockyard.aws.retained import RetainedData
+    from dockyard.aws.session import AwsSession
     from dockyard.stacks.engine import Reporter
     from dockyard.stacks.platform import Platform
 
@@ -24,7 +26,17 @@ def _console() -> Console:
     return Console(out=sys.stdout, err=sys.stderr)
 
 
-def _build(run: RunState, reporter: Reporter) -> tuple[Platform, CloudFormation, RetainedData]:
+@dataclass(frozen=True)
+class _Wiring:
+    """A command's objects: one AWS session and what is built on it."""
+
+    platform: Platform
+    stacks: CloudFormation
+    retained: RetainedData
+    aws: AwsSession
+
+
+def _build(run: RunState, reporter: Reporter) -> _Wiring:
     """Wire the commands' objects: one session, its clients, the engine (composition root)."""
     from dockyard.aws.account import Account
     from dockyard.aws.cloudformation import CloudFormation
@@ -42,7 +54,38 @@ def _build(run: RunState, reporter: Reporter) -> tuple[Platform, CloudFormation,
                       aws.client("secretsmanager"))
     retained = RetainedData(aws.client("efs"), aws.client("ecr"), aws.client("backup"),
                             aws.client("s3"))
-    return Platform(cfg=cfg, engine=engine, account=account, retained=retained), stacks, retained
+    platform = Platform(cfg=cfg, engine=engine, account=account, retained=retained)
+    return _Wiring(platform, stacks, retained, aws)
+
+
+def _jenkins_images(aws: Any, platform: Platform,
+                    console: Console) -> Callable[[dict[str, dict[str, str]]], dict[str, str]]:
+    from dockyard.polling import SystemClock
+    from dockyard.stacks.jenkins import AwsImageTools, JenkinsImages
+
+    clock = SystemClock()
+    tools = AwsImageTools(aws, platform.cfg, clock, on_line=lambda line: console.note(
+        "  | " + line), on_note=console.progress)
+    return JenkinsImages(platform.cfg, tools, clock, console.progress).images
+
+
+def _jenkins_waiter(aws: Any, platform: Platform, console: Console) -> Any:
+    from dockyard.aws.ecs import Services
+    from dockyard.aws.storage import Logs
+    from dockyard.polling import SystemClock
+    from dockyard.stacks.jenkins import JenkinsWait
+
+    def after(stack: Any, result: Any, outputs: dict[str, dict[str, str]]) -> None:
+        if stack.key != "jenkins" or "builder" not in outputs:
+            return
+        waiter = JenkinsWait(Services(aws.client("ecs")), Logs(aws.client("logs")),
+                             SystemClock(), console.progress)
+        out = result.outputs
+        waiter.wait(out.get("Url", platform.cfg.url(platform.cfg.jenkins.host)),
+                    outputs["builder"]["ClusterArn"], out.get("ServiceName", "jenkins"),
+                    out.get("LogGroupName", f"/dockyard/{platform.cfg.name}/jenkins"))
+
+    return after
 
 
 def _reporter(console: Console, events: bool) -> Reporter:
@@ -71,14 +114,18 @@ def _confirm(yes: bool) -> Callable[[str, list[ResourceChange]], bool]:
               help="Deploy only this stack (builder, edge, jenkins, app-<name>); repeatable.")
 @click.option("--yes", "-y", is_flag=True, help="Apply changes without asking.")
 @click.option("--events", is_flag=True, help="Write progress as NDJSON events to stdout.")
+@click.option("--wait-jenkins/--no-wait-jenkins", default=True, show_default=True,
+              help="After the jenkins stack, wait until https://jenkins.<domain>/login "
+                   "answers 200.")
 @common_options
-def up(only: tuple[str, ...], yes: bool, events: bool) -> int:
+def up(only: tuple[str, ...], yes: bool, events: bool, wait_jenkins: bool) -> int:
     """Create or update the platform's stacks, in order, through change sets.
 
     Checks credentials and the hosted zone first, then deploys network (if created), builder,
-    edge, jenkins and each app, feeding each stack's outputs to the next. A second run with
-    nothing changed changes nothing. Ctrl-C during an update cancels it (CloudFormation rolls
-    it back).
+    edge, jenkins and each app, feeding each stack's outputs to the next. Before the jenkins
+    stack, builds the controller and agent images with dockyard's own builder (only when
+    their contents changed); after it, waits for Jenkins to answer. A second run with nothing
+    changed changes nothing. Ctrl-C during an update cancels it (CloudFormation rolls it back).
     """
     from dockyard.stacks.engine import Outcome
     from dockyard.stacks.platform import up as deploy
@@ -90,8 +137,11 @@ def up(only: tuple[str, ...], yes: bool, events: bool) -> int:
         raise UsageError("up changes your account and there is nobody to ask",
                          hint="pass --yes to apply changes without a prompt (or run "
                               "`dockyard diff` first to see them)")
-    platform, _, _ = _build(run, _reporter(console, events))
-    results = deploy(platform, list(only), _confirm(yes))
+    wiring = _build(run, _reporter(console, events))
+    platform = wiring.platform
+    platform.images = _jenkins_images(wiring.aws, platform, console)
+    after = _jenkins_waiter(wiring.aws, platform, console) if wait_jenkins else None
+    results = deploy(platform, list(only), _confirm(yes), after)
     if events:
         console.data(_ndjson({"event": "summary", **up_document(results)}))
     elif run.output == "json":
@@ -124,7 +174,7 @@ def diff() -> int:
     from dockyard.ui.stacks import diff_document, diff_text
 
     run, console = state(), _console()
-    platform, _, _ = _build(run, _reporter(console, events=False))
+    platform = _build(run, _reporter(console, events=False)).platform
     diffs = compare(platform)
     if run.output == "json":
         console.json(diff_document(diffs))
@@ -141,8 +191,8 @@ def status() -> int:
     from dockyard.ui.stacks import status_document, status_text
 
     run, console = state(), _console()
-    platform, stacks, retained = _build(run, _reporter(console, events=False))
-    result = inventory(platform, stacks, retained)
+    wiring = _build(run, _reporter(console, events=False))
+    result = inventory(wiring.platform, wiring.stacks, wiring.retained)
     if run.output == "json":
         console.json(status_document(result))
     else:
@@ -169,8 +219,9 @@ def down(purge: bool, yes: bool, yes_really_purge: bool) -> int:
     from dockyard.ui.stacks import down_document, down_preview, down_text
 
     run, console = state(), _console()
-    platform, stacks, retained = _build(run, _reporter(console, events=False))
-    plan = plan_down(platform, stacks, retained)
+    wiring = _build(run, _reporter(console, events=False))
+    platform, retained = wiring.platform, wiring.retained
+    plan = plan_down(platform, wiring.stacks, retained)
     if not plan.stacks and not (purge and (plan.file_systems or plan.repositories)):
         console.note(f"nothing to delete: no stacks of {platform.cfg.name} in "
                      f"{platform.cfg.region}")

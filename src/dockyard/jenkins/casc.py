@@ -69,7 +69,19 @@ def render_yaml(cfg: Config, infra: JenkinsInfra) -> str:
     header = (f"# Jenkins configuration as code for dockyard {cfg.name}, generated from "
               "dockyard.yml.\n# Changes made in the Jenkins UI are replaced at every restart; "
               "edit dockyard.yml.\n")
-    return header + yaml.safe_dump(render(cfg, infra), sort_keys=False, width=100)
+    return header + yaml.dump(render(cfg, infra), Dumper=_Dumper, sort_keys=False, width=100)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the Job DSL scripts) as literal blocks, readable as written."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
 
 
 def _jenkins(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:

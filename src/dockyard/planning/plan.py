@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.config import LoadedConfig
+from dockyard.config.models import Config
 from dockyard.errors import DockyardError
+from dockyard.jenkins.casc import JenkinsInfra, render_yaml
 from dockyard.planning.cost import CostEstimate, estimate
 from dockyard.planning.lint import Finding, lint_template
 from dockyard.planning.posture import Exposure, exposures
 from dockyard.templates import Built, Discovered, FromStack, Input, Retained, render_stacks
+from dockyard.templates.common import assign_public_ip
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Plan:
     cost: CostEstimate
     findings: list[Finding] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
+    jenkins_config: Path | None = None
 
     @property
     def errors(self) -> list[Finding]:
@@ -79,6 +83,10 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
                         for name, source in stack.inputs.items()},
             path=path))
     removed = _remove_stale(out_dir, cfg.name, {s.path for s in summaries})
+    jenkins_config = None
+    if not cfg.jenkins.image:  # with its own image, Jenkins brings its own configuration
+        jenkins_config = out_dir / f"{cfg.name}-jenkins.casc.yaml"
+        _write(jenkins_config, render_yaml(cfg, planned_infra(cfg)))
 
     findings: list[Finding] = []
     for stack in stacks:
@@ -90,7 +98,21 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
     return Plan(project=cfg.name, region=cfg.region, source=loaded.source,
                 network_mode=cfg.network.mode, out_dir=out_dir, stacks=summaries,
                 endpoints=endpoints, exposures=exposures(bodies), cost=estimate(cfg),
-                findings=findings, removed=removed)
+                findings=findings, removed=removed, jenkins_config=jenkins_config)
+
+
+def planned_infra(cfg: Config) -> JenkinsInfra:
+    """What the agents' settings will be, named for the plan (``up`` fills in the values)."""
+    def output(name: str) -> str:
+        return f"<output {name} of {cfg.stack_name('builder')}>"
+
+    return JenkinsInfra(
+        cluster_arn=output("ClusterArn"), subnets=[output("Subnets")],
+        security_group=output("AgentSecurityGroupId"),
+        assign_public_ip=assign_public_ip(cfg),
+        execution_role_arn=output("AgentExecutionRoleArn"),
+        task_role_arn=output("AgentTaskRoleArn"), log_group=output("AgentLogGroup"),
+        agent_image=f"<the {cfg.name}/jenkins-agent image built by up>")
 
 
 def _write(path: Path, text: str) -> None:

@@ -8,6 +8,7 @@ rather than half way through.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,10 +22,6 @@ from dockyard.names import TAG_KEY
 from dockyard.stacks import status as st
 from dockyard.stacks.engine import Confirm, Engine, Outcome, StackRequest, StackResult
 from dockyard.templates import Built, Discovered, Input, Retained, StackTemplate, render_stacks
-
-# Until dockyard builds its own controller image (with JCasC baked in) during `up`, the
-# controller runs the upstream LTS image; a value already deployed is kept.
-UPSTREAM_CONTROLLER_IMAGE = "jenkins/jenkins:2.568.2-jdk21"
 
 
 class RetainedLookup(Protocol):
@@ -52,6 +49,9 @@ class Platform:
     account: AccountApi
     retained: RetainedLookup
     stacks: list[StackTemplate] = field(default_factory=list)
+    # Builds (or finds) the images a stack's Built inputs name; without it, a deployed stack
+    # keeps the images it has (``diff`` builds nothing).
+    images: Callable[[dict[str, dict[str, str]]], dict[str, str]] | None = None
     _kept: dict[str, str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -128,8 +128,15 @@ def discover(platform: Platform) -> dict[str, str]:
     return facts
 
 
-def up(platform: Platform, only: list[str], confirm: Confirm) -> list[StackResult]:
-    """Deploy the selected stacks in order; stop at the first that does not succeed."""
+AfterDeploy = Callable[[StackTemplate, StackResult, dict[str, dict[str, str]]], None]
+
+
+def up(platform: Platform, only: list[str], confirm: Confirm,
+       after: AfterDeploy | None = None) -> list[StackResult]:
+    """Deploy the selected stacks in order; stop at the first that does not succeed.
+
+    ``after`` runs once a stack is in place (the CLI waits for Jenkins there).
+    """
     selected = select(platform, only)
     facts = discover(platform)
     outputs: dict[str, dict[str, str]] = {}
@@ -141,6 +148,8 @@ def up(platform: Platform, only: list[str], confirm: Confirm) -> list[StackResul
         if not result.ok:
             break
         outputs[stack.key] = result.outputs
+        if after is not None:
+            after(stack, result, outputs)
     return results
 
 
@@ -186,10 +195,13 @@ def _request(platform: Platform, stack: StackTemplate, facts: dict[str, str],
     def lookup(name: str, source: Input) -> str:
         if isinstance(source, Discovered):
             return facts[source.fact]
+        if isinstance(source, Built) and platform.images is not None:
+            return platform.images(outputs)[source.image]
         if live is not None and name in live.parameters:
             return live.parameters[name]  # a deployed stack keeps its image and adoptions
         if isinstance(source, Built):
-            return UPSTREAM_CONTROLLER_IMAGE
+            raise DockyardError(f"{stack.name} needs the {source.image} image, which "
+                                "`dockyard up` builds", hint="run dockyard up")
         assert isinstance(source, Retained)
         return platform.kept(source)
 

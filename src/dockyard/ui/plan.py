@@ -16,6 +16,8 @@ def plan_text(plan: Plan) -> str:
     lines.append(f"Stacks ({len(plan.stacks)}), templates in {plan.out_dir}/")
     lines += columns([(s.name, f"{s.resources} resources", _highlights(s.resource_types))
                       for s in plan.stacks], right=(1,))
+    if plan.jenkins_config:
+        lines.append(f"  Jenkins configuration as code: {plan.jenkins_config}")
     lines += ["", "Endpoints"]
     lines += columns([(e.name, e.url) for e in plan.endpoints])
     lines += ["", "Open to whom"]
@@ -82,4 +84,5 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "findings": [{"stack": f.stack, "rule": f.rule, "severity": f.severity, "line": f.line,
                       "message": f.message} for f in plan.findings],
         "removed_templates": [str(p) for p in plan.removed],
+        "jenkins_config": str(plan.jenkins_config) if plan.jenkins_config else None,
     }

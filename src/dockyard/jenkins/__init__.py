@@ -1,0 +1,1 @@
+"""Jenkins as dockyard runs it: image contexts (package data), plugins and JCasC rendering."""

@@ -1,0 +1,221 @@
+"""Jenkins during ``up``: its two images built by dockyard's own builder, then the wait until
+``https://jenkins.<domain>/login`` answers 200.
+
+An image is named by its build context's content hash (tag ``ctx-<hash>``): a changed
+plugins.txt, JCasC or dockyard rebuilds it and the jenkins stack rolls; an unchanged one is
+found in ECR and reused, so a second ``up`` builds nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from dockyard.aws.ecs import ServiceState, TaskState
+from dockyard.aws.session import AwsSession
+from dockyard.aws.storage import Objects, Registry
+from dockyard.build.environment import environment_from_outputs, make_build
+from dockyard.build.request import BuildRequest, Destination, new_build_id
+from dockyard.build.runner import Build, BuildEnvironment, BuildFailedError, BuildResult
+from dockyard.build.sources import Source, prepare
+from dockyard.config.models import Config
+from dockyard.errors import DockyardError, ExitCode
+from dockyard.jenkins.casc import JenkinsInfra
+from dockyard.jenkins.contexts import write_agent_context, write_controller_context
+from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
+
+CONTEXT_TAG_LENGTH = 24
+
+
+class ImageTools(Protocol):
+    """What building Jenkins' images needs (wired by the CLI; faked in tests)."""
+
+    def environment(self, builder_outputs: dict[str, str]) -> BuildEnvironment: ...
+    def upload(self, folder: Path, env: BuildEnvironment) -> Source: ...
+    def existing(self, repository: str, tag: str) -> str | None: ...
+    def build(self, env: BuildEnvironment, request: BuildRequest,
+              destination: Destination) -> Build: ...
+
+
+@dataclass
+class JenkinsImages:
+    """Builds (or finds) the agent and controller images for a jenkins stack deploy."""
+
+    cfg: Config
+    tools: ImageTools
+    clock: Clock
+    on_note: Callable[[str], None]
+    built: dict[str, str] = field(default_factory=dict)
+
+    def images(self, outputs: dict[str, dict[str, str]]) -> dict[str, str]:
+        """Image references by name (``jenkins-controller``), built once per run."""
+        if self.built:
+            return self.built
+        env = self.tools.environment(outputs["builder"])
+        builder = outputs["builder"]
+        agent = self._ensure(env, "jenkins-agent", write_agent_context)
+        infra = JenkinsInfra(
+            cluster_arn=env.cluster, subnets=env.subnets,
+            security_group=builder["AgentSecurityGroupId"], assign_public_ip=env.assign_public_ip,
+            execution_role_arn=builder["AgentExecutionRoleArn"],
+            task_role_arn=builder["AgentTaskRoleArn"], log_group=builder["AgentLogGroup"],
+            agent_image=agent)
+        controller = self._ensure(
+            env, "jenkins-controller",
+            lambda folder: write_controller_context(self.cfg, infra, folder))
+        self.built = {"jenkins-agent": agent, "jenkins-controller": controller}
+        return self.built
+
+    def _ensure(self, env: BuildEnvironment, image: str,
+                write: Callable[[Path], Path]) -> str:
+        repository = f"{self.cfg.name}/{image}"
+        destination = Destination(uri=f"{env.registry}/{repository}", ecr_repository=repository)
+        with tempfile.TemporaryDirectory(prefix=f"dockyard-{image}-") as tmp:
+            source = self.tools.upload(write(Path(tmp) / "context"), env)
+        tag = "ctx-" + source.context.rsplit("/", 1)[-1][:CONTEXT_TAG_LENGTH]
+        digest = self.tools.existing(repository, tag)
+        if digest is not None:
+            self.on_note(f"{image}: unchanged, using {tag} ({digest[:19]})")
+            return f"{destination.uri}@{digest}"
+        self.on_note(f"{image}: building {tag} with kaniko on Fargate")
+        b = self.cfg.builder
+        request = BuildRequest(tags=(tag,), spot=b.spot, cpu=b.cpu, memory=b.memory,
+                               storage_gib=b.storage_gib, timeout_seconds=b.timeout_minutes * 60)
+        result = self.tools.build(env, request, destination).run(new_build_id(), source,
+                                                                 self.clock.now())
+        return _built_ref(image, result)
+
+
+def _built_ref(image: str, result: BuildResult) -> str:
+    if result.ref is None:
+        failed = next((o for o in result.outcomes if o.last_lines), None)
+        tail = "; ".join(failed.last_lines[-3:]) if failed else ""
+        raise BuildFailedError(f"building the {image} image failed: {result.error}",
+                               result.exit_code, hint=tail or None)
+    return result.ref
+
+
+# -- waiting for Jenkins --------------------------------------------------------------------------
+
+class ServiceApi(Protocol):
+    """ECS service calls (``dockyard.aws.ecs.Services``, or a fake)."""
+
+    def describe(self, cluster: str, name: str) -> ServiceState | None: ...
+    def stopped_tasks(self, cluster: str, service: str, limit: int = 3) -> list[TaskState]: ...
+
+
+class LastLines(Protocol):
+    """The newest log lines of a group (``dockyard.aws.storage.Logs``, or a fake)."""
+
+    def last_lines(self, group: str, count: int = 20) -> tuple[str, list[str]]: ...
+
+
+Probe = Callable[[str], int | None]
+
+WAIT = Poll("Jenkins to answer on /login", interval=10, timeout=1500)
+
+
+def http_status(url: str) -> int | None:
+    """The HTTP status of a GET (None when nothing answers)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+@dataclass
+class JenkinsWait:
+    """Waits for the controller to answer, showing the service's progress meanwhile."""
+
+    services: ServiceApi
+    logs: LastLines
+    clock: Clock
+    on_note: Callable[[str], None]
+    probe: Probe = http_status
+    poll: Poll = WAIT
+
+    def wait(self, url: str, cluster: str, service: str, log_group: str) -> None:
+        """Return once ``url``login answers 200; raise with the evidence when it does not."""
+        seen: set[str] = set()
+        self.on_note(f"waiting for {url}login to answer 200 (a cold Jenkins takes a few "
+                     "minutes)")
+
+        def fetch() -> int | None:
+            status = self.probe(url + "login")
+            state = self.services.describe(cluster, service)
+            if state is not None:
+                for event in reversed(state.events[:5]):
+                    if event.event_id not in seen:
+                        seen.add(event.event_id)
+                        self.on_note(f"jenkins service: {event.message}")
+                if state.rollout_state == "FAILED":
+                    raise self._failure(cluster, service, log_group,
+                                        f"the deployment failed: {state.rollout_reason}")
+            self.on_note(f"/login answered {status or 'nothing yet'}" + (
+                f"; {state.running} running, {state.pending} pending" if state else ""))
+            return status
+
+        try:
+            poll_until(fetch, lambda status: status == 200, self.poll, self.clock)
+        except WaitTimeoutError:
+            raise self._failure(cluster, service, log_group,
+                                f"no 200 from {url}login within {self.poll.timeout / 60:.0f} "
+                                "minutes") from None
+        self.on_note(f"Jenkins is up at {url}")
+
+    def _failure(self, cluster: str, service: str, log_group: str, what: str) -> DockyardError:
+        reasons = [f"{t.task_id}: {t.stopped_reason}" for t in
+                   self.services.stopped_tasks(cluster, service) if t.stopped_reason]
+        stream, lines = self.logs.last_lines(log_group, 15)
+        details = [*(f"stopped task {r}" for r in reasons),
+                   *([f"last lines of {stream}:"] + [f"  {line}" for line in lines] if lines
+                     else [])]
+        for line in details:
+            self.on_note(line)
+        return JenkinsNotReadyError(f"Jenkins is not answering: {what}",
+                                    hint="`dockyard jenkins logs` shows the controller's log")
+
+
+class JenkinsNotReadyError(DockyardError):
+    """The controller did not come up in time, or its deployment failed."""
+
+    exit_code = ExitCode.FAILED
+
+
+@dataclass
+class AwsImageTools:
+    """ImageTools on a real (or emulated) account."""
+
+    aws: AwsSession
+    cfg: Config
+    clock: Clock
+    on_line: Callable[[str], None]
+    on_note: Callable[[str], None]
+
+    def environment(self, builder_outputs: dict[str, str]) -> BuildEnvironment:
+        """Where builds run."""
+        return environment_from_outputs(builder_outputs, self.cfg)
+
+    def upload(self, folder: Path, env: BuildEnvironment) -> Source:
+        """Pack and upload a context (nothing is uploaded when the bucket has it)."""
+        return prepare(str(folder), "Dockerfile", Objects(self.aws.client("s3")),
+                       bucket=env.bucket, url_seconds=self.cfg.builder.timeout_minutes * 60,
+                       on_note=lambda _: None)
+
+    def existing(self, repository: str, tag: str) -> str | None:
+        """The digest ECR has under ``tag``, if any."""
+        return Registry(self.aws.client("ecr")).digest_of(repository, tag)
+
+    def build(self, env: BuildEnvironment, request: BuildRequest,
+              destination: Destination) -> Build:
+        """A build of one image on the builder."""
+        return make_build(self.aws, env, request, destination, clock=self.clock,
+                          on_line=self.on_line, on_note=self.on_note)

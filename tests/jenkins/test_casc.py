@@ -1,0 +1,156 @@
+"""The JCasC rendered for the example, walked as a tree: every required key with its value,
+none of the keys that break current LTS."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from dockyard.jenkins.casc import JenkinsInfra, render, render_yaml
+from tests.conftest import example_config
+
+INFRA = JenkinsInfra(
+    cluster_arn="arn:aws:ecs:ap-southeast-2:123456789012:cluster/acme",
+    subnets=["subnet-a", "subnet-b"], security_group="sg-agents", assign_public_ip=True,
+    execution_role_arn="arn:aws:iam::123456789012:role/agent-exec",
+    task_role_arn="arn:aws:iam::123456789012:role/agent-task", log_group="/dockyard/acme/agents",
+    agent_image="123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/acme/jenkins-agent@sha256:"
+                + "a" * 64)
+
+
+@pytest.fixture(scope="module")
+def casc() -> dict[str, Any]:
+    document = yaml.safe_load(render_yaml(example_config(), INFRA))
+    assert isinstance(document, dict)
+    return document
+
+
+def keys(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key)
+            yield from keys(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from keys(item)
+
+
+def strings(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from strings(item)
+    elif isinstance(node, str):
+        yield node
+
+
+def test_no_key_that_breaks_current_lts(casc: dict[str, Any]) -> None:
+    present = set(keys(casc))
+    assert present.isdisjoint({"agentProtocols", "remotingSecurity", "grantedPermissions"})
+    # matrix-auth's flat list is deprecated too; permissions live inside each entry
+    assert "permissions" not in casc["jenkins"]["authorizationStrategy"]["globalMatrix"]
+
+
+def test_the_controller_runs_nothing_itself_and_opens_no_agent_port(casc: dict[str, Any]) -> None:
+    jenkins = casc["jenkins"]
+    assert jenkins["numExecutors"] == 0
+    assert jenkins["mode"] == "EXCLUSIVE"
+    assert jenkins["slaveAgentPort"] == -1
+    assert jenkins["crumbIssuer"] == {"standard": {"excludeClientIPFromCrumb": True}}
+
+
+def test_location_is_the_public_url_with_a_trailing_slash(casc: dict[str, Any]) -> None:
+    assert casc["unclassified"]["location"]["url"] == "https://jenkins.example.com/"
+
+
+def test_local_realm_without_signup_and_the_password_from_secrets_manager(
+        casc: dict[str, Any]) -> None:
+    realm = casc["jenkins"]["securityRealm"]["local"]
+    assert realm["allowsSignup"] is False
+    (admin,) = realm["users"]
+    assert admin["id"] == "admin"
+    assert admin["password"] == "${acme-jenkins-admin}"
+    references = {m for s in strings(casc) for m in re.findall(r"\$\{([^:{}]+)\}", s)}
+    assert references == {"acme-jenkins-admin", "acme/github"}, "only Secrets Manager names"
+
+
+def test_matrix_authorization_with_entries(casc: dict[str, Any]) -> None:
+    entries = casc["jenkins"]["authorizationStrategy"]["globalMatrix"]["entries"]
+    assert {"user": {"name": "admin", "permissions": ["Overall/Administer"]}} in entries
+    (group,) = [e["group"] for e in entries if "group" in e]
+    assert group["name"] == "authenticated"
+    assert set(group["permissions"]) == {"Overall/Read", "Job/Read", "Job/Build"}
+
+
+def test_the_ecs_cloud_runs_websocket_agents_mostly_on_spot(casc: dict[str, Any]) -> None:
+    (cloud,) = [c["ecs"] for c in casc["jenkins"]["clouds"]]
+    assert cloud["cluster"] == INFRA.cluster_arn
+    assert cloud["regionName"] == "ap-southeast-2"
+    assert cloud["credentialsId"] == ""
+    assert cloud["jenkinsUrl"] == "http://jenkins.acme.internal:8080/"
+    assert "tunnel" not in cloud
+    (template,) = cloud["templates"]
+    assert "launchType" not in template, "launchType FARGATE alone would run on demand"
+    assert template["capacityProviderStrategies"] == [
+        {"provider": "FARGATE_SPOT", "weight": 3, "base": 0},
+        {"provider": "FARGATE", "weight": 1, "base": 0}]
+    assert template["subnets"] == "subnet-a,subnet-b"
+    assert template["securityGroups"] == "sg-agents"
+    assert template["executionRole"] == INFRA.execution_role_arn
+    assert template["taskrole"] == INFRA.task_role_arn
+    assert template["image"] == INFRA.agent_image
+    assert template["networkMode"] == "awsvpc"
+    assert {"name": "JENKINS_WEB_SOCKET", "value": "true"} in template["environments"]
+    assert template["logDriver"] == "awslogs"
+    options = {o["name"]: o["value"] for o in template["logDriverOptions"]}
+    assert options["awslogs-group"] == "/dockyard/acme/agents"
+
+
+def test_agents_on_demand_only_when_spot_is_off() -> None:
+    cfg = example_config(("  jobs:", "  agents:\n    spot: false\n  jobs:"))
+    (cloud,) = [c["ecs"] for c in render(cfg, INFRA)["jenkins"]["clouds"]]
+    assert cloud["templates"][0]["capacityProviderStrategies"] == [
+        {"provider": "FARGATE", "weight": 1, "base": 0}]
+
+
+def test_github_credentials_come_from_the_named_secret(casc: dict[str, Any]) -> None:
+    (credential,) = casc["credentials"]["system"]["domainCredentials"][0]["credentials"]
+    login = credential["usernamePassword"]
+    assert login["id"] == "github" and login["scope"] == "GLOBAL"
+    assert login["password"] == "${json:token:${acme/github}}"
+    assert login["username"] == "${json:username:${acme/github}}"
+
+
+def test_one_multibranch_job_per_entry_and_a_build_discarder(casc: dict[str, Any]) -> None:
+    (jobs,) = casc["jobs"]
+    script = jobs["script"]
+    assert script.count("multibranchPipelineJob(") == 1
+    assert "multibranchPipelineJob('web')" in script
+    assert "repoOwner('example-org')" in script and "repository('web')" in script
+    assert "credentialsId('github')" in script
+    assert "scriptPath('Jenkinsfile')" in script
+    assert "${" not in script, "JCasC would read it as a secret reference"
+    discarders = casc["unclassified"]["buildDiscarders"]["configuredBuildDiscarders"]
+    rotator = discarders[1]["simpleBuildDiscarder"]["discarder"]["logRotator"]
+    assert rotator == {"numToKeepStr": "30", "daysToKeepStr": "14"}
+    assert casc["security"]["globalJobDslSecurityConfiguration"]["useScriptSecurity"] is True
+
+
+def test_two_jobs_and_no_github_credentials() -> None:
+    text = ("name: shop\nregion: eu-west-1\nedge: {domain: shop.dev, allowed_cidrs: [0.0.0.0/0]}\n"
+            "jenkins:\n  jobs:\n    - {name: api, repository: org/api}\n"
+            "    - {name: web, repository: org/web, jenkinsfile: ci/Jenkinsfile}\n")
+    from dockyard.config import parse_config
+
+    document = render(parse_config(text, "dockyard.yml"), INFRA)
+    script = document["jobs"][0]["script"]
+    assert script.count("multibranchPipelineJob(") == 2
+    assert "scriptPath('ci/Jenkinsfile')" in script
+    assert "credentialsId" not in script
+    assert "credentials" not in document

@@ -1,0 +1,178 @@
+"""Jenkins' image contexts: pinned, non-root, secret-free, deterministic; and the rule that a
+changed context is built while an unchanged one is reused."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dockyard.build.context import pack, scan
+from dockyard.build.request import BuildRequest, Destination
+from dockyard.build.runner import BuildEnvironment, BuildResult
+from dockyard.build.sources import Source
+from dockyard.jenkins.contexts import write_agent_context, write_controller_context
+from dockyard.stacks.jenkins import JenkinsImages
+from tests.conftest import example_config
+from tests.fakes import FakeClock
+from tests.jenkins.test_casc import INFRA
+
+PACKAGE = resources.files("dockyard.jenkins")
+PLUGIN_LINE = re.compile(r"^[a-z0-9][a-z0-9-]*:\d[\w.-]*$")
+
+
+def dockerfile(kind: str) -> str:
+    return PACKAGE.joinpath(kind, "Dockerfile").read_text("utf-8")
+
+
+def plugins() -> dict[str, str]:
+    lines = [line for line in PACKAGE.joinpath("controller", "plugins.txt").read_text()
+             .splitlines() if line.strip() and not line.startswith("#")]
+    for line in lines:
+        assert PLUGIN_LINE.match(line), f"not name:version: {line}"
+    return dict(line.split(":", 1) for line in lines)
+
+
+def test_every_plugin_is_pinned_and_every_casc_section_has_its_plugin(tmp_path: Path) -> None:
+    pinned = plugins()
+    assert all(v not in ("latest", "experimental") for v in pinned.values())
+    context = write_controller_context(example_config(), INFRA, tmp_path / "controller")
+    casc = yaml.safe_load((context / "casc" / "jenkins.yaml").read_text())
+    needs = {"configuration-as-code"}
+    if "globalMatrix" in casc["jenkins"]["authorizationStrategy"]:
+        needs.add("matrix-auth")
+    if any("ecs" in cloud for cloud in casc["jenkins"]["clouds"]):
+        needs.add("amazon-ecs")
+    if "jobs" in casc or "globalJobDslSecurityConfiguration" in casc["security"]:
+        needs.add("job-dsl")
+    if "multibranchPipelineJob" in casc["jobs"][0]["script"]:
+        needs |= {"workflow-aggregator", "github-branch-source", "git"}
+    if "${" in yaml.safe_dump(casc):
+        needs.add("aws-secrets-manager-secret-source")
+    if "credentials" in casc:
+        needs.add("credentials-binding")
+    assert needs <= set(pinned), needs - set(pinned)
+    assert set(pinned) == {
+        "configuration-as-code", "job-dsl", "workflow-aggregator", "git",
+        "github-branch-source", "matrix-auth", "credentials-binding",
+        "aws-secrets-manager-secret-source", "aws-secrets-manager-credentials-provider",
+        "amazon-ecs"}
+
+
+@pytest.mark.parametrize("kind", ["controller", "agent"])
+def test_dockerfiles_use_pinned_bases_run_as_non_root_and_hold_no_secrets(kind: str) -> None:
+    text = dockerfile(kind)
+    (base,) = re.findall(r"^FROM\s+(\S+)", text, re.MULTILINE)
+    name, _, tag = base.partition(":")
+    assert name in ("jenkins/jenkins", "jenkins/inbound-agent")
+    assert re.match(r"^\d[\w.-]*-jdk21$", tag), f"not an exact version: {base}"
+    users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
+    assert users[-1] in ("1000:1000", "jenkins"), "the image ends as a non-root user"
+    for line in text.splitlines():
+        if line.startswith(("ENV", "ARG")) or line.startswith(" "):
+            assert not re.search(r"(PASSWORD|SECRET|TOKEN|AWS_ACCESS_KEY|KEY=)", line), line
+    assert "AKIA" not in text
+
+
+def test_the_controller_turns_the_wizard_off_and_keeps_war_and_plugins_local() -> None:
+    text = dockerfile("controller")
+    assert "-Djenkins.install.runSetupWizard=false" in text
+    assert "jenkins-plugin-cli --plugin-file" in text and "--latest false" in text
+    assert "CASC_JENKINS_CONFIG=/usr/share/jenkins/ref/casc" in text
+    assert 'VOLUME ["/tmp", "/var/cache/jenkins"]' in text
+
+
+def test_the_agent_carries_dockyard(tmp_path: Path) -> None:
+    context = write_agent_context(tmp_path / "agent")
+    assert (context / "dockyard" / "cli" / "__init__.py").exists()
+    assert not list(context.rglob("__pycache__"))
+    requirements = (context / "requirements.txt").read_text().splitlines()
+    assert any(r.startswith("boto3") for r in requirements)
+    assert all("extra ==" not in r for r in requirements)
+    assert "COPY dockyard /opt/dockyard/lib/dockyard" in dockerfile("agent")
+
+
+def context_hash(folder: Path) -> str:
+    import io
+
+    return pack(scan(folder), io.BytesIO())[0]
+
+
+def test_contexts_are_deterministic_and_follow_the_config(tmp_path: Path) -> None:
+    cfg = example_config()
+    first = context_hash(write_controller_context(cfg, INFRA, tmp_path / "a"))
+    again = context_hash(write_controller_context(cfg, INFRA, tmp_path / "b"))
+    other = example_config(("  jobs:", "  agents:\n    max_agents: 4\n  jobs:"))
+    changed = context_hash(write_controller_context(other, INFRA, tmp_path / "c"))
+    assert first == again
+    assert changed != first
+    agent = context_hash(write_agent_context(tmp_path / "d"))
+    assert agent == context_hash(write_agent_context(tmp_path / "e"))
+
+
+class Tools:
+    """Image tools over a pretend registry: tags it holds, builds it ran."""
+
+    def __init__(self) -> None:
+        self.registry: dict[tuple[str, str], str] = {}
+        self.builds: list[tuple[str, str]] = []
+
+    def environment(self, builder_outputs: dict[str, str]) -> BuildEnvironment:
+        return BuildEnvironment(cluster=builder_outputs["ClusterArn"], subnets=["subnet-a"],
+                                security_group="sg-b", assign_public_ip=True,
+                                task_definitions={"amd64": "td"}, bucket="ctx",
+                                log_group="/builds", registry="123.dkr.ecr.x.amazonaws.com",
+                                project="acme")
+
+    def upload(self, folder: Path, env: BuildEnvironment) -> Source:
+        return Source(kind="local", description=str(folder),
+                      context=f"s3://ctx/contexts/{context_hash(folder)}.tar.gz")
+
+    def existing(self, repository: str, tag: str) -> str | None:
+        return self.registry.get((repository, tag))
+
+    def build(self, env: BuildEnvironment, request: BuildRequest,
+              destination: Destination) -> object:
+        tools = self
+
+        class Built:
+            def run(self, build_id: str, source: Source, started: float) -> BuildResult:
+                assert destination.ecr_repository is not None
+                digest = f"sha256:{len(tools.builds):064d}"
+                tools.builds.append((destination.ecr_repository, request.tags[0]))
+                tools.registry[(destination.ecr_repository, request.tags[0])] = digest
+                return BuildResult(build_id=build_id, destination=destination, tags=[],
+                                   outcomes=[], source=source, log_group="/builds",
+                                   digest=digest)
+        return Built()
+
+
+OUTPUTS = {"builder": {"ClusterArn": "arn:cluster", "AgentSecurityGroupId": "sg-a",
+                       "AgentExecutionRoleArn": "arn:exec", "AgentTaskRoleArn": "arn:task",
+                       "AgentLogGroup": "/agents"}}
+
+
+def test_images_are_built_once_and_reused_until_their_context_changes() -> None:
+    tools = Tools()
+    notes: list[str] = []
+    first = JenkinsImages(example_config(), tools, FakeClock(), notes.append)  # type: ignore[arg-type]
+    images = first.images(OUTPUTS)
+    assert [repo for repo, _ in tools.builds] == ["acme/jenkins-agent", "acme/jenkins-controller"]
+    assert images["jenkins-controller"].startswith(
+        "123.dkr.ecr.x.amazonaws.com/acme/jenkins-controller@sha256:")
+    assert all(tag.startswith("ctx-") for _, tag in tools.builds)
+
+    again = JenkinsImages(example_config(), tools, FakeClock(), notes.append)  # type: ignore[arg-type]
+    assert again.images(OUTPUTS) == images
+    assert len(tools.builds) == 2, "nothing built the second time"
+    assert any("unchanged" in note for note in notes)
+
+    other = example_config(("  jobs:", "  agents:\n    max_agents: 4\n  jobs:"))
+    changed = JenkinsImages(other, tools, FakeClock(), notes.append)  # type: ignore[arg-type]
+    new_images = changed.images(OUTPUTS)
+    assert [repo for repo, _ in tools.builds[2:]] == ["acme/jenkins-controller"], \
+        "a JCasC change rebuilds the controller only"
+    assert new_images["jenkins-controller"] != images["jenkins-controller"]

@@ -1,0 +1,79 @@
+"""Waiting for https://jenkins.<domain>/login after the jenkins stack: progress while it starts,
+the stopped reasons and the controller's last lines when it does not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from dockyard.aws.ecs import ServiceEvent, ServiceState, TaskState
+from dockyard.polling import Poll
+from dockyard.stacks.jenkins import JenkinsNotReadyError, JenkinsWait
+from tests.fakes import FakeClock
+
+URL = "https://jenkins.example.com/"
+
+
+class Services:
+    def __init__(self, states: list[ServiceState]) -> None:
+        self.states = states
+        self.stopped = [TaskState(arn="arn:task/abc123", last_status="STOPPED",
+                                  stopped_reason="Task failed ELB health checks in target group")]
+
+    def describe(self, cluster: str, name: str) -> ServiceState | None:
+        return self.states.pop(0) if len(self.states) > 1 else self.states[0]
+
+    def stopped_tasks(self, cluster: str, service: str, limit: int = 3) -> list[TaskState]:
+        return self.stopped
+
+
+class Logs:
+    def last_lines(self, group: str, count: int = 20) -> tuple[str, list[str]]:
+        return "controller/jenkins/abc123", ["SEVERE: ConfiguratorException: Invalid key"]
+
+
+def state(running: int, rollout: str = "IN_PROGRESS", message: str = "",
+          event: str = "e1") -> ServiceState:
+    events = [ServiceEvent(event, datetime(2026, 1, 1, tzinfo=UTC), message)] if message else []
+    return ServiceState("jenkins", "ACTIVE", 1, running, 1 - running, rollout, "", "td", events)
+
+
+def waiter(services: Services, statuses: list[int | None],
+           notes: list[str]) -> JenkinsWait:
+    answers = iter(statuses)
+    return JenkinsWait(services, Logs(), FakeClock(), notes.append,
+                       probe=lambda url: next(answers), poll=Poll("jenkins", 10, 60))
+
+
+def test_returns_once_login_answers_200_and_shows_progress() -> None:
+    notes: list[str] = []
+    probed: list[str] = []
+    services = Services([state(0, message="(service jenkins) has started 1 tasks"),
+                         state(1, message="(service jenkins) registered 1 targets", event="e2")])
+    w = waiter(services, [None, 503, 200], notes)
+    original = w.probe
+    w.probe = lambda url: (probed.append(url), original(url))[1]
+    w.wait(URL, "cluster", "jenkins", "/dockyard/acme/jenkins")
+    assert probed == [URL + "login"] * 3
+    assert "jenkins service: (service jenkins) has started 1 tasks" in notes
+    assert "jenkins service: (service jenkins) registered 1 targets" in notes
+    assert any("/login answered 503" in n for n in notes)
+    assert notes[-1] == f"Jenkins is up at {URL}"
+
+
+def test_a_failed_deployment_stops_the_wait_with_its_evidence() -> None:
+    notes: list[str] = []
+    w = waiter(Services([state(0, rollout="FAILED")]), [503], notes)
+    with pytest.raises(JenkinsNotReadyError, match="the deployment failed"):
+        w.wait(URL, "cluster", "jenkins", "/dockyard/acme/jenkins")
+    assert "stopped task abc123: Task failed ELB health checks in target group" in notes
+    assert "  SEVERE: ConfiguratorException: Invalid key" in notes
+
+
+def test_no_answer_before_the_deadline_is_a_failure() -> None:
+    notes: list[str] = []
+    w = waiter(Services([state(1)]), [403] * 20, notes)
+    with pytest.raises(JenkinsNotReadyError, match=r"no 200 from .*login within 1 minutes"):
+        w.wait(URL, "cluster", "jenkins", "/dockyard/acme/jenkins")
+    assert any("last lines of controller/jenkins/abc123" in n for n in notes)
