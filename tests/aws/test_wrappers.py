@@ -13,6 +13,7 @@ from botocore.stub import ANY, Stubber
 from dockyard.aws.account import Account
 from dockyard.aws.cloudformation import CloudFormation
 from dockyard.aws.errors import AwsError, AwsPreconditionError
+from dockyard.aws.retained import RetainedData
 from dockyard.aws.session import make_session
 from dockyard.errors import ExitCode
 from dockyard.polling import RetryableError
@@ -198,3 +199,25 @@ def test_expired_sso_sessions_and_unreachable_endpoints_are_exit_3() -> None:
     assert isinstance(unreachable, AwsPreconditionError)
     assert "cannot reach https://sts.xx-foo-1.amazonaws.com" in unreachable.message
     assert "region" in (unreachable.hint or "")
+
+
+def test_kept_repositories_count_images_not_tags_across_pages() -> None:
+    ecr = client("ecr")
+    arn = "arn:aws:ecr:ap-southeast-2:123456789012:repository/acme/web"
+    one, two = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    with Stubber(ecr) as stub:
+        stub.add_response("describe_repositories", {"repositories": [
+            {"repositoryName": "acme/web", "repositoryArn": arn},
+            {"repositoryName": "other/web", "repositoryArn": arn.replace("acme", "other")}]})
+        stub.add_response("list_tags_for_resource",
+                          {"tags": [{"Key": "dockyard:name", "Value": "acme"}]})
+        stub.add_response("list_images", {"imageIds": [
+            {"imageDigest": one, "imageTag": "build-1"}, {"imageDigest": one, "imageTag": "v1"},
+            {"imageDigest": one, "imageTag": "latest"}],
+            "nextToken": "page-2"}, {"repositoryName": "acme/web"})
+        stub.add_response("list_images", {"imageIds": [
+            {"imageDigest": two, "imageTag": "build-2"}]},
+            {"repositoryName": "acme/web", "nextToken": "page-2"})
+        retained = RetainedData(client("efs"), ecr, client("backup"), client("s3"))
+        (kept,) = retained.repositories("acme")
+    assert (kept.name, kept.image_count) == ("acme/web", 2)

@@ -20,7 +20,8 @@ def test_estimate_lists_the_always_on_parts_and_adds_up() -> None:
     cost = estimate(example_config())
     items = {line.item: line.monthly_usd for line in cost.lines}
     assert set(items) == {"Jenkins controller", "Load balancer", "Public IPv4 addresses",
-                          "EFS (JENKINS_HOME)", "Secrets Manager", "app web"}
+                          "EFS (JENKINS_HOME)", "Secrets Manager", "Private DNS", "app web"}
+    assert items["Private DNS"] == pytest.approx(0.50)
     assert items["Load balancer"] == pytest.approx(16.43, abs=0.01)
     # two load balancer addresses, the controller's and the web task's
     assert items["Public IPv4 addresses"] == pytest.approx(4 * 3.65, abs=0.01)

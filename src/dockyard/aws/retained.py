@@ -73,11 +73,17 @@ class RetainedData:
                     tags = self._ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])
                     if {"Key": TAG_KEY, "Value": project} not in tags.get("tags", []):
                         continue
-                    images = self._ecr.list_images(repositoryName=repo["repositoryName"])
                     found.append(Repository(name=repo["repositoryName"],
                                             arn=repo["repositoryArn"],
-                                            image_count=len(images.get("imageIds", []))))
+                                            image_count=self._image_count(repo["repositoryName"])))
         return found
+
+    def _image_count(self, repository: str) -> int:
+        # list_images returns one entry per tag; an image with two tags is still one image.
+        digests: set[str] = set()
+        for page in self._ecr.get_paginator("list_images").paginate(repositoryName=repository):
+            digests.update(str(i.get("imageDigest", "")) for i in page.get("imageIds", []))
+        return len(digests)
 
     def recovery_points(self, fs: FileSystem) -> list[RecoveryPoint]:
         """Backups of a file system."""

@@ -94,20 +94,27 @@ class Logs:
 
     def last_lines(self, group: str, count: int = 20) -> tuple[str, list[str]]:
         """The newest stream of a log group and its last ``count`` lines ('' when none)."""
+        stream, page = self.tail(group, count)
+        return stream, page.lines
+
+    def tail(self, group: str, count: int) -> tuple[str, LogPage]:
+        """The newest stream of a log group, its last ``count`` lines and the token that reads
+        on from them ('' and no lines when the group has no stream)."""
         try:
             streams = self._client.describe_log_streams(
                 logGroupName=group, orderBy="LastEventTime", descending=True, limit=1)
         except ClientError as err:
             if error_code(err) == "ResourceNotFoundException":
-                return "", []
+                return "", LogPage([], None)
             raise translate(err, f"list the log streams of {group}") from err
         if not streams.get("logStreams"):
-            return "", []
+            return "", LogPage([], None)
         stream = str(streams["logStreams"][0]["logStreamName"])
         with translated(f"read the log stream {stream}"):
             raw = self._client.get_log_events(logGroupName=group, logStreamName=stream,
                                               startFromHead=False, limit=count)
-        return stream, [str(e.get("message", "")).rstrip("\n") for e in raw.get("events", [])]
+        return stream, LogPage([str(e.get("message", "")).rstrip("\n")
+                                for e in raw.get("events", [])], raw.get("nextForwardToken"))
 
 
 class Registry:

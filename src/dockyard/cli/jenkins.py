@@ -41,14 +41,17 @@ def url() -> int:
 @common_options
 def password() -> int:
     """Print the admin password (user `admin`), read from Secrets Manager."""
-    from dockyard.aws.errors import call
+    from dockyard.aws.errors import AwsPreconditionError
+    from dockyard.aws.secrets import secret_text
     from dockyard.names import admin_secret_name
 
     cfg, aws = _session(state())
     name = admin_secret_name(cfg.name)
-    secret = call(f"read the secret {name}", lambda: aws.client(
-        "secretsmanager").get_secret_value(SecretId=name))
-    _console().data(str(secret["SecretString"]))
+    secret = secret_text(aws.client("secretsmanager"), name)
+    if secret is None:
+        raise AwsPreconditionError(f"there is no admin password yet: the secret {name} does not "
+                                   "exist", hint="`dockyard up` creates it with the jenkins stack")
+    _console().data(secret)
     return ExitCode.OK
 
 
@@ -79,16 +82,16 @@ def logs(follow: bool, lines: int) -> int:
     console = _console()
     group = f"/dockyard/{cfg.name}/jenkins"
     reader = Logs(aws.client("logs"))
-    stream, recent = reader.last_lines(group, lines)
+    stream, recent = reader.tail(group, lines)
     if not stream:
-        console.note(f"no controller log yet in {group}")
+        console.note(f"no controller log yet in {group} (has `dockyard up` deployed Jenkins?)")
         return ExitCode.OK
     console.note(f"{group} {stream}")
-    for line in recent:
+    for line in recent.lines:
         console.data(line)
     if not follow:
         return ExitCode.OK
-    token: list[str | None] = [reader.read(group, stream, None).token]
+    token: list[str | None] = [recent.token]
 
     def fetch() -> int:
         page = reader.read(group, stream, token[0])

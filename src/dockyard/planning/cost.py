@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dockyard.config.models import Config
+from dockyard.names import internal_namespace
 from dockyard.templates.common import assign_public_ip
 
 PRICES_AS_OF = "2026-11"
@@ -25,6 +26,7 @@ PUBLIC_IPV4_HOUR = 0.005
 EFS_STANDARD_GB_MONTH = 0.30
 BACKUP_EFS_GB_MONTH = 0.05
 SECRET_MONTH = 0.40
+HOSTED_ZONE_MONTH = 0.50  # the private zone behind the Cloud Map namespace agents use
 
 # JENKINS_HOME of a small team after a few months: configuration, build records, logs.
 ASSUMED_JENKINS_HOME_GB = 10
@@ -77,6 +79,8 @@ def estimate(cfg: Config) -> CostEstimate:
         CostLine("EFS (JENKINS_HOME)", f"{ASSUMED_JENKINS_HOME_GB} GB assumed, plus daily backups",
                  ASSUMED_JENKINS_HOME_GB * (EFS_STANDARD_GB_MONTH + BACKUP_EFS_GB_MONTH)),
         CostLine("Secrets Manager", "the Jenkins admin password", SECRET_MONTH),
+        CostLine("Private DNS", f"{internal_namespace(cfg.name)}, agents' way to the controller",
+                 HOSTED_ZONE_MONTH),
     ]
     for name, app in cfg.apps.items():
         lines.append(CostLine(f"app {name}", f"{app.count} x {_size(app.cpu, app.memory)}, 24/7",

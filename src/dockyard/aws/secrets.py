@@ -1,0 +1,20 @@
+"""Secrets Manager: reading a secret dockyard created."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dockyard.aws.errors import error_code, translate
+
+
+def secret_text(client: Any, name: str) -> str | None:
+    """The current text of secret ``name``, or None when there is no such secret."""
+    try:
+        raw = client.get_secret_value(SecretId=name)
+    except ClientError as err:
+        if error_code(err) == "ResourceNotFoundException":
+            return None
+        raise translate(err, f"read the secret {name}") from err
+    return str(raw["SecretString"])

@@ -1,0 +1,92 @@
+"""``dockyard jenkins url | password | logs``: the real CLI against a moto server.
+
+moto's CloudFormation does not create ``AWS::SecretsManager::Secret`` resources and runs no
+controller, so the secret and the controller's log are put in place the way the jenkins stack
+and the controller's awslogs driver would leave them.
+"""
+
+from __future__ import annotations
+
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from devtools import moto_server
+
+from tests.e2e.conftest import Account, Dockyard
+
+GROUP = "/dockyard/acme/jenkins"
+
+
+def write_log(account: Account, stream: str, lines: list[str]) -> None:
+    logs = account.client("logs")
+    if not logs.describe_log_groups(logGroupNamePrefix=GROUP)["logGroups"]:
+        logs.create_log_group(logGroupName=GROUP)
+    if not logs.describe_log_streams(logGroupName=GROUP,
+                                     logStreamNamePrefix=stream)["logStreams"]:
+        logs.create_log_stream(logGroupName=GROUP, logStreamName=stream)
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName=GROUP, logStreamName=stream, logEvents=[
+        {"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
+
+
+def next_line(process: subprocess.Popen[str], seconds: float = 30) -> str:
+    """The process's next stdout line, or '' when none comes within ``seconds``."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], seconds)
+    return process.stdout.readline() if ready else ""
+
+
+def test_url_needs_no_account(dockyard: Dockyard) -> None:
+    done = dockyard("jenkins", "url", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "https://jenkins.example.com/\n"
+
+
+def test_password_is_read_from_secrets_manager(dockyard: Dockyard, account: Account) -> None:
+    missing = dockyard("jenkins", "password")
+    assert missing.returncode == 3
+    assert missing.stdout == ""
+    assert "the secret acme-jenkins-admin does not exist" in missing.stderr
+    assert "dockyard up" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    account.client("secretsmanager").create_secret(Name="acme-jenkins-admin",
+                                                   SecretString="s3cret-from-the-stack")
+    done = dockyard("jenkins", "password")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "s3cret-from-the-stack\n"
+
+
+def test_logs_print_the_newest_streams_last_lines(dockyard: Dockyard, account: Account) -> None:
+    empty = dockyard("jenkins", "logs")
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout == ""
+    assert f"no controller log yet in {GROUP}" in empty.stderr
+
+    write_log(account, "controller/jenkins/old", ["old task"])
+    write_log(account, "controller/jenkins/new", [f"line {i}" for i in range(1, 8)])
+    done = dockyard("jenkins", "logs", "-n", "3")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["line 5", "line 6", "line 7"]
+    assert "controller/jenkins/new" in done.stderr
+
+
+def test_logs_follow_prints_new_lines_until_ctrl_c(account: Account, tmp_path: Path) -> None:
+    (tmp_path / "dockyard.yml").write_text(moto_server.example_config(account.certificate))
+    write_log(account, "controller/jenkins/abc", ["Jenkins is starting"])
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "dockyard", "jenkins", "logs", "--follow"], cwd=tmp_path,
+        env=account.cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert next_line(follower) == "Jenkins is starting\n"
+        write_log(account, "controller/jenkins/abc", ["Jenkins is fully up and running"])
+        assert next_line(follower) == "Jenkins is fully up and running\n"
+        follower.send_signal(signal.SIGINT)
+        assert follower.wait(timeout=30) == 0
+    finally:
+        if follower.poll() is None:
+            follower.kill()
