@@ -190,6 +190,10 @@ def test_admin_password_is_a_generated_secret_never_an_environment_value(
     (read,) = [s for s in _statements(jenkins["Resources"]["ControllerRole"])
                if "secretsmanager:GetSecretValue" in _actions(s)]
     assert {"Ref": "AdminSecret"} in read["Resource"]
+    others = [r for r in read["Resource"] if r != {"Ref": "AdminSecret"}]
+    assert [json.dumps(r) for r in others] == [json.dumps({"Fn::Sub": (
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+        ":secret:acme/github-??????")})], "its own password and the named GitHub secret only"
 
 
 def test_kept_data_is_adopted_rather_than_created_again(stacks: dict[str, Any]) -> None:
