@@ -65,6 +65,8 @@ class FakeKaniko:
         self.log_lines = log_lines
         self.seen: set[str] = set()
         self.handled: list[dict[str, Any]] = []
+        # Repository (``acme/web``) -> the exit code builds pushing to it fail with.
+        self.fail_for: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -78,6 +80,8 @@ class FakeKaniko:
                  *(f"INFO[000{i}] Step {i}: building" for i in range(1, self.log_lines + 1))]
         fail = [a.split("=", 1)[1] for a in _arg(command, "build-arg")
                 if a.startswith("FAKE_KANIKO_FAIL=")]
+        fail += [str(code) for d in _arg(command, "destination")
+                 for repo, code in self.fail_for.items() if f"/{repo}:" in d]
         if fail:
             lines += ["INFO[0004] RUN make test",
                       "error building image: error building stage: failed to execute command: "

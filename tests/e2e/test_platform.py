@@ -219,3 +219,23 @@ def test_read_only_commands_change_nothing(dockyard: Dockyard, account: Account,
     assert live_stacks(account) == {}
     with pytest.raises(ClientError):
         account.client("cloudformation").describe_stacks(StackName="acme-edge")
+
+
+def test_a_failed_jenkins_image_build_stops_up_before_the_jenkins_stack(
+        dockyard: Dockyard, account: Account) -> None:
+    assert account.kaniko is not None
+    account.kaniko.fail_for["acme/jenkins-controller"] = 1
+    failed = dockyard("up", "--yes", "--no-wait-jenkins")
+    assert failed.returncode == 1, failed.stderr
+    assert "building the jenkins-controller image failed" in failed.stderr
+    assert "exit status 1" in failed.stderr, "kaniko's last lines are shown"
+    assert "Traceback" not in failed.stderr
+    assert live_stacks(account) == {"acme-builder": "CREATE_COMPLETE",
+                                    "acme-edge": "CREATE_COMPLETE"}
+
+    account.kaniko.fail_for.clear()
+    again = dockyard("up", "--yes", "--no-wait-jenkins")
+    assert again.returncode == 0, again.stderr
+    assert "jenkins-agent: unchanged" in again.stderr, "the agent built before is reused"
+    assert "jenkins-controller: building" in again.stderr
+    assert live_stacks(account) == dict.fromkeys(STACKS, "CREATE_COMPLETE")
