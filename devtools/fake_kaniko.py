@@ -30,14 +30,21 @@ def _arg(command: list[str], name: str) -> list[str]:
 
 def manifest_for(command: list[str]) -> str:
     """A small OCI manifest that depends on what was asked (so different builds differ)."""
-    seed = hashlib.sha256(json.dumps(command[1:3] + _arg(command, "build-arg")).encode())
+    from devtools.fake_ecs import CRASH, HANG
+
+    build_args = _arg(command, "build-arg")
+    seed = hashlib.sha256(json.dumps(command[1:3] + build_args).encode())
     layer = "sha256:" + seed.hexdigest()
+    # Marks the ECS emulator reads: an app built with these never becomes healthy.
+    marks = {mark: "true" for arg, mark in (("FAKE_APP_CRASH=", CRASH), ("FAKE_APP_HANG=", HANG))
+             if any(a.startswith(arg) for a in build_args)}
     return json.dumps({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
                    "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest()},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 1,
-                    "digest": layer}]})
+                    "digest": layer}],
+        **({"annotations": marks} if marks else {})})
 
 
 def _set_exit_code(task_arn: str, code: int) -> None:

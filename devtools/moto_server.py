@@ -9,7 +9,8 @@ writes the bundled example with that certificate, because moto's CloudFormation 
 certificates itself (``certificate: auto``).
 
 moto 5.2 forgets a stack's outputs when the stack was created or updated through a change set;
-:func:`patch_moto` recomputes them after each execution, as CloudFormation does.
+:func:`patch_moto` recomputes them after each execution, as CloudFormation does. moto never
+rolls an ECS deployment; fake_ecs.py plays that part (including failures and rollbacks).
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 
 
 def patch_moto() -> None:
-    """Make change-set executions refresh stack outputs (moto leaves them empty)."""
+    """Make change-set executions refresh stack outputs (moto leaves them empty), and let ECS
+    deployments roll (see fake_ecs.py)."""
     from moto.cloudformation import models
 
+    from devtools.fake_ecs import patch_ecs
+
+    patch_ecs()
     if getattr(models.ChangeSet.apply, "_dockyard_patched", False):
         return
     original = models.ChangeSet.apply

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dockyard.aws.ecs import ServiceEvent, ServiceState, TaskState
+from dockyard.aws.ecs import TaskState
+from dockyard.aws.services import ServiceEvent, ServiceState
 from dockyard.polling import Poll
 from dockyard.stacks.jenkins import JenkinsNotReadyError, JenkinsWait
 from tests.fakes import FakeClock

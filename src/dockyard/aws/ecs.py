@@ -1,4 +1,4 @@
-"""ECS one-off tasks, in dockyard's terms: start, describe, stop."""
+"""ECS one-off tasks, in dockyard's terms: start, describe, stop (services: services.py)."""
 
 from __future__ import annotations
 
@@ -105,14 +105,14 @@ class Ecs:
             if any(word in reason.lower() for word in _CAPACITY_WORDS):
                 raise CapacityError(f"{spec.capacity_provider} has no capacity: {reason}")
             raise AwsError(f"RunTask failed: {reason}")
-        return _task(response["tasks"][0])
+        return task_state(response["tasks"][0])
 
     def describe(self, cluster: str, arn: str) -> TaskState | None:
         """The task, or None when ECS no longer knows it (about an hour after it stopped)."""
         with translated("describe the build task"):
             response = self._client.describe_tasks(cluster=cluster, tasks=[arn], include=["TAGS"])
         tasks = response.get("tasks", [])
-        return _task(tasks[0]) if tasks else None
+        return task_state(tasks[0]) if tasks else None
 
     def stop(self, cluster: str, arn: str, reason: str) -> None:
         """Ask ECS to stop the task (SIGTERM, then SIGKILL after the stop timeout)."""
@@ -120,7 +120,7 @@ class Ecs:
             self._client.stop_task(cluster=cluster, task=arn, reason=reason[:255])
 
 
-def _task(raw: dict[str, Any]) -> TaskState:
+def task_state(raw: dict[str, Any]) -> TaskState:
     overrides = raw.get("overrides", {}).get("containerOverrides", [])
     return TaskState(
         arn=raw["taskArn"], last_status=raw.get("lastStatus", ""),
@@ -132,63 +132,3 @@ def _task(raw: dict[str, Any]) -> TaskState:
         stopped_at=raw.get("stoppedAt"),
         tags={t["key"]: t["value"] for t in raw.get("tags", [])},
         command=list(overrides[0].get("command", [])) if overrides else [])
-
-
-@dataclass(frozen=True)
-class ServiceEvent:
-    """One line of an ECS service's event log."""
-
-    event_id: str
-    created_at: datetime | None
-    message: str
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    """An ECS service as DescribeServices reports it."""
-
-    name: str
-    status: str
-    desired: int
-    running: int
-    pending: int
-    rollout_state: str = ""
-    rollout_reason: str = ""
-    task_definition: str = ""
-    events: list[ServiceEvent] = field(default_factory=list)
-
-
-class Services:
-    """The ECS calls about a long-running service."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def describe(self, cluster: str, name: str) -> ServiceState | None:
-        """The service, or None when there is none (or it was deleted)."""
-        with translated(f"describe the service {name}"):
-            raw = self._client.describe_services(cluster=cluster, services=[name])
-        services = [s for s in raw.get("services", []) if s.get("status") != "INACTIVE"]
-        if not services:
-            return None
-        s = services[0]
-        primary: dict[str, Any] = next(
-            (d for d in s.get("deployments", []) if d.get("status") == "PRIMARY"), {})
-        return ServiceState(
-            name=s["serviceName"], status=s.get("status", ""), desired=s.get("desiredCount", 0),
-            running=s.get("runningCount", 0), pending=s.get("pendingCount", 0),
-            rollout_state=primary.get("rolloutState", ""),
-            rollout_reason=primary.get("rolloutStateReason", ""),
-            task_definition=s.get("taskDefinition", ""),
-            events=[ServiceEvent(e.get("id", ""), e.get("createdAt"), e.get("message", ""))
-                    for e in s.get("events", [])])
-
-    def stopped_tasks(self, cluster: str, service: str, limit: int = 3) -> list[TaskState]:
-        """The service's most recently stopped tasks, with their reasons."""
-        with translated(f"list the stopped tasks of {service}"):
-            arns = self._client.list_tasks(cluster=cluster, serviceName=service,
-                                           desiredStatus="STOPPED").get("taskArns", [])[:limit]
-            if not arns:
-                return []
-            raw = self._client.describe_tasks(cluster=cluster, tasks=arns)
-        return [_task(t) for t in raw.get("tasks", [])]

@@ -69,6 +69,21 @@ class LogPage:
     token: str | None
 
 
+@dataclass(frozen=True)
+class LogEvent:
+    """One line an app wrote."""
+
+    event_id: str
+    timestamp_ms: int
+    stream: str
+    message: str
+
+    @property
+    def task_id(self) -> str:
+        """The task that wrote it (streams are ``app/<container>/<task id>``)."""
+        return self.stream.rsplit("/", 1)[-1]
+
+
 class Logs:
     """Reading one log stream forward."""
 
@@ -91,6 +106,23 @@ class Logs:
         return LogPage([str(e.get("message", "")).rstrip("\n") for e in raw.get("events", [])],
                        raw.get("nextForwardToken") or token)
 
+
+    def events_since(self, group: str, start_ms: int) -> list[LogEvent]:
+        """Every line of every stream of ``group`` written at or after ``start_ms`` (none when
+        the group does not exist yet)."""
+        events: list[LogEvent] = []
+        try:
+            for page in self._client.get_paginator("filter_log_events").paginate(
+                    logGroupName=group, startTime=start_ms):
+                events.extend(LogEvent(str(e.get("eventId", "")), int(e.get("timestamp", 0)),
+                                       str(e.get("logStreamName", "")),
+                                       str(e.get("message", "")).rstrip("\n"))
+                              for e in page.get("events", []))
+        except ClientError as err:
+            if error_code(err) == "ResourceNotFoundException":
+                return []
+            raise translate(err, f"read the log group {group}") from err
+        return events
 
     def last_lines(self, group: str, count: int = 20) -> tuple[str, list[str]]:
         """The newest stream of a log group and its last ``count`` lines ('' when none)."""
@@ -134,6 +166,17 @@ class Registry:
             raise translate(err, f"look up {repository}:{tag}") from err
         details = raw.get("imageDetails", [])
         return str(details[0]["imageDigest"]) if details else None
+
+    def has_digest(self, repository: str, digest: str) -> bool:
+        """Whether ECR holds the image ``digest`` in ``repository``."""
+        try:
+            raw = self._client.describe_images(repositoryName=repository,
+                                               imageIds=[{"imageDigest": digest}])
+        except ClientError as err:
+            if error_code(err) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+                return False
+            raise translate(err, f"look up {repository}@{digest}") from err
+        return bool(raw.get("imageDetails"))
 
     def manifest(self, repository: str, digest: str) -> tuple[str, str]:
         """The exact manifest text of an image, and its media type."""

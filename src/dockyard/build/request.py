@@ -63,15 +63,15 @@ class ArchRun:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-def parse_duration(value: str) -> int:
-    """``45m``, ``90s``, ``2h`` (or plain minutes) in seconds."""
+def parse_duration(value: str, option: str = "--timeout") -> int:
+    """``45m``, ``90s``, ``2h`` (or plain minutes) in seconds; errors name ``option``."""
     units = {"s": 1, "m": 60, "h": 3600}
     try:
         seconds = int(value[:-1]) * units[value[-1]] if value[-1:] in units else int(value) * 60
     except (ValueError, KeyError):
-        raise UsageError(f"--timeout {value!r}: use a number with s, m or h, like 45m") from None
+        raise UsageError(f"{option} {value!r}: use a number with s, m or h, like 45m") from None
     if seconds <= 0:
-        raise UsageError(f"--timeout {value!r}: must be more than zero")
+        raise UsageError(f"{option} {value!r}: must be more than zero")
     return seconds
 
 

@@ -40,13 +40,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from dockyard.cli import build, config_commands, jenkins, plan, platform
+    from dockyard.cli import build, config_commands, deploy, jenkins, plan, platform
 
     cli.add_command(config_commands.init)
     cli.add_command(config_commands.schema)
     cli.add_command(plan.plan)
     for command in (platform.up, platform.diff, platform.status, platform.down, build.build,
-                    build.logs, jenkins.jenkins):
+                    build.logs, deploy.deploy, deploy.rollback, jenkins.jenkins):
         cli.add_command(command)
 
 

@@ -79,19 +79,32 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
 
 
 @click.command()
-@click.argument("what", type=click.Choice(["build"]))
-@click.argument("task")
+@click.argument("target", metavar="APP | build")
+@click.argument("task", required=False)
+@click.option("--follow", "-f", is_flag=True, help="APP: keep printing new lines until Ctrl-C.")
+@click.option("--since", default="10m", show_default=True, metavar="DURATION",
+              help="APP: start this far back, like 1h.")
 @common_options
-def logs(what: str, task: str) -> int:
-    """Follow a build started with --detach: `dockyard logs build TASK`.
+def logs(target: str, task: str | None, follow: bool, since: str) -> int:
+    """An app's log lines, or a detached build followed to its result.
 
-    Streams the kaniko log until the task stops, then reports the result as `build` does.
+    `dockyard logs APP [--since 10m] [--follow]` prints what APP's tasks wrote (each line
+    prefixed with its task when several run). `dockyard logs build TASK` streams the kaniko
+    log of a build started with --detach until the task stops, then reports the result as
+    `build` does.
     """
-    run, console = state(), Console(out=sys.stdout, err=sys.stderr)
-    cfg = run.load_config().config
-    wiring = _Wiring(run, cfg, console)
-    result = wiring.reattach(task)
-    return _report(result, console, run.output)
+    run = state()
+    if target == "build" and task is not None:
+        console = Console(out=sys.stdout, err=sys.stderr)
+        cfg = run.load_config().config
+        result = _Wiring(run, cfg, console).reattach(task)
+        return _report(result, console, run.output)
+    if task is not None:
+        raise UsageError(f"unexpected argument {task!r}: only `dockyard logs build TASK` "
+                         "takes a second argument")
+    from dockyard.cli.deploy import app_logs
+
+    return app_logs(run, target, since, follow)
 
 
 def _list_context(context: str, dockerfile: str, console: Console) -> int:

@@ -70,7 +70,7 @@ def _jenkins_images(aws: Any, platform: Platform,
 
 
 def _jenkins_waiter(aws: Any, platform: Platform, console: Console) -> Any:
-    from dockyard.aws.ecs import Services
+    from dockyard.aws.services import Services
     from dockyard.aws.storage import Logs
     from dockyard.polling import SystemClock
     from dockyard.stacks.jenkins import JenkinsWait
@@ -184,13 +184,22 @@ def diff() -> int:
 
 
 @click.command()
+@click.argument("app", required=False)
 @common_options
-def status() -> int:
-    """Show each stack's state, the platform's URLs and the data it keeps."""
+def status(app: str | None) -> int:
+    """Show each stack's state, the platform's URLs and the data it keeps.
+
+    With APP: that app's service, its deployments (with their rollout states), its running
+    tasks and recent events.
+    """
     from dockyard.stacks.inventory import status as inventory
     from dockyard.ui.stacks import status_document, status_text
 
     run, console = state(), _console()
+    if app is not None:
+        from dockyard.cli.deploy import app_status
+
+        return app_status(run, app)
     wiring = _build(run, _reporter(console, events=False))
     result = inventory(wiring.platform, wiring.stacks, wiring.retained)
     if run.output == "json":
@@ -229,7 +238,11 @@ def down(purge: bool, yes: bool, yes_really_purge: bool) -> int:
     for line in down_preview(plan, purge):
         console.note(line)
     _confirm_down(platform.cfg.name, purge=purge, yes=yes, really=yes_really_purge)
-    result = teardown(platform, plan, retained, purge=purge)
+    from dockyard.aws.services import Services
+    from dockyard.polling import SystemClock
+
+    result = teardown(platform, plan, retained, purge=purge,
+                      services=Services(wiring.aws.client("ecs")), clock=SystemClock())
     if run.output == "json":
         console.json(down_document(result))
     else:

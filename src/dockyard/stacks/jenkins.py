@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from dockyard.aws.ecs import ServiceState, TaskState
+from dockyard.aws.ecs import TaskState
+from dockyard.aws.services import ServiceState
 from dockyard.aws.session import AwsSession
 from dockyard.aws.storage import Objects, Registry
 from dockyard.build.environment import environment_from_outputs, make_build

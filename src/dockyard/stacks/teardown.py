@@ -12,8 +12,10 @@ from typing import Protocol
 
 from dockyard.aws.cloudformation import Stack
 from dockyard.aws.retained import FileSystem, RecoveryPoint, Repository
+from dockyard.aws.services import ServiceState
 from dockyard.errors import DockyardError
 from dockyard.names import TAG_KEY
+from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 from dockyard.stacks.engine import StackResult
 from dockyard.stacks.platform import Platform
 
@@ -31,6 +33,18 @@ class RetainedApi(Protocol):
     def delete_file_system(self, fs: FileSystem) -> None: ...
     def delete_repository(self, repo: Repository) -> None: ...
     def empty_bucket(self, bucket: str) -> int: ...
+
+
+class AppServices(Protocol):
+    """Deleting the ECS services ``dockyard deploy`` created (``dockyard.aws.services``)."""
+
+    def describe(self, cluster: str, name: str) -> ServiceState | None: ...
+    def delete(self, cluster: str, name: str) -> None: ...
+
+
+# Deleting a service stops its tasks; their network interfaces must be gone before the app
+# stack can delete its security group.
+SERVICES_GONE = Poll("app services to stop", interval=5, timeout=600)
 
 
 class TaggedStacks(Protocol):
@@ -55,6 +69,7 @@ class DownResult:
     results: list[StackResult] = field(default_factory=list)
     kept_file_systems: list[FileSystem] = field(default_factory=list)
     kept_repositories: list[Repository] = field(default_factory=list)
+    deleted_services: list[str] = field(default_factory=list)
     purged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -76,10 +91,14 @@ def plan_down(platform: Platform, tagged: TaggedStacks, retained: RetainedApi) -
     return DownPlan(ordered, retained.file_systems(project), retained.repositories(project))
 
 
-def down(platform: Platform, plan: DownPlan, retained: RetainedApi, *, purge: bool) -> DownResult:
-    """Delete the planned stacks; then purge the retained data, or report what is kept."""
+def down(platform: Platform, plan: DownPlan, retained: RetainedApi, *, purge: bool,
+         services: AppServices | None = None, clock: Clock | None = None) -> DownResult:
+    """Delete the apps' services, then the planned stacks; then purge the retained data, or
+    report what is kept."""
     result = DownResult()
     project = platform.cfg.name
+    if services is not None and clock is not None:
+        result.deleted_services = _delete_app_services(platform, plan, services, clock)
     for stack in plan.stacks:
         key = stack.name.removeprefix(f"{project}-")
         if key == "builder" and (bucket := stack.outputs.get("ContextBucket")):
@@ -106,6 +125,33 @@ def down(platform: Platform, plan: DownPlan, retained: RetainedApi, *, purge: bo
         retained.delete_repository(repo)
         result.purged.append(f"ECR repository {repo.name} ({repo.image_count} images)")
     return result
+
+
+def _delete_app_services(platform: Platform, plan: DownPlan, services: AppServices,
+                         clock: Clock) -> list[str]:
+    """Delete the service of every app stack about to go, and wait until they are gone."""
+    project = platform.cfg.name
+    builder = next((s for s in plan.stacks if s.name == f"{project}-builder"), None)
+    cluster = builder.outputs.get("ClusterArn", "") if builder else ""
+    apps = [s.name.removeprefix(f"{project}-app-") for s in plan.stacks
+            if s.name.startswith(f"{project}-app-")]
+    if not cluster or not apps:
+        return []
+    deleted = []
+    for app in apps:
+        if services.describe(cluster, app) is not None:
+            platform.engine.reporter.note(f"{project}-app-{app}",
+                                          f"deleting the service {app} (stops its tasks)")
+            services.delete(cluster, app)
+            deleted.append(app)
+    if deleted:
+        try:
+            poll_until(lambda: [a for a in deleted if services.describe(cluster, a)],
+                       lambda left: not left, SERVICES_GONE, clock)
+        except WaitTimeoutError:
+            platform.engine.reporter.note(f"{project}-builder", "the app services are still "
+                                          "stopping; deleting the stacks anyway")
+    return deleted
 
 
 def _purge_backups(retained: RetainedApi, fs: FileSystem, purged: list[str]) -> list[str]:

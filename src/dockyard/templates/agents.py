@@ -58,7 +58,7 @@ def add_agents(t: Template, cfg: Config, *, vpc: Any, cluster: Any, bucket: Any,
         "AgentRole", f"dockyard {cfg.name}: what pipelines may do (dockyard build and deploy)",
         *_build_statements(cfg, cluster, bucket, build_logs, build_roles=build_roles,
                            repositories=repositories),
-        *_deploy_statements(cfg),
+        *_deploy_statements(cfg, cluster),
     ), ("CKV_AWS_111", "ecs:RegisterTaskDefinition has no resource-level permissions; the task "
                        "definitions it registers can only use roles this role may pass")))
     return {"AgentSecurityGroupId": Ref(group), "AgentExecutionRoleArn": GetAtt(execution, "Arn"),
@@ -93,14 +93,26 @@ def _build_statements(cfg: Config, cluster: Any, bucket: Any, build_logs: Any, *
     ]
 
 
-def _deploy_statements(cfg: Config) -> list[Any]:
+def _deploy_statements(cfg: Config, cluster: Any) -> list[Any]:
     if not cfg.apps:
         return []
     services = [Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:service/{cfg.name}/{app}")
                 for app in cfg.apps]
-    return [
-        allow(["ecs:CreateService", "ecs:UpdateService", "ecs:DescribeServices"], services,
-              sid="DeployApps"),
+    revisions = [Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:service-revision/"
+                     f"{cfg.name}/{app}/*") for app in cfg.apps]
+    families = [Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task-definition/"
+                    f"{cfg.name}-{app}:*") for app in cfg.apps]
+    named_secrets = sorted({ref for app in cfg.apps.values() for ref in app.secrets.values()
+                            if not ref.startswith(("arn:", "ssm:"))})
+    statements = [
+        allow(["ecs:CreateService", "ecs:UpdateService", "ecs:DescribeServices",
+               "ecs:ListServiceDeployments"], services, sid="DeployApps"),
+        allow(["ecs:DescribeServiceRevisions"], revisions, sid="ReadAppRevisions"),
+        allow(["ecs:TagResource"], services + families, awacs_iam.Condition(
+            awacs_iam.StringEquals("ecs:CreateAction",
+                                   ["CreateService", "RegisterTaskDefinition"])),
+              sid="TagAppResources"),
+        allow(["ecs:ListTasks"], ["*"], _on_cluster(cluster), sid="ListAppTasks"),
         allow(["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"], ["*"],
               sid="AppTaskDefinitions"),
         allow(["iam:PassRole"],
@@ -110,3 +122,9 @@ def _deploy_statements(cfg: Config) -> list[Any]:
               [Sub(f"{_ARN}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/dockyard/"
                    f"{cfg.name}/apps/*")], sid="AppLogs"),
     ]
+    if named_secrets:
+        # Task definitions need a secret's full ARN; deploy looks it up by name.
+        statements.append(allow(["secretsmanager:DescribeSecret"], [Sub(
+            f"{_ARN}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{name}-??????")
+            for name in named_secrets], sid="FindAppSecrets"))
+    return statements

@@ -91,8 +91,8 @@ def status_document(state: PlatformStatus) -> dict[str, Any]:
 
 def down_preview(plan: DownPlan, purge: bool) -> list[str]:
     """What ``down`` is about to do, for the confirmation prompt (stderr)."""
-    lines = ["Stacks to delete, in this order:", *columns([(s.name, s.status)
-                                                         for s in plan.stacks])]
+    lines = ["Stacks to delete, in this order (each app's service first):",
+             *columns([(s.name, s.status) for s in plan.stacks])]
     verb = "Deleted too (--purge)" if purge else "Kept"
     lines += [f"{verb}:", *_data_lines(plan.file_systems, plan.repositories)]
     return lines
@@ -100,7 +100,8 @@ def down_preview(plan: DownPlan, purge: bool) -> list[str]:
 
 def down_text(result: DownResult) -> str:
     """What ``down`` deleted, kept or purged, and how to delete what is kept."""
-    lines = columns([(r.name, str(r.outcome)) for r in result.results], indent=0)
+    lines = columns([*((f"service {name}", "deleted") for name in result.deleted_services),
+                     *((r.name, str(r.outcome)) for r in result.results)], indent=0)
     if result.kept_file_systems or result.kept_repositories:
         lines += ["", "Kept (your data):", *_data_lines(result.kept_file_systems,
                                                         result.kept_repositories)]
@@ -120,7 +121,8 @@ def down_text(result: DownResult) -> str:
 
 def down_document(result: DownResult) -> dict[str, Any]:
     """The outcome of ``down`` as one JSON document."""
-    return {"ok": result.ok, "stacks": [_result_document(r) for r in result.results],
+    return {"ok": result.ok, "services_deleted": result.deleted_services,
+            "stacks": [_result_document(r) for r in result.results],
             "kept": _data_document(result.kept_file_systems, result.kept_repositories),
             "purged": result.purged, "warnings": result.warnings}
 

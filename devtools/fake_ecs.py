@@ -1,0 +1,223 @@
+"""Plays ECS's deployment logic in moto, which records services but never rolls them.
+
+moto keeps one deployment per service and never advances it, so nothing would ever complete,
+fail or roll back. :func:`patch_ecs` adds what ECS does, in moto's own process:
+
+- CreateService and an UpdateService with a new task definition start a deployment (PRIMARY,
+  rolloutState IN_PROGRESS); the one before becomes ACTIVE.
+- Each DescribeServices call moves every running deployment one step: its tasks start, then
+  either it COMPLETES (older deployments drain away) or, when its image is marked as
+  crashing, its tasks fail, the circuit breaker marks it FAILED and a rollback deployment to
+  the last completed task definition starts.
+- ListServiceDeployments and DescribeServiceRevisions answer from that history.
+
+An image is "crashing" when its ECR manifest carries the annotation ``CRASH`` (fake_kaniko
+adds it for a build with ``--build-arg FAKE_APP_CRASH=1``), and "hanging" (never healthy,
+never failed) with ``HANG``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+CRASH = "dev.dockyard.fake/crash"
+HANG = "dev.dockyard.fake/hang"
+FAILURE_THRESHOLD = 3  # the circuit breaker's minimum
+
+_ids = itertools.count(1)
+
+
+def patch_ecs() -> None:
+    """Teach moto's ECS to roll deployments (idempotent)."""
+    from moto.ecs import models, responses
+
+    backend = models.EC2ContainerServiceBackend
+    if getattr(backend.update_service, "_dockyard_patched", False):
+        return
+    create, update, describe = (backend.create_service, backend.update_service,
+                                backend.describe_services)
+    create_response = responses.EC2ContainerServiceResponse.create_service
+
+    def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
+        service = create(self, *args, **kwargs)
+        service.deployments = []
+        _start(self, service, service.task_definition, rollback_of=None)
+        return service
+
+    def update_service(self: Any, properties: dict[str, Any]) -> Any:
+        new = properties.get("task_definition")
+        force = properties.get("force_new_deployment")
+        service = update(self, properties)
+        if new or force:
+            arn = self.describe_task_definition(service.task_definition).arn
+            _start(self, service, arn, rollback_of=None)
+        return service
+
+    def describe_services(self: Any, cluster: str, names: list[str]) -> Any:
+        found, failures = describe(self, cluster, names)
+        for service in found:
+            _advance(self, service)
+        return found, failures
+
+    def create_service_response(self: Any) -> Any:
+        result = create_response(self)
+        service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
+                                                self._get_param("serviceName"))
+        for param, attribute in (("deploymentConfiguration", "deployment_configuration"),
+                                 ("healthCheckGracePeriodSeconds",
+                                  "health_check_grace_period_seconds")):
+            if self._get_param(param) is not None:
+                setattr(service, attribute, self._get_param(param))
+        return result
+
+    def list_service_deployments(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
+                                                self._get_param("service"))
+        wanted = self._get_param("status") or []
+        history = [h for h in reversed(getattr(service, "dockyard_history", []))
+                   if not wanted or h["status"] in wanted]
+        return ActionResult({"serviceDeployments": [
+            {k: v for k, v in h.items() if k != "taskDefinition"} for h in history]})
+
+    def describe_service_revisions(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        wanted = set(self._get_param("serviceRevisionArns") or [])
+        revisions = [{"serviceRevisionArn": h["targetServiceRevisionArn"],
+                      "serviceArn": h["serviceArn"], "clusterArn": h["clusterArn"],
+                      "taskDefinition": h["taskDefinition"], "createdAt": h["createdAt"]}
+                     for service in self.ecs_backend.services.values()
+                     for h in getattr(service, "dockyard_history", [])
+                     if h["targetServiceRevisionArn"] in wanted]
+        return ActionResult({"serviceRevisions": revisions, "failures": []})
+
+    for function in (create_service, update_service, describe_services):
+        function._dockyard_patched = True  # type: ignore[attr-defined]
+    backend.create_service = create_service
+    backend.update_service = update_service
+    backend.describe_services = describe_services
+    responses.EC2ContainerServiceResponse.create_service = create_service_response
+    responses.EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
+    responses.EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event(service: Any, message: str) -> None:
+    service.events.insert(0, {"id": f"dockyard-fake-{next(_ids)}", "createdAt": _now(),
+                              "message": f"(service {service.name}) {message}"})
+
+
+def _image_marks(backend: Any, task_definition_arn: str) -> set[str]:
+    """The fake annotations of the image a task definition runs (through moto's ECR)."""
+    from moto.ecr.models import ecr_backends
+
+    definition = backend.describe_task_definition(task_definition_arn)
+    image = definition.container_definitions[0].get("image", "")
+    name, _, digest = image.partition("@")
+    if not digest or ".dkr.ecr." not in name:
+        return set()
+    repository = name.split("/", 1)[1]
+    ecr = ecr_backends[backend.account_id][backend.region_name]
+    repo = ecr.repositories.get(repository)
+    for stored in (repo.images if repo else []):
+        if stored.image_digest == digest:
+            annotations = json.loads(stored.image_manifest).get("annotations", {})
+            return {mark for mark in (CRASH, HANG) if mark in annotations}
+    return set()
+
+
+def _start(backend: Any, service: Any, task_definition: str, rollback_of: dict[str, Any] | None
+           ) -> None:
+    """A new PRIMARY deployment of ``task_definition``; the current ones become ACTIVE."""
+    for deployment in service.deployments:
+        if deployment["status"] == "PRIMARY":
+            deployment["status"] = "ACTIVE"
+    number = next(_ids)
+    deployment_id = f"ecs-svc/{number:019d}"
+    now = _now()
+    service.deployments.insert(0, {
+        "id": deployment_id, "status": "PRIMARY", "taskDefinition": task_definition,
+        "desiredCount": service.desired_count, "pendingCount": 0, "runningCount": 0,
+        "failedTasks": 0, "createdAt": now, "updatedAt": now, "launchType": "FARGATE",
+        "rolloutState": "IN_PROGRESS",
+        "rolloutStateReason": "ECS deployment " + deployment_id + " in progress.",
+        "dockyard": {"step": 0, "marks": _image_marks(backend, task_definition),
+                     "history": rollback_of}})
+    service.task_definition = task_definition
+    if rollback_of is None:
+        arn_tail = f"{service.cluster_name}/{service.name}"
+        prefix = f"arn:aws:ecs:{backend.region_name}:{backend.account_id}"
+        entry = {"serviceDeploymentArn": f"{prefix}:service-deployment/{arn_tail}/{number}",
+                 "serviceArn": service.arn, "clusterArn": service.cluster_arn,
+                 "createdAt": now, "startedAt": now,
+                 "targetServiceRevisionArn": f"{prefix}:service-revision/{arn_tail}/{number}",
+                 "status": "IN_PROGRESS", "taskDefinition": task_definition}
+        if not hasattr(service, "dockyard_history"):
+            service.dockyard_history = []
+        service.dockyard_history.append(entry)
+        service.deployments[0]["dockyard"]["history"] = entry
+    _event(service, f"has begun deployment {deployment_id}.")
+
+
+def _advance(backend: Any, service: Any) -> None:
+    """One step of every deployment still rolling out."""
+    for deployment in list(service.deployments):
+        state = deployment.get("dockyard")
+        if state is None or deployment["rolloutState"] != "IN_PROGRESS":
+            continue
+        state["step"] += 1
+        deployment["updatedAt"] = _now()
+        desired = deployment["desiredCount"]
+        if state["step"] == 1:
+            deployment["pendingCount"] = desired
+            _event(service, f"has started {desired} tasks.")
+        elif HANG in state["marks"]:
+            continue
+        elif CRASH in state["marks"]:
+            _fail(backend, service, deployment)
+        else:
+            _complete(service, deployment, desired)
+    primary = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
+    if primary:
+        service.running_count = sum(d["runningCount"] for d in service.deployments)
+        service.pending_count = sum(d["pendingCount"] for d in service.deployments)
+        service.task_definition = primary["taskDefinition"]
+
+
+def _complete(service: Any, deployment: dict[str, Any], desired: int) -> None:
+    deployment.update(pendingCount=0, runningCount=desired, rolloutState="COMPLETED",
+                      rolloutStateReason=f"ECS deployment {deployment['id']} completed.")
+    service.deployments[:] = [d for d in service.deployments if d is deployment]
+    history = deployment["dockyard"]["history"]
+    if history is not None:
+        rolled_back = history["status"] == "ROLLBACK_IN_PROGRESS"
+        history.update(status="ROLLBACK_SUCCESSFUL" if rolled_back else "SUCCESSFUL",
+                       finishedAt=_now())
+    _event(service, "has reached a steady state.")
+
+
+def _fail(backend: Any, service: Any, deployment: dict[str, Any]) -> None:
+    deployment.update(pendingCount=0, runningCount=0, failedTasks=FAILURE_THRESHOLD,
+                      rolloutState="FAILED",
+                      rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.")
+    _event(service, f"(deployment {deployment['id']}) deployment failed: tasks failed to start.")
+    history = deployment["dockyard"]["history"]
+    completed = [h for h in getattr(service, "dockyard_history", [])
+                 if h["status"] == "SUCCESSFUL"]
+    if not completed:
+        if history is not None:
+            history.update(status="ROLLBACK_FAILED", finishedAt=_now())
+        return
+    target = completed[-1]["taskDefinition"]
+    if history is not None:
+        history["status"] = "ROLLBACK_IN_PROGRESS"
+    _event(service, f"(deployment {deployment['id']}) rolling back to {target.rsplit('/', 1)[-1]}.")
+    _start(backend, service, target, rollback_of=history)

@@ -1,0 +1,196 @@
+"""ECS services in dockyard's terms: task definitions, create/update/delete, deployments, and the
+tasks a deployment started."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dockyard.aws.ecs import TaskState, task_state
+from dockyard.aws.errors import error_code, translate, translated
+
+# ListServiceDeployments answers at most this many per page; DescribeServiceRevisions takes
+# at most this many ARNs.
+_PAGE = 20
+# How far back `rollback` looks for a deployment that completed.
+_HISTORY_PAGES = 5
+
+
+@dataclass(frozen=True)
+class ServiceEvent:
+    """One line of an ECS service's event log."""
+
+    event_id: str
+    created_at: datetime | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment of a service, as DescribeServices reports it."""
+
+    deployment_id: str
+    status: str  # PRIMARY, ACTIVE or INACTIVE
+    task_definition: str
+    desired: int = 0
+    running: int = 0
+    pending: int = 0
+    failed: int = 0
+    rollout_state: str = ""  # IN_PROGRESS, COMPLETED or FAILED
+    rollout_reason: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """An ECS service as DescribeServices reports it."""
+
+    name: str
+    status: str
+    desired: int
+    running: int
+    pending: int
+    rollout_state: str = ""
+    rollout_reason: str = ""
+    task_definition: str = ""
+    events: list[ServiceEvent] = field(default_factory=list)
+    arn: str = ""
+    deployments: list[Deployment] = field(default_factory=list)
+
+    def deployment(self, deployment_id: str) -> Deployment | None:
+        """The deployment with this id, while the service still lists it."""
+        return next((d for d in self.deployments if d.deployment_id == deployment_id), None)
+
+    @property
+    def primary(self) -> Deployment | None:
+        """The deployment the service is moving to (or has reached)."""
+        return next((d for d in self.deployments if d.status == "PRIMARY"), None)
+
+
+class Services:
+    """The ECS calls about long-running services."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def describe(self, cluster: str, name: str) -> ServiceState | None:
+        """The service, or None when there is none (or it was deleted)."""
+        with translated(f"describe the service {name}"):
+            raw = self._client.describe_services(cluster=cluster, services=[name])
+        services = [s for s in raw.get("services", []) if s.get("status") != "INACTIVE"]
+        return service_state(services[0]) if services else None
+
+    def stopped_tasks(self, cluster: str, service: str, limit: int = 3) -> list[TaskState]:
+        """The service's most recently stopped tasks, with their reasons."""
+        with translated(f"list the stopped tasks of {service}"):
+            arns = self._client.list_tasks(cluster=cluster, serviceName=service,
+                                           desiredStatus="STOPPED").get("taskArns", [])[:limit]
+        return self._tasks(cluster, arns)
+
+    def tasks_of(self, cluster: str, deployment_id: str, status: str,
+                 limit: int = 10) -> list[TaskState]:
+        """Tasks a deployment started (ECS sets their startedBy to the deployment's id)."""
+        with translated(f"list the tasks of deployment {deployment_id}"):
+            arns = self._client.list_tasks(cluster=cluster, startedBy=deployment_id,
+                                           desiredStatus=status).get("taskArns", [])[:limit]
+        return self._tasks(cluster, arns)
+
+    def _tasks(self, cluster: str, arns: list[str]) -> list[TaskState]:
+        if not arns:
+            return []
+        with translated("describe tasks"):
+            raw = self._client.describe_tasks(cluster=cluster, tasks=arns)
+        return [task_state(t) for t in raw.get("tasks", [])]
+
+    def register(self, definition: dict[str, Any]) -> str:
+        """Register a task definition revision; returns its ARN."""
+        family = definition.get("family", "")
+        with translated(f"register a task definition for {family}"):
+            raw = self._client.register_task_definition(**definition)
+        return str(raw["taskDefinition"]["taskDefinitionArn"])
+
+    def image_of(self, task_definition: str) -> str:
+        """The image of a task definition's first container."""
+        with translated(f"describe the task definition {task_definition}"):
+            raw = self._client.describe_task_definition(taskDefinition=task_definition)
+        containers = raw["taskDefinition"].get("containerDefinitions", [])
+        return str(containers[0].get("image", "")) if containers else ""
+
+    def create(self, request: dict[str, Any]) -> ServiceState:
+        """Create a service; returns it with its first deployment."""
+        with translated(f"create the service {request.get('serviceName', '')}"):
+            raw = self._client.create_service(**request)
+        return service_state(raw["service"])
+
+    def update(self, request: dict[str, Any]) -> ServiceState:
+        """Update a service (a new task definition starts a new deployment)."""
+        with translated(f"update the service {request.get('service', '')}"):
+            raw = self._client.update_service(**request)
+        return service_state(raw["service"])
+
+    def delete(self, cluster: str, name: str) -> None:
+        """Delete a service, stopping its tasks (ECS drains it, then marks it INACTIVE)."""
+        try:
+            self._client.delete_service(cluster=cluster, service=name, force=True)
+        except ClientError as err:
+            if error_code(err) in ("ServiceNotFoundException", "ClusterNotFoundException"):
+                return
+            raise translate(err, f"delete the service {name}") from err
+
+    def completed_task_definitions(self, cluster: str, service: str) -> list[str]:
+        """Task definitions of the service's deployments that completed, newest first.
+
+        From ECS's deployment history (ListServiceDeployments, then DescribeServiceRevisions),
+        so a deployment that was rolled back never counts, whatever its revision number.
+        """
+        found: list[tuple[datetime | None, str]] = []
+        token: str | None = None
+        with translated(f"list the deployments of {service}"):
+            for _ in range(_HISTORY_PAGES):
+                kwargs: dict[str, Any] = {"cluster": cluster, "service": service,
+                                          "status": ["SUCCESSFUL"], "maxResults": _PAGE}
+                if token:
+                    kwargs["nextToken"] = token
+                raw = self._client.list_service_deployments(**kwargs)
+                found.extend((d.get("createdAt"), d["targetServiceRevisionArn"])
+                             for d in raw.get("serviceDeployments", [])
+                             if d.get("targetServiceRevisionArn"))
+                token = raw.get("nextToken")
+                if not token:
+                    break
+            revisions: dict[str, str] = {}
+            arns = list(dict.fromkeys(arn for _, arn in found))
+            for start in range(0, len(arns), _PAGE):
+                raw = self._client.describe_service_revisions(
+                    serviceRevisionArns=arns[start:start + _PAGE])
+                revisions.update({r["serviceRevisionArn"]: r.get("taskDefinition", "")
+                                  for r in raw.get("serviceRevisions", [])})
+        found.sort(key=lambda item: item[0].timestamp() if item[0] else 0.0, reverse=True)
+        ordered = [revisions.get(arn, "") for _, arn in found]
+        return [t for t in dict.fromkeys(ordered) if t]
+
+
+def service_state(s: dict[str, Any]) -> ServiceState:
+    """A DescribeServices (or Create/UpdateService) service, in dockyard's terms."""
+    deployments = [Deployment(
+        deployment_id=d.get("id", ""), status=d.get("status", ""),
+        task_definition=d.get("taskDefinition", ""), desired=d.get("desiredCount", 0),
+        running=d.get("runningCount", 0), pending=d.get("pendingCount", 0),
+        failed=d.get("failedTasks", 0), rollout_state=d.get("rolloutState", ""),
+        rollout_reason=d.get("rolloutStateReason", ""), created_at=d.get("createdAt"))
+        for d in s.get("deployments", [])]
+    primary = next((d for d in deployments if d.status == "PRIMARY"), None)
+    return ServiceState(
+        name=s.get("serviceName", ""), status=s.get("status", ""),
+        desired=s.get("desiredCount", 0), running=s.get("runningCount", 0),
+        pending=s.get("pendingCount", 0),
+        rollout_state=primary.rollout_state if primary else "",
+        rollout_reason=primary.rollout_reason if primary else "",
+        task_definition=s.get("taskDefinition", ""),
+        events=[ServiceEvent(e.get("id", ""), e.get("createdAt"), e.get("message", ""))
+                for e in s.get("events", [])],
+        arn=s.get("serviceArn", ""), deployments=deployments)
+

@@ -1,0 +1,157 @@
+"""What a deploy asks ECS for: the task definition revision and the service, from dockyard.yml
+and the stacks' outputs. Pure: no AWS calls here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dockyard.config.models import Config
+from dockyard.names import TAG_KEY
+
+APP_TAG_KEY = "dockyard:app"
+LOG_STREAM_PREFIX = "app"
+# Long enough for an app to start and pass a few health checks before the load balancer's
+# verdict counts against the deployment.
+HEALTH_CHECK_GRACE_SECONDS = 60
+DEPLOYMENT_CONFIGURATION: dict[str, Any] = {
+    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+    "minimumHealthyPercent": 100,
+    "maximumPercent": 200,
+}
+
+
+@dataclass(frozen=True)
+class AppTarget:
+    """Where an app runs: the builder stack's cluster and subnets, the app stack's load
+    balancer target, security group, roles and log group."""
+
+    app: str
+    cluster: str
+    subnets: list[str]
+    assign_public_ip: bool
+    security_group: str
+    target_group: str
+    execution_role: str
+    task_role: str
+    log_group: str
+    url: str
+    registry: str
+
+    @property
+    def account(self) -> str:
+        """The AWS account, from the cluster ARN."""
+        return self.cluster.split(":")[4]
+
+    @property
+    def partition(self) -> str:
+        """``aws`` (or ``aws-cn``, ``aws-us-gov``), from the cluster ARN."""
+        return self.cluster.split(":")[1]
+
+
+def target_from_outputs(cfg: Config, app: str, builder: dict[str, str],
+                        app_outputs: dict[str, str]) -> AppTarget:
+    """An app's target, from the two stacks' outputs."""
+    cluster = builder["ClusterArn"]
+    account = cluster.split(":")[4]
+    return AppTarget(
+        app=app, cluster=cluster, subnets=[s for s in builder.get("Subnets", "").split(",") if s],
+        assign_public_ip=builder.get("AssignPublicIp", "ENABLED") == "ENABLED",
+        security_group=app_outputs["SecurityGroupId"],
+        target_group=app_outputs["TargetGroupArn"],
+        execution_role=app_outputs["ExecutionRoleArn"], task_role=app_outputs["TaskRoleArn"],
+        log_group=app_outputs["LogGroupName"], url=app_outputs.get("Url", ""),
+        registry=f"{account}.dkr.ecr.{cfg.region}.amazonaws.com")
+
+
+def family(cfg: Config, app: str) -> str:
+    """The task definition family of an app: ``<name>-<app>``."""
+    return f"{cfg.name}-{app}"
+
+
+def secret_value_from(ref: str, target: AppTarget, region: str,
+                      arn_of: dict[str, str]) -> str:
+    """ECS's ``valueFrom`` for a secret declared in dockyard.yml: an ARN, always.
+
+    An ``ssm:/path`` becomes the parameter's ARN; a Secrets Manager name becomes the ARN
+    looked up for it (``arn_of``), since ECS does not accept a secret's bare name.
+    """
+    if ref.startswith("ssm:"):
+        path = ref.removeprefix("ssm:").lstrip("/")
+        return f"arn:{target.partition}:ssm:{region}:{target.account}:parameter/{path}"
+    if ref.startswith("arn:"):
+        return ref
+    return arn_of[ref]
+
+
+def task_definition(cfg: Config, target: AppTarget, image: str,
+                    arn_of: dict[str, str]) -> dict[str, Any]:
+    """The RegisterTaskDefinition request of one deploy of ``target.app`` running ``image``."""
+    app = cfg.apps[target.app]
+    architecture = "ARM64" if cfg.builder.architectures == ["arm64"] else "X86_64"
+    container: dict[str, Any] = {
+        "name": target.app,
+        "image": image,
+        "essential": True,
+        "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
+        "environment": [{"name": k, "value": v} for k, v in sorted(app.env.items())],
+        "secrets": [{"name": k, "valueFrom": secret_value_from(v, target, cfg.region, arn_of)}
+                    for k, v in sorted(app.secrets.items())],
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": target.log_group, "awslogs-region": cfg.region,
+            "awslogs-stream-prefix": LOG_STREAM_PREFIX}},
+    }
+    return {
+        "family": family(cfg, target.app),
+        "taskRoleArn": target.task_role,
+        "executionRoleArn": target.execution_role,
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": str(app.cpu),
+        "memory": str(app.memory),
+        "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": architecture},
+        "containerDefinitions": [container],
+        "tags": _tags(cfg, target.app),
+    }
+
+
+def create_request(cfg: Config, target: AppTarget, task_definition_arn: str) -> dict[str, Any]:
+    """The CreateService request of an app's first deploy."""
+    app = cfg.apps[target.app]
+    return {
+        "cluster": target.cluster,
+        "serviceName": target.app,
+        "taskDefinition": task_definition_arn,
+        "desiredCount": app.count,
+        "launchType": "FARGATE",
+        "platformVersion": "LATEST",
+        "networkConfiguration": {"awsvpcConfiguration": {
+            "subnets": target.subnets, "securityGroups": [target.security_group],
+            "assignPublicIp": "ENABLED" if target.assign_public_ip else "DISABLED"}},
+        "loadBalancers": [{"targetGroupArn": target.target_group, "containerName": target.app,
+                           "containerPort": app.port}],
+        "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
+        "deploymentConfiguration": DEPLOYMENT_CONFIGURATION,
+        "deploymentController": {"type": "ECS"},
+        "propagateTags": "SERVICE",
+        "enableECSManagedTags": True,
+        "enableExecuteCommand": False,
+        "tags": _tags(cfg, target.app),
+    }
+
+
+def update_request(cfg: Config, target: AppTarget, task_definition_arn: str) -> dict[str, Any]:
+    """The UpdateService request of a later deploy (or a rollback): the new revision, the
+    configured count, and the circuit breaker put back if someone turned it off."""
+    return {
+        "cluster": target.cluster,
+        "service": target.app,
+        "taskDefinition": task_definition_arn,
+        "desiredCount": cfg.apps[target.app].count,
+        "deploymentConfiguration": DEPLOYMENT_CONFIGURATION,
+        "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
+    }
+
+
+def _tags(cfg: Config, app: str) -> list[dict[str, str]]:
+    return [{"key": TAG_KEY, "value": cfg.name}, {"key": APP_TAG_KEY, "value": app}]

@@ -1,0 +1,103 @@
+"""``--image``: from what a user types to an image pinned by digest, checked before anything
+changes.
+
+Accepted forms, for app ``web`` of project ``acme``:
+
+- what ``dockyard build`` prints: ``<account>.dkr.ecr.<region>.amazonaws.com/acme/web@sha256:...``
+- a tag of the app's repository: ``v1.2.0``, ``web:v1.2.0``, ``acme/web:v1.2.0`` or the full URI
+  with a tag; resolved to its digest through ECR
+- an image outside ECR, pinned by digest: ``docker.io/library/nginx@sha256:...``
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from dockyard.errors import UsageError
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class ImageLookup(Protocol):
+    """Reading ECR (``dockyard.aws.storage.Registry``, or a fake)."""
+
+    def digest_of(self, repository: str, tag: str) -> str | None: ...
+    def has_digest(self, repository: str, digest: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference taken apart."""
+
+    registry: str  # '' when none was given
+    repository: str
+    tag: str | None
+    digest: str | None
+
+
+def parse_image(text: str) -> ImageRef:
+    """Split ``registry/repository:tag@digest``; a lone word is a tag."""
+    if not text or text != text.strip() or any(c.isspace() for c in text):
+        raise UsageError(f"--image {text!r}: not an image reference")
+    name, _, digest = text.partition("@")
+    if digest and not _DIGEST.match(digest):
+        raise UsageError(f"--image {text}: the digest must be sha256: and 64 hex digits")
+    tag: str | None = None
+    if ":" in name.rsplit("/", 1)[-1]:
+        name, tag = name.rsplit(":", 1)
+        if not _TAG.match(tag):
+            raise UsageError(f"--image {text}: {tag!r} is not a valid tag")
+    first = name.split("/", 1)[0]
+    if "/" in name and ("." in first or ":" in first or first == "localhost"):
+        registry, repository = first, name.split("/", 1)[1]
+    else:
+        registry, repository = "", name
+    if not repository:
+        raise UsageError(f"--image {text}: no repository name")
+    if not registry and "/" not in repository and tag is None and not digest:
+        if not _TAG.match(repository):
+            raise UsageError(f"--image {text}: not an image reference")
+        return ImageRef("", "", repository, None)  # a lone word: a tag of the app's repository
+    return ImageRef(registry, repository, tag, digest or None)
+
+
+def pin_image(text: str, *, project: str, app: str, registry: str, lookup: ImageLookup) -> str:
+    """The reference to deploy, ``<registry>/<repository>@sha256:...``, checked against ECR.
+
+    ``registry`` is the platform's ECR host. An app's execution role pulls only from its own
+    repository (``<project>/<app>``), so an image of another ECR repository is refused here
+    rather than failing to pull minutes later.
+    """
+    ref = parse_image(text)
+    own = f"{project}/{app}"
+    if ref.registry and not _ECR_HOST.match(ref.registry):
+        if ref.digest is None:
+            raise UsageError(f"--image {text}: a tag outside ECR cannot be checked or pinned",
+                             hint="pin it by digest: name@sha256:...")
+        return f"{ref.registry}/{ref.repository}@{ref.digest}"
+    if ref.registry and ref.registry != registry:
+        raise UsageError(f"--image {text}: that ECR registry is not this platform's ({registry})",
+                         hint=f"push the image to {registry}/{own}")
+    repository = ref.repository or own
+    if "/" not in repository:
+        repository = f"{project}/{repository}"
+    if repository != own:
+        raise UsageError(f"--image {text}: app {app} runs images from {own} only",
+                         hint=f"its execution role pulls only from that repository; build with "
+                              f"dockyard build --repo {app}")
+    if ref.digest:
+        if not lookup.has_digest(own, ref.digest):
+            raise UsageError(f"--image {text}: ECR {own} has no image {ref.digest}")
+        return f"{registry}/{own}@{ref.digest}"
+    if ref.tag is None:
+        raise UsageError(f"--image {text}: name a tag or a digest",
+                         hint=f"for example {own}:v1 or what dockyard build printed")
+    digest = lookup.digest_of(own, ref.tag)
+    if digest is None:
+        raise UsageError(f"--image {text}: ECR {own} has no tag {ref.tag}",
+                         hint=f"dockyard build --repo {app} --tag {ref.tag} pushes one")
+    return f"{registry}/{own}@{digest}"

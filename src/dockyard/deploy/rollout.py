@@ -1,0 +1,153 @@
+"""Waiting on the deployment a deploy started, and judging it by its own rollout state.
+
+A service whose deployment failed and was rolled back by the circuit breaker is "stable"
+again, which is why tools that wait for stability report success. Here the verdict comes
+from the deployment this deploy created (its id, from the UpdateService answer):
+COMPLETED is success, FAILED is a rollback, and a deployment that left the list while the
+service runs another task definition was rolled back too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from dockyard.aws.ecs import TaskState
+from dockyard.aws.services import Deployment, ServiceState
+from dockyard.errors import DockyardError
+from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
+
+Verdict = Literal["completed", "failed", "timed_out"]
+POLL_SECONDS = 5.0
+
+
+class ServiceReader(Protocol):
+    """What watching a deployment reads (``dockyard.aws.services.Services``, or a fake)."""
+
+    def describe(self, cluster: str, name: str) -> ServiceState | None: ...
+    def tasks_of(self, cluster: str, deployment_id: str, status: str,
+                 limit: int = 10) -> list[TaskState]: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the deployment ended (or where it stood at the deadline)."""
+
+    verdict: Verdict
+    deployment_id: str
+    task_definition: str
+    reason: str = ""
+    restored: str = ""  # the task definition the service went back to, when known
+    last: Deployment | None = None
+
+
+@dataclass
+class RolloutWatch:
+    """Polls the service until the deployment completes or fails, reporting as it goes:
+    running / pending / failed counts, new service events, and why tasks stopped."""
+
+    services: ServiceReader
+    clock: Clock
+    on_note: Callable[[str], None]
+    interval: float = POLL_SECONDS
+    _events: set[str] = field(default_factory=set)
+    _stopped: set[str] = field(default_factory=set)
+    _counts: tuple[int, int, int, int] | None = None
+
+    def watch(self, cluster: str, service: str, deployment_id: str, task_definition: str,
+              timeout: float, *, known_events: list[str] | None = None) -> Outcome:
+        """Wait up to ``timeout`` seconds. ``known_events`` are event ids that predate the
+        deploy (they are not shown again)."""
+        self._events = set(known_events or [])
+        last: list[Deployment | None] = [None]
+
+        def fetch() -> Outcome | None:
+            state = self.services.describe(cluster, service)
+            if state is None:
+                raise DockyardError(f"the service {service} was deleted during the deployment")
+            self._show_events(service, state)
+            ours = state.deployment(deployment_id)
+            if ours is not None:
+                last[0] = ours
+                self._show_counts(ours)
+                if ours.failed or ours.rollout_state == "FAILED":
+                    self._show_stopped(cluster, deployment_id)
+                return self._judge(state, ours, deployment_id, task_definition)
+            return self._judge_gone(state, deployment_id, task_definition, last[0])
+
+        try:
+            outcome = poll_until(fetch, lambda o: o is not None,
+                                 Poll(f"deployment {deployment_id}", self.interval, timeout),
+                                 self.clock)
+        except WaitTimeoutError:
+            current = last[0]
+            state = current.rollout_state if current else "unknown"
+            return Outcome("timed_out", deployment_id, task_definition,
+                           reason=f"still {state} after {_duration(timeout)}", last=current)
+        assert outcome is not None
+        return outcome
+
+    def _judge(self, state: ServiceState, ours: Deployment, deployment_id: str,
+               task_definition: str) -> Outcome | None:
+        if ours.rollout_state == "COMPLETED":
+            return Outcome("completed", deployment_id, task_definition,
+                           reason=ours.rollout_reason, last=ours)
+        if ours.rollout_state == "FAILED":
+            primary = state.primary
+            restored = primary.task_definition if primary and \
+                primary.deployment_id != deployment_id else ""
+            return Outcome("failed", deployment_id, task_definition, reason=ours.rollout_reason,
+                           restored=restored, last=ours)
+        return None
+
+    def _judge_gone(self, state: ServiceState, deployment_id: str, task_definition: str,
+                    last: Deployment | None) -> Outcome:
+        primary = state.primary
+        if primary is not None and primary.task_definition == task_definition and \
+                primary.rollout_state == "COMPLETED":
+            return Outcome("completed", deployment_id, task_definition,
+                           reason="completed (the service replaced the deployment record)",
+                           last=last)
+        running = primary.task_definition if primary else state.task_definition
+        return Outcome("failed", deployment_id, task_definition,
+                       reason=f"the deployment is gone and the service runs {_short(running)}",
+                       restored=running, last=last)
+
+    def _show_events(self, service: str, state: ServiceState) -> None:
+        fresh = [e for e in state.events if e.event_id not in self._events]
+        for event in reversed(fresh[:10]):  # newest first from ECS; show oldest first
+            self.on_note(event.message)
+        self._events.update(e.event_id for e in state.events)
+
+    def _show_counts(self, ours: Deployment) -> None:
+        counts = (ours.running, ours.pending, ours.failed, ours.desired)
+        if counts != self._counts:
+            self._counts = counts
+            self.on_note(f"{ours.running}/{ours.desired} running, {ours.pending} pending, "
+                         f"{ours.failed} failed")
+
+    def _show_stopped(self, cluster: str, deployment_id: str) -> None:
+        for task in self.services.tasks_of(cluster, deployment_id, "STOPPED", limit=5):
+            if task.arn in self._stopped:
+                continue
+            self._stopped.add(task.arn)
+            self.on_note(f"task {task.task_id} stopped: {stop_reason(task)}")
+
+
+def stop_reason(task: TaskState) -> str:
+    """Why a task stopped, with its containers' exit codes and reasons."""
+    parts = [task.stopped_reason or task.stop_code or "no reason given"]
+    for c in task.containers:
+        if c.exit_code not in (None, 0) or c.reason:
+            detail = f"exit {c.exit_code}" if c.exit_code is not None else ""
+            parts.append(f"{c.name}: " + ", ".join(x for x in (detail, c.reason) if x))
+    return "; ".join(parts)
+
+
+def _short(task_definition: str) -> str:
+    return task_definition.rsplit("/", 1)[-1]
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
