@@ -1,0 +1,122 @@
+"""ECS services through the real wrappers: request shapes checked by botocore's Stubber, and
+whole deploys against moto in-process with the deployment emulator (devtools/fake_ecs.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from devtools.fake_ecs import CRASH, patch_ecs
+from moto import mock_aws
+
+from dockyard.aws.services import Services
+from dockyard.aws.session import AwsSession
+from dockyard.aws.storage import Registry
+from dockyard.config import Config
+from dockyard.deploy.app import AppDeployer, DeployResult
+from dockyard.deploy.image import pin_image
+from dockyard.deploy.rollout import RolloutWatch
+from dockyard.deploy.targets import find_target
+from dockyard.errors import ExitCode
+from tests.aws.test_moto_stacks import REGION, _account_for, _create_all
+from tests.fakes import FakeClock
+
+PREFIX = "arn:aws:ecs:ap-southeast-2:123456789012"
+
+
+def test_completed_deployments_come_newest_first_across_pages() -> None:
+    ecs = boto3.client("ecs", region_name=REGION, aws_access_key_id="x",
+                       aws_secret_access_key="x")
+
+    def brief(n: int, day: int) -> dict[str, object]:
+        return {"serviceDeploymentArn": f"{PREFIX}:service-deployment/acme/web/{n}",
+                "targetServiceRevisionArn": f"{PREFIX}:service-revision/acme/web/{n}",
+                "status": "SUCCESSFUL", "createdAt": datetime(2026, 11, day, tzinfo=UTC)}
+
+    with Stubber(ecs) as stub:
+        stub.add_response("list_service_deployments",
+                          {"serviceDeployments": [brief(1, 1), brief(3, 3)], "nextToken": "t"},
+                          {"cluster": "acme", "service": "web", "status": ["SUCCESSFUL"],
+                           "maxResults": 20})
+        stub.add_response("list_service_deployments", {"serviceDeployments": [brief(2, 2)]},
+                          {"cluster": "acme", "service": "web", "status": ["SUCCESSFUL"],
+                           "maxResults": 20, "nextToken": "t"})
+        stub.add_response("describe_service_revisions", {"serviceRevisions": [
+            {"serviceRevisionArn": f"{PREFIX}:service-revision/acme/web/{n}",
+             "taskDefinition": f"{PREFIX}:task-definition/acme-web:{rev}"}
+            for n, rev in ((1, 1), (3, 7), (2, 7))], "failures": []})
+        found = Services(ecs).completed_task_definitions("acme", "web")
+    assert found == [f"{PREFIX}:task-definition/acme-web:7",
+                     f"{PREFIX}:task-definition/acme-web:1"], "newest first, each once"
+
+
+@pytest.fixture()
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Config]:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(key, value)
+    patch_ecs()
+    with warnings.catch_warnings(), mock_aws():
+        warnings.simplefilter("ignore")
+        cfg, facts = _account_for("example")
+        _create_all(cfg, facts)
+        yield cfg
+
+
+def push(tag: str, *, crash: bool = False) -> None:
+    """An image in acme/web, as a build would leave it (optionally one that crashes)."""
+    layer = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+                           "digest": layer},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                            "size": 1, "digest": layer}],
+                **({"annotations": {CRASH: "true"}} if crash else {})}
+    boto3.client("ecr", region_name=REGION).put_image(
+        repositoryName="acme/web", imageManifest=json.dumps(manifest), imageTag=tag)
+
+
+def test_deploys_create_update_and_roll_back_in_moto(account: Config) -> None:
+    aws = AwsSession(boto3.Session(region_name=REGION), REGION)
+    target = find_target(aws, account, "web")
+    services = Services(aws.client("ecs"))
+    notes: list[str] = []
+    deployer = AppDeployer(account, services, RolloutWatch(services, FakeClock(), notes.append),
+                           notes.append)
+    registry = Registry(aws.client("ecr"))
+
+    def deploy(tag: str) -> DeployResult:
+        image = pin_image(tag, project="acme", app="web", registry=target.registry,
+                          lookup=registry)
+        return deployer.deploy(target, image, {}, wait=True, timeout=600)
+
+    push("v1")
+    first = deploy("v1")
+    assert first.created is True
+    assert first.exit_code == ExitCode.OK
+    ecs = aws.client("ecs")
+    (live,) = ecs.describe_services(cluster=target.cluster, services=["web"])["services"]
+    assert live["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True,
+                                                                          "rollback": True}
+    definition = ecs.describe_task_definition(taskDefinition=live["taskDefinition"])
+    image = definition["taskDefinition"]["containerDefinitions"][0]["image"]
+    assert "@sha256:" in image and image.startswith(target.registry + "/acme/web@")
+
+    push("v2")
+    second = deploy("v2")
+    assert second.created is False and second.exit_code == ExitCode.OK
+    assert live["taskDefinition"].endswith(":1")
+    assert second.task_definition.endswith(":2")
+
+    push("v3", crash=True)
+    third = deploy("v3")
+    assert third.exit_code == ExitCode.ROLLED_BACK
+    (after,) = ecs.describe_services(cluster=target.cluster, services=["web"])["services"]
+    assert after["taskDefinition"].endswith(":2"), "ECS went back to the last good revision"
+    assert services.completed_task_definitions(target.cluster, "web")[0].endswith(":2")

@@ -1,0 +1,116 @@
+"""What a deploy asks ECS for, read from the request documents themselves."""
+
+from __future__ import annotations
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+
+from dockyard.config import Config
+from dockyard.deploy.definition import (
+    AppTarget,
+    create_request,
+    target_from_outputs,
+    task_definition,
+    update_request,
+)
+from tests.conftest import example_config
+
+IMAGE = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/acme/web@sha256:" + "ab" * 32
+BUILDER = {"ClusterArn": "arn:aws:ecs:ap-southeast-2:123456789012:cluster/acme",
+           "Subnets": "subnet-a,subnet-b", "AssignPublicIp": "ENABLED"}
+APP = {"SecurityGroupId": "sg-app", "TargetGroupArn": "arn:aws:elasticloadbalancing:tg/web",
+       "ExecutionRoleArn": "arn:aws:iam::123456789012:role/acme-app-web-ExecutionRole",
+       "TaskRoleArn": "arn:aws:iam::123456789012:role/acme-app-web-TaskRole",
+       "LogGroupName": "/dockyard/acme/apps/web", "Url": "https://web.example.com/"}
+SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:acme/web/db-AbCdEf"
+
+
+def _with_env_and_secrets() -> tuple[Config, AppTarget]:
+    cfg = example_config(("      LOG_LEVEL: info", "      MODE: production\n      A_FIRST: '1'"),
+                         ("secrets: {}", "secrets: {DATABASE_URL: acme/web/db, "
+                                         "API_TOKEN: 'ssm:/acme/web/api-token', "
+                                         f"RAW: '{SECRET_ARN}:password::'}}"))
+    return cfg, target_from_outputs(cfg, "web", BUILDER, APP)
+
+
+def _valid(operation: str, request: dict[str, object]) -> None:
+    """The request matches ECS's own API model (what boto3 would send)."""
+    model = botocore.session.get_session().get_service_model("ecs")
+    report = ParamValidator().validate(request, model.operation_model(operation).input_shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_the_task_definition_pins_the_image_and_follows_the_config() -> None:
+    cfg, target = _with_env_and_secrets()
+    definition = task_definition(cfg, target, IMAGE, {"acme/web/db": SECRET_ARN})
+    _valid("RegisterTaskDefinition", definition)
+    (container,) = definition["containerDefinitions"]
+    assert container["image"] == IMAGE
+    assert container["portMappings"] == [{"containerPort": 5001, "protocol": "tcp"}]
+    assert (definition["cpu"], definition["memory"]) == ("256", "512")
+    assert definition["family"] == "acme-web"
+    assert definition["requiresCompatibilities"] == ["FARGATE"]
+    assert definition["executionRoleArn"] == APP["ExecutionRoleArn"]
+    assert definition["taskRoleArn"] == APP["TaskRoleArn"]
+    assert container["environment"] == [{"name": "A_FIRST", "value": "1"},
+                                        {"name": "MODE", "value": "production"}]
+    assert container["logConfiguration"] == {"logDriver": "awslogs", "options": {
+        "awslogs-group": "/dockyard/acme/apps/web", "awslogs-region": "ap-southeast-2",
+        "awslogs-stream-prefix": "app"}}
+    assert {"key": "dockyard:name", "value": "acme"} in definition["tags"]
+
+
+def test_secrets_reach_the_container_only_as_arns() -> None:
+    cfg, target = _with_env_and_secrets()
+    definition = task_definition(cfg, target, IMAGE, {"acme/web/db": SECRET_ARN})
+    (container,) = definition["containerDefinitions"]
+    assert container["secrets"] == [
+        {"name": "API_TOKEN",
+         "valueFrom": "arn:aws:ssm:ap-southeast-2:123456789012:parameter/acme/web/api-token"},
+        {"name": "DATABASE_URL", "valueFrom": SECRET_ARN},
+        {"name": "RAW", "valueFrom": f"{SECRET_ARN}:password::"},
+    ]
+    values = {e["value"] for e in container["environment"]}
+    assert not any("acme/web/db" in v or "api-token" in v for v in values)
+
+
+def test_the_service_rolls_back_on_failure_and_keeps_full_capacity() -> None:
+    cfg = example_config()
+    target = target_from_outputs(cfg, "web", BUILDER, APP)
+    arn = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/acme-web:3"
+    create = create_request(cfg, target, arn)
+    _valid("CreateService", create)
+    assert create["deploymentConfiguration"] == {
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        "minimumHealthyPercent": 100, "maximumPercent": 200}
+    assert create["launchType"] == "FARGATE"
+    assert create["loadBalancers"] == [{"targetGroupArn": APP["TargetGroupArn"],
+                                        "containerName": "web", "containerPort": 5001}]
+    assert create["networkConfiguration"]["awsvpcConfiguration"] == {
+        "subnets": ["subnet-a", "subnet-b"], "securityGroups": ["sg-app"],
+        "assignPublicIp": "ENABLED"}
+    assert create["healthCheckGracePeriodSeconds"] >= 30
+    assert create["enableExecuteCommand"] is False
+    update = update_request(cfg, target, arn)
+    _valid("UpdateService", update)
+    assert update["taskDefinition"] == arn
+    assert update["deploymentConfiguration"] == create["deploymentConfiguration"]
+    assert update["desiredCount"] == cfg.apps["web"].count
+
+
+@pytest.mark.parametrize(("archs", "expected"), [("[arm64]", "ARM64"), ("[amd64]", "X86_64"),
+                                                 ("[amd64, arm64]", "X86_64")])
+def test_the_cpu_architecture_follows_what_the_builder_builds(archs: str, expected: str) -> None:
+    cfg = example_config(("architectures: [amd64]", f"architectures: {archs}"))
+    target = target_from_outputs(cfg, "web", BUILDER, APP)
+    definition = task_definition(cfg, target, IMAGE, {})
+    assert definition["runtimePlatform"]["cpuArchitecture"] == expected
+
+
+def test_private_subnets_get_no_public_ip() -> None:
+    cfg = example_config()
+    target = target_from_outputs(cfg, "web", {**BUILDER, "AssignPublicIp": "DISABLED"}, APP)
+    request = create_request(cfg, target, "arn:td")
+    assert request["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == \
+        "DISABLED"

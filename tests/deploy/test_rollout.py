@@ -1,0 +1,192 @@
+"""Judging the deployment a deploy started, with ECS's answers scripted at the aws/ boundary
+(moto does not model rollout states)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from dockyard.aws.ecs import ContainerState, TaskState
+from dockyard.aws.services import Deployment, ServiceEvent, ServiceState
+from dockyard.deploy.app import AppDeployer, NothingToRollBackError
+from dockyard.deploy.definition import target_from_outputs
+from dockyard.deploy.rollout import RolloutWatch
+from dockyard.errors import ExitCode
+from tests.conftest import example_config
+from tests.deploy.test_definition import APP, BUILDER, IMAGE
+from tests.fakes import FakeClock
+
+TD = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/acme-web:"
+CLUSTER = BUILDER["ClusterArn"]
+
+
+def deployment(did: str, rev: int, state: str, status: str = "PRIMARY", *, running: int = 0,
+               pending: int = 0, failed: int = 0, reason: str = "") -> Deployment:
+    return Deployment(did, status, f"{TD}{rev}", desired=2, running=running, pending=pending,
+                      failed=failed, rollout_state=state, rollout_reason=reason)
+
+
+def service(*deployments: Deployment, events: tuple[str, ...] = ()) -> ServiceState:
+    primary = next(d for d in deployments if d.status == "PRIMARY")
+    return ServiceState("web", "ACTIVE", 2, sum(d.running for d in deployments), 0,
+                        rollout_state=primary.rollout_state,
+                        task_definition=primary.task_definition,
+                        events=[ServiceEvent(e, None, f"(service web) event {e}") for e in events],
+                        deployments=list(deployments))
+
+
+@dataclass
+class FakeEcs:
+    """ECS for one app: a script of DescribeServices answers, in order (the last repeats)."""
+
+    script: list[ServiceState | None]
+    stopped: list[TaskState] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+    revisions: int = 3
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    def describe(self, cluster: str, name: str) -> ServiceState | None:
+        self.calls.append(("describe", name))
+        return self.script.pop(0) if len(self.script) > 1 else self.script[0]
+
+    def tasks_of(self, cluster: str, deployment_id: str, status: str,
+                 limit: int = 10) -> list[TaskState]:
+        self.calls.append(("tasks_of", deployment_id))
+        return list(self.stopped)
+
+    def register(self, definition: dict[str, Any]) -> str:
+        self.revisions += 1
+        self.calls.append(("register", definition["containerDefinitions"][0]["image"]))
+        return f"{TD}{self.revisions}"
+
+    def create(self, request: dict[str, Any]) -> ServiceState:
+        self.calls.append(("create", request["taskDefinition"]))
+        return service(deployment("ecs-svc/new", self.revisions, "IN_PROGRESS"))
+
+    def update(self, request: dict[str, Any]) -> ServiceState:
+        self.calls.append(("update", request["taskDefinition"]))
+        rev = int(request["taskDefinition"].rsplit(":", 1)[1])
+        return service(deployment("ecs-svc/new", rev, "IN_PROGRESS"),
+                       deployment("ecs-svc/old", 3, "COMPLETED", "ACTIVE", running=2))
+
+    def completed_task_definitions(self, cluster: str, service: str) -> list[str]:
+        return list(self.completed)
+
+
+def deployer(ecs: FakeEcs, notes: list[str]) -> AppDeployer:
+    watch = RolloutWatch(ecs, FakeClock(), notes.append, interval=5)
+    return AppDeployer(example_config(), ecs, watch, notes.append)
+
+
+TARGET = target_from_outputs(example_config(), "web", BUILDER, APP)
+BEFORE = service(deployment("ecs-svc/old", 3, "COMPLETED", running=2), events=("e0",))
+
+
+def test_a_completed_deployment_exits_0_with_progress_shown_once() -> None:
+    notes: list[str] = []
+    ecs = FakeEcs([BEFORE,
+                   service(deployment("ecs-svc/new", 4, "IN_PROGRESS", pending=2),
+                           deployment("ecs-svc/old", 3, "COMPLETED", "ACTIVE", running=2),
+                           events=("e1", "e0")),
+                   service(deployment("ecs-svc/new", 4, "IN_PROGRESS", pending=2),
+                           deployment("ecs-svc/old", 3, "COMPLETED", "ACTIVE", running=2),
+                           events=("e1", "e0")),
+                   service(deployment("ecs-svc/new", 4, "COMPLETED", running=2,
+                                      reason="ECS deployment ecs-svc/new completed."),
+                           events=("e3", "e2", "e1", "e0"))])
+    result = deployer(ecs, notes).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    assert result.exit_code == ExitCode.OK
+    assert result.outcome is not None and result.outcome.verdict == "completed"
+    assert result.task_definition == f"{TD}4" and result.deployment_id == "ecs-svc/new"
+    assert ("register", IMAGE) in ecs.calls and ("update", f"{TD}4") in ecs.calls
+    events = [n for n in notes if n.startswith("(service web)")]
+    assert events == ["(service web) event e1", "(service web) event e2",
+                      "(service web) event e3"], "new events once each, oldest first"
+    assert [n for n in notes if "running," in n] == ["0/2 running, 2 pending, 0 failed",
+                                                     "2/2 running, 0 pending, 0 failed"]
+
+
+def test_the_first_deploy_creates_the_service() -> None:
+    ecs = FakeEcs([None, service(deployment("ecs-svc/new", 4, "COMPLETED", running=2))])
+    result = deployer(ecs, []).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    assert result.created and result.exit_code == ExitCode.OK
+    assert ("create", f"{TD}4") in ecs.calls
+    assert not any(call[0] == "update" for call in ecs.calls)
+
+
+def test_a_rolled_back_deployment_exits_4_although_the_service_is_stable() -> None:
+    notes: list[str] = []
+    crashed = TaskState("arn:aws:ecs:task/acme/t1", "STOPPED",
+                        stop_code="EssentialContainerExited",
+                        stopped_reason="Essential container in task exited",
+                        containers=[ContainerState("web", 3, "")])
+    ecs = FakeEcs([BEFORE,
+                   service(deployment("ecs-svc/new", 4, "IN_PROGRESS", failed=1),
+                           deployment("ecs-svc/old", 3, "COMPLETED", "ACTIVE", running=2)),
+                   service(deployment("ecs-svc/back", 3, "COMPLETED", running=2),
+                           deployment("ecs-svc/new", 4, "FAILED", "ACTIVE", failed=3,
+                                      reason="ECS deployment circuit breaker: tasks failed "
+                                             "to start."))],
+                  stopped=[crashed])
+    result = deployer(ecs, notes).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    assert result.exit_code == ExitCode.ROLLED_BACK
+    assert result.outcome is not None
+    assert result.outcome.restored == f"{TD}3"
+    assert "circuit breaker" in result.outcome.reason
+    stopped = [n for n in notes if n.startswith("task ")]
+    assert stopped == ["task t1 stopped: Essential container in task exited; web: exit 3"], \
+        "each stopped task once, with its exit code"
+
+
+def test_a_deployment_that_vanished_while_another_revision_runs_is_a_failure() -> None:
+    ecs = FakeEcs([BEFORE, service(deployment("ecs-svc/back", 3, "COMPLETED", running=2))])
+    result = deployer(ecs, []).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    assert result.exit_code == ExitCode.ROLLED_BACK
+    assert result.outcome is not None and result.outcome.restored == f"{TD}3"
+
+
+def test_still_rolling_at_the_deadline_exits_124_after_polling_until_then() -> None:
+    ecs = FakeEcs([BEFORE, service(deployment("ecs-svc/new", 4, "IN_PROGRESS", pending=2))])
+    clock = FakeClock()
+    watch = RolloutWatch(ecs, clock, lambda _: None, interval=5)
+    result = AppDeployer(example_config(), ecs, watch, lambda _: None).deploy(
+        TARGET, IMAGE, {}, wait=True, timeout=60)
+    assert result.exit_code == ExitCode.TIMEOUT
+    assert result.outcome is not None and "IN_PROGRESS" in result.outcome.reason
+    assert sum(clock.sleeps) == pytest.approx(60)
+
+
+def test_no_wait_returns_once_the_deployment_started() -> None:
+    ecs = FakeEcs([BEFORE])
+    result = deployer(ecs, []).deploy(TARGET, IMAGE, {}, wait=False, timeout=900)
+    assert result.outcome is None and result.exit_code == ExitCode.OK
+    assert result.deployment_id == "ecs-svc/new"
+    assert [c for c in ecs.calls if c[0] == "describe"] == [("describe", "web")]
+
+
+def test_rollback_goes_to_the_last_completed_deployment_not_the_previous_revision() -> None:
+    # Revision 5 runs; 4 was registered but its deployment failed; 3 completed before.
+    current = service(deployment("ecs-svc/five", 5, "COMPLETED", running=2))
+    ecs = FakeEcs([current, service(deployment("ecs-svc/new", 3, "COMPLETED", running=2))],
+                  completed=[f"{TD}5", f"{TD}3", f"{TD}2"])
+    result = deployer(ecs, []).rollback(TARGET, wait=True, timeout=900)
+    assert ("update", f"{TD}3") in ecs.calls
+    assert result.exit_code == ExitCode.OK and result.action == "rollback"
+
+
+def test_rollback_with_nothing_completed_before_is_exit_3_and_changes_nothing() -> None:
+    ecs = FakeEcs([service(deployment("ecs-svc/one", 1, "COMPLETED", running=2))],
+                  completed=[f"{TD}1"])
+    with pytest.raises(NothingToRollBackError, match="nothing to roll back to") as raised:
+        deployer(ecs, []).rollback(TARGET, wait=True, timeout=900)
+    assert raised.value.exit_code == ExitCode.AWS_PRECONDITION
+    assert not any(c[0] == "update" for c in ecs.calls)
+
+
+def test_rollback_of_an_app_never_deployed_is_exit_3() -> None:
+    ecs = FakeEcs([None])
+    with pytest.raises(Exception, match="web is not deployed") as raised:
+        deployer(ecs, []).rollback(TARGET, wait=True, timeout=900)
+    assert getattr(raised.value, "exit_code", None) == ExitCode.AWS_PRECONDITION
