@@ -351,6 +351,22 @@ def test_agents_may_run_only_builds_pass_only_build_and_app_roles_deploy_only_ap
         "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/acme/web")}]
     passes = [s for s in statements.values() if "iam:PassRole" in _actions(s)]
     assert {s["Sid"] for s in passes} == {"PassBuildRoles", "PassAppRoles"}
+    tagging = statements["TagAppResources"]
+    assert tagging["Condition"] == {"StringEquals": {
+        "ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}}
+    assert [r["Fn::Sub"].split("}:")[-1] for r in tagging["Resource"]] == [
+        "service/acme/web", "task-definition/acme-web:*"]
+    assert statements["ListAppTasks"]["Condition"] == run["Condition"]
+    assert "FindAppSecrets" not in statements, "the example's app declares no secrets"
+
+
+def test_agents_look_up_only_the_secrets_apps_declare() -> None:
+    cfg = example_config(("secrets: {}", "secrets: {DB: acme/web/db, KEY: 'ssm:/acme/key'}"))
+    statements = {s["Sid"]: s for s in _statements(bodies(cfg)["builder"]["Resources"][
+        "AgentRole"])}
+    assert _actions(statements["FindAppSecrets"]) == ["secretsmanager:DescribeSecret"]
+    assert [r["Fn::Sub"].split("}:")[-1] for r in statements["FindAppSecrets"]["Resource"]] \
+        == ["secret:acme/web/db-??????"]
 
 
 def test_the_ecs_plugin_acts_only_on_the_platform_cluster_and_agent_roles(

@@ -89,7 +89,7 @@ def logs(target: str, task: str | None, follow: bool, since: str) -> int:
     """An app's log lines, or a detached build followed to its result.
 
     `dockyard logs APP [--since 10m] [--follow]` prints what APP's tasks wrote (each line
-    prefixed with its task when several run). `dockyard logs build TASK` streams the kaniko
+    prefixed with the task that wrote it). `dockyard logs build TASK` streams the kaniko
     log of a build started with --detach until the task stops, then reports the result as
     `build` does.
     """

@@ -116,13 +116,8 @@ def app_logs(run: RunState, app: str, since: str, follow: bool) -> int:
     check_app(cfg, app)
     aws = _session(run, cfg)
     group = app_log_group(cfg, app)
-    tasks: set[str] = set()
-
-    def show(event: Any) -> None:
-        tasks.add(event.task_id)
-        console.data(log_line(event, with_task=cfg.apps[app].count > 1 or len(tasks) > 1))
-
-    logs = AppLogs(Logs(aws.client("logs")), SystemClock(), show)
+    logs = AppLogs(Logs(aws.client("logs")), SystemClock(),
+                   lambda event: console.data(log_line(event)))
     count = logs.show(group, int((time.time() - seconds) * 1000))
     if count == 0:
         console.note(f"no lines in {group} in the last {since}")

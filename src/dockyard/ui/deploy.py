@@ -125,9 +125,9 @@ def status_text(status: AppStatus) -> str:
     return "\n".join(lines) + "\n"
 
 
-def log_line(event: LogEvent, *, with_task: bool) -> str:
-    """One log line, prefixed with its task when several tasks write."""
-    return f"[{event.task_id[:8]}] {event.message}" if with_task else event.message
+def log_line(event: LogEvent) -> str:
+    """One log line, prefixed with the task that wrote it."""
+    return f"[{event.task_id[:8]}] {event.message}"
 
 
 def _when(moment: datetime | None) -> str:

@@ -1,0 +1,159 @@
+"""``deploy`` / ``rollback`` / ``status APP`` / ``logs APP`` / ``down``: the real CLI against a
+moto server whose ECS rolls deployments (devtools/fake_ecs.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pytest
+from devtools import moto_server
+from devtools.fake_ecs import CRASH, HANG
+
+from tests.e2e.conftest import Account, Dockyard
+
+REGISTRY = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com"
+
+
+def push(account: Account, tag: str, *, mark: str | None = None) -> str:
+    """An image in acme/web as a build leaves it; ``mark`` makes the emulator's app crash or
+    hang. Returns its digest."""
+    layer = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+                           "digest": layer},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                            "size": 1, "digest": layer}],
+                **({"annotations": {mark: "true"}} if mark else {})}
+    pushed = account.client("ecr").put_image(repositoryName="acme/web",
+                                              imageManifest=json.dumps(manifest), imageTag=tag)
+    return str(pushed["image"]["imageId"]["imageDigest"])
+
+
+def live(account: Account) -> dict[str, object] | None:
+    services = account.client("ecs").describe_services(cluster="acme", services=["web"])
+    found = [s for s in services["services"] if s["status"] != "INACTIVE"]
+    return found[0] if found else None
+
+
+def image_of(account: Account, task_definition: str) -> str:
+    raw = account.client("ecs").describe_task_definition(taskDefinition=task_definition)
+    return str(raw["taskDefinition"]["containerDefinitions"][0]["image"])
+
+
+@pytest.fixture()
+def stacks(dockyard: Dockyard) -> Dockyard:
+    """The stacks an app needs (builder, edge, its own); Jenkins is not needed to deploy."""
+    done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
+    assert done.returncode == 0, done.stderr
+    return dockyard
+
+
+def test_deploy_update_rollback_and_status(stacks: Dockyard, account: Account) -> None:
+    v1 = push(account, "v1")
+    first = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}")
+    assert first.returncode == 0, first.stderr
+    assert "outcome      completed" in first.stdout
+    service = live(account)
+    assert service is not None and service["desiredCount"] == 1
+    assert image_of(account, str(service["taskDefinition"])) == f"{REGISTRY}/acme/web@{v1}"
+    assert service["deploymentConfiguration"] == {  # type: ignore[comparison-overlap]
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        "maximumPercent": 200, "minimumHealthyPercent": 100}
+
+    v2 = push(account, "v2")
+    second = stacks("deploy", "web", "--image", "web:v2", "--output", "json")
+    assert second.returncode == 0, second.stderr
+    document = json.loads(second.stdout)
+    assert (document["outcome"], document["service_created"]) == ("completed", False)
+    assert document["image"] == f"{REGISTRY}/acme/web@{v2}", "the tag was pinned to its digest"
+    assert document["revision"] == "acme-web:2"
+
+    push(account, "v3", mark=CRASH)
+    third = stacks("deploy", "web", "--image", "v3")
+    assert third.returncode == 4, third.stderr
+    assert "deploy of web (acme-web:3) failed" in third.stderr
+    assert "circuit breaker" in third.stderr
+    assert "deployment failed: tasks failed to start" in third.stderr, "service events shown"
+    for _ in range(5):  # ECS finishes the rollback deployment it started
+        state = json.loads(stacks("status", "web", "--output", "json").stdout)["service"]
+        if [d["rollout_state"] for d in state["deployments"]] == ["COMPLETED"]:
+            break
+    assert [d["rollout_state"] for d in state["deployments"]] == ["COMPLETED"], \
+        "the service is stable again, and deploy still said it failed"
+    assert state["task_definition"].endswith("acme-web:2")
+
+    back = stacks("rollback", "web")
+    assert back.returncode == 0, back.stderr
+    assert "from acme-web:2 to acme-web:1" in back.stderr
+    service = live(account)
+    assert service is not None and str(service["taskDefinition"]).endswith("acme-web:1")
+    text = stacks("status", "web")
+    assert text.returncode == 0
+    assert "Service web: ACTIVE" in text.stdout and "acme-web:1" in text.stdout
+
+
+def test_a_deployment_still_rolling_at_the_timeout_exits_124(stacks: Dockyard,
+                                                             account: Account) -> None:
+    push(account, "slow", mark=HANG)
+    started = time.monotonic()
+    done = stacks("deploy", "web", "--image", "slow", "--timeout", "3s")
+    assert done.returncode == 124, done.stderr
+    assert "did not finish: still IN_PROGRESS" in done.stderr
+    assert "ECS goes on with deployment" in done.stderr
+    assert time.monotonic() - started < 60
+
+
+def test_a_missing_tag_is_refused_before_anything_changes(stacks: Dockyard,
+                                                          account: Account) -> None:
+    done = stacks("deploy", "web", "--image", "v9")
+    assert done.returncode == 2
+    assert "error: --image v9: ECR acme/web has no tag v9" in done.stderr
+    ecs = account.client("ecs")
+    assert ecs.list_task_definitions(familyPrefix="acme-web")["taskDefinitionArns"] == []
+    assert live(account) is None
+
+
+def test_a_secret_looking_env_value_is_refused(dockyard: Dockyard, tmp_path: Path,
+                                               account: Account) -> None:
+    config = moto_server.example_config(account.certificate).replace(
+        "      LOG_LEVEL: info", "      LOG_LEVEL: info\n      DB_PASSWORD: hunter2")
+    (tmp_path / "dockyard.yml").write_text(config)
+    done = dockyard("deploy", "web", "--image", "v1")
+    assert done.returncode == 2
+    assert "apps.web.env.DB_PASSWORD" in done.stderr
+    assert "secrets" in done.stderr, "the hint says where it belongs"
+    assert "hunter2" not in done.stderr + done.stdout
+    assert account.client("ecs").list_task_definitions()["taskDefinitionArns"] == []
+
+
+def test_logs_print_what_the_apps_tasks_wrote(stacks: Dockyard, account: Account) -> None:
+    logs = account.client("logs")
+    group = "/dockyard/acme/apps/web"
+    now = int(time.time() * 1000)
+    for task, lines in (("aaaaaaaa1111", ["booting", "listening on 5001"]),
+                        ("bbbbbbbb2222", ["GET / 200"])):
+        stream = f"app/web/{task}"
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+            {"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
+    done = stacks("logs", "web", "--since", "5m")
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.splitlines()) == [
+        "[aaaaaaaa] booting", "[aaaaaaaa] listening on 5001", "[bbbbbbbb] GET / 200"]
+    old = stacks("logs", "web", "--since", "bogus")
+    assert old.returncode == 2 and "--since 'bogus'" in old.stderr
+
+
+def test_down_deletes_the_service_before_the_app_stack(stacks: Dockyard,
+                                                       account: Account) -> None:
+    push(account, "v1")
+    assert stacks("deploy", "web", "--image", "v1").returncode == 0
+    done = stacks("down", "--yes")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["service", "web", "deleted"]
+    assert lines[1].split()[0] == "acme-app-web"
+    assert live(account) is None
