@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # checkov pins its own boto3 and friends, so it lives in a venv of its own.
 CHECKOV_SPEC := checkov>=3.3.30,<3.4
 
-.PHONY: plan test lint bench clean
+.PHONY: plan test lint bench clean groovy
 
 $(VENV)/.runtime: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dockyard needs Python 3.11 or newer (set PYTHON=...)")'
@@ -26,6 +26,17 @@ $(TOOLS)/.installed:
 	$(TOOLS)/bin/pip install $(PIP_FLAGS) '$(CHECKOV_SPEC)'
 	@touch $@
 
+# The pipeline tests parse and run Groovy as Jenkins does: Debian's groovy (2.4, Jenkins' line).
+groovy:
+	@command -v groovyc >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's groovy for the pipeline tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q groovy >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q groovy >/dev/null; }; \
+	  else \
+	    echo "the pipeline tests need groovy: sudo apt-get install groovy (or your system's package)" >&2; exit 1; \
+	  fi; }
+
 plan: $(VENV)/.runtime
 	$(VENV)/bin/dockyard plan
 
@@ -33,7 +44,7 @@ lint: $(VENV)/.test
 	$(VENV)/bin/ruff check src tests bench devtools
 	$(VENV)/bin/mypy
 
-test: lint $(TOOLS)/.installed
+test: lint $(TOOLS)/.installed groovy
 	DOCKYARD_CHECKOV=$(abspath $(TOOLS))/bin/checkov $(VENV)/bin/pytest
 
 bench: $(VENV)/.runtime

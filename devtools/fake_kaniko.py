@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 import requests
+from botocore.exceptions import ClientError
 
 REGION = "ap-southeast-2"
 
@@ -103,9 +104,23 @@ class FakeKaniko:
             uri, tag = destination.rsplit(":", 1)
             repository = uri.split("/", 1)[1]
             lines.append(f"INFO[0009] Pushing image to {destination}")
-            pushed = self.ecr.put_image(repositoryName=repository, imageManifest=manifest,
-                                        imageTag=tag)
-            digest = pushed["image"]["imageId"]["imageDigest"]
+            try:
+                pushed = self.ecr.put_image(repositoryName=repository, imageManifest=manifest,
+                                            imageTag=tag)
+                digest = pushed["image"]["imageId"]["imageDigest"]
+            except ClientError as err:
+                code = err.response.get("Error", {}).get("Code", "")
+                if code != "ImageAlreadyExistsException":  # an immutable tag taken: kaniko fails
+                    lines.append(f"error pushing image: failed to push to destination "
+                                 f"{destination}: {code}")
+                    self._write_logs(group, task_id, lines)
+                    _set_exit_code(task["taskArn"], 1)
+                    self.handled.append({"task": task["taskArn"], "digest": None,
+                                         "command": command})
+                    return
+                # The registry accepts the same manifest under the same tag again.
+                digest = self.ecr.describe_images(repositoryName=repository, imageIds=[
+                    {"imageTag": tag}])["imageDetails"][0]["imageDigest"]
             lines.append(f"INFO[0010] Pushed {uri}@{digest}")
         for url in _arg(command, "digest-file"):
             if digest:

@@ -38,6 +38,19 @@ class JenkinsInfra:
     agent_image: str
 
 
+# dockyard's pipeline library (dockyardBuild, dockyardDeploy), baked into the controller image
+# as a git repository and loaded implicitly by every pipeline.
+LIBRARY_REPOSITORY = "/usr/share/dockyard/pipeline-library.git"
+LIBRARY: dict[str, Any] = {
+    "name": "dockyard",
+    "defaultVersion": "main",
+    "implicit": True,
+    "allowVersionOverride": False,
+    "includeInChangesets": False,
+    "retriever": {"modernSCM": {"scm": {"git": {"remote": f"file://{LIBRARY_REPOSITORY}"}}}},
+}
+
+
 def render(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
     """The JCasC document for ``cfg``."""
     document: dict[str, Any] = {
@@ -49,6 +62,7 @@ def render(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
                 "jobBuildDiscarder",
                 {"simpleBuildDiscarder": {"discarder": {"logRotator": {
                     "numToKeepStr": "30", "daysToKeepStr": "14"}}}}]},
+            "globalLibraries": {"libraries": [LIBRARY]},
         },
     }
     if cfg.jenkins.github:

@@ -30,6 +30,10 @@ def write_controller_context(cfg: Config, infra: JenkinsInfra, target: Path) -> 
     _copy_package_files("controller", CONTROLLER_FILES, target)
     (target / "casc").mkdir(exist_ok=True)
     (target / "casc" / "jenkins.yaml").write_text(render_yaml(cfg, infra), encoding="utf-8")
+    library = resources.files("dockyard.jenkins").joinpath("library", "vars")
+    (target / "library" / "vars").mkdir(parents=True, exist_ok=True)
+    for name in sorted(p.name for p in library.iterdir() if p.name.endswith((".groovy", ".txt"))):
+        (target / "library" / "vars" / name).write_bytes(library.joinpath(name).read_bytes())
     return target
 
 

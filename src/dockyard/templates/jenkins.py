@@ -69,7 +69,10 @@ SERVICE = "jenkins"
 # A cold Jenkins unpacks its war and loads plugins before /login answers; don't kill it for that.
 GRACE_PERIOD_SECONDS = 600
 STOP_TIMEOUT_SECONDS = 120
-JAVA_OPTS = "-Djenkins.install.runSetupWizard=false -XX:MaxRAMPercentage=50 -XX:+UseG1GC"
+# No setup wizard (JCasC configures everything); dockyard's pipeline library is a git
+# repository inside the image, which the git plugin reads only with local checkouts allowed.
+JAVA_OPTS = ("-Djenkins.install.runSetupWizard=false -XX:MaxRAMPercentage=50 -XX:+UseG1GC "
+             "-Dhudson.plugins.git.GitSCM.ALLOW_LOCAL_CHECKOUT=true")
 # The war and exploded plugins on task storage: EFS is slow at many small files.
 JENKINS_OPTS = f"--webroot={CACHE_PATH}/war --pluginroot={CACHE_PATH}/plugins"
 
