@@ -16,6 +16,7 @@ rolls an ECS deployment; fake_ecs.py plays that part (including failures and rol
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -80,8 +81,12 @@ def reset(endpoint: str) -> None:
         pass
 
 
+GITHUB_SECRET = "acme/github"
+
+
 def seed(endpoint: str, region: str = REGION, domain: str = DOMAIN) -> str:
-    """Create the hosted zone and certificate an account would have; returns the cert ARN."""
+    """Create what an account would have before ``up``: the hosted zone, a certificate (its ARN
+    is returned) and the example's GitHub credentials secret (stand-in values)."""
     import boto3
 
     session = boto3.Session(region_name=region, aws_access_key_id="testing",
@@ -89,6 +94,12 @@ def seed(endpoint: str, region: str = REGION, domain: str = DOMAIN) -> str:
     route53 = session.client("route53", endpoint_url=endpoint)
     if not route53.list_hosted_zones_by_name(DNSName=domain + ".")["HostedZones"]:
         route53.create_hosted_zone(Name=domain, CallerReference=f"dockyard-{time.time()}")
+    secrets = session.client("secretsmanager", endpoint_url=endpoint)
+    if not secrets.list_secrets(Filters=[{"Key": "name", "Values": [GITHUB_SECRET]}])[
+            "SecretList"]:
+        secrets.create_secret(Name=GITHUB_SECRET, SecretString=json.dumps({
+            "username": "dockyard-bot", "token": "not-a-real-token",
+            "webhook_secret": "not-a-real-webhook-secret"}))
     acm = session.client("acm", endpoint_url=endpoint)
     return str(acm.request_certificate(DomainName=f"*.{domain}")["CertificateArn"])
 

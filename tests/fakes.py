@@ -155,8 +155,11 @@ class FakeCloudFormation:
 class FakeAccount:
     """An account with a default VPC and the example's hosted zone."""
 
-    def __init__(self, *, zone: bool = True) -> None:
+    def __init__(self, *, zone: bool = True,
+                 secret_keys: list[str] | None = None) -> None:
         self.zone = zone
+        self.keys = ["token", "username", "webhook_secret"] if secret_keys is None \
+            else secret_keys
 
     def identity(self) -> Identity:
         return Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/dev")
@@ -166,6 +169,9 @@ class FakeAccount:
 
     def secret_arn(self, name: str) -> str:
         return f"arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:{name}-AbCdEf"
+
+    def secret_keys(self, name: str) -> list[str] | None:
+        return self.keys or None
 
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone:
         if not self.zone:

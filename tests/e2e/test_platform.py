@@ -198,6 +198,18 @@ def test_a_missing_hosted_zone_fails_before_any_stack(dockyard: Dockyard,
     assert live_stacks(account) == {}
 
 
+def test_a_github_secret_without_its_keys_fails_before_any_stack(dockyard: Dockyard,
+                                                                 account: Account) -> None:
+    account.client("secretsmanager").put_secret_value(
+        SecretId="acme/github", SecretString='{"token": "t0ps3cret"}')
+    done = dockyard("up", "--yes", "--no-wait-jenkins")
+    assert done.returncode == 3
+    assert ("error: jenkins.github.credentials_secret: the secret acme/github lacks username, "
+            "webhook_secret") in done.stderr
+    assert "t0ps3cret" not in done.stderr + done.stdout, "values are never shown"
+    assert live_stacks(account) == {}
+
+
 def test_missing_credentials_are_exit_3_in_one_line(dockyard: Dockyard) -> None:
     done = dockyard("status", env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
     assert done.returncode == 3

@@ -120,11 +120,28 @@ def test_agents_on_demand_only_when_spot_is_off() -> None:
 
 
 def test_github_credentials_come_from_the_named_secret(casc: dict[str, Any]) -> None:
-    (credential,) = casc["credentials"]["system"]["domainCredentials"][0]["credentials"]
-    login = credential["usernamePassword"]
+    login, hook = casc["credentials"]["system"]["domainCredentials"][0]["credentials"]
+    login = login["usernamePassword"]
     assert login["id"] == "github" and login["scope"] == "GLOBAL"
     assert login["password"] == "${json:token:${acme/github}}"
     assert login["username"] == "${json:username:${acme/github}}"
+    assert hook["string"]["secret"] == "${json:webhook_secret:${acme/github}}"
+    assert casc["unclassified"]["githubpluginconfig"] == {
+        "hookSecretConfigs": [{"credentialsId": hook["string"]["id"]}]}, \
+        "webhooks are accepted only with GitHub's signature"
+
+
+def test_unsigned_webhooks_only_when_asked() -> None:
+    from dockyard.config import parse_config
+    from tests.conftest import example_text
+
+    cfg = parse_config(example_text(("    credentials_secret: acme/github",
+                                     "    webhook_secret: false\n"
+                                     "    credentials_secret: acme/github")), "dockyard.yml")
+    document = render(cfg, INFRA)
+    (login,) = document["credentials"]["system"]["domainCredentials"][0]["credentials"]
+    assert "usernamePassword" in login
+    assert "githubpluginconfig" not in document["unclassified"]
 
 
 def test_one_multibranch_job_per_entry_and_a_build_discarder(casc: dict[str, Any]) -> None:

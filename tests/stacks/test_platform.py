@@ -30,6 +30,23 @@ def test_preflight_looks_up_only_what_the_config_needs() -> None:
     assert facts["secret-arn:acme/dockerhub"].startswith("arn:aws:secretsmanager:")
 
 
+@pytest.mark.parametrize(("keys", "words"), [
+    ([], "the secret acme/github does not exist"),
+    (["token", "username"], "the secret acme/github lacks webhook_secret"),
+    (["user", "webhook_secret"], "lacks username, token"),
+])
+def test_a_missing_or_incomplete_github_secret_stops_up_before_any_stack(
+        keys: list[str], words: str) -> None:
+    wired = platform("example")
+    wired.account = FakeAccount(secret_keys=keys)
+    with pytest.raises(DockyardError) as raised:
+        discover(wired)
+    assert raised.value.message.startswith("jenkins.github.credentials_secret: ")
+    assert words in raised.value.message
+    assert raised.value.hint is not None and '"webhook_secret": "..."' in raised.value.hint
+    assert int(raised.value.exit_code) == 3
+
+
 def test_kept_repositories_and_jenkins_home_are_adopted() -> None:
     kept = FakeRetained(
         kept_file_systems=[FileSystem("fs-1234abcd", "arn:fs", "acme-jenkins-home", 10, 0)],

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.aws.errors import AwsError, AwsPreconditionError, call, translated
+from dockyard.aws.errors import AwsPreconditionError, call, translated
+from dockyard.aws.secrets import secret_arn, secret_keys
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,11 @@ class Account:
 
     def secret_arn(self, name: str) -> str:
         """The full ARN of a Secrets Manager secret (task definitions need it, not the name)."""
-        try:
-            return str(call(f"look up the secret {name}",
-                            lambda: self._secrets.describe_secret(SecretId=name))["ARN"])
-        except AwsError as err:
-            if "ResourceNotFoundException" in err.message:
-                raise AwsPreconditionError(f"the secret {name} does not exist in this region",
-                                           hint="create it in Secrets Manager, or fix the "
-                                                "name in dockyard.yml") from None
-            raise
+        return secret_arn(self._secrets, name)
+
+    def secret_keys(self, name: str) -> list[str] | None:
+        """The keys of a JSON secret (never its values); None when there is no such secret."""
+        return secret_keys(self._secrets, name)
 
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone:
         """The public hosted zone of ``domain`` (by id when the config names one)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,13 +21,27 @@ def secret_text(client: Any, name: str) -> str | None:
     return str(raw["SecretString"])
 
 
+def secret_keys(client: Any, name: str) -> list[str] | None:
+    """The top-level keys of a secret that holds a JSON object ([] for anything else), or None
+    when there is no such secret. The values are read, never kept or shown."""
+    text = secret_text(client, name)
+    if text is None:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return []
+    return sorted(document) if isinstance(document, dict) else []
+
+
 def secret_arn(client: Any, name: str) -> str:
     """The full ARN of secret ``name`` (ECS task definitions need it; a name is not enough)."""
     try:
         raw = client.describe_secret(SecretId=name)
     except ClientError as err:
         if error_code(err) == "ResourceNotFoundException":
-            raise AwsPreconditionError(f"the secret {name} does not exist in Secrets Manager",
-                                       hint="create it, or fix the name in dockyard.yml") from err
+            raise AwsPreconditionError(f"the secret {name} does not exist in this region",
+                                       hint="create it in Secrets Manager, or fix the name in "
+                                            "dockyard.yml") from err
         raise translate(err, f"look up the secret {name}") from err
     return str(raw["ARN"])

@@ -220,7 +220,11 @@ class Edge(Model):
 class GitHub(Model):
     """Where Jenkins finds its GitHub credentials."""
 
-    credentials_secret: Annotated[str, _check(_SM_NAME, "a Secrets Manager secret name")]
+    credentials_secret: Annotated[str, _check(_SM_NAME, "a Secrets Manager secret name")] = \
+        Field(description='A JSON secret: {"username": ..., "token": ..., "webhook_secret": ...}.')
+    webhook_secret: bool = Field(
+        default=True, description="Jenkins accepts only GitHub webhooks signed with the secret's "
+                                  "webhook_secret (set the same value in GitHub).")
 
 
 class JenkinsJob(Model):

@@ -38,6 +38,7 @@ class JenkinsInfra:
     agent_image: str
 
 
+WEBHOOK_CREDENTIALS = "github-webhook-secret"
 # dockyard's pipeline library (dockyardBuild, dockyardDeploy), baked into the controller image
 # as a git repository and loaded implicitly by every pipeline.
 LIBRARY_REPOSITORY = "/usr/share/dockyard/pipeline-library.git"
@@ -66,13 +67,22 @@ def render(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
         },
     }
     if cfg.jenkins.github:
-        secret = cfg.jenkins.github.credentials_secret
-        document["credentials"] = {"system": {"domainCredentials": [{"credentials": [
-            {"usernamePassword": {
-                "scope": "GLOBAL", "id": "github",
-                "description": f"GitHub, from the Secrets Manager secret {secret}",
-                "username": f"${{json:username:${{{secret}}}}}",
-                "password": f"${{json:token:${{{secret}}}}}"}}]}]}}
+        github = cfg.jenkins.github
+        secret = github.credentials_secret
+        credentials: list[dict[str, Any]] = [{"usernamePassword": {
+            "scope": "GLOBAL", "id": "github",
+            "description": f"GitHub, from the Secrets Manager secret {secret}",
+            "username": f"${{json:username:${{{secret}}}}}",
+            "password": f"${{json:token:${{{secret}}}}}"}}]
+        if github.webhook_secret:
+            credentials.append({"string": {
+                "scope": "GLOBAL", "id": WEBHOOK_CREDENTIALS,
+                "description": f"Signs GitHub webhooks, from the Secrets Manager secret {secret}",
+                "secret": f"${{json:webhook_secret:${{{secret}}}}}"}})
+            document["unclassified"]["githubpluginconfig"] = {
+                "hookSecretConfigs": [{"credentialsId": WEBHOOK_CREDENTIALS}]}
+        document["credentials"] = {"system": {"domainCredentials": [
+            {"credentials": credentials}]}}
     if cfg.jenkins.jobs:
         document["jobs"] = [{"script": "\n".join(_job_dsl(cfg, job) for job in cfg.jenkins.jobs)}]
     return document

@@ -38,6 +38,7 @@ class AccountApi(Protocol):
     def default_vpc(self) -> tuple[str, list[str]]: ...
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone: ...
     def secret_arn(self, name: str) -> str: ...
+    def secret_keys(self, name: str) -> list[str] | None: ...
 
 
 @dataclass
@@ -120,12 +121,34 @@ def discover(platform: Platform) -> dict[str, str]:
         facts["default-vpc-subnets"] = ",".join(subnets)
     zone = platform.account.hosted_zone(cfg.edge.domain, cfg.edge.hosted_zone_id)
     facts["hosted-zone-id"] = zone.zone_id
+    if cfg.jenkins.github:
+        _check_github_secret(platform)
     needed = {source.fact for stack in platform.stacks for source in stack.inputs.values()
               if isinstance(source, Discovered)}
     for fact in sorted(needed):
         if fact.startswith("secret-arn:"):
             facts[fact] = platform.account.secret_arn(fact.removeprefix("secret-arn:"))
     return facts
+
+
+def _check_github_secret(platform: Platform) -> None:
+    """Jenkins reads its GitHub credentials from this secret; a wrong one would surface only as
+    failing branch scans, so it is checked before anything is deployed."""
+    github = platform.cfg.jenkins.github
+    assert github is not None
+    name = github.credentials_secret
+    wanted = ["username", "token"] + (["webhook_secret"] if github.webhook_secret else [])
+    example = "{" + ", ".join(f'"{k}": "..."' for k in wanted) + "}"
+    keys = platform.account.secret_keys(name)
+    if keys is None:
+        raise AwsPreconditionError(
+            f"jenkins.github.credentials_secret: the secret {name} does not exist",
+            hint=f"aws secretsmanager create-secret --name {name} --secret-string '{example}'")
+    missing = [k for k in wanted if k not in keys]
+    if missing:
+        raise AwsPreconditionError(
+            f"jenkins.github.credentials_secret: the secret {name} lacks "
+            f"{', '.join(missing)}", hint=f"it must hold JSON like {example}")
 
 
 AfterDeploy = Callable[[StackTemplate, StackResult, dict[str, dict[str, str]]], None]
