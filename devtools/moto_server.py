@@ -84,7 +84,8 @@ def reset(endpoint: str) -> None:
 GITHUB_SECRET = "acme/github"
 
 
-def seed(endpoint: str, region: str = REGION, domain: str = DOMAIN) -> str:
+def seed(endpoint: str, region: str = REGION, domain: str = DOMAIN, *,
+         github_secret: bool = True) -> str:
     """Create what an account would have before ``up``: the hosted zone, a certificate (its ARN
     is returned) and the example's GitHub credentials secret (stand-in values)."""
     import boto3
@@ -95,8 +96,8 @@ def seed(endpoint: str, region: str = REGION, domain: str = DOMAIN) -> str:
     if not route53.list_hosted_zones_by_name(DNSName=domain + ".")["HostedZones"]:
         route53.create_hosted_zone(Name=domain, CallerReference=f"dockyard-{time.time()}")
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
-    if not secrets.list_secrets(Filters=[{"Key": "name", "Values": [GITHUB_SECRET]}])[
-            "SecretList"]:
+    if github_secret and not secrets.list_secrets(
+            Filters=[{"Key": "name", "Values": [GITHUB_SECRET]}])["SecretList"]:
         secrets.create_secret(Name=GITHUB_SECRET, SecretString=json.dumps({
             "username": "dockyard-bot", "token": "not-a-real-token",
             "webhook_secret": "not-a-real-webhook-secret"}))
@@ -120,9 +121,12 @@ def main() -> int:
                         help="write the example dockyard.yml using the emulator's certificate")
     parser.add_argument("--kaniko", action="store_true",
                         help="also play kaniko's part for build tasks (see fake_kaniko.py)")
+    parser.add_argument("--without-github-secret", action="store_true",
+                        help=f"do not create {GITHUB_SECRET} (to create it yourself)")
     args = parser.parse_args()
     server, endpoint = start(args.port)
-    certificate = seed(endpoint, args.region, args.domain)
+    certificate = seed(endpoint, args.region, args.domain,
+                       github_secret=not args.without_github_secret)
     if args.kaniko:
         from devtools.fake_kaniko import FakeKaniko
 

@@ -1,0 +1,58 @@
+"""The documents name only commands and options that exist."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dockyard.cli import cli
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = [REPO / "README.md", REPO / "docs" / "walkthrough.md",
+        REPO / "examples" / "web" / "README.md"]
+
+
+def _command_lines() -> list[tuple[str, str]]:
+    """Every `dockyard ...` line inside a sh block of the documents."""
+    found = []
+    for doc in DOCS:
+        for block in re.findall(r"```sh\n(.*?)```", doc.read_text(), flags=re.S):
+            for raw in block.replace("\\\n", " ").splitlines():
+                line = re.sub(r"^.*?\$\(|\)$|#.*$", "", raw.strip()).strip()
+                if line.startswith("dockyard ") or "/dockyard " in line.split(" ", 1)[0] + " ":
+                    found.append((doc.name, line))
+    return found
+
+
+COMMANDS = _command_lines()
+
+
+def test_the_documents_show_commands() -> None:
+    assert len(COMMANDS) > 20
+    assert {"walkthrough.md", "README.md"} <= {doc for doc, _ in COMMANDS}
+
+
+@pytest.mark.parametrize(("doc", "line"), COMMANDS, ids=[f"{d}:{c[:40]}" for d, c in COMMANDS])
+def test_every_documented_command_and_option_exists(doc: str, line: str) -> None:
+    words = shlex.split(line.replace('"$IMAGE"', "IMG").replace("$IMAGE", "IMG"))
+    words[0] = "dockyard"
+    path: list[str] = []
+    group = cli
+    for word in words[1:]:
+        sub = getattr(group, "commands", {}).get(word)
+        if sub is None:
+            break
+        path.append(word)
+        group = sub
+    if not path:
+        assert words[1:] and all(w.startswith("-") for w in words[1:]), \
+            f"{doc}: no such command in {line!r}"
+    helped = CliRunner().invoke(cli, [*path, "--help"])
+    assert helped.exit_code == 0, helped.output
+    for option in (w.split("=")[0] for w in words if w.startswith("--")):
+        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", helped.output), \
+            f"{doc}: {line!r}: {option} is not an option of dockyard {' '.join(path)}"
