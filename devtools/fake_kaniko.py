@@ -34,18 +34,23 @@ def manifest_for(command: list[str]) -> str:
     from devtools.fake_ecs import CRASH, HANG
 
     build_args = _arg(command, "build-arg")
-    seed = hashlib.sha256(json.dumps(command[1:3] + build_args).encode())
-    layer = "sha256:" + seed.hexdigest()
     # Marks the ECS emulator reads: an app built with these never becomes healthy.
-    marks = {mark: "true" for arg, mark in (("FAKE_APP_CRASH=", CRASH), ("FAKE_APP_HANG=", HANG))
-             if any(a.startswith(arg) for a in build_args)}
+    marks = [mark for arg, mark in (("FAKE_APP_CRASH=", CRASH), ("FAKE_APP_HANG=", HANG))
+             if any(a.startswith(arg) for a in build_args)]
+    return image_manifest(json.dumps(command[1:3] + build_args), marks)
+
+
+def image_manifest(seed: str, marks: list[str] | tuple[str, ...] = ()) -> str:
+    """An OCI manifest whose one layer follows ``seed`` (another seed, another image), with
+    ``marks`` as annotations (see fake_ecs.py)."""
+    layer = "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
     return json.dumps({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
                    "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest()},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 1,
                     "digest": layer}],
-        **({"annotations": marks} if marks else {})})
+        **({"annotations": dict.fromkeys(marks, "true")} if marks else {})})
 
 
 def _set_exit_code(task_arn: str, code: int) -> None:

@@ -18,3 +18,13 @@ def controller_internal_url(project: str) -> str:
     """Where agents reach the controller: its Cloud Map name, inside the VPC (the load balancer
     is open only to edge.allowed_cidrs)."""
     return f"http://jenkins.{internal_namespace(project)}:8080/"
+
+
+def registry_host(account: str, region: str) -> str:
+    """The ECR registry of an account in a region."""
+    return f"{account}.dkr.ecr.{region}.amazonaws.com"
+
+
+def short_arn(arn: str) -> str:
+    """The last part of an ARN, as people say it: ``acme-web:3`` for a task definition."""
+    return arn.rsplit("/", 1)[-1]

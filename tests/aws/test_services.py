@@ -3,8 +3,6 @@ whole deploys against moto in-process with the deployment emulator (devtools/fak
 
 from __future__ import annotations
 
-import hashlib
-import json
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,6 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from devtools.fake_ecs import CRASH, patch_ecs
+from devtools.fake_kaniko import image_manifest
 from moto import mock_aws
 
 from dockyard.aws.services import Services
@@ -71,15 +70,9 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Config]:
 
 def push(tag: str, *, crash: bool = False) -> None:
     """An image in acme/web, as a build would leave it (optionally one that crashes)."""
-    layer = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
-                           "digest": layer},
-                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                            "size": 1, "digest": layer}],
-                **({"annotations": {CRASH: "true"}} if crash else {})}
     boto3.client("ecr", region_name=REGION).put_image(
-        repositoryName="acme/web", imageManifest=json.dumps(manifest), imageTag=tag)
+        repositoryName="acme/web", imageManifest=image_manifest(tag, [CRASH] if crash else []),
+        imageTag=tag)
 
 
 def test_deploys_create_update_and_roll_back_in_moto(account: Config) -> None:

@@ -3,7 +3,6 @@ moto server whose ECS rolls deployments (devtools/fake_ecs.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 from devtools import moto_server
 from devtools.fake_ecs import CRASH, HANG
+from devtools.fake_kaniko import image_manifest
 
 from tests.e2e.conftest import Account, Dockyard
 
@@ -20,15 +20,9 @@ REGISTRY = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com"
 def push(account: Account, tag: str, *, mark: str | None = None) -> str:
     """An image in acme/web as a build leaves it; ``mark`` makes the emulator's app crash or
     hang. Returns its digest."""
-    layer = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
-                           "digest": layer},
-                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                            "size": 1, "digest": layer}],
-                **({"annotations": {mark: "true"}} if mark else {})}
-    pushed = account.client("ecr").put_image(repositoryName="acme/web",
-                                              imageManifest=json.dumps(manifest), imageTag=tag)
+    pushed = account.client("ecr").put_image(
+        repositoryName="acme/web", imageManifest=image_manifest(tag, [mark] if mark else []),
+        imageTag=tag)
     return str(pushed["image"]["imageId"]["imageDigest"])
 
 

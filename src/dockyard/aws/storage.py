@@ -157,26 +157,23 @@ class Registry:
 
     def digest_of(self, repository: str, tag: str) -> str | None:
         """The digest ECR has under ``tag``, or None."""
-        try:
-            raw = self._client.describe_images(repositoryName=repository,
-                                               imageIds=[{"imageTag": tag}])
-        except ClientError as err:
-            if error_code(err) in ("ImageNotFoundException", "RepositoryNotFoundException"):
-                return None
-            raise translate(err, f"look up {repository}:{tag}") from err
-        details = raw.get("imageDetails", [])
+        details = self._details(repository, {"imageTag": tag}, f"{repository}:{tag}")
         return str(details[0]["imageDigest"]) if details else None
 
     def has_digest(self, repository: str, digest: str) -> bool:
         """Whether ECR holds the image ``digest`` in ``repository``."""
+        return bool(self._details(repository, {"imageDigest": digest}, f"{repository}@{digest}"))
+
+    def _details(self, repository: str, image_id: dict[str, str],
+                 name: str) -> list[dict[str, Any]]:
+        """DescribeImages for one image; nothing when the image or repository is not there."""
         try:
-            raw = self._client.describe_images(repositoryName=repository,
-                                               imageIds=[{"imageDigest": digest}])
+            raw = self._client.describe_images(repositoryName=repository, imageIds=[image_id])
         except ClientError as err:
             if error_code(err) in ("ImageNotFoundException", "RepositoryNotFoundException"):
-                return False
-            raise translate(err, f"look up {repository}@{digest}") from err
-        return bool(raw.get("imageDetails"))
+                return []
+            raise translate(err, f"look up {name}") from err
+        return list(raw.get("imageDetails", []))
 
     def manifest(self, repository: str, digest: str) -> tuple[str, str]:
         """The exact manifest text of an image, and its media type."""

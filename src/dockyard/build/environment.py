@@ -20,6 +20,7 @@ from dockyard.build.runner import Build, BuildEnvironment, BuildResult
 from dockyard.build.sources import Source
 from dockyard.config.models import Config
 from dockyard.errors import DockyardError, UsageError
+from dockyard.names import registry_host
 from dockyard.templates.builder import repository_names
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def environment_from_outputs(out: dict[str, str], cfg: Config) -> BuildEnvironme
         security_group=out["BuildSecurityGroupId"],
         assign_public_ip=out.get("AssignPublicIp", "ENABLED") == "ENABLED",
         task_definitions=definitions, bucket=out["ContextBucket"], log_group=out["BuildLogGroup"],
-        registry=f"{account}.dkr.ecr.{cfg.region}.amazonaws.com", project=cfg.name)
+        registry=registry_host(account, cfg.region), project=cfg.name)
 
 
 def destination_for(cfg: Config, repository: str, registry: str) -> Destination:

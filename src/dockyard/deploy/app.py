@@ -19,6 +19,7 @@ from dockyard.deploy.definition import (
 )
 from dockyard.deploy.rollout import Outcome, RolloutWatch
 from dockyard.errors import DockyardError, ExitCode
+from dockyard.names import short_arn
 
 Action = Literal["deploy", "rollback"]
 
@@ -76,11 +77,11 @@ class AppDeployer:
         """Register a revision running ``image`` and roll the service to it."""
         definition = task_definition(self.cfg, target, image, secret_arns)
         arn = self.services.register(definition)
-        self.on_note(f"registered {_short(arn)} ({image.rsplit('@', 1)[-1][:19]})")
+        self.on_note(f"registered {short_arn(arn)} ({image.rsplit('@', 1)[-1][:19]})")
         before = self.services.describe(target.cluster, target.app)
         if before is None:
             state = self.services.create(create_request(self.cfg, target, arn))
-            self.on_note(f"created the service {target.app} in {_short(target.cluster)}")
+            self.on_note(f"created the service {target.app} in {short_arn(target.cluster)}")
         else:
             state = self.services.update(update_request(self.cfg, target, arn))
         return self._follow("deploy", target, state, arn, before, wait=wait, timeout=timeout,
@@ -92,7 +93,7 @@ class AppDeployer:
         before = self.services.describe(target.cluster, target.app)
         if before is None:
             raise AwsPreconditionError(f"{target.app} is not deployed: there is no service "
-                                       f"{target.app} in {_short(target.cluster)}",
+                                       f"{target.app} in {short_arn(target.cluster)}",
                                        hint=f"dockyard deploy {target.app} --image REF")
         current = before.primary.task_definition if before.primary else before.task_definition
         completed = self.services.completed_task_definitions(target.cluster, target.app)
@@ -100,9 +101,9 @@ class AppDeployer:
         if previous is None:
             raise NothingToRollBackError(
                 f"no earlier deployment of {target.app} completed: nothing to roll back to "
-                f"(it runs {_short(current)})")
-        self.on_note(f"rolling {target.app} back from {_short(current)} to {_short(previous)}, "
-                     "its last completed deployment")
+                f"(it runs {short_arn(current)})")
+        self.on_note(f"rolling {target.app} back from {short_arn(current)} to "
+                     f"{short_arn(previous)}, its last completed deployment")
         state = self.services.update(update_request(self.cfg, target, previous))
         return self._follow("rollback", target, state, previous, before, wait=wait,
                             timeout=timeout)
@@ -126,6 +127,3 @@ class AppDeployer:
         return DeployResult(action, target.app, target.url, arn, ours.deployment_id,
                             created=before is None, image=image, outcome=outcome)
 
-
-def _short(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]

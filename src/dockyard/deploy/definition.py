@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.config.models import Config
-from dockyard.names import TAG_KEY
+from dockyard.names import TAG_KEY, registry_host
 
 APP_TAG_KEY = "dockyard:app"
 LOG_STREAM_PREFIX = "app"
@@ -61,7 +61,7 @@ def target_from_outputs(cfg: Config, app: str, builder: dict[str, str],
         target_group=app_outputs["TargetGroupArn"],
         execution_role=app_outputs["ExecutionRoleArn"], task_role=app_outputs["TaskRoleArn"],
         log_group=app_outputs["LogGroupName"], url=app_outputs.get("Url", ""),
-        registry=f"{account}.dkr.ecr.{cfg.region}.amazonaws.com")
+        registry=registry_host(account, cfg.region))
 
 
 def family(cfg: Config, app: str) -> str:

@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 from dockyard.aws.ecs import TaskState
 from dockyard.aws.services import Deployment, ServiceState
 from dockyard.errors import DockyardError
+from dockyard.names import short_arn
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 
 Verdict = Literal["completed", "failed", "timed_out"]
@@ -111,7 +112,7 @@ class RolloutWatch:
                            last=last)
         running = primary.task_definition if primary else state.task_definition
         return Outcome("failed", deployment_id, task_definition,
-                       reason=f"the deployment is gone and the service runs {_short(running)}",
+                       reason=f"the deployment is gone and the service runs {short_arn(running)}",
                        restored=running, last=last)
 
     def _show_events(self, service: str, state: ServiceState) -> None:
@@ -144,9 +145,6 @@ def stop_reason(task: TaskState) -> str:
             parts.append(f"{c.name}: " + ", ".join(x for x in (detail, c.reason) if x))
     return "; ".join(parts)
 
-
-def _short(task_definition: str) -> str:
-    return task_definition.rsplit("/", 1)[-1]
 
 
 def _duration(seconds: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from dockyard.names import short_arn
 from dockyard.ui.text import columns
 
 if TYPE_CHECKING:
@@ -12,9 +13,6 @@ if TYPE_CHECKING:
     from dockyard.deploy.app import DeployResult
     from dockyard.deploy.status import AppStatus
 
-
-def _short(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
 
 
 def result_document(result: DeployResult) -> dict[str, Any]:
@@ -28,7 +26,7 @@ def result_document(result: DeployResult) -> dict[str, Any]:
         "url": result.url,
         "image": result.image or None,
         "task_definition": result.task_definition,
-        "revision": _short(result.task_definition),
+        "revision": short_arn(result.task_definition),
         "deployment_id": result.deployment_id,
         "service_created": result.created,
         "waited": outcome is not None,
@@ -44,13 +42,13 @@ def result_document(result: DeployResult) -> dict[str, Any]:
 def result_text(result: DeployResult) -> str:
     """The result as aligned lines (stdout)."""
     outcome = result.outcome
-    rows = [["app", result.app], ["revision", _short(result.task_definition)],
+    rows = [["app", result.app], ["revision", short_arn(result.task_definition)],
             ["deployment", result.deployment_id],
             ["outcome", outcome.verdict if outcome else "started (not waited for)"]]
     if result.image:
         rows.insert(1, ["image", result.image])
     if outcome and outcome.restored:
-        rows.append(["running now", _short(outcome.restored)])
+        rows.append(["running now", short_arn(outcome.restored)])
     if result.url:
         rows.append(["url", result.url])
     return "\n".join(columns(rows, indent=0))
@@ -60,13 +58,13 @@ def failure_message(result: DeployResult) -> tuple[str, str]:
     """The error line and hint for a deploy or rollback that did not complete."""
     outcome = result.outcome
     assert outcome is not None
-    what = f"{result.action} of {result.app} ({_short(result.task_definition)})"
+    what = f"{result.action} of {result.app} ({short_arn(result.task_definition)})"
     if outcome.verdict == "timed_out":
         return (f"{what} did not finish: {outcome.reason}",
                 f"ECS goes on with deployment {result.deployment_id} and its circuit breaker "
                 f"still decides; dockyard status {result.app} shows where it stands")
     if outcome.restored:
-        back = f"ECS rolls the service back to {_short(outcome.restored)}"
+        back = f"ECS rolls the service back to {short_arn(outcome.restored)}"
     elif result.created:
         back = "there was no earlier deployment to roll back to"
     else:
@@ -106,13 +104,14 @@ def status_text(status: AppStatus) -> str:
     head = f"{status.target.app}   {status.target.url}"
     if service is None:
         return (f"{head}\n\nnot deployed yet: no service {status.target.app} in "
-                f"{_short(status.target.cluster)}\n")
+                f"{short_arn(status.target.cluster)}\n")
     lines = [head, "", f"Service {service.name}: {service.status}, {service.running}/"
              f"{service.desired} running, {service.pending} pending"]
     if status.image:
         lines.append(f"Image   {status.image}")
     lines += ["", "Deployments"]
-    lines += columns([[d.deployment_id, d.status, d.rollout_state or "-", _short(d.task_definition),
+    lines += columns([[d.deployment_id, d.status, d.rollout_state or "-",
+                       short_arn(d.task_definition),
                        f"{d.running}/{d.desired} running, {d.pending} pending, {d.failed} failed",
                        _when(d.created_at)] for d in service.deployments])
     if status.tasks:
