@@ -1,32 +1,91 @@
 """Plays kaniko's part in an emulated account, where no container ever runs.
 
-moto's ECS starts no containers, so nothing would write a build log, push an image or put the
-digest file. This watcher does, through the same AWS APIs kaniko uses, for every dockyard build
-task it sees running: it writes kaniko-like log lines to the task's log stream, pushes an image
-manifest to ECR under each ECR destination tag, and PUTs the digest to the ``--digest-file`` URL.
+moto's ECS starts no containers. For every dockyard build task that appears, this player does
+what the kaniko executor (osscontainertools fork, v1.28) would do, in kaniko's order and with
+the task's own credentials, so that a wrong permission or URL fails here as it would on AWS:
 
-    .venv/bin/python -m devtools.fake_kaniko --endpoint http://127.0.0.1:5000 [--cluster acme]
+1. fetch the build context with the task role (``s3://`` through S3 GetObject as kaniko's AWS
+   SDK does, ``https://`` with a plain GET), and find the Dockerfile in it; a refusal ends
+   the build with exit 1 (kaniko ``buildcontext/s3.go``, ``https.go``);
+2. write log lines to the task's stream with the execution role, as the awslogs driver does;
+3. with ``--digest-file=https://...``, PUT the digest *before* pushing; any HTTP status of 400
+   or more, or no answer, ends the build with exit 1 and no image (kaniko
+   ``executor/push.go``: writeDigestFile, then the pushes);
+4. push the manifest to each ECR destination (and a layer to the cache repository) with the
+   task role; a refused push ends the build with exit 1;
+5. exit; the task stays RUNNING while this "container" runs and stops after it.
+
+Knobs: ``--build-arg FAKE_KANIKO_FAIL=<code>`` fails the build with that code,
+``--build-arg FAKE_KANIKO_SECONDS=<n>`` makes it take n seconds; ``fail_for`` fails builds
+pushing to a repository. ``--build-arg FAKE_APP_CRASH=1`` / ``FAKE_APP_HANG=1`` mark the image
+for the ECS emulator (fake_ecs.py).
+
+It runs in the emulator's process (``python -m devtools.moto_server --kaniko``, or the tests'
+account), where it sees ECS's tasks as the container runtime does.
 """
 
 from __future__ import annotations
 
-import argparse
+import gzip
 import hashlib
+import io
 import json
+import tarfile
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 import requests
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 REGION = "ap-southeast-2"
+HOLD = -(10**9)  # moto's manual task progression never reaches this many describes
+
+
+class World(Protocol):
+    """How the player reaches the account: AWS clients and HTTP, as a given role."""
+
+    def client(self, service: str, session: Any = None) -> Any: ...
+    def http(self) -> requests.Session: ...
+    def session(self, role_arn: str) -> Any: ...
+
+
+class Endpoint:
+    """A lenient world: moto at ``endpoint`` (or moto in-process when None), one identity."""
+
+    def __init__(self, endpoint: str | None, region: str = REGION) -> None:
+        self.endpoint, self.region = endpoint, region
+
+    def client(self, service: str, session: Any = None) -> Any:
+        keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} \
+            if self.endpoint else {}
+        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint,
+                            **keys)
+
+    def http(self) -> requests.Session:
+        return requests.Session()
+
+    def session(self, role_arn: str) -> Any:
+        return None
+
+
+class KanikoError(Exception):
+    """The build ends: kaniko's last log line and its exit code."""
+
+    def __init__(self, line: str, code: int = 1) -> None:
+        super().__init__(line)
+        self.line, self.code = line, code
 
 
 def _arg(command: list[str], name: str) -> list[str]:
     prefix = f"--{name}="
     return [a[len(prefix):] for a in command if a.startswith(prefix)]
+
+
+def _build_arg(command: list[str], name: str) -> str | None:
+    return next((a.split("=", 1)[1] for a in _arg(command, "build-arg")
+                 if a.startswith(name + "=")), None)
 
 
 def manifest_for(command: list[str]) -> str:
@@ -53,110 +112,173 @@ def image_manifest(seed: str, marks: list[str] | tuple[str, ...] = ()) -> str:
         **({"annotations": dict.fromkeys(marks, "true")} if marks else {})})
 
 
-def _set_exit_code(task_arn: str, code: int) -> None:
-    """Give the task's container an exit code in moto's in-process ECS (moto reports 0)."""
-    from moto.ecs.models import ecs_backends
-
-    _, _, _, region, account, _ = task_arn.split(":", 5)
-    for tasks in ecs_backends[account][region].tasks.values():
-        if task_arn in tasks:
-            for container in tasks[task_arn].containers:
-                container.exitCode = code
-
-
 class FakeKaniko:
-    """Acts for each new running build task of ``cluster``."""
+    """Acts for each new build task of ``cluster``, each in its own thread."""
 
-    def __init__(self, endpoint: str | None, cluster: str = "acme", region: str = REGION,
-                 log_lines: int = 3) -> None:
-        session = boto3.Session(region_name=region, aws_access_key_id="testing",
-                                aws_secret_access_key="testing")
-        self.ecs = session.client("ecs", endpoint_url=endpoint)
-        self.ecr = session.client("ecr", endpoint_url=endpoint)
-        self.logs = session.client("logs", endpoint_url=endpoint)
-        self.cluster = cluster
-        self.log_lines = log_lines
+    def __init__(self, world: World | str | None, cluster: str = "acme",
+                 region: str = REGION) -> None:
+        self.world: World = world if not isinstance(world, str | None) else \
+            Endpoint(world, region)
+        self.cluster, self.region = cluster, region
         self.seen: set[str] = set()
         self.handled: list[dict[str, Any]] = []
         # Repository (``acme/web``) -> the exit code builds pushing to it fail with.
         self.fail_for: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
-    def act(self, task: dict[str, Any]) -> None:
-        """Do what kaniko would have done for this task."""
-        overrides = task.get("overrides", {}).get("containerOverrides", [{}])[0]
-        command = list(overrides.get("command", []))
-        task_id = task["taskArn"].rsplit("/", 1)[-1]
-        group = self._log_group(task)
-        lines = [f"INFO[0000] Retrieving image manifest from {_arg(command, 'context')[0]}",
-                 *(f"INFO[000{i}] Step {i}: building" for i in range(1, self.log_lines + 1))]
-        fail = [a.split("=", 1)[1] for a in _arg(command, "build-arg")
-                if a.startswith("FAKE_KANIKO_FAIL=")]
-        fail += [str(code) for d in _arg(command, "destination")
-                 for repo, code in self.fail_for.items() if f"/{repo}:" in d]
-        if fail:
-            lines += ["INFO[0004] RUN make test",
-                      "error building image: error building stage: failed to execute command: "
-                      f"waiting for process to exit: exit status {fail[0]}"]
-            self._write_logs(group, task_id, lines)
-            _set_exit_code(task["taskArn"], int(fail[0]))
-            self.handled.append({"task": task["taskArn"], "digest": None, "command": command})
-            return
-        digest = None
-        manifest = manifest_for(command)
-        for destination in _arg(command, "destination"):
-            uri, tag = destination.rsplit(":", 1)
-            repository = uri.split("/", 1)[1]
-            lines.append(f"INFO[0009] Pushing image to {destination}")
-            try:
-                pushed = self.ecr.put_image(repositoryName=repository, imageManifest=manifest,
-                                            imageTag=tag)
-                digest = pushed["image"]["imageId"]["imageDigest"]
-            except ClientError as err:
-                code = err.response.get("Error", {}).get("Code", "")
-                if code != "ImageAlreadyExistsException":  # an immutable tag taken: kaniko fails
-                    lines.append(f"error pushing image: failed to push to destination "
-                                 f"{destination}: {code}")
-                    self._write_logs(group, task_id, lines)
-                    _set_exit_code(task["taskArn"], 1)
-                    self.handled.append({"task": task["taskArn"], "digest": None,
-                                         "command": command})
-                    return
-                # The registry accepts the same manifest under the same tag again.
-                digest = self.ecr.describe_images(repositoryName=repository, imageIds=[
-                    {"imageTag": tag}])["imageDetails"][0]["imageDigest"]
-            lines.append(f"INFO[0010] Pushed {uri}@{digest}")
-        for url in _arg(command, "digest-file"):
-            if digest:
-                requests.put(url, data=digest.encode(), timeout=10)
-        self._write_logs(group, task_id, lines)
-        self.handled.append({"task": task["taskArn"], "digest": digest, "command": command})
+    # -- the container runtime's view (moto's models in this process) -----------------------------
 
-    def _write_logs(self, group: str, task_id: str, lines: list[str]) -> None:
-        stream = f"build/kaniko/{task_id}"
-        self.logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        now = int(time.time() * 1000)
-        self.logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
-            {"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
+    def _backend(self) -> Any:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ecs.models import ecs_backends
 
-    def _log_group(self, task: dict[str, Any]) -> str:
-        definition = self.ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])
-        options = definition["taskDefinition"]["containerDefinitions"][0]["logConfiguration"]
-        return str(options["options"]["awslogs-group"])
+        return ecs_backends[DEFAULT_ACCOUNT_ID][self.region]
+
+    def _new_builds(self) -> list[Any]:
+        tasks = list(self._backend().tasks.get(self.cluster, {}).values())
+        fresh = []
+        for task in tasks:
+            tags = {t["key"]: t["value"] for t in task.tags}
+            if task.task_arn not in self.seen and "dockyard:build" in tags:
+                self.seen.add(task.task_arn)
+                fresh.append(task)
+        return fresh
 
     def poll_once(self) -> None:
-        """Act for the running build tasks not seen yet."""
-        arns = self.ecs.list_tasks(cluster=self.cluster).get("taskArns", [])
-        fresh = [a for a in arns if a not in self.seen]
-        if not fresh:
-            return
-        for task in self.ecs.describe_tasks(cluster=self.cluster, tasks=fresh,
-                                            include=["TAGS"])["tasks"]:
-            self.seen.add(task["taskArn"])
-            tags = {t["key"]: t["value"] for t in task.get("tags", [])}
-            if "dockyard:build" in tags:
-                self.act(task)
+        """Start playing kaniko for the build tasks not seen yet."""
+        for task in self._new_builds():
+            task._tick = HOLD  # the container runs: the task stays RUNNING
+            threading.Thread(target=self.run, args=(task,), daemon=True,
+                             name=f"fake-kaniko-{task.id[:8]}").start()
+
+    def act_on(self, task_arn: str) -> None:
+        """Play kaniko for one task now, in this thread (in-process tests)."""
+        for task in list(self._backend().tasks.get(self.cluster, {}).values()):
+            if task.task_arn == task_arn:
+                self.seen.add(task_arn)
+                self.run(task)
+
+    # -- one build --------------------------------------------------------------------------------
+
+    def run(self, task: Any) -> None:
+        """Do what kaniko does for ``task``, then let the task stop with its exit code."""
+        backend = self._backend()
+        definition = backend.describe_task_definition(task.task_definition_arn)
+        overrides = (task.overrides.get("containerOverrides") or [{}])[0]
+        command = list(overrides.get("command") or [])
+        logger = _Log(self.world, definition, task.id)
+        digest, code = None, 0
+        try:
+            role = getattr(definition, "task_role_arn", None)
+            kaniko = self.world.session(role) if role else None
+            digest = self._build(command, kaniko, logger)
+        except KanikoError as err:
+            logger.write([err.line])
+            code = err.code
+        except Exception as err:  # a bug in the player: say so in the build's log
+            logger.write([f"error building image: fake kaniko: {err!r}"])
+            code = 1
+        for container in task.containers:
+            container.exitCode = code
+        with self._lock:
+            self.handled.append({"task": task.task_arn, "digest": digest, "command": command,
+                                 "exit_code": code})
+        task._tick = 0  # the container exited: ECS stops the task
+
+    def _build(self, command: list[str], kaniko: Any, logger: _Log) -> str:
+        context = (_arg(command, "context") or [""])[0]
+        logger.write([f"INFO[0000] Retrieving image manifest from {context}"])
+        files = self._context(context, kaniko)
+        dockerfile = (_arg(command, "dockerfile") or ["Dockerfile"])[0]
+        if dockerfile.lstrip("./") not in files:
+            raise KanikoError("error resolving dockerfile path: please provide a valid path to "
+                              "a Dockerfile within the build context with --dockerfile")
+        logger.write([f"INFO[0001] Built context with {len(files)} files",
+                      *(f"INFO[000{i}] Step {i}: building" for i in range(2, 5))])
+        time.sleep(float(_build_arg(command, "FAKE_KANIKO_SECONDS") or 0))
+        failing = _build_arg(command, "FAKE_KANIKO_FAIL")
+        failing = failing or next((str(code) for d in _arg(command, "destination")
+                                   for repo, code in self.fail_for.items() if f"/{repo}:" in d),
+                                  None)
+        if failing:
+            logger.write(["INFO[0004] RUN make test"])
+            raise KanikoError("error building image: error building stage: failed to execute "
+                              "command: waiting for process to exit: exit status "
+                              f"{failing}", int(failing))
+        manifest = manifest_for(command)
+        digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+        for url in _arg(command, "digest-file"):
+            self._put_digest(url, digest)
+        for destination in _arg(command, "destination"):
+            logger.write([f"INFO[0009] Pushing image to {destination}"])
+            pushed = self._push(destination, manifest, kaniko)
+            logger.write([f"INFO[0010] Pushed {destination.rsplit(':', 1)[0]}@{pushed}"])
+            digest = pushed
+        cache = (_arg(command, "cache-repo") or [None])[0]
+        if cache and ".dkr.ecr." in cache and "--cache=true" in command:
+            self._push(f"{cache}:{hashlib.sha256(context.encode()).hexdigest()[:32]}",
+                       image_manifest("cache:" + context), kaniko)
+        return digest
+
+    def _context(self, context: str, kaniko: Any) -> set[str]:
+        try:
+            if context.startswith("s3://"):
+                bucket, _, key = context.removeprefix("s3://").partition("/")
+                data = self.world.client("s3", kaniko).get_object(
+                    Bucket=bucket, Key=key)["Body"].read()
+            elif context.startswith("https://"):
+                answer = self.world.http().get(context, timeout=30)
+                if answer.status_code >= 400:
+                    raise KanikoError(f"error building image: getting build context: "
+                                      f"{answer.status_code} {answer.reason}: "
+                                      f"{answer.text[:200]}")
+                data = answer.content
+            else:
+                raise KanikoError(f"error building image: unsupported context {context}")
+        except ClientError as err:
+            raise KanikoError(f"error building image: getting build context: operation error "
+                              f"S3: GetObject, {_code(err)}") from None
+        except (BotoCoreError, requests.RequestException) as err:
+            raise KanikoError(f"error building image: getting build context: {err}") from None
+        try:
+            with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data))) as archive:
+                return {m.name.lstrip("./") for m in archive.getmembers()}
+        except (OSError, tarfile.TarError) as err:
+            raise KanikoError(f"error building image: unpacking build context: {err}") from None
+
+    def _put_digest(self, url: str, digest: str) -> None:
+        try:
+            answer = self.world.http().put(url, data=digest.encode(), timeout=30,
+                                           headers={"Content-Type": "text/plain"})
+        except requests.RequestException as err:
+            raise KanikoError(f"error pushing image: writing digest to file failed: {err}"
+                              ) from None
+        if answer.status_code >= 400:
+            raise KanikoError("error pushing image: writing digest to file failed: request "
+                              f"failed: {answer.status_code} {answer.reason}")
+
+    def _push(self, destination: str, manifest: str, kaniko: Any) -> str:
+        uri, tag = destination.rsplit(":", 1)
+        if ".dkr.ecr." not in uri:  # another registry: nothing to push to here
+            return "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+        repository = uri.split("/", 1)[1]
+        ecr = self.world.client("ecr", kaniko)
+        try:
+            ecr.get_authorization_token()
+            pushed = ecr.put_image(repositoryName=repository, imageManifest=manifest,
+                                   imageTag=tag)
+            return str(pushed["image"]["imageId"]["imageDigest"])
+        except ClientError as err:
+            if _code(err) != "ImageAlreadyExistsException":
+                raise KanikoError(f"error pushing image: failed to push to destination "
+                                  f"{destination}: {_code(err)}") from None
+        # The registry accepts the same manifest under the same tag again.
+        found = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+        return str(found["imageDetails"][0]["imageDigest"])
+
+    # -- watching ---------------------------------------------------------------------------------
 
     def start(self) -> FakeKaniko:
         """Watch in a background thread."""
@@ -177,22 +299,27 @@ class FakeKaniko:
             self._thread.join(timeout=5)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="Play kaniko's part in a moto server.")
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--cluster", default="acme")
-    parser.add_argument("--region", default=REGION)
-    args = parser.parse_args()
-    watcher = FakeKaniko(args.endpoint, args.cluster, args.region).start()
-    print(f"playing kaniko for cluster {args.cluster} at {args.endpoint}; Ctrl-C stops it",
-          flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        watcher.stop()
-    return 0
+class _Log:
+    """The task's log stream, written as the awslogs driver does (execution role)."""
+
+    def __init__(self, world: World, definition: Any, task_id: str) -> None:
+        options = definition.container_definitions[0]["logConfiguration"]["options"]
+        self.group = options["awslogs-group"]
+        self.stream = f"{options.get('awslogs-stream-prefix', 'build')}/" \
+                      f"{definition.container_definitions[0]['name']}/{task_id}"
+        role = getattr(definition, "execution_role_arn", None)
+        self.client = world.client("logs", world.session(role) if role else None)
+        self.created = False
+
+    def write(self, lines: list[str]) -> None:
+        if not self.created:
+            self.client.create_log_stream(logGroupName=self.group, logStreamName=self.stream)
+            self.created = True
+        now = int(time.time() * 1000)
+        self.client.put_log_events(logGroupName=self.group, logStreamName=self.stream,
+                                   logEvents=[{"timestamp": now + i, "message": line}
+                                              for i, line in enumerate(lines)])
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))

@@ -9,8 +9,13 @@ writes the bundled example with that certificate, because moto's CloudFormation 
 certificates itself (``certificate: auto``).
 
 moto 5.2 forgets a stack's outputs when the stack was created or updated through a change set;
-:func:`patch_moto` recomputes them after each execution, as CloudFormation does. moto never
-rolls an ECS deployment; fake_ecs.py plays that part (including failures and rollbacks).
+:func:`patch_moto` recomputes them after each execution, as CloudFormation does, and sets
+LastUpdatedTime on updates ("This field will only be returned if the stack has been updated at
+least once", CloudFormation API Reference, Stack). moto never rolls an ECS deployment;
+fake_ecs.py plays that part (including failures and rollbacks).
+
+``--strict`` starts the strict profile instead (devtools/strict): AWS's host names through an
+HTTPS proxy, IAM for role sessions, stale reads, quotas and seeded faults.
 """
 
 from __future__ import annotations
@@ -40,9 +45,13 @@ def patch_moto() -> None:
     original = models.ChangeSet.apply
 
     def apply(self: Any) -> None:
+        from moto.core.utils import utcnow
+
         original(self)
         self.stack.template_dict = self.template_dict
         self.stack.output_map = self.stack._create_output_map()
+        if self.change_set_type == "UPDATE":
+            self.stack.last_updated_time = utcnow()
 
     apply._dockyard_patched = True  # type: ignore[attr-defined]
     models.ChangeSet.apply = apply

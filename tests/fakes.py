@@ -48,11 +48,13 @@ class FakeCloudFormation:
         ResourceChange("Add", "Queue", "AWS::SQS::Queue")])
     empty: set[str] = field(default_factory=set)
     throttle_events: int = 0
+    stale_reads: int = 0
     interrupt_after: int | None = None
     calls: list[str] = field(default_factory=list)
     events: dict[str, list[StackEvent]] = field(default_factory=dict)
     _pending: dict[str, tuple[str, bool, dict[str, str]]] = field(default_factory=dict)
     _running: dict[str, list[Step]] = field(default_factory=dict)
+    _stale_reads: dict[str, tuple[Stack, int]] = field(default_factory=dict)
     _count: int = 0
     _event_reads: int = 0
 
@@ -83,6 +85,10 @@ class FakeCloudFormation:
         stack = self._by_id(name)
         if stack is None:
             return None
+        old, left = self._stale_reads.get(stack.name, (stack, 0))
+        if left > 0:
+            self._stale_reads[stack.name] = (old, left - 1)
+            return old
         if self.interrupt_after is not None and stack.name in self._running:
             self.interrupt_after -= 1
             if self.interrupt_after < 0:
@@ -122,8 +128,10 @@ class FakeCloudFormation:
         stack, create, parameters = self._pending.pop(arn)
         self.calls.append(f"execute {stack}")
         verb = "CREATE" if create else "UPDATE"
+        self._stale(stack)
         self._set(stack, f"{verb}_IN_PROGRESS", parameters=parameters,
-                  outputs={"Url": f"https://{stack}.example.com/"})
+                  outputs={"Url": f"https://{stack}.example.com/"},
+                  **({} if create else {"updated": self._tick()}))
         self._running[stack] = list(self.scripts.get(stack, [([], f"{verb}_COMPLETE")]))
 
     def delete_change_set(self, arn: str) -> None:
@@ -132,8 +140,22 @@ class FakeCloudFormation:
 
     def delete_stack(self, name: str) -> None:
         self.calls.append(f"delete_stack {name}")
+        self._stale(name)
         self._set(name, "DELETE_IN_PROGRESS")
         self._running[name] = list(self.scripts.get(f"delete {name}", [([], "DELETE_COMPLETE")]))
+
+    def continue_update_rollback(self, name: str) -> None:
+        self.calls.append(f"continue_update_rollback {name}")
+        stack = self._by_id(name)
+        assert stack is not None and stack.status == "UPDATE_ROLLBACK_FAILED"
+        self._set(stack.name, "UPDATE_ROLLBACK_IN_PROGRESS")
+        self._running[stack.name] = list(self.scripts.get(
+            f"continue {stack.name}", [([], "UPDATE_ROLLBACK_COMPLETE")]))
+
+    def _stale(self, name: str) -> None:
+        """DescribeStacks shows the state before this call for ``stale_reads`` more reads."""
+        if self.stale_reads:
+            self._stale_reads[name] = (self.stacks[name], self.stale_reads)
 
     def cancel_update(self, name: str) -> None:
         self.calls.append(f"cancel_update {name}")
@@ -230,6 +252,7 @@ class TaskScript:
     stopped_reason: str = "Essential container in task exited"
     container_reason: str = ""
     capacity_error: bool = False
+    missing_reads: int = 0  # DescribeTasks answers MISSING this often first (eventual consistency)
 
 
 @dataclass
@@ -257,6 +280,9 @@ class FakeEcs:
 
     def describe(self, cluster: str, arn: str) -> TaskState | None:
         script, remaining = self._tasks[arn]
+        if script.missing_reads:
+            script.missing_reads -= 1
+            return None
         stream = self.logs.streams.setdefault(f"build/kaniko/{arn.rsplit('/', 1)[-1]}", [])
         status = remaining.pop(0) if len(remaining) > 1 else remaining[0]
         if status == "RUNNING" and len(stream) < len(script.lines):

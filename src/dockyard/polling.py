@@ -53,12 +53,17 @@ class WaitTimeoutError(DockyardError):
 
 @dataclass(frozen=True)
 class Poll:
-    """How to wait for one thing: every ``interval`` seconds, for at most ``timeout``."""
+    """How to wait for one thing: every ``interval`` seconds, for at most ``timeout``.
+
+    With ``first``, the first wait is that short and each next one doubles up to ``interval``:
+    quick operations are seen to finish quickly, long ones are not asked about more often.
+    """
 
     reason: str
     interval: float
     timeout: float
     max_backoff: float = 30.0
+    first: float | None = None
 
 
 def poll_until(fetch: Callable[[], T], is_done: Callable[[T], bool], poll: Poll, clock: Clock,
@@ -71,6 +76,7 @@ def poll_until(fetch: Callable[[], T], is_done: Callable[[T], bool], poll: Poll,
     """
     deadline = clock.now() + poll.timeout
     backoff = poll.interval
+    wait = min(poll.first or poll.interval, poll.interval)
     while True:
         try:
             result = fetch()
@@ -81,7 +87,8 @@ def poll_until(fetch: Callable[[], T], is_done: Callable[[T], bool], poll: Poll,
         if is_done(result):
             return result
         backoff = poll.interval
-        _sleep_before(deadline, poll.interval, poll, clock)
+        _sleep_before(deadline, wait, poll, clock)
+        wait = min(wait * 2, poll.interval)
 
 
 def _sleep_before(deadline: float, seconds: float, poll: Poll, clock: Clock) -> None:

@@ -221,3 +221,22 @@ def test_kept_repositories_count_images_not_tags_across_pages() -> None:
         retained = RetainedData(client("efs"), ecr, client("backup"), client("s3"))
         (kept,) = retained.repositories("acme")
     assert (kept.name, kept.image_count) == ("acme/web", 2)
+
+
+@pytest.mark.parametrize("region", ["ap-southeast-2", "us-east-1", "af-south-1"])
+def test_presigned_urls_are_regional_virtual_hosted(region: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # S3 redirects the global endpoint (307) for new or non-us-east-1 buckets, which breaks
+    # the signature, and refuses it in regions launched after March 2019. A real account's
+    # URL (no endpoint override) must name the bucket's regional endpoint.
+    import boto3
+
+    from dockyard.aws.session import AwsSession
+    from dockyard.aws.storage import Objects
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    session = boto3.Session(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="x",
+                            region_name=region)
+    url = Objects(AwsSession(session, region).client("s3")).presign_put("bkt", "digests/1", 60)
+    assert url.startswith(f"https://bkt.s3.{region}.amazonaws.com/digests/1?"), url
+    assert f"%2F{region}%2Fs3%2Faws4_request" in url

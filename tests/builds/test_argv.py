@@ -37,6 +37,15 @@ def test_defaults_follow_the_design() -> None:
     assert not any(a.startswith(("--reproducible", "--use-new-run")) for a in argv)
 
 
+def test_an_ecr_build_has_no_digest_file() -> None:
+    # kaniko writes the digest file before pushing and fails the build when that write
+    # fails: for ECR the digest is read from the registry by the unique tag instead.
+    from dataclasses import replace
+
+    argv = kaniko_argv(BuildRequest(), ECR, replace(RUN, digest_url=""))
+    assert not any(a.startswith("--digest-file") for a in argv)
+
+
 def test_build_args_with_spaces_stay_single_arguments() -> None:
     request = BuildRequest(build_args=("GREETING=hello world; rm -rf /", "N=1"),
                            target="runtime", labels=(("org.opencontainers.image.revision",

@@ -54,8 +54,7 @@ class KanikoInTheLoop:
     def run_task(self, spec: TaskSpec) -> TaskState:
         task = self.ecs.run_task(spec)
         if self.exit_code == 0:
-            raw = self.kaniko.ecs.describe_tasks(cluster=spec.cluster, tasks=[task.arn])
-            self.kaniko.act(raw["tasks"][0])
+            self.kaniko.act_on(task.arn)
         else:
             group = self.log_group
             stream = f"build/kaniko/{task.task_id}"

@@ -138,3 +138,19 @@ def test_the_most_telling_failure_decides_the_exit_code() -> None:
     assert exit_code_of([failed, ok]) == 2
     assert exit_code_of([failed, cancelled]) == 130
     assert exit_code_of([ok, ok]) == 0
+
+
+def test_a_task_describe_tasks_does_not_show_yet_is_waited_for() -> None:
+    run, _, lines, _ = runner(TaskScript(missing_reads=3))
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert outcome.status == Status.SUCCEEDED, outcome
+    assert lines[-1] == "INFO Pushed repo@sha256:aa"
+
+
+def test_a_task_ecs_never_shows_failed_to_start() -> None:
+    clock = FakeClock()
+    run, _, _, _ = runner(TaskScript(missing_reads=10_000), clock=clock)
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert outcome.status == Status.INFRA_FAILED
+    assert "ECS never reported the task" in outcome.reason
+    assert 120 <= clock.time < 200, "it waited for ECS to catch up, within a bound"

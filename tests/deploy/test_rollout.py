@@ -190,3 +190,19 @@ def test_rollback_of_an_app_never_deployed_is_exit_3() -> None:
     with pytest.raises(Exception, match="web is not deployed") as raised:
         deployer(ecs, []).rollback(TARGET, wait=True, timeout=900)
     assert getattr(raised.value, "exit_code", None) == ExitCode.AWS_PRECONDITION
+
+
+def test_a_stale_describe_after_update_is_no_verdict() -> None:
+    # ECS answers with the deployments from before UpdateService twice, then the truth.
+    ecs = FakeEcs([BEFORE, BEFORE, BEFORE,
+                   service(deployment("ecs-svc/new", 4, "COMPLETED", running=2))])
+    result = deployer(ecs, []).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    assert result.exit_code == ExitCode.OK, result.outcome
+    assert result.outcome is not None and result.outcome.verdict == "completed"
+
+
+def test_a_service_not_visible_yet_after_create_is_waited_for() -> None:
+    ecs = FakeEcs([None, None, None,
+                   service(deployment("ecs-svc/new", 4, "COMPLETED", running=2))])
+    result = deployer(ecs, []).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    assert result.created and result.exit_code == ExitCode.OK, result.outcome

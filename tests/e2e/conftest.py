@@ -1,4 +1,10 @@
-"""A moto server for the session, and the real ``dockyard`` CLI run against it."""
+"""The strict emulated account for the session, and the real ``dockyard`` CLI run against it.
+
+The CLI reaches the account as it reaches AWS: by AWS's host names, over TLS, through the
+emulated network (devtools/strict), as the administrator who runs ``up`` or as the Jenkins
+agent's task role that pipelines run ``build`` and ``deploy`` with. Tests set up and inspect
+the account through the inspector endpoint, which the strict rules do not touch.
+"""
 
 from __future__ import annotations
 
@@ -14,51 +20,69 @@ import boto3
 import pytest
 from devtools import moto_server
 from devtools.fake_kaniko import FakeKaniko
+from devtools.strict.account import StrictAccount
+from devtools.strict.profile import Profile
 
 REGION = "ap-southeast-2"
 
 
 @dataclass
 class Account:
-    """The emulated account: its endpoint, a boto3 factory, and the certificate it holds."""
+    """The emulated account: the strict world, a boto3 factory that looks at it, and the
+    certificate it holds."""
 
-    endpoint: str
+    emulator: StrictAccount
     certificate: str = ""
     kaniko: FakeKaniko | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """Plain moto on the account's backends (for looking, not for the CLI)."""
+        return self.emulator.inspector
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
-    def env(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
+    def output(self, stack: str, key: str) -> str:
+        """An output of a deployed stack."""
+        raw = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+        return next(o["OutputValue"] for o in raw.get("Outputs", []) if o["OutputKey"] == key)
 
-    def cli_env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """The environment of a dockyard process pointed at this account, and nothing else."""
+    def agent_role(self) -> str:
+        """The Jenkins agents' task role (what pipelines run dockyard with)."""
+        return self.output("acme-builder", "AgentTaskRoleArn")
+
+    def cli_env(self, extra: dict[str, str] | None = None, *, role: str | None = None,
+                seconds: int | None = None) -> dict[str, str]:
+        """The environment of a dockyard process in this account, and nothing else: as the
+        administrator, or with ``role``'s credentials from the container credentials
+        endpoint (sessions of ``seconds``)."""
         environment = {k: v for k, v in os.environ.items()
-                       if not k.startswith(("AWS_", "DOCKYARD_"))}
-        environment.update(self.env())
+                       if not k.startswith(("AWS_", "DOCKYARD_")) and
+                       k.lower() not in ("https_proxy", "http_proxy", "no_proxy")}
+        environment.update(self.emulator.env(role, seconds))
         environment["AWS_CONFIG_FILE"] = environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
         environment.update(extra or {})
         return environment
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    server, endpoint = moto_server.start(port=0)
-    yield endpoint
-    server.stop()
+def emulator() -> Iterator[StrictAccount]:
+    account = StrictAccount(Profile()).start()
+    yield account
+    account.stop()
 
 
 @pytest.fixture()
-def account(moto_endpoint: str) -> Iterator[Account]:
-    """A fresh account per test: emptied, then given a hosted zone and a certificate; kaniko's
-    part is played for every build task (Jenkins' images are built during ``up``)."""
-    moto_server.reset(moto_endpoint)
+def account(emulator: StrictAccount) -> Iterator[Account]:
+    """A fresh account per test: emptied, then given a hosted zone, a certificate and the
+    GitHub secret; kaniko's part is played for every build task (Jenkins' images are built
+    during ``up``)."""
+    emulator.reset()
     moto_server.task_steps(1)
-    kaniko = FakeKaniko(moto_endpoint).start()
-    yield Account(moto_endpoint, moto_server.seed(moto_endpoint, REGION), kaniko)
+    kaniko = FakeKaniko(emulator).start()
+    yield Account(emulator, moto_server.seed(emulator.inspector, REGION), kaniko)
     kaniko.stop()
 
 
@@ -67,13 +91,15 @@ Dockyard = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture()
 def dockyard(account: Account, tmp_path: Path) -> Dockyard:
-    """Run the real CLI in ``tmp_path`` (holding the example config) against the account."""
+    """Run the real CLI in ``tmp_path`` (holding the example config) against the account;
+    ``as_agent=True`` runs it with the Jenkins agents' task role, as a pipeline does."""
     (tmp_path / "dockyard.yml").write_text(moto_server.example_config(account.certificate))
 
-    def run(*args: str, env: dict[str, str] | None = None,
-            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
+            as_agent: bool = False) -> subprocess.CompletedProcess[str]:
+        role = account.agent_role() if as_agent else None
         return subprocess.run([sys.executable, "-m", "dockyard", *args], cwd=tmp_path,
-                              env=account.cli_env(env), input=stdin, capture_output=True, text=True,
-                              timeout=300, check=False)
+                              env=account.cli_env(env, role=role), input=stdin,
+                              capture_output=True, text=True, timeout=300, check=False)
 
     return run

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from dockyard.aws.cloudformation import Stack
 from dockyard.aws.errors import AwsPreconditionError
+from dockyard.errors import DockyardError
 from dockyard.stacks.engine import CancelledError, Engine, Outcome, StackRequest
 from dockyard.ui.progress import PlainReporter
 from tests.fakes import FakeClock, FakeCloudFormation, text_console
@@ -47,7 +50,7 @@ def test_create_streams_resource_events_in_order() -> None:
         "acme-edge  LoadBalancer  CREATE_IN_PROGRESS  Resource creation Initiated",
         "acme-edge  LoadBalancer  CREATE_COMPLETE",
     ]
-    assert clock.sleeps == [5, 5], "polled at the interval, never sleeping for real"
+    assert clock.sleeps == [1, 2], "polled quickly at first, never sleeping for real"
     assert "acme-edge: created" in err.getvalue()
 
 
@@ -189,3 +192,98 @@ def test_delete_reports_a_resource_that_cannot_be_deleted() -> None:
 
 def test_preflight_errors_are_aws_preconditions() -> None:
     assert AwsPreconditionError("x").exit_code == 3
+
+
+# -- eventual consistency and stacks left in failed states --------------------------------------
+
+def test_a_stale_review_in_progress_after_execute_is_not_a_verdict() -> None:
+    api = FakeCloudFormation(stale_reads=2)
+    eng, clock, _ = engine(api)
+    result = eng.deploy(REQUEST, yes)
+    assert result.outcome == Outcome.CREATED, result
+    assert result.outputs == {"Url": "https://acme-edge.example.com/"}
+    assert len(clock.sleeps) >= 2, "it kept asking while DescribeStacks lagged"
+
+
+def test_stale_outputs_of_the_previous_update_never_flow_on() -> None:
+    before = Stack("acme-edge", "arn:aws:cloudformation:stack/acme-edge", "UPDATE_COMPLETE",
+                   outputs={"Url": "https://old.example.com/"},
+                   updated=datetime(2026, 11, 1, tzinfo=UTC))
+    api = FakeCloudFormation(stale_reads=3)
+    api.stacks["acme-edge"] = before
+    eng, _, _ = engine(api)
+    result = eng.deploy(REQUEST, yes)
+    assert result.outcome == Outcome.UPDATED
+    assert result.outputs == {"Url": "https://acme-edge.example.com/"}, \
+        "the outputs are those of this update, not the stale previous ones"
+
+
+def test_a_stale_complete_status_after_delete_is_not_a_failure() -> None:
+    api = FakeCloudFormation(stale_reads=2)
+    api.stacks["acme-edge"] = Stack("acme-edge", "arn:aws:cloudformation:stack/acme-edge",
+                                    "CREATE_COMPLETE")
+    eng, _, _ = engine(api)
+    result = eng.delete("edge", "acme-edge")
+    assert result.outcome == Outcome.DELETED, result
+
+
+def test_update_rollback_failed_is_continued_before_the_update() -> None:
+    api = FakeCloudFormation()
+    api.stacks["acme-edge"] = Stack("acme-edge", "arn:aws:cloudformation:stack/acme-edge",
+                                    "UPDATE_ROLLBACK_FAILED")
+    eng, _, err = engine(api)
+    result = eng.deploy(REQUEST, yes)
+    assert result.outcome == Outcome.UPDATED, result
+    order = [c for c in api.calls if not c.startswith("describe")]
+    assert order[:2] == ["continue_update_rollback acme-edge",
+                         "create_change_set acme-edge UPDATE"]
+    assert "UPDATE_ROLLBACK_FAILED from an earlier update: continuing the rollback" \
+        in err.getvalue()
+
+
+def test_a_rollback_that_cannot_continue_names_the_resources_to_skip() -> None:
+    api = FakeCloudFormation(scripts={"continue acme-edge": [
+        ([("Service", "AWS::ECS::Service", "UPDATE_FAILED", "Service was deleted by hand")],
+         "UPDATE_ROLLBACK_FAILED")]})
+    api.stacks["acme-edge"] = Stack("acme-edge", "arn:aws:cloudformation:stack/acme-edge",
+                                    "UPDATE_ROLLBACK_FAILED")
+    eng, _, _ = engine(api)
+    with pytest.raises(DockyardError) as caught:
+        eng.deploy(REQUEST, yes)
+    assert "acme-edge cannot be rolled back (UPDATE_ROLLBACK_FAILED)" in caught.value.message
+    assert "--resources-to-skip Service" in (caught.value.hint or "")
+    assert not any(c.startswith("create_change_set") for c in api.calls)
+
+
+def test_delete_failed_is_retried_once() -> None:
+    api = FakeCloudFormation(scripts={"delete acme-edge": [
+        ([("AgentSecurityGroup", "AWS::EC2::SecurityGroup", "DELETE_FAILED",
+           "resource sg-1 has a dependent object")], "DELETE_FAILED")]})
+    api.stacks["acme-edge"] = Stack("acme-edge", "arn:aws:cloudformation:stack/acme-edge",
+                                    "CREATE_COMPLETE")
+    eng, _, err = engine(api)
+    first = [([("AgentSecurityGroup", "AWS::EC2::SecurityGroup", "DELETE_FAILED",
+                "resource sg-1 has a dependent object")], "DELETE_FAILED")]
+    api.scripts["delete acme-edge"] = first
+    original = api.delete_stack
+
+    def delete_then_succeed(name: str) -> None:
+        original(name)
+        api.scripts["delete acme-edge"] = [([], "DELETE_COMPLETE")]
+
+    api.delete_stack = delete_then_succeed  # type: ignore[method-assign]
+    result = eng.delete("edge", "acme-edge")
+    assert result.outcome == Outcome.DELETED
+    assert api.calls.count("delete_stack acme-edge") == 2
+    assert "DELETE_FAILED: deleting it once more" in err.getvalue()
+
+
+def test_a_delete_failed_stack_is_not_updated() -> None:
+    api = FakeCloudFormation()
+    api.stacks["acme-edge"] = Stack("acme-edge", "arn:aws:cloudformation:stack/acme-edge",
+                                    "DELETE_FAILED")
+    eng, _, _ = engine(api)
+    with pytest.raises(DockyardError) as caught:
+        eng.deploy(REQUEST, yes)
+    assert "DELETE_FAILED" in caught.value.message
+    assert "dockyard down" in (caught.value.hint or "")

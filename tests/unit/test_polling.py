@@ -60,3 +60,10 @@ def test_backoff_is_capped() -> None:
 
     poll_until(fetch, lambda v: True, Poll("x", 2, 600, max_backoff=10), clock, rng=lambda: 1.0)
     assert max(clock.sleeps) == 10
+
+
+def test_a_first_wait_starts_short_and_doubles_up_to_the_interval() -> None:
+    clock = FakeClock()
+    answers = iter([False] * 5 + [True])
+    poll_until(lambda: next(answers), lambda done: done, Poll("x", 5, 600, first=1), clock)
+    assert clock.sleeps == [1, 2, 4, 5, 5]

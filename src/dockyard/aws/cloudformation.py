@@ -177,6 +177,11 @@ class CloudFormation:
         with translated(f"cancel the update of {name}"):
             self._client.cancel_update_stack(StackName=name)
 
+    def continue_update_rollback(self, name: str) -> None:
+        """Ask CloudFormation to finish a rollback that failed (UPDATE_ROLLBACK_FAILED)."""
+        with translated(f"continue the rollback of {name}"):
+            self._client.continue_update_rollback(StackName=name)
+
     def events_since(self, stack_id: str, seen: set[str]) -> list[StackEvent]:
         """Events not in ``seen``, oldest first. Pages back until a seen event appears."""
         fresh: list[StackEvent] = []

@@ -7,6 +7,7 @@ so an emulator such as a moto server works through the very same calls as a real
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -32,15 +33,28 @@ class AwsSession:
     def client(self, service: str) -> Any:
         """A client for ``service`` in the session's region."""
         if service not in self._clients:
-            # S3 URLs handed to kaniko are presigned with SigV4, which KMS-encrypted buckets
-            # require.
-            extra = {"signature_version": "s3v4"} if service == "s3" else {}
+            # S3 URLs handed to kaniko are presigned with SigV4 (KMS-encrypted buckets require
+            # it) for the regional virtual-hosted endpoint: botocore otherwise presigns for the
+            # global one, which S3 answers with a 307 for new or non-us-east-1 buckets (the
+            # re-sent request no longer matches the signature) and refuses in regions
+            # launched after March 2019.
+            extra = {"signature_version": "s3v4",
+                     "s3": {"addressing_style": "virtual",
+                            "us_east_1_regional_endpoint": "regional"}} \
+                if service == "s3" else {}
             config = botocore.config.Config(
                 region_name=self.region, retries=_RETRIES,
                 user_agent_extra=f"dockyard/{__version__}", connect_timeout=10, read_timeout=60,
                 **extra)
             self._clients[service] = self.session.client(service, config=config)
         return self._clients[service]
+
+    def credentials_expire(self) -> datetime | None:
+        """When the current credentials stop working (None: long-lived or unknown)."""
+        credentials = self.session.get_credentials()
+        # botocore's RefreshableCredentials (SSO, assumed roles, ECS task roles) keep it here.
+        expiry = getattr(credentials, "_expiry_time", None)
+        return expiry if isinstance(expiry, datetime) else None
 
 
 def make_session(profile: str | None, region: str) -> AwsSession:

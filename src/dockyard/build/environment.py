@@ -99,7 +99,8 @@ def make_build(aws: AwsSession, env: BuildEnvironment, request: BuildRequest,
                     log_group=env.log_group, container=KANIKO_CONTAINER, stop=StopSignal(),
                     on_line=on_line, on_note=on_note)
     return Build(env=env, request=request, destination=destination, runner=runner,
-                 digests=Objects(aws.client("s3")), registry=Registry(aws.client("ecr")))
+                 digests=Objects(aws.client("s3")), registry=Registry(aws.client("ecr")),
+                 signing_expiry=aws.credentials_expire)
 
 
 def with_labels(request: BuildRequest, source: Source) -> BuildRequest:
@@ -117,10 +118,19 @@ def with_labels(request: BuildRequest, source: Source) -> BuildRequest:
 def reattach(wiring: Any, task_ref: str) -> BuildResult:
     """Follow a detached build's task to its end and report its image."""
     from dockyard.aws.ecs import Ecs
+    from dockyard.polling import Poll, WaitTimeoutError, poll_until
 
     env: BuildEnvironment = wiring.env
     ecs = Ecs(wiring.aws.client("ecs"))
-    task = ecs.describe(env.cluster, task_ref)
+    # A task started a moment ago may not be visible yet (DescribeTasks is eventually
+    # consistent): ask a few times before saying there is none.
+    try:
+        task = poll_until(lambda: ecs.describe(env.cluster, task_ref),
+                          lambda found: found is not None,
+                          Poll("the build task to be visible", interval=2, timeout=10, first=0.5),
+                          wiring.clock)
+    except WaitTimeoutError:
+        task = None
     if task is None or "dockyard:build" not in task.tags:
         raise DockyardError(f"no dockyard build task {task_ref} in {env.cluster}",
                             hint="ECS forgets stopped tasks after about an hour")

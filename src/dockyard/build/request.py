@@ -58,7 +58,7 @@ class ArchRun:
 
     arch: str
     context: str
-    digest_url: str
+    digest_url: str  # "" for ECR destinations: the digest is read from ECR by build_tag
     build_tag: str
     tags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -130,7 +130,7 @@ def kaniko_argv(request: BuildRequest, destination: Destination, run: ArchRun) -
         f"--dockerfile={request.dockerfile}",
         f"--destination={destination.uri}:{run.build_tag}",
         *(f"--destination={destination.uri}:{tag}" for tag in run.tags),
-        f"--digest-file={run.digest_url}",
+        *([f"--digest-file={run.digest_url}"] if run.digest_url else []),
         "--push-retry=3",
         "--image-download-retry=3",
         "--log-format=text",

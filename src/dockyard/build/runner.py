@@ -1,17 +1,25 @@
 """A whole build: one task per architecture in parallel, then the digest, verified, and for
 several architectures an image index.
 
-The digest comes from kaniko's ``--digest-file``, written to a presigned S3 URL; it is trusted
-only when kaniko exited 0, and checked against what ECR holds under the build's unique tag.
+Where the digest comes from, and why: kaniko writes ``--digest-file`` *before* it pushes and
+exits 1 when that write fails (kaniko ``push.go``), and a presigned URL dies with the temporary
+credentials that signed it. So a digest file would make a long build fail for a reason that is
+not the build's. For an ECR destination (every platform repository) there is no digest file:
+the digest is what ECR holds under the build's unique tag, read after kaniko exited 0 and
+checked against the ``Pushed ...@sha256:`` line kaniko logs. For another registry, where
+dockyard cannot look, the digest file is the only channel: its URL is signed for the build's
+timeout, and dockyard warns when the signing credentials expire sooner.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from dockyard.aws.ecs import TaskSpec
@@ -21,9 +29,11 @@ from dockyard.build.task import Runner, Status, StopSignal, TaskOutcome
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import TAG_KEY
 from dockyard.planning.cost import FARGATE_SPOT_DISCOUNT, task_hourly
+from dockyard.templates.builder import DIGEST_PREFIX
 
 KANIKO_CONTAINER = "kaniko"
 URL_MARGIN_SECONDS = 1800
+_PUSHED = re.compile(r"Pushed (\S+)@(sha256:[0-9a-f]{64})")
 # An index's media type follows its children's (OCI, or Docker v2 schema 2).
 INDEX_TYPES = {
     "application/vnd.oci.image.manifest.v1+json": "application/vnd.oci.image.index.v1+json",
@@ -89,6 +99,7 @@ class BuildResult:
     cost_usd: float = 0.0
     error: str | None = None
     exit_code: int = ExitCode.OK
+    digest_source: str = ""  # "ecr" (by the unique tag) or "digest-file"
 
     @property
     def ref(self) -> str | None:
@@ -129,18 +140,22 @@ class Build:
     runner: Runner
     digests: DigestApi
     registry: RegistryApi
+    # When the credentials that sign URLs expire (None: not known, or long-lived).
+    signing_expiry: Callable[[], datetime | None] = lambda: None
 
     def specs(self, build_id: str, source: Source) -> list[tuple[ArchRun, TaskSpec]]:
         """The task of each architecture: kaniko's argv and RunTask's settings."""
         request, multi = self.request, len(self.request.architectures) > 1
         seconds = request.timeout_seconds + URL_MARGIN_SECONDS
+        if self.destination.ecr_repository is None:
+            self._warn_if_signing_expires(request.timeout_seconds)
         planned = []
         for arch in request.architectures:
             build_tag = f"build-{build_id}" + (f"-{arch}" if multi else "")
+            url = "" if self.destination.ecr_repository else self.digests.presign_put(
+                self.env.bucket, f"{DIGEST_PREFIX}{build_id}/{arch}", seconds)
             run = ArchRun(arch=arch, context=source.context, build_tag=build_tag,
-                          digest_url=self.digests.presign_put(
-                              self.env.bucket, f"digests/{build_id}/{arch}", seconds),
-                          tags=() if multi else request.tags)
+                          digest_url=url, tags=() if multi else request.tags)
             spec = TaskSpec(
                 cluster=self.env.cluster, task_definition=self.env.task_definitions[arch],
                 subnets=self.env.subnets, security_groups=[self.env.security_group],
@@ -156,6 +171,18 @@ class Build:
                                     "overrides)", hint="use fewer --build-arg or --tag values")
             planned.append((run, spec))
         return planned
+
+    def _warn_if_signing_expires(self, timeout_seconds: int) -> None:
+        expiry = self.signing_expiry()
+        if expiry is None:
+            return
+        left = (expiry - datetime.now(UTC)).total_seconds()
+        if left < timeout_seconds:
+            self.runner.on_note(
+                f"warning: the credentials signing the digest URL expire in {left / 60:.0f} "
+                f"min, before the build's timeout ({timeout_seconds / 60:.0f} min): a build "
+                "that runs longer cannot write its digest, and kaniko then fails it. Use "
+                "longer-lived credentials or a shorter --timeout")
 
     def run(self, build_id: str, source: Source, started: float) -> BuildResult:
         """Run every architecture's task in parallel and collect the result."""
@@ -180,8 +207,9 @@ class Build:
                                        if failed.exit_code is not None else "")
             result.error = f"{failed.arch}: {failed.status}" + (f" ({detail})" if detail else "")
             return result
+        result.digest_source = "ecr" if self.destination.ecr_repository else "digest-file"
         for run, outcome in zip(runs, result.outcomes, strict=True):
-            digest = self._verified_digest(result.build_id, run)
+            digest = self._verified_digest(result.build_id, run, outcome)
             result.platforms.append(PlatformImage(f"linux/{run.arch}", digest, outcome.task_arn,
                                                   outcome.capacity, outcome.seconds))
         if len(runs) == 1:
@@ -190,18 +218,28 @@ class Build:
             result.digest = self._push_index(result)
         return result
 
-    def _verified_digest(self, build_id: str, run: ArchRun) -> str:
-        text = self.digests.read_text(self.env.bucket, f"digests/{build_id}/{run.arch}")
-        digest = (text or "").strip()
-        if not digest.startswith("sha256:"):
-            raise DockyardError(f"{run.arch}: kaniko exited 0 but left no digest",
-                                hint="the presigned digest URL may have expired; see the log")
+    def _verified_digest(self, build_id: str, run: ArchRun, outcome: TaskOutcome) -> str:
         repository = self.destination.ecr_repository
+        logged = {m[2] for line in outcome.last_lines
+                  if (m := _PUSHED.search(line)) and m[1] == self.destination.uri}
         if repository is not None:
-            pushed = self.registry.digest_of(repository, run.build_tag)
-            if pushed != digest:
-                raise DockyardError(f"{run.arch}: kaniko reported {digest} but ECR has "
-                                    f"{pushed or 'nothing'} under {run.build_tag}")
+            digest = self.registry.digest_of(repository, run.build_tag) or ""
+            if not digest:
+                raise DockyardError(f"{run.arch}: kaniko exited 0 but ECR has no image under "
+                                    f"{run.build_tag}", hint="the build log above says what "
+                                                             "kaniko pushed")
+        else:
+            text = self.digests.read_text(self.env.bucket,
+                                          f"{DIGEST_PREFIX}{build_id}/{run.arch}")
+            digest = (text or "").strip()
+            if not digest.startswith("sha256:"):
+                raise DockyardError(f"{run.arch}: kaniko exited 0 but left no digest file",
+                                    hint="the presigned digest URL may have expired with the "
+                                         "credentials that signed it; see the log")
+        if logged and digest not in logged:
+            raise DockyardError(f"{run.arch}: kaniko logged {', '.join(sorted(logged))} but "
+                                f"{'ECR has' if repository else 'the digest file says'} "
+                                f"{digest}")
         return digest
 
     def _push_index(self, result: BuildResult) -> str:

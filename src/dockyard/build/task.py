@@ -23,6 +23,10 @@ from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 
 LOG_INTERVAL = 2.0
 STOP_GRACE = 180.0  # after StopTask: kaniko's stop timeout, then deprovisioning
+# ECS is eventually consistent: right after RunTask, DescribeTasks may answer the task as
+# MISSING ("retry DescribeTasks with exponential backoff", ECS API Reference, RunTask). A task
+# not seen within this long after starting never ran as far as ECS can tell.
+VISIBLE_WITHIN = 120.0
 DRAIN = Poll("the last log lines", interval=1.0, timeout=15.0)
 TAIL_LINES = 20
 _INFRA_REASONS = ("CannotPullContainerError", "ResourceInitializationError",
@@ -134,13 +138,18 @@ class Runner:
             self._maybe_stop(spec, task, deadline, watch)
             self._read_logs(watch)
             current = self.tasks.describe(spec.cluster, task.arn)
-            if current is not None and current.last_status != watch.last_status:
-                watch.last_status = current.last_status
-                self.on_note(f"{arch}: task {task.task_id} is {current.last_status}")
+            if current is not None:
+                watch.described = True
+                if current.last_status != watch.last_status:
+                    watch.last_status = current.last_status
+                    self.on_note(f"{arch}: task {task.task_id} is {current.last_status}")
             return current
 
         def settled(current: TaskState | None) -> bool:
             gave_up = watch.stop_deadline is not None and self.clock.now() >= watch.stop_deadline
+            if current is None and not watch.described:
+                # Not visible yet: only a task that stays invisible counts as gone.
+                return gave_up or self.clock.now() - started >= VISIBLE_WITHIN
             return current is None or current.stopped or gave_up
 
         poll = Poll("the build task to stop", interval=LOG_INTERVAL,
@@ -151,6 +160,9 @@ class Runner:
             final = None
         self._drain(watch)
         outcome = classify(arch, final, watch.stopped_by)
+        if final is None and not watch.described and outcome.status == Status.INFRA_FAILED:
+            outcome = replace(outcome, reason=f"ECS never reported the task within "
+                                              f"{VISIBLE_WITHIN:.0f} s of starting it")
         return replace(outcome, task_arn=task.arn, capacity=spec.capacity_provider,
                        last_lines=list(watch.tail), log_stream=watch.stream,
                        seconds=self.clock.now() - started)
@@ -199,6 +211,7 @@ class _Watch:
     token: str | None = None
     stopped_by: str | None = None
     stop_deadline: float | None = None
+    described: bool = False
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 
 

@@ -21,6 +21,11 @@ from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 
 Verdict = Literal["completed", "failed", "timed_out"]
 POLL_SECONDS = 5.0
+# DescribeServices is eventually consistent: right after CreateService or UpdateService it may
+# not show the service, or show it with the deployments it had before (ECS API Reference,
+# "Eventual consistency"). Until the deployment has been seen, its absence means nothing, for
+# this long.
+VISIBLE_WITHIN = 120.0
 
 
 class ServiceReader(Protocol):
@@ -62,10 +67,14 @@ class RolloutWatch:
         deploy (they are not shown again)."""
         self._events = set(known_events or [])
         last: list[Deployment | None] = [None]
+        started = self.clock.now()
 
         def fetch() -> Outcome | None:
             state = self.services.describe(cluster, service)
+            visible = last[0] is not None or self.clock.now() - started >= VISIBLE_WITHIN
             if state is None:
+                if not visible:
+                    return None
                 raise DockyardError(f"the service {service} was deleted during the deployment")
             self._show_events(service, state)
             ours = state.deployment(deployment_id)
@@ -75,11 +84,14 @@ class RolloutWatch:
                 if ours.failed or ours.rollout_state == "FAILED":
                     self._show_stopped(cluster, deployment_id)
                 return self._judge(state, ours, deployment_id, task_definition)
+            if not visible:
+                return None
             return self._judge_gone(state, deployment_id, task_definition, last[0])
 
         try:
             outcome = poll_until(fetch, lambda o: o is not None,
-                                 Poll(f"deployment {deployment_id}", self.interval, timeout),
+                                 Poll(f"deployment {deployment_id}", self.interval, timeout,
+                                      first=min(1.0, self.interval)),
                                  self.clock)
         except WaitTimeoutError:
             current = last[0]

@@ -1,8 +1,16 @@
 """One stack through a change set: create it, wait, show it, execute, stream events, settle.
 
 "No changes" is an outcome like any other. A stack CloudFormation left in ROLLBACK_COMPLETE or
-REVIEW_IN_PROGRESS is deleted and created again, and the reporter is told so. Ctrl-C while an
-update runs asks CloudFormation to cancel it (it rolls back); a creation cannot be cancelled.
+REVIEW_IN_PROGRESS is deleted and created again, and the reporter is told so; one left in
+UPDATE_ROLLBACK_FAILED is first rolled back (ContinueUpdateRollback); a deletion that ends in
+DELETE_FAILED is tried once more. Ctrl-C while an update runs asks CloudFormation to cancel it
+(it rolls back); a creation cannot be cancelled.
+
+DescribeStacks is eventually consistent: right after ExecuteChangeSet or DeleteStack it can
+still show the stack as it was (REVIEW_IN_PROGRESS, or the previous UPDATE_COMPLETE with the
+previous outputs). A verdict is taken only from a state that provably follows the call: a
+creation has left REVIEW_IN_PROGRESS, an update carries a newer LastUpdatedTime, a deletion is
+DELETE_* or gone.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ class StackApi(Protocol):
     def delete_change_set(self, arn: str) -> None: ...
     def delete_stack(self, name: str) -> None: ...
     def cancel_update(self, name: str) -> None: ...
+    def continue_update_rollback(self, name: str) -> None: ...
     def events_since(self, stack_id: str, seen: set[str]) -> list[StackEvent]: ...
 
 
@@ -105,13 +114,39 @@ class Timing:
 # Change sets are ready in seconds; a stack with an ACM certificate waiting for DNS validation,
 # or a Jenkins service waiting for a healthy task, can take many minutes.
 DEFAULT_TIMING = Timing(
-    change_set=Poll("the change set to be ready", interval=2, timeout=600),
-    operation=Poll("the stack operation to finish", interval=5, timeout=3600),
-    rollback=Poll("the cancelled update to roll back", interval=5, timeout=1800),
+    change_set=Poll("the change set to be ready", interval=2, timeout=600, first=0.5),
+    operation=Poll("the stack operation to finish", interval=5, timeout=3600, first=1),
+    rollback=Poll("the cancelled update to roll back", interval=5, timeout=1800, first=1),
 )
 
 
 Confirm = Callable[[str, list[ResourceChange]], bool]
+Accept = Callable[[Stack], bool]
+
+
+def created(stack: Stack) -> bool:
+    """A creation has settled: the stack left REVIEW_IN_PROGRESS for a final status."""
+    return stack.status != "REVIEW_IN_PROGRESS" and st.is_terminal(stack.status)
+
+
+def updated_after(before: Stack) -> Accept:
+    """An update has settled: the stack is final and was updated after ``before``."""
+    def accept(stack: Stack) -> bool:
+        newer = stack.updated is not None and (before.updated is None or
+                                               stack.updated > before.updated)
+        return newer and st.is_terminal(stack.status)
+    return accept
+
+
+def deleted(stack: Stack) -> bool:
+    """A deletion has settled: gone, or failed."""
+    return stack.status in ("DELETE_COMPLETE", "DELETE_FAILED")
+
+
+def rolled_back(stack: Stack) -> bool:
+    """A rollback has settled."""
+    return stack.status in ("UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED",
+                            "UPDATE_COMPLETE")
 
 
 class Engine:
@@ -145,6 +180,13 @@ class Engine:
         if existing is not None and st.is_in_progress(existing.status):
             raise DockyardError(f"{request.name} is busy ({existing.status})",
                                 hint="wait for it to settle (`dockyard status`), then retry")
+        if existing is not None and existing.status == "DELETE_FAILED":
+            raise DockyardError(f"{request.name} could not be deleted earlier (DELETE_FAILED) "
+                                "and cannot be updated",
+                                hint="run `dockyard down` again (it retries the deletion), "
+                                     "then `dockyard up`")
+        if existing is not None and existing.status == "UPDATE_ROLLBACK_FAILED":
+            existing = self._continue_rollback(existing)
         if existing is not None and st.needs_cleanup(existing.status):
             self.reporter.note(request.name, f"{request.name} is left in {existing.status} from "
                                              "an earlier attempt: deleting it to create it again")
@@ -173,6 +215,7 @@ class Engine:
         seen = {e.event_id for e in self.api.events_since(change_set.stack_id, set())}
         self.api.execute_change_set(change_set.arn)
         final, events = self._follow(request.name, change_set.stack_id, seen,
+                                     accept=updated_after(existing) if existing else created,
                                      updating=existing is not None)
         outcome = (Outcome.FAILED if not st.is_success(final.status)
                    else Outcome.UPDATED if existing else Outcome.CREATED)
@@ -189,6 +232,12 @@ class Engine:
             result = StackResult(key, name, Outcome.ABSENT)
         else:
             final, events = self._delete_and_wait(existing)
+            if final.status == "DELETE_FAILED":
+                # Often a dependency that clears by itself (network interfaces of tasks that
+                # just stopped): CloudFormation retries the resources that are left.
+                self.reporter.note(name, f"{name} is DELETE_FAILED: deleting it once more")
+                final, more = self._delete_and_wait(final)
+                events += more
             outcome = Outcome.DELETED if final.status == "DELETE_COMPLETE" else Outcome.FAILED
             result = StackResult(key, name, outcome, final.status, final.reason,
                                  failures=[e for e in events if st.is_failed_resource(e.status)])
@@ -221,16 +270,35 @@ class Engine:
         seen = {e.event_id for e in self.api.events_since(stack.stack_id, set())}
         self.api.delete_stack(stack.name)
         try:
-            return self._wait(stack.stack_id, seen, self.timing.operation, gone_ok=True)
+            return self._wait(stack.stack_id, seen, self.timing.operation, deleted, gone_ok=True)
         except KeyboardInterrupt:
             raise CancelledError(f"stopped watching; CloudFormation goes on deleting {stack.name}",
                                  hint="a deletion cannot be cancelled; `dockyard status` shows "
                                       "where it is") from None
 
-    def _follow(self, name: str, stack_id: str, seen: set[str],
-                *, updating: bool) -> tuple[Stack, list[StackEvent]]:
+    def _continue_rollback(self, stack: Stack) -> Stack:
+        """Finish a rollback that failed, so the stack can be updated again."""
+        self.reporter.note(stack.name, f"{stack.name} is UPDATE_ROLLBACK_FAILED from an earlier "
+                                       "update: continuing the rollback first")
+        seen = {e.event_id for e in self.api.events_since(stack.stack_id, set())}
+        self.api.continue_update_rollback(stack.name)
+        final, events = self._wait(stack.stack_id, seen, self.timing.rollback,
+                                   lambda s: s.status in ("UPDATE_ROLLBACK_COMPLETE",
+                                                          "UPDATE_ROLLBACK_FAILED"))
+        if final.status != "UPDATE_ROLLBACK_COMPLETE":
+            failed = [e.logical_id for e in events if st.is_failed_resource(e.status)]
+            skip = " ".join(dict.fromkeys(failed)) or "LOGICAL_ID"
+            raise DockyardError(
+                f"{stack.name} cannot be rolled back ({final.status}): {final.reason}".rstrip(": "),
+                hint=f"fix or remove the resources it names, or skip them: aws cloudformation "
+                     f"continue-update-rollback --stack-name {stack.name} --resources-to-skip "
+                     f"{skip}, then retry")
+        return final
+
+    def _follow(self, name: str, stack_id: str, seen: set[str], *, accept: Accept,
+                updating: bool) -> tuple[Stack, list[StackEvent]]:
         try:
-            return self._wait(stack_id, seen, self.timing.operation)
+            return self._wait(stack_id, seen, self.timing.operation, accept)
         except KeyboardInterrupt:
             if not updating:
                 raise CancelledError(
@@ -241,13 +309,13 @@ class Engine:
             self.reporter.note(name, f"cancelling the update of {name}: CloudFormation rolls "
                                      "it back (Ctrl-C again to stop watching)")
             try:
-                final, _ = self._wait(stack_id, seen, self.timing.rollback)
+                final, _ = self._wait(stack_id, seen, self.timing.rollback, rolled_back)
             except KeyboardInterrupt:
                 final = None
             state = f", now {final.status}" if final else ""
             raise CancelledError(f"cancelled the update of {name}{state}") from None
 
-    def _wait(self, stack_id: str, seen: set[str], poll: Poll,
+    def _wait(self, stack_id: str, seen: set[str], poll: Poll, accept: Accept,
               gone_ok: bool = False) -> tuple[Stack, list[StackEvent]]:
         events: list[StackEvent] = []
 
@@ -265,7 +333,7 @@ class Engine:
                 raise DockyardError(f"stack {stack_id} disappeared while deploying")
             return stack
 
-        final = poll_until(fetch, lambda s: st.is_terminal(s.status), poll, self.clock)
+        final = poll_until(fetch, accept, poll, self.clock)
         return final, events
 
 

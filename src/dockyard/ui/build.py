@@ -17,6 +17,7 @@ def result_document(result: BuildResult) -> dict[str, Any]:
         "build_id": result.build_id,
         "image": result.destination.uri,
         "digest": result.digest,
+        "digest_source": result.digest_source or None,
         "ref": result.ref,
         "tags": [f"build-{result.build_id}", *result.tags],
         "platforms": [{"platform": p.platform, "digest": p.digest, "task_arn": p.task_arn,
