@@ -13,6 +13,9 @@
   moto keeps the old ones.
 - ContinueUpdateRollback takes a stack in UPDATE_ROLLBACK_FAILED back to
   UPDATE_ROLLBACK_COMPLETE (API Reference, ContinueUpdateRollback). moto has no such call.
+- ``Fn::GetAtt LogGroup.Arn`` ends in ``:*`` ("arn:aws:logs:us-west-1:123456789012:log-group:
+  /mystack-testgroup-12ABC1AB12A1:*", AWS::Logs::LogGroup, Return values). moto leaves it off,
+  so a policy built on it covers other resources there than on AWS.
 - ECS refuses to delete a cluster that still has tasks or active services
   (ClusterContainsTasksException: "You can't delete a cluster that has active tasks";
   ClusterContainsServicesException, API Reference, DeleteCluster). moto deletes it.
@@ -37,6 +40,7 @@ def install() -> None:
     _continue_update_rollback()
     _role_updates()
     _delete_cluster()
+    _log_group_arn()
 
 
 def _execute_change_set(cfn: Any) -> None:
@@ -166,6 +170,18 @@ def _delete_cluster() -> None:
         return original(self, cluster_str)
 
     ecs.EC2ContainerServiceBackend.delete_cluster = delete_cluster
+
+
+def _log_group_arn() -> None:
+    from moto.logs import models as logs
+
+    original = logs.LogGroup.get_cfn_attribute
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        value = original(self, attribute_name)
+        return f"{value}:*" if attribute_name == "Arn" and active() is not None else value
+
+    logs.LogGroup.get_cfn_attribute = get_cfn_attribute
 
 
 def break_update_rollback(stack_name: str, region: str = "ap-southeast-2") -> None:

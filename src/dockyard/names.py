@@ -3,6 +3,9 @@
 TAG_KEY = "dockyard:name"
 """The tag on every resource dockyard creates; its value is the config's ``name``."""
 
+ARCH_TO_CPU = {"amd64": "X86_64", "arm64": "ARM64"}
+"""ECS's name (``runtimePlatform.cpuArchitecture``) for each architecture dockyard builds."""
+
 
 def admin_secret_name(project: str) -> str:
     """The Secrets Manager secret holding the Jenkins admin password."""

@@ -61,9 +61,11 @@ def _account_for(variant: str) -> tuple[Config, dict[str, str]]:
     replacements = [(old, _swap(new, text_swaps)) for old, new in VARIANTS[variant]]
     if not any(old == "certificate: auto" for old, _ in replacements):
         replacements.append(("certificate: auto", f"certificate: {certificate}"))
-    secret = _client("secretsmanager").create_secret(Name="acme/dockerhub", SecretString="{}")
+    secrets = _client("secretsmanager")
     facts = {"default-vpc-id": vpc_id, "default-vpc-subnets": ",".join(subnet_ids),
-             "hosted-zone-id": zone_id, "secret-arn:acme/dockerhub": secret["ARN"]}
+             "hosted-zone-id": zone_id}
+    for name in ("acme/dockerhub", "acme/web/database"):
+        facts[f"secret-arn:{name}"] = secrets.create_secret(Name=name, SecretString="{}")["ARN"]
     return example_config(*replacements), facts
 
 

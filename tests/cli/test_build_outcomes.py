@@ -64,6 +64,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[TaskScript
                      digests=digests, registry=Registry())
 
     monkeypatch.setattr(cli_build._Wiring, "env", ENV)
+    monkeypatch.setattr(cli_build._Wiring, "repository_exists", lambda self, name: True)
     monkeypatch.setattr(cli_build._Wiring, "source", lambda self, context, request: Source(
         kind="local", description=context, context="s3://ctx/contexts/x.tar.gz"))
     monkeypatch.setattr(cli_build._Wiring, "build", build)

@@ -1,5 +1,6 @@
-"""``dockyard build``: the real CLI against a moto server, with a fake kaniko playing the
-container's part through the AWS APIs."""
+"""``dockyard build``: the real CLI against the strict emulator, run with the Jenkins agents'
+task role as a pipeline runs it, with a fake kaniko playing the container's part with the
+kaniko task role."""
 
 from __future__ import annotations
 
@@ -23,14 +24,16 @@ def builder(dockyard: Dockyard, account: Account, tmp_path: Path) -> Iterator[Fa
     """The builder stack deployed, a context folder at tmp_path/app, kaniko being played."""
     assert account.kaniko is not None
     account.kaniko.stop()  # this test watches its own player
-    assert dockyard("up", "--yes", "--no-wait-jenkins", "--only", "builder").returncode == 0
+    done = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "builder", "--only", "edge",
+                    "--only", "app-web")  # the app stack holds its image repository
+    assert done.returncode == 0, done.stderr
     app = tmp_path / "app"
     app.mkdir()
     (app / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY . /app\n")
     (app / "main.py").write_text("print('hello')\n")
     (app / "debug.log").write_text("not sent\n")
     (app / ".dockerignore").write_text("*.log\n")
-    kaniko = FakeKaniko(account.endpoint).start()
+    kaniko = FakeKaniko(account.emulator).start()
     yield kaniko
     kaniko.stop()
     moto_server.task_steps(1)
@@ -44,7 +47,7 @@ def ecr_digest(account: Account, tag: str) -> str:
 
 def test_stdout_is_the_image_reference_alone(dockyard: Dockyard, account: Account,
                                             builder: FakeKaniko) -> None:
-    done = dockyard("build", "--repo", "web", "--tag", "v1", "app")
+    done = dockyard("build", "--repo", "web", "--tag", "v1", "app", as_agent=True)
     assert done.returncode == 0, done.stderr
     ref = done.stdout.strip()
     assert done.stdout.count("\n") == 1
@@ -60,8 +63,9 @@ def test_stdout_is_the_image_reference_alone(dockyard: Dockyard, account: Accoun
 
 def test_json_is_one_document_and_the_same_source_uploads_nothing(
         dockyard: Dockyard, account: Account, builder: FakeKaniko) -> None:
-    first = json.loads(dockyard("build", "--repo", "web", "app", "--output", "json").stdout)
-    second_run = dockyard("build", "--repo", "web", "app", "--output", "json")
+    first = json.loads(dockyard("build", "--repo", "web", "app", "--output", "json",
+                                as_agent=True).stdout)
+    second_run = dockyard("build", "--repo", "web", "app", "--output", "json", as_agent=True)
     assert second_run.returncode == 0, second_run.stderr
     second = json.loads(second_run.stdout)
     assert first["ok"] and second["ok"]
@@ -79,11 +83,11 @@ def test_json_is_one_document_and_the_same_source_uploads_nothing(
 
 def test_detach_then_follow_with_logs(dockyard: Dockyard, account: Account,
                                       builder: FakeKaniko) -> None:
-    detached = dockyard("build", "--repo", "web", "app", "--detach")
+    detached = dockyard("build", "--repo", "web", "app", "--detach", as_agent=True)
     assert detached.returncode == 0, detached.stderr
     arn = detached.stdout.strip()
     assert arn.startswith("arn:aws:ecs:") and "\n" not in arn
-    followed = dockyard("logs", "build", arn.rsplit("/", 1)[-1])
+    followed = dockyard("logs", "build", arn.rsplit("/", 1)[-1], as_agent=True)
     assert followed.returncode == 0, followed.stderr
     assert followed.stdout.strip().endswith(builder.handled[0]["digest"])
     assert "INFO[0010] Pushed" in followed.stderr
@@ -105,8 +109,8 @@ def test_list_context_needs_no_aws(dockyard: Dockyard, tmp_path: Path) -> None:
 
 def start_build(account: Account, folder: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "dockyard", "build", "--repo", "web", "app",
-                             *args], cwd=folder, env=account.cli_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                             *args], cwd=folder, env=account.cli_env(role=account.agent_role()),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def stopped_reasons(account: Account) -> list[str]:
@@ -149,10 +153,10 @@ def test_the_client_timeout_stops_the_task_and_exits_124(account: Account,
 
 def test_a_repository_outside_the_platform_is_refused(dockyard: Dockyard,
                                                       builder: FakeKaniko) -> None:
-    done = dockyard("build", "--repo", "nope", "app")
+    done = dockyard("build", "--repo", "nope", "app", as_agent=True)
     assert done.returncode == 2
     assert "--repo nope: no such repository" in done.stderr
-    hub = dockyard("build", "--repo", "docker.io/acme/web", "app")
+    hub = dockyard("build", "--repo", "docker.io/acme/web", "app", as_agent=True)
     assert hub.returncode == 2
     assert "builder.registry_auth_secret" in hub.stderr
     assert builder.handled == []
@@ -160,7 +164,8 @@ def test_a_repository_outside_the_platform_is_refused(dockyard: Dockyard,
 
 def test_a_failed_build_passes_kanikos_exit_code_through(dockyard: Dockyard,
                                                          builder: FakeKaniko) -> None:
-    done = dockyard("build", "--repo", "web", "--build-arg", "FAKE_KANIKO_FAIL=2", "app")
+    done = dockyard("build", "--repo", "web", "--build-arg", "FAKE_KANIKO_FAIL=2", "app",
+                    as_agent=True)
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     tail = done.stderr.split("last log lines:")[1]

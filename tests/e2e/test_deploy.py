@@ -1,5 +1,6 @@
-"""``deploy`` / ``rollback`` / ``status APP`` / ``logs APP`` / ``down``: the real CLI against a
-moto server whose ECS rolls deployments (devtools/fake_ecs.py)."""
+"""``deploy`` / ``rollback`` / ``status APP`` / ``logs APP`` / ``down``: the real CLI against the
+strict emulator, whose ECS rolls deployments (devtools/fake_ecs.py); deploys, rollbacks, status
+and logs run with the Jenkins agents' task role, as pipelines run them."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def stacks(dockyard: Dockyard) -> Dockyard:
 
 def test_deploy_update_rollback_and_status(stacks: Dockyard, account: Account) -> None:
     v1 = push(account, "v1")
-    first = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}")
+    first = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}", as_agent=True)
     assert first.returncode == 0, first.stderr
     assert "outcome      completed" in first.stdout
     service = live(account)
@@ -58,7 +59,7 @@ def test_deploy_update_rollback_and_status(stacks: Dockyard, account: Account) -
         "maximumPercent": 200, "minimumHealthyPercent": 100}
 
     v2 = push(account, "v2")
-    second = stacks("deploy", "web", "--image", "web:v2", "--output", "json")
+    second = stacks("deploy", "web", "--image", "web:v2", "--output", "json", as_agent=True)
     assert second.returncode == 0, second.stderr
     document = json.loads(second.stdout)
     assert (document["outcome"], document["service_created"]) == ("completed", False)
@@ -66,25 +67,26 @@ def test_deploy_update_rollback_and_status(stacks: Dockyard, account: Account) -
     assert document["revision"] == "acme-web:2"
 
     push(account, "v3", mark=CRASH)
-    third = stacks("deploy", "web", "--image", "v3")
+    third = stacks("deploy", "web", "--image", "v3", as_agent=True)
     assert third.returncode == 4, third.stderr
     assert "deploy of web (acme-web:3) failed" in third.stderr
     assert "circuit breaker" in third.stderr
     assert "deployment failed: tasks failed to start" in third.stderr, "service events shown"
     for _ in range(5):  # ECS finishes the rollback deployment it started
-        state = json.loads(stacks("status", "web", "--output", "json").stdout)["service"]
+        state = json.loads(stacks("status", "web", "--output", "json",
+                                  as_agent=True).stdout)["service"]
         if [d["rollout_state"] for d in state["deployments"]] == ["COMPLETED"]:
             break
     assert [d["rollout_state"] for d in state["deployments"]] == ["COMPLETED"], \
         "the service is stable again, and deploy still said it failed"
     assert state["task_definition"].endswith("acme-web:2")
 
-    back = stacks("rollback", "web")
+    back = stacks("rollback", "web", as_agent=True)
     assert back.returncode == 0, back.stderr
     assert "from acme-web:2 to acme-web:1" in back.stderr
     service = live(account)
     assert service is not None and str(service["taskDefinition"]).endswith("acme-web:1")
-    text = stacks("status", "web")
+    text = stacks("status", "web", as_agent=True)
     assert text.returncode == 0
     assert "Service web: ACTIVE" in text.stdout and "acme-web:1" in text.stdout
 
@@ -93,7 +95,7 @@ def test_a_deployment_still_rolling_at_the_timeout_exits_124(stacks: Dockyard,
                                                              account: Account) -> None:
     push(account, "slow", mark=HANG)
     started = time.monotonic()
-    done = stacks("deploy", "web", "--image", "slow", "--timeout", "3s")
+    done = stacks("deploy", "web", "--image", "slow", "--timeout", "3s", as_agent=True)
     assert done.returncode == 124, done.stderr
     assert "did not finish: still IN_PROGRESS" in done.stderr
     assert "ECS goes on with deployment" in done.stderr
@@ -102,7 +104,7 @@ def test_a_deployment_still_rolling_at_the_timeout_exits_124(stacks: Dockyard,
 
 def test_a_missing_tag_is_refused_before_anything_changes(stacks: Dockyard,
                                                           account: Account) -> None:
-    done = stacks("deploy", "web", "--image", "v9")
+    done = stacks("deploy", "web", "--image", "v9", as_agent=True)
     assert done.returncode == 2
     assert "error: --image v9: ECR acme/web has no tag v9" in done.stderr
     ecs = account.client("ecs")
@@ -133,18 +135,18 @@ def test_logs_print_what_the_apps_tasks_wrote(stacks: Dockyard, account: Account
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
             {"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
-    done = stacks("logs", "web", "--since", "5m")
+    done = stacks("logs", "web", "--since", "5m", as_agent=True)
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.splitlines()) == [
         "[aaaaaaaa] booting", "[aaaaaaaa] listening on 5001", "[bbbbbbbb] GET / 200"]
-    old = stacks("logs", "web", "--since", "bogus")
+    old = stacks("logs", "web", "--since", "bogus", as_agent=True)
     assert old.returncode == 2 and "--since 'bogus'" in old.stderr
 
 
 def test_down_deletes_the_service_before_the_app_stack(stacks: Dockyard,
                                                        account: Account) -> None:
     push(account, "v1")
-    assert stacks("deploy", "web", "--image", "v1").returncode == 0
+    assert stacks("deploy", "web", "--image", "v1", as_agent=True).returncode == 0
     done = stacks("down", "--yes")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()

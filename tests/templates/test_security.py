@@ -150,9 +150,11 @@ def test_controller_mounts_efs_only_through_its_access_point(
 def test_kaniko_role_pushes_only_to_its_repositories_and_reads_only_contexts(
         templates: dict[str, Template]) -> None:
     builder = templates["builder"]
-    repositories = {r["Properties"]["RepositoryName"]
-                    for r in resources_of(builder, "AWS::ECR::Repository").values()}
-    assert len(repositories) == 6  # jenkins-controller, jenkins-agent, web; each with -cache
+    repositories = {r["Properties"]["RepositoryName"] for t in templates.values()
+                    for r in resources_of(t, "AWS::ECR::Repository").values()}
+    # jenkins-controller, jenkins-agent (builder stack), web (its app stack); each with -cache
+    assert len(repositories) == 6
+    assert all(name.startswith("acme/") for name in repositories)
     statements = _statements(builder["Resources"]["KanikoRole"])
     for statement in statements:
         actions = _actions(statement)
@@ -164,8 +166,8 @@ def test_kaniko_role_pushes_only_to_its_repositories_and_reads_only_contexts(
             assert "ecr:GetAuthorizationToken" not in ecr
             prefix = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
             arns = [r["Fn::Sub"] for r in statement["Resource"]]
-            assert all(arn.startswith(prefix) for arn in arns)
-            assert {arn.removeprefix(prefix) for arn in arns} == repositories
+            # The naming convention, not a list that grows with every app.
+            assert arns == [prefix + "acme/*"]
         s3 = [a for a in actions if a.startswith("s3:")]
         if s3:
             assert s3 == ["s3:GetObject"]
@@ -231,7 +233,8 @@ def test_controller_never_runs_twice_and_rolls_back(templates: dict[str, Templat
 
 def test_efs_and_ecr_survive_stack_deletion(templates: dict[str, Template]) -> None:
     retained = [templates["jenkins"]["Resources"]["FileSystem"],
-                *resources_of(templates["builder"], "AWS::ECR::Repository").values()]
+                *resources_of(templates["builder"], "AWS::ECR::Repository").values(),
+                *resources_of(templates["app-web"], "AWS::ECR::Repository").values()]
     assert len(retained) == 7
     for resource in retained:
         assert resource["DeletionPolicy"] == "Retain"
@@ -268,9 +271,9 @@ def test_app_execution_role_reads_only_declared_secrets() -> None:
     app = bodies(cfg)["app-web"]
     statements = _statements(app["Resources"]["ExecutionRole"])
     by_action = {a: s["Resource"] for s in statements for a in _actions(s)}
-    assert by_action["secretsmanager:GetSecretValue"] == [{"Fn::Sub": (
-        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
-        "acme/db-??????")}]
+    # The exact ARN `up` resolved for the name, not a wildcard over its suffix.
+    assert by_action["secretsmanager:GetSecretValue"] == [{"Ref": "SecretArn1"}]
+    assert app["Outputs"]["SecretArns"]["Value"] == {"Fn::Sub": '{"acme/db":"${SecretArn1}"}'}
     assert by_action["ssm:GetParameters"] == [{"Fn::Sub": (
         "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/acme/token")}]
     plain = bodies(example_config())["app-web"]
@@ -348,25 +351,35 @@ def test_agents_may_run_only_builds_pass_only_build_and_app_roles_deploy_only_ap
         assert statements[sid]["Condition"] == {"StringEquals": {
             "iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert statements["DeployApps"]["Resource"] == [{"Fn::Sub": (
-        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/acme/web")}]
+        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/acme/*")}]
+    assert [r["Fn::Sub"].split("}:")[-1] for r in statements["ReadAppRevisions"]["Resource"]] \
+        == ["service/acme/*", "service-revision/acme/*"], "both resource types are required"
+    controller = statements["NotTheController"]
+    assert controller["Effect"] == "Deny"
+    assert set(_actions(controller)) == {"ecs:CreateService", "ecs:UpdateService",
+                                         "ecs:DeleteService"}
+    assert controller["Resource"][0]["Fn::Sub"].endswith(":service/acme/jenkins*")
     passes = [s for s in statements.values() if "iam:PassRole" in _actions(s)]
     assert {s["Sid"] for s in passes} == {"PassBuildRoles", "PassAppRoles"}
     tagging = statements["TagAppResources"]
     assert tagging["Condition"] == {"StringEquals": {
         "ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}}
     assert [r["Fn::Sub"].split("}:")[-1] for r in tagging["Resource"]] == [
-        "service/acme/web", "task-definition/acme-web:*"]
+        "service/acme/*", "task-definition/acme-*:*"]
     assert statements["ListAppTasks"]["Condition"] == run["Condition"]
-    assert "FindAppSecrets" not in statements, "the example's app declares no secrets"
+    assert not any(a.startswith("secretsmanager:") for s in statements.values()
+                   for a in _actions(s)), "secret ARNs come from the app stacks' outputs"
 
 
-def test_agents_look_up_only_the_secrets_apps_declare() -> None:
-    cfg = example_config(("secrets: {}", "secrets: {DB: acme/web/db, KEY: 'ssm:/acme/key'}"))
-    statements = {s["Sid"]: s for s in _statements(bodies(cfg)["builder"]["Resources"][
-        "AgentRole"])}
-    assert _actions(statements["FindAppSecrets"]) == ["secretsmanager:DescribeSecret"]
-    assert [r["Fn::Sub"].split("}:")[-1] for r in statements["FindAppSecrets"]["Resource"]] \
-        == ["secret:acme/web/db-??????"]
+def test_the_agent_policy_does_not_grow_with_apps() -> None:
+    def policy_size(apps: int) -> int:
+        extra = "".join(f"  app{i}:\n    port: 80{i % 10}0\n    host: app{i}\n"
+                        f"    secrets: {{DB: acme/app{i}/db}}\n" for i in range(apps))
+        cfg = example_config(("apps:\n", "apps:\n" + extra))
+        role = bodies(cfg)["builder"]["Resources"]["AgentRole"]
+        return len(json.dumps(role["Properties"]["Policies"], separators=(",", ":")))
+
+    assert policy_size(0) == policy_size(50)
 
 
 def test_the_ecs_plugin_acts_only_on_the_platform_cluster_and_agent_roles(

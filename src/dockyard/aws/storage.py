@@ -23,11 +23,18 @@ class Objects:
         self._client = client
 
     def exists(self, bucket: str, key: str) -> bool:
-        """Whether the object is there (a context uploaded before)."""
+        """Whether the object is there and readable (a context uploaded before).
+
+        Without s3:ListBucket on the bucket, S3 answers a missing key with 403, not 404
+        (S3 API Reference, HeadObject, "Permissions"); a Jenkins agent may not list the
+        bucket, so 403 counts as "not there": the upload that follows is allowed or refused
+        on its own, and a content-addressed key makes uploading it again harmless.
+        """
         try:
             self._client.head_object(Bucket=bucket, Key=key)
         except ClientError as err:
-            if error_code(err) in ("404", "NoSuchKey", "NotFound"):
+            if error_code(err) in ("404", "NoSuchKey", "NotFound", "403", "AccessDenied",
+                                   "Forbidden"):
                 return False
             raise translate(err, f"check s3://{bucket}/{key}") from err
         return True
@@ -55,7 +62,8 @@ class Objects:
         try:
             body = self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as err:
-            if error_code(err) in ("404", "NoSuchKey", "NotFound"):
+            # 403 for a missing key without s3:ListBucket (see exists)
+            if error_code(err) in ("404", "NoSuchKey", "NotFound", "403", "AccessDenied"):
                 return None
             raise translate(err, f"read s3://{bucket}/{key}") from err
         return bytes(body).decode("utf-8", errors="replace")
@@ -154,6 +162,16 @@ class Registry:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+
+    def repository_exists(self, repository: str) -> bool:
+        """Whether ECR has the repository (DescribeImages, which the agents may call)."""
+        try:
+            self._client.describe_images(repositoryName=repository, maxResults=1)
+        except ClientError as err:
+            if error_code(err) == "RepositoryNotFoundException":
+                return False
+            raise translate(err, f"look up the repository {repository}") from err
+        return True
 
     def digest_of(self, repository: str, tag: str) -> str | None:
         """The digest ECR has under ``tag``, or None."""

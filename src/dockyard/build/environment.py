@@ -68,8 +68,22 @@ def destination_for(cfg: Config, repository: str, registry: str) -> Destination:
     return Destination(uri=f"{registry}/{name}", ecr_repository=name)
 
 
+def check_destination(cfg: Config, destination: Destination, exists: Callable[[str], bool]
+                      ) -> None:
+    """Refuse, before anything is uploaded or started, a platform repository that is not in
+    ECR yet: an app's lives in its app stack, Jenkins' in the builder stack."""
+    name = destination.ecr_repository
+    if name is None or exists(name):
+        return
+    image = name.split("/", 1)[1]
+    stack = "builder" if image.startswith("jenkins-") else f"app-{image}"
+    raise AwsPreconditionError(f"--repo {image}: the repository {name} does not exist yet",
+                               hint=f"dockyard up --only {stack} creates it")
+
+
 def make_request(cfg: Config, options: dict[str, Any], architectures: list[str]) -> BuildRequest:
-    """The request from the command line, with dockyard.yml's builder defaults."""
+    """The request from the command line, with dockyard.yml's builder defaults (the first of
+    builder.architectures when no --platform is given)."""
     b = cfg.builder
     timeout = parse_duration(options["timeout"]) if options.get("timeout") \
         else b.timeout_minutes * 60
@@ -77,7 +91,8 @@ def make_request(cfg: Config, options: dict[str, Any], architectures: list[str])
         tags=tuple(options.get("tags") or ()),
         dockerfile=options.get("dockerfile") or "Dockerfile",
         build_args=tuple(options.get("build_args") or ()), target=options.get("target"),
-        architectures=parse_platforms(options.get("platforms"), architectures),
+        architectures=parse_platforms(options.get("platforms"), architectures,
+                                      default=cfg.builder.architectures[0]),
         spot=b.spot if options.get("spot") is None else bool(options["spot"]),
         cpu=options.get("cpu") or b.cpu, memory=options.get("memory") or b.memory,
         storage_gib=options.get("storage_gib") or b.storage_gib,

@@ -81,11 +81,12 @@ def new_build_id(now: datetime | None = None) -> str:
     return f"{stamp}-{secrets.token_hex(3)}"
 
 
-def parse_platforms(value: str | None, available: list[str]) -> tuple[str, ...]:
+def parse_platforms(value: str | None, available: list[str],
+                    default: str | None = None) -> tuple[str, ...]:
     """``linux/amd64,linux/arm64`` -> ("amd64", "arm64"), checked against the task
-    definitions the builder stack has."""
+    definitions the builder stack has; ``default`` (else the first available) without one."""
     if not value:
-        return (available[0],)
+        return (default if default in available else available[0],)
     archs: list[str] = []
     for item in (v.strip() for v in value.split(",") if v.strip()):
         arch = PLATFORMS.get(item)

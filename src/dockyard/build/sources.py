@@ -103,7 +103,7 @@ def _s3_source(spec: str, source_bucket: str, key: str, objects: ObjectApi, *, b
     if not key.endswith((".tar.gz", ".tgz")):
         raise UsageError(f"CONTEXT {spec}: kaniko reads a gzipped tar (.tar.gz)")
     if not objects.exists(source_bucket, key):
-        raise UsageError(f"CONTEXT {spec}: no such object")
+        raise UsageError(f"CONTEXT {spec}: no such object, or this identity may not read it")
     if source_bucket == bucket and key.startswith("contexts/"):
         return Source(kind="s3", description=spec, context=spec)
     # kaniko's role reads only contexts/* of its own bucket; a URL lends it this one object.

@@ -148,11 +148,17 @@ class _Wiring:
 
     def request(self, repository: str, options: dict[str, Any]) -> tuple[BuildRequest,
                                                                          Destination]:
-        from dockyard.build.environment import destination_for, make_request
+        from dockyard.build.environment import check_destination, destination_for, make_request
 
         request = make_request(self.cfg, options, list(self.env.task_definitions))
         destination = destination_for(self.cfg, repository, self.env.registry)
+        check_destination(self.cfg, destination, self.repository_exists)
         return request, destination
+
+    def repository_exists(self, name: str) -> bool:
+        from dockyard.aws.storage import Registry
+
+        return Registry(self.aws.client("ecr")).repository_exists(name)
 
     def source(self, context: str, request: BuildRequest) -> Any:
         from dockyard.aws.storage import Objects

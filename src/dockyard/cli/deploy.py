@@ -53,11 +53,10 @@ def deploy(app: str, image: str, wait: bool, timeout: str) -> int:
     aws, target = _target(run, cfg, app)
     pinned = pin_image(image, project=cfg.name, app=app, registry=target.registry,
                        lookup=Registry(aws.client("ecr")))
-    arns = _secret_arns(aws, cfg.apps[app].secrets)
     deployer = _deployer(aws, cfg, console)
     console.progress(f"deploying {pinned.rsplit('/', 1)[-1]} to {app}")
     return _waited(console, run.output, app, lambda: deployer.deploy(
-        target, pinned, arns, wait=wait, timeout=seconds))
+        target, pinned, target.secret_arns, wait=wait, timeout=seconds))
 
 
 @click.command()
@@ -142,15 +141,6 @@ def _target(run: RunState, cfg: Any, app: str) -> tuple[Any, AppTarget]:
     check_app(cfg, app)
     aws = _session(run, cfg)
     return aws, find_target(aws, cfg, app)
-
-
-def _secret_arns(aws: Any, secrets: dict[str, str]) -> dict[str, str]:
-    from dockyard.aws.secrets import secret_arn
-
-    names = sorted({ref for ref in secrets.values()
-                    if not ref.startswith(("arn:", "ssm:"))})
-    client = aws.client("secretsmanager") if names else None
-    return {name: secret_arn(client, name) for name in names}
 
 
 def _deployer(aws: Any, cfg: Any, console: Console) -> AppDeployer:

@@ -252,6 +252,9 @@ class Jenkins(FargateSize):
     """The Jenkins controller: one Fargate task with JENKINS_HOME on EFS."""
 
     host: Host = "jenkins"
+    architecture: Literal["amd64", "arm64"] = Field(
+        default="amd64", description="What the controller and its agents run on; dockyard "
+                                     "builds their images for it, whatever the apps use.")
     cpu: Cpu = 2048
     memory: int = 4096
     storage_gib: StorageGib = 30

@@ -3,10 +3,12 @@ and the stacks' outputs. Pure: no AWS calls here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.config.models import Config
+from dockyard.errors import DockyardError
 from dockyard.names import TAG_KEY, registry_host
 
 APP_TAG_KEY = "dockyard:app"
@@ -37,6 +39,8 @@ class AppTarget:
     log_group: str
     url: str
     registry: str
+    # Secrets Manager names -> ARNs, as the app stack resolved them at `up`.
+    secret_arns: dict[str, str] = field(default_factory=dict)
 
     @property
     def account(self) -> str:
@@ -61,7 +65,8 @@ def target_from_outputs(cfg: Config, app: str, builder: dict[str, str],
         target_group=app_outputs["TargetGroupArn"],
         execution_role=app_outputs["ExecutionRoleArn"], task_role=app_outputs["TaskRoleArn"],
         log_group=app_outputs["LogGroupName"], url=app_outputs.get("Url", ""),
-        registry=registry_host(account, cfg.region))
+        registry=registry_host(account, cfg.region),
+        secret_arns=json.loads(app_outputs.get("SecretArns") or "{}"))
 
 
 def family(cfg: Config, app: str) -> str:
@@ -73,14 +78,17 @@ def secret_value_from(ref: str, target: AppTarget, region: str,
                       arn_of: dict[str, str]) -> str:
     """ECS's ``valueFrom`` for a secret declared in dockyard.yml: an ARN, always.
 
-    An ``ssm:/path`` becomes the parameter's ARN; a Secrets Manager name becomes the ARN
-    looked up for it (``arn_of``), since ECS does not accept a secret's bare name.
+    An ``ssm:/path`` becomes the parameter's ARN; a Secrets Manager name becomes the ARN the
+    app stack resolved for it (``arn_of``), since ECS does not accept a secret's bare name.
     """
     if ref.startswith("ssm:"):
         path = ref.removeprefix("ssm:").lstrip("/")
         return f"arn:{target.partition}:ssm:{region}:{target.account}:parameter/{path}"
     if ref.startswith("arn:"):
         return ref
+    if ref not in arn_of:
+        raise DockyardError(f"apps.{target.app}.secrets: the app stack does not know the secret "
+                            f"{ref} yet", hint=f"run: dockyard up --only app-{target.app}")
     return arn_of[ref]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from dockyard.config.models import Config, JenkinsJob
-from dockyard.names import admin_secret_name, controller_internal_url
+from dockyard.names import ARCH_TO_CPU, admin_secret_name, controller_internal_url
 
 AGENT_LABEL = "dockyard"
 CLOUD_NAME = "fargate"
@@ -154,7 +154,7 @@ def _cloud(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
             "capacityProviderStrategies": strategy,
             "platformVersion": "LATEST",
             "operatingSystemFamily": "LINUX",
-            "cpuArchitecture": "X86_64",
+            "cpuArchitecture": ARCH_TO_CPU[cfg.jenkins.architecture],
             "networkMode": "awsvpc",
             "subnets": ",".join(infra.subnets),
             "securityGroups": infra.security_group,

@@ -71,7 +71,7 @@ def estimate(cfg: Config) -> CostEstimate:
     lines = [
         CostLine("Jenkins controller",
                  f"{_size(j.cpu, j.memory)}, {j.storage_gib} GB storage, 24/7",
-                 task_hourly(j.cpu, j.memory, j.storage_gib) * HOURS_PER_MONTH),
+                 task_hourly(j.cpu, j.memory, j.storage_gib, j.architecture) * HOURS_PER_MONTH),
         CostLine("Load balancer", "hourly charge; traffic (LCU) extra",
                  ALB_HOUR * HOURS_PER_MONTH),
         CostLine("Public IPv4 addresses", _ip_detail(cfg, public_ip),

@@ -85,7 +85,9 @@ class JenkinsImages:
             return f"{destination.uri}@{digest}"
         self.on_note(f"{image}: building {tag} with kaniko on Fargate")
         b = self.cfg.builder
-        request = BuildRequest(tags=(tag,), spot=b.spot, cpu=b.cpu, memory=b.memory,
+        # Built for the architecture the controller and agents run on, whatever apps use.
+        request = BuildRequest(tags=(tag,), architectures=(self.cfg.jenkins.architecture,),
+                               spot=b.spot, cpu=b.cpu, memory=b.memory,
                                storage_gib=b.storage_gib, timeout_seconds=b.timeout_minutes * 60)
         result = self.tools.build(env, request, destination).run(new_build_id(), source,
                                                                  self.clock.now())

@@ -5,6 +5,13 @@ builder stack is deployed, the images are built with these values, then the jenk
 the controller. The agents' task role is what a pipeline's ``dockyard build`` and ``dockyard
 deploy`` may do: run the builder's task definitions on this cluster, pass only the builder's and
 the apps' roles, and update only the platform's app services.
+
+Its policy names resources by the platform's naming conventions (``<name>/*`` repositories, the
+``<name>`` cluster's services, ``<name>-app-*`` roles, ``/dockyard/<name>/apps/*`` log groups),
+never app by app: it stays the same size for 1 app or 100, far below IAM's 10,240 characters
+for a role's inline policies, and adding an app changes nothing here. The Jenkins controller's
+own service is the one service in the cluster that is not an app: changing it is denied
+outright (app names cannot start with "jenkins").
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from troposphere import ec2 as tp_ec2
 from dockyard.config.models import Config
 from dockyard.templates.common import (
     allow,
+    deny,
     ecr_pull_statements,
     ecr_repository_arn,
     log_group,
@@ -25,6 +33,7 @@ from dockyard.templates.common import (
     suppress,
     task_role,
 )
+from dockyard.templates.repositories import platform_repositories
 
 _ARN = "arn:${AWS::Partition}"
 _ECS_TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
@@ -36,7 +45,7 @@ def agent_log_group(cfg: Config) -> str:
 
 
 def add_agents(t: Template, cfg: Config, *, vpc: Any, cluster: Any, bucket: Any,
-               build_logs: Any, build_roles: list[Any], repositories: list[str]) -> dict[str, Any]:
+               build_logs: Any, build_roles: list[Any]) -> dict[str, Any]:
     """Add the agents' resources to the builder template; returns their outputs."""
     group = t.add_resource(tp_ec2.SecurityGroup(
         "AgentSecurityGroup",
@@ -56,8 +65,7 @@ def add_agents(t: Template, cfg: Config, *, vpc: Any, cluster: Any, bucket: Any,
         *ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/jenkins-agent")])))
     agent = t.add_resource(suppress(task_role(
         "AgentRole", f"dockyard {cfg.name}: what pipelines may do (dockyard build and deploy)",
-        *_build_statements(cfg, cluster, bucket, build_logs, build_roles=build_roles,
-                           repositories=repositories),
+        *_build_statements(cfg, cluster, bucket, build_logs, build_roles=build_roles),
         *_deploy_statements(cfg, cluster),
     ), ("CKV_AWS_111", "ecs:RegisterTaskDefinition has no resource-level permissions; the task "
                        "definitions it registers can only use roles this role may pass")))
@@ -70,7 +78,7 @@ def _on_cluster(cluster: Any) -> awacs_iam.Condition:
 
 
 def _build_statements(cfg: Config, cluster: Any, bucket: Any, build_logs: Any, *,
-                      build_roles: list[Any], repositories: list[str]) -> list[Any]:
+                      build_roles: list[Any]) -> list[Any]:
     tasks = Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task/{cfg.name}/*")
     kaniko = Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task-definition/"
                  f"{cfg.name}-kaniko-*:*")
@@ -86,7 +94,7 @@ def _build_statements(cfg: Config, cluster: Any, bucket: Any, build_logs: Any, *
                Sub(f"${{{bucket.title}.Arn}}/digests/*")], sid="BuildInputs"),
         allow(["logs:GetLogEvents"], [GetAtt(build_logs, "Arn")], sid="BuildLogs"),
         allow(["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage"],
-              [ecr_repository_arn(name) for name in repositories], sid="Images"),
+              [platform_repositories(cfg)], sid="Images"),
         allow(["cloudformation:DescribeStacks"],
               [Sub(f"{_ARN}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/"
                    f"{cfg.name}-*/*")], sid="ReadPlatformStacks"),
@@ -94,21 +102,18 @@ def _build_statements(cfg: Config, cluster: Any, bucket: Any, build_logs: Any, *
 
 
 def _deploy_statements(cfg: Config, cluster: Any) -> list[Any]:
-    if not cfg.apps:
-        return []
-    services = [Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:service/{cfg.name}/{app}")
-                for app in cfg.apps]
-    revisions = [Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:service-revision/"
-                     f"{cfg.name}/{app}/*") for app in cfg.apps]
-    families = [Sub(f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task-definition/"
-                    f"{cfg.name}-{app}:*") for app in cfg.apps]
-    named_secrets = sorted({ref for app in cfg.apps.values() for ref in app.secrets.values()
-                            if not ref.startswith(("arn:", "ssm:"))})
-    statements = [
+    arn = f"{_ARN}:ecs:${{AWS::Region}}:${{AWS::AccountId}}"
+    services = Sub(f"{arn}:service/{cfg.name}/*")
+    families = Sub(f"{arn}:task-definition/{cfg.name}-*:*")
+    return [
         allow(["ecs:CreateService", "ecs:UpdateService", "ecs:DescribeServices",
-               "ecs:ListServiceDeployments"], services, sid="DeployApps"),
-        allow(["ecs:DescribeServiceRevisions"], revisions, sid="ReadAppRevisions"),
-        allow(["ecs:TagResource"], services + families, awacs_iam.Condition(
+               "ecs:ListServiceDeployments"], [services], sid="DeployApps"),
+        # The Service Authorization Reference lists both resource types as required.
+        allow(["ecs:DescribeServiceRevisions"],
+              [services, Sub(f"{arn}:service-revision/{cfg.name}/*")], sid="ReadAppRevisions"),
+        deny(["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService"],
+             [Sub(f"{arn}:service/{cfg.name}/jenkins*")], sid="NotTheController"),
+        allow(["ecs:TagResource"], [services, families], awacs_iam.Condition(
             awacs_iam.StringEquals("ecs:CreateAction",
                                    ["CreateService", "RegisterTaskDefinition"])),
               sid="TagAppResources"),
@@ -122,9 +127,3 @@ def _deploy_statements(cfg: Config, cluster: Any) -> list[Any]:
               [Sub(f"{_ARN}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/dockyard/"
                    f"{cfg.name}/apps/*")], sid="AppLogs"),
     ]
-    if named_secrets:
-        # Task definitions need a secret's full ARN; deploy looks it up by name.
-        statements.append(allow(["secretsmanager:DescribeSecret"], [Sub(
-            f"{_ARN}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{name}-??????")
-            for name in named_secrets], sid="FindAppSecrets"))
-    return statements

@@ -2,11 +2,15 @@
 
 The ECS service and its task definitions are created and rolled by ``dockyard deploy`` through
 the ECS API, so a deploy is fast and its outcome exact; this stack holds what changes rarely:
-the target group and host rule, DNS, logs, roles and the security group.
+the image repository (and its kaniko cache), the target group and host rule, DNS, logs, roles
+and the security group. The secrets the app names are resolved to their ARNs here, once per
+``up``: the execution role may read exactly those, and deploys take the ARNs from this stack's
+outputs instead of asking Secrets Manager.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from troposphere import GetAtt, Output, Ref, Sub, ec2
@@ -14,9 +18,11 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from dockyard.config.models import App, Config, app_priority
 from dockyard.templates.common import (
+    Discovered,
     StackTemplate,
     add_edge_parameters,
     add_host,
+    add_parameter,
     allow,
     ecr_pull_statements,
     ecr_repository_arn,
@@ -26,6 +32,7 @@ from dockyard.templates.common import (
     tag_resources,
     task_role,
 )
+from dockyard.templates.repositories import add_repositories
 
 _ARN_PREFIX = "arn:${AWS::Partition}"
 
@@ -40,12 +47,24 @@ def app_log_group(cfg: Config, app_name: str) -> str:
     return f"/dockyard/{cfg.name}/apps/{app_name}"
 
 
+def named_secrets(app: App) -> list[str]:
+    """The Secrets Manager secrets the app names (not by ARN, not SSM), in a stable order."""
+    return sorted({ref for ref in app.secrets.values() if not ref.startswith(("arn:", "ssm:"))})
+
+
 def app_stack(cfg: Config, app_name: str) -> StackTemplate:
     """Render the stack of one app."""
     app = cfg.apps[app_name]
     host = app.host or app_name
     t = new_template(cfg, f"app {app_name} at {cfg.url(host)}")
     p, inputs = add_edge_parameters(t, cfg)
+    repos, adoptions = add_repositories(t, cfg, [f"{cfg.name}/{app_name}"])
+    inputs.update(adoptions)
+    secret_arns = {}
+    for number, name in enumerate(named_secrets(app), start=1):
+        parameter = add_parameter(t, f"SecretArn{number}", "String", f"The ARN of {name}.")
+        inputs[parameter.title] = Discovered(f"secret-arn:{name}")
+        secret_arns[name] = Ref(parameter)
 
     # Apps reach their own dependencies (databases, APIs) wherever those are, so outbound is
     # open; inbound is the app's port from the load balancer only.
@@ -84,7 +103,7 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         f"dockyard {cfg.name}: pulls {app_name}'s image, its secrets, writes its logs",
         logs_write_statement(GetAtt(logs, "Arn")),
         *ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/{app_name}")]),
-        *_secret_statements(app),
+        *_secret_statements(app, list(secret_arns.values())),
     ))
     role = t.add_resource(task_role(
         "TaskRole", f"dockyard {cfg.name}: the {app_name} app's own permissions (none yet)"))
@@ -96,15 +115,20 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         "ExecutionRoleArn": GetAtt(execution_role, "Arn"),
         "TaskRoleArn": GetAtt(role, "Arn"),
         "LogGroupName": Ref(logs),
+        "RepositoryUri": Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
+                             f"{repos[0].RepositoryName}"),
+        **({"SecretArns": Sub(json.dumps({name: f"${{SecretArn{n}}}" for n, name in
+                                          enumerate(secret_arns, start=1)},
+                                         separators=(",", ":")))} if secret_arns else {}),
     }.items():
         t.add_output(Output(name, Value=value))
     return StackTemplate(app_stack_key(app_name), cfg.stack_name(app_stack_key(app_name)),
                          tag_resources(t, cfg), inputs=inputs)
 
 
-def _secret_statements(app: App) -> list[Any]:
+def _secret_statements(app: App, named: list[Any]) -> list[Any]:
     """Read exactly the secrets and parameters the app declares, nothing else."""
-    secrets: list[Any] = []
+    secrets: list[Any] = list(named)
     parameters: list[Any] = []
     for ref in app.secrets.values():
         if ref.startswith("ssm:"):
@@ -117,10 +141,6 @@ def _secret_statements(app: App) -> list[Any]:
             # Drop a JSON-key suffix (secret:NAME:key:stage:version); ECS reads the whole secret.
             base = ":".join(ref.split(":")[:7])
             secrets.extend([base, base + "-??????"])
-        else:
-            # A name: Secrets Manager appends six random characters to the ARN.
-            secrets.append(Sub(f"{_ARN_PREFIX}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}"
-                               f":secret:{ref}-??????"))
     statements = []
     if secrets:
         statements.append(allow(["secretsmanager:GetSecretValue"], secrets, sid="ReadAppSecrets"))

@@ -1,29 +1,27 @@
-"""The ``<name>-builder`` stack: the cluster, image repositories, the build-context bucket and
-kaniko task definitions, with a task role that can push only to its own repositories.
+"""The ``<name>-builder`` stack: the cluster, Jenkins' image repositories, the build-context
+bucket and kaniko task definitions, with a task role that can push only to the platform's
+repositories. Nothing here grows with the number of apps (their repositories live in their own
+stacks), so the template stays far below CloudFormation's 51,200-byte TemplateBody limit.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from troposphere import Equals, GetAtt, Join, Output, Parameter, Ref, Sub, ecr, ecs, iam, s3
+from troposphere import GetAtt, Join, Output, Ref, Sub, ecs, iam, s3
 from troposphere import ec2 as tp_ec2
 from troposphere.logs import LogGroup
 
 from dockyard.config.models import Config
+from dockyard.names import ARCH_TO_CPU
 from dockyard.templates.agents import add_agents
 from dockyard.templates.common import (
     ECR_PUSH,
     Discovered,
     Input,
-    Retained,
     StackTemplate,
     add_parameter,
     allow,
     assign_public_ip,
     ecr_pull_statements,
-    ecr_repository_arn,
     log_group,
     logical_id,
     logs_write_statement,
@@ -33,20 +31,26 @@ from dockyard.templates.common import (
     tag_resources,
     task_role,
 )
+from dockyard.templates.repositories import (
+    JENKINS_IMAGES,
+    add_repositories,
+    platform_repositories,
+    repository_names,
+)
 
 CONTEXT_PREFIX = "contexts/"
 DIGEST_PREFIX = "digests/"
 CONTEXT_EXPIRY_DAYS = 7
-CACHE_EXPIRY_DAYS = 14
-UNTAGGED_EXPIRY_DAYS = 30
-JENKINS_IMAGES = ("jenkins-controller", "jenkins-agent")
-ARCH_TO_CPU = {"amd64": "X86_64", "arm64": "ARM64"}
 KANIKO_CONTAINER = "kaniko"
 
+__all__ = ["CONTEXT_PREFIX", "DIGEST_PREFIX", "builder_architectures", "builder_stack",
+           "repository_names"]
 
-def repository_names(cfg: Config) -> list[str]:
-    """Every image repository the platform owns: Jenkins' two images and one per app."""
-    return [f"{cfg.name}/{image}" for image in (*JENKINS_IMAGES, *cfg.apps)]
+
+def builder_architectures(cfg: Config) -> list[str]:
+    """The architectures the builder has a kaniko task definition for: the apps' (first one
+    the default) and the one Jenkins runs on, whose images ``up`` builds."""
+    return list(dict.fromkeys([*cfg.builder.architectures, cfg.jenkins.architecture]))
 
 
 def build_log_group(cfg: Config) -> str:
@@ -73,22 +77,12 @@ def builder_stack(cfg: Config) -> StackTemplate:
             ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE", Weight=1)],
     ), ("CKV_AWS_65", "Container Insights costs per metric; off until the user opts in")))
 
-    names = [*repository_names(cfg), *(f"{n}-cache" for n in repository_names(cfg))]
     inputs: dict[str, Input] = {"VpcId": network_inputs(cfg)["VpcId"],
                                 "TaskSubnets": network_inputs(cfg)["TaskSubnets"]}
     if auth:
         inputs["RegistryAuthSecretArn"] = Discovered(f"secret-arn:{auth}")
-    repos = []
-    for name in names:
-        repo = _repository(cfg, name, cache=name.endswith("-cache"))
-        # A repository kept by an earlier `dockyard down` is adopted, not created again.
-        adopt = t.add_parameter(Parameter(
-            f"Adopt{repo.title}", Type="String", AllowedValues=["no", "yes"], Default="no",
-            Description=f"'yes' when {name} exists already (kept by dockyard down)"))
-        inputs[adopt.title] = Retained("repository", name)
-        t.add_condition(f"Create{repo.title}", Equals(Ref(adopt), "no"))
-        repo.Condition = f"Create{repo.title}"
-        repos.append(t.add_resource(repo))
+    repos, adoptions = add_repositories(t, cfg, [f"{cfg.name}/{i}" for i in JENKINS_IMAGES])
+    inputs.update(adoptions)
 
     bucket = t.add_resource(_context_bucket())
     t.add_resource(_tls_only_policy(bucket))
@@ -105,7 +99,7 @@ def builder_stack(cfg: Config) -> StackTemplate:
         "KanikoRole", f"dockyard {cfg.name}: kaniko pushes to its own repositories only",
         # GetAuthorizationToken has no resource to scope to: it only returns a registry login.
         allow(["ecr:GetAuthorizationToken"], ["*"], sid="RegistryLogin"),
-        allow(ECR_PUSH, [ecr_repository_arn(name) for name in names], sid="PushOwnRepositories"),
+        allow(ECR_PUSH, [platform_repositories(cfg)], sid="PushPlatformRepositories"),
         allow(["s3:GetObject"], [Sub(f"${{{bucket.title}.Arn}}/{CONTEXT_PREFIX}*")],
               sid="ReadBuildContexts"),
     ))
@@ -121,11 +115,10 @@ def builder_stack(cfg: Config) -> StackTemplate:
             Description="Builds fetch base images, packages and sources from the internet")],
     ))
 
-    for arch in cfg.builder.architectures:
+    for arch in builder_architectures(cfg):
         t.add_resource(_kaniko_task_definition(cfg, arch, execution_role, kaniko_role, logs))
     agents = add_agents(t, cfg, vpc=vpc, cluster=cluster, bucket=bucket, build_logs=logs,
-                        build_roles=[GetAtt(execution_role, "Arn"), GetAtt(kaniko_role, "Arn")],
-                        repositories=names)
+                        build_roles=[GetAtt(execution_role, "Arn"), GetAtt(kaniko_role, "Arn")])
 
     outputs = {
         "ClusterName": Ref(cluster),
@@ -139,7 +132,7 @@ def builder_stack(cfg: Config) -> StackTemplate:
         "AssignPublicIp": "ENABLED" if assign_public_ip(cfg) else "DISABLED",
         **agents,
     }
-    for arch in cfg.builder.architectures:
+    for arch in builder_architectures(cfg):
         outputs[logical_id("task", "definition", arch)] = Ref(logical_id("kaniko", arch))
     for repo in repos:
         if not repo.title.endswith("Cache"):
@@ -149,50 +142,6 @@ def builder_stack(cfg: Config) -> StackTemplate:
         t.add_output(Output(name, Value=value))
     return StackTemplate("builder", cfg.stack_name("builder"), tag_resources(t, cfg),
                          inputs=inputs)
-
-
-def _repository(cfg: Config, name: str, *, cache: bool) -> ecr.Repository:
-    if cache:
-        # kaniko's cache keys are content hashes it may push again; nothing deploys from here.
-        rules = [_expire_rule(1, "Drop cache layers after 14 days", "any", CACHE_EXPIRY_DAYS)]
-        mutability: dict[str, Any] = {"ImageTagMutability": "MUTABLE"}
-    else:
-        rules = [_expire_rule(1, "Drop untagged images after 30 days", "untagged",
-                              UNTAGGED_EXPIRY_DAYS)]
-        mutability = {
-            "ImageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
-            "ImageTagMutabilityExclusionFilters": [
-                ecr.ImageTagMutabilityExclusionFilter(
-                    ImageTagMutabilityExclusionFilterType="WILDCARD",
-                    ImageTagMutabilityExclusionFilterValue=tag)
-                for tag in cfg.builder.mutable_tags],
-        } if cfg.builder.mutable_tags else {"ImageTagMutability": "IMMUTABLE"}
-    repository = ecr.Repository(
-        logical_id("repo", name.split("/", 1)[1]),
-        RepositoryName=name,
-        ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
-        LifecyclePolicy=ecr.LifecyclePolicy(
-            LifecyclePolicyText=json.dumps({"rules": rules}, separators=(",", ":"))),
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
-        **mutability,
-    )
-    checks = [("CKV_AWS_136", "ECR encrypts images at rest with AES-256; a customer key adds "
-                              "cost without narrowing who can pull")]
-    if not cache and cfg.builder.mutable_tags:
-        checks.append(("CKV_AWS_51", "tags are immutable except those in builder.mutable_tags "
-                                     "(IMMUTABLE_WITH_EXCLUSION); deploys pin digests anyway"))
-    if cache:
-        checks.append(("CKV_AWS_51", "cache tags are content hashes kaniko may push again; "
-                                     "deploys never use this repository"))
-    return suppress(repository, *checks)
-
-
-def _expire_rule(priority: int, description: str, status: str, days: int) -> dict[str, Any]:
-    return {"rulePriority": priority, "description": description,
-            "selection": {"tagStatus": status, "countType": "sinceImagePushed",
-                          "countUnit": "days", "countNumber": days},
-            "action": {"type": "expire"}}
 
 
 def _context_bucket() -> s3.Bucket:

@@ -255,6 +255,12 @@ def allow(actions: list[str], resources: list[Any], condition: iam.Condition | N
                          Resource=resources, **kwargs)
 
 
+def deny(actions: list[str], resources: list[Any], sid: str) -> iam.Statement:
+    """A Deny statement: it wins over any Allow (IAM's policy evaluation logic)."""
+    return iam.Statement(Effect=iam.Deny, Action=[iam.Action(*a.split(":", 1)) for a in actions],
+                         Resource=resources, Sid=sid)
+
+
 def ecs_tasks_trust() -> iam.PolicyDocument:
     """Trust for ECS tasks of this account only (the confused-deputy guard ECS supports)."""
     return policy(iam.Statement(

@@ -34,7 +34,7 @@ from troposphere import secretsmanager as sm
 from troposphere.logs import LogGroup
 
 from dockyard.config.models import JENKINS_RULE_PRIORITY, Config
-from dockyard.names import TAG_KEY, admin_secret_name
+from dockyard.names import ARCH_TO_CPU, TAG_KEY, admin_secret_name
 from dockyard.templates.common import (
     NO_EGRESS,
     Built,
@@ -345,7 +345,7 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
         NetworkMode="awsvpc",
         RequiresCompatibilities=["FARGATE"],
         RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX",
-                                            CpuArchitecture="X86_64"),
+                                            CpuArchitecture=ARCH_TO_CPU[j.architecture]),
         ExecutionRoleArn=GetAtt(execution_role, "Arn"),
         TaskRoleArn=GetAtt(controller_role, "Arn"),
         Volumes=[
