@@ -13,12 +13,17 @@
   moto keeps the old ones.
 - ContinueUpdateRollback takes a stack in UPDATE_ROLLBACK_FAILED back to
   UPDATE_ROLLBACK_COMPLETE (API Reference, ContinueUpdateRollback). moto has no such call.
+- ListTasks with serviceName "limits the results to tasks that belong to that service" (API
+  Reference, ListTasks); a service's tasks carry the group ``service:NAME``. moto ignores the
+  filter and lists every task of the cluster.
 - ``Fn::GetAtt LogGroup.Arn`` ends in ``:*`` ("arn:aws:logs:us-west-1:123456789012:log-group:
   /mystack-testgroup-12ABC1AB12A1:*", AWS::Logs::LogGroup, Return values). moto leaves it off,
   so a policy built on it covers other resources there than on AWS.
-- ECS refuses to delete a cluster that still has tasks or active services
-  (ClusterContainsTasksException: "You can't delete a cluster that has active tasks";
-  ClusterContainsServicesException, API Reference, DeleteCluster). moto deletes it.
+- Deleting a stack deletes its AWS::ECS::Cluster (DeleteCluster), and ECS refuses to delete a
+  cluster that still has tasks or active services (ClusterContainsTasksException: "You can't
+  delete a cluster that has active tasks"; ClusterContainsServicesException, API Reference,
+  DeleteCluster). moto's CloudFormation leaves the cluster, and its DeleteCluster deletes
+  anything.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ def install() -> None:
     _role_updates()
     _delete_cluster()
     _log_group_arn()
+    _list_tasks_by_service()
 
 
 def _execute_change_set(cfn: Any) -> None:
@@ -170,6 +176,29 @@ def _delete_cluster() -> None:
         return original(self, cluster_str)
 
     ecs.EC2ContainerServiceBackend.delete_cluster = delete_cluster
+
+    def delete_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str) -> None:
+        if active() is not None:
+            ecs.ecs_backends[account_id][region_name].delete_cluster(resource_name)
+
+    ecs.Cluster.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
+
+
+def _list_tasks_by_service() -> None:
+    from moto.ecs import models as ecs
+
+    original = ecs.EC2ContainerServiceBackend.list_tasks
+
+    def list_tasks(self: Any, *args: Any, **kwargs: Any) -> Any:
+        tasks = original(self, *args, **kwargs)
+        service = kwargs.get("service_name") or (args[4] if len(args) > 4 else None)
+        if active() is not None and service:
+            name = str(service).rsplit("/", 1)[-1]
+            tasks = [t for t in tasks if getattr(t, "group", "") == f"service:{name}"]
+        return tasks
+
+    ecs.EC2ContainerServiceBackend.list_tasks = list_tasks
 
 
 def _log_group_arn() -> None:

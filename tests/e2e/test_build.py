@@ -171,3 +171,29 @@ def test_a_failed_build_passes_kanikos_exit_code_through(dockyard: Dockyard,
     tail = done.stderr.split("last log lines:")[1]
     assert "exit status 2" in tail
     assert "error: the build failed: amd64: build failed" in done.stderr
+
+
+def test_down_stops_detached_builds_and_idle_agents_before_the_cluster(
+        dockyard: Dockyard, account: Account, builder: FakeKaniko) -> None:
+    # ECS refuses to delete a cluster with tasks (ClusterContainsTasksException): a detached
+    # build nobody followed, and an agent the ECS plugin left idle, must be stopped first.
+    detached = dockyard("build", "--repo", "web", "app", "--detach", as_agent=True)
+    assert detached.returncode == 0, detached.stderr
+    build_task = detached.stdout.strip().rsplit("/", 1)[-1]
+    ecs = account.client("ecs")
+    definition = account.output("acme-builder", "TaskDefinitionAmd64")
+    agent = ecs.run_task(cluster="acme", taskDefinition=definition, launchType="FARGATE",
+                         networkConfiguration={"awsvpcConfiguration": {
+                             "subnets": account.output("acme-builder", "Subnets").split(","),
+                             "securityGroups": [account.output("acme-builder",
+                                                               "AgentSecurityGroupId")]}},
+                         group="family:acme-jenkins-agent")["tasks"][0]["taskArn"]
+    done = dockyard("down", "--yes")
+    assert done.returncode == 0, done.stderr
+    stopped = {line.split()[1] for line in done.stdout.splitlines() if line.startswith("task ")}
+    assert stopped == {build_task, agent.rsplit("/", 1)[-1]}, done.stdout + done.stderr
+    assert "so ECS can delete the cluster" in done.stderr
+    assert stopped_reasons(account) == ["dockyard down: the platform's cluster is being "
+                                        "deleted"] * 2
+    assert "acme-builder" not in {s["StackName"] for s in account.client(
+        "cloudformation").describe_stacks()["Stacks"]}

@@ -14,23 +14,37 @@ import sys
 import time
 from pathlib import Path
 
-from devtools import moto_server
-
 from tests.e2e.conftest import Account, Dockyard
 
 GROUP = "/dockyard/acme/jenkins"
 
 
-def write_log(account: Account, stream: str, lines: list[str]) -> None:
+def write_log(account: Account, stream: str, lines: list[str], *, minutes_ago: int = 0) -> None:
     logs = account.client("logs")
     if not logs.describe_log_groups(logGroupNamePrefix=GROUP)["logGroups"]:
         logs.create_log_group(logGroupName=GROUP)
     if not logs.describe_log_streams(logGroupName=GROUP,
                                      logStreamNamePrefix=stream)["logStreams"]:
         logs.create_log_stream(logGroupName=GROUP, logStreamName=stream)
-    now = int(time.time() * 1000)
+    start = int(time.time() * 1000) - minutes_ago * 60_000
     logs.put_log_events(logGroupName=GROUP, logStreamName=stream, logEvents=[
-        {"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
+        {"timestamp": start + i, "message": line} for i, line in enumerate(lines)])
+
+
+def controller_task(account: Account) -> str:
+    """A task of the jenkins service, as ECS's service scheduler starts it; returns its id."""
+    ecs = account.client("ecs")
+    definition = ecs.register_task_definition(
+        family="acme-jenkins", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="2048", memory="4096", containerDefinitions=[
+            {"name": "jenkins", "image": "jenkins", "memory": 4096}])
+    task = ecs.run_task(
+        cluster="acme", taskDefinition=definition["taskDefinition"]["taskDefinitionArn"],
+        launchType="FARGATE", group="service:jenkins", startedBy="ecs-svc/0001",
+        networkConfiguration={"awsvpcConfiguration": {
+            "subnets": account.output("acme-builder", "Subnets").split(","),
+            "securityGroups": [account.output("acme-builder", "BuildSecurityGroupId")]}})
+    return str(task["tasks"][0]["taskArn"]).rsplit("/", 1)[-1]
 
 
 def next_line(process: subprocess.Popen[str], seconds: float = 30) -> str:
@@ -61,29 +75,37 @@ def test_password_is_read_from_secrets_manager(dockyard: Dockyard, account: Acco
     assert done.stdout == "s3cret-from-the-stack\n"
 
 
-def test_logs_print_the_newest_streams_last_lines(dockyard: Dockyard, account: Account) -> None:
+def test_logs_print_the_newest_tasks_last_lines(dockyard: Dockyard, account: Account) -> None:
     empty = dockyard("jenkins", "logs")
     assert empty.returncode == 0, empty.stderr
     assert empty.stdout == ""
     assert f"no controller log yet in {GROUP}" in empty.stderr
 
-    write_log(account, "controller/jenkins/old", ["old task"])
-    write_log(account, "controller/jenkins/new", [f"line {i}" for i in range(1, 8)])
+    assert dockyard("up", "--yes", "--only", "builder").returncode == 0
+    old = controller_task(account)
+    account.client("ecs").stop_task(cluster="acme", task=old, reason="replaced")
+    new = controller_task(account)
+    write_log(account, f"controller/jenkins/{old}", ["old task"], minutes_ago=20)
+    write_log(account, f"controller/jenkins/{new}", [f"line {i}" for i in range(1, 8)])
+    # CloudWatch updates a stream's LastEventTime lazily: ordered by it, the old task's
+    # stream still looks newest. The stream is found from the running task's id instead.
     done = dockyard("jenkins", "logs", "-n", "3")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["line 5", "line 6", "line 7"]
-    assert "controller/jenkins/new" in done.stderr
+    assert f"controller/jenkins/{new}" in done.stderr
 
 
-def test_logs_follow_prints_new_lines_until_ctrl_c(account: Account, tmp_path: Path) -> None:
-    (tmp_path / "dockyard.yml").write_text(moto_server.example_config(account.certificate))
-    write_log(account, "controller/jenkins/abc", ["Jenkins is starting"])
+def test_logs_follow_prints_new_lines_until_ctrl_c(dockyard: Dockyard, account: Account,
+                                                   tmp_path: Path) -> None:
+    assert dockyard("up", "--yes", "--only", "builder").returncode == 0
+    task = controller_task(account)
+    write_log(account, f"controller/jenkins/{task}", ["Jenkins is starting"])
     follower = subprocess.Popen(
         [sys.executable, "-m", "dockyard", "jenkins", "logs", "--follow"], cwd=tmp_path,
         env=account.cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert next_line(follower) == "Jenkins is starting\n"
-        write_log(account, "controller/jenkins/abc", ["Jenkins is fully up and running"])
+        write_log(account, f"controller/jenkins/{task}", ["Jenkins is fully up and running"])
         assert next_line(follower) == "Jenkins is fully up and running\n"
         follower.send_signal(signal.SIGINT)
         assert follower.wait(timeout=30) == 0

@@ -28,10 +28,20 @@ class Services:
     def stopped_tasks(self, cluster: str, service: str, limit: int = 3) -> list[TaskState]:
         return self.stopped
 
+    def service_tasks(self, cluster: str, service: str, status: str,
+                      limit: int = 10) -> list[TaskState]:
+        return self.stopped if status == "STOPPED" else []
+
 
 class Logs:
-    def last_lines(self, group: str, count: int = 20) -> tuple[str, list[str]]:
-        return "controller/jenkins/abc123", ["SEVERE: ConfiguratorException: Invalid key"]
+    """Two streams: the failed task's, and an older one CloudWatch may still call newest."""
+
+    def last_lines(self, group: str, count: int = 20,
+                   stream: str | None = None) -> tuple[str, list[str]]:
+        if stream is None:  # what DescribeLogStreams' lagging LastEventTime would pick
+            return "controller/jenkins/older1", ["INFO: Jenkins is fully up and running"]
+        assert stream == "controller/jenkins/abc123"
+        return stream, ["SEVERE: ConfiguratorException: Invalid key"]
 
 
 def state(running: int, rollout: str = "IN_PROGRESS", message: str = "",

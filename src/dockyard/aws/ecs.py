@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dockyard.aws.errors import AwsError, translated
+from botocore.exceptions import ClientError
+
+from dockyard.aws.errors import AwsError, error_code, translate, translated
 
 # RunTask failure reasons that mean "no capacity right now", worth one retry elsewhere.
 _CAPACITY_WORDS = ("capacity", "insufficient", "unavailable")
@@ -40,6 +42,12 @@ class TaskState:
     stopped_at: datetime | None = None
     tags: dict[str, str] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
+    group: str = ""  # "service:NAME" for a service's tasks, else "family:..." or a given group
+
+    @property
+    def standalone(self) -> bool:
+        """Started by RunTask (a build, a Jenkins agent), not by a service."""
+        return not self.group.startswith("service:")
 
     @property
     def task_id(self) -> str:
@@ -119,6 +127,27 @@ class Ecs:
         with translated("stop the build task"):
             self._client.stop_task(cluster=cluster, task=arn, reason=reason[:255])
 
+    def running(self, cluster: str) -> list[TaskState]:
+        """Every task of the cluster ECS has not stopped yet (none when there is no cluster)."""
+        arns: list[str] = []
+        try:
+            for page in self._client.get_paginator("list_tasks").paginate(cluster=cluster):
+                arns += page.get("taskArns", [])
+        except ClientError as err:
+            if error_code(err) == "ClusterNotFoundException":
+                return []
+            raise translate(err, f"list the tasks of {cluster}") from err
+        found: list[TaskState] = []
+        with translated(f"describe the tasks of {cluster}"):
+            for start in range(0, len(arns), 100):  # DescribeTasks takes 100 at most
+                raw = self._client.describe_tasks(cluster=cluster, tasks=arns[start:start + 100],
+                                                  include=["TAGS"])
+                found += [task_state(t) for t in raw.get("tasks", [])]
+                # Listed but not described yet (eventual consistency): still there.
+                found += [TaskState(arn=f["arn"], last_status="UNKNOWN")
+                          for f in raw.get("failures", []) if f.get("reason") == "MISSING"]
+        return [t for t in found if not t.stopped]
+
 
 def task_state(raw: dict[str, Any]) -> TaskState:
     overrides = raw.get("overrides", {}).get("containerOverrides", [])
@@ -131,4 +160,5 @@ def task_state(raw: dict[str, Any]) -> TaskState:
         created_at=raw.get("createdAt"), started_at=raw.get("startedAt"),
         stopped_at=raw.get("stoppedAt"),
         tags={t["key"]: t["value"] for t in raw.get("tags", [])},
-        command=list(overrides[0].get("command", [])) if overrides else [])
+        command=list(overrides[0].get("command", [])) if overrides else [],
+        group=raw.get("group", ""))

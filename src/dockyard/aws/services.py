@@ -85,10 +85,18 @@ class Services:
 
     def stopped_tasks(self, cluster: str, service: str, limit: int = 3) -> list[TaskState]:
         """The service's most recently stopped tasks, with their reasons."""
-        with translated(f"list the stopped tasks of {service}"):
+        return self.service_tasks(cluster, service, "STOPPED", limit)
+
+    def service_tasks(self, cluster: str, service: str, status: str,
+                      limit: int = 10) -> list[TaskState]:
+        """The service's tasks ECS has with ``status`` (RUNNING or STOPPED), newest first."""
+        with translated(f"list the tasks of {service}"):
             arns = self._client.list_tasks(cluster=cluster, serviceName=service,
-                                           desiredStatus="STOPPED").get("taskArns", [])[:limit]
-        return self._tasks(cluster, arns)
+                                           desiredStatus=status).get("taskArns", [])[:100]
+        # A service's tasks are in the group "service:NAME" (filtered here too).
+        found = [t for t in self._tasks(cluster, arns) if t.group == f"service:{service}"]
+        found.sort(key=_started, reverse=True)
+        return found[:limit]
 
     def tasks_of(self, cluster: str, deployment_id: str, status: str,
                  limit: int = 10) -> list[TaskState]:
@@ -171,6 +179,11 @@ class Services:
         found.sort(key=lambda item: item[0].timestamp() if item[0] else 0.0, reverse=True)
         ordered = [revisions.get(arn, "") for _, arn in found]
         return [t for t in dict.fromkeys(ordered) if t]
+
+
+def _started(task: TaskState) -> float:
+    moment = task.started_at or task.created_at
+    return moment.timestamp() if moment else 0.0
 
 
 def service_state(s: dict[str, Any]) -> ServiceState:

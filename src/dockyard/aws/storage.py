@@ -132,14 +132,22 @@ class Logs:
             raise translate(err, f"read the log group {group}") from err
         return events
 
-    def last_lines(self, group: str, count: int = 20) -> tuple[str, list[str]]:
-        """The newest stream of a log group and its last ``count`` lines ('' when none)."""
-        stream, page = self.tail(group, count)
-        return stream, page.lines
+    def last_lines(self, group: str, count: int = 20,
+                   stream: str | None = None) -> tuple[str, list[str]]:
+        """The last ``count`` lines of ``stream`` (or of the newest stream; '' when none)."""
+        name, page = self.tail(group, count, stream)
+        return name, page.lines
 
-    def tail(self, group: str, count: int) -> tuple[str, LogPage]:
-        """The newest stream of a log group, its last ``count`` lines and the token that reads
-        on from them ('' and no lines when the group has no stream)."""
+    def tail(self, group: str, count: int, stream: str | None = None) -> tuple[str, LogPage]:
+        """The last ``count`` lines of ``stream``, and the token that reads on from them.
+
+        Without ``stream``: the stream CloudWatch says was written last. That is a guess,
+        since lastEventTimestamp "updates on an eventual consistency basis ... in less than an
+        hour" (DescribeLogStreams): name the stream (``<prefix>/<container>/<task id>``) when
+        the task is known.
+        """
+        if stream is not None:
+            return stream, self._last_of(group, stream, count)
         try:
             streams = self._client.describe_log_streams(
                 logGroupName=group, orderBy="LastEventTime", descending=True, limit=1)
@@ -149,12 +157,19 @@ class Logs:
             raise translate(err, f"list the log streams of {group}") from err
         if not streams.get("logStreams"):
             return "", LogPage([], None)
-        stream = str(streams["logStreams"][0]["logStreamName"])
-        with translated(f"read the log stream {stream}"):
+        newest = str(streams["logStreams"][0]["logStreamName"])
+        return newest, self._last_of(group, newest, count)
+
+    def _last_of(self, group: str, stream: str, count: int) -> LogPage:
+        try:
             raw = self._client.get_log_events(logGroupName=group, logStreamName=stream,
                                               startFromHead=False, limit=count)
-        return stream, LogPage([str(e.get("message", "")).rstrip("\n")
-                                for e in raw.get("events", [])], raw.get("nextForwardToken"))
+        except ClientError as err:
+            if error_code(err) == "ResourceNotFoundException":
+                return LogPage([], None)
+            raise translate(err, f"read the log stream {stream}") from err
+        return LogPage([str(e.get("message", "")).rstrip("\n")
+                        for e in raw.get("events", [])], raw.get("nextForwardToken"))
 
 
 class Registry:

@@ -75,14 +75,24 @@ def open_() -> int:
 @common_options
 def logs(follow: bool, lines: int) -> int:
     """Print the controller's log (its newest task), and follow it with --follow."""
+    from dockyard.aws.cloudformation import CloudFormation
+    from dockyard.aws.services import Services
     from dockyard.aws.storage import Logs
     from dockyard.polling import Poll, SystemClock, poll_until
+    from dockyard.stacks.jenkins import controller_stream
+    from dockyard.templates.jenkins import SERVICE
 
     cfg, aws = _session(state())
     console = _console()
     group = f"/dockyard/{cfg.name}/jenkins"
     reader = Logs(aws.client("logs"))
-    stream, recent = reader.tail(group, lines)
+    builder = CloudFormation(aws.client("cloudformation")).describe(cfg.stack_name("builder"))
+    cluster = builder.outputs.get("ClusterArn", "") if builder else ""
+    named = controller_stream(Services(aws.client("ecs")), cluster, SERVICE) if cluster else None
+    if named is None:
+        console.note("ECS lists no controller task: showing the stream CloudWatch says was "
+                     "written last (it can lag behind)")
+    stream, recent = reader.tail(group, lines, named)
     if not stream:
         console.note(f"no controller log yet in {group} (has `dockyard up` deployed Jenkins?)")
         return ExitCode.OK

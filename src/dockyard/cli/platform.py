@@ -238,11 +238,13 @@ def down(purge: bool, yes: bool, yes_really_purge: bool) -> int:
     for line in down_preview(plan, purge):
         console.note(line)
     _confirm_down(platform.cfg.name, purge=purge, yes=yes, really=yes_really_purge)
+    from dockyard.aws.ecs import Ecs
     from dockyard.aws.services import Services
     from dockyard.polling import SystemClock
 
     result = teardown(platform, plan, retained, purge=purge,
-                      services=Services(wiring.aws.client("ecs")), clock=SystemClock())
+                      services=Services(wiring.aws.client("ecs")),
+                      tasks=Ecs(wiring.aws.client("ecs")), clock=SystemClock())
     if run.output == "json":
         console.json(down_document(result))
     else:

@@ -29,6 +29,7 @@ from dockyard.errors import DockyardError, ExitCode
 from dockyard.jenkins.casc import JenkinsInfra
 from dockyard.jenkins.contexts import write_agent_context, write_controller_context
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
+from dockyard.templates.jenkins import controller_log_stream
 
 CONTEXT_TAG_LENGTH = 24
 
@@ -110,12 +111,25 @@ class ServiceApi(Protocol):
 
     def describe(self, cluster: str, name: str) -> ServiceState | None: ...
     def stopped_tasks(self, cluster: str, service: str, limit: int = 3) -> list[TaskState]: ...
+    def service_tasks(self, cluster: str, service: str, status: str,
+                      limit: int = 10) -> list[TaskState]: ...
 
 
 class LastLines(Protocol):
     """The newest log lines of a group (``dockyard.aws.storage.Logs``, or a fake)."""
 
-    def last_lines(self, group: str, count: int = 20) -> tuple[str, list[str]]: ...
+    def last_lines(self, group: str, count: int = 20,
+                   stream: str | None = None) -> tuple[str, list[str]]: ...
+
+
+def controller_stream(services: ServiceApi, cluster: str, service: str) -> str | None:
+    """The log stream of the controller's newest task (running, else last stopped), named from
+    the task's id; None when ECS lists no task (it forgets stopped ones after about an hour)."""
+    for status in ("RUNNING", "STOPPED"):
+        tasks = services.service_tasks(cluster, service, status, limit=1)
+        if tasks:
+            return controller_log_stream(tasks[0].task_id)
+    return None
 
 
 Probe = Callable[[str], int | None]
@@ -175,9 +189,11 @@ class JenkinsWait:
         self.on_note(f"Jenkins is up at {url}")
 
     def _failure(self, cluster: str, service: str, log_group: str, what: str) -> DockyardError:
-        reasons = [f"{t.task_id}: {t.stopped_reason}" for t in
-                   self.services.stopped_tasks(cluster, service) if t.stopped_reason]
-        stream, lines = self.logs.last_lines(log_group, 15)
+        stopped = self.services.stopped_tasks(cluster, service)
+        reasons = [f"{t.task_id}: {t.stopped_reason}" for t in stopped if t.stopped_reason]
+        # The newest stopped task is the one that failed; its stream is named after it.
+        stream, lines = self.logs.last_lines(
+            log_group, 15, controller_log_stream(stopped[0].task_id) if stopped else None)
         details = [*(f"stopped task {r}" for r in reasons),
                    *([f"last lines of {stream}:"] + [f"  {line}" for line in lines] if lines
                      else [])]

@@ -3,6 +3,10 @@
 EFS (with its backups) and the ECR repositories carry DeletionPolicy Retain, so deleting the
 stacks leaves them behind. They are found again by their ``dockyard:name`` tag, listed with how
 to delete them, and deleted only by ``--purge`` after an explicit confirmation.
+
+ECS refuses to delete a cluster that still has tasks (ClusterContainsTasksException), so before
+the builder stack goes, the tasks no service owns (idle Jenkins agents, detached builds) are
+stopped, and ``down`` says which.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from dockyard.aws.cloudformation import Stack
+from dockyard.aws.ecs import TaskState
 from dockyard.aws.retained import FileSystem, RecoveryPoint, Repository
 from dockyard.aws.services import ServiceState
 from dockyard.errors import DockyardError
@@ -42,9 +47,18 @@ class AppServices(Protocol):
     def delete(self, cluster: str, name: str) -> None: ...
 
 
+class ClusterTasks(Protocol):
+    """The tasks of the cluster (``dockyard.aws.ecs.Ecs``, or a fake)."""
+
+    def running(self, cluster: str) -> list[TaskState]: ...
+    def stop(self, cluster: str, arn: str, reason: str) -> None: ...
+
+
 # Deleting a service stops its tasks; their network interfaces must be gone before the app
 # stack can delete its security group.
-SERVICES_GONE = Poll("app services to stop", interval=5, timeout=600)
+SERVICES_GONE = Poll("app services to stop", interval=5, timeout=600, first=1)
+TASKS_GONE = Poll("standalone tasks to stop", interval=5, timeout=600, first=1)
+STOP_REASON = "dockyard down: the platform's cluster is being deleted"
 
 
 class TaggedStacks(Protocol):
@@ -70,6 +84,7 @@ class DownResult:
     kept_file_systems: list[FileSystem] = field(default_factory=list)
     kept_repositories: list[Repository] = field(default_factory=list)
     deleted_services: list[str] = field(default_factory=list)
+    stopped_tasks: list[str] = field(default_factory=list)
     purged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -92,9 +107,10 @@ def plan_down(platform: Platform, tagged: TaggedStacks, retained: RetainedApi) -
 
 
 def down(platform: Platform, plan: DownPlan, retained: RetainedApi, *, purge: bool,
-         services: AppServices | None = None, clock: Clock | None = None) -> DownResult:
-    """Delete the apps' services, then the planned stacks; then purge the retained data, or
-    report what is kept."""
+         services: AppServices | None = None, tasks: ClusterTasks | None = None,
+         clock: Clock | None = None) -> DownResult:
+    """Delete the apps' services, then the planned stacks (stopping the cluster's standalone
+    tasks before the builder stack); then purge the retained data, or report what is kept."""
     result = DownResult()
     project = platform.cfg.name
     if services is not None and clock is not None:
@@ -107,6 +123,10 @@ def down(platform: Platform, plan: DownPlan, retained: RetainedApi, *, purge: bo
             if emptied:
                 platform.engine.reporter.note(stack.name, f"emptied {bucket} ({emptied} build "
                                                           "inputs) so the stack can delete it")
+        if key == "builder" and tasks is not None and clock is not None and \
+                (cluster := stack.outputs.get("ClusterArn")):
+            result.stopped_tasks = _stop_standalone_tasks(platform, stack.name, cluster, tasks,
+                                                          clock)
         outcome = platform.engine.delete(key, stack.name)
         result.results.append(outcome)
         if not outcome.ok:
@@ -152,6 +172,27 @@ def _delete_app_services(platform: Platform, plan: DownPlan, services: AppServic
             platform.engine.reporter.note(f"{project}-builder", "the app services are still "
                                           "stopping; deleting the stacks anyway")
     return deleted
+
+
+def _stop_standalone_tasks(platform: Platform, stack: str, cluster: str, tasks: ClusterTasks,
+                           clock: Clock) -> list[str]:
+    """Stop what no service owns (idle agents, detached builds) and wait until it stopped."""
+    running = [t for t in tasks.running(cluster) if t.standalone]
+    for task in running:
+        what = "build" if "dockyard:build" in task.tags else "task"
+        group = task.group or "no group"
+        platform.engine.reporter.note(stack, f"stopping {what} {task.task_id} ({group}) so ECS "
+                                             "can delete the cluster")
+        tasks.stop(cluster, task.arn, STOP_REASON)
+    if running:
+        ours = {t.arn for t in running}
+        try:
+            poll_until(lambda: [t for t in tasks.running(cluster) if t.arn in ours],
+                       lambda left: not left, TASKS_GONE, clock)
+        except WaitTimeoutError:
+            platform.engine.reporter.note(stack, "some tasks are still stopping; deleting the "
+                                                 "stack anyway")
+    return [t.task_id for t in running]
 
 
 def _purge_backups(retained: RetainedApi, fs: FileSystem, purged: list[str]) -> list[str]:

@@ -65,6 +65,12 @@ JENKINS_UID = 1000
 HOME_PATH = "/var/jenkins_home"
 CACHE_PATH = "/var/cache/jenkins"
 CONTAINER = "jenkins"
+LOG_STREAM_PREFIX = "controller"
+
+
+def controller_log_stream(task_id: str) -> str:
+    """The awslogs stream of one controller task: ``<prefix>/<container>/<task id>``."""
+    return f"{LOG_STREAM_PREFIX}/{CONTAINER}/{task_id}"
 SERVICE = "jenkins"
 # A cold Jenkins unpacks its war and loads plugins before /login answers; don't kill it for that.
 GRACE_PERIOD_SECONDS = 600
@@ -333,7 +339,7 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
         Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
             "awslogs-group": Ref(logs), "awslogs-region": Ref("AWS::Region"),
-            "awslogs-stream-prefix": "controller"}),
+            "awslogs-stream-prefix": LOG_STREAM_PREFIX}),
     )
     ephemeral = {"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=j.storage_gib)} \
         if j.storage_gib > 20 else {}

@@ -101,6 +101,7 @@ def down_preview(plan: DownPlan, purge: bool) -> list[str]:
 def down_text(result: DownResult) -> str:
     """What ``down`` deleted, kept or purged, and how to delete what is kept."""
     lines = columns([*((f"service {name}", "deleted") for name in result.deleted_services),
+                     *((f"task {task}", "stopped") for task in result.stopped_tasks),
                      *((r.name, str(r.outcome)) for r in result.results)], indent=0)
     if result.kept_file_systems or result.kept_repositories:
         lines += ["", "Kept (your data):", *_data_lines(result.kept_file_systems,
@@ -122,6 +123,7 @@ def down_text(result: DownResult) -> str:
 def down_document(result: DownResult) -> dict[str, Any]:
     """The outcome of ``down`` as one JSON document."""
     return {"ok": result.ok, "services_deleted": result.deleted_services,
+            "tasks_stopped": result.stopped_tasks,
             "stacks": [_result_document(r) for r in result.results],
             "kept": _data_document(result.kept_file_systems, result.kept_repositories),
             "purged": result.purged, "warnings": result.warnings}
