@@ -51,4 +51,18 @@ def test_lines_come_once_in_time_order_and_following_adds_only_new_ones() -> Non
         logs.follow("/dockyard/acme/apps/web")
     assert printed == ["[aaaaaaaa] line 1", "[bbbbbbbb] line 2", "[aaaaaaaa] line 3",
                        "[aaaaaaaa] line 4"], "a line at the same millisecond is not lost"
-    assert search.asked == [50, 200, 200, 200, 200], "each poll asks from the newest line seen"
+    assert search.asked == [50] * 5, "each poll looks back, never before --since"
+
+
+def test_a_line_ingested_late_with_an_earlier_timestamp_is_not_lost() -> None:
+    minute = 60_000
+    now = 100 * minute
+    search = Search([event(1, now)], later=[[event(2, now + 5 * minute)],
+                                            [event(3, now + 2 * minute)]])
+    printed: list[str] = []
+    logs = AppLogs(search, ArrivingClock(search), lambda e: printed.append(log_line(e)))
+    logs.show("/dockyard/acme/apps/web", now - minute)
+    with pytest.raises(KeyboardInterrupt):
+        logs.follow("/dockyard/acme/apps/web")
+    assert printed == ["[aaaaaaaa] line 1", "[aaaaaaaa] line 2", "[aaaaaaaa] line 3"]
+    assert min(search.asked[1:]) <= now + 2 * minute, "it looked back far enough"

@@ -153,3 +153,36 @@ def test_down_deletes_the_service_before_the_app_stack(stacks: Dockyard,
     assert lines[0].split() == ["service", "web", "deleted"]
     assert lines[1].split()[0] == "acme-app-web"
     assert live(account) is None
+
+
+def test_following_logs_prints_a_line_ingested_late(stacks: Dockyard, account: Account,
+                                                    tmp_path: Path) -> None:
+    import select
+    import subprocess
+    import sys
+
+    logs = account.client("logs")
+    group, stream = "/dockyard/acme/apps/web", "app/web/cccccccc3333"
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName=group, logStreamName=stream,
+                        logEvents=[{"timestamp": now, "message": "first"}])
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "dockyard", "logs", "web", "--follow"], cwd=tmp_path,
+        env=account.cli_env(role=account.agent_role()), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+
+    def next_line() -> str:
+        assert follower.stdout is not None
+        ready, _, _ = select.select([follower.stdout], [], [], 30)
+        return follower.stdout.readline() if ready else ""
+
+    try:
+        assert next_line() == "[cccccccc] first\n"
+        # The awslogs driver sends in batches: a line stamped a minute ago arrives now.
+        logs.put_log_events(logGroupName=group, logStreamName=stream,
+                            logEvents=[{"timestamp": now - 60_000, "message": "late"}])
+        assert next_line() == "[cccccccc] late\n"
+    finally:
+        follower.kill()
+        follower.wait(timeout=30)
