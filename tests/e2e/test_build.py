@@ -197,3 +197,77 @@ def test_down_stops_detached_builds_and_idle_agents_before_the_cluster(
                                         "deleted"] * 2
     assert "acme-builder" not in {s["StackName"] for s in account.client(
         "cloudformation").describe_stacks()["Stacks"]}
+
+
+def _tarball(folder: Path) -> bytes:
+    import gzip
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path in sorted(folder.iterdir()):
+            archive.add(path, arcname=path.name)
+    return gzip.compress(buffer.getvalue())
+
+
+def test_an_s3_context_elsewhere_reaches_kaniko_through_a_regional_url(
+        dockyard: Dockyard, account: Account, builder: FakeKaniko, tmp_path: Path) -> None:
+    # kaniko's role reads only contexts/ of the platform's bucket, so an archive elsewhere is
+    # lent to it as a presigned URL. S3 answers the global endpoint of a new bucket outside
+    # us-east-1 with a 307 whose re-sent request no longer matches the signature.
+    s3 = account.client("s3")
+    s3.create_bucket(Bucket="acme-sources",
+                     CreateBucketConfiguration={"LocationConstraint": "ap-southeast-2"})
+    s3.put_object(Bucket="acme-sources", Key="web/app.tar.gz", Body=_tarball(tmp_path / "app"))
+    done = dockyard("build", "--repo", "web", "s3://acme-sources/web/app.tar.gz")
+    assert done.returncode == 0, done.stderr
+    (handled,) = builder.handled
+    context = next(a for a in handled["command"] if a.startswith("--context="))
+    assert context.startswith("--context=https://acme-sources.s3.ap-southeast-2.amazonaws.com/")
+    assert done.stdout.strip().endswith(handled["digest"])
+
+
+def test_a_build_longer_than_the_agents_session_still_returns_its_digest(
+        account: Account, builder: FakeKaniko, tmp_path: Path) -> None:
+    # Task role credentials last hours on AWS and are renewed; a URL signed with them dies
+    # with them. Here sessions last 8 s and the build takes 12: no URL may be involved.
+    done = subprocess.run(
+        [sys.executable, "-m", "dockyard", "build", "--repo", "web", "--build-arg",
+         "FAKE_KANIKO_SECONDS=12", "app", "--output", "json"], cwd=tmp_path,
+        env=account.cli_env(role=account.agent_role(), seconds=8), capture_output=True,
+        text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["digest_source"] == "ecr"
+    assert result["digest"] == ecr_digest(account, result["tags"][0])
+    (handled,) = builder.handled
+    assert not any(a.startswith("--digest-file") for a in handled["command"])
+
+
+def test_another_registry_gets_a_digest_file_and_a_warning_when_it_may_expire(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    account.client("secretsmanager").create_secret(Name="acme/dockerhub",
+                                                   SecretString='{"auths": {}}')
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace(
+        "timeout_minutes: 60", "timeout_minutes: 60\n  registry_auth_secret: acme/dockerhub"))
+    assert dockyard("up", "--yes", "--only", "builder").returncode == 0
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Dockerfile").write_text("FROM scratch\n")
+    done = dockyard("build", "--repo", "docker.io/acme/web", "app", "--output", "json",
+                    as_agent=True)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["digest_source"] == "digest-file"
+    assert result["ref"] == f"docker.io/acme/web@{result['digest']}"
+
+    short = subprocess.run(
+        [sys.executable, "-m", "dockyard", "build", "--repo", "docker.io/acme/web",
+         "--build-arg", "FAKE_KANIKO_SECONDS=10", "app"], cwd=tmp_path,
+        env=account.cli_env(role=account.agent_role(), seconds=6), capture_output=True,
+        text=True, timeout=300, check=False)
+    assert "warning: the credentials signing the digest URL expire in" in short.stderr
+    assert short.returncode == 1, short.stderr
+    assert "writing digest to file failed" in short.stderr, "kaniko's own reason is shown"
