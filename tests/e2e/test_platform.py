@@ -251,3 +251,31 @@ def test_a_failed_jenkins_image_build_stops_up_before_the_jenkins_stack(
     assert "jenkins-agent: unchanged" in again.stderr, "the agent built before is reused"
     assert "jenkins-controller: building" in again.stderr
     assert live_stacks(account) == dict.fromkeys(STACKS, "CREATE_COMPLETE")
+
+
+def test_arm64_apps_with_jenkins_on_amd64(dockyard: Dockyard, account: Account,
+                                         tmp_path: Path) -> None:
+    # Jenkins' images are built for the architecture the controller and agents run on
+    # (jenkins.architecture, amd64 by default), whatever builder.architectures says for apps.
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace("architectures: [amd64]",
+                                                 "architectures: [arm64]"))
+    done = dockyard("up", "--yes", "--no-wait-jenkins")
+    assert done.returncode == 0, done.stderr
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in account.client("cloudformation")
+               .describe_stacks(StackName="acme-builder")["Stacks"][0]["Outputs"]}
+    assert outputs["TaskDefinitionArm64"].endswith("acme-kaniko-arm64:1")
+    assert outputs["TaskDefinitionAmd64"].endswith("acme-kaniko-amd64:1")
+    assert account.kaniko is not None
+    jenkins_builds = [h["task"] for h in account.kaniko.handled]
+    assert len(jenkins_builds) == 2
+    ecs = account.client("ecs")
+    described = ecs.describe_tasks(cluster="acme", tasks=jenkins_builds)["tasks"]
+    assert {t["taskDefinitionArn"].rsplit("/", 1)[-1] for t in described} == \
+        {"acme-kaniko-amd64:1"}
+    (app,) = [Path(tmp_path / "app")]
+    app.mkdir()
+    (app / "Dockerfile").write_text("FROM scratch\n")
+    built = dockyard("build", "--repo", "web", "app", "--output", "json", as_agent=True)
+    assert built.returncode == 0, built.stderr
+    assert [p["platform"] for p in json.loads(built.stdout)["platforms"]] == ["linux/arm64"]
