@@ -1,6 +1,7 @@
-"""The example pipeline end to end against a moto server: its Jenkinsfile, run with dockyard's
-real library, runs the app's tests, `dockyard build` (kaniko faked at the builder boundary)
-and `dockyard deploy` (ECS rollouts played by devtools/fake_ecs.py), in that order."""
+"""The example pipeline end to end against the strict emulator: its Jenkinsfile, run with
+dockyard's real library and the Jenkins agents' task role, runs the app's tests, `dockyard
+build` (kaniko faked at the builder boundary) and `dockyard deploy` (ECS rollouts played by
+devtools/fake_ecs.py), in that order."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def workspace(account: Account, tmp_path: Path) -> Path:
 
 
 def _env(account: Account) -> dict[str, str]:
-    env = account.cli_env()
+    env = account.cli_env(role=account.agent_role())  # what a Jenkins agent runs with
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # `dockyard` on the agent
     return env
 
