@@ -44,8 +44,9 @@ lint: $(VENV)/.test
 	$(VENV)/bin/ruff check src tests bench devtools
 	$(VENV)/bin/mypy
 
+# The end-to-end tests mostly wait on emulated AWS: four workers, each with its own emulator.
 test: lint $(TOOLS)/.installed groovy
-	DOCKYARD_CHECKOV=$(abspath $(TOOLS))/bin/checkov $(VENV)/bin/pytest
+	DOCKYARD_CHECKOV=$(abspath $(TOOLS))/bin/checkov $(VENV)/bin/pytest -n 4 --dist loadfile
 
 bench: $(VENV)/.runtime
 	$(VENV)/bin/python bench/startup.py

@@ -50,7 +50,7 @@ def patch_moto() -> None:
         original(self)
         self.stack.template_dict = self.template_dict
         self.stack.output_map = self.stack._create_output_map()
-        if self.change_set_type == "UPDATE":
+        if self.change_set_type != "CREATE":
             self.stack.last_updated_time = utcnow()
 
     apply._dockyard_patched = True  # type: ignore[attr-defined]

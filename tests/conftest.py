@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,35 @@ def stacks(example: Config) -> dict[str, StackTemplate]:
 @pytest.fixture(scope="session")
 def templates(stacks: dict[str, StackTemplate]) -> dict[str, dict[str, Any]]:
     return {key: stack.to_dict() for key, stack in stacks.items()}
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Any]:
+    """The strict emulated account of this test process (devtools/strict), started once."""
+    from devtools.strict import profile
+    from devtools.strict.account import StrictAccount
+
+    account = StrictAccount(profile.Profile()).start()
+    profile.ACTIVE = None  # strict only while a test uses it (see `strict`)
+    yield account
+    account.stop()
+
+
+@pytest.fixture()
+def strict(emulator: Any) -> Iterator[Any]:
+    """The strict account, emptied, its profile switched on for this test (and restored)."""
+    from dataclasses import fields
+
+    from devtools.strict import profile
+
+    saved = {f.name: getattr(emulator.profile, f.name) for f in fields(emulator.profile)
+             if f.init}
+    emulator.reset()
+    profile.ACTIVE = emulator.profile
+    yield emulator
+    profile.ACTIVE = None
+    for name, value in saved.items():
+        setattr(emulator.profile, name, value)
 
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]

@@ -19,8 +19,9 @@
 - ``Fn::GetAtt LogGroup.Arn`` ends in ``:*`` ("arn:aws:logs:us-west-1:123456789012:log-group:
   /mystack-testgroup-12ABC1AB12A1:*", AWS::Logs::LogGroup, Return values). moto leaves it off,
   so a policy built on it covers other resources there than on AWS.
-- Deleting a stack deletes its AWS::ECS::Cluster (DeleteCluster), and ECS refuses to delete a
-  cluster that still has tasks or active services (ClusterContainsTasksException: "You can't
+- Deleting a stack deletes its AWS::ECS::Service (scaled to zero, then DeleteService) and its
+  AWS::ECS::Cluster (DeleteCluster), and ECS refuses to delete a cluster that still has tasks
+  or active services (ClusterContainsTasksException: "You can't
   delete a cluster that has active tasks"; ClusterContainsServicesException, API Reference,
   DeleteCluster). moto's CloudFormation leaves the cluster, and its DeleteCluster deletes
   anything.
@@ -68,7 +69,7 @@ def _execute_change_set(cfn: Any) -> None:
                 raise
             _rolled_back(stack, change_set, err)
             return None
-        if stack is not None and change_set.change_set_type == "UPDATE":
+        if stack is not None and change_set.change_set_type != "CREATE":
             stack.last_updated_time = utcnow()
         return None
 
@@ -88,6 +89,7 @@ def _rolled_back(stack: Any, change_set: Any, err: Exception) -> None:
         with contextlib.suppress(Exception):
             stack.resource_map.delete()
     stack.status = "ROLLBACK_COMPLETE" if create else "UPDATE_ROLLBACK_COMPLETE"
+    stack.stack_status_reason = reason
     stack._add_stack_event(stack.status)
     change_set.execution_status = "EXECUTE_FAILED"
 
@@ -106,8 +108,9 @@ def _delete_stack(cfn: Any) -> None:
             self.deleted_stacks.pop(stack.stack_id, None)
             self.stacks[stack.stack_id] = stack
             stack.status = "DELETE_FAILED"
-            stack._add_stack_event("DELETE_FAILED", resource_status_reason=(
-                f"The following resource(s) failed to delete: {err}"))
+            stack.stack_status_reason = f"The following resource(s) failed to delete: {err}"
+            stack._add_stack_event("DELETE_FAILED",
+                                   resource_status_reason=stack.stack_status_reason)
         return None
 
     cfn.CloudFormationBackend.delete_stack = delete_stack
@@ -183,6 +186,13 @@ def _delete_cluster() -> None:
             ecs.ecs_backends[account_id][region_name].delete_cluster(resource_name)
 
     ecs.Cluster.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
+
+    def delete_service(self: Any, account_id: str, region_name: str) -> None:
+        if active() is not None:
+            ecs.ecs_backends[account_id][region_name].delete_service(
+                self.cluster_name, self.name, force=True)
+
+    ecs.Service.delete = delete_service
 
 
 def _list_tasks_by_service() -> None:

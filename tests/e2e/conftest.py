@@ -21,7 +21,6 @@ import pytest
 from devtools import moto_server
 from devtools.fake_kaniko import FakeKaniko
 from devtools.strict.account import StrictAccount
-from devtools.strict.profile import Profile
 
 REGION = "ap-southeast-2"
 
@@ -67,22 +66,14 @@ class Account:
         return environment
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[StrictAccount]:
-    account = StrictAccount(Profile()).start()
-    yield account
-    account.stop()
-
-
 @pytest.fixture()
-def account(emulator: StrictAccount) -> Iterator[Account]:
-    """A fresh account per test: emptied, then given a hosted zone, a certificate and the
-    GitHub secret; kaniko's part is played for every build task (Jenkins' images are built
-    during ``up``)."""
-    emulator.reset()
+def account(strict: StrictAccount) -> Iterator[Account]:
+    """A fresh strict account per test, given a hosted zone, a certificate and the GitHub
+    secret; kaniko's part is played for every build task (Jenkins' images are built during
+    ``up``)."""
     moto_server.task_steps(1)
-    kaniko = FakeKaniko(emulator).start()
-    yield Account(emulator, moto_server.seed(emulator.inspector, REGION), kaniko)
+    kaniko = FakeKaniko(strict).start()
+    yield Account(strict, moto_server.seed(strict.inspector, REGION), kaniko)
     kaniko.stop()
 
 

@@ -29,6 +29,7 @@ def test_fifty_apps_deploy_within_the_quotas(dockyard: Dockyard, account: Accoun
     done = dockyard("up", "--yes", "--no-wait-jenkins", "--output", "json")
     assert done.returncode == 0, done.stderr[-3000:]
     stacks = {s["name"]: s["outcome"] for s in json.loads(done.stdout)["stacks"]}
+    # builder, edge, jenkins, the example's web, and the fifty
     assert len(stacks) == 4 + APPS and set(stacks.values()) == {"created"}
 
     cloudformation = account.client("cloudformation")
@@ -45,7 +46,7 @@ def test_fifty_apps_deploy_within_the_quotas(dockyard: Dockyard, account: Accoun
     listener = account.output("acme-edge", "HttpsListenerArn")
     rules = [r for page in account.client("elbv2").get_paginator("describe_rules").paginate(
         ListenerArn=listener) for r in page["Rules"]]
-    assert len(rules) == 1 + 1 + APPS  # the default, Jenkins, each app
+    assert len(rules) == 1 + 1 + 1 + APPS  # the default, Jenkins, the example's web, each app
 
     # The agent deploys one of them: its policy covers app50 without naming it.
     web = json.loads(dockyard("status", "app49", "--output", "json", as_agent=True).stdout)
