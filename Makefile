@@ -46,7 +46,7 @@ lint: $(VENV)/.test
 
 # The end-to-end tests mostly wait on emulated AWS: four workers, each with its own emulator.
 test: lint $(TOOLS)/.installed groovy
-	DOCKYARD_CHECKOV=$(abspath $(TOOLS))/bin/checkov $(VENV)/bin/pytest -n 4 --dist loadfile
+	DOCKYARD_CHECKOV=$(abspath $(TOOLS))/bin/checkov $(VENV)/bin/pytest -n 4
 
 bench: $(VENV)/.runtime
 	$(VENV)/bin/python bench/startup.py

@@ -132,7 +132,12 @@ def main() -> int:
                         help="also play kaniko's part for build tasks (see fake_kaniko.py)")
     parser.add_argument("--without-github-secret", action="store_true",
                         help=f"do not create {GITHUB_SECRET} (to create it yourself)")
+    parser.add_argument("--strict", action="store_true",
+                        help="the strict profile (devtools/strict): AWS's host names through an "
+                             "HTTPS proxy, IAM for role sessions, stale reads, quotas, faults")
     args = parser.parse_args()
+    if args.strict:
+        return _strict(args)
     server, endpoint = start(args.port)
     certificate = seed(endpoint, args.region, args.domain,
                        github_secret=not args.without_github_secret)
@@ -158,6 +163,36 @@ def main() -> int:
             time.sleep(3600)
     except KeyboardInterrupt:
         server.stop()
+    return 0
+
+
+def _strict(args: argparse.Namespace) -> int:
+    from devtools.fake_kaniko import FakeKaniko
+    from devtools.strict.account import CREDENTIALS_PATH, StrictAccount
+
+    account = StrictAccount(region=args.region).start()
+    certificate = seed(account.inspector, args.region, args.domain,
+                       github_secret=not args.without_github_secret)
+    if args.kaniko:
+        FakeKaniko(account, region=args.region).start()
+    if args.write_config and not os.path.exists(args.write_config):
+        with open(args.write_config, "w", encoding="utf-8") as out:
+            out.write(example_config(certificate))
+        print(f"wrote {args.write_config}", file=sys.stderr)
+    print("a strict emulated AWS account is running; in another shell:\n")
+    for key, value in account.env().items():
+        print(f"  export {key}={value}")
+    print(f"\nto act as a role (the Jenkins agents' after `up`, say), instead of the keys:\n"
+          f"  export AWS_CONTAINER_CREDENTIALS_FULL_URI={account.world}{CREDENTIALS_PATH}"
+          "role/ROLE-NAME\n"
+          f"inspect the account without the strict rules at {account.inspector}\n"
+          f"hosted zone: {args.domain}; certificate: {certificate}\nCtrl-C stops it.",
+          flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        account.stop()
     return 0
 
 

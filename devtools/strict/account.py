@@ -237,8 +237,12 @@ class StrictAccount:
         return f"{self.world}{CREDENTIALS_PATH}{token}"
 
     def container_credentials(self, token: str) -> Response:
-        """The container credentials endpoint."""
+        """The container credentials endpoint: ``<token>`` from :meth:`container_uri`, or
+        ``role/<role name>`` for any role of the account."""
         found = self._container_roles.get(token)
+        if found is None and token.startswith("role/"):
+            arn = _role_arn(token.removeprefix("role/"))
+            found = (arn, None) if arn else None
         if found is None:
             return Response(404, [("Content-Type", "application/json")], b"{}")
         body = json.dumps(self.session(*found).document()).encode()
@@ -355,6 +359,14 @@ class StrictAccount:
         found = json.loads(answer.body or b"{}").get("services", []) \
             if answer.status == 200 else []
         return dict(found[0]) if found else None
+
+
+def _role_arn(name: str) -> str | None:
+    from moto.iam.models import iam_backends
+
+    role = next((r for r in iam_backends[_account()]["aws"].roles.values() if r.name == name),
+                None)
+    return str(role.arn) if role is not None else None
 
 
 def _bucket_region(bucket: str) -> str | None:
