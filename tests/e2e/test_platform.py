@@ -279,3 +279,17 @@ def test_arm64_apps_with_jenkins_on_amd64(dockyard: Dockyard, account: Account,
     built = dockyard("build", "--repo", "web", "app", "--output", "json", as_agent=True)
     assert built.returncode == 0, built.stderr
     assert [p["platform"] for p in json.loads(built.stdout)["platforms"]] == ["linux/arm64"]
+
+
+def test_a_stack_left_in_update_rollback_failed_is_rolled_back_then_updated(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    from devtools.strict.behaviour import break_update_rollback
+
+    assert dockyard("up", "--yes", "--only", "builder", "--only", "edge").returncode == 0
+    break_update_rollback("acme-edge")  # as after a rollback CloudFormation could not finish
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace("0.0.0.0/0", "203.0.113.0/24"))
+    done = dockyard("up", "--yes", "--only", "edge")
+    assert done.returncode == 0, done.stderr
+    assert "UPDATE_ROLLBACK_FAILED from an earlier update: continuing the rollback" in done.stderr
+    assert has_row(done.stdout, "acme-edge", "updated", "UPDATE_COMPLETE")
