@@ -79,11 +79,23 @@ def templates(stacks: dict[str, StackTemplate]) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Any]:
-    """The strict emulated account of this test process (devtools/strict), started once."""
+    """The strict emulated account of this test process (devtools/strict), started once.
+
+    DOCKYARD_STRICT_STALE_READS, DOCKYARD_STRICT_FAULT_RATE and DOCKYARD_STRICT_SEED change
+    its profile (2 stale reads, 2% faults and a fixed seed by default), to shake the suite
+    harder than CI does.
+    """
     from devtools.strict import profile
     from devtools.strict.account import StrictAccount
 
-    account = StrictAccount(profile.Profile()).start()
+    settings = profile.Profile()
+    settings.stale_reads = int(os.environ.get("DOCKYARD_STRICT_STALE_READS",
+                                              settings.stale_reads))
+    settings.fault_rate = float(os.environ.get("DOCKYARD_STRICT_FAULT_RATE",
+                                               settings.fault_rate))
+    settings.seed = int(os.environ.get("DOCKYARD_STRICT_SEED", settings.seed))
+    settings.reseed()
+    account = StrictAccount(settings).start()
     profile.ACTIVE = None  # strict only while a test uses it (see `strict`)
     yield account
     account.stop()

@@ -433,3 +433,33 @@ def test_faults_come_at_the_seeded_rate_and_sdk_retries_absorb_them(strict: Stri
     patient = strict.client("sts")  # standard mode, 8 attempts, as dockyard's clients
     for _ in range(20):
         assert patient.get_caller_identity()["Account"] == ACCOUNT
+
+
+def test_a_role_update_changes_its_policies_and_log_group_arns_end_in_a_star(
+        quiet: StrictAccount) -> None:
+    cloudformation = quiet.client("cloudformation")
+
+    def template(actions: list[str]) -> str:
+        return json.dumps({"Resources": {
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/g"}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {
+                "RoleName": "r",
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                "Policies": [{"PolicyName": "p", "PolicyDocument": {
+                    "Version": "2012-10-17", "Statement": [{
+                        "Effect": "Allow", "Action": actions,
+                        "Resource": {"Fn::GetAtt": ["Logs", "Arn"]}}]}}]}}}})
+
+    cloudformation.create_stack(StackName="s", TemplateBody=template(["logs:PutLogEvents"]),
+                                Capabilities=["CAPABILITY_NAMED_IAM"])
+    change_set = cloudformation.create_change_set(
+        StackName="s", ChangeSetName="u", ChangeSetType="UPDATE",
+        TemplateBody=template(["logs:GetLogEvents"]), Capabilities=["CAPABILITY_NAMED_IAM"])
+    cloudformation.execute_change_set(ChangeSetName=change_set["Id"])
+    from moto.iam.models import iam_backends
+
+    document = iam_backends[ACCOUNT]["aws"].get_role("r").policies["p"]
+    document = json.loads(document) if isinstance(document, str) else document
+    (statement,) = document["Statement"]
+    assert statement["Action"] == ["logs:GetLogEvents"], "the update reached the role"
+    assert statement["Resource"] == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/g:*"
