@@ -76,7 +76,7 @@ def run_measured(argv: list[str]) -> tuple[float, int]:
 PACKER = """
 import sys
 from pathlib import Path
-from dockyard.build.context import pack_to_file, scan
+from dockyard.builds.context import pack_to_file, scan
 packed = pack_to_file(scan(Path(sys.argv[1])), Path(sys.argv[2]))
 print(packed.key, packed.gz_bytes)
 """
@@ -110,7 +110,7 @@ def main() -> int:
     tar_size, ours_size = (out / "tar.tgz").stat().st_size, ours.stat().st_size
 
     # The second pack of the unchanged tree: same name, so the upload is skipped.
-    from dockyard.build.context import pack_to_file, scan
+    from dockyard.builds.context import pack_to_file, scan
 
     store = {ours.name}
     again = pack_to_file(scan(tree), work)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockyard.build.request import (
+from dockyard.builds.request import (
     ArchRun,
     BuildRequest,
     Destination,

@@ -19,10 +19,10 @@ from moto.moto_api import state_manager
 from dockyard.aws.ecs import ContainerState, Ecs, TaskSpec, TaskState
 from dockyard.aws.session import AwsSession
 from dockyard.aws.storage import Logs, Objects, Registry
-from dockyard.build.environment import destination_for, environment_from_stack, make_request
-from dockyard.build.runner import Build
-from dockyard.build.sources import prepare
-from dockyard.build.task import Runner, Status, StopSignal
+from dockyard.builds.environment import destination_for, environment_from_stack, make_request
+from dockyard.builds.runner import Build
+from dockyard.builds.sources import prepare
+from dockyard.builds.task import Runner, Status, StopSignal
 from dockyard.config import Config
 from tests.aws.test_moto_stacks import REGION, _account_for, _create_all
 from tests.fakes import FakeClock

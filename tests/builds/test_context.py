@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.context import iter_listing, pack, pack_to_file, scan
+from dockyard.builds.context import iter_listing, pack, pack_to_file, scan
 from dockyard.errors import UsageError
 
 
@@ -137,7 +137,7 @@ def test_bad_contexts_are_usage_errors(tmp_path: Path, files: dict[str, str], do
 PACK_BIG = """
 import os, resource, sys
 from pathlib import Path
-from dockyard.build.context import pack_to_file, scan
+from dockyard.builds.context import pack_to_file, scan
 root = Path(sys.argv[1])
 for i in range(60):
     (root / f"f{i}.bin").write_bytes(os.urandom(2_000_000))

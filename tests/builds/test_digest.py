@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dockyard.build.request import BuildRequest, Destination
-from dockyard.build.runner import Build, BuildEnvironment, BuildResult
-from dockyard.build.sources import Source
-from dockyard.build.task import Runner, StopSignal
+from dockyard.builds.request import BuildRequest, Destination
+from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
+from dockyard.builds.sources import Source
+from dockyard.builds.task import Runner, StopSignal
 from dockyard.errors import DockyardError
 from tests.fakes import FakeClock, FakeEcs, FakeLogs, TaskScript
 

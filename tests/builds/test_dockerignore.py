@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockyard.build.dockerignore import IgnoreRules, go_clean, read_patterns
+from dockyard.builds.dockerignore import IgnoreRules, go_clean, read_patterns
 
 # (.dockerignore text, path, excluded?)
 CASES = [

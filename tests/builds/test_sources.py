@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.sources import kind_of, listing_for, prepare
+from dockyard.builds.sources import kind_of, listing_for, prepare
 from dockyard.errors import UsageError
 
 

@@ -4,8 +4,8 @@ exit codes, stop codes, Spot, capacity)."""
 from __future__ import annotations
 
 from dockyard.aws.ecs import TaskSpec
-from dockyard.build.runner import exit_code_of
-from dockyard.build.task import Runner, Status, StopSignal
+from dockyard.builds.runner import exit_code_of
+from dockyard.builds.task import Runner, Status, StopSignal
 from tests.fakes import FakeClock, FakeEcs, FakeLogs, TaskScript
 
 SPEC = TaskSpec(cluster="acme", task_definition="kaniko-amd64:1", subnets=["subnet-a"],
@@ -130,7 +130,7 @@ def test_a_stop_request_stops_the_task_exit_130() -> None:
 
 
 def test_the_most_telling_failure_decides_the_exit_code() -> None:
-    from dockyard.build.task import TaskOutcome
+    from dockyard.builds.task import TaskOutcome
 
     failed = TaskOutcome("amd64", Status.BUILD_FAILED, exit_code=2)
     cancelled = TaskOutcome("arm64", Status.CANCELLED)

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from dockyard.build.request import BuildRequest, Destination
-from dockyard.build.runner import Build, BuildEnvironment
-from dockyard.build.sources import Source
-from dockyard.build.task import Runner, StopSignal
+from dockyard.builds.request import BuildRequest, Destination
+from dockyard.builds.runner import Build, BuildEnvironment
+from dockyard.builds.sources import Source
+from dockyard.builds.task import Runner, StopSignal
 from dockyard.cli import build as cli_build
 from dockyard.cli import main
 from tests.fakes import FakeClock, FakeEcs, FakeLogs, TaskScript

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dockyard.build.context import pack, scan
-from dockyard.build.request import BuildRequest, Destination
-from dockyard.build.runner import BuildEnvironment, BuildResult
-from dockyard.build.sources import Source
+from dockyard.builds.context import pack, scan
+from dockyard.builds.request import BuildRequest, Destination
+from dockyard.builds.runner import BuildEnvironment, BuildResult
+from dockyard.builds.sources import Source
 from dockyard.jenkins.contexts import write_agent_context, write_controller_context
 from dockyard.stacks.jenkins import JenkinsImages
 from tests.conftest import example_config

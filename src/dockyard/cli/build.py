@@ -14,8 +14,8 @@ from dockyard.errors import ExitCode, UsageError
 from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
-    from dockyard.build.request import BuildRequest, Destination
-    from dockyard.build.runner import Build, BuildEnvironment, BuildResult
+    from dockyard.builds.request import BuildRequest, Destination
+    from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
     from dockyard.config import Config
 
 
@@ -61,7 +61,7 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
     if not repository:
         raise UsageError("--repo is required: which repository the image goes to",
                          hint="an app name from dockyard.yml, such as --repo web")
-    from dockyard.build.environment import with_labels
+    from dockyard.builds.environment import with_labels
 
     cfg = run.load_config().config
     options = {"tags": tags, "dockerfile": dockerfile, "build_args": build_args,
@@ -110,8 +110,8 @@ def logs(target: str, task: str | None, follow: bool, since: str) -> int:
 def _list_context(context: str, dockerfile: str, console: Console) -> int:
     import tempfile
 
-    from dockyard.build.context import iter_listing
-    from dockyard.build.sources import listing_for
+    from dockyard.builds.context import iter_listing
+    from dockyard.builds.sources import listing_for
 
     with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
         listing, _, _ = listing_for(context, dockerfile, Path(tmp))
@@ -127,7 +127,7 @@ class _Wiring:
 
     def __init__(self, run: RunState, cfg: Config, console: Console) -> None:
         from dockyard.aws.session import make_session
-        from dockyard.build.request import new_build_id
+        from dockyard.builds.request import new_build_id
         from dockyard.polling import SystemClock
 
         self.run, self.cfg, self.console = run, cfg, console
@@ -141,14 +141,14 @@ class _Wiring:
     @property
     def env(self) -> BuildEnvironment:
         if self._env is None:
-            from dockyard.build.environment import environment_from_stack
+            from dockyard.builds.environment import environment_from_stack
 
             self._env = environment_from_stack(self.aws, self.cfg)
         return self._env
 
     def request(self, repository: str, options: dict[str, Any]) -> tuple[BuildRequest,
                                                                          Destination]:
-        from dockyard.build.environment import check_destination, destination_for, make_request
+        from dockyard.builds.environment import check_destination, destination_for, make_request
 
         request = make_request(self.cfg, options, list(self.env.task_definitions))
         destination = destination_for(self.cfg, repository, self.env.registry)
@@ -162,7 +162,7 @@ class _Wiring:
 
     def source(self, context: str, request: BuildRequest) -> Any:
         from dockyard.aws.storage import Objects
-        from dockyard.build.sources import prepare
+        from dockyard.builds.sources import prepare
 
         return prepare(context, request.dockerfile, Objects(self.aws.client("s3")),
                        bucket=self.env.bucket, url_seconds=request.timeout_seconds + 1800,
@@ -179,20 +179,20 @@ class _Wiring:
         return write
 
     def build(self, request: BuildRequest, destination: Destination) -> Build:
-        from dockyard.build.environment import make_build
+        from dockyard.builds.environment import make_build
 
         multi = len(request.architectures) > 1
         return make_build(self.aws, self.env, request, destination, clock=self.clock,
                           on_line=self.line("[build] " if multi else ""), on_note=self.progress)
 
     def reattach(self, task: str) -> BuildResult:
-        from dockyard.build.environment import reattach
+        from dockyard.builds.environment import reattach
 
         return reattach(self, task)
 
 
 def _detach(build_id: str, the_build: Build, source: Any, console: Console, output: str) -> int:
-    from dockyard.build.runner import KANIKO_CONTAINER
+    from dockyard.builds.runner import KANIKO_CONTAINER
 
     started = [the_build.runner.tasks.run_task(spec)
                for _, spec in the_build.specs(build_id, source)]
@@ -214,7 +214,7 @@ _FAILURES: dict[int, str] = {
 
 
 def _report(result: BuildResult, console: Console, output: str) -> int:
-    from dockyard.build.runner import BuildFailedError
+    from dockyard.builds.runner import BuildFailedError
     from dockyard.ui.build import result_document
 
     if output == "json":

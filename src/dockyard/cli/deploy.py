@@ -44,7 +44,7 @@ def deploy(app: str, image: str, wait: bool, timeout: str) -> int:
     when the deployment is still running at --timeout.
     """
     from dockyard.aws.storage import Registry
-    from dockyard.build.request import parse_duration
+    from dockyard.builds.request import parse_duration
     from dockyard.deploy.image import pin_image
 
     run, console = state(), _console()
@@ -72,7 +72,7 @@ def rollback(app: str, wait: bool, timeout: str) -> int:
     registered but never ran, or whose deployment was rolled back, is skipped. Same wait and
     exit codes as deploy.
     """
-    from dockyard.build.request import parse_duration
+    from dockyard.builds.request import parse_duration
 
     run, console = state(), _console()
     seconds = parse_duration(timeout)
@@ -102,7 +102,7 @@ def app_status(run: RunState, app: str) -> int:
 def app_logs(run: RunState, app: str, since: str, follow: bool) -> int:
     """``dockyard logs APP [--since 10m] [--follow]``."""
     from dockyard.aws.storage import Logs
-    from dockyard.build.request import parse_duration
+    from dockyard.builds.request import parse_duration
     from dockyard.deploy.status import AppLogs
     from dockyard.deploy.targets import check_app
     from dockyard.polling import SystemClock

@@ -20,10 +20,10 @@ from dockyard.aws.ecs import TaskState
 from dockyard.aws.services import ServiceState
 from dockyard.aws.session import AwsSession
 from dockyard.aws.storage import Objects, Registry
-from dockyard.build.environment import environment_from_outputs, make_build
-from dockyard.build.request import BuildRequest, Destination, new_build_id
-from dockyard.build.runner import Build, BuildEnvironment, BuildFailedError, BuildResult
-from dockyard.build.sources import Source, prepare
+from dockyard.builds.environment import environment_from_outputs, make_build
+from dockyard.builds.request import BuildRequest, Destination, new_build_id
+from dockyard.builds.runner import Build, BuildEnvironment, BuildFailedError, BuildResult
+from dockyard.builds.sources import Source, prepare
 from dockyard.config.models import Config
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.jenkins.casc import JenkinsInfra

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dockyard.build.runner import BuildResult
+    from dockyard.builds.runner import BuildResult
 
 
 def result_document(result: BuildResult) -> dict[str, Any]:

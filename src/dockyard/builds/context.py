@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.build.dockerignore import IgnoreRules, read_patterns
+from dockyard.builds.dockerignore import IgnoreRules, read_patterns
 from dockyard.errors import DockyardError, UsageError
 
 # isal level 2 runs several times faster than zlib level 6 for an output a few percent larger;

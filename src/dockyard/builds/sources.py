@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from dockyard.build.context import Listing, pack_to_file, scan
+from dockyard.builds.context import Listing, pack_to_file, scan
 from dockyard.errors import DockyardError, UsageError
 
 _GIT_URL = re.compile(r"^(?P<url>(?:https?|ssh|git|file)://[^#]+|git@[^#]+)(?:#(?P<ref>[^#]+))?$")

@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from dockyard.aws.ecs import TaskSpec
-from dockyard.build.request import ArchRun, BuildRequest, Destination, kaniko_argv
-from dockyard.build.sources import Source
-from dockyard.build.task import Runner, Status, StopSignal, TaskOutcome
+from dockyard.builds.request import ArchRun, BuildRequest, Destination, kaniko_argv
+from dockyard.builds.sources import Source
+from dockyard.builds.task import Runner, Status, StopSignal, TaskOutcome
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import TAG_KEY
 from dockyard.planning.cost import FARGATE_SPOT_DISCOUNT, task_hourly

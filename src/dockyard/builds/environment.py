@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from dockyard.aws.cloudformation import CloudFormation
 from dockyard.aws.ecs import TaskSpec
 from dockyard.aws.errors import AwsPreconditionError
-from dockyard.build.request import (
+from dockyard.builds.request import (
     ArchRun,
     BuildRequest,
     Destination,
@@ -16,8 +16,8 @@ from dockyard.build.request import (
     parse_duration,
     parse_platforms,
 )
-from dockyard.build.runner import Build, BuildEnvironment, BuildResult
-from dockyard.build.sources import Source
+from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
+from dockyard.builds.sources import Source
 from dockyard.config.models import Config
 from dockyard.errors import DockyardError, UsageError
 from dockyard.names import registry_host
@@ -107,8 +107,8 @@ def make_build(aws: AwsSession, env: BuildEnvironment, request: BuildRequest,
     """A build wired to AWS: ECS for the tasks, Logs, S3 for contexts and digests, ECR."""
     from dockyard.aws.ecs import Ecs
     from dockyard.aws.storage import Logs, Objects, Registry
-    from dockyard.build.runner import KANIKO_CONTAINER
-    from dockyard.build.task import Runner, StopSignal
+    from dockyard.builds.runner import KANIKO_CONTAINER
+    from dockyard.builds.task import Runner, StopSignal
 
     runner = Runner(tasks=Ecs(aws.client("ecs")), logs=Logs(aws.client("logs")), clock=clock,
                     log_group=env.log_group, container=KANIKO_CONTAINER, stop=StopSignal(),
