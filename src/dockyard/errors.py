@@ -1,8 +1,11 @@
 """Errors a user can act on, and the exit codes they map to.
 
-Every expected failure is a :class:`DockyardError`: the CLI prints its message as one line,
-``what happened: why``, with an optional hint, and exits with its code. Anything else is a bug
-and shows a traceback only with ``--debug``.
+Every expected failure is a :class:`DockyardError` and carries its exit code: a command that
+fails raises one (after writing whatever result it has to stdout), a command that succeeds
+returns :class:`ExitCode` ``OK`` (or ``CHANGES`` for ``diff``). ``dockyard.cli.main`` is the one
+place that turns either into the process's exit status, printing the error's message as one
+line, ``what happened: why``, with an optional hint. Anything else is a bug and shows a
+traceback only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -28,12 +31,22 @@ class ExitCode(IntEnum):
 class DockyardError(Exception):
     """An expected failure with a one-line message, an optional hint and an exit code."""
 
-    exit_code: ExitCode = ExitCode.FAILED
+    exit_code: int = ExitCode.FAILED
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None,
+                 exit_code: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        if exit_code is not None:  # a code known only at run time: kaniko's own, say
+            self.exit_code = exit_code
+
+
+class Cancelled(DockyardError):
+    """The user stopped the command (Ctrl-C) or declined a prompt: said as a note, not an
+    error, with exit code 130."""
+
+    exit_code = ExitCode.CANCELLED
 
 
 class UsageError(DockyardError):

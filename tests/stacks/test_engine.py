@@ -8,8 +8,8 @@ import pytest
 
 from dockyard.aws.cloudformation import Stack
 from dockyard.aws.errors import AwsPreconditionError
-from dockyard.errors import DockyardError
-from dockyard.stacks.engine import CancelledError, Engine, Outcome, StackRequest
+from dockyard.errors import Cancelled, DockyardError
+from dockyard.stacks.engine import Engine, Outcome, StackRequest
 from dockyard.ui.progress import PlainReporter
 from tests.fakes import FakeClock, FakeCloudFormation, text_console
 
@@ -150,7 +150,7 @@ def test_ctrl_c_during_an_update_cancels_it() -> None:
     api.stacks["acme-edge"] = Stack("acme-edge", "arn:aws:cloudformation:stack/acme-edge",
                                     "UPDATE_COMPLETE")
     eng, _, err = engine(api)
-    with pytest.raises(CancelledError) as caught:
+    with pytest.raises(Cancelled) as caught:
         eng.deploy(REQUEST, yes)
     assert "cancel_update acme-edge" in api.calls
     assert "cancelled the update of acme-edge, now UPDATE_ROLLBACK_COMPLETE" in caught.value.message
@@ -161,7 +161,7 @@ def test_ctrl_c_during_a_creation_says_why_it_cannot_cancel() -> None:
     api = FakeCloudFormation(interrupt_after=0, scripts={"acme-edge": [
         ([], "CREATE_IN_PROGRESS"), ([], "CREATE_COMPLETE")]})
     eng, _, _ = engine(api)
-    with pytest.raises(CancelledError) as caught:
+    with pytest.raises(Cancelled) as caught:
         eng.deploy(REQUEST, yes)
     assert not any(c.startswith("cancel_update") for c in api.calls)
     assert "a creation cannot be cancelled" in (caught.value.hint or "")

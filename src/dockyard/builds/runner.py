@@ -107,14 +107,6 @@ class BuildResult:
         return f"{self.destination.uri}@{self.digest}" if self.digest else None
 
 
-class BuildFailedError(DockyardError):
-    """A build did not produce an image; the exit code says why (kaniko's own, 70, 71, ...)."""
-
-    def __init__(self, message: str, code: int, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.exit_code = code  # type: ignore[assignment]
-
-
 def exit_code_of(outcomes: list[TaskOutcome]) -> int:
     """The CLI's exit code for a set of task endings: the most telling failure wins."""
     by_status = {o.status: o for o in outcomes}

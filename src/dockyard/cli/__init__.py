@@ -15,7 +15,7 @@ import click
 
 from dockyard import __version__
 from dockyard.cli.common import RunState
-from dockyard.errors import ConfigError, DockyardError, ExitCode
+from dockyard.errors import Cancelled, ConfigError, DockyardError, ExitCode
 from dockyard.ui.console import Console
 
 _EPILOG = """\b
@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as err:
         err.show(file=sys.stderr)
         return ExitCode.USAGE if isinstance(err, click.UsageError) else ExitCode.FAILED
+    except Cancelled as err:
+        console.note(err.message)
+        return _debug_exit(state, err.exit_code)
     except ConfigError as err:
         for problem in err.problems:
             console.error(problem)
@@ -87,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.error(f"unexpected {type(err).__name__}: {err}",
                           "this is a bug in dockyard; rerun with --debug for the traceback")
         return ExitCode.FAILED
+    # A command that did not raise succeeded: it returns OK, or CHANGES for a diff.
     return int(result) if isinstance(result, int) else ExitCode.OK
 
 

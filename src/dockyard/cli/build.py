@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dockyard.cli.common import RunState, common_options, state
-from dockyard.errors import ExitCode, UsageError
+from dockyard.errors import DockyardError, ExitCode, UsageError
 from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
@@ -214,7 +214,6 @@ _FAILURES: dict[int, str] = {
 
 
 def _report(result: BuildResult, console: Console, output: str) -> int:
-    from dockyard.builds.runner import BuildFailedError
     from dockyard.ui.build import result_document
 
     if output == "json":
@@ -229,4 +228,4 @@ def _report(result: BuildResult, console: Console, output: str) -> int:
         for line in failed.last_lines[-10:]:
             console.note("  " + line)
     what = _FAILURES.get(result.exit_code, "the build failed")
-    raise BuildFailedError(f"{what}: {result.error}", result.exit_code)
+    raise DockyardError(f"{what}: {result.error}", exit_code=result.exit_code)

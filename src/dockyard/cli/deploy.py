@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dockyard.cli.common import RunState, common_options, state
-from dockyard.errors import ExitCode
+from dockyard.errors import Cancelled, DockyardError, ExitCode
 from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
@@ -160,15 +160,15 @@ def _waited(console: Console, output: str, app: str, act: Any) -> int:
     try:
         result: DeployResult = act()
     except KeyboardInterrupt:
-        console.note(f"stopped waiting; the deployment goes on (dockyard status {app})")
-        return ExitCode.CANCELLED
+        raise Cancelled(f"stopped waiting; the deployment goes on (dockyard status {app})"
+                        ) from None
     if output == "json":
         console.json(result_document(result))
     else:
         console.data(result_text(result))
     if result.exit_code != ExitCode.OK:
         message, hint = failure_message(result)
-        console.error(message, hint)
-    elif result.outcome is not None:
+        raise DockyardError(message, hint=hint, exit_code=result.exit_code)
+    if result.outcome is not None:
         console.progress(f"{result.action} of {app} completed: {result.outcome.reason}")
-    return result.exit_code
+    return ExitCode.OK

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dockyard.cli.common import RunState, common_options, state
-from dockyard.errors import DockyardError, ExitCode, UsageError
+from dockyard.errors import Cancelled, DockyardError, ExitCode, UsageError
 from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
@@ -152,13 +152,9 @@ def up(only: tuple[str, ...], yes: bool, events: bool, wait_jenkins: bool) -> in
     if failed is None:
         return ExitCode.OK
     if failed.outcome == Outcome.DECLINED:
-        raise _Declined(f"{failed.name} was not changed: you declined")
+        raise Cancelled(f"{failed.name} was not changed: you declined")
     raise DockyardError(f"{failed.name} {failed.outcome} ({failed.status})",
                         hint="\n".join(line.strip() for line in failure_lines(failed)) or None)
-
-
-class _Declined(DockyardError):
-    exit_code = ExitCode.CANCELLED
 
 
 @click.command()
@@ -265,7 +261,7 @@ def _confirm_down(project: str, *, purge: bool, yes: bool, really: bool) -> None
         typed = click.prompt(f"This deletes the data for good. Type {project!r} to go on",
                              default="", show_default=False, err=True)
         if typed != project:
-            raise _Declined("nothing deleted: the name did not match")
+            raise Cancelled("nothing deleted: the name did not match")
         return
     if yes or really:
         return
@@ -273,7 +269,7 @@ def _confirm_down(project: str, *, purge: bool, yes: bool, really: bool) -> None
         raise UsageError("down deletes stacks and there is nobody to ask",
                          hint="pass --yes to delete without a prompt")
     if not click.confirm("Delete these stacks?", default=False, err=True):
-        raise _Declined("nothing deleted")
+        raise Cancelled("nothing deleted")
 
 
 def _ndjson(document: dict[str, object]) -> str:

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from dockyard.aws.cloudformation import ChangeSet, ResourceChange, Stack, StackEvent
-from dockyard.errors import DockyardError, ExitCode
+from dockyard.errors import Cancelled, DockyardError
 from dockyard.polling import Clock, Poll, poll_until
 from dockyard.stacks import status as st
 
@@ -94,12 +94,6 @@ class Reporter(Protocol):
     def changes(self, stack: str, changes: list[ResourceChange]) -> None: ...
     def event(self, event: StackEvent) -> None: ...
     def result(self, result: StackResult) -> None: ...
-
-
-class CancelledError(DockyardError):
-    """The user interrupted a stack operation."""
-
-    exit_code = ExitCode.CANCELLED
 
 
 @dataclass(frozen=True)
@@ -272,7 +266,7 @@ class Engine:
         try:
             return self._wait(stack.stack_id, seen, self.timing.operation, deleted, gone_ok=True)
         except KeyboardInterrupt:
-            raise CancelledError(f"stopped watching; CloudFormation goes on deleting {stack.name}",
+            raise Cancelled(f"stopped watching; CloudFormation goes on deleting {stack.name}",
                                  hint="a deletion cannot be cancelled; `dockyard status` shows "
                                       "where it is") from None
 
@@ -301,7 +295,7 @@ class Engine:
             return self._wait(stack_id, seen, self.timing.operation, accept)
         except KeyboardInterrupt:
             if not updating:
-                raise CancelledError(
+                raise Cancelled(
                     f"stopped watching; CloudFormation goes on creating {name}",
                     hint="a creation cannot be cancelled: it finishes or rolls back on its own; "
                          "`dockyard status` shows where it is") from None
@@ -313,7 +307,7 @@ class Engine:
             except KeyboardInterrupt:
                 final = None
             state = f", now {final.status}" if final else ""
-            raise CancelledError(f"cancelled the update of {name}{state}") from None
+            raise Cancelled(f"cancelled the update of {name}{state}") from None
 
     def _wait(self, stack_id: str, seen: set[str], poll: Poll, accept: Accept,
               gone_ok: bool = False) -> tuple[Stack, list[StackEvent]]:

@@ -22,7 +22,7 @@ from dockyard.aws.session import AwsSession
 from dockyard.aws.storage import Objects, Registry
 from dockyard.builds.environment import environment_from_outputs, make_build
 from dockyard.builds.request import BuildRequest, Destination, new_build_id
-from dockyard.builds.runner import Build, BuildEnvironment, BuildFailedError, BuildResult
+from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
 from dockyard.builds.sources import Source, prepare
 from dockyard.config.models import Config
 from dockyard.errors import DockyardError, ExitCode
@@ -99,8 +99,8 @@ def _built_ref(image: str, result: BuildResult) -> str:
     if result.ref is None:
         failed = next((o for o in result.outcomes if o.last_lines), None)
         tail = "; ".join(failed.last_lines[-3:]) if failed else ""
-        raise BuildFailedError(f"building the {image} image failed: {result.error}",
-                               result.exit_code, hint=tail or None)
+        raise DockyardError(f"building the {image} image failed: {result.error}",
+                            hint=tail or None, exit_code=result.exit_code)
     return result.ref
 
 
