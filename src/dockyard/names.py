@@ -1,10 +1,97 @@
-"""Names shared by the templates that create things and the commands that find them again."""
+"""Names shared by the templates that create things and the commands that find them again.
+
+Every stack output key, resource name, log group, S3 prefix and ARN pattern that one part of
+dockyard writes and another reads is defined here, once: a template writes ``Out.CLUSTER_ARN``
+and ``dockyard build`` reads ``Out.CLUSTER_ARN``, so the two cannot drift apart unnoticed
+(tests/test_names.py checks that every output a template writes is declared here).
+"""
+
+from __future__ import annotations
 
 TAG_KEY = "dockyard:name"
 """The tag on every resource dockyard creates; its value is the config's ``name``."""
 
 ARCH_TO_CPU = {"amd64": "X86_64", "arm64": "ARM64"}
 """ECS's name (``runtimePlatform.cpuArchitecture``) for each architecture dockyard builds."""
+
+CONTEXT_PREFIX = "contexts/"
+"""Where build contexts go in the builder's bucket (kaniko's role reads only these)."""
+
+DIGEST_PREFIX = "digests/"
+"""Where kaniko writes digest files, for destinations outside ECR."""
+
+KANIKO_CONTAINER = "kaniko"
+"""The container of the kaniko task definitions."""
+
+BUILD_STREAM_PREFIX = "build"
+"""The awslogs stream prefix of build tasks."""
+
+
+class Out:
+    """Stack output keys: written by templates/, read by the commands through these names."""
+
+    # network stack
+    VPC_ID = "VpcId"
+    PUBLIC_SUBNETS = "PublicSubnets"
+    # builder stack
+    CLUSTER_NAME = "ClusterName"
+    CLUSTER_ARN = "ClusterArn"
+    CONTEXT_BUCKET = "ContextBucket"
+    BUILD_LOG_GROUP = "BuildLogGroup"
+    KANIKO_ROLE_ARN = "KanikoRoleArn"
+    BUILD_SECURITY_GROUP_ID = "BuildSecurityGroupId"
+    SUBNETS = "Subnets"
+    ASSIGN_PUBLIC_IP = "AssignPublicIp"
+    TASK_DEFINITION = "TaskDefinition"  # + the architecture, title-cased: TaskDefinitionAmd64
+    AGENT_SECURITY_GROUP_ID = "AgentSecurityGroupId"
+    AGENT_EXECUTION_ROLE_ARN = "AgentExecutionRoleArn"
+    AGENT_TASK_ROLE_ARN = "AgentTaskRoleArn"
+    AGENT_LOG_GROUP = "AgentLogGroup"
+    REPOSITORY_URI = "RepositoryUri"  # an app stack's; the builder's are Repo<Title>Uri
+    # edge stack
+    LOAD_BALANCER_ARN = "LoadBalancerArn"
+    HTTPS_LISTENER_ARN = "HttpsListenerArn"
+    DNS_NAME = "DnsName"
+    CANONICAL_HOSTED_ZONE_ID = "CanonicalHostedZoneId"
+    CERTIFICATE_ARN = "CertificateArn"
+    # jenkins and app stacks
+    URL = "Url"
+    SECURITY_GROUP_ID = "SecurityGroupId"
+    EXECUTION_ROLE_ARN = "ExecutionRoleArn"
+    TASK_ROLE_ARN = "TaskRoleArn"
+    LOG_GROUP_NAME = "LogGroupName"
+    TARGET_GROUP_ARN = "TargetGroupArn"
+    SECRET_ARNS = "SecretArns"
+    ADMIN_SECRET_ARN = "AdminSecretArn"
+    FILE_SYSTEM_ID = "FileSystemId"
+    ACCESS_POINT_ID = "AccessPointId"
+    SERVICE_NAME = "ServiceName"
+    CONTROLLER_SECURITY_GROUP_ID = "ControllerSecurityGroupId"
+
+    @staticmethod
+    def task_definition(arch: str) -> str:
+        """The builder output holding the kaniko task definition for ``arch``."""
+        return Out.TASK_DEFINITION + arch.title()
+
+
+def declared_outputs() -> set[str]:
+    """Every output key declared on :class:`Out` (the per-architecture ones are patterns)."""
+    return {value for key, value in vars(Out).items() if key.isupper() and isinstance(value, str)}
+
+
+def log_group_name(project: str, what: str) -> str:
+    """A log group dockyard creates: ``builds``, ``agents``, ``jenkins`` or ``apps/<app>``."""
+    return f"/dockyard/{project}/{what}"
+
+
+def build_log_stream(task_id: str) -> str:
+    """The log stream of a build task (awslogs: prefix/container/task id)."""
+    return f"{BUILD_STREAM_PREFIX}/{KANIKO_CONTAINER}/{task_id}"
+
+
+def app_stack_key(app_name: str) -> str:
+    """The stack key of an app: ``app-<name>``."""
+    return f"app-{app_name}"
 
 
 def admin_secret_name(project: str) -> str:

@@ -10,7 +10,6 @@ from dockyard.builds.request import (
     Destination,
     check_request,
     kaniko_argv,
-    parse_duration,
     parse_platforms,
 )
 from dockyard.errors import UsageError
@@ -84,9 +83,3 @@ def test_requests_are_checked() -> None:
     warnings = check_request(BuildRequest(build_args=("NPM_TOKEN=x",)))
     assert "looks like a secret" in warnings[0]
 
-
-def test_durations() -> None:
-    assert [parse_duration(v) for v in ("45m", "90s", "2h", "10")] == [2700, 90, 7200, 600]
-    for bad in ("soon", "0m", "-5m"):
-        with pytest.raises(UsageError):
-            parse_duration(bad)

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from dockyard.builds.dockerignore import IgnoreRules, read_patterns
 from dockyard.errors import DockyardError, UsageError
+from dockyard.names import CONTEXT_PREFIX
 
 # isal level 2 runs several times faster than zlib level 6 for an output a few percent larger;
 # blocks of 1 MiB keep two compressing threads busy with little memory.
@@ -67,7 +68,7 @@ class Packed:
     @property
     def key(self) -> str:
         """The object key the context is stored under: its content hash."""
-        return f"contexts/{self.tar_sha256}.tar.gz"
+        return f"{CONTEXT_PREFIX}{self.tar_sha256}.tar.gz"
 
 
 def scan(root: Path, dockerfile: str = "Dockerfile") -> Listing:

@@ -13,14 +13,14 @@ from dockyard.builds.request import (
     BuildRequest,
     Destination,
     check_request,
-    parse_duration,
     parse_platforms,
 )
 from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
 from dockyard.builds.sources import Source
 from dockyard.config.models import Config
 from dockyard.errors import DockyardError, UsageError
-from dockyard.names import registry_host
+from dockyard.names import KANIKO_CONTAINER, Out, registry_host
+from dockyard.rules import names_registry, parse_duration
 from dockyard.templates.builder import repository_names
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def environment_from_stack(aws: AwsSession, cfg: Config) -> BuildEnvironment:
     """Read where builds run from the builder stack's outputs (one DescribeStacks)."""
     stack = CloudFormation(aws.client("cloudformation")).describe(cfg.stack_name("builder"))
-    if stack is None or not stack.outputs.get("ClusterArn"):
+    if stack is None or not stack.outputs.get(Out.CLUSTER_ARN):
         raise AwsPreconditionError(f"{cfg.stack_name('builder')} is not deployed in "
                                    f"{cfg.region}", hint="run: dockyard up --only builder")
     return environment_from_outputs(stack.outputs, cfg)
@@ -39,21 +39,21 @@ def environment_from_stack(aws: AwsSession, cfg: Config) -> BuildEnvironment:
 
 def environment_from_outputs(out: dict[str, str], cfg: Config) -> BuildEnvironment:
     """Where builds run, from the builder stack's outputs."""
-    account = out["ClusterArn"].split(":")[4]
-    definitions = {key.removeprefix("TaskDefinition").lower(): value
-                   for key, value in out.items() if key.startswith("TaskDefinition")}
+    account = out[Out.CLUSTER_ARN].split(":")[4]
+    definitions = {key.removeprefix(Out.TASK_DEFINITION).lower(): value
+                   for key, value in out.items() if key.startswith(Out.TASK_DEFINITION)}
     return BuildEnvironment(
-        cluster=out["ClusterArn"], subnets=[s for s in out.get("Subnets", "").split(",") if s],
-        security_group=out["BuildSecurityGroupId"],
-        assign_public_ip=out.get("AssignPublicIp", "ENABLED") == "ENABLED",
-        task_definitions=definitions, bucket=out["ContextBucket"], log_group=out["BuildLogGroup"],
+        cluster=out[Out.CLUSTER_ARN], subnets=[s for s in out.get(Out.SUBNETS, "").split(",") if s],
+        security_group=out[Out.BUILD_SECURITY_GROUP_ID],
+        assign_public_ip=out.get(Out.ASSIGN_PUBLIC_IP, "ENABLED") == "ENABLED",
+        task_definitions=definitions, bucket=out[Out.CONTEXT_BUCKET],
+        log_group=out[Out.BUILD_LOG_GROUP],
         registry=registry_host(account, cfg.region), project=cfg.name)
 
 
 def destination_for(cfg: Config, repository: str, registry: str) -> Destination:
     """``web`` -> the platform's ECR repository acme/web; ``docker.io/you/app`` stays itself."""
-    first = repository.split("/", 1)[0]
-    if "/" in repository and ("." in first or ":" in first or first == "localhost"):
+    if names_registry(repository):
         if not cfg.builder.registry_auth_secret:
             raise UsageError(f"--repo {repository}: pushing outside ECR needs credentials",
                              hint="set builder.registry_auth_secret to a Secrets Manager secret "
@@ -107,8 +107,8 @@ def make_build(aws: AwsSession, env: BuildEnvironment, request: BuildRequest,
     """A build wired to AWS: ECS for the tasks, Logs, S3 for contexts and digests, ECR."""
     from dockyard.aws.ecs import Ecs
     from dockyard.aws.storage import Logs, Objects, Registry
-    from dockyard.builds.runner import KANIKO_CONTAINER
     from dockyard.builds.task import Runner, StopSignal
+    from dockyard.names import KANIKO_CONTAINER
 
     runner = Runner(tasks=Ecs(aws.client("ecs")), logs=Logs(aws.client("logs")), clock=clock,
                     log_group=env.log_group, container=KANIKO_CONTAINER, stop=StopSignal(),
@@ -161,7 +161,7 @@ def reattach(wiring: Any, task_ref: str) -> BuildResult:
                     subnets=env.subnets, security_groups=[env.security_group],
                     assign_public_ip=env.assign_public_ip,
                     capacity_provider=task.capacity_provider or "FARGATE",
-                    container="kaniko", command=task.command, cpu=request.cpu,
+                    container=KANIKO_CONTAINER, command=task.command, cpu=request.cpu,
                     memory=request.memory, storage_gib=request.storage_gib, tags=task.tags)
     outcome = the_build.runner.follow(arch, spec, task,
                                       wiring.clock.now() + request.timeout_seconds)

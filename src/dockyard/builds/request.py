@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 
 from dockyard.config import fargate
 from dockyard.errors import UsageError
+from dockyard.rules import IMAGE_TAG, looks_secret
 
 PLATFORMS = {"linux/amd64": "amd64", "linux/arm64": "arm64"}
 CACHE_TTL = "168h"  # a week: inside the 14 days the cache repository keeps layers
 _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
 
 
 @dataclass(frozen=True)
@@ -63,18 +62,6 @@ class ArchRun:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-def parse_duration(value: str, option: str = "--timeout") -> int:
-    """``45m``, ``90s``, ``2h`` (or plain minutes) in seconds; errors name ``option``."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        seconds = int(value[:-1]) * units[value[-1]] if value[-1:] in units else int(value) * 60
-    except (ValueError, KeyError):
-        raise UsageError(f"{option} {value!r}: use a number with s, m or h, like 45m") from None
-    if seconds <= 0:
-        raise UsageError(f"{option} {value!r}: must be more than zero")
-    return seconds
-
-
 def new_build_id(now: datetime | None = None) -> str:
     """A sortable, unique id: ``20261128-091500-3f9a1c``."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
@@ -110,14 +97,14 @@ def check_request(request: BuildRequest) -> list[str]:
     except ValueError as err:
         raise UsageError(f"--cpu/--memory/--storage: {err}") from None
     for tag in request.tags:
-        if not _TAG.match(tag):
+        if not IMAGE_TAG.match(tag):
             raise UsageError(f"--tag {tag!r}: not a valid image tag")
     warnings = []
     for arg in request.build_args:
         if not _BUILD_ARG.match(arg):
             raise UsageError(f"--build-arg {arg!r}: expected KEY=VALUE")
         key = arg.split("=", 1)[0]
-        if any(word in key.upper() for word in _SECRET_WORDS):
+        if looks_secret(key):
             warnings.append(f"--build-arg {key} looks like a secret: build arguments stay in "
                             "the image's history for anyone who can pull it")
     return warnings

@@ -27,12 +27,10 @@ from dockyard.builds.request import ArchRun, BuildRequest, Destination, kaniko_a
 from dockyard.builds.sources import Source
 from dockyard.builds.task import Runner, Status, StopSignal, TaskOutcome
 from dockyard.errors import DockyardError, ExitCode
-from dockyard.names import TAG_KEY
+from dockyard.names import DIGEST_PREFIX, KANIKO_CONTAINER, TAG_KEY
 from dockyard.planning.cost import FARGATE_SPOT_DISCOUNT, task_hourly
-from dockyard.templates.builder import DIGEST_PREFIX
+from dockyard.rules import url_lifetime
 
-KANIKO_CONTAINER = "kaniko"
-URL_MARGIN_SECONDS = 1800
 _PUSHED = re.compile(r"Pushed (\S+)@(sha256:[0-9a-f]{64})")
 # An index's media type follows its children's (OCI, or Docker v2 schema 2).
 INDEX_TYPES = {
@@ -138,7 +136,7 @@ class Build:
     def specs(self, build_id: str, source: Source) -> list[tuple[ArchRun, TaskSpec]]:
         """The task of each architecture: kaniko's argv and RunTask's settings."""
         request, multi = self.request, len(self.request.architectures) > 1
-        seconds = request.timeout_seconds + URL_MARGIN_SECONDS
+        seconds = url_lifetime(request.timeout_seconds)
         if self.destination.ecr_repository is None:
             self._warn_if_signing_expires(request.timeout_seconds)
         planned = []

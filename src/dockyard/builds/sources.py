@@ -19,6 +19,7 @@ from typing import Protocol
 
 from dockyard.builds.context import Listing, pack_to_file, scan
 from dockyard.errors import DockyardError, UsageError
+from dockyard.names import CONTEXT_PREFIX
 
 _GIT_URL = re.compile(r"^(?P<url>(?:https?|ssh|git|file)://[^#]+|git@[^#]+)(?:#(?P<ref>[^#]+))?$")
 _S3_URL = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.+)$")
@@ -104,7 +105,7 @@ def _s3_source(spec: str, source_bucket: str, key: str, objects: ObjectApi, *, b
         raise UsageError(f"CONTEXT {spec}: kaniko reads a gzipped tar (.tar.gz)")
     if not objects.exists(source_bucket, key):
         raise UsageError(f"CONTEXT {spec}: no such object, or this identity may not read it")
-    if source_bucket == bucket and key.startswith("contexts/"):
+    if source_bucket == bucket and key.startswith(CONTEXT_PREFIX):
         return Source(kind="s3", description=spec, context=spec)
     # kaniko's role reads only contexts/* of its own bucket; a URL lends it this one object.
     return Source(kind="s3", description=spec,

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from dockyard.aws.ecs import CapacityError, TaskSpec, TaskState
 from dockyard.aws.storage import LogPage
+from dockyard.names import BUILD_STREAM_PREFIX
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 
 LOG_INTERVAL = 2.0
@@ -130,7 +131,7 @@ class Runner:
                deadline: float) -> TaskOutcome:
         """Stream a started task's log until it stops (stopping it when asked or past
         ``deadline``), then classify how it ended."""
-        watch = _Watch(stream=f"build/{self.container}/{task.task_id}",
+        watch = _Watch(stream=f"{BUILD_STREAM_PREFIX}/{self.container}/{task.task_id}",
                        last_status=task.last_status)
         started = self.clock.now()
 

@@ -163,9 +163,10 @@ class _Wiring:
     def source(self, context: str, request: BuildRequest) -> Any:
         from dockyard.aws.storage import Objects
         from dockyard.builds.sources import prepare
+        from dockyard.rules import url_lifetime
 
         return prepare(context, request.dockerfile, Objects(self.aws.client("s3")),
-                       bucket=self.env.bucket, url_seconds=request.timeout_seconds + 1800,
+                       bucket=self.env.bucket, url_seconds=url_lifetime(request.timeout_seconds),
                        on_note=self.progress)
 
     def progress(self, text: str) -> None:
@@ -192,14 +193,14 @@ class _Wiring:
 
 
 def _detach(build_id: str, the_build: Build, source: Any, console: Console, output: str) -> int:
-    from dockyard.builds.runner import KANIKO_CONTAINER
+    from dockyard.names import build_log_stream
 
     started = [the_build.runner.tasks.run_task(spec)
                for _, spec in the_build.specs(build_id, source)]
     if output == "json":
         console.json({"build_id": build_id, "task_arns": [t.arn for t in started],
                       "log_group": the_build.env.log_group,
-                      "log_streams": [f"build/{KANIKO_CONTAINER}/{t.task_id}" for t in started]})
+                      "log_streams": [build_log_stream(t.task_id) for t in started]})
     else:
         for task in started:
             console.data(task.arn)

@@ -44,8 +44,8 @@ def deploy(app: str, image: str, wait: bool, timeout: str) -> int:
     when the deployment is still running at --timeout.
     """
     from dockyard.aws.storage import Registry
-    from dockyard.builds.request import parse_duration
     from dockyard.deploy.image import pin_image
+    from dockyard.rules import parse_duration
 
     run, console = state(), _console()
     seconds = parse_duration(timeout)
@@ -72,7 +72,7 @@ def rollback(app: str, wait: bool, timeout: str) -> int:
     registered but never ran, or whose deployment was rolled back, is skipped. Same wait and
     exit codes as deploy.
     """
-    from dockyard.builds.request import parse_duration
+    from dockyard.rules import parse_duration
 
     run, console = state(), _console()
     seconds = parse_duration(timeout)
@@ -102,10 +102,10 @@ def app_status(run: RunState, app: str) -> int:
 def app_logs(run: RunState, app: str, since: str, follow: bool) -> int:
     """``dockyard logs APP [--since 10m] [--follow]``."""
     from dockyard.aws.storage import Logs
-    from dockyard.builds.request import parse_duration
     from dockyard.deploy.status import AppLogs
     from dockyard.deploy.targets import check_app
     from dockyard.polling import SystemClock
+    from dockyard.rules import parse_duration
     from dockyard.templates.app import app_log_group
     from dockyard.ui.deploy import log_line
 

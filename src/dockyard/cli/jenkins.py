@@ -78,16 +78,17 @@ def logs(follow: bool, lines: int) -> int:
     from dockyard.aws.cloudformation import CloudFormation
     from dockyard.aws.services import Services
     from dockyard.aws.storage import Logs
+    from dockyard.names import Out
     from dockyard.polling import Poll, SystemClock, poll_until
     from dockyard.stacks.jenkins import controller_stream
-    from dockyard.templates.jenkins import SERVICE
+    from dockyard.templates.jenkins import SERVICE, jenkins_log_group
 
     cfg, aws = _session(state())
     console = _console()
-    group = f"/dockyard/{cfg.name}/jenkins"
+    group = jenkins_log_group(cfg)
     reader = Logs(aws.client("logs"))
     builder = CloudFormation(aws.client("cloudformation")).describe(cfg.stack_name("builder"))
-    cluster = builder.outputs.get("ClusterArn", "") if builder else ""
+    cluster = builder.outputs.get(Out.CLUSTER_ARN, "") if builder else ""
     named = controller_stream(Services(aws.client("ecs")), cluster, SERVICE) if cluster else None
     if named is None:
         console.note("ECS lists no controller task: showing the stream CloudWatch says was "

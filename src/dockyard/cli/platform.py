@@ -10,6 +10,7 @@ import click
 
 from dockyard.cli.common import RunState, common_options, state
 from dockyard.errors import Cancelled, DockyardError, ExitCode, UsageError
+from dockyard.names import Out
 from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ def _jenkins_waiter(aws: Any, platform: Platform, console: Console) -> Any:
     from dockyard.aws.storage import Logs
     from dockyard.polling import SystemClock
     from dockyard.stacks.jenkins import JenkinsWait
+    from dockyard.templates.jenkins import jenkins_log_group
 
     def after(stack: Any, result: Any, outputs: dict[str, dict[str, str]]) -> None:
         if stack.key != "jenkins" or "builder" not in outputs:
@@ -81,9 +83,9 @@ def _jenkins_waiter(aws: Any, platform: Platform, console: Console) -> Any:
         waiter = JenkinsWait(Services(aws.client("ecs")), Logs(aws.client("logs")),
                              SystemClock(), console.progress)
         out = result.outputs
-        waiter.wait(out.get("Url", platform.cfg.url(platform.cfg.jenkins.host)),
-                    outputs["builder"]["ClusterArn"], out.get("ServiceName", "jenkins"),
-                    out.get("LogGroupName", f"/dockyard/{platform.cfg.name}/jenkins"))
+        waiter.wait(out.get(Out.URL, platform.cfg.url(platform.cfg.jenkins.host)),
+                    outputs["builder"][Out.CLUSTER_ARN], out.get(Out.SERVICE_NAME, "jenkins"),
+                    out.get(Out.LOG_GROUP_NAME, jenkins_log_group(platform.cfg)))
 
     return after
 

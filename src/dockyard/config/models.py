@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dockyard.config import fargate
+from dockyard.rules import looks_secret
 
 # The kaniko fork that is maintained since upstream was archived in June 2025
 # (research/kaniko-anchors.md section 3). Pin it by digest in dockyard.yml where you can.
@@ -43,7 +44,6 @@ _DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+
 _REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
 _SM_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+(:.*)?$")
 _SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[\w/.-]+$")
 _SM_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
@@ -101,7 +101,7 @@ def _env_name(key: str) -> str:
 
 
 def _not_secret_looking(key: str) -> str:
-    if any(word in key.upper() for word in _SECRET_WORDS):
+    if looks_secret(key):
         raise ValueError(f"{key} looks like a secret; move it to 'secrets' as a Secrets Manager or "
                          "SSM reference, so its value never sits in the task definition")
     return key

@@ -9,7 +9,7 @@ from typing import Any
 
 from dockyard.config.models import Config
 from dockyard.errors import DockyardError
-from dockyard.names import TAG_KEY, registry_host
+from dockyard.names import TAG_KEY, Out, registry_host
 
 APP_TAG_KEY = "dockyard:app"
 LOG_STREAM_PREFIX = "app"
@@ -56,17 +56,18 @@ class AppTarget:
 def target_from_outputs(cfg: Config, app: str, builder: dict[str, str],
                         app_outputs: dict[str, str]) -> AppTarget:
     """An app's target, from the two stacks' outputs."""
-    cluster = builder["ClusterArn"]
+    cluster = builder[Out.CLUSTER_ARN]
     account = cluster.split(":")[4]
     return AppTarget(
-        app=app, cluster=cluster, subnets=[s for s in builder.get("Subnets", "").split(",") if s],
-        assign_public_ip=builder.get("AssignPublicIp", "ENABLED") == "ENABLED",
-        security_group=app_outputs["SecurityGroupId"],
-        target_group=app_outputs["TargetGroupArn"],
-        execution_role=app_outputs["ExecutionRoleArn"], task_role=app_outputs["TaskRoleArn"],
-        log_group=app_outputs["LogGroupName"], url=app_outputs.get("Url", ""),
+        app=app, cluster=cluster, subnets=[s for s in builder.get(Out.SUBNETS, "").split(",") if s],
+        assign_public_ip=builder.get(Out.ASSIGN_PUBLIC_IP, "ENABLED") == "ENABLED",
+        security_group=app_outputs[Out.SECURITY_GROUP_ID],
+        target_group=app_outputs[Out.TARGET_GROUP_ARN],
+        execution_role=app_outputs[Out.EXECUTION_ROLE_ARN],
+        task_role=app_outputs[Out.TASK_ROLE_ARN],
+        log_group=app_outputs[Out.LOG_GROUP_NAME], url=app_outputs.get(Out.URL, ""),
         registry=registry_host(account, cfg.region),
-        secret_arns=json.loads(app_outputs.get("SecretArns") or "{}"))
+        secret_arns=json.loads(app_outputs.get(Out.SECRET_ARNS) or "{}"))
 
 
 def family(cfg: Config, app: str) -> str:

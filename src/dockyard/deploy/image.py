@@ -11,15 +11,11 @@ Accepted forms, for app ``web`` of project ``acme``:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Protocol
 
 from dockyard.errors import UsageError
-
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+from dockyard.rules import DIGEST, ECR_HOST, IMAGE_TAG, names_registry
 
 
 class ImageLookup(Protocol):
@@ -44,22 +40,21 @@ def parse_image(text: str) -> ImageRef:
     if not text or text != text.strip() or any(c.isspace() for c in text):
         raise UsageError(f"--image {text!r}: not an image reference")
     name, _, digest = text.partition("@")
-    if digest and not _DIGEST.match(digest):
+    if digest and not DIGEST.match(digest):
         raise UsageError(f"--image {text}: the digest must be sha256: and 64 hex digits")
     tag: str | None = None
     if ":" in name.rsplit("/", 1)[-1]:
         name, tag = name.rsplit(":", 1)
-        if not _TAG.match(tag):
+        if not IMAGE_TAG.match(tag):
             raise UsageError(f"--image {text}: {tag!r} is not a valid tag")
-    first = name.split("/", 1)[0]
-    if "/" in name and ("." in first or ":" in first or first == "localhost"):
-        registry, repository = first, name.split("/", 1)[1]
+    if names_registry(name):
+        registry, repository = name.split("/", 1)
     else:
         registry, repository = "", name
     if not repository:
         raise UsageError(f"--image {text}: no repository name")
     if not registry and "/" not in repository and tag is None and not digest:
-        if not _TAG.match(repository):
+        if not IMAGE_TAG.match(repository):
             raise UsageError(f"--image {text}: not an image reference")
         return ImageRef("", "", repository, None)  # a lone word: a tag of the app's repository
     return ImageRef(registry, repository, tag, digest or None)
@@ -74,7 +69,7 @@ def pin_image(text: str, *, project: str, app: str, registry: str, lookup: Image
     """
     ref = parse_image(text)
     own = f"{project}/{app}"
-    if ref.registry and not _ECR_HOST.match(ref.registry):
+    if ref.registry and not ECR_HOST.match(ref.registry):
         if ref.digest is None:
             raise UsageError(f"--image {text}: a tag outside ECR cannot be checked or pinned",
                              hint="pin it by digest: name@sha256:...")

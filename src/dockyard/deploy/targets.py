@@ -9,7 +9,7 @@ from dockyard.aws.errors import AwsPreconditionError
 from dockyard.config.models import Config
 from dockyard.deploy.definition import AppTarget, target_from_outputs
 from dockyard.errors import UsageError
-from dockyard.templates.app import app_stack_key
+from dockyard.names import Out, app_stack_key
 
 if TYPE_CHECKING:
     from dockyard.aws.session import AwsSession
@@ -27,12 +27,12 @@ def find_target(aws: AwsSession, cfg: Config, app: str) -> AppTarget:
     check_app(cfg, app)
     stacks = CloudFormation(aws.client("cloudformation"))
     builder = stacks.describe(cfg.stack_name("builder"))
-    if builder is None or not builder.outputs.get("ClusterArn"):
+    if builder is None or not builder.outputs.get(Out.CLUSTER_ARN):
         raise AwsPreconditionError(f"{cfg.stack_name('builder')} is not deployed in {cfg.region}",
                                    hint="run: dockyard up")
     name = cfg.stack_name(app_stack_key(app))
     app_stack = stacks.describe(name)
-    if app_stack is None or not app_stack.outputs.get("TargetGroupArn"):
+    if app_stack is None or not app_stack.outputs.get(Out.TARGET_GROUP_ARN):
         raise AwsPreconditionError(f"{name} is not deployed in {cfg.region}",
                                    hint=f"run: dockyard up --only {app_stack_key(app)}")
     return target_from_outputs(cfg, app, builder.outputs, app_stack.outputs)

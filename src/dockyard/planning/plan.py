@@ -15,6 +15,7 @@ from dockyard.config import LoadedConfig
 from dockyard.config.models import Config
 from dockyard.errors import DockyardError
 from dockyard.jenkins.casc import JenkinsInfra, render_yaml
+from dockyard.names import Out
 from dockyard.planning.cost import CostEstimate, estimate
 from dockyard.planning.lint import Finding, lint_template
 from dockyard.planning.posture import Exposure, exposures
@@ -107,11 +108,11 @@ def planned_infra(cfg: Config) -> JenkinsInfra:
         return f"<output {name} of {cfg.stack_name('builder')}>"
 
     return JenkinsInfra(
-        cluster_arn=output("ClusterArn"), subnets=[output("Subnets")],
-        security_group=output("AgentSecurityGroupId"),
+        cluster_arn=output(Out.CLUSTER_ARN), subnets=[output(Out.SUBNETS)],
+        security_group=output(Out.AGENT_SECURITY_GROUP_ID),
         assign_public_ip=assign_public_ip(cfg),
-        execution_role_arn=output("AgentExecutionRoleArn"),
-        task_role_arn=output("AgentTaskRoleArn"), log_group=output("AgentLogGroup"),
+        execution_role_arn=output(Out.AGENT_EXECUTION_ROLE_ARN),
+        task_role_arn=output(Out.AGENT_TASK_ROLE_ARN), log_group=output(Out.AGENT_LOG_GROUP),
         agent_image=f"<the {cfg.name}/jenkins-agent image built by up>")
 
 

@@ -8,9 +8,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from dockyard.names import Out
+
 # Security groups that come into a stack as parameters, by parameter name.
 _PARAMETER_GROUPS = {"LoadBalancerSecurityGroupId": "load balancer",
-                     "AgentSecurityGroupId": "Jenkins agents"}
+                     Out.AGENT_SECURITY_GROUP_ID: "Jenkins agents"}
 _DESCRIPTION = re.compile(r"^dockyard \S+ (?P<label>[^:]+):")
 
 

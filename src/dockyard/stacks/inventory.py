@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dockyard.aws.retained import FileSystem, Repository
-from dockyard.names import TAG_KEY
+from dockyard.names import TAG_KEY, Out
 from dockyard.stacks.platform import Platform
 from dockyard.stacks.teardown import RetainedApi, TaggedStacks
 
 # The outputs worth showing, by stack key prefix.
-KEY_OUTPUTS = ("Url", "AdminSecretArn", "FileSystemId", "ClusterName", "DnsName")
+KEY_OUTPUTS = (Out.URL, Out.ADMIN_SECRET_ARN, Out.FILE_SYSTEM_ID, Out.CLUSTER_NAME, Out.DNS_NAME)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class PlatformStatus:
     @property
     def endpoints(self) -> dict[str, str]:
         """Public URLs of the deployed stacks, by stack key."""
-        return {s.key: s.outputs["Url"] for s in self.stacks if "Url" in s.outputs}
+        return {s.key: s.outputs[Out.URL] for s in self.stacks if Out.URL in s.outputs}
 
 
 def status(platform: Platform, tagged: TaggedStacks, retained: RetainedApi) -> PlatformStatus:

@@ -28,7 +28,9 @@ from dockyard.config.models import Config
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.jenkins.casc import JenkinsInfra
 from dockyard.jenkins.contexts import write_agent_context, write_controller_context
+from dockyard.names import Out
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
+from dockyard.rules import url_lifetime
 from dockyard.templates.jenkins import controller_log_stream
 
 CONTEXT_TAG_LENGTH = 24
@@ -63,9 +65,10 @@ class JenkinsImages:
         agent = self._ensure(env, "jenkins-agent", write_agent_context)
         infra = JenkinsInfra(
             cluster_arn=env.cluster, subnets=env.subnets,
-            security_group=builder["AgentSecurityGroupId"], assign_public_ip=env.assign_public_ip,
-            execution_role_arn=builder["AgentExecutionRoleArn"],
-            task_role_arn=builder["AgentTaskRoleArn"], log_group=builder["AgentLogGroup"],
+            security_group=builder[Out.AGENT_SECURITY_GROUP_ID],
+            assign_public_ip=env.assign_public_ip,
+            execution_role_arn=builder[Out.AGENT_EXECUTION_ROLE_ARN],
+            task_role_arn=builder[Out.AGENT_TASK_ROLE_ARN], log_group=builder[Out.AGENT_LOG_GROUP],
             agent_image=agent)
         controller = self._ensure(
             env, "jenkins-controller",
@@ -226,7 +229,8 @@ class AwsImageTools:
     def upload(self, folder: Path, env: BuildEnvironment) -> Source:
         """Pack and upload a context (nothing is uploaded when the bucket has it)."""
         return prepare(str(folder), "Dockerfile", Objects(self.aws.client("s3")),
-                       bucket=env.bucket, url_seconds=self.cfg.builder.timeout_minutes * 60,
+                       bucket=env.bucket,
+                       url_seconds=url_lifetime(self.cfg.builder.timeout_minutes * 60),
                        on_note=lambda _: None)
 
     def existing(self, repository: str, tag: str) -> str | None:

@@ -19,7 +19,7 @@ from dockyard.aws.ecs import TaskState
 from dockyard.aws.retained import FileSystem, RecoveryPoint, Repository
 from dockyard.aws.services import ServiceState
 from dockyard.errors import DockyardError
-from dockyard.names import TAG_KEY
+from dockyard.names import TAG_KEY, Out
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 from dockyard.stacks.engine import StackResult
 from dockyard.stacks.platform import Platform
@@ -117,14 +117,14 @@ def down(platform: Platform, plan: DownPlan, retained: RetainedApi, *, purge: bo
         result.deleted_services = _delete_app_services(platform, plan, services, clock)
     for stack in plan.stacks:
         key = stack.name.removeprefix(f"{project}-")
-        if key == "builder" and (bucket := stack.outputs.get("ContextBucket")):
+        if key == "builder" and (bucket := stack.outputs.get(Out.CONTEXT_BUCKET)):
             # CloudFormation cannot delete a bucket with objects in it.
             emptied = retained.empty_bucket(bucket)
             if emptied:
                 platform.engine.reporter.note(stack.name, f"emptied {bucket} ({emptied} build "
                                                           "inputs) so the stack can delete it")
         if key == "builder" and tasks is not None and clock is not None and \
-                (cluster := stack.outputs.get("ClusterArn")):
+                (cluster := stack.outputs.get(Out.CLUSTER_ARN)):
             result.stopped_tasks = _stop_standalone_tasks(platform, stack.name, cluster, tasks,
                                                           clock)
         outcome = platform.engine.delete(key, stack.name)
@@ -152,7 +152,7 @@ def _delete_app_services(platform: Platform, plan: DownPlan, services: AppServic
     """Delete the service of every app stack about to go, and wait until they are gone."""
     project = platform.cfg.name
     builder = next((s for s in plan.stacks if s.name == f"{project}-builder"), None)
-    cluster = builder.outputs.get("ClusterArn", "") if builder else ""
+    cluster = builder.outputs.get(Out.CLUSTER_ARN, "") if builder else ""
     apps = [s.name.removeprefix(f"{project}-app-") for s in plan.stacks
             if s.name.startswith(f"{project}-app-")]
     if not cluster or not apps:

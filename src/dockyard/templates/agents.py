@@ -23,6 +23,7 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import ec2 as tp_ec2
 
 from dockyard.config.models import Config
+from dockyard.names import CONTEXT_PREFIX, DIGEST_PREFIX, Out, log_group_name
 from dockyard.templates.common import (
     allow,
     deny,
@@ -41,7 +42,7 @@ _ECS_TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
 
 def agent_log_group(cfg: Config) -> str:
     """The agents' log group."""
-    return f"/dockyard/{cfg.name}/agents"
+    return log_group_name(cfg.name, "agents")
 
 
 def add_agents(t: Template, cfg: Config, *, vpc: Any, cluster: Any, bucket: Any,
@@ -69,8 +70,9 @@ def add_agents(t: Template, cfg: Config, *, vpc: Any, cluster: Any, bucket: Any,
         *_deploy_statements(cfg, cluster),
     ), ("CKV_AWS_111", "ecs:RegisterTaskDefinition has no resource-level permissions; the task "
                        "definitions it registers can only use roles this role may pass")))
-    return {"AgentSecurityGroupId": Ref(group), "AgentExecutionRoleArn": GetAtt(execution, "Arn"),
-            "AgentTaskRoleArn": GetAtt(agent, "Arn"), "AgentLogGroup": Ref(logs)}
+    return {Out.AGENT_SECURITY_GROUP_ID: Ref(group),
+            Out.AGENT_EXECUTION_ROLE_ARN: GetAtt(execution, "Arn"),
+            Out.AGENT_TASK_ROLE_ARN: GetAtt(agent, "Arn"), Out.AGENT_LOG_GROUP: Ref(logs)}
 
 
 def _on_cluster(cluster: Any) -> awacs_iam.Condition:
@@ -90,8 +92,8 @@ def _build_statements(cfg: Config, cluster: Any, bucket: Any, build_logs: Any, *
         allow(["iam:PassRole"], build_roles, awacs_iam.Condition(
             awacs_iam.StringEquals(_ECS_TASKS)), sid="PassBuildRoles"),
         allow(["s3:GetObject", "s3:PutObject"],
-              [Sub(f"${{{bucket.title}.Arn}}/contexts/*"),
-               Sub(f"${{{bucket.title}.Arn}}/digests/*")], sid="BuildInputs"),
+              [Sub(f"${{{bucket.title}.Arn}}/{CONTEXT_PREFIX}*"),
+               Sub(f"${{{bucket.title}.Arn}}/{DIGEST_PREFIX}*")], sid="BuildInputs"),
         allow(["logs:GetLogEvents"], [GetAtt(build_logs, "Arn")], sid="BuildLogs"),
         allow(["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage"],
               [platform_repositories(cfg)], sid="Images"),

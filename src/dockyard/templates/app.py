@@ -17,6 +17,7 @@ from troposphere import GetAtt, Output, Ref, Sub, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
 from dockyard.config.models import App, Config, app_priority
+from dockyard.names import Out, app_stack_key, log_group_name
 from dockyard.templates.common import (
     Discovered,
     StackTemplate,
@@ -37,14 +38,9 @@ from dockyard.templates.repositories import add_repositories
 _ARN_PREFIX = "arn:${AWS::Partition}"
 
 
-def app_stack_key(app_name: str) -> str:
-    """The stack key of an app: ``app-<name>``."""
-    return f"app-{app_name}"
-
-
 def app_log_group(cfg: Config, app_name: str) -> str:
     """The app's log group."""
-    return f"/dockyard/{cfg.name}/apps/{app_name}"
+    return log_group_name(cfg.name, f"apps/{app_name}")
 
 
 def named_secrets(app: App) -> list[str]:
@@ -109,15 +105,15 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         "TaskRole", f"dockyard {cfg.name}: the {app_name} app's own permissions (none yet)"))
 
     for name, value in {
-        "Url": cfg.url(host),
-        "TargetGroupArn": Ref(target_group),
-        "SecurityGroupId": Ref(group),
-        "ExecutionRoleArn": GetAtt(execution_role, "Arn"),
-        "TaskRoleArn": GetAtt(role, "Arn"),
-        "LogGroupName": Ref(logs),
-        "RepositoryUri": Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
+        Out.URL: cfg.url(host),
+        Out.TARGET_GROUP_ARN: Ref(target_group),
+        Out.SECURITY_GROUP_ID: Ref(group),
+        Out.EXECUTION_ROLE_ARN: GetAtt(execution_role, "Arn"),
+        Out.TASK_ROLE_ARN: GetAtt(role, "Arn"),
+        Out.LOG_GROUP_NAME: Ref(logs),
+        Out.REPOSITORY_URI: Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
                              f"{repos[0].RepositoryName}"),
-        **({"SecretArns": Sub(json.dumps({name: f"${{SecretArn{n}}}" for n, name in
+        **({Out.SECRET_ARNS: Sub(json.dumps({name: f"${{SecretArn{n}}}" for n, name in
                                           enumerate(secret_arns, start=1)},
                                          separators=(",", ":")))} if secret_arns else {}),
     }.items():

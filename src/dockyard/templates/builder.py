@@ -11,7 +11,14 @@ from troposphere import ec2 as tp_ec2
 from troposphere.logs import LogGroup
 
 from dockyard.config.models import Config
-from dockyard.names import ARCH_TO_CPU
+from dockyard.names import (
+    ARCH_TO_CPU,
+    BUILD_STREAM_PREFIX,
+    CONTEXT_PREFIX,
+    KANIKO_CONTAINER,
+    Out,
+    log_group_name,
+)
 from dockyard.templates.agents import add_agents
 from dockyard.templates.common import (
     ECR_PUSH,
@@ -38,13 +45,9 @@ from dockyard.templates.repositories import (
     repository_names,
 )
 
-CONTEXT_PREFIX = "contexts/"
-DIGEST_PREFIX = "digests/"
 CONTEXT_EXPIRY_DAYS = 7
-KANIKO_CONTAINER = "kaniko"
 
-__all__ = ["CONTEXT_PREFIX", "DIGEST_PREFIX", "builder_architectures", "builder_stack",
-           "repository_names"]
+__all__ = ["builder_architectures", "builder_stack", "repository_names"]
 
 
 def builder_architectures(cfg: Config) -> list[str]:
@@ -55,7 +58,7 @@ def builder_architectures(cfg: Config) -> list[str]:
 
 def build_log_group(cfg: Config) -> str:
     """The log group kaniko writes to."""
-    return f"/dockyard/{cfg.name}/builds"
+    return log_group_name(cfg.name, "builds")
 
 
 def builder_stack(cfg: Config) -> StackTemplate:
@@ -121,15 +124,15 @@ def builder_stack(cfg: Config) -> StackTemplate:
                         build_roles=[GetAtt(execution_role, "Arn"), GetAtt(kaniko_role, "Arn")])
 
     outputs = {
-        "ClusterName": Ref(cluster),
-        "ClusterArn": GetAtt(cluster, "Arn"),
-        "ContextBucket": Ref(bucket),
-        "BuildLogGroup": Ref(logs),
-        "ExecutionRoleArn": GetAtt(execution_role, "Arn"),
-        "KanikoRoleArn": GetAtt(kaniko_role, "Arn"),
-        "BuildSecurityGroupId": Ref(security_group),
-        "Subnets": Join(",", Ref(subnets)),
-        "AssignPublicIp": "ENABLED" if assign_public_ip(cfg) else "DISABLED",
+        Out.CLUSTER_NAME: Ref(cluster),
+        Out.CLUSTER_ARN: GetAtt(cluster, "Arn"),
+        Out.CONTEXT_BUCKET: Ref(bucket),
+        Out.BUILD_LOG_GROUP: Ref(logs),
+        Out.EXECUTION_ROLE_ARN: GetAtt(execution_role, "Arn"),
+        Out.KANIKO_ROLE_ARN: GetAtt(kaniko_role, "Arn"),
+        Out.BUILD_SECURITY_GROUP_ID: Ref(security_group),
+        Out.SUBNETS: Join(",", Ref(subnets)),
+        Out.ASSIGN_PUBLIC_IP: "ENABLED" if assign_public_ip(cfg) else "DISABLED",
         **agents,
     }
     for arch in builder_architectures(cfg):
@@ -200,7 +203,7 @@ def _kaniko_task_definition(cfg: Config, arch: str, execution_role: iam.Role,
            if b.registry_auth_secret else {}),
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
             "awslogs-group": Ref(logs), "awslogs-region": Ref("AWS::Region"),
-            "awslogs-stream-prefix": "build"}),
+            "awslogs-stream-prefix": BUILD_STREAM_PREFIX}),
     )
     # Not read-only: kaniko builds the image by unpacking layers into its own root filesystem.
     return ecs.TaskDefinition(

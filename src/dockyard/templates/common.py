@@ -16,7 +16,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere import iam as tp_iam
 
 from dockyard.config.models import Config, ExistingNetwork
-from dockyard.names import TAG_KEY
+from dockyard.names import TAG_KEY, Out
 
 # CloudFormation keeps one default egress rule (all traffic) on a security group that declares
 # none; a single rule nobody can match removes it, so "egress: nothing" is expressible.
@@ -150,9 +150,9 @@ def network_inputs(cfg: Config) -> dict[str, Input]:
         return {"VpcId": Value(net.vpc_id), "PublicSubnets": Value(",".join(net.subnets)),
                 "TaskSubnets": Value(",".join(task_subnets))}
     if net.mode == "create":
-        return {"VpcId": FromStack("network", "VpcId"),
-                "PublicSubnets": FromStack("network", "PublicSubnets"),
-                "TaskSubnets": FromStack("network", "PublicSubnets")}
+        return {"VpcId": FromStack("network", Out.VPC_ID),
+                "PublicSubnets": FromStack("network", Out.PUBLIC_SUBNETS),
+                "TaskSubnets": FromStack("network", Out.PUBLIC_SUBNETS)}
     return {"VpcId": Discovered("default-vpc-id"),
             "PublicSubnets": Discovered("default-vpc-subnets"),
             "TaskSubnets": Discovered("default-vpc-subnets")}
@@ -169,13 +169,13 @@ def add_edge_parameters(t: Template, cfg: Config) -> tuple[dict[str, Parameter],
     declared = (
         ("VpcId", "AWS::EC2::VPC::Id", "The VPC.", network_inputs(cfg)["VpcId"]),
         ("HttpsListenerArn", "String", "The edge stack's HTTPS listener.",
-         FromStack("edge", "HttpsListenerArn")),
+         FromStack("edge", Out.HTTPS_LISTENER_ARN)),
         ("LoadBalancerSecurityGroupId", "AWS::EC2::SecurityGroup::Id",
-         "The load balancer's security group.", FromStack("edge", "SecurityGroupId")),
+         "The load balancer's security group.", FromStack("edge", Out.SECURITY_GROUP_ID)),
         ("LoadBalancerDnsName", "String", "The load balancer's DNS name.",
-         FromStack("edge", "DnsName")),
+         FromStack("edge", Out.DNS_NAME)),
         ("LoadBalancerZoneId", "String", "The load balancer's canonical hosted zone.",
-         FromStack("edge", "CanonicalHostedZoneId")),
+         FromStack("edge", Out.CANONICAL_HOSTED_ZONE_ID)),
         ("HostedZoneId", "AWS::Route53::HostedZone::Id",
          f"The Route 53 zone of {cfg.edge.domain}.", hosted_zone_input(cfg)),
     )

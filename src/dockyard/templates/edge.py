@@ -13,6 +13,7 @@ from troposphere import GetAtt, Output, Ref, certificatemanager, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
 from dockyard.config.models import Config
+from dockyard.names import Out
 from dockyard.templates.common import (
     NO_EGRESS,
     StackTemplate,
@@ -35,8 +36,8 @@ def edge_stack(cfg: Config) -> StackTemplate:
     vpc = add_parameter(t, "VpcId", "AWS::EC2::VPC::Id", "The VPC of the load balancer.")
     subnets = add_parameter(t, "PublicSubnets", "List<AWS::EC2::Subnet::Id>",
                             "Public subnets in two or more zones.")
-    inputs = {"VpcId": network_inputs(cfg)["VpcId"],
-              "PublicSubnets": network_inputs(cfg)["PublicSubnets"]}
+    inputs = {Out.VPC_ID: network_inputs(cfg)["VpcId"],
+              Out.PUBLIC_SUBNETS: network_inputs(cfg)["PublicSubnets"]}
 
     security_group = t.add_resource(_security_group(cfg, vpc))
     alb = t.add_resource(suppress(elb.LoadBalancer(
@@ -99,12 +100,12 @@ def edge_stack(cfg: Config) -> StackTemplate:
        ("CKV_AWS_103", "plain HTTP listener that only redirects to HTTPS; TLS is set on 443")))
 
     for name, value in {
-        "LoadBalancerArn": Ref(alb),
-        "HttpsListenerArn": Ref(https),
-        "DnsName": GetAtt(alb, "DNSName"),
-        "CanonicalHostedZoneId": GetAtt(alb, "CanonicalHostedZoneID"),
-        "SecurityGroupId": Ref(security_group),
-        "CertificateArn": certificate_arn,
+        Out.LOAD_BALANCER_ARN: Ref(alb),
+        Out.HTTPS_LISTENER_ARN: Ref(https),
+        Out.DNS_NAME: GetAtt(alb, "DNSName"),
+        Out.CANONICAL_HOSTED_ZONE_ID: GetAtt(alb, "CanonicalHostedZoneID"),
+        Out.SECURITY_GROUP_ID: Ref(security_group),
+        Out.CERTIFICATE_ARN: certificate_arn,
     }.items():
         t.add_output(Output(name, Value=value))
     return StackTemplate("edge", cfg.stack_name("edge"), tag_resources(t, cfg), inputs=inputs)

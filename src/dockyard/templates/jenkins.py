@@ -34,7 +34,7 @@ from troposphere import secretsmanager as sm
 from troposphere.logs import LogGroup
 
 from dockyard.config.models import JENKINS_RULE_PRIORITY, Config
-from dockyard.names import ARCH_TO_CPU, TAG_KEY, admin_secret_name
+from dockyard.names import ARCH_TO_CPU, TAG_KEY, Out, admin_secret_name, log_group_name
 from dockyard.templates.common import (
     NO_EGRESS,
     Built,
@@ -85,7 +85,7 @@ JENKINS_OPTS = f"--webroot={CACHE_PATH}/war --pluginroot={CACHE_PATH}/plugins"
 
 def jenkins_log_group(cfg: Config) -> str:
     """The controller's log group."""
-    return f"/dockyard/{cfg.name}/jenkins"
+    return log_group_name(cfg.name, "jenkins")
 
 
 def jenkins_stack(cfg: Config) -> StackTemplate:
@@ -110,7 +110,7 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
                                       if cfg.jenkins.file_system_id
                                       else Retained("file-system", "jenkins-home"))
     inputs["TaskSubnets"] = network_inputs(cfg)["TaskSubnets"]
-    inputs["ClusterArn"] = FromStack("builder", "ClusterArn")
+    inputs["ClusterArn"] = FromStack("builder", Out.CLUSTER_ARN)
     inputs["ControllerImage"] = (Value(cfg.jenkins.image) if cfg.jenkins.image
                                  else Built("jenkins-controller"))
 
@@ -169,14 +169,14 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
     ))
 
     for name, value in {
-        "Url": cfg.url(cfg.jenkins.host),
-        "AdminSecretArn": Ref(secret),
-        "FileSystemId": file_system,
-        "AccessPointId": Ref(access_point),
-        "ServiceName": GetAtt(service, "Name"),
-        "ControllerSecurityGroupId": Ref(controller_sg),
-        "LogGroupName": Ref(logs),
-        "TargetGroupArn": Ref(target_group),
+        Out.URL: cfg.url(cfg.jenkins.host),
+        Out.ADMIN_SECRET_ARN: Ref(secret),
+        Out.FILE_SYSTEM_ID: file_system,
+        Out.ACCESS_POINT_ID: Ref(access_point),
+        Out.SERVICE_NAME: GetAtt(service, "Name"),
+        Out.CONTROLLER_SECURITY_GROUP_ID: Ref(controller_sg),
+        Out.LOG_GROUP_NAME: Ref(logs),
+        Out.TARGET_GROUP_ARN: Ref(target_group),
     }.items():
         t.add_output(Output(name, Value=value))
     return StackTemplate("jenkins", cfg.stack_name("jenkins"), tag_resources(t, cfg), inputs=inputs)

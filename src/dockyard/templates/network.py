@@ -9,6 +9,7 @@ import ipaddress
 from troposphere import GetAZs, Join, Output, Ref, Select, ec2
 
 from dockyard.config.models import Config, CreateNetwork
+from dockyard.names import Out
 from dockyard.templates.common import StackTemplate, new_template, tag_resources
 
 ZONES = ("A", "B")
@@ -43,6 +44,6 @@ def network_stack(cfg: Config) -> StackTemplate:
         t.add_resource(ec2.SubnetRouteTableAssociation(
             f"PublicSubnet{zone}Routes", SubnetId=Ref(subnet), RouteTableId=Ref(routes)))
         subnets.append(subnet)
-    t.add_output(Output("VpcId", Value=Ref(vpc)))
-    t.add_output(Output("PublicSubnets", Value=Join(",", [Ref(s) for s in subnets])))
+    t.add_output(Output(Out.VPC_ID, Value=Ref(vpc)))
+    t.add_output(Output(Out.PUBLIC_SUBNETS, Value=Join(",", [Ref(s) for s in subnets])))
     return StackTemplate("network", cfg.stack_name("network"), tag_resources(t, cfg))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dockyard.names import Out
 from dockyard.ui.progress import change_lines
 from dockyard.ui.text import columns
 
@@ -27,7 +28,7 @@ def _result_document(r: StackResult) -> dict[str, Any]:
 def up_text(results: list[StackResult]) -> str:
     """The outcome of ``up``: one line per stack, then the URLs."""
     lines = columns([(r.name, str(r.outcome), r.status) for r in results], indent=0)
-    urls = [(r.key, r.outputs["Url"]) for r in results if "Url" in r.outputs]
+    urls = [(r.key, r.outputs[Out.URL]) for r in results if Out.URL in r.outputs]
     if urls:
         lines += ["", *columns(urls, indent=0)]
     return "\n".join(lines)
@@ -36,7 +37,7 @@ def up_text(results: list[StackResult]) -> str:
 def up_document(results: list[StackResult]) -> dict[str, Any]:
     """The outcome of ``up`` as one JSON document."""
     return {"ok": all(r.ok for r in results), "stacks": [_result_document(r) for r in results],
-            "endpoints": {r.key: r.outputs["Url"] for r in results if "Url" in r.outputs}}
+            "endpoints": {r.key: r.outputs[Out.URL] for r in results if Out.URL in r.outputs}}
 
 
 def diff_text(diffs: list[Diff]) -> str:

@@ -1,0 +1,53 @@
+"""Rules that several parts of dockyard apply to what users type: image references, tags,
+durations, secret-looking names. One definition each, so build, deploy and the config agree."""
+
+from __future__ import annotations
+
+import re
+
+from dockyard.errors import UsageError
+
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+"""A Docker/OCI tag (distribution spec: ``[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}``)."""
+
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+"""An image digest, as ECR and kaniko write it."""
+
+ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+"""A private ECR registry's host name."""
+
+SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+"""Words that make an environment variable or build argument name look like a secret."""
+
+URL_MARGIN_SECONDS = 1800
+"""A presigned URL a task uses lives this much longer than the task may run (start-up, image
+pull and a slow upload come on top of the build's own timeout)."""
+
+
+def names_registry(repository: str) -> bool:
+    """Whether ``repository`` starts with a registry host, as Docker reads a reference: a first
+    component with a dot or a port, or ``localhost`` (``docker.io/you/app``, not ``you/app``)."""
+    first = repository.split("/", 1)[0]
+    return "/" in repository and ("." in first or ":" in first or first == "localhost")
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a variable name says it holds a secret (``DB_PASSWORD``, ``API_TOKEN``)."""
+    return any(word in name.upper() for word in SECRET_WORDS)
+
+
+def parse_duration(value: str, option: str = "--timeout") -> int:
+    """``45m``, ``90s``, ``2h`` (or plain minutes) in seconds; errors name ``option``."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        seconds = int(value[:-1]) * units[value[-1]] if value[-1:] in units else int(value) * 60
+    except (ValueError, KeyError):
+        raise UsageError(f"{option} {value!r}: use a number with s, m or h, like 45m") from None
+    if seconds <= 0:
+        raise UsageError(f"{option} {value!r}: must be more than zero")
+    return seconds
+
+
+def url_lifetime(task_seconds: int) -> int:
+    """How long a presigned URL for a task that may run ``task_seconds`` must live."""
+    return task_seconds + URL_MARGIN_SECONDS
