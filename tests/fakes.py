@@ -37,6 +37,30 @@ class FakeClock:
 Step = tuple[list[tuple[str, str, str, str]], str]
 
 
+class Notes(list[str]):
+    """A dockyard.progress.Progress that keeps what it is told: each note's text in the list
+    itself, each task line in ``lines``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def note(self, subject: str, text: str) -> None:
+        self.append(text)
+
+    def line(self, subject: str, text: str) -> None:
+        self.lines.append(text)
+
+    def changes(self, stack: str, changes: list[ResourceChange]) -> None:
+        self.append(f"{stack}: {len(changes)} changes")
+
+    def event(self, event: StackEvent) -> None:
+        self.append(f"{event.stack_name} {event.logical_id} {event.status}")
+
+    def result(self, result: object) -> None:
+        self.append(f"result {result}")
+
+
 @dataclass
 class FakeCloudFormation:
     """Stacks in memory. Executing a change set plays ``scripts[name]``, one step per

@@ -14,6 +14,7 @@ from devtools.fake_ecs import CRASH, patch_ecs
 from devtools.fake_kaniko import image_manifest
 from moto import mock_aws
 
+from dockyard.aws.cloudformation import CloudFormation
 from dockyard.aws.services import Services
 from dockyard.aws.session import AwsSession
 from dockyard.aws.storage import Registry
@@ -24,7 +25,7 @@ from dockyard.deploy.rollout import RolloutWatch
 from dockyard.deploy.targets import find_target
 from dockyard.errors import ExitCode
 from tests.aws.test_moto_stacks import REGION, _account_for, _create_all
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, Notes
 
 PREFIX = "arn:aws:ecs:ap-southeast-2:123456789012"
 
@@ -77,11 +78,11 @@ def push(tag: str, *, crash: bool = False) -> None:
 
 def test_deploys_create_update_and_roll_back_in_moto(account: Config) -> None:
     aws = AwsSession(boto3.Session(region_name=REGION), REGION)
-    target = find_target(aws, account, "web")
+    target = find_target(CloudFormation(aws.client("cloudformation")), account, "web")
     services = Services(aws.client("ecs"))
-    notes: list[str] = []
-    deployer = AppDeployer(account, services, RolloutWatch(services, FakeClock(), notes.append),
-                           notes.append)
+    notes = Notes()
+    deployer = AppDeployer(account, services, RolloutWatch(services, FakeClock(), notes),
+                           notes)
     registry = Registry(aws.client("ecr"))
 
     def deploy(tag: str) -> DeployResult:

@@ -16,16 +16,18 @@ from devtools.fake_kaniko import FakeKaniko
 from moto import mock_aws
 from moto.moto_api import state_manager
 
+from dockyard.aws.cloudformation import CloudFormation
 from dockyard.aws.ecs import ContainerState, Ecs, TaskSpec, TaskState
 from dockyard.aws.session import AwsSession
 from dockyard.aws.storage import Logs, Objects, Registry
-from dockyard.builds.environment import destination_for, environment_from_stack, make_request
+from dockyard.builds.builder import environment_from_stack
+from dockyard.builds.environment import destination_for, make_request
 from dockyard.builds.runner import Build
 from dockyard.builds.sources import prepare
 from dockyard.builds.task import Runner, Status, StopSignal
 from dockyard.config import Config
 from tests.aws.test_moto_stacks import REGION, _account_for, _create_all
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, Notes
 
 
 @pytest.fixture()
@@ -80,20 +82,20 @@ class KanikoInTheLoop:
 def make_build(cfg: Config, context: str, *, platforms: str | None = None,
                exit_code: int = 0) -> tuple[Build, Any, list[str]]:
     aws = AwsSession(boto3.Session(region_name=REGION), REGION)
-    environment = environment_from_stack(aws, cfg)
+    environment = environment_from_stack(CloudFormation(aws.client("cloudformation")), cfg)
     request = make_request(cfg, {"tags": ("v1",) if not platforms else (),
                                  "platforms": platforms}, list(environment.task_definitions))
     destination = destination_for(cfg, "web", environment.registry)
     tasks = KanikoInTheLoop(Ecs(aws.client("ecs")), environment.log_group, exit_code)
-    lines: list[str] = []
+    lines = Notes()
     runner = Runner(tasks=tasks, logs=Logs(aws.client("logs")), clock=FakeClock(),
                     log_group=environment.log_group, container="kaniko", stop=StopSignal(),
-                    on_line=lines.append, on_note=lambda _: None)
+                    progress=lines)
     objects = Objects(aws.client("s3"))
     source = prepare(context, "Dockerfile", objects, bucket=environment.bucket,
-                     url_seconds=3600, on_note=lambda _: None)
+                     url_seconds=3600, progress=Notes())
     return (Build(env=environment, request=request, destination=destination, runner=runner,
-                  digests=objects, registry=Registry(aws.client("ecr"))), source, lines)
+                  digests=objects, registry=Registry(aws.client("ecr"))), source, lines.lines)
 
 
 @pytest.fixture()

@@ -12,7 +12,7 @@ from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
 from dockyard.builds.sources import Source
 from dockyard.builds.task import Runner, StopSignal
 from dockyard.errors import DockyardError
-from tests.fakes import FakeClock, FakeEcs, FakeLogs, TaskScript
+from tests.fakes import FakeClock, FakeEcs, FakeLogs, Notes, TaskScript
 
 ENV = BuildEnvironment(cluster="arn:aws:ecs:ap-southeast-2:123456789012:cluster/acme",
                        subnets=["subnet-a"], security_group="sg-1", assign_public_ip=True,
@@ -56,11 +56,11 @@ class Registry:
 def run(destination: Destination, *, pushed_line: str, stored: str | None = None,
         ecr: str | None = DIGEST, expiry: datetime | None = None
         ) -> tuple[BuildResult, Digests, list[str], list[str]]:
-    logs, notes = FakeLogs(), []
+    logs, notes = FakeLogs(), Notes()
     script = TaskScript(lines=["INFO step"], late_lines=[pushed_line])
     runner = Runner(tasks=FakeEcs(logs, [script]), logs=logs, clock=FakeClock(),
                     log_group=ENV.log_group, container="kaniko", stop=StopSignal(),
-                    on_line=lambda _: None, on_note=notes.append)
+                    progress=notes)
     digests = Digests(stored)
     build = Build(env=ENV, request=BuildRequest(timeout_seconds=3600), destination=destination,
                   runner=runner, digests=digests, registry=Registry(ecr),

@@ -10,6 +10,7 @@ import pytest
 
 from dockyard.builds.sources import kind_of, listing_for, prepare
 from dockyard.errors import UsageError
+from tests.fakes import Notes
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -76,11 +77,11 @@ def test_a_git_context_is_packed_uploaded_once_and_labelled(repo: tuple[str, str
     url, _, head = repo
     objects = Objects()
     source = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx", url_seconds=60,
-                     on_note=lambda _: None)
+                     progress=Notes())
     assert source.kind == "git" and source.revision == head and source.url == url
     assert source.context == f"s3://ctx/{objects.uploads[0]}"
     again = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx", url_seconds=60,
-                    on_note=lambda _: None)
+                    progress=Notes())
     assert again.context == source.context and len(objects.uploads) == 1
 
 
@@ -93,15 +94,15 @@ def test_a_missing_ref_is_a_clear_error(repo: tuple[str, str, str], tmp_path: Pa
 def test_s3_archives_are_read_in_place_or_through_a_presigned_url() -> None:
     objects = Objects({("ctx", "contexts/abc.tar.gz"), ("other", "builds/web.tar.gz")})
     own = prepare("s3://ctx/contexts/abc.tar.gz", "Dockerfile", objects, bucket="ctx",
-                  url_seconds=60, on_note=lambda _: None)
+                  url_seconds=60, progress=Notes())
     assert own.context == "s3://ctx/contexts/abc.tar.gz"
     elsewhere = prepare("s3://other/builds/web.tar.gz", "Dockerfile", objects, bucket="ctx",
-                        url_seconds=5400, on_note=lambda _: None)
+                        url_seconds=5400, progress=Notes())
     assert elsewhere.context.startswith("https://other.s3.amazonaws.com/builds/web.tar.gz?")
     assert "X-Amz-Expires=5400" in elsewhere.context
     with pytest.raises(UsageError, match="no such object"):
         prepare("s3://other/missing.tar.gz", "Dockerfile", objects, bucket="ctx",
-                url_seconds=60, on_note=lambda _: None)
+                url_seconds=60, progress=Notes())
     with pytest.raises(UsageError, match="gzipped tar"):
         prepare("s3://other/builds/web.zip", "Dockerfile", objects, bucket="ctx",
-                url_seconds=60, on_note=lambda _: None)
+                url_seconds=60, progress=Notes())

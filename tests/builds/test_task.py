@@ -6,7 +6,7 @@ from __future__ import annotations
 from dockyard.aws.ecs import TaskSpec
 from dockyard.builds.runner import exit_code_of
 from dockyard.builds.task import Runner, Status, StopSignal
-from tests.fakes import FakeClock, FakeEcs, FakeLogs, TaskScript
+from tests.fakes import FakeClock, FakeEcs, FakeLogs, Notes, TaskScript
 
 SPEC = TaskSpec(cluster="acme", task_definition="kaniko-amd64:1", subnets=["subnet-a"],
                 security_groups=["sg-1"], assign_public_ip=True,
@@ -19,11 +19,10 @@ def runner(*scripts: TaskScript, stop: StopSignal | None = None,
            clock: FakeClock | None = None) -> tuple[Runner, FakeEcs, list[str], list[str]]:
     logs = FakeLogs()
     ecs = FakeEcs(logs, list(scripts))
-    lines: list[str] = []
-    notes: list[str] = []
+    notes = Notes()
     return (Runner(tasks=ecs, logs=logs, clock=clock or FakeClock(), log_group="/builds",
-                   container="kaniko", stop=stop or StopSignal(), on_line=lines.append,
-                   on_note=notes.append), ecs, lines, notes)
+                   container="kaniko", stop=stop or StopSignal(), progress=notes),
+            ecs, notes.lines, notes)
 
 
 def test_success_streams_every_line_including_those_after_stopped() -> None:

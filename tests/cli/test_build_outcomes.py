@@ -5,16 +5,14 @@ always exits 0)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from dockyard.builds.request import BuildRequest, Destination
-from dockyard.builds.runner import Build, BuildEnvironment
+from dockyard.builds.builder import BuildClients, Builder
+from dockyard.builds.runner import BuildEnvironment
 from dockyard.builds.sources import Source
-from dockyard.builds.task import Runner, StopSignal
-from dockyard.cli import build as cli_build
 from dockyard.cli import main
+from dockyard.cli.wiring import Wiring
 from tests.fakes import FakeClock, FakeEcs, FakeLogs, TaskScript
 
 ENV = BuildEnvironment(cluster="arn:aws:ecs:ap-southeast-2:123456789012:cluster/acme",
@@ -37,6 +35,9 @@ class Digests:
 
 
 class Registry:
+    def repository_exists(self, name: str) -> bool:
+        return True
+
     def digest_of(self, repository: str, tag: str) -> str | None:
         return "sha256:" + "ab" * 32
 
@@ -51,23 +52,16 @@ class Registry:
 def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[TaskScript]:
     monkeypatch.chdir(tmp_path)
     scripts: list[TaskScript] = []
-    digests = Digests()
-
-    def build(self: Any, request: BuildRequest, destination: Destination) -> Build:
-        logs = FakeLogs()
-        runner = Runner(tasks=FakeEcs(logs, scripts), logs=logs, clock=FakeClock(),
-                        log_group=ENV.log_group, container="kaniko", stop=StopSignal(),
-                        on_line=self.line(""), on_note=self.progress)
-        digests.store = {k: "sha256:" + "ab" * 32 for k in
-                         (f"digests/{self.build_id}/amd64",)}
-        return Build(env=ENV, request=request, destination=destination, runner=runner,
-                     digests=digests, registry=Registry())
-
-    monkeypatch.setattr(cli_build._Wiring, "env", ENV)
-    monkeypatch.setattr(cli_build._Wiring, "repository_exists", lambda self, name: True)
-    monkeypatch.setattr(cli_build._Wiring, "source", lambda self, context, request: Source(
+    logs = FakeLogs()
+    clients = BuildClients(stacks=None, tasks=FakeEcs(logs, scripts), logs=logs,  # type: ignore[arg-type]
+                           objects=Digests(), registry=Registry())  # type: ignore[arg-type]
+    # The fakes go in where the command's wiring makes its clients; the builder stack's
+    # outputs and the upload are stood in for.
+    monkeypatch.setattr(Wiring, "build_clients", clients)
+    monkeypatch.setattr(Wiring, "clock", FakeClock())
+    monkeypatch.setattr(Builder, "env", ENV)
+    monkeypatch.setattr(Builder, "source", lambda self, context, request: Source(
         kind="local", description=context, context="s3://ctx/contexts/x.tar.gz"))
-    monkeypatch.setattr(cli_build._Wiring, "build", build)
     return scripts
 
 

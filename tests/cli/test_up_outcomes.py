@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.cli import main
-from dockyard.cli import platform as cli_platform
-from dockyard.stacks.engine import Engine
-from dockyard.stacks.platform import Platform
+from dockyard.cli.wiring import Wiring
 from tests.fakes import FakeAccount, FakeClock, FakeCloudFormation, FakeRetained
 
 
@@ -18,14 +16,10 @@ from tests.fakes import FakeAccount, FakeClock, FakeCloudFormation, FakeRetained
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCloudFormation:
     monkeypatch.chdir(tmp_path)
     api = FakeCloudFormation()
-
-    def build(run: cli_platform.RunState, reporter: object) -> object:
-        engine = Engine(api, FakeClock(), reporter)  # type: ignore[arg-type]
-        platform = Platform(cfg=run.load_config().config, engine=engine, account=FakeAccount(),
-                            retained=FakeRetained())
-        return cli_platform._Wiring(platform, api, FakeRetained(), aws=None)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(cli_platform, "_build", build)
+    # The fakes go in where the command's wiring makes its clients.
+    for name, value in (("stacks", api), ("account", FakeAccount()),
+                        ("retained", FakeRetained()), ("clock", FakeClock())):
+        monkeypatch.setattr(Wiring, name, value)
     return api
 
 

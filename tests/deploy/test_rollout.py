@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from dockyard.deploy.rollout import RolloutWatch
 from dockyard.errors import ExitCode
 from tests.conftest import example_config
 from tests.deploy.test_definition import APP, BUILDER, IMAGE
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, Notes
 
 TD = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/acme-web:"
 CLUSTER = BUILDER["ClusterArn"]
@@ -75,9 +75,9 @@ class FakeEcs:
         return list(self.completed)
 
 
-def deployer(ecs: FakeEcs, notes: list[str]) -> AppDeployer:
-    watch = RolloutWatch(ecs, FakeClock(), notes.append, interval=5)
-    return AppDeployer(example_config(), ecs, watch, notes.append)
+def deployer(ecs: FakeEcs, notes: Notes) -> AppDeployer:
+    watch = RolloutWatch(ecs, FakeClock(), notes, interval=5)
+    return AppDeployer(example_config(), ecs, watch, notes)
 
 
 TARGET = target_from_outputs(example_config(), "web", BUILDER, APP)
@@ -85,7 +85,7 @@ BEFORE = service(deployment("ecs-svc/old", 3, "COMPLETED", running=2), events=("
 
 
 def test_a_completed_deployment_exits_0_with_progress_shown_once() -> None:
-    notes: list[str] = []
+    notes = Notes()
     ecs = FakeEcs([BEFORE,
                    service(deployment("ecs-svc/new", 4, "IN_PROGRESS", pending=2),
                            deployment("ecs-svc/old", 3, "COMPLETED", "ACTIVE", running=2),
@@ -110,14 +110,14 @@ def test_a_completed_deployment_exits_0_with_progress_shown_once() -> None:
 
 def test_the_first_deploy_creates_the_service() -> None:
     ecs = FakeEcs([None, service(deployment("ecs-svc/new", 4, "COMPLETED", running=2))])
-    result = deployer(ecs, []).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    result = deployer(ecs, Notes()).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
     assert result.created and result.exit_code == ExitCode.OK
     assert ("create", f"{TD}4") in ecs.calls
     assert not any(call[0] == "update" for call in ecs.calls)
 
 
 def test_a_rolled_back_deployment_exits_4_although_the_service_is_stable() -> None:
-    notes: list[str] = []
+    notes = Notes()
     crashed = TaskState("arn:aws:ecs:task/acme/t1", "STOPPED",
                         stop_code="EssentialContainerExited",
                         stopped_reason="Essential container in task exited",
@@ -142,16 +142,29 @@ def test_a_rolled_back_deployment_exits_4_although_the_service_is_stable() -> No
 
 def test_a_deployment_that_vanished_while_another_revision_runs_is_a_failure() -> None:
     ecs = FakeEcs([BEFORE, service(deployment("ecs-svc/back", 3, "COMPLETED", running=2))])
-    result = deployer(ecs, []).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    result = deployer(ecs, Notes()).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
     assert result.exit_code == ExitCode.ROLLED_BACK
     assert result.outcome is not None and result.outcome.restored == f"{TD}3"
+
+
+def test_a_failure_hidden_by_stale_reads_is_told_from_the_service_event() -> None:
+    back = service(deployment("ecs-svc/back", 3, "COMPLETED", running=2))
+    back = replace(back, events=[ServiceEvent("e9", None, "(service web) (deployment ecs-svc/new) "
+                                                         "deployment failed: tasks failed to "
+                                                         "start.")])
+    result = deployer(FakeEcs([BEFORE, back]), Notes()).deploy(TARGET, IMAGE, {}, wait=True,
+                                                          timeout=900)
+    assert result.exit_code == ExitCode.ROLLED_BACK
+    assert result.outcome is not None
+    assert result.outcome.reason.startswith("deployment failed: tasks failed to start; the "
+                                            "deployment is gone")
 
 
 def test_still_rolling_at_the_deadline_exits_124_after_polling_until_then() -> None:
     ecs = FakeEcs([BEFORE, service(deployment("ecs-svc/new", 4, "IN_PROGRESS", pending=2))])
     clock = FakeClock()
-    watch = RolloutWatch(ecs, clock, lambda _: None, interval=5)
-    result = AppDeployer(example_config(), ecs, watch, lambda _: None).deploy(
+    watch = RolloutWatch(ecs, clock, Notes(), interval=5)
+    result = AppDeployer(example_config(), ecs, watch, Notes()).deploy(
         TARGET, IMAGE, {}, wait=True, timeout=60)
     assert result.exit_code == ExitCode.TIMEOUT
     assert result.outcome is not None and "IN_PROGRESS" in result.outcome.reason
@@ -160,7 +173,7 @@ def test_still_rolling_at_the_deadline_exits_124_after_polling_until_then() -> N
 
 def test_no_wait_returns_once_the_deployment_started() -> None:
     ecs = FakeEcs([BEFORE])
-    result = deployer(ecs, []).deploy(TARGET, IMAGE, {}, wait=False, timeout=900)
+    result = deployer(ecs, Notes()).deploy(TARGET, IMAGE, {}, wait=False, timeout=900)
     assert result.outcome is None and result.exit_code == ExitCode.OK
     assert result.deployment_id == "ecs-svc/new"
     assert [c for c in ecs.calls if c[0] == "describe"] == [("describe", "web")]
@@ -171,7 +184,7 @@ def test_rollback_goes_to_the_last_completed_deployment_not_the_previous_revisio
     current = service(deployment("ecs-svc/five", 5, "COMPLETED", running=2))
     ecs = FakeEcs([current, service(deployment("ecs-svc/new", 3, "COMPLETED", running=2))],
                   completed=[f"{TD}5", f"{TD}3", f"{TD}2"])
-    result = deployer(ecs, []).rollback(TARGET, wait=True, timeout=900)
+    result = deployer(ecs, Notes()).rollback(TARGET, wait=True, timeout=900)
     assert ("update", f"{TD}3") in ecs.calls
     assert result.exit_code == ExitCode.OK and result.action == "rollback"
 
@@ -180,7 +193,7 @@ def test_rollback_with_nothing_completed_before_is_exit_3_and_changes_nothing() 
     ecs = FakeEcs([service(deployment("ecs-svc/one", 1, "COMPLETED", running=2))],
                   completed=[f"{TD}1"])
     with pytest.raises(NothingToRollBackError, match="nothing to roll back to") as raised:
-        deployer(ecs, []).rollback(TARGET, wait=True, timeout=900)
+        deployer(ecs, Notes()).rollback(TARGET, wait=True, timeout=900)
     assert raised.value.exit_code == ExitCode.AWS_PRECONDITION
     assert not any(c[0] == "update" for c in ecs.calls)
 
@@ -188,7 +201,7 @@ def test_rollback_with_nothing_completed_before_is_exit_3_and_changes_nothing() 
 def test_rollback_of_an_app_never_deployed_is_exit_3() -> None:
     ecs = FakeEcs([None])
     with pytest.raises(Exception, match="web is not deployed") as raised:
-        deployer(ecs, []).rollback(TARGET, wait=True, timeout=900)
+        deployer(ecs, Notes()).rollback(TARGET, wait=True, timeout=900)
     assert getattr(raised.value, "exit_code", None) == ExitCode.AWS_PRECONDITION
 
 
@@ -196,7 +209,7 @@ def test_a_stale_describe_after_update_is_no_verdict() -> None:
     # ECS answers with the deployments from before UpdateService twice, then the truth.
     ecs = FakeEcs([BEFORE, BEFORE, BEFORE,
                    service(deployment("ecs-svc/new", 4, "COMPLETED", running=2))])
-    result = deployer(ecs, []).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    result = deployer(ecs, Notes()).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
     assert result.exit_code == ExitCode.OK, result.outcome
     assert result.outcome is not None and result.outcome.verdict == "completed"
 
@@ -204,5 +217,5 @@ def test_a_stale_describe_after_update_is_no_verdict() -> None:
 def test_a_service_not_visible_yet_after_create_is_waited_for() -> None:
     ecs = FakeEcs([None, None, None,
                    service(deployment("ecs-svc/new", 4, "COMPLETED", running=2))])
-    result = deployer(ecs, []).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    result = deployer(ecs, Notes()).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
     assert result.created and result.exit_code == ExitCode.OK, result.outcome

@@ -17,7 +17,7 @@ from dockyard.builds.sources import Source
 from dockyard.jenkins.contexts import write_agent_context, write_controller_context
 from dockyard.stacks.jenkins import JenkinsImages
 from tests.conftest import example_config
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, Notes
 from tests.jenkins.test_casc import INFRA
 
 PACKAGE = resources.files("dockyard.jenkins")
@@ -159,21 +159,21 @@ OUTPUTS = {"builder": {"ClusterArn": "arn:cluster", "AgentSecurityGroupId": "sg-
 
 def test_images_are_built_once_and_reused_until_their_context_changes() -> None:
     tools = Tools()
-    notes: list[str] = []
-    first = JenkinsImages(example_config(), tools, FakeClock(), notes.append)  # type: ignore[arg-type]
+    notes = Notes()
+    first = JenkinsImages(example_config(), tools, FakeClock(), notes)  # type: ignore[arg-type]
     images = first.images(OUTPUTS)
     assert [repo for repo, _ in tools.builds] == ["acme/jenkins-agent", "acme/jenkins-controller"]
     assert images["jenkins-controller"].startswith(
         "123.dkr.ecr.x.amazonaws.com/acme/jenkins-controller@sha256:")
     assert all(tag.startswith("ctx-") for _, tag in tools.builds)
 
-    again = JenkinsImages(example_config(), tools, FakeClock(), notes.append)  # type: ignore[arg-type]
+    again = JenkinsImages(example_config(), tools, FakeClock(), notes)  # type: ignore[arg-type]
     assert again.images(OUTPUTS) == images
     assert len(tools.builds) == 2, "nothing built the second time"
     assert any("unchanged" in note for note in notes)
 
     other = example_config(("  jobs:", "  agents:\n    max_agents: 4\n  jobs:"))
-    changed = JenkinsImages(other, tools, FakeClock(), notes.append)  # type: ignore[arg-type]
+    changed = JenkinsImages(other, tools, FakeClock(), notes)  # type: ignore[arg-type]
     new_images = changed.images(OUTPUTS)
     assert [repo for repo, _ in tools.builds[2:]] == ["acme/jenkins-controller"], \
         "a JCasC change rebuilds the controller only"

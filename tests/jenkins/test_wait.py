@@ -11,7 +11,7 @@ from dockyard.aws.ecs import TaskState
 from dockyard.aws.services import ServiceEvent, ServiceState
 from dockyard.polling import Poll
 from dockyard.stacks.jenkins import JenkinsNotReadyError, JenkinsWait
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, Notes
 
 URL = "https://jenkins.example.com/"
 
@@ -51,14 +51,14 @@ def state(running: int, rollout: str = "IN_PROGRESS", message: str = "",
 
 
 def waiter(services: Services, statuses: list[int | None],
-           notes: list[str]) -> JenkinsWait:
+           notes: Notes) -> JenkinsWait:
     answers = iter(statuses)
-    return JenkinsWait(services, Logs(), FakeClock(), notes.append,
+    return JenkinsWait(services, Logs(), FakeClock(), notes,
                        probe=lambda url: next(answers), poll=Poll("jenkins", 10, 60))
 
 
 def test_returns_once_login_answers_200_and_shows_progress() -> None:
-    notes: list[str] = []
+    notes = Notes()
     probed: list[str] = []
     services = Services([state(0, message="(service jenkins) has started 1 tasks"),
                          state(1, message="(service jenkins) registered 1 targets", event="e2")])
@@ -74,7 +74,7 @@ def test_returns_once_login_answers_200_and_shows_progress() -> None:
 
 
 def test_a_failed_deployment_stops_the_wait_with_its_evidence() -> None:
-    notes: list[str] = []
+    notes = Notes()
     w = waiter(Services([state(0, rollout="FAILED")]), [503], notes)
     with pytest.raises(JenkinsNotReadyError, match="the deployment failed"):
         w.wait(URL, "cluster", "jenkins", "/dockyard/acme/jenkins")
@@ -83,7 +83,7 @@ def test_a_failed_deployment_stops_the_wait_with_its_evidence() -> None:
 
 
 def test_no_answer_before_the_deadline_is_a_failure() -> None:
-    notes: list[str] = []
+    notes = Notes()
     w = waiter(Services([state(1)]), [403] * 20, notes)
     with pytest.raises(JenkinsNotReadyError, match=r"no 200 from .*login within 1 minutes"):
         w.wait(URL, "cluster", "jenkins", "/dockyard/acme/jenkins")

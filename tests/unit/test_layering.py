@@ -56,3 +56,18 @@ def test_fast_commands_import_no_heavy_library(args: list[str]) -> None:
     assert code == 0
     loaded = {m.split(".")[0] for m in modules}
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_only_the_wiring_makes_aws_clients() -> None:
+    """Domain code receives the clients it needs; it never opens a session or makes a client
+    (the composition root, cli/wiring.py, does that once per command)."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] == "aws" or relative == Path("cli/wiring.py"):
+            continue
+        tree = ast.parse(path.read_text())
+        calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and isinstance(node.func, ast.Attribute) and node.func.attr == "client"]
+        assert not calls, f"{relative} makes an AWS client (line {calls[0].lineno})" if calls \
+            else ""
+        assert "dockyard.aws.session" not in _imports(path), f"{relative} opens a session"

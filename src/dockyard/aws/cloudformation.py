@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -86,6 +86,12 @@ class StackResource:
     physical_id: str
     resource_type: str
     status: str
+
+
+class StackReader(Protocol):
+    """Reading a stack's outputs: :class:`CloudFormation`, or a fake."""
+
+    def describe(self, name: str) -> Stack | None: ...
 
 
 class CloudFormation:

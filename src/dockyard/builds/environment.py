@@ -1,40 +1,28 @@
-"""From dockyard.yml, the command line and the builder stack to a build that can run."""
+"""From dockyard.yml, the command line and the builder stack's outputs to what a build is
+asked to do and where its image goes (pure: no AWS calls)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dockyard.aws.cloudformation import CloudFormation
-from dockyard.aws.ecs import TaskSpec
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.builds.request import (
-    ArchRun,
     BuildRequest,
     Destination,
     check_request,
     parse_platforms,
 )
-from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
+from dockyard.builds.runner import BuildEnvironment
 from dockyard.builds.sources import Source
 from dockyard.config.models import Config
-from dockyard.errors import DockyardError, UsageError
-from dockyard.names import KANIKO_CONTAINER, Out, registry_host
+from dockyard.errors import UsageError
+from dockyard.names import Out, registry_host
 from dockyard.rules import names_registry, parse_duration
 from dockyard.templates.builder import repository_names
 
 if TYPE_CHECKING:
-    from dockyard.aws.session import AwsSession
-    from dockyard.polling import Clock
-
-
-def environment_from_stack(aws: AwsSession, cfg: Config) -> BuildEnvironment:
-    """Read where builds run from the builder stack's outputs (one DescribeStacks)."""
-    stack = CloudFormation(aws.client("cloudformation")).describe(cfg.stack_name("builder"))
-    if stack is None or not stack.outputs.get(Out.CLUSTER_ARN):
-        raise AwsPreconditionError(f"{cfg.stack_name('builder')} is not deployed in "
-                                   f"{cfg.region}", hint="run: dockyard up --only builder")
-    return environment_from_outputs(stack.outputs, cfg)
+    pass
 
 
 def environment_from_outputs(out: dict[str, str], cfg: Config) -> BuildEnvironment:
@@ -101,23 +89,6 @@ def make_request(cfg: Config, options: dict[str, Any], architectures: list[str])
     return request
 
 
-def make_build(aws: AwsSession, env: BuildEnvironment, request: BuildRequest,
-               destination: Destination, *, clock: Clock, on_line: Callable[[str], None],
-               on_note: Callable[[str], None]) -> Build:
-    """A build wired to AWS: ECS for the tasks, Logs, S3 for contexts and digests, ECR."""
-    from dockyard.aws.ecs import Ecs
-    from dockyard.aws.storage import Logs, Objects, Registry
-    from dockyard.builds.task import Runner, StopSignal
-    from dockyard.names import KANIKO_CONTAINER
-
-    runner = Runner(tasks=Ecs(aws.client("ecs")), logs=Logs(aws.client("logs")), clock=clock,
-                    log_group=env.log_group, container=KANIKO_CONTAINER, stop=StopSignal(),
-                    on_line=on_line, on_note=on_note)
-    return Build(env=env, request=request, destination=destination, runner=runner,
-                 digests=Objects(aws.client("s3")), registry=Registry(aws.client("ecr")),
-                 signing_expiry=aws.credentials_expire)
-
-
 def with_labels(request: BuildRequest, source: Source) -> BuildRequest:
     """Stamp the OCI labels for where the image came from."""
     from dataclasses import replace
@@ -128,46 +99,3 @@ def with_labels(request: BuildRequest, source: Source) -> BuildRequest:
     if source.url:
         labels.append(("org.opencontainers.image.source", source.url))
     return replace(request, labels=tuple(labels))
-
-
-def reattach(wiring: Any, task_ref: str) -> BuildResult:
-    """Follow a detached build's task to its end and report its image."""
-    from dockyard.aws.ecs import Ecs
-    from dockyard.polling import Poll, WaitTimeoutError, poll_until
-
-    env: BuildEnvironment = wiring.env
-    ecs = Ecs(wiring.aws.client("ecs"))
-    # A task started a moment ago may not be visible yet (DescribeTasks is eventually
-    # consistent): ask a few times before saying there is none.
-    try:
-        task = poll_until(lambda: ecs.describe(env.cluster, task_ref),
-                          lambda found: found is not None,
-                          Poll("the build task to be visible", interval=2, timeout=10, first=0.5),
-                          wiring.clock)
-    except WaitTimeoutError:
-        task = None
-    if task is None or "dockyard:build" not in task.tags:
-        raise DockyardError(f"no dockyard build task {task_ref} in {env.cluster}",
-                            hint="ECS forgets stopped tasks after about an hour")
-    arch, build_tag = task.tags["dockyard:arch"], task.tags["dockyard:tag"]
-    uri = task.tags["dockyard:repository"]
-    destination = Destination(uri=uri, ecr_repository=uri.split("/", 1)[1]
-                              if uri.startswith(env.registry + "/") else None)
-    tags = tuple(arg.split(":")[-1] for arg in task.command
-                 if arg.startswith(f"--destination={uri}:") and not arg.endswith(build_tag))
-    request = make_request(wiring.cfg, {"tags": tags}, [arch])
-    the_build: Build = wiring.build(request, destination)
-    spec = TaskSpec(cluster=env.cluster, task_definition=env.task_definitions.get(arch, ""),
-                    subnets=env.subnets, security_groups=[env.security_group],
-                    assign_public_ip=env.assign_public_ip,
-                    capacity_provider=task.capacity_provider or "FARGATE",
-                    container=KANIKO_CONTAINER, command=task.command, cpu=request.cpu,
-                    memory=request.memory, storage_gib=request.storage_gib, tags=task.tags)
-    outcome = the_build.runner.follow(arch, spec, task,
-                                      wiring.clock.now() + request.timeout_seconds)
-    result = BuildResult(build_id=task.tags["dockyard:build"], destination=destination,
-                         tags=list(tags), outcomes=[outcome],
-                         source=Source(kind="detached", description=task.arn, context=""),
-                         log_group=env.log_group)
-    run = ArchRun(arch=arch, context="", digest_url="", build_tag=build_tag)
-    return the_build.finish(result, [run], wiring.started)

@@ -168,7 +168,8 @@ class Build:
             return
         left = (expiry - datetime.now(UTC)).total_seconds()
         if left < timeout_seconds:
-            self.runner.on_note(
+            self.runner.progress.note(
+                "build",
                 f"warning: the credentials signing the digest URL expire in {left / 60:.0f} "
                 f"min, before the build's timeout ({timeout_seconds / 60:.0f} min): a build "
                 "that runs longer cannot write its digest, and kaniko then fails it. Use "

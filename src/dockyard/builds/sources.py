@@ -20,6 +20,7 @@ from typing import Protocol
 from dockyard.builds.context import Listing, pack_to_file, scan
 from dockyard.errors import DockyardError, UsageError
 from dockyard.names import CONTEXT_PREFIX
+from dockyard.progress import Progress
 
 _GIT_URL = re.compile(r"^(?P<url>(?:https?|ssh|git|file)://[^#]+|git@[^#]+)(?:#(?P<ref>[^#]+))?$")
 _S3_URL = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.+)$")
@@ -73,7 +74,7 @@ def listing_for(spec: str, dockerfile: str,
 
 
 def prepare(spec: str, dockerfile: str, objects: ObjectApi, *, bucket: str, url_seconds: int,
-            on_note: Callable[[str], None]) -> Source:
+            progress: Progress) -> Source:
     """Resolve CONTEXT into what kaniko reads, uploading a packed context when needed."""
     if (match := _S3_URL.match(spec)) is not None:
         return _s3_source(spec, match["bucket"], match["key"], objects, bucket=bucket,
@@ -81,16 +82,17 @@ def prepare(spec: str, dockerfile: str, objects: ObjectApi, *, bucket: str, url_
     with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
         listing, commit, url = listing_for(spec, dockerfile, Path(tmp))
         for warning in listing.warnings:
-            on_note(f"warning: {warning}")
+            progress.note("context", f"warning: {warning}")
         files = sum(1 for e in listing.entries if e.kind == "file")
-        on_note(f"packing {files} files ({listing.total_bytes / 1e6:.1f} MB; "
-                f"{listing.excluded} left out by .dockerignore)")
+        progress.note("context", f"packing {files} files ({listing.total_bytes / 1e6:.1f} MB; "
+                                 f"{listing.excluded} left out by .dockerignore)")
         packed = pack_to_file(listing, Path(tmp))
         uploaded = 0
         if objects.exists(bucket, packed.key):
-            on_note(f"context {packed.tar_sha256[:12]} is already uploaded")
+            progress.note("context", f"context {packed.tar_sha256[:12]} is already uploaded")
         else:
-            on_note(f"uploading {packed.gz_bytes / 1e6:.1f} MB as {packed.key}")
+            progress.note("context",
+                          f"uploading {packed.gz_bytes / 1e6:.1f} MB as {packed.key}")
             objects.upload(packed.path, bucket, packed.key)
             uploaded = packed.gz_bytes
     kind = kind_of(spec)

@@ -9,18 +9,18 @@ demand.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
 from dockyard.aws.ecs import CapacityError, TaskSpec, TaskState
+from dockyard.aws.follow import Ending, Follower, StreamCursor
 from dockyard.aws.storage import LogPage
 from dockyard.names import BUILD_STREAM_PREFIX
-from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
+from dockyard.polling import Clock
+from dockyard.progress import Progress
 
 LOG_INTERVAL = 2.0
 STOP_GRACE = 180.0  # after StopTask: kaniko's stop timeout, then deprovisioning
@@ -28,7 +28,6 @@ STOP_GRACE = 180.0  # after StopTask: kaniko's stop timeout, then deprovisioning
 # MISSING ("retry DescribeTasks with exponential backoff", ECS API Reference, RunTask). A task
 # not seen within this long after starting never ran as far as ECS can tell.
 VISIBLE_WITHIN = 120.0
-DRAIN = Poll("the last log lines", interval=1.0, timeout=15.0)
 TAIL_LINES = 20
 _INFRA_REASONS = ("CannotPullContainerError", "ResourceInitializationError",
                   "CannotStartContainerError", "TaskFailedToStart", "ResourceNotFoundException")
@@ -99,8 +98,11 @@ class Runner:
     log_group: str
     container: str
     stop: StopSignal
-    on_line: Callable[[str], None]
-    on_note: Callable[[str], None]
+    progress: Progress
+    # Whose lines these are: a fixed subject (an image being built), else each line's
+    # architecture when several run at once (tag_lines), else none.
+    subject: str = ""
+    tag_lines: bool = False
 
     def run(self, arch: str, spec: TaskSpec, timeout: float) -> TaskOutcome:
         """Start the task, retrying once on demand after Spot lets us down."""
@@ -111,18 +113,18 @@ class Runner:
                 task = self.tasks.run_task(spec)
             except CapacityError as err:
                 if spec.capacity_provider == "FARGATE_SPOT":
-                    self.on_note(f"{arch}: no Spot capacity now; running on demand instead")
+                    self._note(f"{arch}: no Spot capacity now; running on demand instead")
                     spec = replace(spec, capacity_provider="FARGATE")
                     continue
                 return TaskOutcome(arch, Status.INFRA_FAILED, reason=err.message,
                                    capacity=spec.capacity_provider, attempts=attempts)
             attempts.append(task.arn)
-            self.on_note(f"{arch}: started task {task.task_id} on {spec.capacity_provider}")
+            self._note(f"{arch}: started task {task.task_id} on {spec.capacity_provider}")
             outcome = self.follow(arch, spec, task, deadline)
             outcome = replace(outcome, attempts=list(attempts))
             if outcome.status == Status.SPOT_INTERRUPTED and \
                     spec.capacity_provider == "FARGATE_SPOT":
-                self.on_note(f"{arch}: Spot took the task back; running it again on demand")
+                self._note(f"{arch}: Spot took the task back; running it again on demand")
                 spec = replace(spec, capacity_provider="FARGATE")
                 continue
             return outcome
@@ -135,31 +137,31 @@ class Runner:
                        last_status=task.last_status)
         started = self.clock.now()
 
-        def fetch() -> TaskState | None:
+        def line(text: str) -> None:
+            watch.tail.append(text)
+            self.progress.line(self.subject or (arch if self.tag_lines else ""), text)
+
+        def settled() -> bool:
             self._maybe_stop(spec, task, deadline, watch)
-            self._read_logs(watch)
-            current = self.tasks.describe(spec.cluster, task.arn)
+            current = watch.current = self.tasks.describe(spec.cluster, task.arn)
             if current is not None:
                 watch.described = True
                 if current.last_status != watch.last_status:
                     watch.last_status = current.last_status
-                    self.on_note(f"{arch}: task {task.task_id} is {current.last_status}")
-            return current
-
-        def settled(current: TaskState | None) -> bool:
+                    self._note(f"{arch}: task {task.task_id} is {current.last_status}")
             gave_up = watch.stop_deadline is not None and self.clock.now() >= watch.stop_deadline
             if current is None and not watch.described:
                 # Not visible yet: only a task that stays invisible counts as gone.
                 return gave_up or self.clock.now() - started >= VISIBLE_WITHIN
             return current is None or current.stopped or gave_up
 
-        poll = Poll("the build task to stop", interval=LOG_INTERVAL,
-                    timeout=max(deadline - started, 0) + STOP_GRACE)
-        try:
-            final = poll_until(fetch, settled, poll, self.clock)
-        except WaitTimeoutError:
-            final = None
-        self._drain(watch)
+        follower = Follower(StreamCursor(self.logs, self.log_group, watch.stream), line,
+                            self.clock, interval=LOG_INTERVAL)
+        ending = follower.follow(timeout=max(deadline - started, 0) + STOP_GRACE,
+                                 until=settled, reason="the build task to stop")
+        if ending != Ending.DONE:
+            follower.drain()  # what it wrote before dockyard gave up on it
+        final = watch.current if ending == Ending.DONE else None
         outcome = classify(arch, final, watch.stopped_by)
         if final is None and not watch.described and outcome.status == Status.INFRA_FAILED:
             outcome = replace(outcome, reason=f"ECS never reported the task within "
@@ -168,13 +170,8 @@ class Runner:
                        last_lines=list(watch.tail), log_stream=watch.stream,
                        seconds=self.clock.now() - started)
 
-    def _read_logs(self, watch: _Watch) -> int:
-        page = self.logs.read(self.log_group, watch.stream, watch.token)
-        watch.token = page.token
-        for line in page.lines:
-            watch.tail.append(line)
-            self.on_line(line)
-        return len(page.lines)
+    def _note(self, text: str) -> None:
+        self.progress.note("build", text)
 
     def _maybe_stop(self, spec: TaskSpec, task: TaskState, deadline: float,
                     watch: _Watch) -> None:
@@ -186,21 +183,9 @@ class Runner:
         why = "cancelled from dockyard (Ctrl-C)" if reason == "cancelled" else \
             "dockyard's build timeout passed"
         self.tasks.stop(spec.cluster, task.arn, why)
-        self.on_note(f"stopping task {task.task_id}: {why}")
+        self._note(f"stopping task {task.task_id}: {why}")
         watch.stopped_by = reason
         watch.stop_deadline = self.clock.now() + STOP_GRACE
-
-    def _drain(self, watch: _Watch) -> None:
-        # CloudWatch shows a task's last lines a few seconds after it stopped: read until two
-        # quiet polls in a row, within a bound.
-        quiet = [0]
-
-        def fetch() -> int:
-            quiet[0] = 0 if self._read_logs(watch) else quiet[0] + 1
-            return quiet[0]
-
-        with contextlib.suppress(WaitTimeoutError):
-            poll_until(fetch, lambda polls: polls >= 2, DRAIN, self.clock)
 
 
 @dataclass
@@ -213,6 +198,7 @@ class _Watch:
     stopped_by: str | None = None
     stop_deadline: float | None = None
     described: bool = False
+    current: TaskState | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 
 

@@ -16,7 +16,6 @@ import click
 from dockyard import __version__
 from dockyard.cli.common import RunState
 from dockyard.errors import Cancelled, ConfigError, DockyardError, ExitCode
-from dockyard.ui.console import Console
 
 _EPILOG = """\b
 Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 AWS precondition,
@@ -56,7 +55,7 @@ _register()
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; the one place that turns errors into codes."""
     state = RunState(debug=bool(os.environ.get("DOCKYARD_DEBUG")))
-    console = Console(out=sys.stdout, err=sys.stderr)
+    console = state.console
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="dockyard",
                           standalone_mode=False, obj=state)

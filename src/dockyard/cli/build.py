@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from dockyard.cli.common import RunState, common_options, state
+from dockyard.cli.common import common_options, events_option, wiring
 from dockyard.errors import DockyardError, ExitCode, UsageError
 from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
-    from dockyard.builds.request import BuildRequest, Destination
-    from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
-    from dockyard.config import Config
+    from dockyard.builds.builder import Builder, Detached
+    from dockyard.builds.runner import BuildResult
+    from dockyard.cli.wiring import Wiring
 
 
 @click.command()
@@ -42,6 +40,7 @@ if TYPE_CHECKING:
 @click.option("--detach", is_flag=True, help="Start the build, print its task ARN and return.")
 @click.option("--list-context", is_flag=True,
               help="Print what would be sent and its size, without AWS.")
+@events_option
 @common_options
 def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfile: str,
           build_args: tuple[str, ...], target: str | None, platforms: str | None,
@@ -55,27 +54,20 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
     exits with kaniko's code, a task that never ran with 70, a timeout with 124, Ctrl-C with
     130 (the remote task is stopped).
     """
-    run, console = state(), Console(out=sys.stdout, err=sys.stderr)
+    wired = wiring()
     if list_context:
-        return _list_context(context, dockerfile, console)
+        return _list_context(context, dockerfile, wired.console)
     if not repository:
         raise UsageError("--repo is required: which repository the image goes to",
                          hint="an app name from dockyard.yml, such as --repo web")
-    from dockyard.builds.environment import with_labels
-
-    cfg = run.load_config().config
     options = {"tags": tags, "dockerfile": dockerfile, "build_args": build_args,
                "target": target, "platforms": platforms, "spot": spot, "cpu": cpu,
                "memory": memory, "storage_gib": storage_gib, "no_cache": no_cache,
                "timeout": timeout}
-    wiring = _Wiring(run, cfg, console)
-    request, destination = wiring.request(repository, options)
-    source = wiring.source(context, request)
-    the_build = wiring.build(with_labels(request, source), destination)
+    builder = _builder(wired)
     if detach:
-        return _detach(wiring.build_id, the_build, source, console, run.output)
-    result = the_build.run(wiring.build_id, source, wiring.started)
-    return _report(result, console, run.output)
+        return _detached(builder.detach(repository, context, options), wired)
+    return _report(builder.run(repository, context, options), wired)
 
 
 @click.command()
@@ -93,18 +85,15 @@ def logs(target: str, task: str | None, follow: bool, since: str) -> int:
     log of a build started with --detach until the task stops, then reports the result as
     `build` does.
     """
-    run = state()
     if target == "build" and task is not None:
-        console = Console(out=sys.stdout, err=sys.stderr)
-        cfg = run.load_config().config
-        result = _Wiring(run, cfg, console).reattach(task)
-        return _report(result, console, run.output)
+        wired = wiring()
+        return _report(_builder(wired).reattach(task), wired)
     if task is not None:
         raise UsageError(f"unexpected argument {task!r}: only `dockyard logs build TASK` "
                          "takes a second argument")
     from dockyard.cli.deploy import app_logs
 
-    return app_logs(run, target, since, follow)
+    return app_logs(wiring(), target, since, follow)
 
 
 def _list_context(context: str, dockerfile: str, console: Console) -> int:
@@ -122,89 +111,20 @@ def _list_context(context: str, dockerfile: str, console: Console) -> int:
     return ExitCode.OK
 
 
-class _Wiring:
-    """The build's objects: one AWS session, the builder stack's outputs, the runner."""
+def _builder(wired: Wiring) -> Builder:
+    from dockyard.builds.builder import Builder
 
-    def __init__(self, run: RunState, cfg: Config, console: Console) -> None:
-        from dockyard.aws.session import make_session
-        from dockyard.builds.request import new_build_id
-        from dockyard.polling import SystemClock
-
-        self.run, self.cfg, self.console = run, cfg, console
-        self.aws = make_session(run.profile, cfg.region)
-        self.clock = SystemClock()
-        self.started = self.clock.now()
-        self.build_id = new_build_id()
-        self._env: BuildEnvironment | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def env(self) -> BuildEnvironment:
-        if self._env is None:
-            from dockyard.builds.environment import environment_from_stack
-
-            self._env = environment_from_stack(self.aws, self.cfg)
-        return self._env
-
-    def request(self, repository: str, options: dict[str, Any]) -> tuple[BuildRequest,
-                                                                         Destination]:
-        from dockyard.builds.environment import check_destination, destination_for, make_request
-
-        request = make_request(self.cfg, options, list(self.env.task_definitions))
-        destination = destination_for(self.cfg, repository, self.env.registry)
-        check_destination(self.cfg, destination, self.repository_exists)
-        return request, destination
-
-    def repository_exists(self, name: str) -> bool:
-        from dockyard.aws.storage import Registry
-
-        return Registry(self.aws.client("ecr")).repository_exists(name)
-
-    def source(self, context: str, request: BuildRequest) -> Any:
-        from dockyard.aws.storage import Objects
-        from dockyard.builds.sources import prepare
-        from dockyard.rules import url_lifetime
-
-        return prepare(context, request.dockerfile, Objects(self.aws.client("s3")),
-                       bucket=self.env.bucket, url_seconds=url_lifetime(request.timeout_seconds),
-                       on_note=self.progress)
-
-    def progress(self, text: str) -> None:
-        with self._lock:
-            self.console.progress(text)
-
-    def line(self, prefix: str) -> Any:
-        def write(text: str) -> None:
-            with self._lock:
-                self.console.note(prefix + text)
-        return write
-
-    def build(self, request: BuildRequest, destination: Destination) -> Build:
-        from dockyard.builds.environment import make_build
-
-        multi = len(request.architectures) > 1
-        return make_build(self.aws, self.env, request, destination, clock=self.clock,
-                          on_line=self.line("[build] " if multi else ""), on_note=self.progress)
-
-    def reattach(self, task: str) -> BuildResult:
-        from dockyard.builds.environment import reattach
-
-        return reattach(self, task)
+    return Builder(wired.cfg, wired.build_clients, wired.clock, wired.progress)
 
 
-def _detach(build_id: str, the_build: Build, source: Any, console: Console, output: str) -> int:
+def _detached(started: Detached, wired: Wiring) -> int:
     from dockyard.names import build_log_stream
 
-    started = [the_build.runner.tasks.run_task(spec)
-               for _, spec in the_build.specs(build_id, source)]
-    if output == "json":
-        console.json({"build_id": build_id, "task_arns": [t.arn for t in started],
-                      "log_group": the_build.env.log_group,
-                      "log_streams": [build_log_stream(t.task_id) for t in started]})
-    else:
-        for task in started:
-            console.data(task.arn)
-    console.note("follow it with: dockyard logs build " + started[0].task_id)
+    wired.result({"build_id": started.build_id, "task_arns": [t.arn for t in started.tasks],
+                  "log_group": started.log_group,
+                  "log_streams": [build_log_stream(t.task_id) for t in started.tasks]},
+                 "\n".join(t.arn for t in started.tasks))
+    wired.console.note("follow it with: dockyard logs build " + started.tasks[0].task_id)
     return ExitCode.OK
 
 
@@ -214,13 +134,11 @@ _FAILURES: dict[int, str] = {
     ExitCode.SPOT_INTERRUPTED: "the build was interrupted"}
 
 
-def _report(result: BuildResult, console: Console, output: str) -> int:
+def _report(result: BuildResult, wired: Wiring) -> int:
     from dockyard.ui.build import result_document
 
-    if output == "json":
-        console.json(result_document(result))
-    elif result.ref:
-        console.data(result.ref)
+    console = wired.console
+    wired.result(result_document(result), result.ref)
     if result.exit_code == ExitCode.OK:
         return ExitCode.OK
     failed = next((o for o in result.outcomes if o.last_lines), None)

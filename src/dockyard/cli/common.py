@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from dockyard.ui.console import Console
+
 if TYPE_CHECKING:
+    from dockyard.aws.follow import Follower
+    from dockyard.cli.wiring import Wiring
     from dockyard.config import LoadedConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -17,13 +22,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class RunState:
-    """What the global options said, shared with ``main`` (which decides on tracebacks)."""
+    """What the global options said, shared with ``main`` (which decides on tracebacks), and
+    the run's one console."""
 
     debug: bool = False
     config_path: Path | None = None
     profile: str | None = None
     region: str | None = None
     output: str = "text"
+    events: bool = False
+    console: Console = field(default_factory=lambda: Console(out=sys.stdout, err=sys.stderr))
+    _wiring: Wiring | None = field(default=None, repr=False)
 
     def load_config(self) -> LoadedConfig:
         """The config from ``--config`` (or ./dockyard.yml, or the bundled example), with
@@ -83,6 +92,37 @@ def common_options(func: F) -> F:
     return func
 
 
+def events_option(func: F) -> F:
+    """Add --events: progress as NDJSON events on stdout, the result as the last one."""
+    return click.option("--events", is_flag=True, expose_value=False, callback=_set("events"),
+                        help="Write progress as NDJSON events to stdout, ending with a "
+                             "`summary` event holding the result.")(func)
+
+
 def state() -> RunState:
     """The current run's state (global options) from inside a command."""
     return _state()
+
+
+def wiring() -> Wiring:
+    """The current command's wiring (config, console, AWS clients), built once."""
+    from dockyard.cli.wiring import Wiring
+
+    run = _state()
+    if run._wiring is None:
+        run._wiring = Wiring(run)
+    return run._wiring
+
+
+def follow_until_ctrl_c(follower: Follower[Any], console: Console) -> int:
+    """``--follow``: print new lines until Ctrl-C (exit 0), within the follower's bound."""
+    from dockyard.aws.follow import FOLLOW_LIMIT, Ending
+    from dockyard.errors import ExitCode
+
+    try:
+        ending = follower.follow(timeout=FOLLOW_LIMIT)
+    except KeyboardInterrupt:
+        return ExitCode.OK
+    if ending == Ending.TIMED_OUT:
+        console.note(f"stopped following after {FOLLOW_LIMIT / 3600:.0f} h: run it again")
+    return ExitCode.OK

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
 
-from dockyard.cli.common import RunState, common_options, state
+from dockyard.cli.common import common_options, follow_until_ctrl_c, wiring
 from dockyard.errors import ExitCode
-from dockyard.ui.console import Console
 
 
 @click.group()
@@ -17,23 +13,12 @@ def jenkins() -> None:
     """The Jenkins controller: its URL, admin password, browser tab and log."""
 
 
-def _console() -> Console:
-    return Console(out=sys.stdout, err=sys.stderr)
-
-
-def _session(run: RunState) -> tuple[Any, Any]:
-    from dockyard.aws.session import make_session
-
-    cfg = run.load_config().config
-    return cfg, make_session(run.profile, cfg.region)
-
-
 @jenkins.command()
 @common_options
 def url() -> int:
     """Print the Jenkins URL."""
-    cfg = state().load_config().config
-    _console().data(cfg.url(cfg.jenkins.host))
+    wired = wiring()
+    wired.console.data(wired.cfg.url(wired.cfg.jenkins.host))
     return ExitCode.OK
 
 
@@ -42,16 +27,15 @@ def url() -> int:
 def password() -> int:
     """Print the admin password (user `admin`), read from Secrets Manager."""
     from dockyard.aws.errors import AwsPreconditionError
-    from dockyard.aws.secrets import secret_text
     from dockyard.names import admin_secret_name
 
-    cfg, aws = _session(state())
-    name = admin_secret_name(cfg.name)
-    secret = secret_text(aws.client("secretsmanager"), name)
+    wired = wiring()
+    name = admin_secret_name(wired.cfg.name)
+    secret = wired.secret_text(name)
     if secret is None:
         raise AwsPreconditionError(f"there is no admin password yet: the secret {name} does not "
                                    "exist", hint="`dockyard up` creates it with the jenkins stack")
-    _console().data(secret)
+    wired.console.data(secret)
     return ExitCode.OK
 
 
@@ -61,11 +45,11 @@ def open_() -> int:
     """Open Jenkins in a browser (and print its URL)."""
     import webbrowser
 
-    cfg = state().load_config().config
-    address = cfg.url(cfg.jenkins.host)
-    _console().data(address)
+    wired = wiring()
+    address = wired.cfg.url(wired.cfg.jenkins.host)
+    wired.console.data(address)
     if not webbrowser.open(address):
-        _console().note("no browser here: open the URL above")
+        wired.console.note("no browser here: open the URL above")
     return ExitCode.OK
 
 
@@ -75,21 +59,17 @@ def open_() -> int:
 @common_options
 def logs(follow: bool, lines: int) -> int:
     """Print the controller's log (its newest task), and follow it with --follow."""
-    from dockyard.aws.cloudformation import CloudFormation
-    from dockyard.aws.services import Services
-    from dockyard.aws.storage import Logs
+    from dockyard.aws.follow import Follower, StreamCursor
     from dockyard.names import Out
-    from dockyard.polling import Poll, SystemClock, poll_until
     from dockyard.stacks.jenkins import controller_stream
     from dockyard.templates.jenkins import SERVICE, jenkins_log_group
 
-    cfg, aws = _session(state())
-    console = _console()
+    wired = wiring()
+    cfg, console, reader = wired.cfg, wired.console, wired.logs
     group = jenkins_log_group(cfg)
-    reader = Logs(aws.client("logs"))
-    builder = CloudFormation(aws.client("cloudformation")).describe(cfg.stack_name("builder"))
+    builder = wired.stacks.describe(cfg.stack_name("builder"))
     cluster = builder.outputs.get(Out.CLUSTER_ARN, "") if builder else ""
-    named = controller_stream(Services(aws.client("ecs")), cluster, SERVICE) if cluster else None
+    named = controller_stream(wired.services, cluster, SERVICE) if cluster else None
     if named is None:
         console.note("ECS lists no controller task: showing the stream CloudWatch says was "
                      "written last (it can lag behind)")
@@ -102,18 +82,6 @@ def logs(follow: bool, lines: int) -> int:
         console.data(line)
     if not follow:
         return ExitCode.OK
-    token: list[str | None] = [recent.token]
-
-    def fetch() -> int:
-        page = reader.read(group, stream, token[0])
-        token[0] = page.token
-        for line in page.lines:
-            console.data(line)
-        return len(page.lines)
-
-    try:
-        poll_until(fetch, lambda _: False, Poll("new log lines", interval=2, timeout=86400),
-                   SystemClock())
-    except KeyboardInterrupt:
-        return ExitCode.OK
-    return ExitCode.OK
+    follower = Follower(StreamCursor(reader, group, stream, recent.token), console.data,
+                        wired.clock)
+    return follow_until_ctrl_c(follower, console)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from dockyard.cli.common import common_options, state
+from dockyard.cli.common import common_options, wiring
 from dockyard.errors import ExitCode, ValidationFailedError
-from dockyard.ui.console import Console
 
 
 @click.command()
@@ -27,9 +25,8 @@ def plan(out_dir: Path) -> int:
     from dockyard.planning.plan import make_plan
     from dockyard.ui.plan import finding_line, plan_document, plan_text
 
-    run = state()
-    console = Console(out=sys.stdout, err=sys.stderr)
-    loaded = run.load_config()
+    wired = wiring()
+    console, loaded = wired.console, wired.loaded
     if loaded.is_example:
         console.note("note: no dockyard.yml here: planning the bundled example "
                      "(`dockyard init` writes one to edit)")
@@ -38,7 +35,7 @@ def plan(out_dir: Path) -> int:
         console.note(f"removed {path}: that stack is no longer in the config")
     for finding in result.findings:
         console.note(finding_line(finding, result))
-    if run.output == "json":
+    if wired.output == "json":
         console.json(plan_document(result))
     else:
         console.data(plan_text(result))

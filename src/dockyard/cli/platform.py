@@ -3,99 +3,66 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from dockyard.cli.common import RunState, common_options, state
+from dockyard.cli.common import common_options, events_option, wiring
 from dockyard.errors import Cancelled, DockyardError, ExitCode, UsageError
 from dockyard.names import Out
-from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dockyard.aws.cloudformation import CloudFormation, ResourceChange
-    from dockyard.aws.retained import RetainedData
-    from dockyard.aws.session import AwsSession
-    from dockyard.stacks.engine import Reporter
-    from dockyard.stacks.platform import Platform
+    from dockyard.aws.cloudformation import ResourceChange
+    from dockyard.cli.wiring import Wiring
+    from dockyard.progress import Progress
+    from dockyard.stacks.engine import StackResult
+    from dockyard.stacks.platform import AfterDeploy, Platform
+    from dockyard.templates.common import StackTemplate
 
 
-def _console() -> Console:
-    return Console(out=sys.stdout, err=sys.stderr)
-
-
-@dataclass(frozen=True)
-class _Wiring:
-    """A command's objects: one AWS session and what is built on it."""
-
-    platform: Platform
-    stacks: CloudFormation
-    retained: RetainedData
-    aws: AwsSession
-
-
-def _build(run: RunState, reporter: Reporter) -> _Wiring:
-    """Wire the commands' objects: one session, its clients, the engine (composition root)."""
-    from dockyard.aws.account import Account
-    from dockyard.aws.cloudformation import CloudFormation
-    from dockyard.aws.retained import RetainedData
-    from dockyard.aws.session import make_session
-    from dockyard.polling import SystemClock
+def _platform(wired: Wiring, reporter: Progress) -> Platform:
+    """The platform's stacks on the command's session, reported through ``reporter``."""
     from dockyard.stacks.engine import Engine
     from dockyard.stacks.platform import Platform
 
-    cfg = run.load_config().config
-    aws = make_session(run.profile, cfg.region)
-    stacks = CloudFormation(aws.client("cloudformation"))
-    engine = Engine(stacks, SystemClock(), reporter)
-    account = Account(aws.client("sts"), aws.client("ec2"), aws.client("route53"),
-                      aws.client("secretsmanager"))
-    retained = RetainedData(aws.client("efs"), aws.client("ecr"), aws.client("backup"),
-                            aws.client("s3"))
-    platform = Platform(cfg=cfg, engine=engine, account=account, retained=retained)
-    return _Wiring(platform, stacks, retained, aws)
+    engine = Engine(wired.stacks, wired.clock, reporter)
+    return Platform(cfg=wired.cfg, engine=engine, account=wired.account,
+                    retained=wired.retained)
 
 
-def _jenkins_images(aws: Any, platform: Platform,
-                    console: Console) -> Callable[[dict[str, dict[str, str]]], dict[str, str]]:
-    from dockyard.polling import SystemClock
+def _jenkins_images(wired: Wiring) -> Callable[[dict[str, dict[str, str]]], dict[str, str]]:
     from dockyard.stacks.jenkins import AwsImageTools, JenkinsImages
 
-    clock = SystemClock()
-    tools = AwsImageTools(aws, platform.cfg, clock, on_line=lambda line: console.note(
-        "  | " + line), on_note=console.progress)
-    return JenkinsImages(platform.cfg, tools, clock, console.progress).images
+    made: list[JenkinsImages] = []
+
+    def images(outputs: dict[str, dict[str, str]]) -> dict[str, str]:
+        if not made:  # the clients only when the jenkins stack needs its images
+            tools = AwsImageTools(wired.build_clients, wired.cfg, wired.clock, wired.progress)
+            made.append(JenkinsImages(wired.cfg, tools, wired.clock, wired.progress))
+        return made[0].images(outputs)
+
+    return images
 
 
-def _jenkins_waiter(aws: Any, platform: Platform, console: Console) -> Any:
-    from dockyard.aws.services import Services
-    from dockyard.aws.storage import Logs
-    from dockyard.polling import SystemClock
+def _jenkins_waiter(wired: Wiring) -> AfterDeploy:
     from dockyard.stacks.jenkins import JenkinsWait
     from dockyard.templates.jenkins import jenkins_log_group
 
-    def after(stack: Any, result: Any, outputs: dict[str, dict[str, str]]) -> None:
+    cfg = wired.cfg
+
+    def after(stack: StackTemplate, result: StackResult,
+              outputs: dict[str, dict[str, str]]) -> None:
         if stack.key != "jenkins" or "builder" not in outputs:
             return
-        waiter = JenkinsWait(Services(aws.client("ecs")), Logs(aws.client("logs")),
-                             SystemClock(), console.progress)
+        waiter = JenkinsWait(wired.services, wired.logs, wired.clock, wired.progress)
         out = result.outputs
-        waiter.wait(out.get(Out.URL, platform.cfg.url(platform.cfg.jenkins.host)),
+        waiter.wait(out.get(Out.URL, cfg.url(cfg.jenkins.host)),
                     outputs["builder"][Out.CLUSTER_ARN], out.get(Out.SERVICE_NAME, "jenkins"),
-                    out.get(Out.LOG_GROUP_NAME, jenkins_log_group(platform.cfg)))
+                    out.get(Out.LOG_GROUP_NAME, jenkins_log_group(cfg)))
 
     return after
-
-
-def _reporter(console: Console, events: bool) -> Reporter:
-    from dockyard.ui.progress import LiveReporter, NdjsonReporter, PlainReporter
-
-    if events:
-        return NdjsonReporter(console)
-    return LiveReporter(console) if console.interactive else PlainReporter(console)
 
 
 def _confirm(yes: bool) -> Callable[[str, list[ResourceChange]], bool]:
@@ -115,12 +82,12 @@ def _confirm(yes: bool) -> Callable[[str, list[ResourceChange]], bool]:
 @click.option("--only", "only", multiple=True, metavar="STACK",
               help="Deploy only this stack (builder, edge, jenkins, app-<name>); repeatable.")
 @click.option("--yes", "-y", is_flag=True, help="Apply changes without asking.")
-@click.option("--events", is_flag=True, help="Write progress as NDJSON events to stdout.")
 @click.option("--wait-jenkins/--no-wait-jenkins", default=True, show_default=True,
               help="After the jenkins stack, wait until https://jenkins.<domain>/login "
                    "answers 200.")
+@events_option
 @common_options
-def up(only: tuple[str, ...], yes: bool, events: bool, wait_jenkins: bool) -> int:
+def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool) -> int:
     """Create or update the platform's stacks, in order, through change sets.
 
     Checks credentials and the hosted zone first, then deploys network (if created), builder,
@@ -134,22 +101,16 @@ def up(only: tuple[str, ...], yes: bool, events: bool, wait_jenkins: bool) -> in
     from dockyard.ui.progress import failure_lines
     from dockyard.ui.stacks import up_document, up_text
 
-    run, console = state(), _console()
+    wired = wiring()
     if not yes and not sys.stdin.isatty():
         raise UsageError("up changes your account and there is nobody to ask",
                          hint="pass --yes to apply changes without a prompt (or run "
                               "`dockyard diff` first to see them)")
-    wiring = _build(run, _reporter(console, events))
-    platform = wiring.platform
-    platform.images = _jenkins_images(wiring.aws, platform, console)
-    after = _jenkins_waiter(wiring.aws, platform, console) if wait_jenkins else None
+    platform = _platform(wired, wired.progress)
+    platform.images = _jenkins_images(wired)
+    after = _jenkins_waiter(wired) if wait_jenkins else None
     results = deploy(platform, list(only), _confirm(yes), after)
-    if events:
-        console.data(_ndjson({"event": "summary", **up_document(results)}))
-    elif run.output == "json":
-        console.json(up_document(results))
-    else:
-        console.data(up_text(results))
+    wired.result(up_document(results), up_text(results))
     failed = next((r for r in results if not r.ok), None)
     if failed is None:
         return ExitCode.OK
@@ -171,10 +132,10 @@ def diff() -> int:
     from dockyard.stacks.platform import diff as compare
     from dockyard.ui.stacks import diff_document, diff_text
 
-    run, console = state(), _console()
-    platform = _build(run, _reporter(console, events=False)).platform
-    diffs = compare(platform)
-    if run.output == "json":
+    wired = wiring()
+    console = wired.console
+    diffs = compare(_platform(wired, wired.progress))
+    if wired.output == "json":
         console.json(diff_document(diffs))
     else:
         console.data(diff_text(diffs))
@@ -193,14 +154,15 @@ def status(app: str | None) -> int:
     from dockyard.stacks.inventory import status as inventory
     from dockyard.ui.stacks import status_document, status_text
 
-    run, console = state(), _console()
+    wired = wiring()
+    console = wired.console
     if app is not None:
         from dockyard.cli.deploy import app_status
 
-        return app_status(run, app)
-    wiring = _build(run, _reporter(console, events=False))
-    result = inventory(wiring.platform, wiring.stacks, wiring.retained)
-    if run.output == "json":
+        return app_status(wired, app)
+    platform = _platform(wired, wired.progress)
+    result = inventory(platform, wired.stacks, wired.retained)
+    if wired.output == "json":
         console.json(status_document(result))
     else:
         console.data(status_text(result))
@@ -212,6 +174,7 @@ def status(app: str | None) -> int:
               help="Also delete the data: EFS (JENKINS_HOME) with its backups, and the ECR "
                    "repositories with every image. Asks you to type the project name.")
 @click.option("--yes", "-y", is_flag=True, help="Delete the stacks without asking.")
+@events_option
 @click.option("--yes-really-purge", is_flag=True,
               help="With --purge, in scripts: skip typing the project name.")
 @common_options
@@ -225,10 +188,10 @@ def down(purge: bool, yes: bool, yes_really_purge: bool) -> int:
     from dockyard.stacks.teardown import plan_down
     from dockyard.ui.stacks import down_document, down_preview, down_text
 
-    run, console = state(), _console()
-    wiring = _build(run, _reporter(console, events=False))
-    platform, retained = wiring.platform, wiring.retained
-    plan = plan_down(platform, wiring.stacks, retained)
+    wired = wiring()
+    console = wired.console
+    platform, retained = _platform(wired, wired.progress), wired.retained
+    plan = plan_down(platform, wired.stacks, retained)
     if not plan.stacks and not (purge and (plan.file_systems or plan.repositories)):
         console.note(f"nothing to delete: no stacks of {platform.cfg.name} in "
                      f"{platform.cfg.region}")
@@ -236,17 +199,9 @@ def down(purge: bool, yes: bool, yes_really_purge: bool) -> int:
     for line in down_preview(plan, purge):
         console.note(line)
     _confirm_down(platform.cfg.name, purge=purge, yes=yes, really=yes_really_purge)
-    from dockyard.aws.ecs import Ecs
-    from dockyard.aws.services import Services
-    from dockyard.polling import SystemClock
-
-    result = teardown(platform, plan, retained, purge=purge,
-                      services=Services(wiring.aws.client("ecs")),
-                      tasks=Ecs(wiring.aws.client("ecs")), clock=SystemClock())
-    if run.output == "json":
-        console.json(down_document(result))
-    else:
-        console.data(down_text(result))
+    result = teardown(platform, plan, retained, purge=purge, services=wired.services,
+                      tasks=wired.tasks, clock=wired.clock)
+    wired.result(down_document(result), down_text(result))
     if not result.ok:
         failed = next(r for r in result.results if not r.ok)
         raise DockyardError(f"{failed.name} could not be deleted ({failed.status})",
@@ -272,9 +227,3 @@ def _confirm_down(project: str, *, purge: bool, yes: bool, really: bool) -> None
                          hint="pass --yes to delete without a prompt")
     if not click.confirm("Delete these stacks?", default=False, err=True):
         raise Cancelled("nothing deleted")
-
-
-def _ndjson(document: dict[str, object]) -> str:
-    import json
-
-    return json.dumps(document, default=str, separators=(",", ":"))

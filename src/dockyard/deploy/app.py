@@ -3,7 +3,6 @@ deployment that started."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -20,6 +19,7 @@ from dockyard.deploy.definition import (
 from dockyard.deploy.rollout import Outcome, RolloutWatch
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import short_arn
+from dockyard.progress import Progress
 
 Action = Literal["deploy", "rollback"]
 
@@ -70,18 +70,20 @@ class AppDeployer:
     cfg: Config
     services: ServiceApi
     watch: RolloutWatch
-    on_note: Callable[[str], None]
+    progress: Progress
 
     def deploy(self, target: AppTarget, image: str, secret_arns: dict[str, str], *,
                wait: bool, timeout: float) -> DeployResult:
         """Register a revision running ``image`` and roll the service to it."""
         definition = task_definition(self.cfg, target, image, secret_arns)
         arn = self.services.register(definition)
-        self.on_note(f"registered {short_arn(arn)} ({image.rsplit('@', 1)[-1][:19]})")
+        self.progress.note("deploy",
+                           f"registered {short_arn(arn)} ({image.rsplit('@', 1)[-1][:19]})")
         before = self.services.describe(target.cluster, target.app)
         if before is None:
             state = self.services.create(create_request(self.cfg, target, arn))
-            self.on_note(f"created the service {target.app} in {short_arn(target.cluster)}")
+            self.progress.note("deploy", f"created the service {target.app} in "
+                                         f"{short_arn(target.cluster)}")
         else:
             state = self.services.update(update_request(self.cfg, target, arn))
         return self._follow("deploy", target, state, arn, before, wait=wait, timeout=timeout,
@@ -102,8 +104,8 @@ class AppDeployer:
             raise NothingToRollBackError(
                 f"no earlier deployment of {target.app} completed: nothing to roll back to "
                 f"(it runs {short_arn(current)})")
-        self.on_note(f"rolling {target.app} back from {short_arn(current)} to "
-                     f"{short_arn(previous)}, its last completed deployment")
+        self.progress.note("deploy", f"rolling {target.app} back from {short_arn(current)} to "
+                                     f"{short_arn(previous)}, its last completed deployment")
         state = self.services.update(update_request(self.cfg, target, previous))
         return self._follow("rollback", target, state, previous, before, wait=wait,
                             timeout=timeout)
@@ -116,7 +118,7 @@ class AppDeployer:
         if ours is None:
             raise DockyardError(f"ECS started no deployment for {target.app}",
                                 hint="dockyard status " + target.app)
-        self.on_note(f"deployment {ours.deployment_id} started")
+        self.progress.note("deploy", f"deployment {ours.deployment_id} started")
         result = DeployResult(action, target.app, target.url, arn, ours.deployment_id,
                               created=before is None, image=image)
         if not wait:

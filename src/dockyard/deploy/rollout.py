@@ -9,7 +9,6 @@ service runs another task definition was rolled back too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -18,6 +17,7 @@ from dockyard.aws.services import Deployment, ServiceState
 from dockyard.errors import DockyardError
 from dockyard.names import short_arn
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
+from dockyard.progress import Progress
 
 Verdict = Literal["completed", "failed", "timed_out"]
 POLL_SECONDS = 5.0
@@ -55,7 +55,7 @@ class RolloutWatch:
 
     services: ServiceReader
     clock: Clock
-    on_note: Callable[[str], None]
+    progress: Progress
     interval: float = POLL_SECONDS
     _events: set[str] = field(default_factory=set)
     _stopped: set[str] = field(default_factory=set)
@@ -123,29 +123,36 @@ class RolloutWatch:
                            reason="completed (the service replaced the deployment record)",
                            last=last)
         running = primary.task_definition if primary else state.task_definition
+        # Reads lag (eventual consistency): the record may have been replaced by the rollback
+        # before a read showed it FAILED. ECS's service event still says why.
+        failed = f"(deployment {deployment_id}) deployment failed: "
+        why = next((e.message.split(failed, 1)[1] for e in state.events if failed in e.message),
+                   "")
+        reason = f"deployment failed: {why.rstrip('.')}; " if why else ""
         return Outcome("failed", deployment_id, task_definition,
-                       reason=f"the deployment is gone and the service runs {short_arn(running)}",
+                       reason=f"{reason}the deployment is gone and the service runs "
+                              f"{short_arn(running)}",
                        restored=running, last=last)
 
     def _show_events(self, service: str, state: ServiceState) -> None:
         fresh = [e for e in state.events if e.event_id not in self._events]
         for event in reversed(fresh[:10]):  # newest first from ECS; show oldest first
-            self.on_note(event.message)
+            self.progress.note("deploy", event.message)
         self._events.update(e.event_id for e in state.events)
 
     def _show_counts(self, ours: Deployment) -> None:
         counts = (ours.running, ours.pending, ours.failed, ours.desired)
         if counts != self._counts:
             self._counts = counts
-            self.on_note(f"{ours.running}/{ours.desired} running, {ours.pending} pending, "
-                         f"{ours.failed} failed")
+            self.progress.note("deploy", f"{ours.running}/{ours.desired} running, "
+                                         f"{ours.pending} pending, {ours.failed} failed")
 
     def _show_stopped(self, cluster: str, deployment_id: str) -> None:
         for task in self.services.tasks_of(cluster, deployment_id, "STOPPED", limit=5):
             if task.arn in self._stopped:
                 continue
             self._stopped.add(task.arn)
-            self.on_note(f"task {task.task_id} stopped: {stop_reason(task)}")
+            self.progress.note("deploy", f"task {task.task_id} stopped: {stop_reason(task)}")
 
 
 def stop_reason(task: TaskState) -> str:

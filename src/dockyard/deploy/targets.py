@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from dockyard.aws.cloudformation import CloudFormation
+from dockyard.aws.cloudformation import StackReader
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.config.models import Config
 from dockyard.deploy.definition import AppTarget, target_from_outputs
 from dockyard.errors import UsageError
 from dockyard.names import Out, app_stack_key
-
-if TYPE_CHECKING:
-    from dockyard.aws.session import AwsSession
 
 
 def check_app(cfg: Config, app: str) -> None:
@@ -22,10 +17,9 @@ def check_app(cfg: Config, app: str) -> None:
         raise UsageError(f"APP {app!r}: dockyard.yml declares no such app (apps: {names})")
 
 
-def find_target(aws: AwsSession, cfg: Config, app: str) -> AppTarget:
+def find_target(stacks: StackReader, cfg: Config, app: str) -> AppTarget:
     """The app's target, from the builder and app stacks (two DescribeStacks)."""
     check_app(cfg, app)
-    stacks = CloudFormation(aws.client("cloudformation"))
     builder = stacks.describe(cfg.stack_name("builder"))
     if builder is None or not builder.outputs.get(Out.CLUSTER_ARN):
         raise AwsPreconditionError(f"{cfg.stack_name('builder')} is not deployed in {cfg.region}",

@@ -24,6 +24,7 @@ from typing import Protocol
 from dockyard.aws.cloudformation import ChangeSet, ResourceChange, Stack, StackEvent
 from dockyard.errors import Cancelled, DockyardError
 from dockyard.polling import Clock, Poll, poll_until
+from dockyard.progress import Progress
 from dockyard.stacks import status as st
 
 
@@ -87,15 +88,6 @@ class StackResult:
                                 Outcome.DELETED, Outcome.ABSENT)
 
 
-class Reporter(Protocol):
-    """Where progress goes (``dockyard.ui.progress``)."""
-
-    def note(self, stack: str, text: str) -> None: ...
-    def changes(self, stack: str, changes: list[ResourceChange]) -> None: ...
-    def event(self, event: StackEvent) -> None: ...
-    def result(self, result: StackResult) -> None: ...
-
-
 @dataclass(frozen=True)
 class Timing:
     """Intervals and deadlines of the engine's waits."""
@@ -146,7 +138,7 @@ def rolled_back(stack: Stack) -> bool:
 class Engine:
     """Deploys and deletes single stacks, reporting as it goes."""
 
-    def __init__(self, api: StackApi, clock: Clock, reporter: Reporter,
+    def __init__(self, api: StackApi, clock: Clock, reporter: Progress,
                  timing: Timing | None = None) -> None:
         self.api = api
         self.clock = clock

@@ -18,9 +18,8 @@ from typing import Protocol
 
 from dockyard.aws.ecs import TaskState
 from dockyard.aws.services import ServiceState
-from dockyard.aws.session import AwsSession
-from dockyard.aws.storage import Objects, Registry
-from dockyard.builds.environment import environment_from_outputs, make_build
+from dockyard.builds.builder import BuildClients, make_build
+from dockyard.builds.environment import environment_from_outputs
 from dockyard.builds.request import BuildRequest, Destination, new_build_id
 from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
 from dockyard.builds.sources import Source, prepare
@@ -30,6 +29,7 @@ from dockyard.jenkins.casc import JenkinsInfra
 from dockyard.jenkins.contexts import write_agent_context, write_controller_context
 from dockyard.names import Out
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
+from dockyard.progress import Progress
 from dockyard.rules import url_lifetime
 from dockyard.templates.jenkins import controller_log_stream
 
@@ -53,7 +53,7 @@ class JenkinsImages:
     cfg: Config
     tools: ImageTools
     clock: Clock
-    on_note: Callable[[str], None]
+    progress: Progress
     built: dict[str, str] = field(default_factory=dict)
 
     def images(self, outputs: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -85,9 +85,9 @@ class JenkinsImages:
         tag = "ctx-" + source.context.rsplit("/", 1)[-1][:CONTEXT_TAG_LENGTH]
         digest = self.tools.existing(repository, tag)
         if digest is not None:
-            self.on_note(f"{image}: unchanged, using {tag} ({digest[:19]})")
+            self.progress.note("jenkins", f"{image}: unchanged, using {tag} ({digest[:19]})")
             return f"{destination.uri}@{digest}"
-        self.on_note(f"{image}: building {tag} with kaniko on Fargate")
+        self.progress.note("jenkins", f"{image}: building {tag} with kaniko on Fargate")
         b = self.cfg.builder
         # Built for the architecture the controller and agents run on, whatever apps use.
         request = BuildRequest(tags=(tag,), architectures=(self.cfg.jenkins.architecture,),
@@ -158,15 +158,15 @@ class JenkinsWait:
     services: ServiceApi
     logs: LastLines
     clock: Clock
-    on_note: Callable[[str], None]
+    progress: Progress
     probe: Probe = http_status
     poll: Poll = WAIT
 
     def wait(self, url: str, cluster: str, service: str, log_group: str) -> None:
         """Return once ``url``login answers 200; raise with the evidence when it does not."""
         seen: set[str] = set()
-        self.on_note(f"waiting for {url}login to answer 200 (a cold Jenkins takes a few "
-                     "minutes)")
+        self.progress.note("jenkins", f"waiting for {url}login to answer 200 (a cold Jenkins "
+                                      "takes a few minutes)")
 
         def fetch() -> int | None:
             status = self.probe(url + "login")
@@ -175,11 +175,11 @@ class JenkinsWait:
                 for event in reversed(state.events[:5]):
                     if event.event_id not in seen:
                         seen.add(event.event_id)
-                        self.on_note(f"jenkins service: {event.message}")
+                        self.progress.note("jenkins", f"jenkins service: {event.message}")
                 if state.rollout_state == "FAILED":
                     raise self._failure(cluster, service, log_group,
                                         f"the deployment failed: {state.rollout_reason}")
-            self.on_note(f"/login answered {status or 'nothing yet'}" + (
+            self.progress.note("jenkins", f"/login answered {status or 'nothing yet'}" + (
                 f"; {state.running} running, {state.pending} pending" if state else ""))
             return status
 
@@ -189,7 +189,7 @@ class JenkinsWait:
             raise self._failure(cluster, service, log_group,
                                 f"no 200 from {url}login within {self.poll.timeout / 60:.0f} "
                                 "minutes") from None
-        self.on_note(f"Jenkins is up at {url}")
+        self.progress.note("jenkins", f"Jenkins is up at {url}")
 
     def _failure(self, cluster: str, service: str, log_group: str, what: str) -> DockyardError:
         stopped = self.services.stopped_tasks(cluster, service)
@@ -201,7 +201,7 @@ class JenkinsWait:
                    *([f"last lines of {stream}:"] + [f"  {line}" for line in lines] if lines
                      else [])]
         for line in details:
-            self.on_note(line)
+            self.progress.note("jenkins", line)
         return JenkinsNotReadyError(f"Jenkins is not answering: {what}",
                                     hint="`dockyard jenkins logs` shows the controller's log")
 
@@ -216,11 +216,10 @@ class JenkinsNotReadyError(DockyardError):
 class AwsImageTools:
     """ImageTools on a real (or emulated) account."""
 
-    aws: AwsSession
+    clients: BuildClients
     cfg: Config
     clock: Clock
-    on_line: Callable[[str], None]
-    on_note: Callable[[str], None]
+    progress: Progress
 
     def environment(self, builder_outputs: dict[str, str]) -> BuildEnvironment:
         """Where builds run."""
@@ -228,17 +227,16 @@ class AwsImageTools:
 
     def upload(self, folder: Path, env: BuildEnvironment) -> Source:
         """Pack and upload a context (nothing is uploaded when the bucket has it)."""
-        return prepare(str(folder), "Dockerfile", Objects(self.aws.client("s3")),
-                       bucket=env.bucket,
+        return prepare(str(folder), "Dockerfile", self.clients.objects, bucket=env.bucket,
                        url_seconds=url_lifetime(self.cfg.builder.timeout_minutes * 60),
-                       on_note=lambda _: None)
+                       progress=self.progress)
 
     def existing(self, repository: str, tag: str) -> str | None:
         """The digest ECR has under ``tag``, if any."""
-        return Registry(self.aws.client("ecr")).digest_of(repository, tag)
+        return self.clients.registry.digest_of(repository, tag)
 
     def build(self, env: BuildEnvironment, request: BuildRequest,
               destination: Destination) -> Build:
         """A build of one image on the builder."""
-        return make_build(self.aws, env, request, destination, clock=self.clock,
-                          on_line=self.on_line, on_note=self.on_note)
+        return make_build(self.clients, env, request, destination, clock=self.clock,
+                          progress=self.progress, subject=destination.uri.rsplit("/", 1)[-1])

@@ -1,9 +1,12 @@
-"""Stack progress for people and programs: a live view on a terminal, timestamped lines in logs
-and CI, NDJSON events with ``--events``. All three take the same calls from the engine."""
+"""Progress for people and programs: a live view on a terminal, timestamped lines in logs and
+CI, NDJSON events with ``--events``. All three implement dockyard.progress.Progress, the one
+interface stacks, builds, deploys and the Jenkins wait report through; each is safe to call
+from several threads (a multi-architecture build's tasks)."""
 
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,10 +50,20 @@ class PlainReporter:
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self._lock = threading.Lock()
 
-    def note(self, stack: str, text: str) -> None:
-        """A remark about a stack."""
-        self.console.progress(text)
+    def note(self, subject: str, text: str) -> None:
+        """A step, as a timestamped line."""
+        with self._lock:
+            self.console.progress(text)
+
+    def line(self, subject: str, text: str) -> None:
+        """A task's log line, as it wrote it (prefixed with its subject when there is one)."""
+        with self._lock:
+            self.console.note(f"[{subject}] {text}" if subject else text)
+
+    def summary(self, document: dict[str, Any]) -> None:
+        """Nothing: without --events the command prints its own result."""
 
     def changes(self, stack: str, changes: list[ResourceChange]) -> None:
         """The change set about to be applied."""
@@ -131,15 +144,25 @@ class NdjsonReporter:
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self._lock = threading.Lock()
 
     def _emit(self, kind: str, **fields: Any) -> None:
         document = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "event": kind,
                     **fields}
-        self.console.data(json.dumps(document, default=str, separators=(",", ":")))
+        with self._lock:
+            self.console.data(json.dumps(document, default=str, separators=(",", ":")))
 
-    def note(self, stack: str, text: str) -> None:
-        """A remark about a stack."""
-        self._emit("note", stack=stack, message=text)
+    def note(self, subject: str, text: str) -> None:
+        """A step."""
+        self._emit("note", subject=subject, message=text)
+
+    def line(self, subject: str, text: str) -> None:
+        """A task's log line."""
+        self._emit("line", subject=subject, line=text)
+
+    def summary(self, document: dict[str, Any]) -> None:
+        """The command's result, as the last event."""
+        self._emit("summary", **document)
 
     def changes(self, stack: str, changes: list[ResourceChange]) -> None:
         """The change set about to be applied."""
@@ -159,3 +182,7 @@ class NdjsonReporter:
                    reason=result.reason, failures=[
                        {"resource": e.logical_id, "type": e.resource_type, "status": e.status,
                         "reason": e.reason} for e in result.failures])
+
+
+Reporter = PlainReporter | NdjsonReporter
+"""A renderer of dockyard.progress.Progress (LiveReporter is a PlainReporter)."""
