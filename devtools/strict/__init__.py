@@ -1,5 +1,5 @@
 """The emulator's strict profile: an emulated AWS account that behaves as AWS does where moto is
-kinder (TESTING-NOTES.md, "Where moto is kinder than AWS").
+kinder (README.md, "Testing", lists what it adds).
 
 Start one with :class:`devtools.strict.account.StrictAccount`. Each behaviour lives in the
 module named after it, with the AWS documentation it follows:

@@ -62,6 +62,7 @@ class Out:
     LOG_GROUP_NAME = "LogGroupName"
     TARGET_GROUP_ARN = "TargetGroupArn"
     SECRET_ARNS = "SecretArns"
+    CONTAINER_PORT = "ContainerPort"  # the port the app stack's target group and group serve
     ADMIN_SECRET_ARN = "AdminSecretArn"
     FILE_SYSTEM_ID = "FileSystemId"
     ACCESS_POINT_ID = "AccessPointId"

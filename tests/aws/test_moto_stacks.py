@@ -34,7 +34,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with warnings.catch_warnings(), mock_aws():
-        # moto warns for each resource type its CloudFormation skips (see TESTING-NOTES.md).
+        # moto warns for each resource type its CloudFormation does not model.
         warnings.simplefilter("ignore")
         yield
 

@@ -14,6 +14,7 @@ from dockyard.deploy.definition import (
     task_definition,
     update_request,
 )
+from dockyard.errors import DockyardError, ExitCode
 from tests.conftest import example_config
 
 IMAGE = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/acme/web@sha256:" + "ab" * 32
@@ -97,6 +98,22 @@ def test_the_service_rolls_back_on_failure_and_keeps_full_capacity() -> None:
     assert update["taskDefinition"] == arn
     assert update["deploymentConfiguration"] == create["deploymentConfiguration"]
     assert update["desiredCount"] == cfg.apps["web"].count
+    assert update["loadBalancers"] == create["loadBalancers"], \
+        "every deploy puts the service's load balancer back as the app stack has it"
+    assert "loadBalancers" not in update_request(cfg, target, arn, with_load_balancer=False)
+
+
+def test_a_port_the_app_stack_does_not_serve_is_refused_before_anything_changes() -> None:
+    cfg = example_config()
+    served = target_from_outputs(cfg, "web", BUILDER, {**APP, "ContainerPort": "5001"})
+    assert task_definition(cfg, served, IMAGE, {})["containerDefinitions"][0][
+        "portMappings"] == [{"containerPort": 5001, "protocol": "tcp"}]
+    stale = target_from_outputs(cfg, "web", BUILDER, {**APP, "ContainerPort": "8080"})
+    with pytest.raises(DockyardError, match=r"apps.web.port is 5001 in dockyard.yml but the "
+                                            r"app stack serves 8080") as caught:
+        task_definition(cfg, stale, IMAGE, {})
+    assert caught.value.exit_code == ExitCode.AWS_PRECONDITION
+    assert caught.value.hint == "dockyard up --only app-web first, then deploy"
 
 
 @pytest.mark.parametrize(("archs", "expected"), [("[arm64]", "ARM64"), ("[amd64]", "X86_64"),

@@ -13,7 +13,7 @@ from dockyard.aws.services import Deployment, ServiceEvent, ServiceState
 from dockyard.deploy.app import AppDeployer, NothingToRollBackError
 from dockyard.deploy.definition import target_from_outputs
 from dockyard.deploy.rollout import RolloutWatch
-from dockyard.errors import ExitCode
+from dockyard.errors import DockyardError, ExitCode
 from tests.conftest import example_config
 from tests.deploy.test_definition import APP, BUILDER, IMAGE
 from tests.fakes import FakeClock, Notes
@@ -158,6 +158,14 @@ def test_a_failure_hidden_by_stale_reads_is_told_from_the_service_event() -> Non
     assert result.outcome is not None
     assert result.outcome.reason.startswith("deployment failed: tasks failed to start; the "
                                             "deployment is gone")
+
+
+def test_a_port_the_app_stack_does_not_serve_registers_nothing() -> None:
+    ecs = FakeEcs([BEFORE])
+    stale = target_from_outputs(example_config(), "web", BUILDER, {**APP, "ContainerPort": "80"})
+    with pytest.raises(DockyardError, match="the app stack serves 80"):
+        deployer(ecs, Notes()).deploy(stale, IMAGE, {}, wait=True, timeout=900)
+    assert ecs.calls == [], "nothing registered, created or updated"
 
 
 def test_still_rolling_at_the_deadline_exits_124_after_polling_until_then() -> None:

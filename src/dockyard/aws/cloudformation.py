@@ -12,7 +12,13 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from dockyard.aws.errors import error_code, error_message, translate, translated
+from dockyard.aws.errors import (
+    NOT_CLIENT_ERRORS,
+    error_code,
+    error_message,
+    translate,
+    translated,
+)
 
 NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed")
 
@@ -108,7 +114,7 @@ class CloudFormation:
             if error_code(err) == "ValidationError" and "does not exist" in error_message(err):
                 return None
             raise translate(err, f"describe stack {name}") from err
-        except Exception as err:
+        except NOT_CLIENT_ERRORS as err:
             raise translate(err, f"describe stack {name}") from err
         return _stack(response["Stacks"][0])
 
@@ -143,7 +149,7 @@ class CloudFormation:
             if any(reason in error_message(err) for reason in NO_CHANGES_REASONS):
                 return None
             raise translate(err, f"create a change set for {stack}") from err
-        except Exception as err:
+        except NOT_CLIENT_ERRORS as err:
             raise translate(err, f"create a change set for {stack}") from err
         return str(response["Id"]), str(response["StackId"])
 

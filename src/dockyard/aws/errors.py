@@ -54,6 +54,12 @@ def error_message(err: ClientError) -> str:
     return " ".join(message.split())
 
 
+# botocore's failures that are not an AWS answer: credentials, SSO, the network. Anything else
+# is a bug in dockyard and must not pass for an AWS error.
+NOT_CLIENT_ERRORS = (NoCredentialsError, PartialCredentialsError, UnauthorizedSSOTokenError,
+                     SSOError, TokenRetrievalError, EndpointConnectionError)
+
+
 def translate(err: Exception, action: str) -> DockyardError:
     """The dockyard error for a botocore failure while doing ``action``."""
     if isinstance(err, NoCredentialsError | PartialCredentialsError):
@@ -88,8 +94,7 @@ def translated(action: str) -> Iterator[None]:
     """Run a block of AWS calls, raising dockyard errors instead of botocore ones."""
     try:
         yield
-    except (ClientError, NoCredentialsError, PartialCredentialsError, SSOError,
-            TokenRetrievalError, EndpointConnectionError) as err:
+    except (ClientError, *NOT_CLIENT_ERRORS) as err:
         raise translate(err, action) from err
 
 

@@ -111,7 +111,7 @@ def check_request(request: BuildRequest) -> list[str]:
 
 
 def kaniko_argv(request: BuildRequest, destination: Destination, run: ArchRun) -> list[str]:
-    """The kaniko executor's arguments for one architecture (DESIGN.md, Builder defaults)."""
+    """The kaniko executor's arguments for one architecture (README.md, "Builds")."""
     argv = [
         "--force",  # kaniko's container detection fails on Fargate
         f"--context={run.context}",

@@ -3,7 +3,7 @@
 It loads the config, opens the AWS session and makes each client wrapper once, on first use, so
 a command that never touches AWS never imports boto3. Domain code (builds/, deploy/, stacks/)
 receives the wrappers it needs from here and never builds a client itself
-(tests/unit/test_layering.py holds it to that).
+(tests/project/test_layering.py holds it to that).
 """
 
 from __future__ import annotations

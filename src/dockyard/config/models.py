@@ -28,7 +28,7 @@ from dockyard.config import fargate
 from dockyard.rules import looks_secret
 
 # The kaniko fork that is maintained since upstream was archived in June 2025
-# (research/kaniko-anchors.md section 3). Pin it by digest in dockyard.yml where you can.
+# (github.com/osscontainertools/kaniko). Pin it by digest in dockyard.yml where you can.
 DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
 
 # Listener rule priorities: Jenkins takes the first; apps get a stable one derived from their name.

@@ -16,7 +16,7 @@ from dockyard.deploy.definition import (
     task_definition,
     update_request,
 )
-from dockyard.deploy.rollout import Outcome, RolloutWatch
+from dockyard.deploy.rollout import RolloutOutcome, RolloutWatch
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import short_arn
 from dockyard.progress import Progress
@@ -47,7 +47,7 @@ class DeployResult:
     deployment_id: str
     created: bool
     image: str = ""
-    outcome: Outcome | None = None
+    outcome: RolloutOutcome | None = None
 
     @property
     def exit_code(self) -> ExitCode:
@@ -106,7 +106,8 @@ class AppDeployer:
                 f"(it runs {short_arn(current)})")
         self.progress.note("deploy", f"rolling {target.app} back from {short_arn(current)} to "
                                      f"{short_arn(previous)}, its last completed deployment")
-        state = self.services.update(update_request(self.cfg, target, previous))
+        state = self.services.update(update_request(self.cfg, target, previous,
+                                                    with_load_balancer=False))
         return self._follow("rollback", target, state, previous, before, wait=wait,
                             timeout=timeout)
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.config.models import Config
-from dockyard.errors import DockyardError
-from dockyard.names import TAG_KEY, Out, registry_host
+from dockyard.errors import DockyardError, ExitCode
+from dockyard.names import TAG_KEY, Out, app_stack_key, registry_host
 
 APP_TAG_KEY = "dockyard:app"
 LOG_STREAM_PREFIX = "app"
@@ -41,6 +41,9 @@ class AppTarget:
     registry: str
     # Secrets Manager names -> ARNs, as the app stack resolved them at `up`.
     secret_arns: dict[str, str] = field(default_factory=dict)
+    # The port the app stack's target group and security group serve (None: a stack from
+    # before dockyard wrote it; its port is then the config's).
+    port: int | None = None
 
     @property
     def account(self) -> str:
@@ -67,7 +70,29 @@ def target_from_outputs(cfg: Config, app: str, builder: dict[str, str],
         task_role=app_outputs[Out.TASK_ROLE_ARN],
         log_group=app_outputs[Out.LOG_GROUP_NAME], url=app_outputs.get(Out.URL, ""),
         registry=registry_host(account, cfg.region),
-        secret_arns=json.loads(app_outputs.get(Out.SECRET_ARNS) or "{}"))
+        secret_arns=json.loads(app_outputs.get(Out.SECRET_ARNS) or "{}"),
+        port=int(app_outputs[Out.CONTAINER_PORT]) if app_outputs.get(Out.CONTAINER_PORT)
+        else None)
+
+
+def served_port(cfg: Config, target: AppTarget) -> int:
+    """The app's port, as its stack serves it; refuses a dockyard.yml that says otherwise
+    (the stack must be updated first, or the load balancer would send traffic to a port the
+    new tasks do not listen on)."""
+    wanted = cfg.apps[target.app].port
+    if target.port is not None and target.port != wanted:
+        raise DockyardError(
+            f"apps.{target.app}.port is {wanted} in dockyard.yml but the app stack serves "
+            f"{target.port}: deploying now would send traffic to a port nothing listens on",
+            hint=f"dockyard up --only {app_stack_key(target.app)} first, then deploy",
+            exit_code=ExitCode.AWS_PRECONDITION)
+    return wanted
+
+
+def load_balancer(cfg: Config, target: AppTarget) -> dict[str, Any]:
+    """The service's load balancer: the app stack's target group, to the app's port."""
+    return {"targetGroupArn": target.target_group, "containerName": target.app,
+            "containerPort": served_port(cfg, target)}
 
 
 def family(cfg: Config, app: str) -> str:
@@ -102,7 +127,7 @@ def task_definition(cfg: Config, target: AppTarget, image: str,
         "name": target.app,
         "image": image,
         "essential": True,
-        "portMappings": [{"containerPort": app.port, "protocol": "tcp"}],
+        "portMappings": [{"containerPort": served_port(cfg, target), "protocol": "tcp"}],
         "environment": [{"name": k, "value": v} for k, v in sorted(app.env.items())],
         "secrets": [{"name": k, "valueFrom": secret_value_from(v, target, cfg.region, arn_of)}
                     for k, v in sorted(app.secrets.items())],
@@ -137,8 +162,7 @@ def create_request(cfg: Config, target: AppTarget, task_definition_arn: str) -> 
         "networkConfiguration": {"awsvpcConfiguration": {
             "subnets": target.subnets, "securityGroups": [target.security_group],
             "assignPublicIp": "ENABLED" if target.assign_public_ip else "DISABLED"}},
-        "loadBalancers": [{"targetGroupArn": target.target_group, "containerName": target.app,
-                           "containerPort": app.port}],
+        "loadBalancers": [load_balancer(cfg, target)],
         "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
         "deploymentConfiguration": DEPLOYMENT_CONFIGURATION,
         "deploymentController": {"type": "ECS"},
@@ -149,10 +173,13 @@ def create_request(cfg: Config, target: AppTarget, task_definition_arn: str) -> 
     }
 
 
-def update_request(cfg: Config, target: AppTarget, task_definition_arn: str) -> dict[str, Any]:
+def update_request(cfg: Config, target: AppTarget, task_definition_arn: str, *,
+                   with_load_balancer: bool = True) -> dict[str, Any]:
     """The UpdateService request of a later deploy (or a rollback): the new revision, the
-    configured count, and the circuit breaker put back if someone turned it off."""
-    return {
+    configured count, the circuit breaker put back if someone turned it off, and the load
+    balancer as the app stack has it, so the service cannot drift from its stack. A rollback
+    leaves the load balancer as it is: the older revision was registered for it."""
+    request = {
         "cluster": target.cluster,
         "service": target.app,
         "taskDefinition": task_definition_arn,
@@ -160,6 +187,9 @@ def update_request(cfg: Config, target: AppTarget, task_definition_arn: str) -> 
         "deploymentConfiguration": DEPLOYMENT_CONFIGURATION,
         "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
     }
+    if with_load_balancer:
+        request["loadBalancers"] = [load_balancer(cfg, target)]
+    return request
 
 
 def _tags(cfg: Config, app: str) -> list[dict[str, str]]:

@@ -37,7 +37,7 @@ class ServiceReader(Protocol):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RolloutOutcome:
     """How the deployment ended (or where it stood at the deadline)."""
 
     verdict: Verdict
@@ -62,14 +62,14 @@ class RolloutWatch:
     _counts: tuple[int, int, int, int] | None = None
 
     def watch(self, cluster: str, service: str, deployment_id: str, task_definition: str,
-              timeout: float, *, known_events: list[str] | None = None) -> Outcome:
+              timeout: float, *, known_events: list[str] | None = None) -> RolloutOutcome:
         """Wait up to ``timeout`` seconds. ``known_events`` are event ids that predate the
         deploy (they are not shown again)."""
         self._events = set(known_events or [])
         last: list[Deployment | None] = [None]
         started = self.clock.now()
 
-        def fetch() -> Outcome | None:
+        def fetch() -> RolloutOutcome | None:
             state = self.services.describe(cluster, service)
             visible = last[0] is not None or self.clock.now() - started >= VISIBLE_WITHIN
             if state is None:
@@ -96,30 +96,30 @@ class RolloutWatch:
         except WaitTimeoutError:
             current = last[0]
             state = current.rollout_state if current else "unknown"
-            return Outcome("timed_out", deployment_id, task_definition,
+            return RolloutOutcome("timed_out", deployment_id, task_definition,
                            reason=f"still {state} after {_duration(timeout)}", last=current)
         assert outcome is not None
         return outcome
 
     def _judge(self, state: ServiceState, ours: Deployment, deployment_id: str,
-               task_definition: str) -> Outcome | None:
+               task_definition: str) -> RolloutOutcome | None:
         if ours.rollout_state == "COMPLETED":
-            return Outcome("completed", deployment_id, task_definition,
+            return RolloutOutcome("completed", deployment_id, task_definition,
                            reason=ours.rollout_reason, last=ours)
         if ours.rollout_state == "FAILED":
             primary = state.primary
             restored = primary.task_definition if primary and \
                 primary.deployment_id != deployment_id else ""
-            return Outcome("failed", deployment_id, task_definition, reason=ours.rollout_reason,
-                           restored=restored, last=ours)
+            return RolloutOutcome("failed", deployment_id, task_definition,
+                                  reason=ours.rollout_reason, restored=restored, last=ours)
         return None
 
     def _judge_gone(self, state: ServiceState, deployment_id: str, task_definition: str,
-                    last: Deployment | None) -> Outcome:
+                    last: Deployment | None) -> RolloutOutcome:
         primary = state.primary
         if primary is not None and primary.task_definition == task_definition and \
                 primary.rollout_state == "COMPLETED":
-            return Outcome("completed", deployment_id, task_definition,
+            return RolloutOutcome("completed", deployment_id, task_definition,
                            reason="completed (the service replaced the deployment record)",
                            last=last)
         running = primary.task_definition if primary else state.task_definition
@@ -129,7 +129,7 @@ class RolloutWatch:
         why = next((e.message.split(failed, 1)[1] for e in state.events if failed in e.message),
                    "")
         reason = f"deployment failed: {why.rstrip('.')}; " if why else ""
-        return Outcome("failed", deployment_id, task_definition,
+        return RolloutOutcome("failed", deployment_id, task_definition,
                        reason=f"{reason}the deployment is gone and the service runs "
                               f"{short_arn(running)}",
                        restored=running, last=last)

@@ -1,6 +1,7 @@
 """Jenkins configuration as code, rendered from dockyard.yml and the platform's stacks.
 
-Checked against the plugins' own documentation (research/jenkins-anchors.md section 3):
+Checked against the plugins' own documentation (each plugin's README and the
+@DataBoundSetter names in its source):
 matrix-auth ``entries`` (not ``grantedPermissions``), no ``agentProtocols`` or
 ``remotingSecurity`` (they break or warn on current LTS), the admin password as
 ``${<secret name>}`` resolved by the aws-secrets-manager-secret-source plugin, and the amazon-ecs
@@ -21,7 +22,6 @@ from dockyard.names import ARCH_TO_CPU, admin_secret_name, controller_internal_u
 AGENT_LABEL = "dockyard"
 CLOUD_NAME = "fargate"
 WEBSOCKET_ENV = "JENKINS_WEB_SOCKET"
-FORBIDDEN_KEYS = ("agentProtocols", "remotingSecurity", "grantedPermissions")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """A monthly estimate of what the platform costs while it merely exists.
 
-List prices, us-east-1, on demand, collected 2026-11 (research/pricing.md). Prices change and
+List prices, us-east-1, on demand, collected 2026-11 from AWS's pricing pages (Fargate, Elastic
+Load Balancing, VPC public IPv4, EFS, AWS Backup, Secrets Manager, Route 53). Prices change and
 differ by region: this is an estimate to compare choices with, not a bill.
 """
 
@@ -21,7 +22,6 @@ FARGATE_GB_HOUR = {"amd64": 0.004445, "arm64": 0.00356}
 FARGATE_STORAGE_GB_HOUR = 0.000111  # above the 20 GB every task gets
 FARGATE_SPOT_DISCOUNT = 0.70  # "up to ~70% below on demand"; varies over time
 ALB_HOUR = 0.0225
-ALB_LCU_HOUR = 0.008
 PUBLIC_IPV4_HOUR = 0.005
 EFS_STANDARD_GB_MONTH = 0.30
 BACKUP_EFS_GB_MONTH = 0.05

@@ -109,7 +109,7 @@ def _built_ref(image: str, result: BuildResult) -> str:
 
 # -- waiting for Jenkins --------------------------------------------------------------------------
 
-class ServiceApi(Protocol):
+class ControllerServiceApi(Protocol):
     """ECS service calls (``dockyard.aws.ecs.Services``, or a fake)."""
 
     def describe(self, cluster: str, name: str) -> ServiceState | None: ...
@@ -125,7 +125,7 @@ class LastLines(Protocol):
                    stream: str | None = None) -> tuple[str, list[str]]: ...
 
 
-def controller_stream(services: ServiceApi, cluster: str, service: str) -> str | None:
+def controller_stream(services: ControllerServiceApi, cluster: str, service: str) -> str | None:
     """The log stream of the controller's newest task (running, else last stopped), named from
     the task's id; None when ECS lists no task (it forgets stopped ones after about an hour)."""
     for status in ("RUNNING", "STOPPED"):
@@ -155,7 +155,7 @@ def http_status(url: str) -> int | None:
 class JenkinsWait:
     """Waits for the controller to answer, showing the service's progress meanwhile."""
 
-    services: ServiceApi
+    services: ControllerServiceApi
     logs: LastLines
     clock: Clock
     progress: Progress

@@ -6,10 +6,6 @@ from __future__ import annotations
 # CREATE change set was never executed (REVIEW_IN_PROGRESS). It is deleted and created again.
 NEEDS_CLEANUP = frozenset({"ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"})
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"})
-# Terminal, but the change did not go through: it was rolled back or it failed.
-FAILURE = frozenset({"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED",
-                     "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED",
-                     "IMPORT_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_FAILED"})
 
 
 def is_in_progress(status: str) -> bool:

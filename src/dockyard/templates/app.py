@@ -111,6 +111,7 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         Out.EXECUTION_ROLE_ARN: GetAtt(execution_role, "Arn"),
         Out.TASK_ROLE_ARN: GetAtt(role, "Arn"),
         Out.LOG_GROUP_NAME: Ref(logs),
+        Out.CONTAINER_PORT: str(app.port),
         Out.REPOSITORY_URI: Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
                              f"{repos[0].RepositoryName}"),
         **({Out.SECRET_ARNS: Sub(json.dumps({name: f"${{SecretArn{n}}}" for n, name in

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awacs import aws as iam
-from troposphere import AWSObject, GetAtt, Parameter, Ref, Sub, Tags, Template, ec2, logs, route53
+from troposphere import AWSObject, Parameter, Ref, Sub, Tags, Template, ec2, logs, route53
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import iam as tp_iam
 
@@ -323,8 +323,3 @@ def task_role(title: str, description: str, *statements: iam.Statement) -> tp_ia
         role.Policies = [tp_iam.Policy(PolicyName=title.removesuffix("Role").lower(),
                                        PolicyDocument=policy(*statements))]
     return role
-
-
-def get_att(resource: AWSObject | str, attribute: str) -> GetAtt:
-    """GetAtt that also accepts a logical id."""
-    return GetAtt(resource if isinstance(resource, str) else resource.title, attribute)

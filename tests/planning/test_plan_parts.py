@@ -10,7 +10,7 @@ from tests.conftest import VARIANTS, bodies, example_config
 
 
 def test_controller_cost_matches_the_worked_example() -> None:
-    # research/pricing.md: 2 vCPU / 4 GB x86 for 730 h is about $72 a month.
+    # AWS Fargate pricing: 2 vCPU / 4 GB x86 for 730 h is about $72 a month.
     assert task_hourly(2048, 4096) * HOURS_PER_MONTH == pytest.approx(72.08, abs=0.01)
     # a 10-minute build at 2 vCPU / 8 GB is about $0.019 on demand
     assert task_hourly(2048, 8192) * 10 / 60 == pytest.approx(0.019, abs=0.001)
