@@ -44,7 +44,7 @@ def patch_ecs() -> None:
     def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
         service = create(self, *args, **kwargs)
         service.deployments = []
-        _start(self, service, service.task_definition, rollback_of=None)
+        _start(self, service, str(service.task_definition), rollback_of=None)
         return service
 
     def update_service(self: Any, properties: dict[str, Any]) -> Any:
@@ -97,7 +97,7 @@ def patch_ecs() -> None:
         return ActionResult({"serviceRevisions": revisions, "failures": []})
 
     for function in (create_service, update_service, describe_services):
-        function._dockyard_patched = True  # type: ignore[attr-defined]
+        setattr(function, "_dockyard_patched", True)  # noqa: B010
     backend.create_service = create_service
     backend.update_service = update_service
     backend.describe_services = describe_services

@@ -131,7 +131,7 @@ class FakeKaniko:
     # -- the container runtime's view (moto's models in this process) -----------------------------
 
     def _backend(self) -> Any:
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.ecs.models import ecs_backends
 
         return ecs_backends[DEFAULT_ACCOUNT_ID][self.region]
@@ -216,7 +216,7 @@ class FakeKaniko:
             pushed = self._push(destination, manifest, kaniko)
             logger.write([f"INFO[0010] Pushed {destination.rsplit(':', 1)[0]}@{pushed}"])
             digest = pushed
-        cache = (_arg(command, "cache-repo") or [None])[0]
+        cache = next(iter(_arg(command, "cache-repo")), None)
         if cache and ".dkr.ecr." in cache and "--cache=true" in command:
             self._push(f"{cache}:{hashlib.sha256(context.encode()).hexdigest()[:32]}",
                        image_manifest("cache:" + context), kaniko)

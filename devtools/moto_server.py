@@ -54,7 +54,7 @@ def patch_moto() -> None:
             self.stack.last_updated_time = utcnow()
 
     apply._dockyard_patched = True  # type: ignore[attr-defined]
-    models.ChangeSet.apply = apply
+    models.ChangeSet.apply = apply  # type: ignore[method-assign]
 
 
 def task_steps(describes_per_step: int = 1) -> None:

@@ -102,7 +102,7 @@ class FakeCloudFormation:
 
     def _set(self, name: str, status: str, **changes: object) -> None:
         old = self.stacks[name]
-        self.stacks[name] = Stack(**{**old.__dict__, "status": status, **changes})  # type: ignore[arg-type]
+        self.stacks[name] = Stack(**{**old.__dict__, "status": status, **changes})
 
     def describe(self, name: str) -> Stack | None:
         self.calls.append(f"describe {name}")

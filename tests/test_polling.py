@@ -41,7 +41,7 @@ def test_throttling_backs_off_with_jitter_then_recovers() -> None:
         value = next(attempts)
         if isinstance(value, Exception):
             raise value
-        return value
+        return str(value)
 
     result = poll_until(fetch, lambda v: True, Poll("x", 2, 600, max_backoff=30), clock,
                         rng=lambda: 1.0)

@@ -37,7 +37,7 @@ _EXPIRED = {"s3": (400, "ExpiredToken"), "cloudformation": (400, "ExpiredToken")
 
 
 def _account() -> str:
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     return str(DEFAULT_ACCOUNT_ID)
 

@@ -81,7 +81,7 @@ def checks_for(call: Call, where: Where) -> list[Check]:
 
 # -- ECS ------------------------------------------------------------------------------------------
 
-def _ecs():  # type: ignore[no-untyped-def]
+def _ecs() -> Any:
     from moto.ecs.models import ecs_backends
     return ecs_backends
 

@@ -58,7 +58,8 @@ def _execute_change_set(cfn: Any) -> None:
     def execute_change_set(self: Any, change_set_name: str,
                            stack_name: str | None = None) -> None:
         if active() is None:
-            return original(self, change_set_name, stack_name)
+            original(self, change_set_name, stack_name)
+            return None
         change_set = self.change_sets.get(change_set_name) or next(
             (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None)
         stack = self.stacks.get(change_set.stack_id) if change_set is not None else None
@@ -69,11 +70,12 @@ def _execute_change_set(cfn: Any) -> None:
                 raise
             _rolled_back(stack, change_set, err)
             return None
-        if stack is not None and change_set.change_set_type != "CREATE":
+        if stack is not None and change_set is not None and \
+                change_set.change_set_type != "CREATE":
             stack.last_updated_time = utcnow()
         return None
 
-    execute_change_set._dockyard_strict = True  # type: ignore[attr-defined]
+    execute_change_set._dockyard_strict = True
     cfn.CloudFormationBackend.execute_change_set = execute_change_set
 
 
@@ -101,7 +103,8 @@ def _delete_stack(cfn: Any) -> None:
         stack = self.stacks.get(name_or_stack_id) or next(
             (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
         if active() is None or stack is None:
-            return original(self, name_or_stack_id)
+            original(self, name_or_stack_id)
+            return None
         try:
             original(self, name_or_stack_id)
         except Exception as err:
@@ -138,7 +141,7 @@ def _continue_update_rollback() -> None:
 def _role_updates() -> None:
     from moto.iam import models as iam
 
-    original = iam.Role.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    original = iam.Role.update_from_cloudformation_json.__func__
 
     def update_from_cloudformation_json(  # noqa: PLR0917 (moto's own signature)
             cls: Any, original_resource: Any, new_resource_name: str,
@@ -227,7 +230,7 @@ def break_update_rollback(stack_name: str, region: str = "ap-southeast-2") -> No
     """Leave a stack in UPDATE_ROLLBACK_FAILED, as a rollback that could not undo a change
     does (test setup: CloudFormation gets there when, say, a resource was changed by hand)."""
     from moto.cloudformation.models import cloudformation_backends
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][region]
     stack = next(s for s in backend.stacks.values() if s.name == stack_name)

@@ -159,7 +159,7 @@ def _service_arn(call: Call) -> str:
     ref = str(call.params.get("service", ""))
     if ref.startswith("arn:"):
         return ref
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     cluster = str(call.params.get("cluster", "default")).rsplit("/", 1)[-1]
     return f"arn:aws:ecs:{call.region}:{DEFAULT_ACCOUNT_ID}:service/{cluster}/{ref}"

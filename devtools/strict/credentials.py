@@ -50,7 +50,7 @@ class Sessions:
 
     def issue(self, role_arn: str, seconds: int, region: str = "ap-southeast-2") -> Session:
         """New credentials for ``role_arn``, valid for ``seconds``."""
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.sts.models import sts_backends
 
         account = role_arn.split(":")[4] or DEFAULT_ACCOUNT_ID

@@ -146,7 +146,9 @@ class Network:
     @property
     def proxy_url(self) -> str:
         """The value of HTTPS_PROXY for clients."""
-        return f"http://{self.address[0]}:{self.address[1]}"
+        host, port = self.address[0], self.address[1]
+        return f"http://{host!s}:{port}" if isinstance(host, str) else \
+            f"http://{host.decode()}:{port}"
 
     def start(self) -> Network:
         """Serve in a background thread."""
@@ -289,7 +291,7 @@ def _read_headers(reader: Any) -> dict[str, str]:
 
 def _read_body(reader: Any, headers: dict[str, str]) -> bytes:
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(reader.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +119,7 @@ def _arn_like(pattern: str, arn: str) -> bool:
     return len(p) == len(a) == 6 and all(_glob(x, y, case=True) for x, y in zip(p, a, strict=True))
 
 
-_OPERATORS = {
+_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda want, have: want == have,
     "StringEqualsIgnoreCase": lambda want, have: want.lower() == have.lower(),
     "StringLike": lambda want, have: _glob(want, have, case=True),

@@ -85,7 +85,7 @@ def _template(call: Call) -> Response | None:
 
 
 def _from_s3(url: str) -> str | None:
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
 
     host, _, path = url.removeprefix("https://").partition("/")
@@ -133,8 +133,9 @@ def install() -> None:
 
     def backend_create_policy(self: Any, *args: Any, **kwargs: Any) -> Any:
         document = kwargs.get("policy_document", args[2] if len(args) > 2 else "")
-        if active() is not None and active().quotas and \
-                policy_characters(document) > MANAGED_POLICY_CHARACTERS:  # type: ignore[union-attr]
+        profile = active()
+        if profile is not None and profile.quotas and \
+                policy_characters(document) > MANAGED_POLICY_CHARACTERS:
             raise LimitExceededException(
                 f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_CHARACTERS}")
         return create_policy(self, *args, **kwargs)
@@ -153,7 +154,7 @@ def install() -> None:
                                  f"longer than '{LOAD_BALANCER_NAME}' characters")
         return create_load_balancer(self, name, *args, **kwargs)
 
-    role_put_policy._dockyard_quota = True  # type: ignore[attr-defined]
+    role_put_policy._dockyard_quota = True
     iam.Role.put_policy = role_put_policy
     iam.IAMBackend.create_policy = backend_create_policy
     elbv2.ELBv2Backend.create_rule = backend_create_rule

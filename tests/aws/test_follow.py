@@ -89,7 +89,7 @@ class Stream:
 
 
 def test_a_condition_that_holds_ends_it_after_the_last_lines() -> None:
-    stream, printed, checks = Stream(["one"]), [], [0]
+    stream, printed, checks = Stream(["one"]), list[str](), [0]
 
     def stopped() -> bool:
         checks[0] += 1

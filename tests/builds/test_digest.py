@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dockyard.aws.ecs import TaskSpec
 from dockyard.builds.request import BuildRequest, Destination
 from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
 from dockyard.builds.sources import Source
@@ -29,7 +30,7 @@ SOURCE = Source(kind="local", description=".", context="s3://ctx/contexts/x.tar.
 
 class Digests:
     def __init__(self, stored: str | None = None) -> None:
-        self.stored, self.signed = stored, []
+        self.stored, self.signed = stored, list[str]()
 
     def presign_put(self, bucket: str, key: str, seconds: int) -> str:
         self.signed.append(key)
@@ -55,7 +56,7 @@ class Registry:
 
 def run(destination: Destination, *, pushed_line: str, stored: str | None = None,
         ecr: str | None = DIGEST, expiry: datetime | None = None
-        ) -> tuple[BuildResult, Digests, list[str], list[str]]:
+        ) -> tuple[BuildResult, Digests, list[TaskSpec], list[str]]:
     logs, notes = FakeLogs(), Notes()
     script = TaskScript(lines=["INFO step"], late_lines=[pushed_line])
     runner = Runner(tasks=FakeEcs(logs, [script]), logs=logs, clock=FakeClock(),

@@ -87,7 +87,8 @@ def test_plan_fails_with_the_findings_when_cfn_lint_finds_an_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
-    real = planning.lint_template
+    from dockyard.planning.lint import lint_template as real
+
 
     def lint_with_one_error(stack: str, body: dict[str, object], region: str) -> list[Finding]:
         found = real(stack, body, region)

@@ -147,7 +147,7 @@ def test_app_priorities_are_stable_and_distinct() -> None:
 def test_config_is_immutable() -> None:
     cfg = example_config()
     with pytest.raises(ValueError, match="frozen"):
-        cfg.name = "other"  # type: ignore[misc]
+        cfg.name = "other"
 
 
 def test_init_starter_substitutes_its_values() -> None:

@@ -46,7 +46,8 @@ class Account:
     def output(self, stack: str, key: str) -> str:
         """An output of a deployed stack."""
         raw = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
-        return next(o["OutputValue"] for o in raw.get("Outputs", []) if o["OutputKey"] == key)
+        return str(next(o["OutputValue"] for o in raw.get("Outputs", [])
+                        if o["OutputKey"] == key))
 
     def agent_role(self) -> str:
         """The Jenkins agents' task role (what pipelines run dockyard with)."""

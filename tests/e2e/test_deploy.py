@@ -54,7 +54,7 @@ def test_deploy_update_rollback_and_status(stacks: Dockyard, account: Account) -
     service = live(account)
     assert service is not None and service["desiredCount"] == 1
     assert image_of(account, str(service["taskDefinition"])) == f"{REGISTRY}/acme/web@{v1}"
-    assert service["deploymentConfiguration"] == {  # type: ignore[comparison-overlap]
+    assert service["deploymentConfiguration"] == {
         "deploymentCircuitBreaker": {"enable": True, "rollback": True},
         "maximumPercent": 200, "minimumHealthyPercent": 100}
 

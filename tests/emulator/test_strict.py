@@ -40,7 +40,7 @@ def role(strict: StrictAccount, name: str, *statements: dict[str, Any]) -> str:
 
 
 def allow(actions: list[str], resources: list[str], **condition: Any) -> dict[str, Any]:
-    statement = {"Effect": "Allow", "Action": actions, "Resource": resources}
+    statement: dict[str, Any] = {"Effect": "Allow", "Action": actions, "Resource": resources}
     if condition:
         statement["Condition"] = condition
     return statement

@@ -64,7 +64,11 @@ def test_returns_once_login_answers_200_and_shows_progress() -> None:
                          state(1, message="(service jenkins) registered 1 targets", event="e2")])
     w = waiter(services, [None, 503, 200], notes)
     original = w.probe
-    w.probe = lambda url: (probed.append(url), original(url))[1]
+    def probe(url: str) -> int | None:
+        probed.append(url)
+        return original(url)
+
+    w.probe = probe
     w.wait(URL, "cluster", "jenkins", "/dockyard/acme/jenkins")
     assert probed == [URL + "login"] * 3
     assert "jenkins service: (service jenkins) has started 1 tasks" in notes

@@ -28,7 +28,8 @@ def _context(live: LivePlatform, name: str, dockerfile: str) -> str:
 
 
 def test_up_creates_every_stack(live: LivePlatform) -> None:
-    assert live.up is not None and live.up.returncode == 0, live.up.stderr[-3000:]
+    assert live.up is not None
+    assert live.up.returncode == 0, live.up.stderr[-3000:]
     for stack in ("builder", "edge", "jenkins", "app-web"):
         assert f"{live.name}-{stack}" in live.up.stdout
 

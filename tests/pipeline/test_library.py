@@ -143,7 +143,7 @@ def test_jenkins_loads_the_library_implicitly_from_the_image(tmp_path: Path) -> 
     from dockyard.jenkins.contexts import write_controller_context
     from dockyard.templates.jenkins import JAVA_OPTS
     from tests.conftest import example_config
-    from tests.jenkins.test_images import INFRA
+    from tests.jenkins.test_casc import INFRA
 
     casc = render(example_config(), INFRA)
     (library,) = casc["unclassified"]["globalLibraries"]["libraries"]

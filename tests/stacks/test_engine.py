@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -17,7 +18,7 @@ REQUEST = StackRequest(key="edge", name="acme-edge", template="{}",
                        parameters={"VpcId": "vpc-1"}, tags={"dockyard:name": "acme"})
 
 
-def engine(api: FakeCloudFormation) -> tuple[Engine, FakeClock, object]:
+def engine(api: FakeCloudFormation) -> tuple[Engine, FakeClock, io.StringIO]:
     console, _, err = text_console()
     clock = FakeClock()
     return Engine(api, clock, PlainReporter(console)), clock, err
