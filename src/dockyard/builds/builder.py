@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
 
 from dockyard.aws.cloudformation import StackReader
 from dockyard.aws.ecs import Ecs, TaskSpec, TaskState
@@ -21,7 +20,13 @@ from dockyard.builds.environment import (
     make_request,
     with_labels,
 )
-from dockyard.builds.request import ArchRun, BuildRequest, Destination, new_build_id
+from dockyard.builds.request import (
+    ArchRun,
+    BuildOptions,
+    BuildRequest,
+    Destination,
+    new_build_id,
+)
 from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
 from dockyard.builds.sources import Source, prepare
 from dockyard.builds.task import Runner, StopSignal
@@ -97,7 +102,7 @@ class Builder:
         """Where builds run (read from the builder stack on first use)."""
         return environment_from_stack(self.clients.stacks, self.cfg)
 
-    def plan(self, repository: str, options: dict[str, Any]) -> tuple[BuildRequest,
+    def plan(self, repository: str, options: BuildOptions) -> tuple[BuildRequest,
                                                                       Destination]:
         """The request from the command line, and where its image goes (checked to exist)."""
         request = make_request(self.cfg, options, list(self.env.task_definitions))
@@ -116,12 +121,12 @@ class Builder:
         return make_build(self.clients, self.env, request, destination, clock=self.clock,
                           progress=self.progress)
 
-    def run(self, repository: str, context: str, options: dict[str, Any]) -> BuildResult:
+    def run(self, repository: str, context: str, options: BuildOptions) -> BuildResult:
         """Build ``context`` into ``repository`` and wait for the image."""
         the_build, source = self._prepared(repository, context, options)
         return the_build.run(self.build_id, source, self.started)
 
-    def detach(self, repository: str, context: str, options: dict[str, Any]) -> Detached:
+    def detach(self, repository: str, context: str, options: BuildOptions) -> Detached:
         """Start the build's tasks and return without waiting."""
         the_build, source = self._prepared(repository, context, options)
         started = [the_build.runner.tasks.run_task(spec)
@@ -129,7 +134,7 @@ class Builder:
         return Detached(self.build_id, started, self.env.log_group)
 
     def _prepared(self, repository: str, context: str,
-                  options: dict[str, Any]) -> tuple[Build, Source]:
+                  options: BuildOptions) -> tuple[Build, Source]:
         request, destination = self.plan(repository, options)
         source = self.source(context, request)
         return self.build(with_labels(request, source), destination), source

@@ -4,10 +4,11 @@ asked to do and where its image goes (pure: no AWS calls)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.builds.request import (
+    BuildOptions,
     BuildRequest,
     Destination,
     check_request,
@@ -69,12 +70,12 @@ def check_destination(cfg: Config, destination: Destination, exists: Callable[[s
                                hint=f"dockyard up --only {stack} creates it")
 
 
-def make_request(cfg: Config, options: dict[str, Any], architectures: list[str]) -> BuildRequest:
+def make_request(cfg: Config, options: BuildOptions, architectures: list[str]) -> BuildRequest:
     """The request from the command line, with dockyard.yml's builder defaults (the first of
     builder.architectures when no --platform is given)."""
     b = cfg.builder
-    timeout = parse_duration(options["timeout"]) if options.get("timeout") \
-        else b.timeout_minutes * 60
+    given = options.get("timeout")
+    timeout = parse_duration(given) if given else b.timeout_minutes * 60
     request = BuildRequest(
         tags=tuple(options.get("tags") or ()),
         dockerfile=options.get("dockerfile") or "Dockerfile",

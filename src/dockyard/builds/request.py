@@ -10,6 +10,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from dockyard.config import fargate
 from dockyard.errors import UsageError
@@ -18,6 +19,22 @@ from dockyard.rules import IMAGE_TAG, looks_secret
 PLATFORMS = {"linux/amd64": "amd64", "linux/arm64": "arm64"}
 CACHE_TTL = "168h"  # a week: inside the 14 days the cache repository keeps layers
 _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+class BuildOptions(TypedDict, total=False):
+    """``dockyard build``'s options as typed (None: not given, the config's default applies)."""
+
+    tags: tuple[str, ...]
+    dockerfile: str
+    build_args: tuple[str, ...]
+    target: str | None
+    platforms: str | None
+    spot: bool | None
+    cpu: int | None
+    memory: int | None
+    storage_gib: int | None
+    no_cache: bool
+    timeout: str | None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
     from dockyard.builds.builder import Builder, Detached
+    from dockyard.builds.request import BuildOptions
     from dockyard.builds.runner import BuildResult
     from dockyard.cli.wiring import Wiring
 
@@ -60,7 +61,7 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
     if not repository:
         raise UsageError("--repo is required: which repository the image goes to",
                          hint="an app name from dockyard.yml, such as --repo web")
-    options = {"tags": tags, "dockerfile": dockerfile, "build_args": build_args,
+    options: BuildOptions = {"tags": tags, "dockerfile": dockerfile, "build_args": build_args,
                "target": target, "platforms": platforms, "spot": spot, "cpu": cpu,
                "memory": memory, "storage_gib": storage_gib, "no_cache": no_cache,
                "timeout": timeout}

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from dockyard.progress import Progress
     from dockyard.stacks.engine import StackResult
     from dockyard.stacks.platform import AfterDeploy, Platform
-    from dockyard.templates.common import StackTemplate
+    from dockyard.templates.stack import StackTemplate
 
 
 def _platform(wired: Wiring, reporter: Progress) -> Platform:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from dockyard.config.models import Config
 from dockyard.names import internal_namespace
-from dockyard.templates.common import assign_public_ip
+from dockyard.templates.placement import assign_public_ip
 
 PRICES_AS_OF = "2026-11"
 PRICES_REGION = "us-east-1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.templates.common import template_json
+from dockyard.templates.stack import template_json
 
 _SEVERITY = {"E": "error", "W": "warning", "I": "info"}
 

@@ -20,7 +20,7 @@ from dockyard.planning.cost import CostEstimate, estimate
 from dockyard.planning.lint import Finding, lint_template
 from dockyard.planning.posture import Exposure, exposures
 from dockyard.templates import Built, Discovered, FromStack, Input, Retained, render_stacks
-from dockyard.templates.common import assign_public_ip
+from dockyard.templates.placement import assign_public_ip
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dockyard.config.models import Config, CreateNetwork
 from dockyard.templates.app import app_stack
 from dockyard.templates.builder import builder_stack
-from dockyard.templates.common import (
+from dockyard.templates.edge import edge_stack
+from dockyard.templates.jenkins import jenkins_stack
+from dockyard.templates.network import network_stack
+from dockyard.templates.stack import (
     Built,
     Discovered,
     FromStack,
@@ -18,9 +21,6 @@ from dockyard.templates.common import (
     StackTemplate,
     Value,
 )
-from dockyard.templates.edge import edge_stack
-from dockyard.templates.jenkins import jenkins_stack
-from dockyard.templates.network import network_stack
 
 __all__ = ["Built", "Discovered", "FromStack", "Input", "Retained", "StackTemplate", "Value",
            "render_stacks"]

@@ -24,17 +24,16 @@ from troposphere import ec2 as tp_ec2
 
 from dockyard.config.models import Config
 from dockyard.names import CONTEXT_PREFIX, DIGEST_PREFIX, Out, log_group_name
-from dockyard.templates.common import (
+from dockyard.templates.policies import (
     allow,
     deny,
     ecr_pull_statements,
     ecr_repository_arn,
-    log_group,
     logs_write_statement,
-    suppress,
     task_role,
 )
 from dockyard.templates.repositories import platform_repositories
+from dockyard.templates.stack import log_group, suppress
 
 _ARN = "arn:${AWS::Partition}"
 _ECS_TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}

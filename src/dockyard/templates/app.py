@@ -18,22 +18,23 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from dockyard.config.models import App, Config, app_priority
 from dockyard.names import Out, app_stack_key, log_group_name
-from dockyard.templates.common import (
-    Discovered,
-    StackTemplate,
-    add_edge_parameters,
-    add_host,
-    add_parameter,
+from dockyard.templates.placement import add_edge_parameters, add_host
+from dockyard.templates.policies import (
     allow,
     ecr_pull_statements,
     ecr_repository_arn,
-    log_group,
     logs_write_statement,
-    new_template,
-    tag_resources,
     task_role,
 )
 from dockyard.templates.repositories import add_repositories
+from dockyard.templates.stack import (
+    Discovered,
+    StackTemplate,
+    add_parameter,
+    log_group,
+    new_template,
+    tag_resources,
+)
 
 _ARN_PREFIX = "arn:${AWS::Partition}"
 

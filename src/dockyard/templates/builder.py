@@ -20,22 +20,12 @@ from dockyard.names import (
     log_group_name,
 )
 from dockyard.templates.agents import add_agents
-from dockyard.templates.common import (
+from dockyard.templates.placement import assign_public_ip, network_inputs
+from dockyard.templates.policies import (
     ECR_PUSH,
-    Discovered,
-    Input,
-    StackTemplate,
-    add_parameter,
     allow,
-    assign_public_ip,
     ecr_pull_statements,
-    log_group,
-    logical_id,
     logs_write_statement,
-    network_inputs,
-    new_template,
-    suppress,
-    tag_resources,
     task_role,
 )
 from dockyard.templates.repositories import (
@@ -43,6 +33,17 @@ from dockyard.templates.repositories import (
     add_repositories,
     platform_repositories,
     repository_names,
+)
+from dockyard.templates.stack import (
+    Discovered,
+    Input,
+    StackTemplate,
+    add_parameter,
+    log_group,
+    logical_id,
+    new_template,
+    suppress,
+    tag_resources,
 )
 
 CONTEXT_EXPIRY_DAYS = 7

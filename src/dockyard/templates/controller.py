@@ -10,7 +10,7 @@ from troposphere import Parameter, Ref, Sub, Template, servicediscovery
 
 from dockyard.config.models import Config
 from dockyard.names import internal_namespace
-from dockyard.templates.common import allow
+from dockyard.templates.policies import allow
 
 # The plugin registers agent task definitions and lists clusters; those calls have no
 # resource-level permissions (the amazon-ecs plugin's README lists them on "*").

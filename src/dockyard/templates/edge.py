@@ -14,12 +14,10 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from dockyard.config.models import Config
 from dockyard.names import Out
-from dockyard.templates.common import (
-    NO_EGRESS,
+from dockyard.templates.placement import NO_EGRESS, hosted_zone_input, network_inputs
+from dockyard.templates.stack import (
     StackTemplate,
     add_parameter,
-    hosted_zone_input,
-    network_inputs,
     new_template,
     suppress,
     tag_resources,

@@ -35,29 +35,33 @@ from troposphere.logs import LogGroup
 
 from dockyard.config.models import JENKINS_RULE_PRIORITY, Config
 from dockyard.names import ARCH_TO_CPU, TAG_KEY, Out, admin_secret_name, log_group_name
-from dockyard.templates.common import (
+from dockyard.templates.controller import add_discovery, plugin_statements, registry
+from dockyard.templates.placement import (
     NO_EGRESS,
+    add_edge_parameters,
+    add_host,
+    assign_public_ip,
+    network_inputs,
+)
+from dockyard.templates.policies import (
+    allow,
+    ecr_pull_statements,
+    ecr_repository_arn,
+    logs_write_statement,
+    task_role,
+)
+from dockyard.templates.stack import (
     Built,
     FromStack,
     Retained,
     StackTemplate,
     Value,
-    add_edge_parameters,
-    add_host,
     add_parameter,
-    allow,
-    assign_public_ip,
-    ecr_pull_statements,
-    ecr_repository_arn,
     log_group,
-    logs_write_statement,
-    network_inputs,
     new_template,
     suppress,
     tag_resources,
-    task_role,
 )
-from dockyard.templates.controller import add_discovery, plugin_statements, registry
 
 HTTP_PORT = 8080
 NFS_PORT = 2049

@@ -10,7 +10,7 @@ from troposphere import GetAZs, Join, Output, Ref, Select, ec2
 
 from dockyard.config.models import Config, CreateNetwork
 from dockyard.names import Out
-from dockyard.templates.common import StackTemplate, new_template, tag_resources
+from dockyard.templates.stack import StackTemplate, new_template, tag_resources
 
 ZONES = ("A", "B")
 

@@ -14,7 +14,8 @@ from typing import Any
 from troposphere import Equals, Parameter, Ref, Template, ecr
 
 from dockyard.config.models import Config
-from dockyard.templates.common import Input, Retained, ecr_repository_arn, logical_id, suppress
+from dockyard.templates.policies import ecr_repository_arn
+from dockyard.templates.stack import Input, Retained, logical_id, suppress
 
 JENKINS_IMAGES = ("jenkins-controller", "jenkins-agent")
 CACHE_EXPIRY_DAYS = 14

@@ -1,0 +1,96 @@
+"""Where a stack sits: the network it is given, the load balancer and listener it joins, its
+host name in the hosted zone, and security-group defaults."""
+
+from __future__ import annotations
+
+from troposphere import Parameter, Ref, Template, ec2, route53
+from troposphere import elasticloadbalancingv2 as elb
+
+from dockyard.config.models import Config, ExistingNetwork
+from dockyard.names import Out
+from dockyard.templates.stack import (
+    Discovered,
+    FromStack,
+    Input,
+    Value,
+    add_parameter,
+)
+
+# CloudFormation keeps one default egress rule (all traffic) on a security group that declares
+# none; a single rule nobody can match removes it, so "egress: nothing" is expressible.
+NO_EGRESS = ec2.SecurityGroupRule(
+    IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
+    Description="No outbound traffic",
+)
+
+
+def network_inputs(cfg: Config) -> dict[str, Input]:
+    """Where VpcId, PublicSubnets and TaskSubnets come from for the configured network mode."""
+    net = cfg.network
+    if isinstance(net, ExistingNetwork):
+        task_subnets = net.private_subnets or net.subnets
+        return {"VpcId": Value(net.vpc_id), "PublicSubnets": Value(",".join(net.subnets)),
+                "TaskSubnets": Value(",".join(task_subnets))}
+    if net.mode == "create":
+        return {"VpcId": FromStack("network", Out.VPC_ID),
+                "PublicSubnets": FromStack("network", Out.PUBLIC_SUBNETS),
+                "TaskSubnets": FromStack("network", Out.PUBLIC_SUBNETS)}
+    return {"VpcId": Discovered("default-vpc-id"),
+            "PublicSubnets": Discovered("default-vpc-subnets"),
+            "TaskSubnets": Discovered("default-vpc-subnets")}
+
+
+def assign_public_ip(cfg: Config) -> bool:
+    """Tasks need a public IP to reach ECR and the internet unless they sit behind a NAT."""
+    return not (isinstance(cfg.network, ExistingNetwork) and cfg.network.private_subnets)
+
+
+def add_edge_parameters(t: Template, cfg: Config) -> tuple[dict[str, Parameter],
+                                                           dict[str, Input]]:
+    """The parameters of a stack served through the edge: VPC, listener, load balancer, zone."""
+    declared = (
+        ("VpcId", "AWS::EC2::VPC::Id", "The VPC.", network_inputs(cfg)["VpcId"]),
+        ("HttpsListenerArn", "String", "The edge stack's HTTPS listener.",
+         FromStack("edge", Out.HTTPS_LISTENER_ARN)),
+        ("LoadBalancerSecurityGroupId", "AWS::EC2::SecurityGroup::Id",
+         "The load balancer's security group.", FromStack("edge", Out.SECURITY_GROUP_ID)),
+        ("LoadBalancerDnsName", "String", "The load balancer's DNS name.",
+         FromStack("edge", Out.DNS_NAME)),
+        ("LoadBalancerZoneId", "String", "The load balancer's canonical hosted zone.",
+         FromStack("edge", Out.CANONICAL_HOSTED_ZONE_ID)),
+        ("HostedZoneId", "AWS::Route53::HostedZone::Id",
+         f"The Route 53 zone of {cfg.edge.domain}.", hosted_zone_input(cfg)),
+    )
+    params = {name: add_parameter(t, name, kind, text) for name, kind, text, _ in declared}
+    return params, {name: source for name, _, _, source in declared}
+
+
+def add_host(t: Template, cfg: Config, p: dict[str, Parameter], *, host: str, priority: int,
+             target_group: elb.TargetGroup) -> elb.ListenerRule:
+    """Route ``host.<domain>`` to a target group: a rule on the HTTPS listener and a DNS alias."""
+    fqdn = f"{host}.{cfg.edge.domain}"
+    rule = t.add_resource(elb.ListenerRule(
+        "HostRule",
+        ListenerArn=Ref(p["HttpsListenerArn"]),
+        Priority=priority,
+        Conditions=[elb.Condition(Field="host-header",
+                                  HostHeaderConfig=elb.HostHeaderConfig(Values=[fqdn]))],
+        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
+    ))
+    t.add_resource(route53.RecordSetType(
+        "DnsRecord",
+        HostedZoneId=Ref(p["HostedZoneId"]),
+        Name=f"{fqdn}.",
+        Type="A",
+        AliasTarget=route53.AliasTarget(DNSName=Ref(p["LoadBalancerDnsName"]),
+                                        HostedZoneId=Ref(p["LoadBalancerZoneId"]),
+                                        EvaluateTargetHealth=False),
+    ))
+    return rule
+
+
+def hosted_zone_input(cfg: Config) -> Input:
+    """The Route 53 zone id: from the config, or looked up by domain name."""
+    if cfg.edge.hosted_zone_id:
+        return Value(cfg.edge.hosted_zone_id)
+    return Discovered("hosted-zone-id")
