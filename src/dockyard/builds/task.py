@@ -16,8 +16,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from dockyard.aws.ecs import CapacityError, TaskSpec, TaskState
-from dockyard.aws.follow import Ending, Follower, StreamCursor
-from dockyard.aws.storage import LogPage
+from dockyard.aws.follow import Ending, Follower, StreamCursor, StreamReader
 from dockyard.names import BUILD_STREAM_PREFIX
 from dockyard.polling import Clock
 from dockyard.progress import Progress
@@ -39,12 +38,6 @@ class TaskApi(Protocol):
     def run_task(self, spec: TaskSpec) -> TaskState: ...
     def describe(self, cluster: str, arn: str) -> TaskState | None: ...
     def stop(self, cluster: str, arn: str, reason: str) -> None: ...
-
-
-class LogApi(Protocol):
-    """CloudWatch Logs as the runner uses it (``dockyard.aws.storage.Logs``, or a fake)."""
-
-    def read(self, group: str, stream: str, token: str | None) -> LogPage: ...
 
 
 class Status(StrEnum):
@@ -93,7 +86,7 @@ class Runner:
     """Runs one architecture's kaniko task to completion."""
 
     tasks: TaskApi
-    logs: LogApi
+    logs: StreamReader
     clock: Clock
     log_group: str
     container: str
@@ -194,7 +187,6 @@ class _Watch:
 
     stream: str
     last_status: str
-    token: str | None = None
     stopped_by: str | None = None
     stop_deadline: float | None = None
     described: bool = False
