@@ -24,6 +24,19 @@ URL_MARGIN_SECONDS = 1800
 pull and a slow upload come on top of the build's own timeout)."""
 
 
+SHOWN_CHARACTERS = 60
+"""How much of a value an error message repeats: enough to recognise it, never a flood."""
+
+
+def shown(value: object) -> str:
+    """``value`` as an error message quotes it (repr), cut to a readable length."""
+    text = repr(value)
+    if len(text) <= SHOWN_CHARACTERS:
+        return text
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{text[:SHOWN_CHARACTERS - 1]}…{size}"
+
+
 def names_registry(repository: str) -> bool:
     """Whether ``repository`` starts with a registry host, as Docker reads a reference: a first
     component with a dot or a port, or ``localhost`` (``docker.io/you/app``, not ``you/app``)."""
@@ -36,16 +49,25 @@ def looks_secret(name: str) -> bool:
     return any(word in name.upper() for word in SECRET_WORDS)
 
 
-def parse_duration(value: str, option: str = "--timeout") -> int:
-    """``45m``, ``90s``, ``2h`` (or plain minutes) in seconds; errors name ``option``."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        seconds = int(value[:-1]) * units[value[-1]] if value[-1:] in units else int(value) * 60
-    except (ValueError, KeyError):
-        raise UsageError(f"{option} {value!r}: use a number with s, m or h, like 45m") from None
+_DURATION = re.compile(r"^(\d{1,9})([smh]?)$")
+
+
+def parse_duration(value: str, option: str = "--timeout", *, most: int = 7 * 86400) -> int:
+    """``45m``, ``90s``, ``2h`` (or plain minutes) in seconds, at most ``most``; errors name
+    ``option``."""
+    match = _DURATION.match(value)
+    if match is None:
+        raise UsageError(f"{option} {shown(value)}: use a number with s, m or h, like 45m")
+    seconds = int(match[1]) * {"s": 1, "m": 60, "h": 3600, "": 60}[match[2]]
     if seconds <= 0:
-        raise UsageError(f"{option} {value!r}: must be more than zero")
+        raise UsageError(f"{option} {shown(value)}: must be more than zero")
+    if seconds > most:
+        raise UsageError(f"{option} {shown(value)}: at most {_duration_text(most)}")
     return seconds
+
+
+def _duration_text(seconds: int) -> str:
+    return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds // 60} min"
 
 
 def url_lifetime(task_seconds: int) -> int:

@@ -45,7 +45,7 @@ class RunState:
         from dockyard.errors import UsageError
 
         loaded = load_config(self.config_path)
-        if not self.region or self.region == loaded.config.region:
+        if self.region is None or self.region == loaded.config.region:
             return loaded
         try:
             config = Config.model_validate({**loaded.config.model_dump(), "region": self.region})

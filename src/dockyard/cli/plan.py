@@ -14,8 +14,11 @@ from dockyard.errors import ExitCode, ValidationFailedError
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("dockyard-plan"), show_default=True,
               help="Directory to write the CloudFormation templates to.")
+@click.option("--lint/--no-lint", default=True, show_default=True,
+              help="Validate the templates with cfn-lint (most of plan's time); --no-lint "
+                   "still checks the config against every AWS limit dockyard knows.")
 @common_options
-def plan(out_dir: Path) -> int:
+def plan(out_dir: Path, lint: bool) -> int:
     """Show everything dockyard would create, without touching AWS.
 
     Renders every stack from dockyard.yml, writes each template as JSON to --out, validates
@@ -30,7 +33,7 @@ def plan(out_dir: Path) -> int:
     if loaded.is_example:
         console.note("note: no dockyard.yml here: planning the bundled example "
                      "(`dockyard init` writes one to edit)")
-    result = make_plan(loaded, out_dir, on_progress=console.progress)
+    result = make_plan(loaded, out_dir, on_progress=console.progress, lint=lint)
     for path in result.removed:
         console.note(f"removed {path}: that stack is no longer in the config")
     for finding in result.findings:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dockyard.config import limits
+
 # CPU units -> the memory values (MiB) Fargate accepts with it. From the ECS developer guide,
 # "Task CPU and memory"; 8 and 16 vCPU need platform version 1.4.0 or later.
 _MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
@@ -16,9 +18,10 @@ _MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
 
 CPU_VALUES: tuple[int, ...] = tuple(_MEMORY_BY_CPU)
 
-# Ephemeral storage: 20 GiB is what every task gets; 21-200 GiB is billed on top.
-STORAGE_MIN_GIB = 20
-STORAGE_MAX_GIB = 200
+# Ephemeral storage: 20 GiB is what every task gets without asking; a size given must be
+# 21-200 GiB (ECS refuses 20), and what is above 20 is billed.
+STORAGE_MIN_GIB = limits.STORAGE_MIN_GIB
+STORAGE_MAX_GIB = limits.STORAGE_MAX_GIB
 
 
 def check_cpu(cpu: int) -> int:

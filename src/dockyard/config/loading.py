@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import string
 from dataclasses import dataclass
 from importlib import resources
@@ -12,8 +13,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from dockyard.config import limits
 from dockyard.config.models import Config
 from dockyard.errors import ConfigError
+from dockyard.rules import shown
 
 DEFAULT_PATH = Path("dockyard.yml")
 EXAMPLE_SOURCE = "the bundled example"
@@ -45,25 +48,52 @@ def load_config(path: Path | None) -> LoadedConfig:
             return LoadedConfig(parse_config(starter_text(**_STARTER_DEFAULTS), EXAMPLE_SOURCE),
                                 EXAMPLE_SOURCE, is_example=True)
         path = DEFAULT_PATH
+    return LoadedConfig(parse_config(read_config_text(path), str(path)), str(path))
+
+
+def read_config_text(path: Path) -> str:
+    """The text of ``path``: a regular file of at most :data:`limits.CONFIG_BYTES`, in UTF-8.
+
+    A named pipe, a device (``/dev/zero``) or a directory is refused before it is opened, so
+    nothing blocks and nothing is read without bound.
+    """
     try:
-        text = path.read_text("utf-8")
+        info = path.stat()
     except FileNotFoundError:
         raise ConfigError([f"{path}: no such file"],
                           hint="run `dockyard init` to write a starter dockyard.yml") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError([f"{path}: cannot read it: {err}"]) from None
-    return LoadedConfig(parse_config(text, str(path)), str(path))
+    except OSError as err:
+        raise ConfigError([f"{path}: cannot read it: {err.strerror or err}"]) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError([f"{path}: not a regular file (a dockyard.yml is a file, not a "
+                           f"{_kind(info.st_mode)})"])
+    if info.st_size > limits.CONFIG_BYTES:
+        raise ConfigError([f"{path}: {info.st_size:,} bytes; a dockyard.yml may be at most "
+                           f"{limits.CONFIG_BYTES:,}"])
+    try:
+        with path.open("rb") as file:
+            data = file.read(limits.CONFIG_BYTES + 1)
+    except OSError as err:
+        raise ConfigError([f"{path}: cannot read it: {err.strerror or err}"]) from None
+    if len(data) > limits.CONFIG_BYTES:  # it grew after the check
+        raise ConfigError([f"{path}: more than {limits.CONFIG_BYTES:,} bytes"])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise ConfigError([f"{path}:{line}: not UTF-8 text (byte {err.start})"]) from None
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "named pipe"),
+             (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+             (stat.S_ISSOCK, "socket"))
+    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def parse_config(text: str, source: str) -> Config:
     """Validate YAML text as a Config; every problem names its field path and line."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 1 if err.problem_mark else 1
-        raise ConfigError([f"{source}:{line}: invalid YAML: {err.problem}"]) from None
-    except yaml.YAMLError as err:
-        raise ConfigError([f"{source}: invalid YAML: {err}"]) from None
+    root, data = _read_yaml(text, source)
     if root is None:
         raise ConfigError([f"{source}:1: the file is empty"],
                           hint="run `dockyard init` to write a starter dockyard.yml")
@@ -75,12 +105,86 @@ def parse_config(text: str, source: str) -> Config:
     _index_lines(root, (), lines, duplicates)
     if duplicates:
         raise ConfigError([f"{source}:{d}" for d in duplicates])
-    data = yaml.safe_load(text)
     try:
         return Config.model_validate(data)
     except ValidationError as err:
         raise ConfigError([_describe(e, data, lines, source) for e in err.errors()],
                           hint="`dockyard schema` prints every key and its type") from None
+
+
+def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML document as nodes (for line numbers) and as data, with PyYAML's safe types only.
+
+    What a config never needs is refused before it can cost anything: tags (``!!python/...``,
+    ``!Ref``), more than :data:`limits.YAML_ALIASES` aliases, documents that expand to more than
+    :data:`limits.YAML_NODES` values (an alias bomb), aliases that contain themselves, and keys
+    that are not plain scalars.
+    """
+    try:
+        _check_events(text, source)
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return None, None
+            _check_nodes(root, source)
+            return root, loader.construct_document(root)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ConfigError([f"{source}:{line}: invalid YAML: {err.problem or err.context}"]
+                          ) from None
+    except yaml.YAMLError as err:
+        raise ConfigError([f"{source}: invalid YAML: {shown(str(err))}"]) from None
+
+
+def _check_events(text: str, source: str) -> None:
+    aliases = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else 1
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!") and not isinstance(event, yaml.DocumentStartEvent):
+            raise ConfigError([f"{source}:{line}: YAML tag {shown(tag)}: dockyard.yml takes plain "
+                               "values only, no tags"])
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > limits.YAML_ALIASES:
+                raise ConfigError([f"{source}:{line}: more than {limits.YAML_ALIASES} YAML "
+                                   "aliases (*name); write the values out"])
+
+
+def _check_nodes(root: yaml.Node, source: str) -> None:
+    """Count the values the document expands to, without expanding it; refuse cycles and keys
+    that are lists or mappings."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        line = node.start_mark.line + 1
+        if id(node) in visiting:
+            raise ConfigError([f"{source}:{line}: a YAML alias that contains itself"])
+        visiting.add(id(node))
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    raise ConfigError([f"{source}:{key.start_mark.line + 1}: a key must be a "
+                                       "plain name, not a list or a mapping"])
+                total += 1 + size(value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        visiting.discard(id(node))
+        if total > limits.YAML_NODES:
+            raise ConfigError([f"{source}:{line}: the document expands to more than "
+                               f"{limits.YAML_NODES:,} values (YAML aliases?)"])
+        sizes[id(node)] = total
+        return total
+
+    size(root)
 
 
 def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int],
@@ -92,7 +196,7 @@ def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int],
             key = key_node.value
             if key in seen:
                 duplicates.append(f"{key_node.start_mark.line + 1}: "
-                                  f"{_dotted((*path, key))}: duplicate key")
+                                  f"{shown_path((*path, key))}: duplicate key")
             seen.add(key)
             lines[(*path, key)] = key_node.start_mark.line + 1
             _index_lines(value_node, (*path, key), lines, duplicates)
@@ -146,7 +250,7 @@ def _describe(error: ErrorDetails, data: Any, lines: dict[Path_, int], source: s
     if error["type"] == "union_tag_invalid":
         path = (*path, "mode")
     line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), 1)
-    where = _dotted(path) or "(top level)"
+    where = shown_path(path) or "(top level)"
     return f"{source}:{line}: {where}: {message}"
 
 
@@ -158,7 +262,7 @@ def _message(error: ErrorDetails, path: Path_) -> str:
     if kind == "missing":
         return "required, but missing"
     if kind == "union_tag_invalid":
-        return f"{_tag(error)!r} is not a network mode; use default-vpc, existing or create"
+        return f"{shown(_tag(error))} is not a network mode; use default-vpc, existing or create"
     if kind == "union_tag_not_found":
         return "needs a mode: default-vpc, existing or create"
     if kind in ("value_error", "assertion_error"):
@@ -166,7 +270,7 @@ def _message(error: ErrorDetails, path: Path_) -> str:
     value = error.get("input")
     if isinstance(value, dict | list) or value is None:
         return msg
-    return f"{msg} (got {value!r})"
+    return f"{msg} (got {shown(value)})"
 
 
 def _tag(error: ErrorDetails) -> str:
@@ -204,5 +308,7 @@ def _models_in(annotation: Any) -> tuple[list[type[BaseModel]], bool]:
     return found, False
 
 
-def _dotted(path: Path_) -> str:
-    return ".".join(str(p) for p in path)
+def shown_path(path: Path_) -> str:
+    """A field path as an error message names it, each part cut to a readable length."""
+    parts = (str(p) for p in path)
+    return ".".join(p if len(p) <= 40 else shown(p) for p in parts)

@@ -24,8 +24,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dockyard.config import fargate
-from dockyard.rules import looks_secret
+from dockyard.config import fargate, limits
+from dockyard.rules import looks_secret, shown
 
 # The kaniko fork that is maintained since upstream was archived in June 2025
 # (github.com/osscontainertools/kaniko). Pin it by digest in dockyard.yml where you can.
@@ -61,7 +61,7 @@ def cross_error(path: tuple[str | int, ...], message: str) -> PydanticCustomErro
 def _check(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def validate(value: str) -> str:
         if not pattern.match(value):
-            raise ValueError(f"{value!r} is not {what}")
+            raise ValueError(f"{shown(value)} is not {what}")
         return value
 
     return AfterValidator(validate)
@@ -74,8 +74,9 @@ def _lower(value: Any) -> Any:
 def _cidr(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=True))
-    except ValueError as err:
-        raise ValueError(f"{value!r} is not a CIDR block ({err})") from None
+    except ValueError:
+        raise ValueError(f"{shown(value)} is not a CIDR block (like 10.0.0.0/16, with no host "
+                         "bits set)") from None
 
 
 def _retention(days: int) -> int:
@@ -83,6 +84,13 @@ def _retention(days: int) -> int:
         raise ValueError(f"{days} is not a CloudWatch Logs retention; use one of 1, 3, 7, 14, 30, "
                          "60, 90, 180, 365 (or another value CloudWatch offers)")
     return days
+
+
+def _known_region(region: str) -> str:
+    if region not in limits.known_regions():
+        raise ValueError(f"{shown(region)} is not an AWS region this installation knows (botocore "
+                         "lists every region there is; a newer one needs a newer boto3)")
+    return region
 
 
 def _scalar_to_str(value: Any) -> Any:
@@ -96,7 +104,7 @@ def _scalar_to_str(value: Any) -> Any:
 
 def _env_name(key: str) -> str:
     if not _ENV_NAME.match(key):
-        raise ValueError(f"{key!r} is not an environment variable name")
+        raise ValueError(f"{shown(key)} is not an environment variable name")
     return key
 
 
@@ -112,7 +120,8 @@ def _secret_ref(ref: str) -> str:
         return ref
     if _SM_NAME.match(ref) and not ref.startswith("arn:"):
         return ref
-    raise ValueError(f"{ref!r} is not a Secrets Manager name or ARN, nor ssm:/parameter/path")
+    raise ValueError(f"{shown(ref)} is not a Secrets Manager name or ARN, nor "
+                     "ssm:/parameter/path")
 
 
 Name = Annotated[str, _check(_NAME, "a valid name: 2-20 characters of lowercase letters, digits "
@@ -129,9 +138,10 @@ SecretRef = Annotated[str, AfterValidator(_secret_ref)]
 
 
 class Model(BaseModel):
-    """Base of every dockyard.yml section: unknown keys are errors, values are immutable."""
+    """Base of every dockyard.yml section: unknown keys are errors, values are immutable, and
+    types are strict (``port: true`` is not port 1, ``count: "2"`` is not 2)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class FargateSize(Model):
@@ -187,6 +197,9 @@ class CreateNetwork(Model):
         network = ipaddress.ip_network(cidr)
         if network.version != 4 or not 16 <= network.prefixlen <= 24:
             raise ValueError(f"{cidr} must be an IPv4 block between /16 and /24")
+        problem = limits.vpc_cidr_problem(cidr)
+        if problem:
+            raise ValueError(f"{problem} (Amazon VPC User Guide, \"VPC CIDR blocks\")")
         return cidr
 
 
@@ -209,11 +222,27 @@ class Edge(Model):
         description="Who may reach the load balancer on 80/443. No default: decide who gets in."
     )
 
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _fits_security_group(cls, cidrs: list[str]) -> list[str]:
+        if len(set(cidrs)) != len(cidrs):
+            twice = next(c for c in cidrs if cidrs.count(c) > 1)
+            raise ValueError(f"{twice} is listed twice (EC2 refuses duplicate security group "
+                             "rules)")
+        for version in (4, 6):
+            count = sum(1 for c in cidrs if ipaddress.ip_network(c).version == version)
+            if count > limits.MAX_ALLOWED_CIDRS:
+                raise ValueError(
+                    f"{count} IPv{version} blocks need {count * limits.EDGE_PORTS} inbound rules "
+                    f"(ports 80 and 443); a security group takes {limits.SECURITY_GROUP_RULES} "
+                    f"(Amazon VPC quotas): at most {limits.MAX_ALLOWED_CIDRS}, so merge blocks")
+        return cidrs
+
     @field_validator("certificate")
     @classmethod
     def _certificate(cls, value: str) -> str:
         if value != "auto" and not _ACM_ARN.match(value):
-            raise ValueError(f"{value!r} is neither 'auto' nor an ACM certificate ARN")
+            raise ValueError(f"{shown(value)} is neither 'auto' nor an ACM certificate ARN")
         return value
 
 
@@ -303,7 +332,8 @@ class App(FargateSize):
     cpu: Cpu = 256
     memory: int = 512
     count: Annotated[int, Field(ge=0, le=100)] = 1
-    health_check: Annotated[str, _check(_PATH, "a path starting with /")] = "/"
+    health_check: Annotated[str, _check(_PATH, "a path starting with /"),
+                            Field(max_length=limits.HEALTH_CHECK_PATH_CHARACTERS)] = "/"
     env: dict[EnvName, EnvValue] = {}
     secrets: dict[SecretName, SecretRef] = Field(
         default={}, description="NAME: a Secrets Manager name or ARN, or ssm:/parameter/path."
@@ -311,13 +341,32 @@ class App(FargateSize):
     priority: Annotated[int, Field(ge=2, le=50000)] | None = None
     log_retention_days: Retention = 30
 
+    @field_validator("secrets")
+    @classmethod
+    def _secret_count(cls, secrets: dict[str, str]) -> dict[str, str]:
+        if len(secrets) > limits.MAX_SECRETS:
+            raise ValueError(f"{len(secrets)} secrets; at most {limits.MAX_SECRETS}: each is a "
+                             "parameter of the app's stack, and CloudFormation takes 200 per "
+                             "template")
+        return secrets
+
+    @model_validator(mode="after")
+    def _fits_task_definition(self) -> App:
+        size = limits.env_bytes(self.env, self.secrets)
+        if size > limits.ENV_BYTES:
+            raise ValueError(f"env and secrets take {size:,} bytes of the task definition; "
+                             f"dockyard leaves them {limits.ENV_BYTES:,} of the "
+                             f"{limits.TASK_DEFINITION_BYTES:,} ECS allows (ECS service quotas)")
+        return self
+
+
 def _app_name(name: str) -> str:
     if not _NAME.match(name):
-        raise ValueError(f"app name {name!r} must be 2-20 characters of lowercase letters, digits "
-                         "and single hyphens, starting with a letter")
+        raise ValueError(f"app name {shown(name)} must be 2-20 characters of lowercase letters, "
+                         "digits and single hyphens, starting with a letter")
     # Image repositories are <name>/<app> and <name>/<app>-cache, next to <name>/jenkins-*.
     if name.startswith("jenkins") or name.endswith("-cache"):
-        raise ValueError(f"app name {name!r} is reserved: names starting with 'jenkins' or "
+        raise ValueError(f"app name {shown(name)} is reserved: names starting with 'jenkins' or "
                          "ending in '-cache' belong to dockyard's own images")
     return name
 
@@ -333,12 +382,23 @@ class Config(Model):
     """The whole of dockyard.yml."""
 
     name: Name = Field(description="Prefix of every stack and resource.")
-    region: Annotated[str, _check(_REGION, "an AWS region (like ap-southeast-2)")]
+    region: Annotated[str, _check(_REGION, "an AWS region (like ap-southeast-2)"),
+                      AfterValidator(_known_region)]
     network: Network = DefaultVpc()
     edge: Edge
     jenkins: Jenkins = Jenkins()
     builder: Builder = Builder()
     apps: dict[Annotated[str, AfterValidator(_app_name)], App] = {}
+
+    @field_validator("apps", mode="before")
+    @classmethod
+    def _app_count(cls, apps: Any) -> Any:
+        if isinstance(apps, dict) and len(apps) > limits.MAX_APPS:
+            raise ValueError(
+                f"{len(apps)} apps; at most {limits.MAX_APPS}: the load balancer's security group "
+                f"has one outbound rule per app and one for Jenkins, and takes "
+                f"{limits.SECURITY_GROUP_RULES} (Amazon VPC quotas)")
+        return apps
 
     @model_validator(mode="after")
     def _across_fields(self) -> Config:
@@ -347,6 +407,7 @@ class Config(Model):
             if match and match.group(1) != self.region:
                 raise cross_error(("edge", "certificate"), f"the certificate is in {match.group(1)}"
                                   f"; the load balancer needs one in {self.region}")
+        self._check_names()
         hosts: dict[str, tuple[str | int, ...]] = {self.jenkins.host: ("jenkins", "host")}
         priorities: dict[int, str] = {}
         for name, app in self.apps.items():
@@ -354,7 +415,7 @@ class Config(Model):
             if host in hosts:
                 other = ".".join(str(p) for p in hosts[host][:-1])
                 raise cross_error(("apps", name, "host"),
-                                  f"host {host!r} is already used by {other}")
+                                  f"host {shown(host)} is already used by {other}")
             hosts[host] = ("apps", name, "host")
             priority = app_priority(name, app)
             if priority in priorities:
@@ -362,6 +423,29 @@ class Config(Model):
                                   f"with apps.{priorities[priority]}; set apps.{name}.priority")
             priorities[priority] = name
         return self
+
+    def _check_names(self) -> None:
+        """Names built from the domain, against what ACM, the load balancer and Route 53 take."""
+        domain = self.edge.domain
+        if self.edge.certificate == "auto" and len(f"*.{domain}") > limits.ACM_DOMAIN_CHARACTERS:
+            raise cross_error(("edge", "domain"), f"the certificate's name {shown('*.' + domain)} "
+                              f"is {len(domain) + 2} characters; ACM takes at most "
+                              f"{limits.ACM_DOMAIN_CHARACTERS} (RequestCertificate): use a "
+                              "shorter domain or give edge.certificate as an ARN")
+        hosts: dict[tuple[str, ...], str] = {("jenkins", "host"): self.jenkins.host}
+        hosts |= {("apps", name, "host"): app.host or name for name, app in self.apps.items()}
+        for path, host in hosts.items():
+            fqdn = f"{host}.{domain}"
+            if len(fqdn) > limits.HOST_HEADER_CHARACTERS:
+                raise cross_error(path, f"{shown(fqdn)} is {len(fqdn)} characters; a load "
+                                  f"balancer host rule takes at most "
+                                  f"{limits.HOST_HEADER_CHARACTERS} (Application Load Balancer "
+                                  "listener rules)")
+        jobs = [job.name for job in self.jenkins.jobs]
+        for index, job in enumerate(jobs):
+            if job in jobs[:index]:
+                raise cross_error(("jenkins", "jobs", index, "name"),
+                                  f"job {shown(job)} is declared twice")
 
     def stack_name(self, key: str) -> str:
         """The CloudFormation stack name for a stack key such as ``edge`` or ``app-web``."""

@@ -67,8 +67,9 @@ class Plan:
 
 
 def make_plan(loaded: LoadedConfig, out_dir: Path,
-              on_progress: Callable[[str], None] = lambda _: None) -> Plan:
-    """Render, write and lint every stack of ``loaded.config`` into ``out_dir``."""
+              on_progress: Callable[[str], None] = lambda _: None, *, lint: bool = True) -> Plan:
+    """Render, write and (unless ``lint`` is false) lint every stack of ``loaded.config`` into
+    ``out_dir``."""
     cfg = loaded.config
     stacks = render_stacks(cfg)
     bodies = {s.name: s.to_dict() for s in stacks}
@@ -90,7 +91,7 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
         _write(jenkins_config, render_yaml(cfg, planned_infra(cfg)))
 
     findings: list[Finding] = []
-    for stack in stacks:
+    for stack in stacks if lint else ():
         on_progress(f"validating {stack.name} with cfn-lint")
         findings += lint_template(stack.name, bodies[stack.name], cfg.region)
 

@@ -1,0 +1,95 @@
+"""AWS's limits that a dockyard.yml can break, known offline, each with the page it comes from.
+
+``dockyard plan`` (and every command that loads a config) refuses a config past one of them with
+exit 2 and the limit named, instead of letting CloudFormation, ECS or ACM refuse it halfway
+through ``dockyard up``. docs/limits.md lists them as a table; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from functools import cache
+from importlib import resources
+
+# -- the file itself ---------------------------------------------------------------------------
+CONFIG_BYTES = 1_048_576
+"""dockyard.yml may be at most 1 MiB (dockyard's own bound; a real one is a few KB)."""
+YAML_ALIASES = 100
+"""YAML aliases (``*name``) per file: enough for shared blocks, not for an alias bomb."""
+YAML_NODES = 100_000
+"""Values in the file once its aliases are expanded."""
+
+# -- Fargate ("Amazon ECS task definition parameters for Fargate", ``ephemeralStorage``) --------
+STORAGE_MIN_GIB = 21
+STORAGE_MAX_GIB = 200
+
+# -- ACM ("RequestCertificate", API Reference, ``DomainName``: "The first domain name you enter
+# cannot exceed 64 octets, including periods") --------------------------------------------------
+ACM_DOMAIN_CHARACTERS = 64
+
+# -- Elastic Load Balancing ("Listener rules for your Application Load Balancer", host-header
+# condition: "The maximum size of each string is 128 characters"; "Quotas for your Application
+# Load Balancers": 100 rules per load balancer, not counting default rules) ---------------------
+HOST_HEADER_CHARACTERS = 128
+LISTENER_RULES = 100
+HEALTH_CHECK_PATH_CHARACTERS = 1024  # "CreateTargetGroup", HealthCheckPath: 1-1024
+
+# -- Route 53 ("DNS domain name format": a name is at most 255 octets, 253 characters without
+# the final dot; a label at most 63) ------------------------------------------------------------
+DNS_NAME_CHARACTERS = 253
+
+# -- Amazon VPC ("Amazon VPC quotas": 60 inbound and 60 outbound rules per security group, IPv4
+# and IPv6 counted apart) ----------------------------------------------------------------------
+SECURITY_GROUP_RULES = 60
+EDGE_PORTS = 2  # each allowed CIDR opens 80 (redirect) and 443 on the load balancer
+# The load balancer's group has one outbound rule to Jenkins and one to each app.
+MAX_APPS = SECURITY_GROUP_RULES - 1
+MAX_ALLOWED_CIDRS = SECURITY_GROUP_RULES // EDGE_PORTS
+
+# ("VPC CIDR blocks", Amazon VPC User Guide: blocks a VPC cannot use)
+_NOT_FOR_A_VPC = {
+    "0.0.0.0/8": "the 'this network' block",
+    "127.0.0.0/8": "loopback",
+    "169.254.0.0/16": "link-local",
+    "224.0.0.0/4": "multicast",
+    "240.0.0.0/4": "reserved",
+}
+
+# -- ECS ("Amazon ECS service quotas": a task definition is at most 64 KiB of JSON) -------------
+TASK_DEFINITION_BYTES = 65_536
+ENV_BYTES = 32_768
+"""Of those, what ``env`` and ``secrets`` of one app may take (the rest is dockyard's)."""
+
+# -- CloudFormation ("AWS CloudFormation quotas") ------------------------------------------------
+TEMPLATE_BODY_BYTES = 51_200
+TEMPLATE_COUNTS = {"Parameters": 200, "Resources": 500, "Outputs": 200, "Mappings": 200}
+MAX_SECRETS = 150
+"""Secrets per app: each Secrets Manager name is a parameter of the app's stack (its ARN is
+looked up at deploy), next to the stack's own, within the 200 a template takes."""
+
+
+def vpc_cidr_problem(cidr: str) -> str | None:
+    """Why a VPC cannot have ``cidr``, or None when it can."""
+    network = ipaddress.ip_network(cidr)
+    for block, what in _NOT_FOR_A_VPC.items():
+        if network.overlaps(ipaddress.ip_network(block)):
+            return f"{cidr} overlaps {block} ({what}), which a VPC cannot use"
+    return None
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """Every region botocore knows, in every partition (its endpoints.json): the regions this
+    installation can reach at all."""
+    data = json.loads(resources.files("botocore").joinpath("data", "endpoints.json")
+                      .read_text("utf-8"))
+    return frozenset(region for partition in data.get("partitions", [])
+                     for region in partition.get("regions", {}))
+
+
+def env_bytes(env: dict[str, str], secrets: dict[str, str]) -> int:
+    """What an app's env and secrets add to its task definition, as ECS counts JSON."""
+    pairs = [{"name": k, "value": v} for k, v in env.items()]
+    pairs += [{"name": k, "valueFrom": v} for k, v in secrets.items()]
+    return len(json.dumps(pairs, separators=(",", ":")).encode())
