@@ -60,4 +60,4 @@ def test_unknown_option_is_a_usage_error(run_cli: CliRunner) -> None:
 def test_bad_region_option_is_exit_2(run_cli: CliRunner) -> None:
     done = run_cli("plan", "--region", "moon-base-1x")
     assert done.returncode == 2
-    assert "error: --region moon-base-1x: 'moon-base-1x' is not an AWS region" in done.stderr
+    assert "error: --region: 'moon-base-1x' is not an AWS region" in done.stderr

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.builds.request import (
+    PLATFORMS,
     BuildOptions,
     BuildRequest,
     Destination,
@@ -75,7 +76,8 @@ def make_request(cfg: Config, options: BuildOptions, architectures: list[str]) -
     builder.architectures when no --platform is given)."""
     b = cfg.builder
     given = options.get("timeout")
-    timeout = parse_duration(given) if given else b.timeout_minutes * 60
+    # The same bound as builder.timeout_minutes: a build task is stopped at its timeout.
+    timeout = b.timeout_minutes * 60 if given is None else parse_duration(given, most=86400)
     request = BuildRequest(
         tags=tuple(options.get("tags") or ()),
         dockerfile=options.get("dockerfile") or "Dockerfile",
@@ -83,11 +85,22 @@ def make_request(cfg: Config, options: BuildOptions, architectures: list[str]) -
         architectures=parse_platforms(options.get("platforms"), architectures,
                                       default=cfg.builder.architectures[0]),
         spot=b.spot if options.get("spot") is None else bool(options["spot"]),
-        cpu=options.get("cpu") or b.cpu, memory=options.get("memory") or b.memory,
-        storage_gib=options.get("storage_gib") or b.storage_gib,
+        cpu=_given(options.get("cpu"), b.cpu), memory=_given(options.get("memory"), b.memory),
+        storage_gib=_given(options.get("storage_gib"), b.storage_gib),
         cache=not options.get("no_cache"), timeout_seconds=timeout)
     check_request(request)
     return request
+
+
+def check_options(cfg: Config, options: BuildOptions) -> None:
+    """Refuse bad option values before any AWS call: everything :func:`make_request` checks
+    except which architectures the builder stack has."""
+    make_request(cfg, options, list(PLATFORMS.values()))
+
+
+def _given(value: int | None, default: int) -> int:
+    """An option's value when it was given at all (``--storage 0`` is checked, not ignored)."""
+    return default if value is None else value
 
 
 def with_labels(request: BuildRequest, source: Source) -> BuildRequest:

@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from dockyard.config import fargate
 from dockyard.errors import UsageError
-from dockyard.rules import IMAGE_TAG, looks_secret
+from dockyard.rules import IMAGE_TAG, looks_secret, shown
 
 PLATFORMS = {"linux/amd64": "amd64", "linux/arm64": "arm64"}
 CACHE_TTL = "168h"  # a week: inside the 14 days the cache repository keeps layers
@@ -89,13 +89,17 @@ def parse_platforms(value: str | None, available: list[str],
                     default: str | None = None) -> tuple[str, ...]:
     """``linux/amd64,linux/arm64`` -> ("amd64", "arm64"), checked against the task
     definitions the builder stack has; ``default`` (else the first available) without one."""
-    if not value:
+    if value is None:
         return (default if default in available else available[0],)
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise UsageError(f"--platform {shown(value)}: name linux/amd64 and/or linux/arm64, "
+                         "separated by a comma")
     archs: list[str] = []
-    for item in (v.strip() for v in value.split(",") if v.strip()):
+    for item in items:
         arch = PLATFORMS.get(item)
         if arch is None:
-            raise UsageError(f"--platform {item}: use linux/amd64 and/or linux/arm64")
+            raise UsageError(f"--platform {shown(item)}: use linux/amd64 and/or linux/arm64")
         if arch not in available:
             raise UsageError(f"--platform {item}: the builder has no {arch} task definition",
                              hint=f"add {arch} to builder.architectures in dockyard.yml, then "
@@ -107,19 +111,20 @@ def parse_platforms(value: str | None, available: list[str],
 
 def check_request(request: BuildRequest) -> list[str]:
     """Validate a request; returns warnings worth showing. Raises UsageError on bad input."""
-    try:
-        fargate.check_cpu(request.cpu)
-        fargate.check_memory(request.cpu, request.memory)
-        fargate.check_storage(request.storage_gib)
-    except ValueError as err:
-        raise UsageError(f"--cpu/--memory/--storage: {err}") from None
+    for option, check in (("--cpu", lambda: fargate.check_cpu(request.cpu)),
+                          ("--memory", lambda: fargate.check_memory(request.cpu, request.memory)),
+                          ("--storage", lambda: fargate.check_storage(request.storage_gib))):
+        try:
+            check()
+        except ValueError as err:
+            raise UsageError(f"{option}: {err}") from None
     for tag in request.tags:
         if not IMAGE_TAG.match(tag):
-            raise UsageError(f"--tag {tag!r}: not a valid image tag")
+            raise UsageError(f"--tag {shown(tag)}: not a valid image tag")
     warnings = []
     for arg in request.build_args:
         if not _BUILD_ARG.match(arg):
-            raise UsageError(f"--build-arg {arg!r}: expected KEY=VALUE")
+            raise UsageError(f"--build-arg {shown(arg)}: expected KEY=VALUE")
         key = arg.split("=", 1)[0]
         if looks_secret(key):
             warnings.append(f"--build-arg {key} looks like a secret: build arguments stay in "

@@ -65,6 +65,9 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
                "target": target, "platforms": platforms, "spot": spot, "cpu": cpu,
                "memory": memory, "storage_gib": storage_gib, "no_cache": no_cache,
                "timeout": timeout}
+    from dockyard.builds.environment import check_options
+
+    check_options(wired.cfg, options)
     builder = _builder(wired)
     if detach:
         return _detached(builder.detach(repository, context, options), wired)
@@ -86,7 +89,14 @@ def logs(target: str, task: str | None, follow: bool, since: str) -> int:
     log of a build started with --detach until the task stops, then reports the result as
     `build` does.
     """
+    if target == "build" and task is None:
+        raise UsageError("`dockyard logs build` needs the TASK that `build --detach` printed")
     if target == "build" and task is not None:
+        from dockyard.rules import TASK_REF, shown
+
+        if not TASK_REF.match(task):
+            raise UsageError(f"TASK {shown(task)}: not an ECS task ARN or task id",
+                             hint="use what `dockyard build --detach` printed")
         wired = wiring()
         return _report(_builder(wired).reattach(task), wired)
     if task is not None:

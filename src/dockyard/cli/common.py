@@ -50,7 +50,7 @@ class RunState:
         try:
             config = Config.model_validate({**loaded.config.model_dump(), "region": self.region})
         except ValidationError as err:
-            raise UsageError(f"--region {self.region}: {error_message(err.errors()[0])}") from None
+            raise UsageError(f"--region: {error_message(err.errors()[0])}") from None
         return LoadedConfig(config, loaded.source, loaded.is_example)
 
 

@@ -100,7 +100,7 @@ def app_logs(wired: Wiring, app: str, since: str, follow: bool) -> int:
     from dockyard.ui.deploy import log_line
 
     console = wired.console
-    seconds = parse_duration(since, "--since")
+    seconds = parse_duration(since, "--since", most=3653 * 86400)
     check_app(wired.cfg, app)
     group = app_log_group(wired.cfg, app)
     cursor = GroupCursor(wired.logs, group, int((time.time() - seconds) * 1000))

@@ -55,7 +55,8 @@ def open_() -> int:
 
 @jenkins.command()
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until Ctrl-C.")
-@click.option("--lines", "-n", default=50, show_default=True, help="How many recent lines.")
+@click.option("--lines", "-n", default=50, show_default=True, type=click.IntRange(1, 10_000),
+              help="How many recent lines.")
 @common_options
 def logs(follow: bool, lines: int) -> int:
     """Print the controller's log (its newest task), and follow it with --follow."""

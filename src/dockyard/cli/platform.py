@@ -188,6 +188,10 @@ def down(purge: bool, yes: bool, yes_really_purge: bool) -> int:
     from dockyard.stacks.teardown import plan_down
     from dockyard.ui.stacks import down_document, down_preview, down_text
 
+    if yes_really_purge and not purge:  # before anything is read, let alone deleted
+        raise UsageError("--yes-really-purge goes with --purge only: it confirms deleting the "
+                         "data, not the stacks", hint="pass --yes to delete the stacks without a "
+                                                      "prompt and keep the data")
     wired = wiring()
     console = wired.console
     platform, retained = _platform(wired, wired.progress), wired.retained
@@ -220,7 +224,7 @@ def _confirm_down(project: str, *, purge: bool, yes: bool, really: bool) -> None
         if typed != project:
             raise Cancelled("nothing deleted: the name did not match")
         return
-    if yes or really:
+    if yes:
         return
     if not interactive:
         raise UsageError("down deletes stacks and there is nobody to ask",
