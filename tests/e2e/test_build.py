@@ -122,8 +122,14 @@ def stopped_reasons(account: Account) -> list[str]:
             ecs.describe_tasks(cluster="acme", tasks=arns)["tasks"]]
 
 
-def test_ctrl_c_stops_the_remote_task_and_exits_130(account: Account, builder: FakeKaniko,
-                                                    tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "code", "cause"), [
+    (signal.SIGINT, 130, "Ctrl-C"),
+    (signal.SIGTERM, 143, "SIGTERM"),  # what CI runners (Jenkins, GitHub Actions) send on cancel
+    (signal.SIGHUP, 129, "SIGHUP"),
+])
+def test_a_signal_stops_the_remote_task_and_exits_128_plus_it(
+        account: Account, builder: FakeKaniko, tmp_path: Path, signum: int, code: int,
+        cause: str) -> None:
     moto_server.task_steps(100_000)  # the task keeps running until it is stopped
     process = start_build(account, tmp_path)
     deadline = time.monotonic() + 60
@@ -131,12 +137,13 @@ def test_ctrl_c_stops_the_remote_task_and_exits_130(account: Account, builder: F
         time.sleep(0.2)
     assert builder.handled, "the build task started"
     time.sleep(1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
+    assert process.returncode == code, err
     assert out == ""
-    assert "stopping task" in err and "cancelled from dockyard (Ctrl-C)" in err
-    assert stopped_reasons(account) == ["cancelled from dockyard (Ctrl-C)"]
+    assert "stopping task" in err and f"cancelled from dockyard ({cause})" in err
+    assert f"error: the build was cancelled: amd64: cancelled (stopped on {cause})" in err
+    assert stopped_reasons(account) == [f"cancelled from dockyard ({cause})"]
 
 
 def test_the_client_timeout_stops_the_task_and_exits_124(account: Account,

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
+from devtools import moto_server
 from tests.e2e.conftest import Account, Dockyard
 
 STACKS = ["acme-builder", "acme-edge", "acme-jenkins", "acme-app-web"]
@@ -293,3 +298,35 @@ def test_a_stack_left_in_update_rollback_failed_is_rolled_back_then_updated(
     assert done.returncode == 0, done.stderr
     assert "UPDATE_ROLLBACK_FAILED from an earlier update: continuing the rollback" in done.stderr
     assert has_row(done.stdout, "acme-edge", "updated", "UPDATE_COMPLETE")
+
+
+@pytest.mark.parametrize(("signum", "code", "cause"), [
+    (signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM"),
+    (signal.SIGHUP, 129, "SIGHUP")])
+def test_a_signal_during_up_stops_the_image_build_it_started(
+        account: Account, tmp_path: Path, signum: int, code: int, cause: str) -> None:
+    """Cancelled while building Jenkins' images: the build task is stopped, not left running
+    (and billed), the jenkins stack is not started, and the exit code names the signal."""
+    assert account.kaniko is not None
+    (tmp_path / "dockyard.yml").write_text(moto_server.example_config(account.certificate))
+    moto_server.task_steps(100_000)  # a build task runs until it is stopped
+    process = subprocess.Popen([sys.executable, "-m", "dockyard", "up", "--yes",
+                                "--no-wait-jenkins"], cwd=tmp_path, env=account.cli_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not account.kaniko.handled and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert account.kaniko.handled, "up started building an image"
+    time.sleep(1)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    assert f"cancelled from dockyard ({cause})" in err
+    assert "Traceback" not in err and "this is a bug" not in err
+    ecs = account.client("ecs")
+    assert ecs.list_tasks(cluster="acme", desiredStatus="RUNNING")["taskArns"] == []
+    stopped = ecs.list_tasks(cluster="acme", desiredStatus="STOPPED")["taskArns"]
+    reasons = {t.get("stoppedReason") for t in
+               ecs.describe_tasks(cluster="acme", tasks=stopped)["tasks"]}
+    assert reasons == {f"cancelled from dockyard ({cause})"}
+    assert "acme-jenkins" not in live_stacks(account)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
+from dockyard import interrupts
 from dockyard.aws.ecs import CapacityError, TaskSpec, TaskState
 from dockyard.aws.follow import Ending, Follower, StreamCursor, StreamReader
 from dockyard.names import BUILD_STREAM_PREFIX
@@ -173,8 +174,8 @@ class Runner:
         reason = self.stop.reason or ("timeout" if self.clock.now() >= deadline else None)
         if reason is None:
             return
-        why = "cancelled from dockyard (Ctrl-C)" if reason == "cancelled" else \
-            "dockyard's build timeout passed"
+        why = f"cancelled from dockyard ({interrupts.cause()})" if reason == "cancelled" \
+            else "dockyard's build timeout passed"
         self.tasks.stop(spec.cluster, task.arn, why)
         self._note(f"stopping task {task.task_id}: {why}")
         watch.stopped_by = reason
@@ -197,7 +198,7 @@ class _Watch:
 def classify(arch: str, task: TaskState | None, stopped_by: str | None) -> TaskOutcome:
     """What a stopped task means (pure): see the module docstring for the five endings."""
     if stopped_by == "cancelled":
-        return TaskOutcome(arch, Status.CANCELLED, reason="stopped on Ctrl-C")
+        return TaskOutcome(arch, Status.CANCELLED, reason=f"stopped on {interrupts.cause()}")
     if stopped_by == "timeout":
         return TaskOutcome(arch, Status.TIMED_OUT, reason="stopped when the build timeout passed")
     if task is None:

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 
 import click
 
-from dockyard import __version__
+from dockyard import __version__, interrupts
 from dockyard.cli.common import RunState
 from dockyard.errors import Cancelled, ConfigError, DockyardError, ExitCode
 
 _EPILOG = """\b
 Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 AWS precondition,
 4 deploy rolled back, 10 diff found changes, 70 task failed to start,
-71 Spot interrupted, 124 timeout, 130 cancelled.
+71 Spot interrupted, 124 timeout, 130/143/129 cancelled by Ctrl-C/SIGTERM/SIGHUP.
 """
 
 
@@ -53,7 +53,20 @@ _register()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code; the one place that turns errors into codes."""
+    """Run the CLI and return its exit code; the one place that turns errors into codes.
+
+    SIGTERM and SIGHUP stop a command as Ctrl-C does (remote tasks stopped, updates
+    cancelled), and it then exits 143 or 129 instead of 130.
+    """
+    with interrupts.handled():
+        try:
+            code = _run(argv)
+        except KeyboardInterrupt:  # a second signal while the first was being handled
+            code = ExitCode.CANCELLED
+        return interrupts.exit_code(code, ExitCode.CANCELLED)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     state = RunState(debug=bool(os.environ.get("DOCKYARD_DEBUG")))
     console = state.console
     try:
@@ -62,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.exceptions.Abort:
-        console.note("cancelled")
+        console.note(f"cancelled ({interrupts.cause()})")
         return ExitCode.CANCELLED
     except click.ClickException as err:
         err.show(file=sys.stderr)
@@ -80,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.error(err.message, err.hint)
         return _debug_exit(state, err.exit_code)
     except KeyboardInterrupt:
-        console.note("cancelled")
+        console.note(f"cancelled ({interrupts.cause()})")
         return ExitCode.CANCELLED
     except Exception as err:  # a bug: say so plainly, the traceback only with --debug
         if state.debug:

@@ -119,10 +119,12 @@ def follow_until_ctrl_c(follower: Follower[Any], console: Console) -> int:
     from dockyard.aws.follow import FOLLOW_LIMIT, Ending
     from dockyard.errors import ExitCode
 
+    from dockyard import interrupts
+
     try:
         ending = follower.follow(timeout=FOLLOW_LIMIT)
-    except KeyboardInterrupt:
-        return ExitCode.OK
+    except KeyboardInterrupt:  # Ctrl-C is how a user ends following; a SIGTERM is not
+        return ExitCode.CANCELLED if interrupts.received() else ExitCode.OK
     if ending == Ending.TIMED_OUT:
         console.note(f"stopped following after {FOLLOW_LIMIT / 3600:.0f} h: run it again")
     return ExitCode.OK
