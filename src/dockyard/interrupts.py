@@ -43,14 +43,14 @@ def handled() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
-    for signum in HANDLED:
-        previous[signum] = signal.signal(signum, _raise)
+    previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int | None] = {}
+    for handled_signal in HANDLED:
+        previous[handled_signal] = signal.signal(handled_signal, _raise)
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        for handled_signal, handler in previous.items():
+            signal.signal(handled_signal, handler if handler is not None else signal.SIG_DFL)
 
 
 def received() -> int | None:

@@ -122,14 +122,15 @@ def stopped_reasons(account: Account) -> list[str]:
             ecs.describe_tasks(cluster="acme", tasks=arns)["tasks"]]
 
 
-@pytest.mark.parametrize(("signum", "code", "cause"), [
+@pytest.mark.parametrize("case", [
     (signal.SIGINT, 130, "Ctrl-C"),
     (signal.SIGTERM, 143, "SIGTERM"),  # what CI runners (Jenkins, GitHub Actions) send on cancel
     (signal.SIGHUP, 129, "SIGHUP"),
-])
+], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_stops_the_remote_task_and_exits_128_plus_it(
-        account: Account, builder: FakeKaniko, tmp_path: Path, signum: int, code: int,
-        cause: str) -> None:
+        account: Account, builder: FakeKaniko, tmp_path: Path,
+        case: tuple[int, int, str]) -> None:
+    signum, code, cause = case
     moto_server.task_steps(100_000)  # the task keeps running until it is stopped
     process = start_build(account, tmp_path)
     deadline = time.monotonic() + 60

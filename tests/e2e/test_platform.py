@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-
 from devtools import moto_server
+
 from tests.e2e.conftest import Account, Dockyard
 
 STACKS = ["acme-builder", "acme-edge", "acme-jenkins", "acme-app-web"]
@@ -319,7 +319,7 @@ def test_a_signal_during_up_stops_the_image_build_it_started(
     assert account.kaniko.handled, "up started building an image"
     time.sleep(1)
     process.send_signal(signum)
-    out, err = process.communicate(timeout=120)
+    _, err = process.communicate(timeout=120)
     assert process.returncode == code, err
     assert f"cancelled from dockyard ({cause})" in err
     assert "Traceback" not in err and "this is a bug" not in err

@@ -116,10 +116,9 @@ def wiring() -> Wiring:
 
 def follow_until_ctrl_c(follower: Follower[Any], console: Console) -> int:
     """``--follow``: print new lines until Ctrl-C (exit 0), within the follower's bound."""
+    from dockyard import interrupts
     from dockyard.aws.follow import FOLLOW_LIMIT, Ending
     from dockyard.errors import ExitCode
-
-    from dockyard import interrupts
 
     try:
         ending = follower.follow(timeout=FOLLOW_LIMIT)
