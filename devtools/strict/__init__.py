@@ -6,7 +6,8 @@ module named after it, with the AWS documentation it follows:
 
 ==================  ==============================================================================
 network.py          AWS's host names over TLS through a proxy; the S3 global endpoint's 307 and
-                    opt-in-region refusal; connection resets
+                    opt-in-region refusal; connection resets; answers lost, cut off,
+                    shortened or emptied after the account acted (answer faults)
 credentials.py      role sessions as ECS hands them out (container credentials), which expire
 sigv4.py            presigned URLs checked as S3 checks them: signature over the Host received,
                     expiry, the signer's session
@@ -19,6 +20,8 @@ behaviour.py        stack operations that fail asynchronously (ROLLBACK_COMPLETE
                     LastUpdatedTime, role policy updates, ContinueUpdateRollback, clusters that
                     refuse deletion while tasks run
 logs.py             lastEventTimestamp updated lazily
-faults.py           throttling and 5xx at a seeded rate
+faults.py           throttling and 5xx at a seeded rate, or on every call of an operation
+idempotency.py      idempotency tokens: a retried RunTask, CreateService, CreateChangeSet,
+                    ExecuteChangeSet or DeleteStack gets the first answer and acts once
 ==================  ==============================================================================
 """

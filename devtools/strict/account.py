@@ -24,6 +24,7 @@ from devtools.strict import profile as profiles
 from devtools.strict.calls import Call, parse
 from devtools.strict.credentials import ADMIN_KEY, ADMIN_SECRET, Session, Sessions
 from devtools.strict.errors import Response, aws_error
+from devtools.strict.idempotency import Tokens
 from devtools.strict.network import Network
 
 REGION = "ap-southeast-2"
@@ -84,11 +85,15 @@ class Middleware:
             over = quotas.check_request(call)
             if over is not None:
                 return over
+        replayed = account.tokens.replay(call)
+        if replayed is not None:
+            return replayed
         stale = account.consistency.serve_stale(call)
         if stale is not None:
             return stale
         account.consistency.before(call, account.describe_stack, account.describe_service)
         response = account.forward(environ, logs.widen(call) or body)
+        account.tokens.remember(call, response)
         response = account.consistency.after(call, response)
         response = logs.lag(call, response)
         if session is not None and call.action in ("GetObject", "HeadObject") and \
@@ -157,6 +162,7 @@ class StrictAccount:
         self.region = region
         self.sessions = Sessions()
         self.consistency = consistency.Consistency(lambda: self.profile.stale_reads)
+        self.tokens = Tokens()
         self._container_roles: dict[str, tuple[str, int | None]] = {}
         self._servers: list[Any] = []
         self.network: Network | None = None
@@ -207,6 +213,7 @@ class StrictAccount:
             pass
         self.sessions.clear()
         self.consistency.clear()
+        self.tokens.clear()
         self._container_roles.clear()
         self.profile.reseed()
 

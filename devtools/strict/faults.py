@@ -23,12 +23,15 @@ _DEFAULT_SERVER = (503, "ServiceUnavailableException", "Service is unavailable. 
 
 
 def maybe_fail(call: Call, profile: Profile) -> Response | None:
-    """A throttling or server error for this request, at the profile's rate."""
-    if not profile.fault_rate or call.presigned or not call.signed:
+    """A throttling or server error for this request, at the profile's rate (every time for
+    the profile's ``throttled`` operations)."""
+    if call.presigned or not call.signed:
         return None
-    if profile.draw() >= profile.fault_rate * 2 / 3:
+    always = f"{call.service}:{call.action}" in profile.throttled
+    if not always and (not profile.fault_rate or profile.draw() >= profile.fault_rate * 2 / 3):
         return None
-    throttle = profile.draw() < 0.6
+    throttle = always or profile.draw() < 0.6
+    profile.played.append("throttle" if throttle else "5xx")
     status, code, message = (_THROTTLE.get(call.service, _DEFAULT_THROTTLE) if throttle
                              else _SERVER.get(call.service, _DEFAULT_SERVER))
     return aws_error(call.service, status, code, message, call.method)

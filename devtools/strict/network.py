@@ -16,7 +16,11 @@ What it adds, as S3 documents it:
   IllegalLocationConstraintException (S3 User Guide, "Virtual hosting of buckets": "Legacy
   global endpoint");
 - with the profile's fault rate, a connection is now and then reset before the request is
-  passed on (the network is not reliable, and SDKs retry such resets).
+  passed on (the network is not reliable, and SDKs retry such resets);
+- with the profile's answer fault (off unless a test asks for it), an answer is now and then
+  damaged after the account acted on the request: lost with the connection, cut off midway,
+  shortened with a matching length, or emptied. Proxies, load balancers and flaky links do
+  each of these; what the client may do about it depends on whether asking again is safe.
 """
 
 from __future__ import annotations
@@ -128,6 +132,7 @@ class Network:
         self._tmp = tempfile.TemporaryDirectory(prefix="dockyard-network-")
         self.authority = Authority(Path(self._tmp.name))
         self.resets = 0
+        self.damaged: list[str] = []  # the answer faults played, in order
         network = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -212,10 +217,28 @@ class Network:
                     return
                 status, reason, out_headers, out_body = self._answer(
                     upstream, method, target, headers=headers, body=body, host=host)
+                fault = self._answer_fault(target, method, status)
+                if fault == "lost":
+                    self.damaged.append(fault)
+                    tls.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault in ("short", "empty"):
+                    out_body = out_body[:len(out_body) // 2] if fault == "short" else b""
+                    out_headers = [(k, v) for k, v in out_headers
+                                   if k.lower() != "content-length"]
+                    out_headers.append(("Content-Length", str(len(out_body))))
                 writer.write(f"HTTP/1.1 {status} {reason}\r\n".encode("latin-1"))
                 for name, value in out_headers:
                     writer.write(f"{name}: {value}\r\n".encode("latin-1"))
                 writer.write(b"\r\n")
+                if fault == "cut":
+                    writer.write(out_body[:len(out_body) // 2])
+                    writer.flush()
+                    self.damaged.append(fault)
+                    tls.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault:
+                    self.damaged.append(fault)
                 if method != "HEAD":
                     writer.write(out_body)
                 writer.flush()
@@ -223,6 +246,14 @@ class Network:
                     return
         finally:
             upstream.close()
+
+    def _answer_fault(self, target: str, method: str, status: int) -> str:
+        """The answer fault to play on this answer ('' for none), at the profile's rate."""
+        profile = active()
+        if profile is None or not profile.answer_fault or "X-Amz-Signature=" in target \
+                or method == "HEAD" or status >= 300:
+            return ""
+        return profile.answer_fault if profile.draw() < profile.answer_fault_rate else ""
 
     def _reset(self, target: str) -> bool:
         profile = active()

@@ -22,6 +22,10 @@ class Profile:
     network) a reset connection, chosen by a generator seeded with ``seed``.
     ``session_seconds``: the lifetime of role credentials the account hands out (AWS: 15 min to
     12 h; tests shorten it to show what happens when they run out).
+    ``answer_fault``, ``answer_fault_rate``: a fault played on answers after the account has
+    acted on the request, for the fault-injection tests (off by default): ``lost`` (the
+    connection drops before the answer), ``cut`` (the connection drops halfway through the
+    body), ``short`` (half the body, with a length that matches it) or ``empty`` (no body).
     """
 
     stale_reads: int = 2
@@ -30,6 +34,13 @@ class Profile:
     session_seconds: int = 3600
     iam: bool = True
     quotas: bool = True
+    answer_fault: str = ""
+    answer_fault_rate: float = 0.0
+    throttled: frozenset[str] = frozenset()
+    """Operations (``logs:GetLogEvents``) throttled every time, for tests of what waits on
+    them."""
+    played: list[str] = field(default_factory=list)
+    """The faults played so far (``throttle``, ``5xx``), in order."""
     _rng: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
@@ -45,6 +56,7 @@ class Profile:
         """Start the fault sequence again (after an account reset)."""
         with self._lock:
             self._rng = random.Random(self.seed)
+            self.played.clear()
 
 
 ACTIVE: Profile | None = None

@@ -25,8 +25,9 @@ pull and a slow upload come on top of the build's own timeout)."""
 
 
 TASK_REF = re.compile(r"^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/[A-Za-z0-9_-]{1,255}/)?"
-                      r"[0-9a-f]{32}$")
-"""An ECS task: its ARN (``arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID``) or its 32-digit id."""
+                      r"([0-9a-f]{32}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
+"""An ECS task: its ARN (``arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID``) or its id (32 hex
+digits on Fargate; emulators write a UUID)."""
 
 SHOWN_CHARACTERS = 60
 """How much of a value an error message repeats: enough to recognise it, never a flood."""

@@ -176,7 +176,8 @@ class CloudFormation:
 
     def delete_change_set(self, arn: str) -> None:
         """Delete a change set that will not be executed."""
-        with translated("delete the change set"):
+        with translated("delete the change set", done_if=("ChangeSetNotFound",
+                                                          "ChangeSetNotFoundException")):
             self._client.delete_change_set(ChangeSetName=arn)
 
     def delete_stack(self, name: str) -> None:

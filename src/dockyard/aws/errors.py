@@ -90,11 +90,17 @@ def translate(err: Exception, action: str) -> DockyardError:
 
 
 @contextmanager
-def translated(action: str) -> Iterator[None]:
-    """Run a block of AWS calls, raising dockyard errors instead of botocore ones."""
+def translated(action: str, done_if: tuple[str, ...] = ()) -> Iterator[None]:
+    """Run a block of AWS calls, raising dockyard errors instead of botocore ones; an error
+    whose code is in ``done_if`` means the block's work is done already (a delete whose first
+    answer was lost, retried: "not found") and ends the block quietly."""
     try:
         yield
-    except (ClientError, *NOT_CLIENT_ERRORS) as err:
+    except ClientError as err:
+        if error_code(err) in done_if:
+            return
+        raise translate(err, action) from err
+    except NOT_CLIENT_ERRORS as err:
         raise translate(err, action) from err
 
 

@@ -94,7 +94,7 @@ class RetainedData:
 
     def delete_recovery_point(self, point: RecoveryPoint) -> None:
         """Delete one backup."""
-        with translated(f"delete backup {point.arn}"):
+        with translated(f"delete backup {point.arn}", done_if=("ResourceNotFoundException",)):
             self._backup.delete_recovery_point(BackupVaultName=point.vault,
                                                RecoveryPointArn=point.arn)
 
@@ -102,12 +102,14 @@ class RetainedData:
         """Delete a file system; its mount targets must be gone (the stack removes them)."""
         if fs.mount_targets:
             raise AwsError(f"{fs.file_system_id} still has {fs.mount_targets} mount target(s)")
-        with translated(f"delete file system {fs.file_system_id}"):
+        with translated(f"delete file system {fs.file_system_id}",
+                        done_if=("FileSystemNotFound",)):
             self._efs.delete_file_system(FileSystemId=fs.file_system_id)
 
     def delete_repository(self, repo: Repository) -> None:
         """Delete a repository with every image in it."""
-        with translated(f"delete repository {repo.name}"):
+        with translated(f"delete repository {repo.name}",
+                        done_if=("RepositoryNotFoundException",)):
             self._ecr.delete_repository(repositoryName=repo.name, force=True)
 
     def empty_bucket(self, bucket: str) -> int:

@@ -144,7 +144,8 @@ class Services:
         try:
             self._client.delete_service(cluster=cluster, service=name, force=True)
         except ClientError as err:
-            if error_code(err) in ("ServiceNotFoundException", "ClusterNotFoundException"):
+            if error_code(err) in ("ServiceNotFoundException", "ClusterNotFoundException",
+                                   "ServiceNotActiveException"):  # deleted already
                 return
             raise translate(err, f"delete the service {name}") from err
 

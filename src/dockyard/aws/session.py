@@ -16,10 +16,14 @@ from botocore.exceptions import ProfileNotFound
 
 from dockyard import __version__
 from dockyard.aws.errors import AwsPreconditionError
+from dockyard.aws.transport import harden
 
 # Standard mode retries throttling and transient errors with backoff; 8 attempts spread over
 # about a minute keeps a busy account from failing a long deploy.
-_RETRIES = {"mode": "standard", "max_attempts": 8}
+PATIENT = 8
+# A read that a loop repeats anyway (a log page every 2 s) gives up sooner, so one throttled
+# read cannot hold the loop's status checks for a minute.
+BRIEF = 2
 
 
 @dataclass
@@ -30,9 +34,11 @@ class AwsSession:
     region: str
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def client(self, service: str) -> Any:
-        """A client for ``service`` in the session's region."""
-        if service not in self._clients:
+    def client(self, service: str, attempts: int = PATIENT) -> Any:
+        """A client for ``service`` in the session's region, trying each call up to
+        ``attempts`` times; its answers are checked (:mod:`dockyard.aws.transport`)."""
+        key = f"{service}/{attempts}"
+        if key not in self._clients:
             # S3 URLs handed to kaniko are presigned with SigV4 (KMS-encrypted buckets require
             # it) for the regional virtual-hosted endpoint: botocore otherwise presigns for the
             # global one, which S3 answers with a 307 for new or non-us-east-1 buckets (the
@@ -43,11 +49,11 @@ class AwsSession:
                             "us_east_1_regional_endpoint": "regional"}} \
                 if service == "s3" else {}
             config = botocore.config.Config(
-                region_name=self.region, retries=_RETRIES,
+                region_name=self.region, retries={"mode": "standard", "max_attempts": attempts},
                 user_agent_extra=f"dockyard/{__version__}", connect_timeout=10, read_timeout=60,
                 **extra)
-            self._clients[service] = self.session.client(service, config=config)
-        return self._clients[service]
+            self._clients[key] = harden(self.session.client(service, config=config), service)
+        return self._clients[key]
 
     def credentials_expire(self) -> datetime | None:
         """When the current credentials stop working (None: long-lived or unknown)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -224,8 +225,14 @@ class Registry:
 
     def put_manifest(self, repository: str, manifest: str, media_type: str, tag: str) -> str:
         """Store a manifest (an image index) under ``tag``; returns its digest."""
-        with translated(f"push the image index to {repository}:{tag}"):
+        try:
             raw = self._client.put_image(repositoryName=repository, imageManifest=manifest,
                                          imageManifestMediaType=media_type, imageTag=tag)
+        except ClientError as err:
+            # The same manifest under the same tag (a retry whose first answer was lost):
+            # ECR's digest is the SHA-256 of the manifest's bytes.
+            if error_code(err) == "ImageAlreadyExistsException":
+                return "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+            raise translate(err, f"push the image index to {repository}:{tag}") from err
         return str(raw["image"]["imageId"]["imageDigest"])
 

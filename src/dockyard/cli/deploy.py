@@ -105,7 +105,10 @@ def app_logs(wired: Wiring, app: str, since: str, follow: bool) -> int:
     group = app_log_group(wired.cfg, app)
     cursor = GroupCursor(wired.logs, group, int((time.time() - seconds) * 1000))
     follower = Follower(cursor, lambda event: console.data(log_line(event)), wired.clock)
-    if follower.read() == 0:
+    events = cursor.read()  # not through the follower: a failed first read is an error here
+    for event in events:
+        console.data(log_line(event))
+    if not events:
         console.note(f"no lines in {group} in the last {since}")
     if not follow:
         return ExitCode.OK

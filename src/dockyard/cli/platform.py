@@ -224,7 +224,7 @@ def _confirm_down(project: str, *, purge: bool, yes: bool, really: bool) -> None
         if typed != project:
             raise Cancelled("nothing deleted: the name did not match")
         return
-    if yes:
+    if yes or really:  # --purge --yes-really-purge: the data and so the stacks too
         return
     if not interactive:
         raise UsageError("down deletes stacks and there is nobody to ask",

@@ -112,10 +112,11 @@ class Wiring:
 
     @cached_property
     def logs(self) -> Logs:
-        """CloudWatch Logs."""
+        """CloudWatch Logs, read in loops that must not be held by one throttled read."""
+        from dockyard.aws.session import BRIEF
         from dockyard.aws.storage import Logs
 
-        return Logs(self.aws.client("logs"))
+        return Logs(self.aws.client("logs", attempts=BRIEF))
 
     @cached_property
     def objects(self) -> Objects:
