@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from dockyard.aws.transport import ATTEMPTS, AnswerError, MissingField, harden
+from dockyard.polling import RetryableError
 
 GOOD_TASKS = json.dumps({"tasks": [{"taskArn": "arn:aws:ecs:ap-southeast-2:123456789012:task/"
                                               "acme/0123456789abcdef0123456789abcdef"}],
@@ -97,9 +98,11 @@ def test_a_write_that_may_have_taken_effect_is_not_repeated(server: Server) -> N
 def test_a_read_that_stays_broken_is_an_error_naming_the_call(server: Server) -> None:
     server.answer(b"")
     with pytest.raises(AnswerError, match=f"AWS's answer to logs GetLogEvents was empty, "
-                                          f"{ATTEMPTS} times"):
+                                          f"{ATTEMPTS} times") as caught:
         server.client("logs").get_log_events(logGroupName="g", logStreamName="s")
     assert len(server.requests) == ATTEMPTS
+    # a waiting loop skips such a round, as it does a throttled one
+    assert isinstance(caught.value, RetryableError)
 
 
 def test_unparsable_xml_is_asked_again(server: Server) -> None:

@@ -16,21 +16,26 @@ than add to it (StopTask, UpdateService, PutObject). Any other call is not repea
 is an error that names the call and says the request may have taken effect.
 
 A field missing from an answer is an error naming the call and the field
-(:class:`MissingField`), not a KeyError deep in dockyard.
+(:class:`MissingField`), not a KeyError deep in dockyard; and what botocore raises that is not
+an answer (no credentials, an expired SSO session, a connection that failed after its retries)
+is a dockyard error naming the call.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 from botocore.parsers import ResponseParserError
 
+from dockyard.aws.errors import NOT_CLIENT_ERRORS, AwsError, translate
 from dockyard.errors import DockyardError
+from dockyard.polling import RetryableError, SystemClock
 
 ATTEMPTS = 4
 _FAULT = "__dockyard_transport_fault__"
@@ -53,6 +58,11 @@ class AnswerError(DockyardError):
     """AWS's answer could not be used: cut off, unparsable, or missing what it must hold."""
 
 
+class UnusableReads(AnswerError, RetryableError):
+    """A read whose every answer was unusable: a waiting loop skips the round and reads again
+    at its next one, as it does when throttled."""
+
+
 class MissingField(AnswerError, KeyError):
     """An answer without a field dockyard reads (still a KeyError for code that expects one)."""
 
@@ -70,8 +80,10 @@ class Answer(dict[str, Any]):
                            hint="a truncated or unexpected answer; run the command again")
 
 
-def harden(client: Any, service: str, sleep: Callable[[float], None] = time.sleep) -> Any:
-    """Make ``client`` check every answer's body and retry the faults above where it is safe."""
+def harden(client: Any, service: str, sleep: Callable[[float], None] | None = None) -> Any:
+    """Make ``client`` check every answer's body and retry the faults above where it is safe
+    (waiting between attempts with ``sleep``, the system clock's by default)."""
+    sleep = sleep or SystemClock().sleep
     client.meta.events.register("before-parse", _check_body)
     original = client._make_api_call
 
@@ -86,6 +98,12 @@ def harden(client: Any, service: str, sleep: Callable[[float], None] = time.slee
                 fault = answer.pop(_FAULT, None) if isinstance(answer, dict) else None
             except ResponseParserError:
                 fault = "a body that does not parse"
+            except NOT_CLIENT_ERRORS as err:  # credentials, SSO, an endpoint out of reach
+                raise translate(err, call) from err
+            except (HTTPClientError, BotoConnectionError) as err:  # after botocore's retries
+                raise AwsError(f"{call}: the connection to AWS failed ({type(err).__name__})",
+                               hint="check the network or proxy; run the command again"
+                               ) from err
             if fault is None:
                 return _wrap(answer, call)
             if not safe:
@@ -94,7 +112,7 @@ def harden(client: Any, service: str, sleep: Callable[[float], None] = time.slee
                                        "`dockyard status` shows where things are; then run the "
                                        "command again")
             if attempt == ATTEMPTS:
-                raise AnswerError(f"AWS's answer to {call} was {fault}, {ATTEMPTS} times",
+                raise UnusableReads(f"AWS's answer to {call} was {fault}, {ATTEMPTS} times",
                                   hint="a proxy or the network between here and AWS cuts "
                                        "answers short; run the command again")
             sleep(min(0.5 * 2 ** attempt, 8.0) * random.uniform(0.5, 1.0))
