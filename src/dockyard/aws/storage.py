@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dockyard.aws.errors import AwsError, error_code, translate, translated
+from dockyard.aws.errors import NOT_CLIENT_ERRORS, AwsError, error_code, translate, translated
 
 MANIFEST_TYPES = ["application/vnd.oci.image.manifest.v1+json",
                   "application/vnd.docker.distribution.manifest.v2+json"]
@@ -108,6 +108,8 @@ class Logs:
             kwargs["nextToken"] = token
         try:
             raw = self._client.get_log_events(**kwargs)
+        except NOT_CLIENT_ERRORS as err:
+            raise translate(err, f"read the log stream {stream}") from err
         except ClientError as err:
             if error_code(err) == "ResourceNotFoundException":
                 return LogPage([], token)
@@ -127,6 +129,8 @@ class Logs:
                                        str(e.get("logStreamName", "")),
                                        str(e.get("message", "")).rstrip("\n"))
                               for e in page.get("events", []))
+        except NOT_CLIENT_ERRORS as err:
+            raise translate(err, f"read the log group {group}") from err
         except ClientError as err:
             if error_code(err) == "ResourceNotFoundException":
                 return []

@@ -18,7 +18,8 @@ is an error that names the call and says the request may have taken effect.
 A field missing from an answer is an error naming the call and the field
 (:class:`MissingField`), not a KeyError deep in dockyard; and what botocore raises that is not
 an answer (no credentials, an expired SSO session, a connection that failed after its retries)
-is a dockyard error naming the call.
+is a dockyard error: the connection's here, naming the call; credentials and SSO where the
+caller translates them (naming what it was doing), else in ``dockyard.cli.main``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 from botocore.parsers import ResponseParserError
 
-from dockyard.aws.errors import NOT_CLIENT_ERRORS, AwsError, translate
+from dockyard.aws.errors import NOT_CLIENT_ERRORS, AwsError
 from dockyard.errors import DockyardError
 from dockyard.polling import RetryableError, SystemClock
 
@@ -98,9 +99,9 @@ def harden(client: Any, service: str, sleep: Callable[[float], None] | None = No
                 fault = answer.pop(_FAULT, None) if isinstance(answer, dict) else None
             except ResponseParserError:
                 fault = "a body that does not parse"
-            except NOT_CLIENT_ERRORS as err:  # credentials, SSO, an endpoint out of reach
-                raise translate(err, call) from err
             except (HTTPClientError, BotoConnectionError) as err:  # after botocore's retries
+                if isinstance(err, NOT_CLIENT_ERRORS):
+                    raise  # the caller names what it was doing (aws/errors.py: translate)
                 raise AwsError(f"{call}: the connection to AWS failed ({type(err).__name__})",
                                hint="check the network or proxy; run the command again"
                                ) from err

@@ -95,15 +95,28 @@ def _run(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         console.note(f"cancelled ({interrupts.cause()})")
         return ExitCode.CANCELLED
-    except Exception as err:  # a bug: say so plainly, the traceback only with --debug
-        if state.debug:
-            _print_traceback()
-        else:
-            console.error(f"unexpected {type(err).__name__}: {err}",
-                          "this is a bug in dockyard; rerun with --debug for the traceback")
-        return ExitCode.FAILED
+    except Exception as err:
+        return _unexpected(err, state)
     # A command that did not raise succeeded: it returns OK, or CHANGES for a diff.
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _unexpected(err: Exception, state: RunState) -> int:
+    """An exception no part of dockyard turned into an error: botocore's own about credentials
+    or the network (a user's problem), else a bug, said plainly (the traceback with --debug)."""
+    if type(err).__module__.startswith("botocore."):
+        from dockyard.aws.errors import NOT_CLIENT_ERRORS, translate
+
+        if isinstance(err, NOT_CLIENT_ERRORS):
+            translated = translate(err, "reach AWS")
+            state.console.error(translated.message, translated.hint)
+            return _debug_exit(state, translated.exit_code)
+    if state.debug:
+        _print_traceback()
+    else:
+        state.console.error(f"unexpected {type(err).__name__}: {err}",
+                            "this is a bug in dockyard; rerun with --debug for the traceback")
+    return ExitCode.FAILED
 
 
 def _debug_exit(state: RunState, code: int) -> int:
