@@ -114,7 +114,9 @@ def _unexpected(err: Exception, state: RunState) -> int:
     if state.debug:
         _print_traceback()
     else:
-        state.console.error(f"unexpected {type(err).__name__}: {err}",
+        text = str(err)
+        text = text if len(text) <= 300 else f"{text[:300]}… ({len(text):,} characters)"
+        state.console.error(f"unexpected {type(err).__name__}: {text}",
                             "this is a bug in dockyard; rerun with --debug for the traceback")
     return ExitCode.FAILED
 
