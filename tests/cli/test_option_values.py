@@ -71,3 +71,13 @@ def test_down_yes_really_purge_without_purge_deletes_nothing(
     # Refused before the stacks are even listed: without credentials a listing would be exit 3.
     assert main(["down", "--yes-really-purge", "--yes"]) == 2
     assert "--yes-really-purge goes with --purge only" in capsys.readouterr().err
+
+
+def test_clicks_own_errors_quote_an_argument_short(project: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "x" * 5000]) == 2
+    err = capsys.readouterr().err
+    assert "Try 'dockyard plan --help' for help." in err
+    assert "Error: Got unexpected extra argument (xxxx" in err
+    assert "… (5,032 characters)" in err
+    assert max(len(line) for line in err.splitlines()) < 400

@@ -78,7 +78,7 @@ def _run(argv: Sequence[str] | None) -> int:
         console.note(f"cancelled ({interrupts.cause()})")
         return ExitCode.CANCELLED
     except click.ClickException as err:
-        err.show(file=sys.stderr)
+        _show_click_error(err)
         return ExitCode.USAGE if isinstance(err, click.UsageError) else ExitCode.FAILED
     except Cancelled as err:
         console.note(err.message)
@@ -101,6 +101,23 @@ def _run(argv: Sequence[str] | None) -> int:
     return int(result) if isinstance(result, int) else ExitCode.OK
 
 
+def _show_click_error(err: click.ClickException) -> None:
+    """click's own message for a bad command line (usage, then the error), with the argument
+    it quotes cut to a readable length."""
+    ctx = getattr(err, "ctx", None)
+    if ctx is not None:
+        sys.stderr.write(f"{ctx.get_usage()}\n")
+        if ctx.command.get_help_option(ctx) is not None:
+            sys.stderr.write(f"Try '{ctx.command_path} {max(ctx.help_option_names, key=len)}' "
+                             "for help.\n")
+        sys.stderr.write("\n")
+    sys.stderr.write(f"Error: {_clip(err.format_message())}\n")
+
+
+def _clip(text: str, most: int = 300) -> str:
+    return text if len(text) <= most else f"{text[:most]}… ({len(text):,} characters)"
+
+
 def _unexpected(err: Exception, state: RunState) -> int:
     """An exception no part of dockyard turned into an error: botocore's own about credentials
     or the network (a user's problem), else a bug, said plainly (the traceback with --debug)."""
@@ -114,9 +131,7 @@ def _unexpected(err: Exception, state: RunState) -> int:
     if state.debug:
         _print_traceback()
     else:
-        text = str(err)
-        text = text if len(text) <= 300 else f"{text[:300]}… ({len(text):,} characters)"
-        state.console.error(f"unexpected {type(err).__name__}: {text}",
+        state.console.error(f"unexpected {type(err).__name__}: {_clip(str(err))}",
                             "this is a bug in dockyard; rerun with --debug for the traceback")
     return ExitCode.FAILED
 
