@@ -140,3 +140,9 @@ def run_cli(tmp_path: Path) -> CliRunner:
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     """The resources of one type in a template, by logical id."""
     return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first: xdist hands tests out in order, and a three-minute test
+    handed out last keeps one worker busy while the others wait."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

@@ -120,6 +120,7 @@ def test_status_prints_the_outputs_and_the_kept_data(dockyard: Dockyard) -> None
     assert len(document["file_systems"]) == 1
 
 
+@pytest.mark.long
 def test_down_keeps_efs_and_ecr_then_up_adopts_them_and_purge_removes_them(
         dockyard: Dockyard, account: Account) -> None:
     assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0

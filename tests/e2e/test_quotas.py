@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from devtools import moto_server
 
 from tests.e2e.conftest import Account, Dockyard
@@ -20,6 +21,7 @@ def fifty_apps(account: Account) -> str:
     return moto_server.example_config(account.certificate).replace("apps:\n", "apps:\n" + apps, 1)
 
 
+@pytest.mark.long
 def test_fifty_apps_deploy_within_the_quotas(dockyard: Dockyard, account: Account,
                                              tmp_path: Path) -> None:
     secrets = account.client("secretsmanager")

@@ -79,13 +79,18 @@ def vpc_cidr_problem(cidr: str) -> str | None:
 
 
 @cache
-def known_regions() -> frozenset[str]:
+def known_regions() -> frozenset[str] | None:
     """Every region botocore knows, in every partition (its endpoints.json): the regions this
-    installation can reach at all."""
-    data = json.loads(resources.files("botocore").joinpath("data", "endpoints.json")
-                      .read_text("utf-8"))
-    return frozenset(region for partition in data.get("partitions", [])
-                     for region in partition.get("regions", {}))
+    installation can reach at all. None when this botocore keeps no such list (then only the
+    region's form is checked)."""
+    try:
+        data = json.loads(resources.files("botocore").joinpath("data", "endpoints.json")
+                          .read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    regions = frozenset(region for partition in data.get("partitions", [])
+                        for region in partition.get("regions", {}))
+    return regions or None
 
 
 def env_bytes(env: dict[str, str], secrets: dict[str, str]) -> int:

@@ -87,7 +87,8 @@ def _retention(days: int) -> int:
 
 
 def _known_region(region: str) -> str:
-    if region not in limits.known_regions():
+    known = limits.known_regions()
+    if known is not None and region not in known:
         raise ValueError(f"{shown(region)} is not an AWS region this installation knows (botocore "
                          "lists every region there is; a newer one needs a newer boto3)")
     return region
