@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,3 +172,51 @@ def test_two_jobs_and_no_github_credentials() -> None:
     assert "scriptPath('ci/Jenkinsfile')" in script
     assert "credentialsId" not in script
     assert "credentials" not in document
+
+
+# The github-branch-source plugin's @Symbol names (its source at the version plugins.txt pins:
+# BranchDiscoveryTrait, OriginPullRequestDiscoveryTrait, ForkPullRequestDiscoveryTrait and its
+# trust policies) with the strategy ids each constructor takes: 1 merge (or, for branches,
+# "not filed as a pull request"), 2 head, 3 both.
+GITHUB_TRAITS = {"gitHubBranchDiscovery": {1, 2, 3}, "gitHubPullRequestDiscovery": {1, 2, 3},
+                 "gitHubForkDiscovery": {1, 2, 3}}
+FORK_TRUST = {"gitHubTrustNobody", "gitHubTrustContributors", "gitHubTrustPermissions",
+              "gitHubTrustEveryone"}
+
+
+def _traits_block(script: str) -> str:
+    start = script.index("traits {")
+    depth, index = 0, start
+    while True:
+        depth += {"{": 1, "}": -1}.get(script[index], 0)
+        index += 1
+        if depth == 0 and script[index - 1] == "}":
+            return script[start + len("traits {"):index - 1]
+
+
+def test_the_github_source_discovers_branches_and_pull_requests(casc: dict[str, Any]) -> None:
+    """Without discovery traits a GitHubSCMSource finds no branch and no pipeline ever runs."""
+    script = casc["jobs"][0]["script"]
+    block = _traits_block(script)
+    used = re.findall(r"\b(gitHub\w+)\s*(?=[{(])", block)
+    assert set(used) <= set(GITHUB_TRAITS) | FORK_TRUST, set(used) - set(GITHUB_TRAITS)
+    assert [u for u in used if u in GITHUB_TRAITS] == list(GITHUB_TRAITS), "each trait once"
+    for trait, allowed in GITHUB_TRAITS.items():
+        body = block[block.index(trait):]
+        strategy = int(re.search(r"strategyId\((\d+)\)", body)[1])  # type: ignore[index]
+        assert strategy in allowed, (trait, strategy)
+    # A fork's own Jenkinsfile runs only for people with write access to the repository.
+    (trust,) = [u for u in used if u in FORK_TRUST]
+    assert trust == "gitHubTrustPermissions"
+    # Webhooks start scans; a daily scan catches a missed one (cloudbees-folder's
+    # PeriodicFolderTrigger takes one of its listed intervals, such as 1d).
+    assert "periodicFolderTrigger {\n            interval('1d')" in script
+
+
+def test_the_job_dsl_script_is_groovy(casc: dict[str, Any], tmp_path: Path) -> None:
+    from tests.pipeline.groovy import compile_check
+
+    source = tmp_path / "jobs.groovy"
+    source.write_text(casc["jobs"][0]["script"])
+    done = compile_check(source, tmp_path)
+    assert done.returncode == 0, done.stderr

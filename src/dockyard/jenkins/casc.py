@@ -176,9 +176,32 @@ def _cloud(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
     }
 
 
+# What the GitHub branch source discovers, by the github-branch-source plugin's @Symbol names
+# (BranchDiscoveryTrait, OriginPullRequestDiscoveryTrait, ForkPullRequestDiscoveryTrait and its
+# trust policies). A GitHubSCMSource starts with no traits, and without them it discovers
+# nothing: no branch, no pull request, no pipeline ever runs.
+# - branches: strategy 1, branches that are not also filed as pull requests (those are built as
+#   pull requests instead);
+# - pull requests from the repository itself and from forks: strategy 1, the pull request merged
+#   with its target branch, as it would land;
+# - forks: gitHubTrustPermissions, so only a pull request from someone with write or admin
+#   permission on the repository runs its own Jenkinsfile; anyone else's is built with the
+#   target branch's Jenkinsfile, so a stranger cannot run code with the platform's credentials.
+DISCOVERY_TRAITS = (
+    "gitHubBranchDiscovery { strategyId(1) }",
+    "gitHubPullRequestDiscovery { strategyId(1) }",
+    "gitHubForkDiscovery {\n    strategyId(1)\n    trust { gitHubTrustPermissions() }\n}",
+)
+# GitHub's push and pull request webhooks (the github plugin's /github-webhook/, signed with the
+# webhook secret) start scans as things happen; a daily scan catches a webhook that was missed.
+SCAN_INTERVAL = "1d"
+
+
 def _job_dsl(cfg: Config, job: JenkinsJob) -> str:
     owner, repository = job.repository.split("/", 1)
     credentials = "                    credentialsId('github')\n" if cfg.jenkins.github else ""
+    traits = "".join(f"{' ' * 24}{line}\n" for trait in DISCOVERY_TRAITS
+                     for line in trait.splitlines())
     return (
         f"multibranchPipelineJob('{job.name}') {{\n"
         f"    description('{job.repository}, built and deployed by dockyard')\n"
@@ -192,8 +215,16 @@ def _job_dsl(cfg: Config, job: JenkinsJob) -> str:
         f"                    repositoryUrl('https://github.com/{job.repository}')\n"
         "                    configuredByUrl(false)\n"
         f"{credentials}"
+        "                    traits {\n"
+        f"{traits}"
+        "                    }\n"
         "                }\n"
         "            }\n"
+        "        }\n"
+        "    }\n"
+        "    triggers {\n"
+        "        periodicFolderTrigger {\n"
+        f"            interval('{SCAN_INTERVAL}')\n"
         "        }\n"
         "    }\n"
         "    factory {\n"
