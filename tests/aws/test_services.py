@@ -15,7 +15,7 @@ from devtools.fake_kaniko import image_manifest
 from moto import mock_aws
 
 from dockyard.aws.cloudformation import CloudFormation
-from dockyard.aws.services import Services
+from dockyard.aws.services import Services, TargetHealth, TargetState
 from dockyard.aws.session import AwsSession
 from dockyard.aws.storage import Registry
 from dockyard.config import Config
@@ -114,3 +114,20 @@ def test_deploys_create_update_and_roll_back_in_moto(account: Config) -> None:
     (after,) = ecs.describe_services(cluster=target.cluster, services=["web"])["services"]
     assert after["taskDefinition"].endswith(":2"), "ECS went back to the last good revision"
     assert services.completed_task_definitions(target.cluster, "web")[0].endswith(":2")
+
+
+def test_target_health_reads_each_targets_state_and_reason() -> None:
+    client = boto3.client("elbv2", region_name=REGION)
+    stub = Stubber(client)
+    stub.add_response("describe_target_health", {"TargetHealthDescriptions": [
+        {"Target": {"Id": "10.0.1.5", "Port": 8080},
+         "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch",
+                          "Description": "Health checks failed with these codes: [503]"}},
+        {"Target": {"Id": "10.0.2.7", "Port": 8080}, "TargetHealth": {"State": "healthy"}}]},
+        {"TargetGroupArn": "arn:tg"})
+    with stub:
+        found = TargetHealth(client).targets("arn:tg")
+    assert found == [
+        TargetState("10.0.1.5:8080", "unhealthy", "Target.ResponseCodeMismatch",
+                    "Health checks failed with these codes: [503]"),
+        TargetState("10.0.2.7:8080", "healthy")]

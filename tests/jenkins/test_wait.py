@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from dockyard.aws.ecs import TaskState
-from dockyard.aws.services import ServiceEvent, ServiceState
+from dockyard.aws.services import ServiceEvent, ServiceState, TargetState
 from dockyard.polling import Poll
 from dockyard.stacks.jenkins import JenkinsNotReadyError, JenkinsWait
 from tests.fakes import FakeClock, Notes
@@ -92,3 +92,39 @@ def test_no_answer_before_the_deadline_is_a_failure() -> None:
     with pytest.raises(JenkinsNotReadyError, match=r"no 200 from .*login within 1 minutes"):
         w.wait(URL, "cluster", "jenkins", "/dockyard/acme/jenkins")
     assert any("last lines of controller/jenkins/abc123" in n for n in notes)
+
+
+class Targets:
+    """The load balancer's verdicts, one list per poll (the last one repeats)."""
+
+    def __init__(self, rounds: list[list[TargetState]]) -> None:
+        self.rounds = rounds
+        self.asked: list[str] = []
+
+    def targets(self, target_group_arn: str) -> list[TargetState]:
+        self.asked.append(target_group_arn)
+        return self.rounds.pop(0) if len(self.rounds) > 1 else self.rounds[0]
+
+
+def test_the_wait_says_why_each_reason_once_and_again_only_when_it_changes() -> None:
+    notes = Notes()
+    initial = TargetState("10.0.1.5:8080", "initial", "Elb.InitialHealthChecking",
+                          "Initial health checks in progress")
+    unhealthy = TargetState("10.0.1.5:8080", "unhealthy", "Target.ResponseCodeMismatch",
+                            "Health checks failed with these codes: [503]")
+    targets = Targets([[initial], [initial], [unhealthy], [unhealthy]])
+    w = waiter(Services([state(0)]), [None, 503, 503, 503, 200], notes)
+    w.targets = targets
+    w.wait(URL, "cluster", "jenkins", "/dockyard/acme/jenkins", target_group="arn:tg/jenkins")
+    assert targets.asked == ["arn:tg/jenkins"] * 4, "asked while /login does not answer 200"
+    said = list(notes)
+    assert said.count("target 10.0.1.5:8080 is initial: Elb.InitialHealthChecking (Initial "
+                      "health checks in progress)") == 1
+    assert said.count("target 10.0.1.5:8080 is unhealthy: Target.ResponseCodeMismatch (Health "
+                      "checks failed with these codes: [503])") == 1
+    assert said.count("task abc123 stopped: Task failed ELB health checks in target group") == 1
+    assert said.count("controller/jenkins/abc123: SEVERE: ConfiguratorException: Invalid "
+                      "key") == 1
+    # The answer from /login is said when it changes, not every ten seconds.
+    assert said.count("/login answered 503; 0 running, 1 pending") == 1
+    assert said[-1] == f"Jenkins is up at {URL}"

@@ -208,3 +208,32 @@ def service_state(s: dict[str, Any]) -> ServiceState:
                 for e in s.get("events", [])],
         arn=s.get("serviceArn", ""), deployments=deployments)
 
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """One target of a target group as the load balancer judges it (DescribeTargetHealth)."""
+
+    target: str  # ip:port
+    state: str  # initial, healthy, unhealthy, unused, draining, unavailable
+    reason: str = ""  # Target.ResponseCodeMismatch, Elb.InitialHealthChecking, ...
+    description: str = ""
+
+
+class TargetHealth:
+    """The load balancer's view of a target group's targets."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def targets(self, target_group_arn: str) -> list[TargetState]:
+        """Every registered target with its health, state and reason."""
+        with translated("describe the target health"):
+            raw = self._client.describe_target_health(TargetGroupArn=target_group_arn)
+        found = []
+        for entry in raw.get("TargetHealthDescriptions", []):
+            target, health = entry.get("Target", {}), entry.get("TargetHealth", {})
+            found.append(TargetState(f"{target.get('Id', '?')}:{target.get('Port', '?')}",
+                                     str(health.get("State", "")), str(health.get("Reason", "")),
+                                     str(health.get("Description", ""))))
+        return found

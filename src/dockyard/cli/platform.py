@@ -56,11 +56,13 @@ def _jenkins_waiter(wired: Wiring) -> AfterDeploy:
               outputs: dict[str, dict[str, str]]) -> None:
         if stack.key != "jenkins" or "builder" not in outputs:
             return
-        waiter = JenkinsWait(wired.services, wired.logs, wired.clock, wired.progress)
+        waiter = JenkinsWait(wired.services, wired.logs, wired.clock, wired.progress,
+                             targets=wired.targets)
         out = result.outputs
         waiter.wait(out.get(Out.URL, cfg.url(cfg.jenkins.host)),
                     outputs["builder"][Out.CLUSTER_ARN], out.get(Out.SERVICE_NAME, "jenkins"),
-                    out.get(Out.LOG_GROUP_NAME, jenkins_log_group(cfg)))
+                    out.get(Out.LOG_GROUP_NAME, jenkins_log_group(cfg)),
+                    target_group=out.get(Out.TARGET_GROUP_ARN, ""))
 
     return after
 

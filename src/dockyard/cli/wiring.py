@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from dockyard.aws.cloudformation import CloudFormation
     from dockyard.aws.ecs import Ecs
     from dockyard.aws.retained import RetainedData
-    from dockyard.aws.services import Services
+    from dockyard.aws.services import Services, TargetHealth
     from dockyard.aws.session import AwsSession
     from dockyard.aws.storage import Logs, Objects, Registry
     from dockyard.builds.builder import BuildClients
@@ -117,6 +117,13 @@ class Wiring:
         from dockyard.aws.storage import Logs
 
         return Logs(self.aws.client("logs", attempts=BRIEF))
+
+    @cached_property
+    def targets(self) -> TargetHealth:
+        """The load balancer's health of target groups."""
+        from dockyard.aws.services import TargetHealth
+
+        return TargetHealth(self.aws.client("elbv2"))
 
     @cached_property
     def objects(self) -> Objects:

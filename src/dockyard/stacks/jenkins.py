@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from dockyard.aws.ecs import TaskState
-from dockyard.aws.services import ServiceState
+from dockyard.aws.services import ServiceState, TargetState
 from dockyard.builds.builder import BuildClients, make_build
 from dockyard.builds.environment import environment_from_outputs
 from dockyard.builds.request import BuildRequest, Destination, new_build_id
@@ -118,6 +118,12 @@ class ControllerServiceApi(Protocol):
                       limit: int = 10) -> list[TaskState]: ...
 
 
+class TargetHealthApi(Protocol):
+    """The load balancer's health of a target group (``dockyard.aws.services.TargetHealth``)."""
+
+    def targets(self, target_group_arn: str) -> list[TargetState]: ...
+
+
 class LastLines(Protocol):
     """The newest log lines of a group (``dockyard.aws.storage.Logs``, or a fake)."""
 
@@ -153,7 +159,10 @@ def http_status(url: str) -> int | None:
 
 @dataclass
 class JenkinsWait:
-    """Waits for the controller to answer, showing the service's progress meanwhile."""
+    """Waits for the controller to answer, saying why it is still waiting: the answer from
+    /login, the service's events, the load balancer's verdict on each target (with its reason),
+    tasks that stopped (with theirs) and the controller's newest log lines. Each is said once,
+    and again only when it changes."""
 
     services: ControllerServiceApi
     logs: LastLines
@@ -161,10 +170,12 @@ class JenkinsWait:
     progress: Progress
     probe: Probe = http_status
     poll: Poll = WAIT
+    targets: TargetHealthApi | None = None
 
-    def wait(self, url: str, cluster: str, service: str, log_group: str) -> None:
+    def wait(self, url: str, cluster: str, service: str, log_group: str,
+             target_group: str = "") -> None:
         """Return once ``url``login answers 200; raise with the evidence when it does not."""
-        seen: set[str] = set()
+        said = _Said(self.progress)
         self.progress.note("jenkins", f"waiting for {url}login to answer 200 (a cold Jenkins "
                                       "takes a few minutes)")
 
@@ -173,14 +184,14 @@ class JenkinsWait:
             state = self.services.describe(cluster, service)
             if state is not None:
                 for event in reversed(state.events[:5]):
-                    if event.event_id not in seen:
-                        seen.add(event.event_id)
-                        self.progress.note("jenkins", f"jenkins service: {event.message}")
+                    said.once(f"event {event.event_id}", f"jenkins service: {event.message}")
                 if state.rollout_state == "FAILED":
                     raise self._failure(cluster, service, log_group,
                                         f"the deployment failed: {state.rollout_reason}")
-            self.progress.note("jenkins", f"/login answered {status or 'nothing yet'}" + (
+            said.when_changed("status", f"/login answered {status or 'nothing yet'}" + (
                 f"; {state.running} running, {state.pending} pending" if state else ""))
+            if status != 200:
+                self._why(said, cluster, service, log_group, target_group)
             return status
 
         try:
@@ -190,6 +201,25 @@ class JenkinsWait:
                                 f"no 200 from {url}login within {self.poll.timeout / 60:.0f} "
                                 "minutes") from None
         self.progress.note("jenkins", f"Jenkins is up at {url}")
+
+    def _why(self, said: _Said, cluster: str, service: str, log_group: str,
+             target_group: str) -> None:
+        """What the load balancer, ECS and the controller's log say while /login does not."""
+        if self.targets is not None and target_group:
+            for target in self.targets.targets(target_group):
+                reason = f": {target.reason}" if target.reason else ""
+                detail = f" ({target.description})" if target.description else ""
+                said.when_changed(f"target {target.target}",
+                                  f"target {target.target} is {target.state}{reason}{detail}")
+        for task in self.services.stopped_tasks(cluster, service):
+            if task.stopped_reason:
+                said.once(f"stopped {task.arn}",
+                          f"task {task.task_id} stopped: {task.stopped_reason}")
+        stream = controller_stream(self.services, cluster, service)
+        if stream is not None:
+            _, lines = self.logs.last_lines(log_group, 3, stream)
+            for line in lines:
+                said.once(f"line {stream} {line}", f"{stream}: {line}")
 
     def _failure(self, cluster: str, service: str, log_group: str, what: str) -> DockyardError:
         stopped = self.services.stopped_tasks(cluster, service)
@@ -204,6 +234,24 @@ class JenkinsWait:
             self.progress.note("jenkins", line)
         return JenkinsNotReadyError(f"Jenkins is not answering: {what}",
                                     hint="`dockyard jenkins logs` shows the controller's log")
+
+
+@dataclass
+class _Said:
+    """What the wait has said, so each thing is said once (or again only when it changed)."""
+
+    progress: Progress
+    _last: dict[str, str] = field(default_factory=dict)
+
+    def once(self, key: str, text: str) -> None:
+        if key not in self._last:
+            self._last[key] = text
+            self.progress.note("jenkins", text)
+
+    def when_changed(self, key: str, text: str) -> None:
+        if self._last.get(key) != text:
+            self._last[key] = text
+            self.progress.note("jenkins", text)
 
 
 class JenkinsNotReadyError(DockyardError):
