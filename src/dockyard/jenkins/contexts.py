@@ -14,7 +14,7 @@ from pathlib import Path
 from dockyard.config.models import Config
 from dockyard.jenkins.casc import JenkinsInfra, render_yaml
 
-CONTROLLER_FILES = ("Dockerfile", "plugins.txt")
+CONTROLLER_FILES = ("Dockerfile", "plugins.txt", "boot-check.sh")
 AGENT_FILES = ("Dockerfile", "dockyard.sh")
 
 
