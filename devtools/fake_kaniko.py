@@ -124,6 +124,8 @@ class FakeKaniko:
         self.handled: list[dict[str, Any]] = []
         # Repository (``acme/web``) -> the exit code builds pushing to it fail with.
         self.fail_for: dict[str, int] = {}
+        # What a failing RUN step of that repository's build prints (the boot check's lines).
+        self.fail_lines: dict[str, list[str]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -203,7 +205,10 @@ class FakeKaniko:
                                    for repo, code in self.fail_for.items() if f"/{repo}:" in d),
                                   None)
         if failing:
-            logger.write(["INFO[0004] RUN make test"])
+            printed = next((lines for d in _arg(command, "destination")
+                            for repo, lines in self.fail_lines.items() if f"/{repo}:" in d),
+                           ["INFO[0004] RUN make test"])
+            logger.write(printed)
             raise KanikoError("error building image: error building stage: failed to execute "
                               "command: waiting for process to exit: exit status "
                               f"{failing}", int(failing))

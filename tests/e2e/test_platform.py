@@ -243,10 +243,17 @@ def test_a_failed_jenkins_image_build_stops_up_before_the_jenkins_stack(
         dockyard: Dockyard, account: Account) -> None:
     assert account.kaniko is not None
     account.kaniko.fail_for["acme/jenkins-controller"] = 1
+    # What the controller image's boot check prints when a plugin does not load.
+    account.kaniko.fail_lines["acme/jenkins-controller"] = [
+        "INFO[0120] RUN bash /usr/share/dockyard/boot-check.sh",
+        "boot check: Jenkins did not start cleanly with this image's plugins and JCasC:",
+        "  java.io.IOException: Failed to load: GitHub Branch Source Plugin",
+        "   - Jenkins (2.580) or higher required"]
     failed = dockyard("up", "--yes", "--no-wait-jenkins")
     assert failed.returncode == 1, failed.stderr
     assert "building the jenkins-controller image failed" in failed.stderr
     assert "exit status 1" in failed.stderr, "kaniko's last lines are shown"
+    assert "Jenkins (2.580) or higher required" in failed.stderr, "with the boot check's"
     assert "Traceback" not in failed.stderr
     assert live_stacks(account) == {"acme-builder": "CREATE_COMPLETE",
                                     "acme-edge": "CREATE_COMPLETE"}
