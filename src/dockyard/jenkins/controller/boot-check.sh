@@ -12,7 +12,7 @@ set -u
 # What Jenkins core and its plugins log when start-up goes wrong (jenkins.InitReactorRunner,
 # hudson.PluginManager, hudson.util.BootFailure, configuration-as-code's ConfiguratorException,
 # a Descriptor lookup that fails as "is missing its descriptor").
-FAILURES='Failed Loading plugin|Failed to load: |or higher required|Failed to initialize Jenkins|BootFailure|ConfiguratorException|Invalid configuration elements|is missing its descriptor|Failed ConfigurationAsCode|Jenkins stopped'
+FAILURES='Failed Loading plugin|Failed to load: |or higher required|Failed to initialize Jenkins|BootFailure|ConfiguratorException|Invalid configuration elements|is missing its descriptor|Failed ConfigurationAsCode'
 UP='Jenkins is fully up and running'
 WAIT_SECONDS=${BOOT_CHECK_SECONDS:-600}
 REF=${JENKINS_REF:-/usr/share/jenkins/ref}
@@ -55,16 +55,18 @@ env "${secrets[@]}" JENKINS_HOME="$home" AWS_EC2_METADATA_DISABLED=true \
     >"$log" 2>&1 &
 pid=$!
 for _ in $(seq "$WAIT_SECONDS"); do
-    if grep -q -E "$UP|Failed to initialize Jenkins|Jenkins stopped" "$log" || \
+    if grep -q -E "$UP|Failed to initialize Jenkins" "$log" || \
             ! kill -0 "$pid" 2>/dev/null; then
         break
     fi
     sleep 1
 done
 sleep 5  # plugins report failures a moment after "fully up"
+# Judged as it was before Jenkins is stopped: what it logs while stopping is not its start.
+cp "$log" "$log.start"
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
-verdict "$log"
+verdict "$log.start"
 status=$?
-rm -rf "$home" "$log"
+rm -rf "$home" "$log" "$log.start"
 exit $status
