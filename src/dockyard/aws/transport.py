@@ -59,9 +59,9 @@ class AnswerError(DockyardError):
     """AWS's answer could not be used: cut off, unparsable, or missing what it must hold."""
 
 
-class UnusableReads(AnswerError, RetryableError):
-    """A read whose every answer was unusable: a waiting loop skips the round and reads again
-    at its next one, as it does when throttled."""
+class UnusableAnswers(AnswerError, RetryableError):
+    """A call safe to repeat whose every answer was unusable: a waiting loop skips the round
+    and asks again at its next one, as it does when throttled."""
 
 
 class MissingField(AnswerError, KeyError):
@@ -113,9 +113,9 @@ def harden(client: Any, service: str, sleep: Callable[[float], None] | None = No
                                        "`dockyard status` shows where things are; then run the "
                                        "command again")
             if attempt == ATTEMPTS:
-                raise UnusableReads(f"AWS's answer to {call} was {fault}, {ATTEMPTS} times",
-                                  hint="a proxy or the network between here and AWS cuts "
-                                       "answers short; run the command again")
+                raise UnusableAnswers(f"AWS's answer to {call} was {fault}, {ATTEMPTS} times",
+                                      hint="a proxy or the network between here and AWS cuts "
+                                           "answers short; run the command again")
             sleep(min(0.5 * 2 ** attempt, 8.0) * random.uniform(0.5, 1.0))
         raise AssertionError("unreachable")
 
