@@ -89,7 +89,8 @@ def test_the_check_starts_jenkins_with_stand_in_secrets_and_judges_its_log(
 {{ env | grep -E '^(acme|JENKINS_HOME)' ; ls "$JENKINS_HOME/plugins"; echo "$@"; }} > {seen}
 cat {LOGS}/good.log
 # While stopping, a plugin may complain: that is not how Jenkins started, and is not judged.
-trap 'echo "SEVERE	jenkins.model.Jenkins#cleanUp: ECSCloud is missing its descriptor"; exit 143' TERM
+trap 'echo "SEVERE	jenkins.model.Jenkins#cleanUp: ECSCloud is missing its descriptor"
+      exit 143' TERM
 sleep 60 & wait
 """)
     java.chmod(0o755)
