@@ -42,6 +42,11 @@ def shown(value: object) -> str:
     return f"{text[:SHOWN_CHARACTERS - 1]}…{size}"
 
 
+def clipped(text: str, most: int = 300) -> str:
+    """A message (not a value) cut to ``most`` characters, saying how long it was."""
+    return text if len(text) <= most else f"{text[:most]}… ({len(text):,} characters)"
+
+
 def names_registry(repository: str) -> bool:
     """Whether ``repository`` starts with a registry host, as Docker reads a reference: a first
     component with a dot or a port, or ``localhost`` (``docker.io/you/app``, not ``you/app``)."""

@@ -30,7 +30,6 @@ FAULTS: dict[str, dict[str, Any]] = {
     "short": {"answer_fault": "short", "answer_fault_rate": 0.12},
     "empty": {"answer_fault": "empty", "answer_fault_rate": 0.12},
 }
-MATRIX: dict[str, dict[str, Any]] = {}
 
 
 def stack_states(account: Account) -> dict[str, str]:
@@ -117,7 +116,6 @@ def test_faults_never_give_a_wrong_verdict_or_an_orphan(
     cell("down", down, happened=not any(name.startswith("acme-") for name in
                                         stack_states(account)))
     row["faults played"] = played()
-    MATRIX[fault] = row
     target = os.environ.get("DOCKYARD_FAULT_MATRIX")
     if target:
         existing = json.loads(Path(target).read_text()) if Path(target).exists() else {}

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from dockyard.aws.ecs import TaskState, task_state
-from dockyard.aws.errors import error_code, translate, translated
+from dockyard.aws.errors import translated
 
 # ListServiceDeployments answers at most this many per page; DescribeServiceRevisions takes
 # at most this many ARNs.
@@ -141,13 +139,10 @@ class Services:
 
     def delete(self, cluster: str, name: str) -> None:
         """Delete a service, stopping its tasks (ECS drains it, then marks it INACTIVE)."""
-        try:
+        with translated(f"delete the service {name}", done_if=(
+                "ServiceNotFoundException", "ClusterNotFoundException",
+                "ServiceNotActiveException")):  # deleted already
             self._client.delete_service(cluster=cluster, service=name, force=True)
-        except ClientError as err:
-            if error_code(err) in ("ServiceNotFoundException", "ClusterNotFoundException",
-                                   "ServiceNotActiveException"):  # deleted already
-                return
-            raise translate(err, f"delete the service {name}") from err
 
     def completed_task_definitions(self, cluster: str, service: str) -> list[str]:
         """Task definitions of the service's deployments that completed, newest first.

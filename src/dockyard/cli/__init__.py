@@ -16,6 +16,7 @@ import click
 from dockyard import __version__, interrupts
 from dockyard.cli.common import RunState
 from dockyard.errors import Cancelled, ConfigError, DockyardError, ExitCode
+from dockyard.rules import clipped
 
 _EPILOG = """\b
 Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 AWS precondition,
@@ -111,11 +112,7 @@ def _show_click_error(err: click.ClickException) -> None:
             sys.stderr.write(f"Try '{ctx.command_path} {max(ctx.help_option_names, key=len)}' "
                              "for help.\n")
         sys.stderr.write("\n")
-    sys.stderr.write(f"Error: {_clip(err.format_message())}\n")
-
-
-def _clip(text: str, most: int = 300) -> str:
-    return text if len(text) <= most else f"{text[:most]}… ({len(text):,} characters)"
+    sys.stderr.write(f"Error: {clipped(err.format_message())}\n")
 
 
 def _unexpected(err: Exception, state: RunState) -> int:
@@ -131,7 +128,7 @@ def _unexpected(err: Exception, state: RunState) -> int:
     if state.debug:
         _print_traceback()
     else:
-        state.console.error(f"unexpected {type(err).__name__}: {_clip(str(err))}",
+        state.console.error(f"unexpected {type(err).__name__}: {clipped(str(err))}",
                             "this is a bug in dockyard; rerun with --debug for the traceback")
     return ExitCode.FAILED
 

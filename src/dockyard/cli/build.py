@@ -89,8 +89,6 @@ def logs(target: str, task: str | None, follow: bool, since: str) -> int:
     log of a build started with --detach until the task stops, then reports the result as
     `build` does.
     """
-    if target == "build" and task is None:
-        raise UsageError("`dockyard logs build` needs the TASK that `build --detach` printed")
     if target == "build" and task is not None:
         from dockyard.rules import TASK_REF, shown
 
@@ -99,6 +97,8 @@ def logs(target: str, task: str | None, follow: bool, since: str) -> int:
                              hint="use what `dockyard build --detach` printed")
         wired = wiring()
         return _report(_builder(wired).reattach(task), wired)
+    if target == "build" and "build" not in wiring().cfg.apps:  # an app may be called build
+        raise UsageError("`dockyard logs build` needs the TASK that `build --detach` printed")
     if task is not None:
         raise UsageError(f"unexpected argument {task!r}: only `dockyard logs build TASK` "
                          "takes a second argument")
