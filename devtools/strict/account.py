@@ -25,7 +25,7 @@ from devtools.strict.calls import Call, parse
 from devtools.strict.credentials import ADMIN_KEY, ADMIN_SECRET, Session, Sessions
 from devtools.strict.errors import Response, aws_error
 from devtools.strict.idempotency import Tokens
-from devtools.strict.network import Network
+from devtools.strict.network import INSIDE, Network
 
 REGION = "ap-southeast-2"
 CREDENTIALS_PATH = "/dockyard-credentials/"
@@ -278,6 +278,7 @@ class StrictAccount:
 
         assert self.network is not None
         http = requests.Session()
+        http.headers["User-Agent"] = f"{http.headers['User-Agent']} {INSIDE}"
         http.trust_env = False
         http.proxies = {"https": self.network.proxy_url}
         http.verify = str(self.network.authority.bundle)
@@ -296,7 +297,8 @@ class StrictAccount:
                  "aws_session_token": session.token} if session else
                 {"aws_access_key_id": ADMIN_KEY, "aws_secret_access_key": ADMIN_SECRET})
         config = botocore.config.Config(proxies={"https": self.network.proxy_url},
-                                        retries={"mode": "standard", "max_attempts": 8})
+                                        retries={"mode": "standard", "max_attempts": 8},
+                                        user_agent_extra=INSIDE)
         return boto3.client(service, region_name=region or self.region, config=config,
                             verify=str(self.network.authority.bundle), **keys)
 

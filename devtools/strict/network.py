@@ -21,6 +21,12 @@ What it adds, as S3 documents it:
   damaged after the account acted on the request: lost with the connection, cut off midway,
   shortened with a matching length, or emptied. Proxies, load balancers and flaky links do
   each of these; what the client may do about it depends on whether asking again is safe.
+
+Resets and answer faults are played on the traffic of programs outside the account (the CLI,
+Jenkins' steps) only. The players that stand for what runs inside AWS (kaniko's task, the
+ECS service player) and the tests' own reads of the account mark their requests with
+``INSIDE`` in the User-Agent and are spared: they reach AWS inside AWS's network, and a fault
+matrix that judges the CLI must not be decided by a fault the CLI never saw.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ OPT_IN_REGIONS = frozenset({
     "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "eu-central-2",
     "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1", "mx-central-1"})
 _GLOBAL_VIRTUAL = re.compile(r"^(?P<bucket>.+)\.s3\.amazonaws\.com$")
+INSIDE = "dockyard-emulator-inside"  # User-Agent marker of the account's own players
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
                "te", "trailer", "expect", "content-length"}
 
@@ -211,13 +218,14 @@ class Network:
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                     writer.flush()
                 body = _read_body(reader, headers)
-                if self._reset(target):
+                outside = INSIDE not in headers.get("user-agent", "")
+                if outside and self._reset(target):
                     self.resets += 1
                     tls.shutdown(socket.SHUT_RDWR)
                     return
                 status, reason, out_headers, out_body = self._answer(
                     upstream, method, target, headers=headers, body=body, host=host)
-                fault = self._answer_fault(target, method, status)
+                fault = self._answer_fault(target, method, status) if outside else ""
                 if fault == "lost":
                     self.damaged.append(fault)
                     tls.shutdown(socket.SHUT_RDWR)

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, FlexibleChecksumError
 from devtools.strict.account import StrictAccount
 from devtools.strict.behaviour import break_update_rollback
 
@@ -193,6 +193,28 @@ def test_expired_urls_and_signature_version_2_are_refused(quiet: StrictAccount,
         "get_object", Params={"Bucket": bucket, "Key": "contexts/a.tar.gz"})
     refused = quiet.http().get(legacy, timeout=10)
     assert "AWS4-HMAC-SHA256" in refused.text and refused.status_code == 400
+
+
+def test_answer_faults_hit_the_traffic_from_outside_the_account_only(quiet: StrictAccount,
+                                                                     bucket: str) -> None:
+    """An emptied answer reaches a client outside the account (as the CLI is); the players
+    inside it (kaniko's task) mark their requests and are spared (network.py, INSIDE)."""
+    import botocore.config
+    from devtools.strict.credentials import ADMIN_KEY, ADMIN_SECRET
+
+    quiet.profile.answer_fault, quiet.profile.answer_fault_rate = "empty", 1.0
+    assert quiet.network is not None
+    outside = boto3.client(
+        "s3", region_name=REGION, aws_access_key_id=ADMIN_KEY, aws_secret_access_key=ADMIN_SECRET,
+        verify=str(quiet.network.authority.bundle),
+        config=botocore.config.Config(proxies={"https": quiet.network.proxy_url}))
+    answer = outside.get_object(Bucket=bucket, Key="contexts/a.tar.gz")
+    with pytest.raises(FlexibleChecksumError):  # botocore checks the body against its checksum
+        answer["Body"].read()
+    assert quiet.network.damaged == ["empty"]
+    inside = quiet.client("s3").get_object(Bucket=bucket, Key="contexts/a.tar.gz")
+    assert inside["Body"].read() == b"x"
+    assert quiet.network.damaged == ["empty"]
 
 
 def test_opt_in_regions_refuse_the_global_endpoint(quiet: StrictAccount) -> None:
