@@ -10,6 +10,10 @@ fail or roll back. :func:`patch_ecs` adds what ECS does, in moto's own process:
   crashing, its tasks fail, the circuit breaker marks it FAILED and a rollback deployment to
   the last completed task definition starts.
 - ListServiceDeployments and DescribeServiceRevisions answer from that history.
+- An UpdateService that changes only the desired count starts no deployment (ECS API
+  Reference, UpdateService: a new deployment comes with a new task definition, network or
+  platform settings, or forceNewDeployment); the scheduler starts or stops tasks of the
+  current one, seen over the next DescribeServices calls (pending first, then running).
 
 An image is "crashing" when its ECR manifest carries the annotation ``CRASH`` (fake_kaniko
 adds it for a build with ``--build-arg FAKE_APP_CRASH=1``), and "hanging" (never healthy,
@@ -50,10 +54,17 @@ def patch_ecs() -> None:
     def update_service(self: Any, properties: dict[str, Any]) -> Any:
         new = properties.get("task_definition")
         force = properties.get("force_new_deployment")
+        current = self._get_service(properties.get("cluster", "default"),
+                                    properties["service"].split("/")[-1])
+        before = (current.running_count, current.pending_count)
         service = update(self, properties)
         if new or force:
             arn = self.describe_task_definition(service.task_definition).arn
             _start(self, service, arn, rollback_of=None)
+        elif properties.get("desired_count") is not None:
+            # moto jumps the counts to the new desired count; the scheduler takes its time
+            service.running_count, service.pending_count = before
+            _scale(service, int(properties["desired_count"]))
         return service
 
     def describe_services(self: Any, cluster: str, names: list[str]) -> Any:
@@ -171,6 +182,9 @@ def _advance(backend: Any, service: Any) -> None:
     """One step of every deployment still rolling out."""
     for deployment in list(service.deployments):
         state = deployment.get("dockyard")
+        if state is not None and state.get("scaling"):
+            _settle(service, deployment)
+            continue
         if state is None or deployment["rolloutState"] != "IN_PROGRESS":
             continue
         state["step"] += 1
@@ -190,6 +204,30 @@ def _advance(backend: Any, service: Any) -> None:
         service.running_count = sum(d["runningCount"] for d in service.deployments)
         service.pending_count = sum(d["pendingCount"] for d in service.deployments)
         service.task_definition = primary["taskDefinition"]
+
+
+def _scale(service: Any, desired: int) -> None:
+    """A new desired count for the current deployment: its tasks follow over the next steps."""
+    primary = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
+    if primary is None:
+        return
+    primary["desiredCount"] = desired
+    if primary["rolloutState"] == "COMPLETED" and primary["runningCount"] != desired:
+        primary.setdefault("dockyard", {})["scaling"] = True
+
+
+def _settle(service: Any, deployment: dict[str, Any]) -> None:
+    """One step of a completed deployment moving to its desired count."""
+    desired, running = deployment["desiredCount"], deployment["runningCount"]
+    if desired > running and deployment["pendingCount"] == 0:
+        deployment["pendingCount"] = desired - running
+        _event(service, f"has started {desired - running} tasks.")
+        return
+    if desired < running:
+        _event(service, f"has stopped {running - desired} running tasks.")
+    deployment.update(pendingCount=0, runningCount=desired)
+    deployment["dockyard"].pop("scaling", None)
+    _event(service, "has reached a steady state.")
 
 
 def _complete(service: Any, deployment: dict[str, Any], desired: int) -> None:

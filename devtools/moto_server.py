@@ -33,10 +33,12 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 
 
 def patch_moto() -> None:
-    """Make change-set executions refresh stack outputs (moto leaves them empty), and let ECS
-    deployments roll (see fake_ecs.py)."""
+    """Make change-set executions refresh stack outputs (moto leaves them empty), let ECS
+    deployments roll (see fake_ecs.py), and create the resource types moto's CloudFormation
+    skips (see strict/cfn_models.py)."""
     from moto.cloudformation import models
 
+    import devtools.strict.cfn_models  # noqa: F401  (registers the models)
     from devtools.fake_ecs import patch_ecs
 
     patch_ecs()

@@ -47,6 +47,7 @@ class Out:
     AGENT_EXECUTION_ROLE_ARN = "AgentExecutionRoleArn"
     AGENT_TASK_ROLE_ARN = "AgentTaskRoleArn"
     AGENT_LOG_GROUP = "AgentLogGroup"
+    AGENT_SECRET_ARN = "AgentSecretArn"
     REPOSITORY_URI = "RepositoryUri"  # an app stack's; the builder's are Repo<Title>Uri
     # edge stack
     LOAD_BALANCER_ARN = "LoadBalancerArn"
@@ -67,6 +68,7 @@ class Out:
     FILE_SYSTEM_ID = "FileSystemId"
     ACCESS_POINT_ID = "AccessPointId"
     SERVICE_NAME = "ServiceName"
+    AGENT_SERVICE_NAME = "AgentServiceName"
     CONTROLLER_SECURITY_GROUP_ID = "ControllerSecurityGroupId"
 
     @staticmethod
@@ -98,6 +100,16 @@ def app_stack_key(app_name: str) -> str:
 def admin_secret_name(project: str) -> str:
     """The Secrets Manager secret holding the Jenkins admin password."""
     return f"{project}-jenkins-admin"
+
+
+def agent_secret_name(project: str) -> str:
+    """The Secrets Manager secret holding the password the Jenkins agents join with."""
+    return f"{project}-jenkins-agents"
+
+
+# The agents' ECS service and the Jenkins user they join the controller as.
+AGENT_SERVICE = "jenkins-agents"
+AGENT_USER = "agents"
 
 
 def internal_namespace(project: str) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import devtools.strict.cfn_models  # noqa: F401  (secrets created by stacks, as AWS does)
 import pytest
 from moto import mock_aws
 
@@ -25,6 +26,8 @@ from tests.conftest import CERTIFICATE_ARN, VARIANTS, example_config
 REGION = "ap-southeast-2"
 CONTROLLER_IMAGE = ("123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/acme/jenkins-controller"
                     "@sha256:" + "0" * 64)
+AGENT_IMAGE = CONTROLLER_IMAGE.replace("controller@sha256:" + "0" * 64,
+                                       "agent@sha256:" + "1" * 64)
 
 
 @pytest.fixture()
@@ -79,7 +82,7 @@ def _lookup(source: Input, facts: dict[str, str]) -> str:
     if isinstance(source, Discovered):
         return facts[source.fact]
     if isinstance(source, Built):
-        return CONTROLLER_IMAGE
+        return AGENT_IMAGE if source.image == "jenkins-agent" else CONTROLLER_IMAGE
     assert isinstance(source, Retained)
     return "no" if source.kind == "repository" else ""  # a fresh account keeps nothing
 
@@ -133,6 +136,25 @@ def test_the_example_lands_in_the_account(aws: None) -> None:
     assert container["user"] == "1000:1000"
     # moto keeps the volume names but not their EFS settings (the template tests check those).
     assert {v["name"] for v in task["volumes"]} == {"jenkins-home", "tmp", "cache"}
+
+    # the agent pool: jenkins.agents.count swarm agents, their password handed over by ECS
+    (pool,) = ecs.describe_services(cluster="acme", services=["jenkins-agents"])["services"]
+    assert pool["desiredCount"] == cfg.jenkins.agents.count == 2
+    agent_task = ecs.describe_task_definition(taskDefinition=pool["taskDefinition"])
+    (agent,) = agent_task["taskDefinition"]["containerDefinitions"]
+    assert agent["image"] == AGENT_IMAGE
+    assert agent["secrets"] == [{"name": "JENKINS_AGENT_PASSWORD",
+                                 "valueFrom": outputs["builder"]["AgentSecretArn"]}]
+    assert {e["name"]: e["value"] for e in agent["environment"]}["JENKINS_URL"] \
+        == "http://jenkins.acme.internal:8080/"
+    secrets = _client("secretsmanager")
+    for name, arn in (("acme-jenkins-agents", outputs["builder"]["AgentSecretArn"]),
+                      ("acme-jenkins-admin", outputs["jenkins"]["AdminSecretArn"])):
+        described = secrets.describe_secret(SecretId=name)
+        assert described["ARN"] == arn
+        value = secrets.get_secret_value(SecretId=arn)["SecretString"]
+        assert len(value) == 32 and value.isalnum()  # generated: 32, no punctuation
+
     kaniko = ecs.describe_task_definition(taskDefinition=outputs["builder"]["TaskDefinitionAmd64"])
     # moto's CloudFormation keeps task memory but drops task cpu and network mode.
     assert kaniko["taskDefinition"]["memory"] == "8192"

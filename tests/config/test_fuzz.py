@@ -31,7 +31,7 @@ FULL: dict[str, Any] = {
     "edge": {**EXAMPLE["edge"], "hosted_zone_id": "Z123456ABCDEFG"},
     "jenkins": {**EXAMPLE["jenkins"], "storage_gib": 30, "log_retention_days": 30,
                 "agents": {"cpu": 1024, "memory": 2048, "storage_gib": 30, "spot": True,
-                           "max_agents": 10, "log_retention_days": 7}},
+                           "count": 2, "log_retention_days": 7}},
     "builder": {**EXAMPLE["builder"], "mutable_tags": ["latest"], "log_retention_days": 14},
     "apps": {"web": {**EXAMPLE["apps"]["web"], "priority": 200, "log_retention_days": 30,
                      "secrets": {"DB_URL": "acme/db"}}},

@@ -80,6 +80,37 @@ def test_up_creates_every_stack_and_a_second_up_changes_nothing(dockyard: Dockya
     assert controller_image(account) == controller
 
 
+def test_the_agent_pool_runs_the_configured_count_and_resizes(dockyard: Dockyard,
+                                                             account: Account) -> None:
+    assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0
+    ecs = account.client("ecs")
+    (pool,) = ecs.describe_services(cluster="acme", services=["jenkins-agents"])["services"]
+    assert pool["desiredCount"] == 2  # (moto's CloudFormation drops the capacity provider
+    # strategy; tests/templates/test_security.py reads it from the template)
+    definition = ecs.describe_task_definition(taskDefinition=pool["taskDefinition"])
+    (agent,) = definition["taskDefinition"]["containerDefinitions"]
+    assert agent["image"].split("@")[0].endswith("/acme/jenkins-agent")
+    assert agent["secrets"][0]["name"] == "JENKINS_AGENT_PASSWORD"
+    password = account.client("secretsmanager").get_secret_value(
+        SecretId=agent["secrets"][0]["valueFrom"])["SecretString"]
+    assert password not in json.dumps(definition)
+
+    shown = dockyard("jenkins", "agents", "-o", "json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["desired"] == 2
+    resized = dockyard("jenkins", "agents", "0")
+    assert resized.returncode == 0, resized.stderr
+    assert "0 of 0 agents running (dockyard.yml says 2; the next `up` sets that)" \
+        in resized.stdout
+    (pool,) = ecs.describe_services(cluster="acme", services=["jenkins-agents"])["services"]
+    assert pool["desiredCount"] == 0
+    refused = dockyard("jenkins", "agents", "101")
+    assert refused.returncode == 2 and "101 is not in the range 0<=x<=100" in refused.stderr
+    assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0
+    (pool,) = ecs.describe_services(cluster="acme", services=["jenkins-agents"])["services"]
+    assert pool["desiredCount"] == 2, "up sets dockyard.yml's count again"
+
+
 def test_diff_shows_a_change_and_exits_10(dockyard: Dockyard, account: Account,
                                           tmp_path: Path) -> None:
     assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0

@@ -11,7 +11,6 @@ import pytest
 
 from dockyard.jenkins.contexts import write_controller_context
 from tests.conftest import example_config
-from tests.jenkins.test_casc import INFRA
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE.parents[1] / "src" / "dockyard" / "jenkins" / "controller" / "boot-check.sh"
@@ -60,7 +59,7 @@ def test_a_jenkins_that_never_comes_up_fails_with_its_last_lines() -> None:
 
 
 def test_the_image_build_runs_the_check_after_plugins_and_configuration(tmp_path: Path) -> None:
-    context = write_controller_context(example_config(), INFRA, tmp_path / "controller")
+    context = write_controller_context(example_config(), tmp_path / "controller")
     assert (context / "boot-check.sh").read_text() == SCRIPT.read_text()
     steps = [line for line in (context / "Dockerfile").read_text().splitlines()
              if line.split(" ", 1)[0] in ("FROM", "RUN", "COPY", "USER", "VOLUME")]
@@ -77,7 +76,7 @@ def test_the_check_starts_jenkins_with_stand_in_secrets_and_judges_its_log(
         tmp_path: Path) -> None:
     """The whole step, with a stand-in for java that writes a recorded log: every secret the
     JCasC file names gets a value, Jenkins gets the plugins from the image, and is stopped."""
-    context = write_controller_context(example_config(), INFRA, tmp_path / "controller")
+    context = write_controller_context(example_config(), tmp_path / "controller")
     ref = tmp_path / "ref"
     (ref / "plugins").mkdir(parents=True)
     (ref / "plugins" / "job-dsl.jpi").write_text("a plugin")

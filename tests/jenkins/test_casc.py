@@ -11,21 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
-from dockyard.jenkins.casc import JenkinsInfra, render, render_yaml
+from dockyard.jenkins.casc import render, render_yaml
 from tests.conftest import example_config
-
-INFRA = JenkinsInfra(
-    cluster_arn="arn:aws:ecs:ap-southeast-2:123456789012:cluster/acme",
-    subnets=["subnet-a", "subnet-b"], security_group="sg-agents", assign_public_ip=True,
-    execution_role_arn="arn:aws:iam::123456789012:role/agent-exec",
-    task_role_arn="arn:aws:iam::123456789012:role/agent-task", log_group="/dockyard/acme/agents",
-    agent_image="123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/acme/jenkins-agent@sha256:"
-                + "a" * 64)
 
 
 @pytest.fixture(scope="module")
 def casc() -> dict[str, Any]:
-    document = yaml.safe_load(render_yaml(example_config(), INFRA))
+    document = yaml.safe_load(render_yaml(example_config()))
     assert isinstance(document, dict)
     return document
 
@@ -74,50 +66,40 @@ def test_local_realm_without_signup_and_the_password_from_secrets_manager(
         casc: dict[str, Any]) -> None:
     realm = casc["jenkins"]["securityRealm"]["local"]
     assert realm["allowsSignup"] is False
-    (admin,) = realm["users"]
+    admin, agents = realm["users"]
     assert admin["id"] == "admin"
     assert admin["password"] == "${acme-jenkins-admin}"
+    assert agents["id"] == "agents"
+    assert agents["password"] == "${acme-jenkins-agents}"
     references = {m for s in strings(casc) for m in re.findall(r"\$\{([^:{}]+)\}", s)}
-    assert references == {"acme-jenkins-admin", "acme/github"}, "only Secrets Manager names"
+    assert references == {"acme-jenkins-admin", "acme-jenkins-agents", "acme/github"}, \
+        "only Secrets Manager names"
 
 
 def test_matrix_authorization_with_entries(casc: dict[str, Any]) -> None:
     entries = casc["jenkins"]["authorizationStrategy"]["globalMatrix"]["entries"]
     assert {"user": {"name": "admin", "permissions": ["Overall/Administer"]}} in entries
+    assert len(entries) == 3
     (group,) = [e["group"] for e in entries if "group" in e]
     assert group["name"] == "authenticated"
     assert set(group["permissions"]) == {"Overall/Read", "Job/Read", "Job/Build"}
 
 
-def test_the_ecs_cloud_runs_websocket_agents_mostly_on_spot(casc: dict[str, Any]) -> None:
-    (cloud,) = [c["ecs"] for c in casc["jenkins"]["clouds"]]
-    assert cloud["cluster"] == INFRA.cluster_arn
-    assert cloud["regionName"] == "ap-southeast-2"
-    assert cloud["credentialsId"] == ""
-    assert cloud["jenkinsUrl"] == "http://jenkins.acme.internal:8080/"
-    assert "tunnel" not in cloud
-    (template,) = cloud["templates"]
-    assert "launchType" not in template, "launchType FARGATE alone would run on demand"
-    assert template["capacityProviderStrategies"] == [
-        {"provider": "FARGATE_SPOT", "weight": 3, "base": 0},
-        {"provider": "FARGATE", "weight": 1, "base": 0}]
-    assert template["subnets"] == "subnet-a,subnet-b"
-    assert template["securityGroups"] == "sg-agents"
-    assert template["executionRole"] == INFRA.execution_role_arn
-    assert template["taskrole"] == INFRA.task_role_arn
-    assert template["image"] == INFRA.agent_image
-    assert template["networkMode"] == "awsvpc"
-    assert {"name": "JENKINS_WEB_SOCKET", "value": "true"} in template["environments"]
-    assert template["logDriver"] == "awslogs"
-    options = {o["name"]: o["value"] for o in template["logDriverOptions"]}
-    assert options["awslogs-group"] == "/dockyard/acme/agents"
+def test_agents_join_as_a_user_with_exactly_what_the_swarm_plugin_checks(
+        casc: dict[str, Any]) -> None:
+    """The swarm plugin (3.51, docs/security.adoc; PluginImpl checks Computer.CREATE and
+    CONNECT, SwarmSlave's descriptor CONFIGURE) needs Overall/Read, Agent/Create, Agent/Connect
+    and, under the global matrix, Agent/Configure; the agents' user gets those and no more."""
+    entries = casc["jenkins"]["authorizationStrategy"]["globalMatrix"]["entries"]
+    (agents,) = [e["user"] for e in entries if e.get("user", {}).get("name") == "agents"]
+    assert agents["permissions"] == ["Overall/Read", "Agent/Create", "Agent/Connect",
+                                     "Agent/Configure"]
 
 
-def test_agents_on_demand_only_when_spot_is_off() -> None:
-    cfg = example_config(("  jobs:", "  agents:\n    spot: false\n  jobs:"))
-    (cloud,) = [c["ecs"] for c in render(cfg, INFRA)["jenkins"]["clouds"]]
-    assert cloud["templates"][0]["capacityProviderStrategies"] == [
-        {"provider": "FARGATE", "weight": 1, "base": 0}]
+def test_the_controller_starts_no_agents(casc: dict[str, Any]) -> None:
+    """No cloud (the amazon-ecs plugin is gone): agents are an ECS service that joins."""
+    assert "clouds" not in casc["jenkins"]
+    assert not any("ecs" in key.lower() for key in keys(casc))
 
 
 def test_github_credentials_come_from_the_named_secret(casc: dict[str, Any]) -> None:
@@ -139,7 +121,7 @@ def test_unsigned_webhooks_only_when_asked() -> None:
     cfg = parse_config(example_text(("    credentials_secret: acme/github",
                                      "    webhook_secret: false\n"
                                      "    credentials_secret: acme/github")), "dockyard.yml")
-    document = render(cfg, INFRA)
+    document = render(cfg)
     (login,) = document["credentials"]["system"]["domainCredentials"][0]["credentials"]
     assert "usernamePassword" in login
     assert "githubpluginconfig" not in document["unclassified"]
@@ -166,7 +148,7 @@ def test_two_jobs_and_no_github_credentials() -> None:
             "    - {name: web, repository: org/web, jenkinsfile: ci/Jenkinsfile}\n")
     from dockyard.config import parse_config
 
-    document = render(parse_config(text, "dockyard.yml"), INFRA)
+    document = render(parse_config(text, "dockyard.yml"))
     script = document["jobs"][0]["script"]
     assert script.count("multibranchPipelineJob(") == 2
     assert "scriptPath('ci/Jenkinsfile')" in script

@@ -18,7 +18,6 @@ from dockyard.jenkins.contexts import write_agent_context, write_controller_cont
 from dockyard.stacks.jenkins import JenkinsImages
 from tests.conftest import example_config
 from tests.fakes import FakeClock, Notes
-from tests.jenkins.test_casc import INFRA
 
 PACKAGE = resources.files("dockyard.jenkins")
 PLUGIN_LINE = re.compile(r"^[a-z0-9][a-z0-9-]*:\d[\w.-]*$")
@@ -39,13 +38,13 @@ def plugins() -> dict[str, str]:
 def test_every_plugin_is_pinned_and_every_casc_section_has_its_plugin(tmp_path: Path) -> None:
     pinned = plugins()
     assert all(v not in ("latest", "experimental") for v in pinned.values())
-    context = write_controller_context(example_config(), INFRA, tmp_path / "controller")
+    context = write_controller_context(example_config(), tmp_path / "controller")
     casc = yaml.safe_load((context / "casc" / "jenkins.yaml").read_text())
     needs = {"configuration-as-code"}
     if "globalMatrix" in casc["jenkins"]["authorizationStrategy"]:
         needs.add("matrix-auth")
-    if any("ecs" in cloud for cloud in casc["jenkins"]["clouds"]):
-        needs.add("amazon-ecs")
+    if any(user["id"] == "agents" for user in casc["jenkins"]["securityRealm"]["local"]["users"]):
+        needs.add("swarm")  # the agents join as swarm clients
     if "jobs" in casc or "globalJobDslSecurityConfiguration" in casc["security"]:
         needs.add("job-dsl")
     if "multibranchPipelineJob" in casc["jobs"][0]["script"]:
@@ -61,7 +60,7 @@ def test_every_plugin_is_pinned_and_every_casc_section_has_its_plugin(tmp_path: 
         "configuration-as-code", "job-dsl", "workflow-aggregator", "git",
         "github-branch-source", "matrix-auth", "credentials-binding",
         "aws-secrets-manager-secret-source", "aws-secrets-manager-credentials-provider",
-        "amazon-ecs"}
+        "swarm"}
 
 
 @pytest.mark.parametrize("kind", ["controller", "agent"])
@@ -105,12 +104,15 @@ def context_hash(folder: Path) -> str:
 
 def test_contexts_are_deterministic_and_follow_the_config(tmp_path: Path) -> None:
     cfg = example_config()
-    first = context_hash(write_controller_context(cfg, INFRA, tmp_path / "a"))
-    again = context_hash(write_controller_context(cfg, INFRA, tmp_path / "b"))
-    other = example_config(("  jobs:", "  agents:\n    max_agents: 4\n  jobs:"))
-    changed = context_hash(write_controller_context(other, INFRA, tmp_path / "c"))
+    first = context_hash(write_controller_context(cfg, tmp_path / "a"))
+    again = context_hash(write_controller_context(cfg, tmp_path / "b"))
+    other = example_config(("  host: jenkins", "  host: ci"))
+    changed = context_hash(write_controller_context(other, tmp_path / "c"))
+    resized = example_config(("  jobs:", "  agents:\n    count: 7\n  jobs:"))
     assert first == again
     assert changed != first
+    # the pool's size is the agents' service's business: resizing it rebuilds no image
+    assert context_hash(write_controller_context(resized, tmp_path / "f")) == first
     agent = context_hash(write_agent_context(tmp_path / "d"))
     assert agent == context_hash(write_agent_context(tmp_path / "e"))
 
@@ -172,7 +174,7 @@ def test_images_are_built_once_and_reused_until_their_context_changes() -> None:
     assert len(tools.builds) == 2, "nothing built the second time"
     assert any("unchanged" in note for note in notes)
 
-    other = example_config(("  jobs:", "  agents:\n    max_agents: 4\n  jobs:"))
+    other = example_config(("  host: jenkins", "  host: ci"))
     changed = JenkinsImages(other, tools, FakeClock(), notes)  # type: ignore[arg-type]
     new_images = changed.images(OUTPUTS)
     assert [repo for repo, _ in tools.builds[2:]] == ["acme/jenkins-controller"], \

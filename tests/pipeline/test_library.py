@@ -143,15 +143,14 @@ def test_jenkins_loads_the_library_implicitly_from_the_image(tmp_path: Path) -> 
     from dockyard.jenkins.contexts import write_controller_context
     from dockyard.templates.jenkins import JAVA_OPTS
     from tests.conftest import example_config
-    from tests.jenkins.test_casc import INFRA
 
-    casc = render(example_config(), INFRA)
+    casc = render(example_config())
     (library,) = casc["unclassified"]["globalLibraries"]["libraries"]
     assert library["name"] == "dockyard" and library["implicit"] is True
     assert library["allowVersionOverride"] is False
     assert library["retriever"]["modernSCM"]["scm"]["git"]["remote"] == \
         f"file://{LIBRARY_REPOSITORY}"
-    context = write_controller_context(example_config(), INFRA, tmp_path / "controller")
+    context = write_controller_context(example_config(), tmp_path / "controller")
     dockerfile = (context / "Dockerfile").read_text()
     assert f"git clone --quiet --bare /tmp/dockyard-library {LIBRARY_REPOSITORY}" in dockerfile
     assert sorted(p.name for p in (context / "library" / "vars").iterdir()) == sorted(

@@ -180,10 +180,11 @@ def test_kaniko_role_pushes_only_to_its_repositories_and_reads_only_contexts(
 def test_admin_password_is_a_generated_secret_never_an_environment_value(
         templates: dict[str, Template]) -> None:
     jenkins = templates["jenkins"]
-    (secret,) = resources_of(jenkins, "AWS::SecretsManager::Secret").values()
-    generated = secret["Properties"]["GenerateSecretString"]
-    assert generated["PasswordLength"] >= 32
-    assert "SecretString" not in secret["Properties"]
+    for template in (jenkins, templates["builder"]):  # the admin's; the agents'
+        (secret,) = resources_of(template, "AWS::SecretsManager::Secret").values()
+        generated = secret["Properties"]["GenerateSecretString"]
+        assert generated["PasswordLength"] >= 32
+        assert "SecretString" not in secret["Properties"]
     (container,) = jenkins["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
     environment = json.dumps(container.get("Environment", []))
     assert "AdminSecret" not in environment
@@ -193,9 +194,11 @@ def test_admin_password_is_a_generated_secret_never_an_environment_value(
                if "secretsmanager:GetSecretValue" in _actions(s)]
     assert {"Ref": "AdminSecret"} in read["Resource"]
     others = [r for r in read["Resource"] if r != {"Ref": "AdminSecret"}]
-    assert [json.dumps(r) for r in others] == [json.dumps({"Fn::Sub": (
-        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
-        ":secret:acme/github-??????")})], "its own password and the named GitHub secret only"
+    assert [json.dumps(r) for r in others] == [json.dumps(r) for r in (
+        {"Ref": "AgentSecretArn"},
+        {"Fn::Sub": ("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+                     ":secret:acme/github-??????")})], \
+        "its own password, the agents' (to define their user) and the named GitHub secret only"
 
 
 def test_kept_data_is_adopted_rather_than_created_again(stacks: dict[str, Any]) -> None:
@@ -382,16 +385,39 @@ def test_the_agent_policy_does_not_grow_with_apps() -> None:
     assert policy_size(0) == policy_size(50)
 
 
-def test_the_ecs_plugin_acts_only_on_the_platform_cluster_and_agent_roles(
+def test_the_controller_starts_nothing_and_holds_no_ecs_permission(
         templates: dict[str, Template]) -> None:
-    statements = {s["Sid"]: s for s in
-                  _statements(templates["jenkins"]["Resources"]["ControllerRole"])}
-    for sid in ("StartAgents", "WatchAgents"):
-        assert statements[sid]["Condition"] == {"ArnEquals": {"ecs:cluster":
-                                                              {"Ref": "ClusterArn"}}}
-    assert statements["PassAgentRoles"]["Resource"] == [{"Ref": "AgentExecutionRoleArn"},
-                                                        {"Ref": "AgentTaskRoleArn"}]
-    reads = statements["ReadOwnSecrets"]["Resource"]
-    assert reads[0] == {"Ref": "AdminSecret"}
-    assert reads[1]["Fn::Sub"].endswith(":secret:acme/github-??????")
-    assert len(reads) == 2
+    """Agents join the controller (swarm clients); it starts no task and passes no role."""
+    statements = _statements(templates["jenkins"]["Resources"]["ControllerRole"])
+    actions = {a for s in statements for a in _actions(s)}
+    assert not any(a.startswith(("ecs:", "iam:")) for a in actions), actions
+    assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:ListSecrets",
+                       "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
+
+
+def test_agents_get_their_password_from_ecs_and_open_nothing(
+        templates: dict[str, Template]) -> None:
+    jenkins, builder = templates["jenkins"], templates["builder"]
+    definition = jenkins["Resources"]["AgentTaskDefinition"]["Properties"]
+    (container,) = definition["ContainerDefinitions"]
+    assert container["Secrets"] == [{"Name": "JENKINS_AGENT_PASSWORD",
+                                     "ValueFrom": {"Ref": "AgentSecretArn"}}]
+    assert "PASSWORD" not in json.dumps(container.get("Environment", [])).upper()
+    assert container["ReadonlyRootFilesystem"] is True
+    assert "PortMappings" not in container, "nothing connects to an agent"
+    assert definition["ExecutionRoleArn"] == {"Ref": "AgentExecutionRoleArn"}
+    assert definition["TaskRoleArn"] == {"Ref": "AgentTaskRoleArn"}
+    service = jenkins["Resources"]["AgentService"]["Properties"]
+    assert "LoadBalancers" not in service
+    assert "LaunchType" not in service, "a launch type would override the strategy"
+    assert service["CapacityProviderStrategy"] == [
+        {"CapacityProvider": "FARGATE", "Weight": 1, "Base": 1},  # the first agent on demand
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 3, "Base": 0}]
+    assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] == [
+        {"Ref": "AgentSecurityGroupId"}]
+    # only the execution role (ECS, at start) reads the agents' secret; builds cannot
+    execution = _statements(builder["Resources"]["AgentExecutionRole"])
+    (read,) = [s for s in execution if "secretsmanager:GetSecretValue" in _actions(s)]
+    assert read["Resource"] == [{"Ref": "AgentSecret"}]
+    agent_role = _statements(builder["Resources"]["AgentRole"])
+    assert not any(a.startswith("secretsmanager:") for s in agent_role for a in _actions(s))

@@ -1,16 +1,16 @@
-"""``dockyard jenkins url | password | open | logs``: the controller, from the terminal."""
+"""``dockyard jenkins url | password | open | logs | agents``: Jenkins, from the terminal."""
 
 from __future__ import annotations
 
 import click
 
-from dockyard.cli.common import common_options, follow_until_ctrl_c, wiring
+from dockyard.cli.common import common_options, events_option, follow_until_ctrl_c, wiring
 from dockyard.errors import ExitCode
 
 
 @click.group()
 def jenkins() -> None:
-    """The Jenkins controller: its URL, admin password, browser tab and log."""
+    """Jenkins: the controller's URL, admin password, browser tab and log; the agent pool."""
 
 
 @jenkins.command()
@@ -86,3 +86,32 @@ def logs(follow: bool, lines: int) -> int:
     follower = Follower(StreamCursor(reader, group, stream, recent.token), console.data,
                         wired.clock)
     return follow_until_ctrl_c(follower, console)
+
+
+@jenkins.command()
+@click.argument("count", required=False, type=click.IntRange(0, 100))
+@click.option("--no-wait", is_flag=True, help="Resize and return without waiting for the agents.")
+@events_option
+@common_options
+def agents(count: int | None, no_wait: bool) -> int:
+    """Show the agent pool, or resize it to COUNT agents (0 to 100).
+
+    Each agent is a Fargate task that joins Jenkins over WebSocket and runs one build at a
+    time. A resize waits (up to 10 minutes) until COUNT agents run, and lasts until the next
+    `dockyard up`, which sets jenkins.agents.count from dockyard.yml again.
+    """
+    from dockyard.jenkins.agents import describe_pool, resize
+    from dockyard.names import Out
+
+    wired = wiring()
+    cfg = wired.cfg
+    builder = wired.stacks.describe(cfg.stack_name("builder"))
+    cluster = builder.outputs.get(Out.CLUSTER_ARN, "") if builder else ""
+    configured = cfg.jenkins.agents.count
+    if count is None:
+        pool = describe_pool(wired.services, cluster, configured)
+    else:
+        pool = resize(wired.services, cluster, count, configured=configured, clock=wired.clock,
+                      progress=wired.progress, wait=not no_wait)
+    wired.result(pool.document(), pool.line())
+    return ExitCode.OK

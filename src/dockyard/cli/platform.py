@@ -46,7 +46,10 @@ def _jenkins_images(wired: Wiring) -> Callable[[dict[str, dict[str, str]]], dict
     return images
 
 
-def _jenkins_waiter(wired: Wiring) -> AfterDeploy:
+def _after_jenkins(wired: Wiring, wait: bool) -> AfterDeploy:
+    """Once the jenkins stack is in place: the agent pool set to dockyard.yml's count, then
+    (with ``wait``) the wait until Jenkins answers."""
+    from dockyard.jenkins.agents import converge
     from dockyard.stacks.jenkins import JenkinsWait
     from dockyard.templates.jenkins import jenkins_log_group
 
@@ -55,6 +58,10 @@ def _jenkins_waiter(wired: Wiring) -> AfterDeploy:
     def after(stack: StackTemplate, result: StackResult,
               outputs: dict[str, dict[str, str]]) -> None:
         if stack.key != "jenkins" or "builder" not in outputs:
+            return
+        converge(wired.services, outputs["builder"][Out.CLUSTER_ARN], cfg.jenkins.agents.count,
+                 wired.progress)
+        if not wait:
             return
         waiter = JenkinsWait(wired.services, wired.logs, wired.clock, wired.progress,
                              targets=wired.targets)
@@ -95,8 +102,9 @@ def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool) -> int:
     Checks credentials and the hosted zone first, then deploys network (if created), builder,
     edge, jenkins and each app, feeding each stack's outputs to the next. Before the jenkins
     stack, builds the controller and agent images with dockyard's own builder (only when
-    their contents changed); after it, waits for Jenkins to answer. A second run with nothing
-    changed changes nothing. Ctrl-C during an update cancels it (CloudFormation rolls it back).
+    their contents changed); after it, sets the agent pool to jenkins.agents.count and waits
+    for Jenkins to answer. A second run with nothing changed changes nothing. Ctrl-C during
+    an update cancels it (CloudFormation rolls it back).
     """
     from dockyard.stacks.engine import Outcome
     from dockyard.stacks.platform import up as deploy
@@ -110,8 +118,7 @@ def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool) -> int:
                               "`dockyard diff` first to see them)")
     platform = _platform(wired, wired.progress)
     platform.images = _jenkins_images(wired)
-    after = _jenkins_waiter(wired) if wait_jenkins else None
-    results = deploy(platform, list(only), _confirm(yes), after)
+    results = deploy(platform, list(only), _confirm(yes), _after_jenkins(wired, wait_jenkins))
     wired.result(up_document(results), up_text(results))
     failed = next((r for r in results if not r.ok), None)
     if failed is None:

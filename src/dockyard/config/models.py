@@ -268,13 +268,17 @@ class JenkinsJob(Model):
 
 
 class JenkinsAgents(FargateSize):
-    """The Fargate agents pipelines run on (the controller runs no builds)."""
+    """The Jenkins agents pipelines run on (the controller runs no builds): a pool of Fargate
+    tasks that join the controller over WebSocket, run as the ECS service jenkins-agents."""
 
+    count: Annotated[int, Field(ge=0, le=100, description=(
+        "How many agents run (0 to 100). Each runs one build at a time; 0 runs none. "
+        "`dockyard jenkins agents N` resizes the pool until the next `up`."))] = 2
     cpu: Cpu = 1024
     memory: int = 2048
     storage_gib: StorageGib = 30
-    spot: bool = Field(default=True, description="Mostly Fargate Spot, some on demand.")
-    max_agents: Annotated[int, Field(ge=1, le=100)] = 10
+    spot: bool = Field(default=True, description=(
+        "The first agent on demand, the rest mostly on Fargate Spot (3 Spot to 1 on demand)."))
     log_retention_days: Retention = 7
 
 

@@ -4,39 +4,28 @@ Checked against the plugins' own documentation (each plugin's README and the
 @DataBoundSetter names in its source):
 matrix-auth ``entries`` (not ``grantedPermissions``), no ``agentProtocols`` or
 ``remotingSecurity`` (they break or warn on current LTS), the admin password as
-``${<secret name>}`` resolved by the aws-secrets-manager-secret-source plugin, and the amazon-ecs
-plugin's 1.49 keys, with a capacity-provider strategy: a template with only ``launchType:
-FARGATE`` runs on demand even where Spot is available.
+``${<secret name>}`` resolved by the aws-secrets-manager-secret-source plugin.
+
+Agents are not started by the controller (no cloud, no amazon-ecs plugin): they are an ECS
+service of swarm clients that join it over WebSocket (templates/jenkins.py). The controller
+knows them as the local user ``agents``, whose password is the agents' Secrets Manager secret,
+with exactly the permissions the swarm plugin checks (docs/security.adoc and
+``PluginImpl``: Overall/Read, Agent/Create, Agent/Connect, and Agent/Configure under the global
+matrix).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from dockyard.config.models import Config, JenkinsJob
-from dockyard.names import ARCH_TO_CPU, admin_secret_name, controller_internal_url
+from dockyard.names import AGENT_USER, admin_secret_name, agent_secret_name
 
 AGENT_LABEL = "dockyard"
-CLOUD_NAME = "fargate"
-WEBSOCKET_ENV = "JENKINS_WEB_SOCKET"
-
-
-@dataclass(frozen=True)
-class JenkinsInfra:
-    """What the agents need from the platform's stacks (the builder stack's outputs)."""
-
-    cluster_arn: str
-    subnets: list[str]
-    security_group: str
-    assign_public_ip: bool
-    execution_role_arn: str
-    task_role_arn: str
-    log_group: str
-    agent_image: str
-
+# What a swarm client's user needs (swarm plugin: docs/security.adoc, PluginImpl's checks).
+AGENT_PERMISSIONS = ["Overall/Read", "Agent/Create", "Agent/Connect", "Agent/Configure"]
 
 WEBHOOK_CREDENTIALS = "github-webhook-secret"
 # dockyard's pipeline library (dockyardBuild, dockyardDeploy), baked into the controller image
@@ -52,10 +41,10 @@ LIBRARY: dict[str, Any] = {
 }
 
 
-def render(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
+def render(cfg: Config) -> dict[str, Any]:
     """The JCasC document for ``cfg``."""
     document: dict[str, Any] = {
-        "jenkins": _jenkins(cfg, infra),
+        "jenkins": _jenkins(cfg),
         "security": {"globalJobDslSecurityConfiguration": {"useScriptSecurity": True}},
         "unclassified": {
             "location": {"url": cfg.url(cfg.jenkins.host)},
@@ -88,12 +77,12 @@ def render(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
     return document
 
 
-def render_yaml(cfg: Config, infra: JenkinsInfra) -> str:
+def render_yaml(cfg: Config) -> str:
     """The JCasC document as the YAML file baked into the controller image."""
     header = (f"# Jenkins configuration as code for dockyard {cfg.name}, generated from "
               "dockyard.yml.\n# Changes made in the Jenkins UI are replaced at every restart; "
               "edit dockyard.yml.\n")
-    return header + yaml.dump(render(cfg, infra), Dumper=_Dumper, sort_keys=False, width=100)
+    return header + yaml.dump(render(cfg), Dumper=_Dumper, sort_keys=False, width=100)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -108,71 +97,28 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
-def _jenkins(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
+def _jenkins(cfg: Config) -> dict[str, Any]:
     return {
         "systemMessage": f"Managed by dockyard ({cfg.name}). Configuration comes from "
                          "dockyard.yml; changes made here are replaced at the next restart.",
         "numExecutors": 0,
         "mode": "EXCLUSIVE",
-        # Agents connect over WebSocket, through the HTTP port; no TCP agent port is open.
+        # Agents join over WebSocket, through the HTTP port; no TCP agent port is open.
         "slaveAgentPort": -1,
         "markupFormatter": "plainText",
         "disableRememberMe": False,
         "securityRealm": {"local": {"allowsSignup": False, "users": [
             {"id": "admin", "name": "Administrator",
-             "password": f"${{{admin_secret_name(cfg.name)}}}"}]}},
+             "password": f"${{{admin_secret_name(cfg.name)}}}"},
+            {"id": AGENT_USER, "name": "Jenkins agents (swarm clients on Fargate)",
+             "password": f"${{{agent_secret_name(cfg.name)}}}"}]}},
         "authorizationStrategy": {"globalMatrix": {"entries": [
             {"user": {"name": "admin", "permissions": ["Overall/Administer"]}},
+            {"user": {"name": AGENT_USER, "permissions": AGENT_PERMISSIONS}},
             {"group": {"name": "authenticated",
                        "permissions": ["Overall/Read", "Job/Read", "Job/Build"]}}]}},
         # Behind the load balancer the client address a crumb is bound to can change.
         "crumbIssuer": {"standard": {"excludeClientIPFromCrumb": True}},
-        "clouds": [{"ecs": _cloud(cfg, infra)}],
-    }
-
-
-def _cloud(cfg: Config, infra: JenkinsInfra) -> dict[str, Any]:
-    agents = cfg.jenkins.agents
-    strategy = ([{"provider": "FARGATE_SPOT", "weight": 3, "base": 0},
-                 {"provider": "FARGATE", "weight": 1, "base": 0}] if agents.spot
-                else [{"provider": "FARGATE", "weight": 1, "base": 0}])
-    return {
-        "name": CLOUD_NAME,
-        "cluster": infra.cluster_arn,
-        "regionName": cfg.region,
-        "credentialsId": "",  # the controller's task role
-        "jenkinsUrl": controller_internal_url(cfg.name),
-        "retentionTimeout": 5,
-        "slaveTimeoutInSeconds": 900,
-        "maxAgents": agents.max_agents,
-        "numExecutors": 1,
-        "allowedOverrides": "inheritFrom,label,cpu,memory",
-        "templates": [{
-            "templateName": AGENT_LABEL,
-            "label": AGENT_LABEL,
-            "image": infra.agent_image,
-            "capacityProviderStrategies": strategy,
-            "platformVersion": "LATEST",
-            "operatingSystemFamily": "LINUX",
-            "cpuArchitecture": ARCH_TO_CPU[cfg.jenkins.architecture],
-            "networkMode": "awsvpc",
-            "subnets": ",".join(infra.subnets),
-            "securityGroups": infra.security_group,
-            "assignPublicIp": infra.assign_public_ip,
-            "cpu": agents.cpu,
-            "memory": agents.memory,
-            "memoryReservation": 0,
-            "ephemeralStorageSizeInGiB": agents.storage_gib,
-            "executionRole": infra.execution_role_arn,
-            "taskrole": infra.task_role_arn,
-            "remoteFSRoot": "/home/jenkins",
-            "logDriver": "awslogs",
-            "logDriverOptions": [
-                {"name": "awslogs-group", "value": infra.log_group},
-                {"name": "awslogs-region", "value": cfg.region},
-                {"name": "awslogs-stream-prefix", "value": "agent"}],
-            "environments": [{"name": WEBSOCKET_ENV, "value": "true"}],
-        }],
     }
 
 

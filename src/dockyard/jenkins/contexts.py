@@ -12,10 +12,10 @@ from importlib import resources
 from pathlib import Path
 
 from dockyard.config.models import Config
-from dockyard.jenkins.casc import JenkinsInfra, render_yaml
+from dockyard.jenkins.casc import render_yaml
 
 CONTROLLER_FILES = ("Dockerfile", "plugins.txt", "boot-check.sh")
-AGENT_FILES = ("Dockerfile", "dockyard.sh")
+AGENT_FILES = ("Dockerfile", "dockyard.sh", "swarm-agent.sh")
 
 
 def _copy_package_files(kind: str, names: tuple[str, ...], target: Path) -> None:
@@ -24,12 +24,12 @@ def _copy_package_files(kind: str, names: tuple[str, ...], target: Path) -> None
         (target / name).write_bytes(source.joinpath(name).read_bytes())
 
 
-def write_controller_context(cfg: Config, infra: JenkinsInfra, target: Path) -> Path:
+def write_controller_context(cfg: Config, target: Path) -> Path:
     """The controller image: the LTS base, pinned plugins and the rendered JCasC."""
     target.mkdir(parents=True, exist_ok=True)
     _copy_package_files("controller", CONTROLLER_FILES, target)
     (target / "casc").mkdir(exist_ok=True)
-    (target / "casc" / "jenkins.yaml").write_text(render_yaml(cfg, infra), encoding="utf-8")
+    (target / "casc" / "jenkins.yaml").write_text(render_yaml(cfg), encoding="utf-8")
     library = resources.files("dockyard.jenkins").joinpath("library", "vars")
     (target / "library" / "vars").mkdir(parents=True, exist_ok=True)
     for name in sorted(p.name for p in library.iterdir() if p.name.endswith((".groovy", ".txt"))):
@@ -38,7 +38,7 @@ def write_controller_context(cfg: Config, infra: JenkinsInfra, target: Path) -> 
 
 
 def write_agent_context(target: Path) -> Path:
-    """The agent image: the inbound agent plus this very dockyard (its code and requirements)."""
+    """The agent image: a swarm client plus this very dockyard (its code and requirements)."""
     target.mkdir(parents=True, exist_ok=True)
     _copy_package_files("agent", AGENT_FILES, target)
     (target / "requirements.txt").write_text("\n".join(runtime_requirements()) + "\n",

@@ -12,15 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.config import LoadedConfig
-from dockyard.config.models import Config
 from dockyard.errors import DockyardError
-from dockyard.jenkins.casc import JenkinsInfra, render_yaml
-from dockyard.names import Out
+from dockyard.jenkins.casc import render_yaml
 from dockyard.planning.cost import CostEstimate, estimate
 from dockyard.planning.lint import Finding, lint_template
 from dockyard.planning.posture import Exposure, exposures
 from dockyard.templates import Built, Discovered, FromStack, Input, Retained, render_stacks
-from dockyard.templates.placement import assign_public_ip
 
 
 @dataclass(frozen=True)
@@ -88,7 +85,7 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
     jenkins_config = None
     if not cfg.jenkins.image:  # with its own image, Jenkins brings its own configuration
         jenkins_config = out_dir / f"{cfg.name}-jenkins.casc.yaml"
-        _write(jenkins_config, render_yaml(cfg, planned_infra(cfg)))
+        _write(jenkins_config, render_yaml(cfg))
 
     findings: list[Finding] = []
     for stack in stacks if lint else ():
@@ -101,20 +98,6 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
                 network_mode=cfg.network.mode, out_dir=out_dir, stacks=summaries,
                 endpoints=endpoints, exposures=exposures(bodies), cost=estimate(cfg),
                 findings=findings, removed=removed, jenkins_config=jenkins_config)
-
-
-def planned_infra(cfg: Config) -> JenkinsInfra:
-    """What the agents' settings will be, named for the plan (``up`` fills in the values)."""
-    def output(name: str) -> str:
-        return f"<output {name} of {cfg.stack_name('builder')}>"
-
-    return JenkinsInfra(
-        cluster_arn=output(Out.CLUSTER_ARN), subnets=[output(Out.SUBNETS)],
-        security_group=output(Out.AGENT_SECURITY_GROUP_ID),
-        assign_public_ip=assign_public_ip(cfg),
-        execution_role_arn=output(Out.AGENT_EXECUTION_ROLE_ARN),
-        task_role_arn=output(Out.AGENT_TASK_ROLE_ARN), log_group=output(Out.AGENT_LOG_GROUP),
-        agent_image=f"<the {cfg.name}/jenkins-agent image built by up>")
 
 
 def _write(path: Path, text: str) -> None:

@@ -25,9 +25,7 @@ from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
 from dockyard.builds.sources import Source, prepare
 from dockyard.config.models import Config
 from dockyard.errors import DockyardError, ExitCode
-from dockyard.jenkins.casc import JenkinsInfra
 from dockyard.jenkins.contexts import write_agent_context, write_controller_context
-from dockyard.names import Out
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 from dockyard.progress import Progress
 from dockyard.rules import url_lifetime
@@ -61,18 +59,9 @@ class JenkinsImages:
         if self.built:
             return self.built
         env = self.tools.environment(outputs["builder"])
-        builder = outputs["builder"]
         agent = self._ensure(env, "jenkins-agent", write_agent_context)
-        infra = JenkinsInfra(
-            cluster_arn=env.cluster, subnets=env.subnets,
-            security_group=builder[Out.AGENT_SECURITY_GROUP_ID],
-            assign_public_ip=env.assign_public_ip,
-            execution_role_arn=builder[Out.AGENT_EXECUTION_ROLE_ARN],
-            task_role_arn=builder[Out.AGENT_TASK_ROLE_ARN], log_group=builder[Out.AGENT_LOG_GROUP],
-            agent_image=agent)
         controller = self._ensure(
-            env, "jenkins-controller",
-            lambda folder: write_controller_context(self.cfg, infra, folder))
+            env, "jenkins-controller", lambda folder: write_controller_context(self.cfg, folder))
         self.built = {"jenkins-agent": agent, "jenkins-controller": controller}
         return self.built
 

@@ -1,4 +1,5 @@
-"""Jenkins agents, in the builder stack: their security group, log group and roles.
+"""Jenkins agents, in the builder stack: their security group, log group, roles and the secret
+they join the controller with.
 
 They live beside the builds they start because the controller image's JCasC names them: the
 builder stack is deployed, the images are built with these values, then the jenkins stack runs
@@ -12,6 +13,11 @@ never app by app: it stays the same size for 1 app or 100, far below IAM's 10,24
 for a role's inline policies, and adding an app changes nothing here. The Jenkins controller's
 own service is the one service in the cluster that is not an app: changing it is denied
 outright (app names cannot start with "jenkins").
+
+The agents join the controller as the Jenkins user ``agents`` with a password generated here
+into Secrets Manager. ECS hands it to the agent container as an environment variable at start
+(the task definition names only the secret's ARN), so it is in no template, task definition
+or log; the controller reads the same secret through its JCasC secret source.
 """
 
 from __future__ import annotations
@@ -21,9 +27,16 @@ from typing import Any
 from awacs import aws as awacs_iam
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import ec2 as tp_ec2
+from troposphere import secretsmanager as sm
 
 from dockyard.config.models import Config
-from dockyard.names import CONTEXT_PREFIX, DIGEST_PREFIX, Out, log_group_name
+from dockyard.names import (
+    CONTEXT_PREFIX,
+    DIGEST_PREFIX,
+    Out,
+    agent_secret_name,
+    log_group_name,
+)
 from dockyard.templates.policies import (
     allow,
     deny,
@@ -59,10 +72,21 @@ def add_agents(t: Template, cfg: Config, *, vpc: Any, cluster: Any, bucket: Any,
     ))
     logs = t.add_resource(log_group("AgentLogGroup", agent_log_group(cfg),
                                     cfg.jenkins.agents.log_retention_days))
+    secret = t.add_resource(suppress(sm.Secret(
+        "AgentSecret",
+        Name=agent_secret_name(cfg.name),
+        Description=f"dockyard {cfg.name}: the password Jenkins agents join the controller with "
+                    "(Jenkins user 'agents')",
+        GenerateSecretString=sm.GenerateSecretString(PasswordLength=32, ExcludePunctuation=True),
+    ), ("CKV_AWS_149", "encrypted with the aws/secretsmanager key; read by the agents' execution "
+                       "role and the controller only, a customer key adds cost without narrowing "
+                       "access")))
     execution = t.add_resource(task_role(
-        "AgentExecutionRole", f"dockyard {cfg.name}: pulls the agent image, writes agent logs",
+        "AgentExecutionRole",
+        f"dockyard {cfg.name}: pulls the agent image, writes agent logs, hands agents their secret",
         logs_write_statement(GetAtt(logs, "Arn")),
-        *ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/jenkins-agent")])))
+        *ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/jenkins-agent")]),
+        allow(["secretsmanager:GetSecretValue"], [Ref(secret)], sid="AgentSecret")))
     agent = t.add_resource(suppress(task_role(
         "AgentRole", f"dockyard {cfg.name}: what pipelines may do (dockyard build and deploy)",
         *_build_statements(cfg, cluster, bucket, build_logs, build_roles=build_roles),
@@ -71,7 +95,8 @@ def add_agents(t: Template, cfg: Config, *, vpc: Any, cluster: Any, bucket: Any,
                        "definitions it registers can only use roles this role may pass")))
     return {Out.AGENT_SECURITY_GROUP_ID: Ref(group),
             Out.AGENT_EXECUTION_ROLE_ARN: GetAtt(execution, "Arn"),
-            Out.AGENT_TASK_ROLE_ARN: GetAtt(agent, "Arn"), Out.AGENT_LOG_GROUP: Ref(logs)}
+            Out.AGENT_TASK_ROLE_ARN: GetAtt(agent, "Arn"), Out.AGENT_LOG_GROUP: Ref(logs),
+            Out.AGENT_SECRET_ARN: Ref(secret)}
 
 
 def _on_cluster(cluster: Any) -> awacs_iam.Condition:

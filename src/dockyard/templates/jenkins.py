@@ -7,7 +7,10 @@ What the seed did by hand, and why it is set this way here:
 - the admin password generated into Secrets Manager and read by Jenkins itself, never an
   environment variable;
 - EFS through an access point as uid/gid 1000, TLS in transit and IAM authorization, retained
-  (with its backups) when the stack is deleted.
+  (with its backups) when the stack is deleted;
+- the agents as a second service, ``jenkins-agents``: ``jenkins.agents.count`` Fargate tasks
+  that each join the controller as a swarm agent over WebSocket at its private name (no
+  inbound port anywhere, no ECS permission for the controller: it starts nothing).
 """
 
 from __future__ import annotations
@@ -34,8 +37,16 @@ from troposphere import secretsmanager as sm
 from troposphere.logs import LogGroup
 
 from dockyard.config.models import JENKINS_RULE_PRIORITY, Config
-from dockyard.names import ARCH_TO_CPU, TAG_KEY, Out, admin_secret_name, log_group_name
-from dockyard.templates.controller import add_discovery, plugin_statements, registry
+from dockyard.names import (
+    AGENT_SERVICE,
+    ARCH_TO_CPU,
+    TAG_KEY,
+    Out,
+    admin_secret_name,
+    controller_internal_url,
+    log_group_name,
+)
+from dockyard.templates.controller import add_discovery, registry
 from dockyard.templates.placement import (
     NO_EGRESS,
     add_edge_parameters,
@@ -103,9 +114,12 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         ("AgentSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "The agents' security group."),
         ("AgentExecutionRoleArn", "String", "The agents' execution role (builder stack)."),
         ("AgentTaskRoleArn", "String", "The agents' task role (builder stack)."),
+        ("AgentSecretArn", "String", "The secret the agents join with (builder stack)."),
+        ("AgentLogGroup", "String", "The agents' log group (builder stack)."),
+        ("AgentImage", "String", "The agent image, pinned by digest."),
     ):
         p[name] = add_parameter(t, name, kind, text)
-        if name.startswith("Agent"):
+        if name.startswith("Agent") and name != "AgentImage":
             inputs[name] = FromStack("builder", name)
     p["ExistingFileSystemId"] = t.add_parameter(Parameter(
         "ExistingFileSystemId", Type="String", Default="",
@@ -117,6 +131,7 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
     inputs["ClusterArn"] = FromStack("builder", Out.CLUSTER_ARN)
     inputs["ControllerImage"] = (Value(cfg.jenkins.image) if cfg.jenkins.image
                                  else Built("jenkins-controller"))
+    inputs["AgentImage"] = Built("jenkins-agent")
 
     controller_sg, efs_sg = _security_groups(t, cfg, p)
     storage = _storage(t, cfg, p, efs_sg)
@@ -172,6 +187,8 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         DependsOn=[rule.title, *(m.title for m in mount_targets)],
     ))
 
+    agents = _agents(t, cfg, p, controller=service)
+
     for name, value in {
         Out.URL: cfg.url(cfg.jenkins.host),
         Out.ADMIN_SECRET_ARN: Ref(secret),
@@ -181,6 +198,7 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         Out.CONTROLLER_SECURITY_GROUP_ID: Ref(controller_sg),
         Out.LOG_GROUP_NAME: Ref(logs),
         Out.TARGET_GROUP_ARN: Ref(target_group),
+        Out.AGENT_SERVICE_NAME: GetAtt(agents, "Name"),
     }.items():
         t.add_output(Output(name, Value=value))
     return StackTemplate("jenkins", cfg.stack_name("jenkins"), tag_resources(t, cfg), inputs=inputs)
@@ -287,7 +305,8 @@ def _roles(t: Template, cfg: Config, p: dict[str, Parameter], *, logs: LogGroup,
     execution_role = add(task_role(
         "ExecutionRole", f"dockyard {cfg.name}: pulls the Jenkins image and writes its logs",
         logs_write_statement(GetAtt(logs, "Arn")), *pull))
-    secrets = [Ref(secret)]
+    # JCasC reads the admin password and the agents' password (to define their user).
+    secrets = [Ref(secret), Ref(p["AgentSecretArn"])]
     if cfg.jenkins.github:
         secrets.append(Sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
                            f":secret:{cfg.jenkins.github.credentials_secret}-??????"))
@@ -300,7 +319,6 @@ def _roles(t: Template, cfg: Config, p: dict[str, Parameter], *, logs: LogGroup,
         # The credentials provider lists secret names and tags (ListSecrets has no resource
         # scope); reading a value still needs the statement above.
         allow(["secretsmanager:ListSecrets"], ["*"], sid="ListSecretNames"),
-        *plugin_statements(p),
     ))
     return execution_role, controller_role
 
@@ -337,7 +355,7 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
                                      ("cache", CACHE_PATH))],
         Environment=[ecs.Environment(Name="JAVA_OPTS", Value=JAVA_OPTS),
                      ecs.Environment(Name="JENKINS_OPTS", Value=JENKINS_OPTS),
-                     # the Secrets Manager plugins and the ECS plugin use this region
+                     # the Secrets Manager plugins use this region
                      ecs.Environment(Name="AWS_REGION", Value=Ref("AWS::Region"))],
         StopTimeout=STOP_TIMEOUT_SECONDS,
         Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
@@ -369,3 +387,82 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
         ContainerDefinitions=[container],
         **ephemeral,
     )
+
+
+# -- the agents -----------------------------------------------------------------------------------
+
+AGENT_CONTAINER = "agent"
+AGENT_HOME = "/home/jenkins"
+AGENT_LOG_PREFIX = "agent"
+# The environment variable ECS fills from the agents' secret at start; the agent's entrypoint
+# hands its name (not its value) to the swarm client (-passwordEnvVariable).
+AGENT_PASSWORD_ENV = "JENKINS_AGENT_PASSWORD"
+# With Spot: the first agent on demand, so pipelines run while Spot capacity is short, the rest
+# three Spot to one on demand. ECS does not move a task to on demand when Spot has no capacity
+# (the task waits in PROVISIONING); the on-demand base is what keeps the pool usable then.
+SPOT_STRATEGY = (("FARGATE", 1, 1), ("FARGATE_SPOT", 3, 0))
+
+
+def _agents(t: Template, cfg: Config, p: dict[str, Parameter], *,
+            controller: ecs.Service) -> ecs.Service:
+    """The agent pool: ``jenkins.agents.count`` tasks of the agent image, each joining the
+    controller at its private name over WebSocket as the Jenkins user ``agents``."""
+    a = cfg.jenkins.agents
+    container = ecs.ContainerDefinition(
+        Name=AGENT_CONTAINER,
+        Image=Ref(p["AgentImage"]),
+        Essential=True,
+        User=f"{JENKINS_UID}:{JENKINS_UID}",
+        # Writable where builds write: the workspace under the agent's home, and /tmp.
+        ReadonlyRootFilesystem=True,
+        MountPoints=[ecs.MountPoint(SourceVolume=v, ContainerPath=path, ReadOnly=False)
+                     for v, path in (("agent-home", AGENT_HOME), ("agent-tmp", "/tmp"))],
+        Environment=[ecs.Environment(Name="JENKINS_URL", Value=controller_internal_url(cfg.name)),
+                     ecs.Environment(Name="AWS_REGION", Value=Ref("AWS::Region"))],
+        Secrets=[ecs.Secret(Name=AGENT_PASSWORD_ENV, ValueFrom=Ref(p["AgentSecretArn"]))],
+        # A stopping agent finishes its WebSocket session; the controller then forgets it.
+        StopTimeout=STOP_TIMEOUT_SECONDS,
+        LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
+            "awslogs-group": Ref(p["AgentLogGroup"]), "awslogs-region": Ref("AWS::Region"),
+            "awslogs-stream-prefix": AGENT_LOG_PREFIX}),
+    )
+    ephemeral = {"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=a.storage_gib)} \
+        if a.storage_gib > 20 else {}
+    definition = t.add_resource(ecs.TaskDefinition(
+        "AgentTaskDefinition",
+        Family=f"{cfg.name}-jenkins-agent",
+        Cpu=str(a.cpu),
+        Memory=str(a.memory),
+        NetworkMode="awsvpc",
+        RequiresCompatibilities=["FARGATE"],
+        RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX",
+                                            CpuArchitecture=ARCH_TO_CPU[cfg.jenkins.architecture]),
+        ExecutionRoleArn=Ref(p["AgentExecutionRoleArn"]),
+        TaskRoleArn=Ref(p["AgentTaskRoleArn"]),
+        Volumes=[ecs.Volume(Name="agent-home"), ecs.Volume(Name="agent-tmp")],
+        ContainerDefinitions=[container],
+        **ephemeral,
+    ))
+    strategy = SPOT_STRATEGY if a.spot else (("FARGATE", 1, 0),)
+    return t.add_resource(ecs.Service(
+        "AgentService",
+        ServiceName=AGENT_SERVICE,
+        Cluster=Ref(p["ClusterArn"]),
+        CapacityProviderStrategy=[
+            ecs.CapacityProviderStrategyItem(CapacityProvider=provider, Weight=weight, Base=base)
+            for provider, weight, base in strategy],
+        PlatformVersion="LATEST",
+        DesiredCount=a.count,
+        TaskDefinition=Ref(definition),
+        # New agents join before old ones leave; a build on an old agent ends with it.
+        DeploymentConfiguration=ecs.DeploymentConfiguration(
+            MinimumHealthyPercent=100, MaximumPercent=200,
+            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True)),
+        NetworkConfiguration=ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+            Subnets=Ref(p["TaskSubnets"]), SecurityGroups=[Ref(p["AgentSecurityGroupId"])],
+            AssignPublicIp="ENABLED" if assign_public_ip(cfg) else "DISABLED")),
+        EnableExecuteCommand=False,
+        PropagateTags="SERVICE",
+        # Agents join the controller; deleted first, they leave before it stops.
+        DependsOn=[controller.title],
+    ))

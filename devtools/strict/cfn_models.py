@@ -1,0 +1,119 @@
+"""CloudFormation resource types moto's CloudFormation skips, played as AWS plays them.
+
+moto creates no ``AWS::SecretsManager::Secret`` (it warns and skips it), so a stack output
+that names a secret is missing and a task that reads the secret finds nothing. Following the
+CloudFormation User Guide, "AWS::SecretsManager::Secret":
+- ``Name`` names the secret (a generated name otherwise); ``SecretString`` is its value, or
+  ``GenerateSecretString`` generates one (``PasswordLength``, ``ExcludeCharacters``,
+  ``ExcludePunctuation``, ... as GetRandomPassword takes them, and with
+  ``SecretStringTemplate`` + ``GenerateStringKey`` a JSON document with the password under
+  that key);
+- ``Ref`` returns the secret's ARN, as does ``Fn::GetAtt Id``;
+- deleting the resource deletes the secret without a recovery window (the CloudFormation
+  handler forces the deletion; "DeletionPolicy attribute", and
+  aws-cloudformation/cloudformation-coverage-roadmap#1999), so a stack deleted and created
+  again can reuse the name at once.
+
+Importing this module registers the model (moto finds models by subclass); it is imported
+wherever moto runs for dockyard's tests.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+from moto.secretsmanager.models import secretsmanager_backends
+
+
+class SecretsManagerSecret(CloudFormationModel):
+    """A secret created by a stack."""
+
+    def __init__(self, arn: str, name: str) -> None:
+        self.arn, self.name = arn, name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "Id":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str, **kwargs: Any) -> SecretsManagerSecret:
+        properties = cloudformation_json.get("Properties", {})
+        backend = secretsmanager_backends[account_id][region_name]
+        name = properties.get("Name") or resource_name
+        value = properties.get("SecretString")
+        generate = properties.get("GenerateSecretString")
+        if value is None and generate is not None:
+            password = backend.get_random_password(
+                password_length=int(generate.get("PasswordLength", 32)),
+                exclude_characters=generate.get("ExcludeCharacters", ""),
+                exclude_numbers=_flag(generate, "ExcludeNumbers"),
+                exclude_punctuation=_flag(generate, "ExcludePunctuation"),
+                exclude_uppercase=_flag(generate, "ExcludeUppercase"),
+                exclude_lowercase=_flag(generate, "ExcludeLowercase"),
+                include_space=_flag(generate, "IncludeSpace"),
+                require_each_included_type=_flag(generate, "RequireEachIncludedType", True))
+            password = json.loads(password)["RandomPassword"]  # GetRandomPassword's answer
+            template, key = generate.get("SecretStringTemplate"), generate.get("GenerateStringKey")
+            value = json.dumps({**json.loads(template), key: password}) \
+                if template and key else password
+        tags = [{"Key": t["Key"], "Value": t["Value"]} for t in properties.get("Tags", [])]
+        created = backend.create_secret(
+            name=name, secret_string=value, secret_binary=None,
+            description=properties.get("Description"), tags=tags or None,
+            kms_key_id=properties.get("KmsKeyId"), client_request_token=None,
+            replica_regions=[], force_overwrite=False)
+        return cls(json.loads(created)["ARN"], name)  # CreateSecret's answer
+
+    @classmethod
+    def update_from_cloudformation_json(
+            cls, original_resource: SecretsManagerSecret, new_resource_name: str,
+            cloudformation_json: Any, account_id: str,
+            region_name: str) -> SecretsManagerSecret:
+        return original_resource  # the generated value is kept, as AWS keeps it
+
+    @classmethod
+    def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str) -> None:
+        backend = secretsmanager_backends[account_id][region_name]
+        backend.delete_secret(resource_name, recovery_window_in_days=None,
+                              force_delete_without_recovery=True)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        secretsmanager_backends[account_id][region_name].delete_secret(
+            self.arn, recovery_window_in_days=None, force_delete_without_recovery=True)
+
+
+def _flag(options: dict[str, Any], key: str, default: bool = False) -> bool:
+    value = options.get(key, default)
+    return value if isinstance(value, bool) else str(value).lower() == "true"
+
+
+# moto caches its model map; a model defined after the first stack would otherwise be missed.
+parsing.get_model_list.cache_clear()
+parsing.get_model_map.cache_clear()
+parsing.get_name_type_map.cache_clear()
