@@ -139,7 +139,7 @@ def test_the_example_lands_in_the_account(aws: None) -> None:
 
     # the agent pool: jenkins.agents.count swarm agents, their password handed over by ECS
     (pool,) = ecs.describe_services(cluster="acme", services=["jenkins-agents"])["services"]
-    assert pool["desiredCount"] == cfg.jenkins.agents.count == 2
+    assert pool["desiredCount"] == cfg.jenkins.agents.count == 1
     agent_task = ecs.describe_task_definition(taskDefinition=pool["taskDefinition"])
     (agent,) = agent_task["taskDefinition"]["containerDefinitions"]
     assert agent["image"] == AGENT_IMAGE

@@ -85,7 +85,7 @@ def test_the_agent_pool_runs_the_configured_count_and_resizes(dockyard: Dockyard
     assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0
     ecs = account.client("ecs")
     (pool,) = ecs.describe_services(cluster="acme", services=["jenkins-agents"])["services"]
-    assert pool["desiredCount"] == 2  # (moto's CloudFormation drops the capacity provider
+    assert pool["desiredCount"] == 1  # (moto's CloudFormation drops the capacity provider
     # strategy; tests/templates/test_security.py reads it from the template)
     definition = ecs.describe_task_definition(taskDefinition=pool["taskDefinition"])
     (agent,) = definition["taskDefinition"]["containerDefinitions"]
@@ -97,10 +97,10 @@ def test_the_agent_pool_runs_the_configured_count_and_resizes(dockyard: Dockyard
 
     shown = dockyard("jenkins", "agents", "-o", "json")
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout)["desired"] == 2
+    assert json.loads(shown.stdout)["desired"] == 1
     resized = dockyard("jenkins", "agents", "0")
     assert resized.returncode == 0, resized.stderr
-    assert "0 of 0 agents running (dockyard.yml says 2; the next `up` sets that)" \
+    assert "0 of 0 agents running (dockyard.yml says 1; the next `up` sets that)" \
         in resized.stdout
     (pool,) = ecs.describe_services(cluster="acme", services=["jenkins-agents"])["services"]
     assert pool["desiredCount"] == 0
@@ -108,7 +108,7 @@ def test_the_agent_pool_runs_the_configured_count_and_resizes(dockyard: Dockyard
     assert refused.returncode == 2 and "101 is not in the range 0<=x<=100" in refused.stderr
     assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0
     (pool,) = ecs.describe_services(cluster="acme", services=["jenkins-agents"])["services"]
-    assert pool["desiredCount"] == 2, "up sets dockyard.yml's count again"
+    assert pool["desiredCount"] == 1, "up sets dockyard.yml's count again"
 
 
 def test_diff_shows_a_change_and_exits_10(dockyard: Dockyard, account: Account,

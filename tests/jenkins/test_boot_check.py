@@ -65,7 +65,8 @@ def test_the_image_build_runs_the_check_after_plugins_and_configuration(tmp_path
              if line.split(" ", 1)[0] in ("FROM", "RUN", "COPY", "USER", "VOLUME")]
     check = steps.index("RUN bash /usr/share/dockyard/boot-check.sh")
     before = "\n".join(steps[:check])
-    assert "jenkins-plugin-cli" in before and "casc/ /usr/share/jenkins/ref/casc/" in before
+    assert "install-plugins.sh /usr/share/jenkins/ref/plugins.lock" in before
+    assert "casc/ /usr/share/jenkins/ref/casc/" in before
     assert "COPY library/ /tmp/dockyard-library/" in before, "the library is in place"
     assert steps[check - 1].startswith("COPY --chown=jenkins:jenkins boot-check.sh")
     assert "USER 1000:1000" in before.split("casc/", 1)[1], "Jenkins runs as jenkins, not root"

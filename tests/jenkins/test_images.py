@@ -81,7 +81,9 @@ def test_dockerfiles_use_pinned_bases_run_as_non_root_and_hold_no_secrets(kind: 
 def test_the_controller_turns_the_wizard_off_and_keeps_war_and_plugins_local() -> None:
     text = dockerfile("controller")
     assert "-Djenkins.install.runSetupWizard=false" in text
-    assert "jenkins-plugin-cli --plugin-file" in text and "--latest false" in text
+    assert "install-plugins.sh /usr/share/jenkins/ref/plugins.lock" in text
+    installer = PACKAGE.joinpath("controller", "install-plugins.sh").read_text()
+    assert 'jenkins-plugin-cli --plugin-file "$lock" --latest false' in installer
     assert "CASC_JENKINS_CONFIG=/usr/share/jenkins/ref/casc" in text
     assert 'VOLUME ["/tmp", "/var/cache/jenkins"]' in text
 

@@ -19,12 +19,21 @@ def test_controller_cost_matches_the_worked_example() -> None:
 def test_estimate_lists_the_always_on_parts_and_adds_up() -> None:
     cost = estimate(example_config())
     items = {line.item: line.monthly_usd for line in cost.lines}
-    assert set(items) == {"Jenkins controller", "Load balancer", "Public IPv4 addresses",
-                          "EFS (JENKINS_HOME)", "Secrets Manager", "Private DNS", "app web"}
+    assert set(items) == {"Jenkins controller", "Jenkins agents", "Load balancer",
+                          "Public IPv4 addresses", "EFS (JENKINS_HOME)", "Secrets Manager",
+                          "Private DNS", "app web"}
     assert items["Private DNS"] == pytest.approx(0.50)
+    assert items["Secrets Manager"] == pytest.approx(0.80)  # admin and agents' passwords
     assert items["Load balancer"] == pytest.approx(16.43, abs=0.01)
-    # two load balancer addresses, the controller's and the web task's
-    assert items["Public IPv4 addresses"] == pytest.approx(4 * 3.65, abs=0.01)
+    # two load balancer addresses, the controller's, the agent's and the web task's
+    assert items["Public IPv4 addresses"] == pytest.approx(5 * 3.65, abs=0.01)
+    # one agent of 1 vCPU / 2 GB with 30 GB, on demand: $0.04937 an hour
+    hourly = 0.04048 + 2 * 0.004445 + 10 * 0.000111
+    assert items["Jenkins agents"] == pytest.approx(hourly * 730, abs=0.01)
+    # five: the first on demand, the other four 3/4 Spot (70% off) and 1/4 on demand
+    five = {line.item: line.monthly_usd for line in estimate(example_config(
+        ("  jobs:", "  agents:\n    count: 5\n  jobs:"))).lines}["Jenkins agents"]
+    assert five == pytest.approx((1 + 1 + 3 * 0.3) * hourly * 730, abs=0.01)
     assert cost.total_usd == pytest.approx(sum(items.values()), abs=0.01)
     assert "Spot" in cost.build_example.detail
     assert any("2026-11" in note for note in cost.notes)
@@ -43,6 +52,9 @@ def test_estimate_follows_the_config() -> None:
     ips = {line.item: line for line in private.lines}["Public IPv4 addresses"]
     assert ips.monthly_usd == pytest.approx(2 * 3.65, abs=0.01)
     assert "private subnets" in ips.detail
+    none = {line.item: line for line in estimate(example_config(
+        ("  jobs:", "  agents:\n    count: 0\n  jobs:"))).lines}["Jenkins agents"]
+    assert none.monthly_usd == 0 and "count is 0" in none.detail
 
 
 def test_exposures_come_from_the_templates() -> None:

@@ -273,7 +273,7 @@ class JenkinsAgents(FargateSize):
 
     count: Annotated[int, Field(ge=0, le=100, description=(
         "How many agents run (0 to 100). Each runs one build at a time; 0 runs none. "
-        "`dockyard jenkins agents N` resizes the pool until the next `up`."))] = 2
+        "`dockyard jenkins agents N` resizes the pool until the next `up`."))] = 1
     cpu: Cpu = 1024
     memory: int = 2048
     storage_gib: StorageGib = 30

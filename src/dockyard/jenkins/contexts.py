@@ -14,7 +14,8 @@ from pathlib import Path
 from dockyard.config.models import Config
 from dockyard.jenkins.casc import render_yaml
 
-CONTROLLER_FILES = ("Dockerfile", "plugins.txt", "boot-check.sh")
+CONTROLLER_FILES = ("Dockerfile", "plugins.txt", "plugins.lock", "install-plugins.sh",
+                    "boot-check.sh")
 AGENT_FILES = ("Dockerfile", "dockyard.sh", "swarm-agent.sh")
 
 
