@@ -10,6 +10,14 @@ fail or roll back. :func:`patch_ecs` adds what ECS does, in moto's own process:
   crashing, its tasks fail, the circuit breaker marks it FAILED and a rollback deployment to
   the last completed task definition starts.
 - ListServiceDeployments and DescribeServiceRevisions answer from that history.
+- A service behind a load balancer has its tasks' addresses registered in the target group as
+  they start, and the target group reports their health as Elastic Load Balancing does
+  (User Guide for Application Load Balancers, "Health checks for your target groups": state
+  ``initial`` with Elb.RegistrationInProgress, then ``healthy``, or ``unhealthy`` with
+  Target.ResponseCodeMismatch "Health checks failed with these codes: [503]" for a hanging
+  image); targets of a drained or failed deployment are deregistered (ECS Developer Guide,
+  "Use load balancing to distribute Amazon ECS service traffic"). moto's CloudFormation drops
+  a service's LoadBalancers; they are kept here.
 - An UpdateService that changes only the desired count starts no deployment (ECS API
   Reference, UpdateService: a new deployment comes with a new task definition, network or
   platform settings, or forceNewDeployment); the scheduler starts or stops tasks of the
@@ -107,6 +115,7 @@ def patch_ecs() -> None:
                      if h["targetServiceRevisionArn"] in wanted]
         return ActionResult({"serviceRevisions": revisions, "failures": []})
 
+    _patch_load_balancing(models)
     for function in (create_service, update_service, describe_services):
         setattr(function, "_dockyard_patched", True)  # noqa: B010
     backend.create_service = create_service
@@ -115,6 +124,81 @@ def patch_ecs() -> None:
     responses.EC2ContainerServiceResponse.create_service = create_service_response
     responses.EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
     responses.EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions
+
+
+def _patch_load_balancing(models: Any) -> None:
+    """Keep a CloudFormation service's LoadBalancers; let target groups report the health this
+    player sets."""
+    from moto.elbv2 import models as elbv2
+
+    from_cloudformation = models.Service.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any,
+                                        *args: Any, **kwargs: Any) -> Any:
+        service = from_cloudformation(cls, resource_name, cloudformation_json, *args, **kwargs)
+        service.load_balancers = [
+            {"targetGroupArn": lb.get("TargetGroupArn"), "containerName": lb.get("ContainerName"),
+             "containerPort": int(lb.get("ContainerPort", 0))}
+            for lb in cloudformation_json.get("Properties", {}).get("LoadBalancers", [])]
+        return service
+
+    models.Service.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    health_for = elbv2.FakeTargetGroup.health_for
+
+    def reported_health(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+        played = getattr(self, "dockyard_health", {}).get(target["Id"])
+        if played is None:
+            return health_for(self, target, ec2_backend)
+        return elbv2.FakeHealthStatus(target["Id"], self.targets[target["Id"]]["Port"],
+                                      self.health_check_port, *played)
+
+    elbv2.FakeTargetGroup.health_for = reported_health
+
+
+_addresses = itertools.count(10)
+HEALTH = {
+    "initial": ("initial", "Elb.RegistrationInProgress", "Target registration is in progress"),
+    "healthy": ("healthy", None, None),
+    "unhealthy": ("unhealthy", "Target.ResponseCodeMismatch",
+                  "Health checks failed with these codes: [503]"),
+}
+
+
+def _target_groups(backend: Any, service: Any) -> list[tuple[Any, int]]:
+    from moto.elbv2.models import elbv2_backends
+
+    elb = elbv2_backends[backend.account_id][backend.region_name]
+    found = []
+    for lb in getattr(service, "load_balancers", []) or []:
+        group = elb.target_groups.get(lb.get("targetGroupArn"))
+        if group is not None:
+            found.append((group, int(lb.get("containerPort") or group.port or 80)))
+    return found
+
+
+def _register(backend: Any, service: Any, deployment: dict[str, Any], count: int) -> None:
+    """The deployment's tasks, registered in the service's target groups as ``initial``."""
+    addresses = [f"10.0.1.{next(_addresses) % 250 + 2}" for _ in range(count)]
+    deployment["dockyard"]["targets"] = addresses
+    for group, port in _target_groups(backend, service):
+        group.register([{"Id": a, "Port": port} for a in addresses])
+        played = group.__dict__.setdefault("dockyard_health", {})
+        played.update(dict.fromkeys(addresses, HEALTH["initial"]))
+
+
+def _health(backend: Any, service: Any, deployment: dict[str, Any], state: str) -> None:
+    for group, _ in _target_groups(backend, service):
+        played = group.__dict__.setdefault("dockyard_health", {})
+        played.update(dict.fromkeys(deployment["dockyard"].get("targets", []), HEALTH[state]))
+
+
+def _deregister(backend: Any, service: Any, deployment: dict[str, Any]) -> None:
+    addresses = deployment.get("dockyard", {}).get("targets", [])
+    for group, _ in _target_groups(backend, service):
+        for address in addresses:
+            if address in group.targets:
+                group.deregister([{"Id": address}])
+            group.__dict__.get("dockyard_health", {}).pop(address, None)
 
 
 def _now() -> datetime:
@@ -193,11 +277,18 @@ def _advance(backend: Any, service: Any) -> None:
         if state["step"] == 1:
             deployment["pendingCount"] = desired
             _event(service, f"has started {desired} tasks.")
+            _register(backend, service, deployment, desired)
         elif HANG in state["marks"]:
+            _health(backend, service, deployment, "unhealthy")
             continue
         elif CRASH in state["marks"]:
+            _deregister(backend, service, deployment)
             _fail(backend, service, deployment)
         else:
+            _health(backend, service, deployment, "healthy")
+            for drained in service.deployments:
+                if drained is not deployment:
+                    _deregister(backend, service, drained)
             _complete(service, deployment, desired)
     primary = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
     if primary:

@@ -18,7 +18,7 @@ the task's own credentials, so that a wrong permission or URL fails here as it w
 Knobs: ``--build-arg FAKE_KANIKO_FAIL=<code>`` fails the build with that code,
 ``--build-arg FAKE_KANIKO_SECONDS=<n>`` makes it take n seconds; ``fail_for`` fails builds
 pushing to a repository. ``--build-arg FAKE_APP_CRASH=1`` / ``FAKE_APP_HANG=1`` mark the image
-for the ECS emulator (fake_ecs.py).
+for the ECS emulator (fake_ecs.py), as ``marks_for`` does for every image of a repository.
 
 It runs in the emulator's process (``python -m devtools.moto_server --kaniko``, or the tests'
 account), where it sees ECS's tasks as the container runtime does.
@@ -88,7 +88,7 @@ def _build_arg(command: list[str], name: str) -> str | None:
                  if a.startswith(name + "=")), None)
 
 
-def manifest_for(command: list[str]) -> str:
+def manifest_for(command: list[str], extra: tuple[str, ...] = ()) -> str:
     """A small OCI manifest that depends on what was asked (so different builds differ)."""
     from devtools.fake_ecs import CRASH, HANG
 
@@ -96,7 +96,7 @@ def manifest_for(command: list[str]) -> str:
     # Marks the ECS emulator reads: an app built with these never becomes healthy.
     marks = [mark for arg, mark in (("FAKE_APP_CRASH=", CRASH), ("FAKE_APP_HANG=", HANG))
              if any(a.startswith(arg) for a in build_args)]
-    return image_manifest(json.dumps(command[1:3] + build_args), marks)
+    return image_manifest(json.dumps(command[1:3] + build_args), [*marks, *extra])
 
 
 def image_manifest(seed: str, marks: list[str] | tuple[str, ...] = ()) -> str:
@@ -126,6 +126,8 @@ class FakeKaniko:
         self.fail_for: dict[str, int] = {}
         # What a failing RUN step of that repository's build prints (the boot check's lines).
         self.fail_lines: dict[str, list[str]] = {}
+        # Repository -> marks (fake_ecs.CRASH, HANG) its images get: how they behave when run.
+        self.marks_for: dict[str, tuple[str, ...]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -212,7 +214,9 @@ class FakeKaniko:
             raise KanikoError("error building image: error building stage: failed to execute "
                               "command: waiting for process to exit: exit status "
                               f"{failing}", int(failing))
-        manifest = manifest_for(command)
+        manifest = manifest_for(command, next(
+            (marks for d in _arg(command, "destination")
+             for repo, marks in self.marks_for.items() if f"/{repo}:" in d), ()))
         digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
         for url in _arg(command, "digest-file"):
             self._put_digest(url, digest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -295,6 +296,33 @@ def test_a_failed_jenkins_image_build_stops_up_before_the_jenkins_stack(
     assert "jenkins-agent: unchanged" in again.stderr, "the agent built before is reused"
     assert "jenkins-controller: building" in again.stderr
     assert live_stacks(account) == dict.fromkeys(STACKS, "CREATE_COMPLETE")
+
+
+def test_the_readiness_wait_says_why_jenkins_does_not_answer(dockyard: Dockyard,
+                                                             account: Account) -> None:
+    """A controller that never passes its health check: the wait shows the service's events
+    and the load balancer's verdict with its reason, each once, then fails with exit 1. (The
+    domain does not resolve here, so /login answers nothing; the emulator's target group
+    reports what Elastic Load Balancing would.)"""
+    from devtools.fake_ecs import HANG
+
+    assert account.kaniko is not None
+    account.kaniko.marks_for["acme/jenkins-controller"] = (HANG,)
+    started = time.monotonic()
+    done = dockyard("up", "--yes", "--jenkins-timeout", "45s")
+    assert done.returncode == 1, done.stderr
+    err = done.stderr
+    assert "waiting for https://jenkins.example.com/login to answer 200" in err
+    assert "jenkins service: (service jenkins) has started 1 tasks." in err
+    unhealthy = [line for line in err.splitlines() if "is unhealthy:" in line]
+    assert len(unhealthy) == 1, err
+    assert re.search(r"target 10\.0\.1\.\d+:8080 is unhealthy: Target.ResponseCodeMismatch "
+                     r"\(Health checks failed with these codes: \[503\]\)", unhealthy[0])
+    assert err.count("/login answered nothing yet") == 1, "said once, not every 10 s"
+    assert "error: Jenkins is not answering: no 200 from https://jenkins.example.com/login " \
+           "within 45 s" in err
+    assert time.monotonic() - started < 240
+    assert live_stacks(account)["acme-jenkins"] == "CREATE_COMPLETE"
 
 
 def test_arm64_apps_with_jenkins_on_amd64(dockyard: Dockyard, account: Account,

@@ -89,7 +89,7 @@ def test_a_failed_deployment_stops_the_wait_with_its_evidence() -> None:
 def test_no_answer_before_the_deadline_is_a_failure() -> None:
     notes = Notes()
     w = waiter(Services([state(1)]), [403] * 20, notes)
-    with pytest.raises(JenkinsNotReadyError, match=r"no 200 from .*login within 1 minutes"):
+    with pytest.raises(JenkinsNotReadyError, match=r"no 200 from .*login within 60 s"):
         w.wait(URL, "cluster", "jenkins", "/dockyard/acme/jenkins")
     assert any("last lines of controller/jenkins/abc123" in n for n in notes)
 

@@ -10,6 +10,7 @@ import click
 from dockyard.cli.common import common_options, events_option, wiring
 from dockyard.errors import Cancelled, DockyardError, ExitCode, UsageError
 from dockyard.names import Out
+from dockyard.rules import parse_duration
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,11 +47,13 @@ def _jenkins_images(wired: Wiring) -> Callable[[dict[str, dict[str, str]]], dict
     return images
 
 
-def _after_jenkins(wired: Wiring, wait: bool) -> AfterDeploy:
+def _after_jenkins(wired: Wiring, wait: bool, seconds: int) -> AfterDeploy:
     """Once the jenkins stack is in place: the agent pool set to dockyard.yml's count, then
     (with ``wait``) the wait until Jenkins answers."""
+    from dataclasses import replace
+
     from dockyard.jenkins.agents import converge
-    from dockyard.stacks.jenkins import JenkinsWait
+    from dockyard.stacks.jenkins import WAIT, JenkinsWait
     from dockyard.templates.jenkins import jenkins_log_group
 
     cfg = wired.cfg
@@ -64,7 +67,7 @@ def _after_jenkins(wired: Wiring, wait: bool) -> AfterDeploy:
         if not wait:
             return
         waiter = JenkinsWait(wired.services, wired.logs, wired.clock, wired.progress,
-                             targets=wired.targets)
+                             targets=wired.targets, poll=replace(WAIT, timeout=seconds))
         out = result.outputs
         waiter.wait(out.get(Out.URL, cfg.url(cfg.jenkins.host)),
                     outputs["builder"][Out.CLUSTER_ARN], out.get(Out.SERVICE_NAME, "jenkins"),
@@ -94,9 +97,11 @@ def _confirm(yes: bool) -> Callable[[str, list[ResourceChange]], bool]:
 @click.option("--wait-jenkins/--no-wait-jenkins", default=True, show_default=True,
               help="After the jenkins stack, wait until https://jenkins.<domain>/login "
                    "answers 200.")
+@click.option("--jenkins-timeout", default="25m", show_default=True, metavar="DURATION",
+              help="How long to wait for Jenkins to answer (90s, 25m, 1h).")
 @events_option
 @common_options
-def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool) -> int:
+def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool, jenkins_timeout: str) -> int:
     """Create or update the platform's stacks, in order, through change sets.
 
     Checks credentials and the hosted zone first, then deploys network (if created), builder,
@@ -111,6 +116,7 @@ def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool) -> int:
     from dockyard.ui.progress import failure_lines
     from dockyard.ui.stacks import up_document, up_text
 
+    seconds = parse_duration(jenkins_timeout, "--jenkins-timeout", most=6 * 3600)
     wired = wiring()
     if not yes and not sys.stdin.isatty():
         raise UsageError("up changes your account and there is nobody to ask",
@@ -118,7 +124,8 @@ def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool) -> int:
                               "`dockyard diff` first to see them)")
     platform = _platform(wired, wired.progress)
     platform.images = _jenkins_images(wired)
-    results = deploy(platform, list(only), _confirm(yes), _after_jenkins(wired, wait_jenkins))
+    results = deploy(platform, list(only), _confirm(yes),
+                     _after_jenkins(wired, wait_jenkins, seconds))
     wired.result(up_document(results), up_text(results))
     failed = next((r for r in results if not r.ok), None)
     if failed is None:

@@ -187,8 +187,8 @@ class JenkinsWait:
             poll_until(fetch, lambda status: status == 200, self.poll, self.clock)
         except WaitTimeoutError:
             raise self._failure(cluster, service, log_group,
-                                f"no 200 from {url}login within {self.poll.timeout / 60:.0f} "
-                                "minutes") from None
+                                f"no 200 from {url}login within "
+                                f"{_span(self.poll.timeout)}") from None
         self.progress.note("jenkins", f"Jenkins is up at {url}")
 
     def _why(self, said: _Said, cluster: str, service: str, log_group: str,
@@ -223,6 +223,10 @@ class JenkinsWait:
             self.progress.note("jenkins", line)
         return JenkinsNotReadyError(f"Jenkins is not answering: {what}",
                                     hint="`dockyard jenkins logs` shows the controller's log")
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 60:.0f} minutes" if seconds >= 120 else f"{seconds:.0f} s"
 
 
 @dataclass
