@@ -151,6 +151,15 @@ def test_plan_refuses_a_pipe_with_exit_2(tmp_path: Path, capsys: pytest.CaptureF
     assert "unexpected" not in err
 
 
+def test_a_path_too_long_for_the_system_is_named_short(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """(Found by tests/cli/test_fuzz_argv.py: the error quoted a 5,000-character path whole.)"""
+    assert main(["plan", "--no-lint", "--config", "x" * 5000, "--out", str(tmp_path / "o")]) == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert "cannot read it: File name too long" in line
+    assert len(line) < 300 and "(5,000 characters)" in line
+
+
 def test_the_docs_table_names_every_limit_with_its_value() -> None:
     table = (ROOT / "docs" / "limits.md").read_text("utf-8")
     for value in (f"{limits.STORAGE_MIN_GIB}-{limits.STORAGE_MAX_GIB} GiB",

@@ -21,6 +21,7 @@ from typing import BinaryIO
 from dockyard.builds.dockerignore import IgnoreRules, read_patterns
 from dockyard.errors import DockyardError, UsageError
 from dockyard.names import CONTEXT_PREFIX
+from dockyard.rules import clipped
 
 # isal level 2 runs several times faster than zlib level 6 for an output a few percent larger;
 # blocks of 1 MiB keep two compressing threads busy with little memory.
@@ -101,7 +102,8 @@ def _patterns(root: Path, dockerfile: str) -> list[str]:
     try:
         patterns = read_patterns(source.read_text("utf-8")) if source else []
     except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{source}: cannot read it: {err}") from None
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+        raise UsageError(clipped(f"{source}: cannot read it: {reason}")) from None
     try:
         rules = IgnoreRules(patterns)
     except ValueError as err:

@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails
 from dockyard.config import limits
 from dockyard.config.models import Config
 from dockyard.errors import ConfigError
-from dockyard.rules import shown
+from dockyard.rules import clipped, shown
 
 DEFAULT_PATH = Path("dockyard.yml")
 EXAMPLE_SOURCE = "the bundled example"
@@ -48,7 +48,15 @@ def load_config(path: Path | None) -> LoadedConfig:
             return LoadedConfig(parse_config(starter_text(**_STARTER_DEFAULTS), EXAMPLE_SOURCE),
                                 EXAMPLE_SOURCE, is_example=True)
         path = DEFAULT_PATH
-    return LoadedConfig(parse_config(read_config_text(path), str(path)), str(path))
+    return LoadedConfig(parse_config(read_config_text(path), _named(path)), str(path))
+
+
+def _named(path: Path) -> str:
+    """``path`` as messages name it: whole unless absurdly long (a path may be 4 KiB)."""
+    return clipped(str(path), PATH_SHOWN)
+
+
+PATH_SHOWN = 200
 
 
 def read_config_text(path: Path) -> str:
@@ -57,31 +65,32 @@ def read_config_text(path: Path) -> str:
     A named pipe, a device (``/dev/zero``) or a directory is refused before it is opened, so
     nothing blocks and nothing is read without bound.
     """
+    name = _named(path)
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file"],
+        raise ConfigError([f"{name}: no such file"],
                           hint="run `dockyard init` to write a starter dockyard.yml") from None
     except OSError as err:
-        raise ConfigError([f"{path}: cannot read it: {err.strerror or err}"]) from None
+        raise ConfigError([f"{name}: cannot read it: {err.strerror or err}"]) from None
     if not stat.S_ISREG(info.st_mode):
-        raise ConfigError([f"{path}: not a regular file (a dockyard.yml is a file, not a "
+        raise ConfigError([f"{name}: not a regular file (a dockyard.yml is a file, not a "
                            f"{_kind(info.st_mode)})"])
     if info.st_size > limits.CONFIG_BYTES:
-        raise ConfigError([f"{path}: {info.st_size:,} bytes; a dockyard.yml may be at most "
+        raise ConfigError([f"{name}: {info.st_size:,} bytes; a dockyard.yml may be at most "
                            f"{limits.CONFIG_BYTES:,}"])
     try:
         with path.open("rb") as file:
             data = file.read(limits.CONFIG_BYTES + 1)
     except OSError as err:
-        raise ConfigError([f"{path}: cannot read it: {err.strerror or err}"]) from None
+        raise ConfigError([f"{name}: cannot read it: {err.strerror or err}"]) from None
     if len(data) > limits.CONFIG_BYTES:  # it grew after the check
-        raise ConfigError([f"{path}: more than {limits.CONFIG_BYTES:,} bytes"])
+        raise ConfigError([f"{name}: more than {limits.CONFIG_BYTES:,} bytes"])
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[:err.start].count(b"\n") + 1
-        raise ConfigError([f"{path}:{line}: not UTF-8 text (byte {err.start})"]) from None
+        raise ConfigError([f"{name}:{line}: not UTF-8 text (byte {err.start})"]) from None
 
 
 def _kind(mode: int) -> str:
