@@ -160,6 +160,24 @@ def test_a_path_too_long_for_the_system_is_named_short(tmp_path: Path,
     assert len(line) < 300 and "(5,000 characters)" in line
 
 
+def test_no_error_line_carries_a_value_whole(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """(Found by tests/cli/test_fuzz_argv.py: `status <5,000 characters>` echoed them.) The
+    message quotes the value short; the console cuts any line of an error in any case."""
+    from dockyard.ui.console import Console
+
+    main(["status", "x" * 5000])
+    err = capsys.readouterr().err
+    assert max(len(line) for line in err.splitlines()) < 400
+    import sys
+
+    console = Console(sys.stdout, sys.stderr)
+    console.error("y" * 10_000 + "\nshort", hint="z" * 10_000)
+    lines = capsys.readouterr().err.splitlines()
+    assert [len(line) < 400 for line in lines] == [True, True, True]
+    assert lines[1] == "short" and "(10,000 characters)" in lines[0]
+
+
 def test_the_docs_table_names_every_limit_with_its_value() -> None:
     table = (ROOT / "docs" / "limits.md").read_text("utf-8")
     for value in (f"{limits.STORAGE_MIN_GIB}-{limits.STORAGE_MAX_GIB} GiB",

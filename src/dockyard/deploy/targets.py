@@ -8,13 +8,14 @@ from dockyard.config.models import Config
 from dockyard.deploy.definition import AppTarget, target_from_outputs
 from dockyard.errors import UsageError
 from dockyard.names import Out, app_stack_key
+from dockyard.rules import shown
 
 
 def check_app(cfg: Config, app: str) -> None:
     """Refuse an app that dockyard.yml does not declare."""
     if app not in cfg.apps:
         names = ", ".join(sorted(cfg.apps)) or "none"
-        raise UsageError(f"APP {app!r}: dockyard.yml declares no such app (apps: {names})")
+        raise UsageError(f"APP {shown(app)}: dockyard.yml declares no such app (apps: {names})")
 
 
 def find_target(stacks: StackReader, cfg: Config, app: str) -> AppTarget:

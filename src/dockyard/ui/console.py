@@ -8,6 +8,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from dockyard.rules import clipped
+
+ERROR_LINE = 360  # characters of one line of an error or hint, before it is cut
+
 
 @dataclass(frozen=True)
 class Console:
@@ -40,7 +44,11 @@ class Console:
         self.note(text if self.interactive else f"{time.strftime('%H:%M:%S')} {text}")
 
     def error(self, message: str, hint: str | None = None) -> None:
-        """An error line, and a hint line when there is one."""
-        self.note(f"error: {message}")
+        """An error line, and a hint line when there is one. Each line is cut to a readable
+        length: whatever a message quotes, stderr never carries a value whole."""
+        def cut(text: str) -> str:
+            return "\n".join(clipped(line, ERROR_LINE) for line in text.split("\n"))
+
+        self.note(f"error: {cut(message)}")
         if hint:
-            self.note(f"hint: {hint}")
+            self.note(f"hint: {cut(hint)}")
