@@ -13,6 +13,7 @@ from dockyard.builds.runner import BuildEnvironment
 from dockyard.builds.sources import Source
 from dockyard.cli import main
 from dockyard.cli.wiring import Wiring
+from tests.conftest import example_text
 from tests.fakes import FakeClock, FakeEcs, FakeLogs, TaskScript
 
 ENV = BuildEnvironment(cluster="arn:aws:ecs:ap-southeast-2:123456789012:cluster/acme",
@@ -51,6 +52,7 @@ class Registry:
 @pytest.fixture()
 def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[TaskScript]:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "dockyard.yml").write_text(example_text())  # a project, not the example
     scripts: list[TaskScript] = []
     logs = FakeLogs()
     clients = BuildClients(stacks=None, tasks=FakeEcs(logs, scripts), logs=logs,  # type: ignore[arg-type]

@@ -61,3 +61,43 @@ def test_bad_region_option_is_exit_2(run_cli: CliRunner) -> None:
     done = run_cli("plan", "--region", "moon-base-1x")
     assert done.returncode == 2
     assert "error: --region: 'moon-base-1x' is not an AWS region" in done.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["down"], ["diff"], ["up", "--yes"],
+                                     ["jenkins", "url"], ["deploy", "web", "--image", "x:1"]])
+def test_without_a_config_aws_commands_refuse_to_guess(run_cli: CliRunner, tmp_path: Path,
+                                                       command: list[str]) -> None:
+    """An empty folder used to mean the bundled example ("acme"): `down` listed acme's stacks."""
+    (tmp_path / ".git").mkdir()
+    done = run_cli(*command)
+    assert done.returncode == 2, done.stderr
+    assert f"error: no dockyard.yml in {tmp_path.resolve()} or the folders above it" \
+        in done.stderr
+    assert "hint: run `dockyard init` to write one, or pass --config FILE (or set " \
+           "DOCKYARD_CONFIG)" in done.stderr
+    assert "acme" not in done.stderr + done.stdout
+
+
+def test_plan_still_shows_the_example_and_says_so(run_cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    done = run_cli("plan", "--no-lint")
+    assert done.returncode == 0, done.stderr
+    assert "planning the bundled example" in done.stderr
+    assert "acme-jenkins" in done.stdout
+
+
+def test_the_config_comes_from_a_parent_folder_or_dockyard_config(run_cli: CliRunner,
+                                                                 tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "dockyard.yml").write_text(example_text(("name: acme", "name: shop")))
+    deep = tmp_path / "services" / "web"
+    deep.mkdir(parents=True)
+    shown = run_cli("jenkins", "url", cwd=deep)
+    assert shown.returncode == 0 and shown.stdout == "https://jenkins.example.com/\n"
+    elsewhere = tmp_path / "other.yml"
+    elsewhere.write_text(example_text(("domain: example.com", "domain: other.example")))
+    chosen = run_cli("jenkins", "url", cwd=deep, env={"DOCKYARD_CONFIG": str(elsewhere)})
+    assert chosen.stdout == "https://jenkins.other.example/\n"
+    flag = run_cli("jenkins", "url", "--config", str(tmp_path / "dockyard.yml"), cwd=deep,
+                   env={"DOCKYARD_CONFIG": str(elsewhere)})
+    assert flag.stdout == "https://jenkins.example.com/\n", "--config wins over the variable"

@@ -9,12 +9,14 @@ import pytest
 
 from dockyard.cli import main
 from dockyard.cli.wiring import Wiring
+from tests.conftest import example_text
 from tests.fakes import FakeAccount, FakeClock, FakeCloudFormation, FakeRetained
 
 
 @pytest.fixture()
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCloudFormation:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "dockyard.yml").write_text(example_text())  # a project, not the example
     api = FakeCloudFormation()
     # The fakes go in where the command's wiring makes its clients.
     for name, value in (("stacks", api), ("account", FakeAccount()),

@@ -41,12 +41,37 @@ def test_a_minimal_file_gets_every_default() -> None:
     assert cfg.url("jenkins") == "https://jenkins.shop.example.com/"
 
 
-def test_without_a_file_the_bundled_example_is_used(tmp_path: Path,
+def test_only_plan_falls_back_to_the_bundled_example(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    loaded = load_config(None)
+    (tmp_path / ".git").mkdir()  # the top of a checkout: the search stops here
+    loaded = load_config(None, allow_example=True)
     assert loaded.is_example
     assert loaded.config == example_config()
+    with pytest.raises(ConfigError) as refused:
+        load_config(None)
+    assert refused.value.exit_code == 2
+    assert "no dockyard.yml in" in refused.value.message
+    assert refused.value.hint is not None and "dockyard init" in refused.value.hint
+
+
+def test_the_config_is_found_here_or_in_the_nearest_folder_above(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As git finds its repository: this folder, then its parents, up to the checkout's top."""
+    (tmp_path / "dockyard.yml").write_text(example_text(("name: acme", "name: outer")))
+    project = tmp_path / "repo"
+    (project / ".git").mkdir(parents=True)
+    deep = project / "services" / "web"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    with pytest.raises(ConfigError):  # the checkout's top is as far as it looks
+        load_config(None)
+    (project / "dockyard.yml").write_text(example_text(("name: acme", "name: shop")))
+    found = load_config(None)
+    assert found.config.name == "shop" and found.source == str(project / "dockyard.yml")
+    (deep / "dockyard.yml").write_text(example_text(("name: acme", "name: web")))
+    assert load_config(None).config.name == "web"
+    assert load_config(None).source == "dockyard.yml"
 
 
 def test_a_missing_config_file_is_a_config_error(tmp_path: Path) -> None:

@@ -31,12 +31,13 @@ class RunState:
     region: str | None = None
     output: str = "text"
     events: bool = False
+    allow_example: bool = False  # plan: without a dockyard.yml, the bundled example
     console: Console = field(default_factory=lambda: Console(out=sys.stdout, err=sys.stderr))
     _wiring: Wiring | None = field(default=None, repr=False)
 
     def load_config(self) -> LoadedConfig:
-        """The config from ``--config`` (or ./dockyard.yml, or the bundled example), with
-        ``--region`` applied on top."""
+        """The config from ``--config`` (or the dockyard.yml here or above; for ``plan`` the
+        bundled example when there is none), with ``--region`` applied on top."""
         from pydantic import ValidationError
 
         from dockyard.config import LoadedConfig, load_config
@@ -44,7 +45,7 @@ class RunState:
         from dockyard.config.models import Config
         from dockyard.errors import UsageError
 
-        loaded = load_config(self.config_path)
+        loaded = load_config(self.config_path, allow_example=self.allow_example)
         if self.region is None or self.region == loaded.config.region:
             return loaded
         try:
@@ -74,9 +75,9 @@ def common_options(func: F) -> F:
     """Add --config, --profile, --region, --output and --debug to a command."""
     options = [
         click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
-                     expose_value=False, callback=_set("config_path"),
-                     help="dockyard.yml to use [default: ./dockyard.yml, else the bundled "
-                          "example]"),
+                     expose_value=False, callback=_set("config_path"), envvar="DOCKYARD_CONFIG",
+                     help="dockyard.yml to use [env DOCKYARD_CONFIG; default: the dockyard.yml "
+                          "in this folder or the nearest folder above]"),
         click.option("--profile", expose_value=False, callback=_set("profile"),
                      envvar="AWS_PROFILE", help="AWS profile [env AWS_PROFILE]"),
         click.option("--region", expose_value=False, callback=_set("region"),

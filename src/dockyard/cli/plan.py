@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dockyard.cli.common import common_options, wiring
+from dockyard.cli.common import common_options, state, wiring
 from dockyard.errors import ExitCode, ValidationFailedError
 
 
@@ -23,16 +23,18 @@ def plan(out_dir: Path, lint: bool) -> int:
 
     Renders every stack from dockyard.yml, writes each template as JSON to --out, validates
     them with cfn-lint, and prints the stacks, endpoints, what is open to whom and a monthly
-    cost estimate. Needs no credentials; with no dockyard.yml it plans the bundled example.
+    cost estimate. Needs no credentials; with no dockyard.yml here or above it plans the
+    bundled example, and says so.
     """
     from dockyard.planning.plan import make_plan
     from dockyard.ui.plan import finding_line, plan_document, plan_text
 
+    state().allow_example = True
     wired = wiring()
     console, loaded = wired.console, wired.loaded
     if loaded.is_example:
-        console.note("note: no dockyard.yml here: planning the bundled example "
-                     "(`dockyard init` writes one to edit)")
+        console.note("note: no dockyard.yml here or in the folders above: planning the bundled "
+                     "example (`dockyard init` writes one to edit)")
     result = make_plan(loaded, out_dir, on_progress=console.progress, lint=lint)
     for path in result.removed:
         console.note(f"removed {path}: that stack is no longer in the config")

@@ -41,13 +41,34 @@ def starter_text(name: str = "acme", region: str = "ap-southeast-2",
     return string.Template(template).substitute(name=name, region=region, domain=domain)
 
 
-def load_config(path: Path | None) -> LoadedConfig:
-    """Load ``path``; without one, ./dockyard.yml, and without that, the bundled example."""
+def find_config(start: Path | None = None) -> Path | None:
+    """The dockyard.yml that applies in ``start`` (the current folder): there, else in the
+    nearest parent that has one, as git finds its repository. The search stops at the top of
+    a git work tree (a folder with ``.git``), so a project never picks up a stray file from
+    above its checkout, and at the filesystem root."""
+    here = Path.cwd().resolve()
+    folder = (start or here).resolve()
+    for candidate in (folder, *folder.parents):
+        found = candidate / DEFAULT_PATH.name
+        if found.is_file():
+            return DEFAULT_PATH if candidate == here else found
+        if (candidate / ".git").exists():
+            return None
+    return None
+
+
+def load_config(path: Path | None, *, allow_example: bool = False) -> LoadedConfig:
+    """Load ``path``; without one, the dockyard.yml :func:`find_config` finds; without that,
+    the bundled example when ``allow_example`` (``plan``), else a usage error."""
     if path is None:
-        if not DEFAULT_PATH.exists():
-            return LoadedConfig(parse_config(starter_text(**_STARTER_DEFAULTS), EXAMPLE_SOURCE),
-                                EXAMPLE_SOURCE, is_example=True)
-        path = DEFAULT_PATH
+        path = find_config()
+        if path is None:
+            if allow_example:
+                return LoadedConfig(parse_config(starter_text(**_STARTER_DEFAULTS),
+                                                 EXAMPLE_SOURCE), EXAMPLE_SOURCE, is_example=True)
+            raise ConfigError([f"no dockyard.yml in {_named(Path.cwd())} or the folders above "
+                               "it"], hint="run `dockyard init` to write one, or pass --config "
+                                           "FILE (or set DOCKYARD_CONFIG)")
     return LoadedConfig(parse_config(read_config_text(path), _named(path)), str(path))
 
 
