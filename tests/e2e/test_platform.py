@@ -163,7 +163,11 @@ def test_down_keeps_efs_and_ecr_then_up_adopts_them_and_purge_removes_them(
     assert down.returncode == 0, down.stderr
     assert live_stacks(account) == {}
     assert "Kept (your data):" in down.stdout
-    assert f"aws efs delete-file-system --file-system-id {home['FileSystemId']}" in down.stdout
+    # commands that work when pasted: each names the region
+    assert (f"aws efs delete-file-system --region ap-southeast-2 --file-system-id "
+            f"{home['FileSystemId']}") in down.stdout
+    assert "aws ecr delete-repository --region ap-southeast-2 --repository-name acme/web " \
+           "--force" in down.stdout
     repositories = {r["repositoryName"] for r in
                     account.client("ecr").describe_repositories()["repositories"]}
     assert "acme/web" in repositories and len(repositories) == 6
@@ -245,6 +249,9 @@ def test_a_github_secret_without_its_keys_fails_before_any_stack(dockyard: Docky
     assert ("error: jenkins.github.credentials_secret: the secret acme/github lacks username, "
             "webhook_secret") in done.stderr
     assert "t0ps3cret" not in done.stderr + done.stdout, "values are never shown"
+    assert "aws secretsmanager put-secret-value --region ap-southeast-2 --secret-id acme/github " \
+           "--secret-string '{\"username\": \"...\", \"token\": \"...\", " \
+           "\"webhook_secret\": \"...\"}'" in done.stderr, "a hint that works when pasted"
     assert live_stacks(account) == {}
 
 

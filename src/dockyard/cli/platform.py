@@ -221,7 +221,7 @@ def down(purge: bool, yes: bool, yes_really_purge: bool) -> int:
     _confirm_down(platform.cfg.name, purge=purge, yes=yes, really=yes_really_purge)
     result = teardown(platform, plan, retained, purge=purge, services=wired.services,
                       tasks=wired.tasks, clock=wired.clock)
-    wired.result(down_document(result), down_text(result))
+    wired.result(down_document(result), down_text(result, wired.cfg.region))
     if not result.ok:
         failed = next(r for r in result.results if not r.ok)
         raise DockyardError(f"{failed.name} could not be deleted ({failed.status})",

@@ -143,12 +143,15 @@ def _check_github_secret(platform: Platform) -> None:
     if keys is None:
         raise AwsPreconditionError(
             f"jenkins.github.credentials_secret: the secret {name} does not exist",
-            hint=f"aws secretsmanager create-secret --name {name} --secret-string '{example}'")
+            hint=f"aws secretsmanager create-secret --region {platform.cfg.region} --name {name} "
+                 f"--secret-string '{example}'")
     missing = [k for k in wanted if k not in keys]
     if missing:
         raise AwsPreconditionError(
             f"jenkins.github.credentials_secret: the secret {name} lacks "
-            f"{', '.join(missing)}", hint=f"it must hold JSON like {example}")
+            f"{', '.join(missing)}", hint=f"it must hold JSON like {example}: aws secretsmanager "
+                                          f"put-secret-value --region {platform.cfg.region} "
+                                          f"--secret-id {name} --secret-string '{example}'")
 
 
 AfterDeploy = Callable[[StackTemplate, StackResult, dict[str, dict[str, str]]], None]

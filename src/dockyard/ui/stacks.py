@@ -99,8 +99,9 @@ def down_preview(plan: DownPlan, purge: bool) -> list[str]:
     return lines
 
 
-def down_text(result: DownResult) -> str:
-    """What ``down`` deleted, kept or purged, and how to delete what is kept."""
+def down_text(result: DownResult, region: str) -> str:
+    """What ``down`` deleted, kept or purged, and how to delete what is kept (commands that
+    work when pasted: each names the region)."""
     lines = columns([*((f"service {name}", "deleted") for name in result.deleted_services),
                      *((f"task {task}", "stopped") for task in result.stopped_tasks),
                      *((r.name, str(r.outcome)) for r in result.results)], indent=0)
@@ -108,10 +109,10 @@ def down_text(result: DownResult) -> str:
         lines += ["", "Kept (your data):", *_data_lines(result.kept_file_systems,
                                                         result.kept_repositories)]
         lines += ["", "To delete them: dockyard down --purge, or"]
-        lines += [f"  aws efs delete-file-system --file-system-id {fs.file_system_id}"
-                  for fs in result.kept_file_systems]
-        lines += [f"  aws ecr delete-repository --repository-name {r.name} --force"
-                  for r in result.kept_repositories]
+        lines += [f"  aws efs delete-file-system --region {region} "
+                  f"--file-system-id {fs.file_system_id}" for fs in result.kept_file_systems]
+        lines += [f"  aws ecr delete-repository --region {region} --repository-name {r.name} "
+                  "--force" for r in result.kept_repositories]
         if result.kept_file_systems:
             lines.append("  (EFS backups stay in the vault aws/efs/automatic-backup-vault "
                          "until you delete them)")
