@@ -61,3 +61,15 @@ def test_help_and_version(run_cli: CliRunner) -> None:
     assert "Exit codes" in helped.stdout
     plan_help = run_cli("plan", "--help")
     assert "--out" in plan_help.stdout and "--output" in plan_help.stdout
+
+
+def test_every_schema_property_is_described() -> None:
+    """Editors show these as completion help for dockyard.yml."""
+    from dockyard.config.models import Config
+
+    schema = Config.model_json_schema()
+    sections = {"Config": schema, **schema.get("$defs", {})}
+    bare = [f"{section}.{name}" for section, node in sections.items()
+            for name, spec in node.get("properties", {}).items() if not spec.get("description")]
+    assert bare == []
+    assert sum(len(n.get("properties", {})) for n in sections.values()) >= 60

@@ -86,6 +86,11 @@ def test_a_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
     ("cpu: 2048                      # 2 vCPU", "cpu: 256", "jenkins.memory",
      "does not go with cpu 256", 1),
     ("port: 5001", "port: 5001\n    prot: 80", "apps.web.prot", "unknown key; expected one of", 1),
+    # the keys of the mode chosen, not of every mode (that list named cidr as expected)
+    ("mode: default-vpc", "mode: default-vpc\n  cidr: 10.0.0.0/16", "network.cidr",
+     "unknown key with mode default-vpc; expected one of: mode", 1),
+    ("mode: default-vpc", "mode: create\n  cidrr: 10.0.0.0/16", "network.cidrr",
+     "unknown key with mode create; expected one of: mode, cidr", 1),
     ("0.0.0.0/0\n", "10.0.0.300/8\n", "edge.allowed_cidrs.0", "not a CIDR block", 0),
     ("0.0.0.0/0\n", "10.0.0.1/8\n", "edge.allowed_cidrs.0", "host bits set", 0),
     ("name: acme", "name: Acme_1", "name", "not a valid name", 0),

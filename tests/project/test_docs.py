@@ -56,3 +56,22 @@ def test_every_documented_command_and_option_exists(doc: str, line: str) -> None
     for option in (w.split("=")[0] for w in words if w.startswith("--")):
         assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", helped.output), \
             f"{doc}: {line!r}: {option} is not an option of dockyard {' '.join(path)}"
+
+
+def test_starter_example_and_docs_describe_the_github_secret_as_the_code_reads_it() -> None:
+    """Every place that shows the GitHub secret's JSON names each key `up` checks for."""
+    from dockyard.config.models import GitHub
+    from dockyard.stacks.platform import github_secret_keys
+
+    keys = github_secret_keys(GitHub(credentials_secret="acme/github"))
+    assert keys == ["username", "token", "webhook_secret"]
+    places = [REPO / "src" / "dockyard" / "config" / "starter.yml",
+              REPO / "examples" / "web" / "dockyard.yml", *DOCS]
+    seen = 0
+    for path in places:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if '"username"' in line:
+                seen += 1
+                for key in keys:
+                    assert f'"{key}"' in line, f"{path.name}:{number} leaves out {key}"
+    assert seen >= 5

@@ -287,8 +287,11 @@ def _describe(error: ErrorDetails, data: Any, lines: dict[Path_, int], source: s
 def _message(error: ErrorDetails, path: Path_) -> str:
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(path[:-1])
-        return "unknown key" + (f"; expected one of: {', '.join(allowed)}" if allowed else "")
+        # pydantic's location names the union member it chose (network's mode), the path not
+        allowed, mode = _allowed_keys(
+            tuple(p for p in error["loc"] if isinstance(p, str | int))[:-1])
+        return "unknown key" + (f" with mode {mode}" if mode else "") + \
+            (f"; expected one of: {', '.join(allowed)}" if allowed else "")
     if kind == "missing":
         return "required, but missing"
     if kind == "union_tag_invalid":
@@ -307,22 +310,35 @@ def _tag(error: ErrorDetails) -> str:
     return str((error.get("ctx") or {}).get("tag", ""))
 
 
-def _allowed_keys(path: Path_) -> list[str]:
-    """Field names of the section at ``path``, to suggest when a key there is unknown."""
+def _allowed_keys(path: Path_) -> tuple[list[str], str]:
+    """Field names of the section at ``path``, to suggest when a key there is unknown, and the
+    mode that chose the section's model ('' when none did)."""
     models: list[type[BaseModel]] = [Config]
-    in_dict = False
+    in_dict, mode = False, ""
     for part in path:
         if in_dict:  # ``part`` is a key the user chose, such as an app's name
             in_dict = False
             continue
+        chosen = [m for m in models if _mode_of(m) == part]
+        if len(models) > 1 and chosen:  # the union member pydantic chose by its tag
+            models, mode = chosen, str(part)
+            continue
         fields = [m.model_fields[part] for m in models
                   if isinstance(part, str) and part in m.model_fields]
         if not fields:
-            return []
+            return [], ""
         models, in_dict = _models_in(fields[0].annotation)
+        mode = ""
     if in_dict:
-        return []
-    return list(dict.fromkeys(name for m in models for name in m.model_fields))
+        return [], ""
+    return list(dict.fromkeys(name for m in models for name in m.model_fields)), mode
+
+
+def _mode_of(model: type[BaseModel]) -> Any:
+    """The ``mode`` a discriminated union member is chosen by (None for other models)."""
+    field = model.model_fields.get("mode")
+    values = get_args(field.annotation) if field is not None else ()
+    return values[0] if len(values) == 1 else None
 
 
 def _models_in(annotation: Any) -> tuple[list[type[BaseModel]], bool]:

@@ -161,14 +161,17 @@ class FargateSize(Model):
 class DefaultVpc(Model):
     """Use the region's default VPC and two of its subnets in different zones (as the seed did)."""
 
-    mode: Literal["default-vpc"] = "default-vpc"
+    mode: Annotated[Literal["default-vpc"], Field(
+        description="default-vpc: the region's default VPC (the default).")] = "default-vpc"
 
 
 class ExistingNetwork(Model):
     """Use a VPC you already have."""
 
-    mode: Literal["existing"]
-    vpc_id: Annotated[str, _check(re.compile(r"^vpc-[0-9a-f]{8,17}$"), "a VPC id (vpc-...)")]
+    mode: Annotated[Literal["existing"], Field(description="existing: a VPC you already have.")]
+    vpc_id: Annotated[
+        str, _check(re.compile(r"^vpc-[0-9a-f]{8,17}$"), "a VPC id (vpc-...)"),
+        Field(description="The VPC's id (vpc-...).")]
     subnets: Annotated[
         list[Annotated[str, _check(re.compile(r"^subnet-[0-9a-f]{8,17}$"), "a subnet id")]],
         Field(min_length=2, description="Public subnets in two or more zones (load balancer)."),
@@ -189,8 +192,10 @@ class ExistingNetwork(Model):
 class CreateNetwork(Model):
     """Create a VPC with two public subnets in two zones and an internet gateway."""
 
-    mode: Literal["create"]
-    cidr: Cidr = "10.0.0.0/16"
+    mode: Annotated[Literal["create"], Field(
+        description="create: a new VPC with two public subnets.")]
+    cidr: Annotated[Cidr, Field(
+        description="The new VPC's IPv4 block, /16 to /24.")] = "10.0.0.0/16"
 
     @field_validator("cidr")
     @classmethod
@@ -260,10 +265,15 @@ class GitHub(Model):
 class JenkinsJob(Model):
     """One multibranch pipeline job, seeded by Job DSL."""
 
-    name: Annotated[str, _check(re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"), "a job name")]
-    repository: Annotated[str, _check(_REPO_SLUG, "a GitHub repository as owner/name")]
+    name: Annotated[
+        str, _check(re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"), "a job name"),
+        Field(description="The job's name in Jenkins (unique).")]
+    repository: Annotated[
+        str, _check(_REPO_SLUG, "a GitHub repository as owner/name"),
+        Field(description="The GitHub repository, owner/name.")]
     jenkinsfile: Annotated[str, _check(re.compile(r"^[A-Za-z0-9._/-]{1,200}$"),
-                                       "a path in the repository (like ci/Jenkinsfile)")] \
+                                       "a path in the repository (like ci/Jenkinsfile)"),
+                           Field(description="The pipeline's path in the repository.")] \
         = "Jenkinsfile"
 
 
@@ -274,49 +284,68 @@ class JenkinsAgents(FargateSize):
     count: Annotated[int, Field(ge=0, le=100, description=(
         "How many agents run (0 to 100). Each runs one build at a time; 0 runs none. "
         "`dockyard jenkins agents N` resizes the pool until the next `up`."))] = 1
-    cpu: Cpu = 1024
-    memory: int = 2048
-    storage_gib: StorageGib = 30
+    cpu: Annotated[Cpu, Field(description="Each agent's CPU units (1024 = 1 vCPU).")] = 1024
+    memory: Annotated[int, Field(
+        description="Each agent's memory in MiB; must fit its CPU.")] = 2048
+    storage_gib: Annotated[StorageGib, Field(
+        description="Each agent's task storage in GiB (21-200).")] = 30
     spot: bool = Field(default=True, description=(
         "The first agent on demand, the rest mostly on Fargate Spot (3 Spot to 1 on demand)."))
-    log_retention_days: Retention = 7
+    log_retention_days: Annotated[Retention, Field(
+        description="Days the agents' logs are kept.")] = 7
 
 
 class Jenkins(FargateSize):
     """The Jenkins controller: one Fargate task with JENKINS_HOME on EFS."""
 
-    host: Host = "jenkins"
+    host: Annotated[Host, Field(
+        description="The controller's host under edge.domain (jenkins.example.com).")] = "jenkins"
     architecture: Literal["amd64", "arm64"] = Field(
         default="amd64", description="What the controller and its agents run on; dockyard "
                                      "builds their images for it, whatever the apps use.")
-    cpu: Cpu = 2048
-    memory: int = 4096
-    storage_gib: StorageGib = 30
+    cpu: Annotated[Cpu, Field(description="The controller's CPU units (2048 = 2 vCPU).")] = 2048
+    memory: Annotated[int, Field(
+        description="The controller's memory in MiB; must fit its CPU.")] = 4096
+    storage_gib: Annotated[StorageGib, Field(
+        description="The controller's task storage in GiB (21-200), for war and plugins.")] = 30
     image: str | None = Field(default=None, description="Use this image instead of building one.")
     file_system_id: Annotated[
         str, _check(re.compile(r"^fs-[0-9a-f]{8,40}$"), "an EFS file system id (fs-...)")
     ] | None = Field(default=None, description="Adopt this EFS file system as JENKINS_HOME.")
-    log_retention_days: Retention = 30
-    github: GitHub | None = None
-    jobs: list[JenkinsJob] = []
-    agents: JenkinsAgents = JenkinsAgents()
+    log_retention_days: Annotated[Retention, Field(
+        description="Days the controller's log is kept.")] = 30
+    github: Annotated[GitHub | None, Field(
+        description="GitHub credentials for scans and webhooks (a Secrets Manager secret).")] \
+        = None
+    jobs: Annotated[list[JenkinsJob], Field(
+        description="Multibranch pipeline jobs, one per repository.")] = []
+    agents: Annotated[JenkinsAgents, Field(
+        description="The pool of Fargate agents pipelines run on.")] = JenkinsAgents()
 
 
 class Builder(FargateSize):
     """kaniko image builds as one-off Fargate tasks."""
 
-    cpu: Cpu = 2048
-    memory: int = 8192
-    storage_gib: StorageGib = 50
-    spot: bool = True
-    architectures: Annotated[list[Literal["amd64", "arm64"]], Field(min_length=1)] = ["amd64"]
-    timeout_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
-    executor_image: str = DEFAULT_EXECUTOR_IMAGE
+    cpu: Annotated[Cpu, Field(
+        description="CPU units of a build task (2048 = 2 vCPU); --cpu overrides once.")] = 2048
+    memory: Annotated[int, Field(
+        description="Memory of a build task in MiB; must fit its CPU.")] = 8192
+    storage_gib: Annotated[StorageGib, Field(
+        description="Task storage of a build in GiB (21-200): kaniko unpacks layers here.")] = 50
+    spot: Annotated[bool, Field(
+        description="Builds on Fargate Spot, retried once on demand when interrupted.")] = True
+    architectures: Annotated[list[Literal["amd64", "arm64"]], Field(
+        min_length=1, description="What images are built for: amd64, arm64 or both (one "
+                                  "index).")] = ["amd64"]
+    timeout_minutes: Annotated[int, Field(
+        ge=1, le=1440, description="A build running longer is stopped (1-1440).")] = 60
+    executor_image: Annotated[str, Field(
+        description="The kaniko executor image, pinned by digest.")] = DEFAULT_EXECUTOR_IMAGE
     mutable_tags: Annotated[
         list[Annotated[str, _check(_TAG_FILTER, "an ECR tag filter")]],
         Field(max_length=5, description="Tags that may move (like 'latest'); the rest never do."),
     ] = ["latest"]
-    log_retention_days: Retention = 14
+    log_retention_days: Annotated[Retention, Field(description="Days build logs are kept.")] = 14
     registry_auth_secret: Annotated[str, _check(_SM_NAME, "a Secrets Manager secret name")] | None \
         = Field(default=None, description="A secret holding a Docker config JSON ({\"auths\": "
                 "...}) for pushing to registries other than ECR, such as Docker Hub.")
@@ -332,19 +361,26 @@ class Builder(FargateSize):
 class App(FargateSize):
     """An application deployed as an ECS service behind the load balancer."""
 
-    port: Annotated[int, Field(ge=1, le=65535)]
+    port: Annotated[int, Field(ge=1, le=65535,
+                               description="The port the app's container listens on.")]
     host: Host | None = Field(default=None, description="Default: the app's name.")
-    cpu: Cpu = 256
-    memory: int = 512
-    count: Annotated[int, Field(ge=0, le=100)] = 1
+    cpu: Annotated[Cpu, Field(description="CPU units of each task (256 = 0.25 vCPU).")] = 256
+    memory: Annotated[int, Field(description="Memory of each task in MiB; must fit its CPU.")] = 512
+    count: Annotated[int, Field(ge=0, le=100, description="How many tasks run (0-100).")] = 1
     health_check: Annotated[str, _check(_PATH, "a path starting with /"),
-                            Field(max_length=limits.HEALTH_CHECK_PATH_CHARACTERS)] = "/"
-    env: dict[EnvName, EnvValue] = {}
+                            Field(max_length=limits.HEALTH_CHECK_PATH_CHARACTERS,
+                                  description="The path the load balancer checks (200-399 is "
+                                              "healthy).")] = "/"
+    env: Annotated[dict[EnvName, EnvValue], Field(
+        description="Plain environment variables; secrets belong in secrets.")] = {}
     secrets: dict[SecretName, SecretRef] = Field(
         default={}, description="NAME: a Secrets Manager name or ARN, or ssm:/parameter/path."
     )
-    priority: Annotated[int, Field(ge=2, le=50000)] | None = None
-    log_retention_days: Retention = 30
+    priority: Annotated[int, Field(ge=2, le=50000)] | None = Field(
+        default=None, description="The listener rule's priority (2-50000); default: derived "
+                                  "from the app's name.")
+    log_retention_days: Annotated[Retention, Field(
+        description="Days the app's logs are kept.")] = 30
 
     @field_validator("secrets")
     @classmethod
@@ -388,12 +424,18 @@ class Config(Model):
 
     name: Name = Field(description="Prefix of every stack and resource.")
     region: Annotated[str, _check(_REGION, "an AWS region (like ap-southeast-2)"),
-                      AfterValidator(_known_region)]
-    network: Network = DefaultVpc()
-    edge: Edge
-    jenkins: Jenkins = Jenkins()
-    builder: Builder = Builder()
-    apps: dict[Annotated[str, AfterValidator(_app_name)], App] = {}
+                      AfterValidator(_known_region),
+                      Field(description="The AWS region everything is created in.")]
+    network: Annotated[Network, Field(
+        description="Which VPC: default-vpc, existing or create.")] = DefaultVpc()
+    edge: Annotated[Edge, Field(
+        description="The domain, certificate and who may reach the load balancer.")]
+    jenkins: Annotated[Jenkins, Field(
+        description="The Jenkins controller, its jobs and agents.")] = Jenkins()
+    builder: Annotated[Builder, Field(
+        description="Image builds with kaniko on Fargate.")] = Builder()
+    apps: Annotated[dict[Annotated[str, AfterValidator(_app_name)], App], Field(
+        description="Applications deployed as ECS services, by name.")] = {}
 
     @field_validator("apps", mode="before")
     @classmethod

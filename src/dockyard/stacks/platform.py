@@ -16,7 +16,7 @@ from dockyard.aws.account import HostedZone, Identity
 from dockyard.aws.cloudformation import ResourceChange, Stack
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.aws.retained import FileSystem, Repository
-from dockyard.config.models import Config, DefaultVpc
+from dockyard.config.models import Config, DefaultVpc, GitHub
 from dockyard.errors import DockyardError, UsageError
 from dockyard.names import TAG_KEY
 from dockyard.stacks import status as st
@@ -131,13 +131,18 @@ def discover(platform: Platform) -> dict[str, str]:
     return facts
 
 
+def github_secret_keys(github: GitHub) -> list[str]:
+    """The keys the GitHub secret's JSON must hold (the JCasC file reads each)."""
+    return ["username", "token"] + (["webhook_secret"] if github.webhook_secret else [])
+
+
 def _check_github_secret(platform: Platform) -> None:
     """Jenkins reads its GitHub credentials from this secret; a wrong one would surface only as
     failing branch scans, so it is checked before anything is deployed."""
     github = platform.cfg.jenkins.github
     assert github is not None
     name = github.credentials_secret
-    wanted = ["username", "token"] + (["webhook_secret"] if github.webhook_secret else [])
+    wanted = github_secret_keys(github)
     example = "{" + ", ".join(f'"{k}": "..."' for k in wanted) + "}"
     keys = platform.account.secret_keys(name)
     if keys is None:
