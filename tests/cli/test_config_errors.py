@@ -101,3 +101,44 @@ def test_the_config_comes_from_a_parent_folder_or_dockyard_config(run_cli: CliRu
     flag = run_cli("jenkins", "url", "--config", str(tmp_path / "dockyard.yml"), cwd=deep,
                    env={"DOCKYARD_CONFIG": str(elsewhere)})
     assert flag.stdout == "https://jenkins.example.com/\n", "--config wins over the variable"
+
+
+def _planned_region(done: object) -> str:
+    import json
+
+    assert done.returncode == 0, done.stderr  # type: ignore[attr-defined]
+    return str(json.loads(done.stdout)["region"])  # type: ignore[attr-defined]
+
+
+def test_global_options_work_before_the_command_with_a_documented_precedence(
+        run_cli: CliRunner, tmp_path: Path) -> None:
+    """Flag after the command, then flag before it, then DOCKYARD_*, then dockyard.yml."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "dockyard.yml").write_text(example_text())
+    plan = ("plan", "--no-lint")
+    assert _planned_region(run_cli(*plan, "-o", "json")) == "ap-southeast-2"
+    assert _planned_region(run_cli("--region", "eu-west-1", "-o", "json", *plan)) == "eu-west-1"
+    env = {"DOCKYARD_REGION": "us-west-2", "DOCKYARD_OUTPUT": "json"}
+    assert _planned_region(run_cli(*plan, env=env)) == "us-west-2"
+    assert _planned_region(run_cli("--region", "eu-west-1", *plan, env=env)) == "eu-west-1"
+    assert _planned_region(run_cli("--region", "eu-west-1", *plan, "--region", "eu-north-1",
+                                   env=env)) == "eu-north-1"
+    bad = run_cli("--region", "mars-1", "jenkins", "url")
+    assert bad.returncode == 2 and "--region" in bad.stderr
+    other = tmp_path / "other.yml"
+    other.write_text(example_text(("domain: example.com", "domain: other.example")))
+    assert run_cli("--config", str(other), "jenkins", "url").stdout == \
+        "https://jenkins.other.example/\n"
+
+
+def test_an_sdk_region_that_is_not_used_is_said(run_cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "dockyard.yml").write_text(example_text())
+    done = run_cli("jenkins", "url", env={"AWS_REGION": "us-east-1"})
+    assert done.returncode == 0
+    assert "note: AWS_REGION=us-east-1 is not used: dockyard.yml's region is ap-southeast-2 " \
+           "(--region or DOCKYARD_REGION overrides it)" in done.stderr
+    quiet = run_cli("jenkins", "url", env={"AWS_REGION": "ap-southeast-2"})
+    assert "not used" not in quiet.stderr
+    chosen = run_cli("--region", "eu-west-1", "jenkins", "url", env={"AWS_REGION": "us-east-1"})
+    assert "not used" not in chosen.stderr, "a region asked for explicitly needs no note"

@@ -53,7 +53,12 @@ def test_schema_is_json_schema_of_the_config(run_cli: CliRunner) -> None:
 def test_help_and_version(run_cli: CliRunner) -> None:
     version = run_cli("--version")
     assert version.returncode == 0
-    assert version.stdout.strip() == f"dockyard {__version__}"
+    import importlib.metadata
+    import platform
+
+    assert version.stdout.strip() == (
+        f"dockyard {__version__} (boto3 {importlib.metadata.version('boto3')}, botocore "
+        f"{importlib.metadata.version('botocore')}, Python {platform.python_version()})")
     helped = run_cli("--help")
     assert helped.returncode == 0
     for command in ("init", "plan", "schema"):

@@ -263,6 +263,22 @@ def test_missing_credentials_are_exit_3_in_one_line(dockyard: Dockyard) -> None:
     assert "hint:" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_debug_logs_every_aws_call(dockyard: Dockyard) -> None:
+    """One line per call: service, operation, status (and error code), time, request id; never
+    parameters or bodies."""
+    done = dockyard("--debug", "status")
+    assert done.returncode == 0, done.stderr
+    calls = [line for line in done.stderr.splitlines() if line.startswith("aws: ")]
+    assert calls, done.stderr
+    for line in calls:
+        assert re.fullmatch(r"aws: [a-z0-9-]+ [A-Za-z]+ (\d{3}( \w+)?|failed \(\w+\)) \d+ ms"
+                            r"( request-id \S+)?", line), line
+    assert any(line.startswith("aws: cloudformation DescribeStacks ") for line in calls)
+    assert "StackName" not in done.stderr, "no parameters"
+    assert not any(line.startswith("aws: ") for line in
+                   dockyard("status").stderr.splitlines()), "only with --debug"
+
+
 def test_down_of_nothing_says_so(dockyard: Dockyard) -> None:
     done = dockyard("down", "--yes")
     assert done.returncode == 0

@@ -6,6 +6,8 @@ so an emulator such as a moto server works through the very same calls as a real
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +34,7 @@ class AwsSession:
 
     session: boto3.Session
     region: str
+    log: Callable[[str], None] | None = None  # --debug: one line per AWS call
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, service: str, attempts: int = PATIENT) -> Any:
@@ -52,7 +55,10 @@ class AwsSession:
                 region_name=self.region, retries={"mode": "standard", "max_attempts": attempts},
                 user_agent_extra=f"dockyard/{__version__}", connect_timeout=10, read_timeout=60,
                 **extra)
-            self._clients[key] = harden(self.session.client(service, config=config), service)
+            client = harden(self.session.client(service, config=config), service)
+            if self.log is not None:
+                log_calls(client, self.log)
+            self._clients[key] = client
         return self._clients[key]
 
     def credentials_expire(self) -> datetime | None:
@@ -63,12 +69,42 @@ class AwsSession:
         return expiry if isinstance(expiry, datetime) else None
 
 
-def make_session(profile: str | None, region: str) -> AwsSession:
-    """A session for ``profile`` (or the default chain) in ``region``."""
+def log_calls(client: Any, log: Callable[[str], None]) -> None:
+    """Write one line per call of ``client`` (each attempt): service, operation, HTTP status or
+    error, time taken and AWS's request id. Never parameters or bodies: they can hold secrets."""
+    started: dict[int, float] = {}
+    service = client.meta.service_model.service_name
+
+    def before(context: dict[str, Any], **_: Any) -> None:
+        started[id(context)] = time.monotonic()
+
+    def after(http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
+              **_: Any) -> None:
+        took = (time.monotonic() - started.pop(id(context), time.monotonic())) * 1000
+        metadata = parsed.get("ResponseMetadata", {}) if isinstance(parsed, dict) else {}
+        error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+        status = getattr(http_response, "status_code", "?")
+        log(f"aws: {service} {model.name} {status}{f' {error}' if error else ''} "
+            f"{took:.0f} ms request-id {metadata.get('RequestId', '-')}")
+
+    def failed(exception: Exception, model: Any, context: dict[str, Any], **_: Any) -> None:
+        took = (time.monotonic() - started.pop(id(context), time.monotonic())) * 1000
+        log(f"aws: {service} {model.name} failed ({type(exception).__name__}) {took:.0f} ms")
+
+    events = client.meta.events
+    events.register("before-call.*.*", before)
+    events.register("after-call.*.*", after)
+    events.register("after-call-error.*.*", failed)
+
+
+def make_session(profile: str | None, region: str,
+                 log: Callable[[str], None] | None = None) -> AwsSession:
+    """A session for ``profile`` (or the default chain) in ``region``; with ``log``, every
+    AWS call is written to it (``--debug``)."""
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound:
         raise AwsPreconditionError(
             f"AWS profile {profile!r} is not configured",
             hint="check --profile / AWS_PROFILE against `aws configure list-profiles`") from None
-    return AwsSession(session=session, region=region)
+    return AwsSession(session=session, region=region, log=log)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import click
 
 from dockyard import __version__, interrupts
-from dockyard.cli.common import RunState
+from dockyard.cli.common import RunState, global_options
 from dockyard.errors import Cancelled, ConfigError, DockyardError, ExitCode
 from dockyard.rules import clipped
 
@@ -27,8 +27,10 @@ Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 AWS precondition,
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=_EPILOG)
-@click.version_option(__version__, "--version", "-V", prog_name="dockyard",
-                      message="%(prog)s %(version)s")
+@click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _, value: _print_version(ctx) if value else None,
+              help="Show dockyard's version, and boto3's, botocore's and Python's.")
+@global_options
 def cli() -> None:
     """Stand up and run a CI/CD platform on AWS ECS Fargate, with no Docker daemon anywhere.
 
@@ -37,6 +39,23 @@ def cli() -> None:
 
     Start with `dockyard init`, then `dockyard plan` (offline, no AWS account needed).
     """
+
+
+def _print_version(ctx: click.Context) -> None:
+    """``dockyard 0.1.0 (boto3 1.x, botocore 1.x, Python 3.11.7)``: what a bug report needs.
+    Read from the installed packages' metadata, without importing them."""
+    import importlib.metadata
+    import platform
+
+    def installed(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    click.echo(f"dockyard {__version__} (boto3 {installed('boto3')}, botocore "
+               f"{installed('botocore')}, Python {platform.python_version()})")
+    ctx.exit(0)
 
 
 def _register() -> None:

@@ -46,6 +46,8 @@ class RunState:
         from dockyard.errors import UsageError
 
         loaded = load_config(self.config_path, allow_example=self.allow_example)
+        if self.region is None:
+            self._say_ignored_region(loaded.config.region)
         if self.region is None or self.region == loaded.config.region:
             return loaded
         try:
@@ -53,6 +55,26 @@ class RunState:
         except ValidationError as err:
             raise UsageError(f"--region: {error_message(err.errors()[0])}") from None
         return LoadedConfig(config, loaded.source, loaded.is_example)
+
+    def _say_ignored_region(self, config_region: str) -> None:
+        """AWS tools follow AWS_REGION; dockyard follows dockyard.yml, where the platform
+        lives. When the two differ it says so, once, rather than pick one without a word."""
+        ignored = _ignored_region(config_region)
+        if ignored is not None:
+            name, value = ignored
+            self.console.note(f"note: {name}={value} is not used: dockyard.yml's region is "
+                              f"{config_region} (--region or DOCKYARD_REGION overrides it)")
+
+
+def _ignored_region(config_region: str) -> tuple[str, str] | None:
+    """The AWS SDK's region variable when it names another region than dockyard.yml."""
+    import os
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        value = os.environ.get(name)
+        if value:
+            return (name, value) if value != config_region else None
+    return None
 
 
 def _state() -> RunState:
@@ -72,21 +94,39 @@ def _set(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
 
 
 def common_options(func: F) -> F:
-    """Add --config, --profile, --region, --output and --debug to a command."""
+    """Add --config, --profile, --region, --output and --debug to a command. They work before
+    the command's name too (``dockyard --region eu-west-1 status``): see :func:`global_options`.
+    """
+    return _with_options(func, environment=False)
+
+
+def global_options(func: F) -> F:
+    """The same options on the ``dockyard`` group, with their environment variables. The
+    group's options are read first, so a value after the command's name wins over one before
+    it, and either wins over the environment: flag, then ``DOCKYARD_*`` (or ``AWS_PROFILE``),
+    then dockyard.yml, then the default."""
+    return _with_options(func, environment=True)
+
+
+def _with_options(func: F, *, environment: bool) -> F:
+    def env(*names: str) -> dict[str, Any]:
+        return {"envvar": list(names), "show_envvar": True} if environment else {}
+
     options = [
         click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
-                     expose_value=False, callback=_set("config_path"), envvar="DOCKYARD_CONFIG",
-                     help="dockyard.yml to use [env DOCKYARD_CONFIG; default: the dockyard.yml "
-                          "in this folder or the nearest folder above]"),
+                     expose_value=False, callback=_set("config_path"), **env("DOCKYARD_CONFIG"),
+                     help="dockyard.yml to use [default: the dockyard.yml in this folder or "
+                          "the nearest folder above]"),
         click.option("--profile", expose_value=False, callback=_set("profile"),
-                     envvar="AWS_PROFILE", help="AWS profile [env AWS_PROFILE]"),
+                     **env("DOCKYARD_PROFILE", "AWS_PROFILE"), help="AWS profile"),
         click.option("--region", expose_value=False, callback=_set("region"),
-                     help="AWS region; overrides the config's region"),
-        click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
-                     show_default=True, expose_value=False, callback=_set("output"),
-                     help="Result format on stdout"),
-        click.option("--debug", is_flag=True, expose_value=False, callback=_set("debug"),
-                     help="Show tracebacks for errors"),
+                     **env("DOCKYARD_REGION"), help="AWS region; overrides dockyard.yml's"),
+        click.option("--output", "-o", type=click.Choice(["text", "json"]), default=None,
+                     expose_value=False, callback=_set("output"), **env("DOCKYARD_OUTPUT"),
+                     help="Result format on stdout [default: text]"),
+        click.option("--debug", is_flag=True, default=None, expose_value=False,
+                     callback=_set("debug"), **env("DOCKYARD_DEBUG"),
+                     help="Log every AWS call to stderr; show tracebacks for errors"),
     ]
     for option in reversed(options):
         func = option(func)

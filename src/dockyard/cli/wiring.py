@@ -87,7 +87,8 @@ class Wiring:
         """One session for the whole command, in the config's region."""
         from dockyard.aws.session import make_session
 
-        return make_session(self.run.profile, self.cfg.region)
+        return make_session(self.run.profile, self.cfg.region,
+                            self.console.note if self.run.debug else None)
 
     @cached_property
     def stacks(self) -> CloudFormation:
