@@ -102,15 +102,18 @@ def _run(argv: Sequence[str] | None) -> int:
         return ExitCode.USAGE if isinstance(err, click.UsageError) else ExitCode.FAILED
     except Cancelled as err:
         console.note(err.message)
+        _json_error(state, err, [])
         return _debug_exit(state, err.exit_code)
     except ConfigError as err:
         for problem in err.problems:
             console.error(problem)
         if err.hint:
             console.note(f"hint: {err.hint}")
+        _json_error(state, err, err.problems)
         return _debug_exit(state, err.exit_code)
     except DockyardError as err:
         console.error(err.message, err.hint)
+        _json_error(state, err, [])
         return _debug_exit(state, err.exit_code)
     except KeyboardInterrupt:
         console.note(f"cancelled ({interrupts.cause()})")
@@ -119,6 +122,20 @@ def _run(argv: Sequence[str] | None) -> int:
         return _unexpected(err, state)
     # A command that did not raise succeeded: it returns OK, or CHANGES for a diff.
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _json_error(state: RunState, err: DockyardError, problems: list[str]) -> None:
+    """With ``--output json``, a failure is a JSON document on stdout too, unless the command
+    already wrote its result there (a deploy that rolled back prints its own): a program
+    reading stdout always gets one document. With ``--events`` the stream has its own end."""
+    if state.output != "json" or state.events or state.console.wrote_data:
+        return
+    error: dict[str, object] = {"message": clipped(err.message), "exit_code": err.exit_code}
+    if err.hint:
+        error["hint"] = clipped(err.hint)
+    if len(problems) > 1:
+        error["problems"] = [clipped(p) for p in problems]
+    state.console.json({"ok": False, "error": error})
 
 
 def _show_click_error(err: click.ClickException) -> None:

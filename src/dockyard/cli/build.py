@@ -57,7 +57,7 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
     """
     wired = wiring()
     if list_context:
-        return _list_context(context, dockerfile, wired.console)
+        return _list_context(context, dockerfile, wired.console, wired.output)
     if not repository:
         raise UsageError("--repo is required: which repository the image goes to",
                          hint="an app name from dockyard.yml, such as --repo web")
@@ -107,7 +107,7 @@ def logs(target: str, task: str | None, follow: bool, since: str) -> int:
     return app_logs(wiring(), target, since, follow)
 
 
-def _list_context(context: str, dockerfile: str, console: Console) -> int:
+def _list_context(context: str, dockerfile: str, console: Console, output: str) -> int:
     import tempfile
 
     from dockyard.builds.context import iter_listing
@@ -115,8 +115,16 @@ def _list_context(context: str, dockerfile: str, console: Console) -> int:
 
     with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
         listing, _, _ = listing_for(context, dockerfile, Path(tmp))
-        for line in iter_listing(listing):
-            console.data(line)
+        if output == "json":
+            console.json({"entries": [
+                {"path": e.path, "kind": e.kind, "size": e.size,
+                 **({"target": e.target} if e.kind == "symlink" else {})}
+                for e in listing.entries],
+                "total_bytes": listing.total_bytes, "excluded": listing.excluded,
+                "warnings": list(listing.warnings)})
+        else:
+            for line in iter_listing(listing):
+                console.data(line)
         for warning in listing.warnings:
             console.note(f"warning: {warning}")
     return ExitCode.OK

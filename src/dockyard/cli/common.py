@@ -155,6 +155,16 @@ def wiring() -> Wiring:
     return run._wiring
 
 
+def refuse_json(wired: Wiring, command: str) -> None:
+    """``--output json`` where it cannot mean anything (a log's lines, as they are): exit 2
+    rather than accept it and print text."""
+    from dockyard.errors import UsageError
+
+    if wired.output == "json":
+        raise UsageError(f"--output json: `dockyard {command}` prints the log's own lines, "
+                         "which are text", hint="leave --output json off for logs")
+
+
 def follow_until_ctrl_c(follower: Follower[Any], console: Console) -> int:
     """``--follow``: print new lines until Ctrl-C (exit 0), within the follower's bound."""
     from dockyard import interrupts

@@ -44,6 +44,9 @@ def init(path: Path, name: str, domain: str, force: bool) -> int:
     except OSError as err:
         raise DockyardError(f"cannot write {path}: {err.strerror or err}") from None
     click.echo(f"wrote {path}: edit it, then run `dockyard plan`", err=True)
+    if state().output == "json":
+        click.echo(json.dumps({"path": str(path), "name": name, "region": region,
+                               "domain": domain}, indent=2))
     return ExitCode.OK
 
 

@@ -94,11 +94,13 @@ def app_status(wired: Wiring, app: str) -> int:
 def app_logs(wired: Wiring, app: str, since: str, follow: bool) -> int:
     """``dockyard logs APP [--since 10m] [--follow]``."""
     from dockyard.aws.follow import Follower, GroupCursor
+    from dockyard.cli.common import refuse_json
     from dockyard.deploy.targets import check_app
     from dockyard.rules import parse_duration
     from dockyard.templates.app import app_log_group
     from dockyard.ui.deploy import log_line
 
+    refuse_json(wired, "logs APP")
     console = wired.console
     seconds = parse_duration(since, "--since", most=3653 * 86400)
     check_app(wired.cfg, app)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from dockyard.cli.common import common_options, events_option, follow_until_ctrl_c, wiring
+from dockyard.cli.common import (
+    common_options,
+    events_option,
+    follow_until_ctrl_c,
+    refuse_json,
+    wiring,
+)
 from dockyard.errors import ExitCode
 
 
@@ -18,7 +24,8 @@ def jenkins() -> None:
 def url() -> int:
     """Print the Jenkins URL."""
     wired = wiring()
-    wired.console.data(wired.cfg.url(wired.cfg.jenkins.host))
+    address = wired.cfg.url(wired.cfg.jenkins.host)
+    wired.result({"url": address}, address)
     return ExitCode.OK
 
 
@@ -35,7 +42,7 @@ def password() -> int:
     if secret is None:
         raise AwsPreconditionError(f"there is no admin password yet: the secret {name} does not "
                                    "exist", hint="`dockyard up` creates it with the jenkins stack")
-    wired.console.data(secret)
+    wired.result({"username": "admin", "password": secret}, secret)
     return ExitCode.OK
 
 
@@ -47,8 +54,9 @@ def open_() -> int:
 
     wired = wiring()
     address = wired.cfg.url(wired.cfg.jenkins.host)
-    wired.console.data(address)
-    if not webbrowser.open(address):
+    opened = wired.output != "json" and webbrowser.open(address)
+    wired.result({"url": address, "opened": opened}, address)
+    if wired.output != "json" and not opened:
         wired.console.note("no browser here: open the URL above")
     return ExitCode.OK
 
@@ -66,6 +74,7 @@ def logs(follow: bool, lines: int) -> int:
     from dockyard.templates.jenkins import SERVICE, jenkins_log_group
 
     wired = wiring()
+    refuse_json(wired, "jenkins logs")
     cfg, console, reader = wired.cfg, wired.console, wired.logs
     group = jenkins_log_group(cfg)
     builder = wired.stacks.describe(cfg.stack_name("builder"))

@@ -13,12 +13,13 @@ from dockyard.rules import clipped
 ERROR_LINE = 360  # characters of one line of an error or hint, before it is cut
 
 
-@dataclass(frozen=True)
+@dataclass
 class Console:
     """The two streams of a command, and whether a person is watching stderr."""
 
     out: TextIO
     err: TextIO
+    wrote_data: bool = False  # something went to stdout (a result, or part of one)
 
     @property
     def interactive(self) -> bool:
@@ -27,6 +28,7 @@ class Console:
 
     def data(self, text: str) -> None:
         """Write a result to stdout."""
+        self.wrote_data = True
         self.out.write(text if text.endswith("\n") else text + "\n")
         self.out.flush()
 
