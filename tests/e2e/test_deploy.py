@@ -188,3 +188,31 @@ def test_following_logs_prints_a_line_ingested_late(stacks: Dockyard, account: A
     finally:
         follower.kill()
         follower.wait(timeout=30)
+
+
+def test_diff_shows_what_the_next_deploy_changes_field_by_field(stacks: Dockyard,
+                                                                 account: Account,
+                                                                 tmp_path: Path) -> None:
+    """An edited env, cpu or memory changes no stack (deploys register task definitions), so
+    a change set cannot show it; diff compares the running task definition instead."""
+    v1 = push(account, "v1")
+    assert stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}").returncode == 0
+    same = stacks("diff")
+    assert "app web: the next deploy changes nothing but the image" in same.stdout
+    config = tmp_path / "dockyard.yml"
+    text = config.read_text()
+    assert "LOG_LEVEL: info" in text and "cpu: 256" in text and "memory: 512" in text
+    config.write_text(text.replace("LOG_LEVEL: info", "LOG_LEVEL: debug\n      FEATURE_X: beta")
+                      .replace("cpu: 256", "cpu: 512").replace("memory: 512", "memory: 1024"))
+    changed = stacks("diff")
+    assert changed.returncode == 10, changed.stderr
+    assert "app web: the next deploy changes 4 fields of the running task definition" \
+        in changed.stdout
+    for line in ("  cpu: 256 \u2192 512", "  memory: 512 \u2192 1024",
+                 "  env.FEATURE_X: (none) \u2192 beta", "  env.LOG_LEVEL: info \u2192 debug"):
+        assert line in changed.stdout, changed.stdout
+    assert "1 app would change at the next deploy." in changed.stdout
+    document = json.loads(stacks("diff", "-o", "json").stdout)
+    assert document["changes"] is True
+    (web,) = document["apps"]
+    assert {"field": "env.LOG_LEVEL", "before": "info", "after": "debug"} in web["changes"]

@@ -118,6 +118,12 @@ class Services:
             raw = self._client.register_task_definition(**definition)
         return str(raw["taskDefinition"]["taskDefinitionArn"])
 
+    def definition(self, task_definition: str) -> dict[str, Any]:
+        """A task definition as DescribeTaskDefinition gives it."""
+        with translated(f"describe the task definition {task_definition}"):
+            raw = self._client.describe_task_definition(taskDefinition=task_definition)
+        return dict(raw["taskDefinition"])
+
     def image_of(self, task_definition: str) -> str:
         """The image of a task definition's first container."""
         with translated(f"describe the task definition {task_definition}"):

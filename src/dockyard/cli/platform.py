@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from dockyard.aws.cloudformation import ResourceChange
     from dockyard.cli.wiring import Wiring
+    from dockyard.deploy.drift import FieldChange
     from dockyard.progress import Progress
     from dockyard.stacks.engine import StackResult
     from dockyard.stacks.platform import AfterDeploy, Platform
@@ -142,8 +143,10 @@ def diff() -> int:
     """Show what `dockyard up` would change, without changing anything.
 
     Creates a change set per deployed stack, prints its changes (add, modify, remove, and
-    whether a resource would be replaced) and deletes it. Exits 0 when nothing would change
-    and 10 when something would.
+    whether a resource would be replaced) and deletes it. For each deployed app, compares its
+    running task definition with what the next `dockyard deploy` would register (cpu, memory,
+    port, env values, secret names), field by field. Exits 0 when nothing would change and 10
+    when something would.
     """
     from dockyard.stacks.platform import diff as compare
     from dockyard.ui.stacks import diff_document, diff_text
@@ -151,11 +154,29 @@ def diff() -> int:
     wired = wiring()
     console = wired.console
     diffs = compare(_platform(wired, wired.progress))
+    apps = _app_drift(wired)
     if wired.output == "json":
-        console.json(diff_document(diffs))
+        console.json(diff_document(diffs, apps))
     else:
-        console.data(diff_text(diffs))
-    return ExitCode.CHANGES if any(d.action != "none" for d in diffs) else ExitCode.OK
+        console.data(diff_text(diffs, apps))
+    changed = any(d.action != "none" for d in diffs) or any(apps.values())
+    return ExitCode.CHANGES if changed else ExitCode.OK
+
+
+def _app_drift(wired: Wiring) -> dict[str, list[FieldChange]]:
+    """Each deployed app's task definition against dockyard.yml (apps never deployed, or
+    whose stack is not there yet, are left out: the stacks' diff covers them)."""
+    from dockyard.deploy.drift import app_changes
+
+    builder = wired.stacks.describe(wired.cfg.stack_name("builder"))
+    cluster = builder.outputs.get(Out.CLUSTER_ARN, "") if builder else ""
+    found: dict[str, list[FieldChange]] = {}
+    for app in wired.cfg.apps:
+        state = wired.services.describe(cluster, app) if cluster else None
+        if state is not None and state.status == "ACTIVE" and state.task_definition:
+            found[app] = app_changes(wired.cfg, app,
+                                     wired.services.definition(state.task_definition))
+    return found
 
 
 @click.command()

@@ -10,6 +10,7 @@ from dockyard.ui.text import columns
 
 if TYPE_CHECKING:
     from dockyard.aws.retained import FileSystem, Repository
+    from dockyard.deploy.drift import FieldChange
     from dockyard.stacks.engine import StackResult
     from dockyard.stacks.inventory import PlatformStatus
     from dockyard.stacks.platform import Diff
@@ -40,8 +41,9 @@ def up_document(results: list[StackResult]) -> dict[str, Any]:
             "endpoints": {r.key: r.outputs[Out.URL] for r in results if Out.URL in r.outputs}}
 
 
-def diff_text(diffs: list[Diff]) -> str:
-    """Each stack's changes, or that it has none."""
+def diff_text(diffs: list[Diff], apps: dict[str, list[FieldChange]] | None = None) -> str:
+    """Each stack's changes, or that it has none; then each deployed app's task definition
+    against what the next deploy would register."""
     lines: list[str] = []
     for d in diffs:
         if d.action == "none":
@@ -51,18 +53,33 @@ def diff_text(diffs: list[Diff]) -> str:
         lines.append(f"{d.name}: {what} ({len(d.changes)} resource"
                      f"{'s' * (len(d.changes) != 1)})")
         lines += change_lines(d.changes)
+    for app, changes in (apps or {}).items():
+        if not changes:
+            lines.append(f"app {app}: the next deploy changes nothing but the image")
+            continue
+        lines.append(f"app {app}: the next deploy changes {len(changes)} field"
+                     f"{'s' * (len(changes) != 1)} of the running task definition")
+        lines += [f"  {c.field}: {c.before} \u2192 {c.after}" for c in changes]
     changed = sum(1 for d in diffs if d.action != "none")
-    lines += ["", f"{changed} of {len(diffs)} stacks would change." if changed
-              else "Nothing would change."]
+    drifted = sum(1 for changes in (apps or {}).values() if changes)
+    summary = [f"{changed} of {len(diffs)} stacks would change"] if changed else []
+    summary += [f"{drifted} app{'s' * (drifted != 1)} would change at the next deploy"] \
+        if drifted else []
+    lines += ["", "; ".join(summary) + "." if summary else "Nothing would change."]
     return "\n".join(lines)
 
 
-def diff_document(diffs: list[Diff]) -> dict[str, Any]:
+def diff_document(diffs: list[Diff],
+                  apps: dict[str, list[FieldChange]] | None = None) -> dict[str, Any]:
     """The diff as one JSON document."""
-    return {"changes": any(d.action != "none" for d in diffs), "stacks": [
-        {"key": d.key, "name": d.name, "action": d.action,
-         "changes": [{"action": c.action, "resource": c.logical_id, "type": c.resource_type,
-                      "replacement": c.replacement} for c in d.changes]} for d in diffs]}
+    apps = apps or {}
+    return {"changes": any(d.action != "none" for d in diffs) or any(apps.values()),
+            "stacks": [{"key": d.key, "name": d.name, "action": d.action,
+                        "changes": [{"action": c.action, "resource": c.logical_id,
+                                     "type": c.resource_type, "replacement": c.replacement}
+                                    for c in d.changes]} for d in diffs],
+            "apps": [{"app": app, "changes": [c.document() for c in changes]}
+                     for app, changes in apps.items()]}
 
 
 def status_text(state: PlatformStatus) -> str:
