@@ -123,6 +123,19 @@ def example_config(certificate_arn: str) -> str:
     return starter_text().replace("certificate: auto", f"certificate: {certificate_arn}", 1)
 
 
+def _free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:``port`` (moto's server would otherwise report the
+    clash from its own thread and leave this one waiting)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run a local AWS emulator for dockyard.")
     parser.add_argument("--port", type=int, default=5000)
@@ -140,6 +153,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.strict:
         return _strict(args)
+    if args.port and not _free(args.port):
+        print(f"port {args.port} is in use (another emulator still running?): stop that one, "
+              f"or pass --port with a free port", file=sys.stderr)
+        return 2
     server, endpoint = start(args.port)
     certificate = seed(endpoint, args.region, args.domain,
                        github_secret=not args.without_github_secret)
@@ -155,6 +172,9 @@ def main() -> int:
                 out.write(example_config(certificate))
             print(f"wrote {args.write_config}", file=sys.stderr)
     print(f"moto is serving AWS at {endpoint} (region {args.region}); in another shell:\n")
+    print(f"  export PATH={os.path.dirname(sys.executable)}:$PATH")
+    if args.write_config:
+        print(f"  cd {os.path.dirname(os.path.abspath(args.write_config))}")
     print(f"  export AWS_ENDPOINT_URL={endpoint}")
     for key, value in CREDENTIALS.items():
         print(f"  export {key}={value}")

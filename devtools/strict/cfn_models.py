@@ -14,7 +14,14 @@ CloudFormation User Guide, "AWS::SecretsManager::Secret":
   aws-cloudformation/cloudformation-coverage-roadmap#1999), so a stack deleted and created
   again can reuse the name at once.
 
-Importing this module registers the model (moto finds models by subclass); it is imported
+And ``AWS::CertificateManager::Certificate`` (User Guide, "AWS::CertificateManager::Certificate"):
+with DNS validation and a ``HostedZoneId`` in ``DomainValidationOptions``, CloudFormation writes
+the validation record itself and the resource completes once ACM has issued the certificate;
+``Ref`` returns its ARN. Here the certificate is requested from moto's ACM and issued at once
+(the zone's validation record is the part not played), so a config from ``dockyard init``
+(``certificate: auto``) deploys on the emulator as it would on AWS.
+
+Importing this module registers the models (moto finds models by subclass); it is imported
 wherever moto runs for dockyard's tests.
 """
 
@@ -23,6 +30,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.acm.models import acm_backends
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.secretsmanager.models import secretsmanager_backends
@@ -106,6 +114,58 @@ class SecretsManagerSecret(CloudFormationModel):
     def delete(self, account_id: str, region_name: str) -> None:
         secretsmanager_backends[account_id][region_name].delete_secret(
             self.arn, recovery_window_in_days=None, force_delete_without_recovery=True)
+
+
+class CertificateManagerCertificate(CloudFormationModel):
+    """A DNS-validated certificate created by a stack, issued at once."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CertificateManager::Certificate"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str, **kwargs: Any) -> CertificateManagerCertificate:
+        properties = cloudformation_json.get("Properties", {})
+        backend = acm_backends[account_id][region_name]
+        arn = backend.request_certificate(
+            properties["DomainName"], idempotency_token=None,
+            subject_alt_names=properties.get("SubjectAlternativeNames") or [],
+            tags=properties.get("Tags") or [])
+        backend.get_certificate(arn).status = "ISSUED"  # validated through the zone
+        return cls(arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+            cls, original_resource: CertificateManagerCertificate, new_resource_name: str,
+            cloudformation_json: Any, account_id: str,
+            region_name: str) -> CertificateManagerCertificate:
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str) -> None:
+        acm_backends[account_id][region_name].delete_certificate(resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        acm_backends[account_id][region_name].delete_certificate(self.arn)
 
 
 def _flag(options: dict[str, Any], key: str, default: bool = False) -> bool:

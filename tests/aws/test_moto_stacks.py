@@ -2,9 +2,10 @@
 parameters fed from earlier stacks' outputs exactly as the templates declare, and reaches
 CREATE_COMPLETE; then what ended up in the (emulated) account is checked.
 
-moto cannot create an ACM certificate through CloudFormation, so these runs use a certificate
-requested through moto's ACM API (the ``certificate: <ARN>`` branch); the ``auto`` branch is
-covered by cfn-lint, checkov and the golden files.
+moto cannot create an ACM certificate through CloudFormation; with the emulator's models
+(devtools/strict/cfn_models.py) it can, so ``certificate: auto`` (what ``dockyard init`` writes)
+is run here too; the other runs use a certificate requested through moto's ACM API (the
+``certificate: <ARN>`` branch).
 """
 
 from __future__ import annotations
@@ -114,6 +115,24 @@ def test_every_stack_reaches_create_complete(aws: None, variant: str) -> None:
     assert set(outputs) == expected
     assert outputs["jenkins"]["Url"] == cfg.url(cfg.jenkins.host)
     assert outputs["app-web"]["Url"] == "https://web.example.com/"
+
+
+def test_certificate_auto_is_issued_by_the_edge_stack(aws: None) -> None:
+    """The starter's own ``certificate: auto``: the stack requests and (once validated through
+    the zone) holds a certificate for ``*.<domain>``, and the HTTPS listener uses it."""
+    _, facts = _account_for("example")
+    acm = _client("acm")
+    before = {c["CertificateArn"] for c in acm.list_certificates()["CertificateSummaryList"]}
+    cfg = example_config()
+    assert cfg.edge.certificate == "auto"
+    outputs = _create_all(cfg, facts)
+    (new,) = {c["CertificateArn"] for c in
+              acm.list_certificates()["CertificateSummaryList"]} - before
+    listener = _client("elbv2").describe_listeners(
+        ListenerArns=[outputs["edge"]["HttpsListenerArn"]])["Listeners"][0]
+    assert listener["Certificates"][0]["CertificateArn"] == new
+    described = acm.describe_certificate(CertificateArn=new)["Certificate"]
+    assert (described["DomainName"], described["Status"]) == ("*.example.com", "ISSUED")
 
 
 def test_the_example_lands_in_the_account(aws: None) -> None:

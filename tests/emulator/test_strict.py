@@ -485,3 +485,19 @@ def test_a_role_update_changes_its_policies_and_log_group_arns_end_in_a_star(
     (statement,) = document["Statement"]
     assert statement["Action"] == ["logs:GetLogEvents"], "the update reached the role"
     assert statement["Resource"] == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/g:*"
+
+
+def test_the_emulator_stops_at_once_when_its_port_is_busy() -> None:
+    """It used to print moto's "in use" from a thread and then hang."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "devtools.moto_server", "--port", str(port)],
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert f"port {port} is in use" in done.stderr
