@@ -145,7 +145,7 @@ class CertificateManagerCertificate(CloudFormationModel):
         properties = cloudformation_json.get("Properties", {})
         backend = acm_backends[account_id][region_name]
         arn = backend.request_certificate(
-            properties["DomainName"], idempotency_token=None,
+            properties["DomainName"], idempotency_token=None,  # type: ignore[arg-type]
             subject_alt_names=properties.get("SubjectAlternativeNames") or [],
             tags=properties.get("Tags") or [])
         backend.get_certificate(arn).status = "ISSUED"  # validated through the zone
