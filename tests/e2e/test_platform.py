@@ -279,6 +279,21 @@ def test_debug_logs_every_aws_call(dockyard: Dockyard) -> None:
                    dockyard("status").stderr.splitlines()), "only with --debug"
 
 
+def test_a_config_from_init_deploys_as_is(dockyard: Dockyard, account: Account,
+                                         tmp_path: Path) -> None:
+    """`dockyard init`'s file says `certificate: auto`; the edge stack issues it (this used
+    to end in a 500 from the emulator and "this is a bug")."""
+    assert dockyard("init", "--force").returncode == 0
+    assert "certificate: auto" in (tmp_path / "dockyard.yml").read_text()
+    done = dockyard("up", "--yes", "--only", "builder", "--only", "edge")
+    assert done.returncode == 0, done.stderr
+    listener = account.output("acme-edge", "HttpsListenerArn")
+    (https,) = account.client("elbv2").describe_listeners(ListenerArns=[listener])["Listeners"]
+    certificate = account.client("acm").describe_certificate(
+        CertificateArn=https["Certificates"][0]["CertificateArn"])["Certificate"]
+    assert (certificate["DomainName"], certificate["Status"]) == ("*.example.com", "ISSUED")
+
+
 def test_down_of_nothing_says_so(dockyard: Dockyard) -> None:
     done = dockyard("down", "--yes")
     assert done.returncode == 0
