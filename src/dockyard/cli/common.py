@@ -93,6 +93,12 @@ def _set(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
     return callback
 
 
+def _set_no_color(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value:
+        _state().console.no_color = True
+    return value
+
+
 def common_options(func: F) -> F:
     """Add --config, --profile, --region, --output and --debug to a command. They work before
     the command's name too (``dockyard --region eu-west-1 status``): see :func:`global_options`.
@@ -124,6 +130,8 @@ def _with_options(func: F, *, environment: bool) -> F:
         click.option("--output", "-o", type=click.Choice(["text", "json"]), default=None,
                      expose_value=False, callback=_set("output"), **env("DOCKYARD_OUTPUT"),
                      help="Result format on stdout [default: text]"),
+        click.option("--no-color", is_flag=True, default=None, expose_value=False,
+                     callback=_set_no_color, help="No colors (also NO_COLOR, or TERM=dumb)"),
         click.option("--debug", is_flag=True, default=None, expose_value=False,
                      callback=_set("debug"), **env("DOCKYARD_DEBUG"),
                      help="Log every AWS call to stderr; show tracebacks for errors"),

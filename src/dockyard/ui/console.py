@@ -20,11 +20,20 @@ class Console:
     out: TextIO
     err: TextIO
     wrote_data: bool = False  # something went to stdout (a result, or part of one)
+    no_color: bool = False  # --no-color
 
     @property
     def interactive(self) -> bool:
-        """A live display is wanted: stderr is a terminal and this is not CI."""
-        return self.err.isatty() and not os.environ.get("CI")
+        """A live display is wanted: stderr is a terminal that can redraw (not TERM=dumb) and
+        this is not CI."""
+        return self.err.isatty() and not os.environ.get("CI") and \
+            os.environ.get("TERM", "") != "dumb"
+
+    @property
+    def color(self) -> bool:
+        """Colors are wanted: a live display, and neither --no-color nor NO_COLOR
+        (no-color.org: set to anything but empty)."""
+        return self.interactive and not self.no_color and not os.environ.get("NO_COLOR")
 
     def data(self, text: str) -> None:
         """Write a result to stdout."""

@@ -122,7 +122,8 @@ class LiveReporter(PlainReporter):
         self._stack = stack
         self._rows = {c.logical_id: (c.resource_type, "waiting", c.action.lower())
                       for c in self._planned.get(stack, [])}
-        self._live = Live(self._table(), console=RichConsole(file=self.console.err),
+        self._live = Live(self._table(), console=RichConsole(
+            file=self.console.err, no_color=not self.console.color),
                           refresh_per_second=4, transient=True)
         self._live.start()
 
