@@ -140,6 +140,10 @@ class FakeCloudFormation:
         self._pending[arn] = (stack, create, parameters)
         return arn, self._id(stack)
 
+    def template(self, name: str) -> dict[str, object]:
+        """The deployed template: the fake keeps none, so every property reads as new."""
+        return {}
+
     def describe_change_set(self, arn: str) -> ChangeSet:
         stack, _, _ = self._pending[arn]
         if stack in self.empty:

@@ -6,6 +6,7 @@ returns snake_case values; CamelCase stays in this module.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -117,6 +118,13 @@ class CloudFormation:
         except NOT_CLIENT_ERRORS as err:
             raise translate(err, f"describe stack {name}") from err
         return _stack(response["Stacks"][0])
+
+    def template(self, name: str) -> dict[str, Any]:
+        """The template the stack was last deployed with (parsed)."""
+        with translated(f"read the template of {name}"):
+            body = self._client.get_template(StackName=name,
+                                             TemplateStage="Original")["TemplateBody"]
+        return body if isinstance(body, dict) else dict(json.loads(body))
 
     def list_tagged(self, key: str, value: str) -> list[Stack]:
         """Live stacks that carry the tag ``key=value`` (deleted stacks are not listed)."""

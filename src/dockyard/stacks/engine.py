@@ -15,17 +15,19 @@ DELETE_* or gone.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from dockyard.aws.cloudformation import ChangeSet, ResourceChange, Stack, StackEvent
 from dockyard.errors import Cancelled, DockyardError
 from dockyard.polling import Clock, Poll, poll_until
 from dockyard.progress import Progress
 from dockyard.stacks import status as st
+from dockyard.stacks.properties import PropertyChange, parameter_changes, resource_changes
 
 
 class StackApi(Protocol):
@@ -42,6 +44,7 @@ class StackApi(Protocol):
     def cancel_update(self, name: str) -> None: ...
     def continue_update_rollback(self, name: str) -> None: ...
     def events_since(self, stack_id: str, seen: set[str]) -> list[StackEvent]: ...
+    def template(self, name: str) -> dict[str, Any]: ...
 
 
 class Outcome(StrEnum):
@@ -80,6 +83,10 @@ class StackResult:
     outputs: dict[str, str] = field(default_factory=dict)
     changes: list[ResourceChange] = field(default_factory=list)
     failures: list[StackEvent] = field(default_factory=list)
+    # preview: each modified resource's properties, before -> after; parameters whose value
+    # would change
+    details: dict[str, list[PropertyChange]] = field(default_factory=dict)
+    parameters: list[PropertyChange] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -157,8 +164,15 @@ class Engine:
             return StackResult(request.key, request.name, Outcome.NO_CHANGES, existing.status,
                                outputs=existing.outputs)
         self.api.delete_change_set(change_set.arn)
+        deployed = self.api.template(request.name)
+        wanted = json.loads(request.template)
+        details = {c.logical_id: resource_changes(deployed, wanted, c.logical_id)
+                   for c in change_set.changes if c.action == "Modify"}
         return StackResult(request.key, request.name, Outcome.UPDATED, existing.status,
-                           outputs=existing.outputs, changes=change_set.changes)
+                           outputs=existing.outputs, changes=change_set.changes,
+                           details={k: v for k, v in details.items() if v},
+                           parameters=parameter_changes(existing.parameters,
+                                                        request.parameters))
 
     def deploy(self, request: StackRequest, confirm: Confirm) -> StackResult:
         """Create or update one stack through a change set, and report the outcome."""

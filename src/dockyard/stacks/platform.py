@@ -21,6 +21,7 @@ from dockyard.errors import DockyardError, UsageError
 from dockyard.names import TAG_KEY
 from dockyard.stacks import status as st
 from dockyard.stacks.engine import Confirm, Engine, Outcome, StackRequest, StackResult
+from dockyard.stacks.properties import PropertyChange
 from dockyard.templates import Built, Discovered, Input, Retained, StackTemplate, render_stacks
 
 
@@ -95,6 +96,8 @@ class Diff:
     name: str
     action: str
     changes: list[ResourceChange]
+    details: dict[str, list[PropertyChange]] = field(default_factory=dict)
+    parameters: list[PropertyChange] = field(default_factory=list)
 
 
 def select(platform: Platform, only: list[str]) -> list[StackTemplate]:
@@ -203,7 +206,8 @@ def diff(platform: Platform) -> list[Diff]:
         preview = platform.engine.preview(_request(platform, stack, facts, outputs))
         outputs[stack.key] = preview.outputs
         action = "none" if preview.outcome == Outcome.NO_CHANGES else "update"
-        diffs.append(Diff(stack.key, stack.name, action, preview.changes))
+        diffs.append(Diff(stack.key, stack.name, action, preview.changes, preview.details,
+                          preview.parameters))
     return diffs
 
 

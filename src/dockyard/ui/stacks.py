@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dockyard.names import Out
+from dockyard.stacks.properties import MOST
 from dockyard.ui.progress import change_lines
 from dockyard.ui.text import columns
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from dockyard.stacks.engine import StackResult
     from dockyard.stacks.inventory import PlatformStatus
     from dockyard.stacks.platform import Diff
+    from dockyard.stacks.properties import PropertyChange
     from dockyard.stacks.teardown import DownPlan, DownResult
 
 
@@ -52,7 +54,12 @@ def diff_text(diffs: list[Diff], apps: dict[str, list[FieldChange]] | None = Non
         what = "would be created" if d.action == "create" else "would change"
         lines.append(f"{d.name}: {what} ({len(d.changes)} resource"
                      f"{'s' * (len(d.changes) != 1)})")
-        lines += change_lines(d.changes)
+        for change, line in zip(d.changes, change_lines(d.changes), strict=True):
+            lines.append(line)
+            lines += _property_lines(d.details.get(change.logical_id, []))
+        if d.parameters:
+            lines.append("  parameters:")
+            lines += _property_lines(d.parameters)
     for app, changes in (apps or {}).items():
         if not changes:
             lines.append(f"app {app}: the next deploy changes nothing but the image")
@@ -69,6 +76,13 @@ def diff_text(diffs: list[Diff], apps: dict[str, list[FieldChange]] | None = Non
     return "\n".join(lines)
 
 
+def _property_lines(changes: list[PropertyChange]) -> list[str]:
+    shown_ = [f"      {c.path}: {c.before} \u2192 {c.after}" for c in changes[:MOST]]
+    if len(changes) > MOST:
+        shown_.append(f"      … and {len(changes) - MOST} more")
+    return shown_
+
+
 def diff_document(diffs: list[Diff],
                   apps: dict[str, list[FieldChange]] | None = None) -> dict[str, Any]:
     """The diff as one JSON document."""
@@ -76,8 +90,11 @@ def diff_document(diffs: list[Diff],
     return {"changes": any(d.action != "none" for d in diffs) or any(apps.values()),
             "stacks": [{"key": d.key, "name": d.name, "action": d.action,
                         "changes": [{"action": c.action, "resource": c.logical_id,
-                                     "type": c.resource_type, "replacement": c.replacement}
-                                    for c in d.changes]} for d in diffs],
+                                     "type": c.resource_type, "replacement": c.replacement,
+                                     "properties": [p.document() for p in
+                                                    d.details.get(c.logical_id, [])]}
+                                    for c in d.changes],
+                        "parameters": [p.document() for p in d.parameters]} for d in diffs],
             "apps": [{"app": app, "changes": [c.document() for c in changes]}
                      for app, changes in apps.items()]}
 
