@@ -351,7 +351,7 @@ def test_the_readiness_wait_says_why_jenkins_does_not_answer(dockyard: Dockyard,
     assert account.kaniko is not None
     account.kaniko.marks_for["acme/jenkins-controller"] = (HANG,)
     started = time.monotonic()
-    done = dockyard("up", "--yes", "--jenkins-timeout", "45s")
+    done = dockyard("up", "--yes", "--jenkins-timeout", "25s")
     assert done.returncode == 1, done.stderr
     err = done.stderr
     assert "waiting for https://jenkins.example.com/login to answer 200" in err
@@ -362,7 +362,7 @@ def test_the_readiness_wait_says_why_jenkins_does_not_answer(dockyard: Dockyard,
                      r"\(Health checks failed with these codes: \[503\]\)", unhealthy[0])
     assert err.count("/login answered nothing yet") == 1, "said once, not every 10 s"
     assert "error: Jenkins is not answering: no 200 from https://jenkins.example.com/login " \
-           "within 45 s" in err
+           "within 25 s" in err
     assert time.monotonic() - started < 240
     assert live_stacks(account)["acme-jenkins"] == "CREATE_COMPLETE"
 
