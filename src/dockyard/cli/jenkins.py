@@ -69,7 +69,6 @@ def open_() -> int:
 def logs(follow: bool, lines: int) -> int:
     """Print the controller's log (its newest task), and follow it with --follow."""
     from dockyard.aws.follow import Follower, StreamCursor
-    from dockyard.names import Out
     from dockyard.stacks.jenkins import controller_stream
     from dockyard.templates.jenkins import SERVICE, jenkins_log_group
 
@@ -77,8 +76,7 @@ def logs(follow: bool, lines: int) -> int:
     refuse_json(wired, "jenkins logs")
     cfg, console, reader = wired.cfg, wired.console, wired.logs
     group = jenkins_log_group(cfg)
-    builder = wired.stacks.describe(cfg.stack_name("builder"))
-    cluster = builder.outputs.get(Out.CLUSTER_ARN, "") if builder else ""
+    cluster = wired.cluster
     named = controller_stream(wired.services, cluster, SERVICE) if cluster else None
     if named is None:
         console.note("ECS lists no controller task: showing the stream CloudWatch says was "
@@ -110,13 +108,10 @@ def agents(count: int | None, no_wait: bool) -> int:
     `dockyard up`, which sets jenkins.agents.count from dockyard.yml again.
     """
     from dockyard.jenkins.agents import describe_pool, resize
-    from dockyard.names import Out
 
     wired = wiring()
-    cfg = wired.cfg
-    builder = wired.stacks.describe(cfg.stack_name("builder"))
-    cluster = builder.outputs.get(Out.CLUSTER_ARN, "") if builder else ""
-    configured = cfg.jenkins.agents.count
+    cluster = wired.cluster
+    configured = wired.cfg.jenkins.agents.count
     if count is None:
         pool = describe_pool(wired.services, cluster, configured)
     else:

@@ -168,8 +168,7 @@ def _app_drift(wired: Wiring) -> dict[str, list[FieldChange]]:
     whose stack is not there yet, are left out: the stacks' diff covers them)."""
     from dockyard.deploy.drift import app_changes
 
-    builder = wired.stacks.describe(wired.cfg.stack_name("builder"))
-    cluster = builder.outputs.get(Out.CLUSTER_ARN, "") if builder else ""
+    cluster = wired.cluster
     found: dict[str, list[FieldChange]] = {}
     for app in wired.cfg.apps:
         state = wired.services.describe(cluster, app) if cluster else None

@@ -98,6 +98,14 @@ class Wiring:
         return CloudFormation(self.aws.client("cloudformation"))
 
     @cached_property
+    def cluster(self) -> str:
+        """The platform's ECS cluster (the builder stack's output), '' before the first up."""
+        from dockyard.names import Out
+
+        builder = self.stacks.describe(self.cfg.stack_name("builder"))
+        return builder.outputs.get(Out.CLUSTER_ARN, "") if builder else ""
+
+    @cached_property
     def tasks(self) -> Ecs:
         """ECS tasks and clusters."""
         from dockyard.aws.ecs import Ecs
