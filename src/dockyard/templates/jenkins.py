@@ -15,6 +15,8 @@ What the seed did by hand, and why it is set this way here:
 
 from __future__ import annotations
 
+from typing import Any
+
 from awacs import aws as awacs_iam
 from troposphere import (
     Equals,
@@ -36,7 +38,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere import secretsmanager as sm
 from troposphere.logs import LogGroup
 
-from dockyard.config.models import JENKINS_RULE_PRIORITY, Config
+from dockyard.config.models import JENKINS_RULE_PRIORITY, Config, Jenkins, JenkinsAgents
 from dockyard.names import (
     AGENT_SERVICE,
     ARCH_TO_CPU,
@@ -363,17 +365,8 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
             "awslogs-group": Ref(logs), "awslogs-region": Ref("AWS::Region"),
             "awslogs-stream-prefix": LOG_STREAM_PREFIX}),
     )
-    ephemeral = {"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=j.storage_gib)} \
-        if j.storage_gib > 20 else {}
-    return ecs.TaskDefinition(
-        "TaskDefinition",
-        Family=f"{cfg.name}-jenkins",
-        Cpu=str(j.cpu),
-        Memory=str(j.memory),
-        NetworkMode="awsvpc",
-        RequiresCompatibilities=["FARGATE"],
-        RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX",
-                                            CpuArchitecture=ARCH_TO_CPU[j.architecture]),
+    return _fargate_task(
+        "TaskDefinition", f"{cfg.name}-jenkins", j, j.architecture,
         ExecutionRoleArn=GetAtt(execution_role, "Arn"),
         TaskRoleArn=GetAtt(controller_role, "Arn"),
         Volumes=[
@@ -385,8 +378,20 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
             ecs.Volume(Name="cache"),
         ],
         ContainerDefinitions=[container],
-        **ephemeral,
     )
+
+
+def _fargate_task(title: str, family: str, size: Jenkins | JenkinsAgents, architecture: str,
+                  **rest: Any) -> ecs.TaskDefinition:
+    """A Fargate task definition of ``size`` (its storage beyond the 20 GiB every task gets)."""
+    ephemeral = {"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=size.storage_gib)} \
+        if size.storage_gib > 20 else {}
+    return ecs.TaskDefinition(
+        title, Family=family, Cpu=str(size.cpu), Memory=str(size.memory), NetworkMode="awsvpc",
+        RequiresCompatibilities=["FARGATE"],
+        RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX",
+                                            CpuArchitecture=ARCH_TO_CPU[architecture]),
+        **rest, **ephemeral)
 
 
 # -- the agents -----------------------------------------------------------------------------------
@@ -426,22 +431,12 @@ def _agents(t: Template, cfg: Config, p: dict[str, Parameter], *,
             "awslogs-group": Ref(p["AgentLogGroup"]), "awslogs-region": Ref("AWS::Region"),
             "awslogs-stream-prefix": AGENT_LOG_PREFIX}),
     )
-    ephemeral = {"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=a.storage_gib)} \
-        if a.storage_gib > 20 else {}
-    definition = t.add_resource(ecs.TaskDefinition(
-        "AgentTaskDefinition",
-        Family=f"{cfg.name}-jenkins-agent",
-        Cpu=str(a.cpu),
-        Memory=str(a.memory),
-        NetworkMode="awsvpc",
-        RequiresCompatibilities=["FARGATE"],
-        RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX",
-                                            CpuArchitecture=ARCH_TO_CPU[cfg.jenkins.architecture]),
+    definition = t.add_resource(_fargate_task(
+        "AgentTaskDefinition", f"{cfg.name}-jenkins-agent", a, cfg.jenkins.architecture,
         ExecutionRoleArn=Ref(p["AgentExecutionRoleArn"]),
         TaskRoleArn=Ref(p["AgentTaskRoleArn"]),
         Volumes=[ecs.Volume(Name="agent-home"), ecs.Volume(Name="agent-tmp")],
         ContainerDefinitions=[container],
-        **ephemeral,
     ))
     strategy = SPOT_STRATEGY if a.spot else (("FARGATE", 1, 0),)
     return t.add_resource(ecs.Service(
