@@ -6,6 +6,8 @@ import io
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from dockyard.aws.cloudformation import ResourceChange, StackEvent
 from dockyard.stacks.engine import Outcome, StackResult
 from dockyard.ui.console import Console
@@ -64,3 +66,91 @@ def test_live_view_ends_with_the_same_summary_lines() -> None:
     text = err.getvalue()
     assert "acme-edge: failed" in text
     assert "LoadBalancer (AWS::ElasticLoadBalancingV2::LoadBalancer) CREATE_FAILED" in text
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def live(monkeypatch: pytest.MonkeyPatch) -> tuple[Console, LiveReporter, Clock, Terminal]:
+    for name in ("CI", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    err, clock = Terminal(), Clock()
+    console = Console(io.StringIO(), err, no_color=True)
+    return console, LiveReporter(console, clock=clock), clock, err
+
+
+def summary(err: Terminal) -> list[str]:
+    """The lines after the live view's last redraw: what stays on the screen."""
+    return err.getvalue().rsplit("\x1b[2K", 1)[-1].splitlines()
+
+
+def test_live_view_leaves_each_step_with_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    console, reporter, clock, err = live(monkeypatch)
+    reporter.note("context", "packing 12 files")
+    clock.now += 1.5
+    reporter.note("context", "uploaded context 3f2a")
+    reporter.note("build", "task 9c1e is RUNNING")
+    reporter.line("", "INFO[0001] Retrieving image manifest")
+    clock.now += 42
+    reporter.note("build", "pushed sha256:abcd")
+    reporter.note("deploy", "deploying web@sha256:abcd")
+    console.note("a line from elsewhere goes above the view")
+    clock.now += 70
+    reporter.note("deploy", "deployment completed")
+    console.finish(ok=True)
+    assert [line.split()[:3] for line in summary(err)] == [
+        ["✓", "context", "1.5s"], ["✓", "build", "42s"], ["✓", "deploy", "1m10s"],
+        ["total", "1m53s"]]
+    text = err.getvalue()
+    assert text.index("INFO[0001] Retrieving image manifest") < text.index("total")
+    assert "a line from elsewhere goes above the view" in text
+    assert console.overlay is None, "the view is gone: later lines are plain"
+
+
+def test_live_view_marks_the_step_that_was_running_when_the_command_failed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    console, reporter, clock, err = live(monkeypatch)
+    reporter.note("build", "pushed sha256:abcd")
+    reporter.note("deploy", "deploying web@sha256:abcd")
+    clock.now += 12
+    console.finish(ok=False)
+    console.error("deploy: rolled back")
+    lines = summary(err)
+    assert lines[0].split()[:2] == ["✓", "build"]
+    assert lines[1].split()[:3] == ["x", "deploy", "12s"]
+    assert lines[-1] == "error: deploy: rolled back", "errors come after the summary"
+
+
+def test_live_view_shows_a_stack_as_one_step_with_its_outcome(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    console, reporter, clock, err = live(monkeypatch)
+    reporter.changes("acme-edge", CHANGES)
+    clock.now += 30
+    reporter.event(EVENT)
+    reporter.result(FAILED)
+    console.finish(ok=False)
+    assert summary(err)[0].split()[:4] == ["x", "acme-edge", "30s", "failed"]
+
+
+def test_live_view_steps_aside_for_a_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    console, reporter, _clock, err = live(monkeypatch)
+    reporter.note("acme-builder", "2 changes")
+    console.pause()
+    assert console.overlay is None
+    written = len(err.getvalue())
+    console.note("Apply 2 change(s) to acme-builder? [y/N]")
+    assert err.getvalue()[written:] == "Apply 2 change(s) to acme-builder? [y/N]\n"
+    reporter.note("acme-builder", "applying")
+    assert console.overlay is reporter, "the next report brings the view back"
+    console.finish(ok=True)

@@ -90,8 +90,13 @@ def _run(argv: Sequence[str] | None) -> int:
     state = RunState(debug=bool(os.environ.get("DOCKYARD_DEBUG")))
     console = state.console
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="dockyard",
-                          standalone_mode=False, obj=state)
+        ok = False
+        try:
+            result = cli.main(args=list(argv) if argv is not None else None,
+                              prog_name="dockyard", standalone_mode=False, obj=state)
+            ok = True
+        finally:  # the live view's summary stays above the errors that follow
+            console.finish(ok)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.exceptions.Abort:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from dockyard.stacks.engine import StackResult
     from dockyard.stacks.platform import AfterDeploy, Platform
     from dockyard.templates.stack import StackTemplate
+    from dockyard.ui.console import Console
 
 
 def _platform(wired: Wiring, reporter: Progress) -> Platform:
@@ -78,13 +79,14 @@ def _after_jenkins(wired: Wiring, wait: bool, seconds: int) -> AfterDeploy:
     return after
 
 
-def _confirm(yes: bool) -> Callable[[str, list[ResourceChange]], bool]:
+def _confirm(yes: bool, console: Console) -> Callable[[str, list[ResourceChange]], bool]:
     def confirm(stack: str, changes: list[ResourceChange]) -> bool:
         if yes:
             return True
         if not sys.stdin.isatty():
             raise UsageError(f"{stack} would change and there is nobody to ask",
                              hint="pass --yes to apply changes without a prompt")
+        console.pause()  # the live view steps aside while the prompt waits
         return click.confirm(f"Apply {len(changes)} change(s) to {stack}?", default=False,
                              err=True)
 
@@ -125,7 +127,7 @@ def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool, jenkins_timeout: st
                               "`dockyard diff` first to see them)")
     platform = _platform(wired, wired.progress)
     platform.images = _jenkins_images(wired)
-    results = deploy(platform, list(only), _confirm(yes),
+    results = deploy(platform, list(only), _confirm(yes, wired.console),
                      _after_jenkins(wired, wait_jenkins, seconds))
     wired.result(up_document(results), up_text(results))
     failed = next((r for r in results if not r.ok), None)

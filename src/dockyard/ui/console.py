@@ -5,12 +5,30 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
-from typing import Any, TextIO
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TextIO
 
 from dockyard.rules import clipped
 
 ERROR_LINE = 360  # characters of one line of an error or hint, before it is cut
+
+
+class Overlay(Protocol):
+    """A live view drawn at the bottom of stderr (dockyard.ui.progress.LiveReporter): lines
+    written while it shows go above it, and it steps aside for a prompt or the result."""
+
+    def above(self, text: str) -> None:
+        """Print ``text`` above the live view, where it stays."""
+        ...
+
+    def pause(self) -> None:
+        """Take the view off the screen until the next update (a prompt is about to ask)."""
+        ...
+
+    def close(self, ok: bool = True) -> None:
+        """Take the view off the screen for good and leave its summary behind (``ok``: the
+        command succeeded so far)."""
+        ...
 
 
 @dataclass
@@ -21,6 +39,7 @@ class Console:
     err: TextIO
     wrote_data: bool = False  # something went to stdout (a result, or part of one)
     no_color: bool = False  # --no-color
+    overlay: Overlay | None = field(default=None, repr=False)  # the live view, while it shows
 
     @property
     def interactive(self) -> bool:
@@ -36,7 +55,9 @@ class Console:
         return self.interactive and not self.no_color and not os.environ.get("NO_COLOR")
 
     def data(self, text: str) -> None:
-        """Write a result to stdout."""
+        """Write a result to stdout (a live view is done by then: its summary goes first)."""
+        if self.overlay is not None:
+            self.overlay.close()
         self.wrote_data = True
         self.out.write(text if text.endswith("\n") else text + "\n")
         self.out.flush()
@@ -46,9 +67,24 @@ class Console:
         self.data(json.dumps(document, indent=2, default=str))
 
     def note(self, text: str) -> None:
-        """A line for the person at the terminal, on stderr."""
+        """A line for the person at the terminal, on stderr (above the live view, if one
+        shows)."""
+        if self.overlay is not None:
+            self.overlay.above(text)
+            return
         self.err.write(text + "\n")
         self.err.flush()
+
+    def pause(self) -> None:
+        """Clear the live view, if one shows, before a prompt."""
+        if self.overlay is not None:
+            self.overlay.pause()
+
+    def finish(self, ok: bool) -> None:
+        """End the live view, if one shows, leaving its summary (before the command's errors;
+        ``ok``: the command did not fail)."""
+        if self.overlay is not None:
+            self.overlay.close(ok)
 
     def progress(self, text: str) -> None:
         """A progress line on stderr: as is on a terminal, timestamped in logs and CI."""

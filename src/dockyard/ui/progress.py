@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from dockyard.rules import clipped
 from dockyard.ui.console import Console
-from dockyard.ui.text import columns
+from dockyard.ui.text import columns, elapsed
 
 if TYPE_CHECKING:
     from rich.live import Live
@@ -50,7 +54,8 @@ class PlainReporter:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self._lock = threading.Lock()
+        # Re-entrant: the live view's own lines come back to it through the console.
+        self._lock = threading.RLock()
 
     def note(self, subject: str, text: str) -> None:
         """A step, as a timestamped line."""
@@ -83,49 +88,167 @@ class PlainReporter:
             self.console.note(line)
 
 
-class LiveReporter(PlainReporter):
-    """A table of the current stack's resources, redrawn in place on the terminal."""
+@dataclass
+class Step:
+    """One subject's part of a command (a stack, the context, a build, a deploy): when it
+    started, when it last said something, what it said last and how it ended."""
 
-    def __init__(self, console: Console) -> None:
+    subject: str
+    started: float
+    last: float
+    text: str = ""
+    failed: bool = False
+
+
+class LiveReporter(PlainReporter):
+    """The live view on a terminal: each step with its elapsed time (and the current stack's
+    resources) redrawn in place at the bottom of stderr, every line printed above it as it
+    comes, and at the end a summary of the steps and their times that stays on the screen.
+
+    A step's time runs from its subject's first report to its last one; the step that
+    reported last is the one running, and its time runs on until the next step starts or the
+    command ends."""
+
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(console)
+        self._clock = clock
+        self._began = clock()
         self._live: Live | None = None
+        self._steps: dict[str, Step] = {}
+        self._current = ""
         self._rows: dict[str, tuple[str, str, str]] = {}
         self._planned: dict[str, list[ResourceChange]] = {}
         self._stack = ""
 
+    def note(self, subject: str, text: str) -> None:
+        """A step: printed above the view, and the step's row updated."""
+        with self._lock:
+            self._touch(subject or "dockyard", text)
+            super().note(subject, text)
+
+    def line(self, subject: str, text: str) -> None:
+        """A task's log line, printed above the view; it keeps its step's time running."""
+        with self._lock:
+            self._touch(subject or self._current or "dockyard", None)
+            super().line(subject, text)
+
     def changes(self, stack: str, changes: list[ResourceChange]) -> None:
         """Print the change set, and remember it to show every resource as it goes."""
-        super().changes(stack, changes)
-        self._planned[stack] = changes
+        with self._lock:
+            self._touch(stack, f"{len(changes)} change{'s' * (len(changes) != 1)}")
+            self._planned[stack] = changes
+            super().changes(stack, changes)
 
     def event(self, event: StackEvent) -> None:
         """Update the resource's row (the stack's own events update the title)."""
-        if self._live is None or event.stack_name != self._stack:
-            self._start(event.stack_name)
-        self._rows[event.logical_id] = (event.resource_type, event.status, event.reason)
-        assert self._live is not None
-        self._live.update(self._table())
+        with self._lock:
+            if event.stack_name != self._stack:
+                self._stack = event.stack_name
+                self._rows = {c.logical_id: (c.resource_type, "waiting", c.action.lower())
+                              for c in self._planned.get(event.stack_name, [])}
+            self._rows[event.logical_id] = (event.resource_type, event.status, event.reason)
+            self._touch(event.stack_name, f"{event.logical_id} {event.status}")
 
     def result(self, result: StackResult) -> None:
-        """Stop the live view and leave one summary line behind."""
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
-        super().result(result)
+        """The stack's row ends with its outcome; the summary line and failures go above."""
+        with self._lock:
+            step = self._touch(result.name, str(result.outcome))
+            step.failed = str(result.outcome) in ("failed", "cancelled")
+            if result.name == self._stack:
+                self._stack, self._rows = "", {}
+            super().result(result)
 
-    def _start(self, stack: str) -> None:
+    def summary(self, document: dict[str, Any]) -> None:
+        """Nothing: the command prints its result, after the view's summary."""
+
+    # The console hands its lines here while the view shows (dockyard.ui.console.Overlay).
+
+    def above(self, text: str) -> None:
+        """Print a line above the view."""
+        from rich.text import Text
+
+        with self._lock:
+            if self._live is None:
+                self.console.err.write(text + "\n")
+            else:
+                self._live.console.print(Text(text), highlight=False, soft_wrap=True)
+
+    def pause(self) -> None:
+        """Take the view off the screen; the next report brings it back."""
+        with self._lock:
+            self._stop()
+
+    def close(self, ok: bool = True) -> None:
+        """Take the view off the screen and print each step with its time, and the total;
+        when the command failed, the step that was running is the one marked failed."""
+        with self._lock:
+            self._stop()
+            if not self._steps:
+                return
+            now = self._clock()
+            if not ok and self._current:
+                self._steps[self._current].failed = True
+            rows = [("x" if step.failed else "✓", step.subject, elapsed(self._took(step, now)),
+                     step.text) for step in self._steps.values()]
+            rows.append(("", "total", elapsed(now - self._began), ""))
+            for line in columns(rows, right=(2,), indent=0, gap=2):
+                self.console.err.write(clipped(line, 160) + "\n")
+            self.console.err.flush()
+            self._steps, self._current = {}, ""
+
+    def _touch(self, subject: str, text: str | None) -> Step:
+        now = self._clock()
+        step = self._steps.get(subject)
+        if step is None:
+            step = self._steps[subject] = Step(subject, started=now, last=now)
+        step.last = now
+        if text is not None:
+            step.text = text
+        self._current = subject
+        if self._live is None:
+            self._start()
+        elif text is not None:
+            self._live.refresh()  # the lines printed above it come with the view as it is now
+        return step
+
+    def _took(self, step: Step, now: float) -> float:
+        """The running step runs until now; the others until they last reported."""
+        return (now if step.subject == self._current else step.last) - step.started
+
+    def _start(self) -> None:
         from rich.console import Console as RichConsole
         from rich.live import Live
 
+        rich = RichConsole(file=self.console.err, no_color=not self.console.color,
+                           highlight=False)
+        self._live = Live(console=rich, get_renderable=self._view, refresh_per_second=4,
+                          transient=True, redirect_stdout=False, redirect_stderr=False)
+        self._live.start()
+        self.console.overlay = self
+
+    def _stop(self) -> None:
         if self._live is not None:
             self._live.stop()
-        self._stack = stack
-        self._rows = {c.logical_id: (c.resource_type, "waiting", c.action.lower())
-                      for c in self._planned.get(stack, [])}
-        self._live = Live(self._table(), console=RichConsole(
-            file=self.console.err, no_color=not self.console.color),
-                          refresh_per_second=4, transient=True)
-        self._live.start()
+            self._live = None
+            self.console.overlay = None
+
+    def _view(self) -> Any:
+        from rich.console import Group
+        from rich.spinner import Spinner
+        from rich.table import Table
+
+        # No lock here: Live's refresh thread calls this holding Live's own lock, which a
+        # reporting thread, holding ours, may be waiting for. Copies of the dicts suffice.
+        now, current = self._clock(), self._current
+        steps = Table.grid(padding=(0, 2))
+        for _ in range(4):
+            steps.add_column()
+        for step in list(self._steps.values()):
+            mark: Any = (Spinner("dots", style="yellow") if step.subject == current
+                         else "[red]x[/]" if step.failed else "[green]✓[/]")
+            steps.add_row(mark, step.subject, elapsed(self._took(step, now)),
+                          clipped(step.text, 100))
+        return Group(self._table(), steps) if self._stack else steps
 
     def _table(self) -> Any:
         from rich.table import Table
@@ -133,7 +256,7 @@ class LiveReporter(PlainReporter):
         table = Table(title=self._stack, box=None, show_header=True, header_style="bold")
         for column in ("resource", "type", "status", "reason"):
             table.add_column(column, overflow="fold")
-        for logical_id, (kind, status, reason) in self._rows.items():
+        for logical_id, (kind, status, reason) in list(self._rows.items()):
             style = ("red" if "FAILED" in status or "ROLLBACK" in status
                      else "green" if status.endswith("_COMPLETE") else "yellow")
             table.add_row(logical_id, kind, f"[{style}]{status}[/]", reason)

@@ -22,3 +22,15 @@ def columns(rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), indent:
 def money(usd: float) -> str:
     """Dollars with cents; three decimals below a cent."""
     return f"${usd:,.3f}" if 0 < usd < 0.01 else f"${usd:,.2f}"
+
+
+def elapsed(seconds: float) -> str:
+    """A step's duration as people read it on a clock: ``0.4s``, ``12s``, ``2m05s``, ``1h02m``."""
+    if seconds < 10:
+        return f"{max(seconds, 0):.1f}s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
