@@ -215,6 +215,8 @@ class StrictAccount:
         self.consistency.clear()
         self.tokens.clear()
         self._container_roles.clear()
+        if self.network is not None:  # the faults an earlier test played are not this one's
+            self.network.damaged.clear()
         self.profile.reseed()
 
     # -- endpoints and credentials ----------------------------------------------------------------

@@ -51,7 +51,7 @@ def test_create_streams_resource_events_in_order() -> None:
         "acme-edge  LoadBalancer  CREATE_IN_PROGRESS  Resource creation Initiated",
         "acme-edge  LoadBalancer  CREATE_COMPLETE",
     ]
-    assert clock.sleeps == [1, 2], "polled quickly at first, never sleeping for real"
+    assert clock.sleeps == [0.25, 0.5], "polled quickly at first, never sleeping for real"
     assert "acme-edge: created" in err.getvalue()
 
 
