@@ -11,6 +11,7 @@ CHECKOV_SPEC := checkov>=3.3.30,<3.4
 .PHONY: plan test lint bench clean groovy
 
 $(VENV)/.runtime: pyproject.toml
+	@echo "make: installing dockyard into $(VENV) (once, and again when pyproject.toml changes)"
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dockyard needs Python 3.11 or newer (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
@@ -18,10 +19,12 @@ $(VENV)/.runtime: pyproject.toml
 	@touch $@
 
 $(VENV)/.test: $(VENV)/.runtime
+	@echo "make: installing the test tools into $(VENV) (once)"
 	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[test]'
 	@touch $@
 
 $(TOOLS)/.installed:
+	@echo "make: installing checkov into $(TOOLS) (once; it pins its own boto3)"
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install $(PIP_FLAGS) '$(CHECKOV_SPEC)'
 	@touch $@
@@ -41,6 +44,7 @@ plan: $(VENV)/.runtime
 	$(VENV)/bin/dockyard plan
 
 lint: $(VENV)/.test
+	@echo "make: ruff and mypy --strict"
 	$(VENV)/bin/ruff check src tests bench devtools
 	$(VENV)/bin/mypy
 

@@ -154,3 +154,13 @@ def test_live_view_steps_aside_for_a_prompt(monkeypatch: pytest.MonkeyPatch) -> 
     reporter.note("acme-builder", "applying")
     assert console.overlay is reporter, "the next report brings the view back"
     console.finish(ok=True)
+
+
+def test_after_the_summary_lines_are_plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    console, reporter, _clock, err = live(monkeypatch)
+    reporter.note("deploy", "deploying web@sha256:abcd")
+    console.data("the result")
+    reporter.note("deploy", "a late line")
+    console.finish(ok=True)
+    assert err.getvalue().count("total") == 1, "one summary, before the result"
+    assert err.getvalue().endswith("a late line\n")

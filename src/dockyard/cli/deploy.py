@@ -139,11 +139,11 @@ def _waited(wired: Wiring, app: str, act: Callable[[], DeployResult]) -> int:
     except KeyboardInterrupt:
         raise Cancelled(f"stopped waiting; the deployment goes on (dockyard status {app})"
                         ) from None
+    if result.exit_code == ExitCode.OK and result.outcome is not None:
+        wired.progress.note("deploy", f"{result.action} of {app} completed: "
+                                      f"{result.outcome.reason}")
     wired.result(result_document(result), result_text(result))
     if result.exit_code != ExitCode.OK:
         message, hint = failure_message(result)
         raise DockyardError(message, hint=hint, exit_code=result.exit_code)
-    if result.outcome is not None:
-        wired.progress.note("deploy", f"{result.action} of {app} completed: "
-                                      f"{result.outcome.reason}")
     return ExitCode.OK

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from dockyard.rules import clipped
 from dockyard.ui.console import Console
 from dockyard.ui.text import columns, elapsed
 
@@ -119,6 +118,8 @@ class LiveReporter(PlainReporter):
         self._rows: dict[str, tuple[str, str, str]] = {}
         self._planned: dict[str, list[ResourceChange]] = {}
         self._stack = ""
+        self._width = 120
+        self._closed = False  # the summary is out: what follows is plain lines
 
     def note(self, subject: str, text: str) -> None:
         """A step: printed above the view, and the step's row updated."""
@@ -154,6 +155,7 @@ class LiveReporter(PlainReporter):
         with self._lock:
             step = self._touch(result.name, str(result.outcome))
             step.failed = str(result.outcome) in ("failed", "cancelled")
+            self._current = ""  # the stack's time stops here
             if result.name == self._stack:
                 self._stack, self._rows = "", {}
             super().result(result)
@@ -180,9 +182,11 @@ class LiveReporter(PlainReporter):
 
     def close(self, ok: bool = True) -> None:
         """Take the view off the screen and print each step with its time, and the total;
-        when the command failed, the step that was running is the one marked failed."""
+        when the command failed, the step that was running is the one marked failed. Lines
+        that come after it are plain."""
         with self._lock:
             self._stop()
+            self._closed = True
             if not self._steps:
                 return
             now = self._clock()
@@ -191,8 +195,10 @@ class LiveReporter(PlainReporter):
             rows = [("x" if step.failed else "✓", step.subject, elapsed(self._took(step, now)),
                      step.text) for step in self._steps.values()]
             rows.append(("", "total", elapsed(now - self._began), ""))
+            width = self._width
             for line in columns(rows, right=(2,), indent=0, gap=2):
-                self.console.err.write(clipped(line, 160) + "\n")
+                self.console.err.write((line if len(line) < width else line[:width - 2] + "…")
+                                       + "\n")
             self.console.err.flush()
             self._steps, self._current = {}, ""
 
@@ -206,7 +212,8 @@ class LiveReporter(PlainReporter):
             step.text = text
         self._current = subject
         if self._live is None:
-            self._start()
+            if not self._closed:
+                self._start()
         elif text is not None:
             self._live.refresh()  # the lines printed above it come with the view as it is now
         return step
@@ -221,6 +228,7 @@ class LiveReporter(PlainReporter):
 
         rich = RichConsole(file=self.console.err, no_color=not self.console.color,
                            highlight=False)
+        self._width = rich.width  # stderr's terminal, which the summary is cut to
         self._live = Live(console=rich, get_renderable=self._view, refresh_per_second=4,
                           transient=True, redirect_stdout=False, redirect_stderr=False)
         self._live.start()
@@ -236,18 +244,21 @@ class LiveReporter(PlainReporter):
         from rich.console import Group
         from rich.spinner import Spinner
         from rich.table import Table
+        from rich.text import Text
 
         # No lock here: Live's refresh thread calls this holding Live's own lock, which a
         # reporting thread, holding ours, may be waiting for. Copies of the dicts suffice.
         now, current = self._clock(), self._current
+        rows = list(self._steps.values())
+        width = max((len(step.subject) for step in rows), default=0)
         steps = Table.grid(padding=(0, 2))
-        for _ in range(4):
-            steps.add_column()
-        for step in list(self._steps.values()):
+        steps.add_column(no_wrap=True)
+        steps.add_column(no_wrap=True, overflow="ellipsis", ratio=1)  # one line per step
+        for step in rows:
             mark: Any = (Spinner("dots", style="yellow") if step.subject == current
                          else "[red]x[/]" if step.failed else "[green]✓[/]")
-            steps.add_row(mark, step.subject, elapsed(self._took(step, now)),
-                          clipped(step.text, 100))
+            line = f"{step.subject:<{width}}  {elapsed(self._took(step, now)):>5}  {step.text}"
+            steps.add_row(mark, Text(line, no_wrap=True, overflow="ellipsis"))
         return Group(self._table(), steps) if self._stack else steps
 
     def _table(self) -> Any:
