@@ -143,6 +143,13 @@ def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``long`` first: xdist hands tests out in order, and a three-minute test
-    handed out last keeps one worker busy while the others wait."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    """Tests marked ``long`` first, then the end-to-end tests, then the rest: xdist hands tests
+    out in order, and a minute-long test handed out last keeps one worker busy while the others
+    wait. The end-to-end tests mostly wait on the emulated account, so the quick tests that
+    need the CPU fill the time they leave."""
+    def weight(item: pytest.Item) -> int:
+        if item.get_closest_marker("long") is not None:
+            return 0
+        return 1 if "tests/e2e/" in item.nodeid or "tests/emulator/" in item.nodeid else 2
+
+    items.sort(key=weight)
