@@ -12,6 +12,7 @@ import ipaddress
 import json
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -243,6 +244,7 @@ def test_a_mutated_example_loads_or_is_refused_clearly(text: str) -> None:
         _within_quotas(cfg)
 
 
+@pytest.mark.long
 @settings(SETTINGS, max_examples=600)
 @given(examples_at_the_edges())
 def test_a_config_at_awss_edges_loads_only_if_aws_takes_it(text: str) -> None:
