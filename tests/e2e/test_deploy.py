@@ -196,6 +196,9 @@ def test_diff_shows_what_the_next_deploy_changes_field_by_field(stacks: Dockyard
     """An edited env, cpu or memory changes no stack (deploys register task definitions), so
     a change set cannot show it; diff compares the running task definition instead."""
     v1 = push(account, "v1")
+    first = stacks("diff")
+    assert "app web: no service yet; its first `dockyard deploy web --image ...` creates it" \
+        in first.stdout
     assert stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}").returncode == 0
     same = stacks("diff")
     assert "app web: the next deploy changes nothing but the image" in same.stdout
@@ -216,3 +219,4 @@ def test_diff_shows_what_the_next_deploy_changes_field_by_field(stacks: Dockyard
     assert document["changes"] is True
     (web,) = document["apps"]
     assert {"field": "env.LOG_LEVEL", "before": "info", "after": "debug"} in web["changes"]
+    assert document["undeployed"] == []

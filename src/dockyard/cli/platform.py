@@ -157,17 +157,18 @@ def diff() -> int:
     console = wired.console
     diffs = compare(_platform(wired, wired.progress))
     apps = _app_drift(wired)
+    undeployed = [app for app in wired.cfg.apps if app not in apps]
     if wired.output == "json":
-        console.json(diff_document(diffs, apps))
+        console.json(diff_document(diffs, apps, undeployed))
     else:
-        console.data(diff_text(diffs, apps))
+        console.data(diff_text(diffs, apps, undeployed))
     changed = any(d.action != "none" for d in diffs) or any(apps.values())
     return ExitCode.CHANGES if changed else ExitCode.OK
 
 
 def _app_drift(wired: Wiring) -> dict[str, list[FieldChange]]:
     """Each deployed app's task definition against dockyard.yml (apps never deployed, or
-    whose stack is not there yet, are left out: the stacks' diff covers them)."""
+    whose stack is not there yet, are left out: diff lists them as having no service)."""
     from dockyard.deploy.drift import app_changes
 
     cluster = wired.cluster

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dockyard.names import Out
@@ -43,9 +44,10 @@ def up_document(results: list[StackResult]) -> dict[str, Any]:
             "endpoints": {r.key: r.outputs[Out.URL] for r in results if Out.URL in r.outputs}}
 
 
-def diff_text(diffs: list[Diff], apps: dict[str, list[FieldChange]] | None = None) -> str:
+def diff_text(diffs: list[Diff], apps: dict[str, list[FieldChange]] | None = None,
+              undeployed: Sequence[str] = ()) -> str:
     """Each stack's changes, or that it has none; then each deployed app's task definition
-    against what the next deploy would register."""
+    against what the next deploy would register, and the apps with no service yet."""
     lines: list[str] = []
     for d in diffs:
         if d.action == "none":
@@ -67,6 +69,9 @@ def diff_text(diffs: list[Diff], apps: dict[str, list[FieldChange]] | None = Non
         lines.append(f"app {app}: the next deploy changes {len(changes)} field"
                      f"{'s' * (len(changes) != 1)} of the running task definition")
         lines += [f"  {c.field}: {c.before} \u2192 {c.after}" for c in changes]
+    for app in undeployed:
+        lines.append(f"app {app}: no service yet; its first `dockyard deploy {app} --image ...` "
+                     "creates it as dockyard.yml says")
     changed = sum(1 for d in diffs if d.action != "none")
     drifted = sum(1 for changes in (apps or {}).values() if changes)
     summary = [f"{changed} of {len(diffs)} stacks would change"] if changed else []
@@ -83,8 +88,8 @@ def _property_lines(changes: list[PropertyChange]) -> list[str]:
     return shown_
 
 
-def diff_document(diffs: list[Diff],
-                  apps: dict[str, list[FieldChange]] | None = None) -> dict[str, Any]:
+def diff_document(diffs: list[Diff], apps: dict[str, list[FieldChange]] | None = None,
+                  undeployed: Sequence[str] = ()) -> dict[str, Any]:
     """The diff as one JSON document."""
     apps = apps or {}
     return {"changes": any(d.action != "none" for d in diffs) or any(apps.values()),
@@ -96,7 +101,8 @@ def diff_document(diffs: list[Diff],
                                     for c in d.changes],
                         "parameters": [p.document() for p in d.parameters]} for d in diffs],
             "apps": [{"app": app, "changes": [c.document() for c in changes]}
-                     for app, changes in apps.items()]}
+                     for app, changes in apps.items()],
+            "undeployed": list(undeployed)}
 
 
 def status_text(state: PlatformStatus) -> str:
