@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -87,17 +88,16 @@ def test_plan_fails_with_the_findings_when_cfn_lint_finds_an_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
-    from dockyard.planning.lint import lint_template as real
+    from dockyard.planning.lint import lint_templates as real
 
-
-    def lint_with_one_error(stack: str, body: dict[str, object], region: str) -> list[Finding]:
-        found = real(stack, body, region)
-        if stack == "acme-edge":
-            found.append(Finding(stack, "E3002", "error", 12, "Additional properties are not "
-                                 "allowed ('Prot' was unexpected)"))
+    def lint_with_one_error(bodies: dict[str, dict[str, object]], region: str,
+                            on_progress: Callable[[str], None]) -> list[Finding]:
+        found = real(bodies, region, on_progress)
+        found.append(Finding("acme-edge", "E3002", "error", 12, "Additional properties are not "
+                             "allowed ('Prot' was unexpected)"))
         return found
 
-    monkeypatch.setattr(planning, "lint_template", lint_with_one_error)
+    monkeypatch.setattr(planning, "lint_templates", lint_with_one_error)
     code = main(["plan"])
     captured = capsys.readouterr()
     assert code == 1

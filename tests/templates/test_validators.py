@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from dockyard.planning.lint import lint_template
+from dockyard.planning.lint import Finding, lint_templates
 from dockyard.templates import render_stacks
+from dockyard.templates.stack import template_json
 from tests.conftest import REPO, VARIANTS, example_config
 
 
@@ -27,19 +28,34 @@ def _rendered() -> dict[str, dict[str, Any]]:
             for stack in render_stacks(example_config(*replacements))}
 
 
+@pytest.fixture(scope="module")
+def linted() -> dict[str, list[Finding]]:
+    """Every rendered template linted by one cfn-lint set-up, as ``plan`` does."""
+    found: dict[str, list[Finding]] = {name: [] for name in _rendered()}
+    for finding in lint_templates(_rendered(), "ap-southeast-2"):
+        found[finding.stack].append(finding)
+    return found
+
+
 @pytest.mark.parametrize("name", sorted(_rendered()))
-def test_cfn_lint_finds_nothing(name: str) -> None:
-    template = _rendered()[name]
-    findings = lint_template(name, template, "ap-southeast-2")
+def test_cfn_lint_finds_nothing(name: str, linted: dict[str, list[Finding]]) -> None:
+    findings = linted[name]
     assert findings == [], "\n".join(f"{f.rule} line {f.line}: {f.message}" for f in findings)
 
 
-def test_cfn_lint_reports_a_broken_template_as_an_error() -> None:
-    template = _rendered()["example/acme-edge"]
-    broken = json.loads(json.dumps(template))
+def test_cfn_lint_reports_a_broken_template_as_an_error_of_that_stack() -> None:
+    rendered = _rendered()
+    broken = json.loads(json.dumps(rendered["example/acme-edge"]))
     broken["Resources"]["HttpsListener"]["Properties"]["Prot"] = 443
-    findings = lint_template("acme-edge", broken, "ap-southeast-2")
+    findings = lint_templates({"acme-builder": rendered["example/acme-builder"],
+                               "acme-edge": broken,
+                               "acme-jenkins": rendered["example/acme-jenkins"]},
+                              "ap-southeast-2")
+    assert findings and all(f.stack == "acme-edge" for f in findings), findings
     assert any(f.is_error and "Prot" in f.message for f in findings), findings
+    lines = template_json(broken).splitlines()
+    assert any('"Prot"' in lines[f.line - 1] or "HttpsListener" in lines[f.line - 1]
+               for f in findings), "line numbers point into the JSON written to disk"
 
 
 def _checkov() -> str:

@@ -15,7 +15,7 @@ from dockyard.config import LoadedConfig
 from dockyard.errors import DockyardError
 from dockyard.jenkins.casc import render_yaml
 from dockyard.planning.cost import CostEstimate, estimate
-from dockyard.planning.lint import Finding, lint_template
+from dockyard.planning.lint import Finding, lint_templates
 from dockyard.planning.posture import Exposure, exposures
 from dockyard.templates import Built, Discovered, FromStack, Input, Retained, render_stacks
 
@@ -87,10 +87,7 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
         jenkins_config = out_dir / f"{cfg.name}-jenkins.casc.yaml"
         _write(jenkins_config, render_yaml(cfg))
 
-    findings: list[Finding] = []
-    for stack in stacks if lint else ():
-        on_progress(f"validating {stack.name} with cfn-lint")
-        findings += lint_template(stack.name, bodies[stack.name], cfg.region)
+    findings = lint_templates(bodies, cfg.region, on_progress) if lint else []
 
     endpoints = [Endpoint("jenkins", cfg.url(cfg.jenkins.host))]
     endpoints += [Endpoint(name, cfg.url(app.host or name)) for name, app in cfg.apps.items()]
