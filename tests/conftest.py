@@ -153,3 +153,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return 1 if "tests/e2e/" in item.nodeid or "tests/emulator/" in item.nodeid else 2
 
     items.sort(key=weight)
+
+
+
+# The CLI, for a test that sends it SIGINT, with SIGINT's Python handler installed whatever it
+# inherits: a shell without job control starts background jobs with SIGINT ignored, children
+# inherit that, and Python then installs no KeyboardInterrupt handler (POSIX's intent for
+# background jobs); tests started that way would see their Ctrl-C ignored.
+INTERRUPTIBLE_DOCKYARD = [
+    sys.executable, "-c",
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'dockyard'; runpy.run_module('dockyard', run_name='__main__')"]

@@ -16,6 +16,7 @@ import pytest
 from devtools import moto_server
 from devtools.fake_kaniko import FakeKaniko
 
+from tests.conftest import INTERRUPTIBLE_DOCKYARD
 from tests.e2e.conftest import Account, Dockyard
 
 
@@ -108,7 +109,7 @@ def test_list_context_needs_no_aws(dockyard: Dockyard, tmp_path: Path) -> None:
 
 
 def start_build(account: Account, folder: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "dockyard", "build", "--repo", "web", "app",
+    return subprocess.Popen([*INTERRUPTIBLE_DOCKYARD, "build", "--repo", "web", "app",
                              *args], cwd=folder, env=account.cli_env(role=account.agent_role()),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

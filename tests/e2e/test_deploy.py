@@ -13,6 +13,7 @@ from devtools import moto_server
 from devtools.fake_ecs import CRASH, HANG
 from devtools.fake_kaniko import image_manifest
 
+from tests.conftest import INTERRUPTIBLE_DOCKYARD
 from tests.e2e.conftest import Account, Dockyard
 
 REGISTRY = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com"
@@ -161,7 +162,6 @@ def test_following_logs_prints_a_line_ingested_late(stacks: Dockyard, account: A
                                                     tmp_path: Path) -> None:
     import select
     import subprocess
-    import sys
 
     logs = account.client("logs")
     group, stream = "/dockyard/acme/apps/web", "app/web/cccccccc3333"
@@ -170,7 +170,7 @@ def test_following_logs_prints_a_line_ingested_late(stacks: Dockyard, account: A
     logs.put_log_events(logGroupName=group, logStreamName=stream,
                         logEvents=[{"timestamp": now, "message": "first"}])
     follower = subprocess.Popen(
-        [sys.executable, "-m", "dockyard", "logs", "web", "--follow"], cwd=tmp_path,
+        [*INTERRUPTIBLE_DOCKYARD, "logs", "web", "--follow"], cwd=tmp_path,
         env=account.cli_env(role=account.agent_role()), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import select
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from tests.conftest import INTERRUPTIBLE_DOCKYARD
 from tests.e2e.conftest import Account, Dockyard
 
 GROUP = "/dockyard/acme/jenkins"
@@ -101,7 +101,7 @@ def test_logs_follow_prints_new_lines_until_ctrl_c(dockyard: Dockyard, account: 
     task = controller_task(account)
     write_log(account, f"controller/jenkins/{task}", ["Jenkins is starting"])
     follower = subprocess.Popen(
-        [sys.executable, "-m", "dockyard", "jenkins", "logs", "--follow"], cwd=tmp_path,
+        [*INTERRUPTIBLE_DOCKYARD, "jenkins", "logs", "--follow"], cwd=tmp_path,
         env=account.cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert next_line(follower) == "Jenkins is starting\n"

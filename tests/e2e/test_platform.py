@@ -6,7 +6,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from devtools import moto_server
 
+from tests.conftest import INTERRUPTIBLE_DOCKYARD
 from tests.e2e.conftest import Account, Dockyard
 
 STACKS = ["acme-builder", "acme-edge", "acme-jenkins", "acme-app-web"]
@@ -419,7 +419,7 @@ def test_a_signal_during_up_stops_the_image_build_it_started(
     assert account.kaniko is not None
     (tmp_path / "dockyard.yml").write_text(moto_server.example_config(account.certificate))
     moto_server.task_steps(100_000)  # a build task runs until it is stopped
-    process = subprocess.Popen([sys.executable, "-m", "dockyard", "up", "--yes",
+    process = subprocess.Popen([*INTERRUPTIBLE_DOCKYARD, "up", "--yes",
                                 "--no-wait-jenkins"], cwd=tmp_path, env=account.cli_env(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
