@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import os
 import subprocess
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.builds.context import iter_listing, pack, pack_to_file, scan
-from dockyard.errors import UsageError
+from dockyard.builds.context import Listing, iter_listing, pack, pack_to_file, scan
+from dockyard.errors import DockyardError, UsageError
 
 
 def tree(root: Path, files: dict[str, str]) -> Path:
@@ -157,3 +158,65 @@ def test_a_large_context_is_packed_in_bounded_memory(tmp_path: Path) -> None:
     assert tar_bytes > 120_000_000
     # 120 MB went through; memory grew by a few blocks, not by the context's size
     assert growth < 40_000_000, growth
+
+
+def _tarfile_reference(listing: Listing) -> bytes:
+    """The archive as Python's tarfile writes it, with the same normalised metadata: what the
+    direct header writer must reproduce byte for byte."""
+    buffer = io.BytesIO()
+    with tarfile.TarFile(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for entry in listing.entries:
+            info = tarfile.TarInfo(entry.path)
+            info.mode, info.mtime, info.uid, info.gid, info.uname, info.gname = \
+                entry.mode, 0, 0, 0, "", ""
+            if entry.kind == "dir":
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif entry.kind == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, entry.target
+                tar.addfile(info)
+            else:
+                info.size = entry.size
+                with open(listing.root / entry.path, "rb") as source:
+                    tar.addfile(info, source)
+    return buffer.getvalue()
+
+
+def test_the_direct_tar_writer_writes_what_tarfile_writes(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(7)
+    root = tmp_path / "ctx"
+    deep = root / ("d" * 60) / ("e" * 60)  # paths past tar's 100 bytes: GNU long names
+    deep.mkdir(parents=True)
+    (root / "Dockerfile").write_text("FROM scratch\n")
+    (root / "empty").write_bytes(b"")
+    (root / "block").write_bytes(b"x" * 512)
+    (root / "blöck-ünïcode.txt").write_text("ü" * 1000)
+    (root / "big.bin").write_bytes(rng.randbytes(5 * 1024 * 1024 + 3))  # read in chunks
+    (deep / ("f" * 40)).write_bytes(rng.randbytes(1500))
+    tool = root / "run.sh"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    os.symlink("Dockerfile", root / "link")
+    os.symlink("../" * 40 + "x" * 10, root / "long-link")  # a link target past 100 bytes
+    for index in range(300):
+        (root / f"f{index:03d}").write_bytes(rng.randbytes(rng.randint(0, 3000)))
+    listing = scan(root)
+    out = io.BytesIO()
+    digest, size = pack(listing, out)
+    reference = _tarfile_reference(listing)
+    ours = gzip.decompress(out.getvalue())
+    assert ours == reference
+    assert (digest, size) == (hashlib.sha256(reference).hexdigest(), len(reference))
+
+
+def test_a_file_that_changes_size_while_packed_is_an_error(tmp_path: Path) -> None:
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "Dockerfile").write_text("FROM scratch\n")
+    (root / "app.log").write_text("one line\n")
+    listing = scan(root)
+    (root / "app.log").write_text("one line\nand another\n")
+    with pytest.raises(DockyardError, match=r"app\.log changed while the context was packed"):
+        pack(listing, io.BytesIO())

@@ -1,24 +1,32 @@
 """The build context of a local folder: what is sent (Docker's rules), and the packed tar.gz.
 
 The archive is deterministic: entries in sorted order, owner root, modes normalised (0644,
-0755 when executable, directories 0755), every mtime 0. It is written as a stream through a
-pigz-style parallel gzip writer, so memory stays bounded whatever the context's size, and named
-by the SHA-256 of the uncompressed tar: the same source gets the same name, and an upload that
-already exists is skipped.
+0755 when executable, directories 0755), every mtime 0, in tar's GNU format (what Python's
+tarfile writes, byte for byte; kaniko reads it with Go's archive/tar). It is named by the
+SHA-256 of the uncompressed tar: the same source gets the same name, and an upload that already
+exists is skipped.
+
+Packing costs little more than reading the tree: the scan matches the ignore rules once per
+directory for its parents, the tar headers are written directly, small files are read whole
+with one call, and the hashing and compressing (a pigz-style parallel gzip writer) run in other
+threads while the main thread reads, through a bounded queue, so memory stays bounded whatever
+the context's size.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import stat
 import tarfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.builds.dockerignore import IgnoreRules, read_patterns
+from dockyard.builds.dockerignore import Hits, IgnoreRules, read_patterns
 from dockyard.errors import DockyardError, UsageError
 from dockyard.names import CONTEXT_PREFIX
 from dockyard.rules import clipped
@@ -39,6 +47,9 @@ class Entry:
     size: int = 0
     mode: int = 0o644
     target: str = ""
+    # What the local cache compares, as git's index does: size, mtime and ctime in
+    # nanoseconds, inode, device and the raw mode (dockyard.builds.cache).
+    stamp: tuple[int, ...] = ()
 
 
 @dataclass
@@ -48,6 +59,7 @@ class Listing:
     root: Path
     dockerfile: str
     entries: list[Entry] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)  # the ignore rules applied
     excluded: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -77,9 +89,10 @@ def scan(root: Path, dockerfile: str = "Dockerfile") -> Listing:
     if not root.is_dir():
         raise UsageError(f"CONTEXT {root}: not a folder")
     rel_dockerfile = _relative_dockerfile(root, dockerfile)
-    rules = IgnoreRules(_patterns(root, rel_dockerfile))
-    listing = Listing(root=root, dockerfile=rel_dockerfile)
-    _walk(root, "", rules, listing)
+    patterns = _patterns(root, rel_dockerfile)
+    rules = IgnoreRules(patterns)
+    listing = Listing(root=root, dockerfile=rel_dockerfile, patterns=patterns)
+    _walk(root, "", rules, rules.hits_below("", None), listing)
     if not any(e.path == rel_dockerfile and e.kind == "file" for e in listing.entries):
         raise UsageError(f"--dockerfile {rel_dockerfile}: no such file in the context {root}")
     return listing
@@ -115,17 +128,38 @@ def _patterns(root: Path, dockerfile: str) -> list[str]:
     return patterns
 
 
-def _walk(root: Path, prefix: str, rules: IgnoreRules, listing: Listing) -> None:
-    directory = root / prefix if prefix else root
+def _walk(root: Path, prefix: str, rules: IgnoreRules, hits: Hits,
+          listing: Listing) -> None:
+    directory = f"{root}/{prefix}" if prefix else str(root)
     try:
-        children = sorted(os.scandir(directory), key=lambda e: e.name)
+        with os.scandir(directory) as found:
+            children = sorted(found, key=lambda e: e.name)
     except OSError as err:
         raise DockyardError(f"cannot read {directory}: {err.strerror}") from None
+    entries = listing.entries
     for child in children:
         rel = f"{prefix}/{child.name}" if prefix else child.name
-        excluded = rules.excluded(rel)
+        excluded = rules.excluded_below(rel, hits)
         info = child.stat(follow_symlinks=False)
-        if stat.S_ISLNK(info.st_mode):
+        st_mode = info.st_mode
+        stamp = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev,
+                 st_mode)
+        if stat.S_ISREG(st_mode):
+            if excluded:
+                listing.excluded += 1
+                continue
+            mode = 0o755 if st_mode & stat.S_IXUSR else 0o644
+            entries.append(Entry(rel, "file", info.st_size, mode, "", stamp))
+        elif stat.S_ISDIR(st_mode):
+            if excluded and not rules.may_reinclude_below(rel):
+                listing.excluded += 1
+                continue
+            if excluded:
+                listing.excluded += 1
+            else:
+                entries.append(Entry(rel, "dir", 0, 0o755, "", stamp))
+            _walk(root, rel, rules, rules.hits_below(rel, hits), listing)
+        elif stat.S_ISLNK(st_mode):
             if excluded:
                 listing.excluded += 1
                 continue
@@ -133,22 +167,7 @@ def _walk(root: Path, prefix: str, rules: IgnoreRules, listing: Listing) -> None
             if not _inside(root, Path(child.path).parent, target):
                 listing.warnings.append(f"{rel} links outside the context ({target}); it is "
                                         "sent as a link and not followed")
-            listing.entries.append(Entry(rel, "symlink", mode=0o777, target=target))
-        elif stat.S_ISDIR(info.st_mode):
-            if excluded and not rules.may_reinclude_below(rel):
-                listing.excluded += 1
-                continue
-            if excluded:
-                listing.excluded += 1
-            else:
-                listing.entries.append(Entry(rel, "dir", mode=0o755))
-            _walk(root, rel, rules, listing)
-        elif stat.S_ISREG(info.st_mode):
-            if excluded:
-                listing.excluded += 1
-                continue
-            mode = 0o755 if info.st_mode & stat.S_IXUSR else 0o644
-            listing.entries.append(Entry(rel, "file", size=info.st_size, mode=mode))
+            entries.append(Entry(rel, "symlink", 0, 0o777, target, stamp))
         elif not excluded:
             listing.warnings.append(f"{rel} is not a file, folder or link; it is left out")
 
@@ -159,63 +178,159 @@ def _inside(root: Path, parent: Path, target: str) -> bool:
     return resolved == real_root or resolved.startswith(real_root + os.sep)
 
 
-class _HashingGzip:
-    """The file object tarfile writes to: hashes the tar bytes, then compresses them."""
+# One 512-byte header of tar's GNU format, as tarfile writes it for an owner root, an mtime of 0
+# and no user or group name: name, mode, uid, gid, size, mtime, checksum, type, link name, then
+# the GNU magic and empty fields (tests/builds/test_context.py compares it with tarfile's).
+_BLOCK = 512
+_RECORD = 20 * _BLOCK
+_UID_GID = b"0000000\x00" * 2
+_MTIME = b"00000000000\x00"
+_TAIL = b"ustar  \x00" + bytes(_BLOCK - 265)
+_FLUSH = 1 << 20  # bytes gathered before they go to the hashing and compressing thread
+_READ_WHOLE = 4 << 20  # files up to this size are read with one call
+_TYPES = {"file": b"0", "symlink": b"2", "dir": b"5"}
 
-    def __init__(self, out: BinaryIO, threads: int) -> None:
+
+def _header(name: str, mode: int, size: int, kind: str, link: str = "") -> bytes:
+    encoded = name.encode("utf-8", "surrogateescape")
+    target = link.encode("utf-8", "surrogateescape")
+    if len(encoded) > 100 or len(target) > 100:  # GNU long names: tarfile writes those
+        return _long_header(name, mode, size, kind, link)
+    head = b"".join((encoded.ljust(100, b"\x00"), b"%07o\x00" % mode, _UID_GID,
+                     b"%011o\x00" % size, _MTIME, b"        ", _TYPES[kind],
+                     target.ljust(100, b"\x00"), _TAIL))
+    return b"%s%06o\x00 %s" % (head[:148], sum(head), head[156:])
+
+
+def _long_header(name: str, mode: int, size: int, kind: str, link: str) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.mode, info.size, info.mtime, info.uid, info.gid, info.uname, info.gname = \
+        mode, size, 0, 0, 0, "", ""
+    info.type = {"file": tarfile.REGTYPE, "symlink": tarfile.SYMTYPE,
+                 "dir": tarfile.DIRTYPE}[kind]
+    info.linkname = link
+    return info.tobuf(tarfile.GNU_FORMAT, "utf-8", "surrogateescape")
+
+
+class _Sink:
+    """Hashes the tar stream and compresses it, in a thread of its own: the reading thread
+    hands it chunks through a bounded queue (at most ``depth`` chunks of about 1 MiB wait)."""
+
+    def __init__(self, out: BinaryIO, threads: int, depth: int = 8) -> None:
         from isal import igzip_threaded
 
         self._gz = igzip_threaded.open(  # type: ignore[no-untyped-call]
             out, "wb", compresslevel=GZIP_LEVEL, threads=threads, block_size=GZIP_BLOCK)
         self.sha = hashlib.sha256()
         self.size = 0
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="dockyard-pack", daemon=True)
+        self._thread.start()
 
-    def write(self, data: bytes) -> int:
-        self.sha.update(data)
-        self.size += len(data)
-        self._gz.write(data)
-        return len(data)
+    def put(self, chunk: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self.size += len(chunk)
+        self._queue.put(chunk)
 
-    def tell(self) -> int:
-        return self.size
+    def _drain(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self.sha.update(chunk)
+                    self._gz.write(chunk)
+                except BaseException as err:  # handed to the reading thread
+                    self._error = err
 
     def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
         self._gz.close()
+        if self._error is not None:
+            raise self._error
 
 
 def pack(listing: Listing, out: BinaryIO, *, threads: int | None = None,
          on_entry: Callable[[Entry], None] = lambda _: None) -> tuple[str, int]:
     """Write the context as a deterministic tar.gz to ``out``; returns (tar sha256, tar size)."""
-    sink = _HashingGzip(out, threads or min(os.cpu_count() or 1, 4))
-    tar = tarfile.TarFile(fileobj=sink, mode="w", format=tarfile.GNU_FORMAT,  # type: ignore[arg-type]
-                          copybufsize=COPY_BUFFER)
+    sink = _Sink(out, threads or min(os.cpu_count() or 1, 4))
     try:
+        parts: list[bytes] = []
+        gathered = 0
+        root = str(listing.root)
         for entry in listing.entries:
-            _add(tar, listing.root, entry)
+            if entry.kind == "file":
+                header = _header(entry.path, entry.mode, entry.size, "file")
+                parts.append(header)
+                gathered += len(header)
+                if entry.size > _READ_WHOLE:
+                    if parts:
+                        sink.put(b"".join(parts))
+                        parts, gathered = [], 0
+                    _stream(f"{root}/{entry.path}", entry, sink)
+                else:
+                    data = _read(f"{root}/{entry.path}", entry)
+                    parts.append(data)
+                    padding = -entry.size % _BLOCK
+                    if padding:
+                        parts.append(bytes(padding))
+                    gathered += entry.size + padding
+            else:
+                name = entry.path + "/" if entry.kind == "dir" else entry.path
+                header = _header(name, entry.mode, 0, entry.kind, entry.target)
+                parts.append(header)
+                gathered += len(header)
+            if gathered >= _FLUSH:
+                sink.put(b"".join(parts))
+                parts, gathered = [], 0
             on_entry(entry)
-        tar.close()
+        written = sink.size + gathered + 2 * _BLOCK
+        parts.append(bytes(2 * _BLOCK + (-written % _RECORD)))  # tar's end, a whole record
+        sink.put(b"".join(parts))
     finally:
         sink.close()
     return sink.sha.hexdigest(), sink.size
 
 
-def _add(tar: tarfile.TarFile, root: Path, entry: Entry) -> None:
-    info = tarfile.TarInfo(entry.path)
-    info.mode, info.mtime, info.uid, info.gid, info.uname, info.gname = \
-        entry.mode, 0, 0, 0, "", ""
-    if entry.kind == "dir":
-        info.type = tarfile.DIRTYPE
-        tar.addfile(info)
-    elif entry.kind == "symlink":
-        info.type, info.linkname = tarfile.SYMTYPE, entry.target
-        tar.addfile(info)
-    else:
-        info.size = entry.size
+def _read(path: str, entry: Entry) -> bytes:
+    """A small file, whole, in one read; it must still have the size the scan saw."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         try:
-            with open(root / entry.path, "rb") as source:
-                tar.addfile(info, source)
-        except OSError as err:
-            raise DockyardError(f"cannot read {entry.path}: {err.strerror or err}") from None
+            data = os.read(fd, entry.size + 1) if entry.size else b""
+        finally:
+            os.close(fd)
+    except OSError as err:
+        raise DockyardError(f"cannot read {entry.path}: {err.strerror or err}") from None
+    if len(data) != entry.size:
+        raise _changed(entry)
+    return data
+
+
+def _stream(path: str, entry: Entry, sink: _Sink) -> None:
+    """A large file, in chunks, padded to whole blocks."""
+    left = entry.size
+    try:
+        with open(path, "rb", buffering=0) as source:
+            while left:
+                chunk = source.read(min(COPY_BUFFER, left))
+                if not chunk:
+                    raise _changed(entry)
+                sink.put(chunk)
+                left -= len(chunk)
+            if source.read(1):
+                raise _changed(entry)
+    except OSError as err:
+        raise DockyardError(f"cannot read {entry.path}: {err.strerror or err}") from None
+    if entry.size % _BLOCK:
+        sink.put(bytes(-entry.size % _BLOCK))
+
+
+def _changed(entry: Entry) -> DockyardError:
+    return DockyardError(f"{entry.path} changed while the context was packed (it was "
+                         f"{entry.size:,} bytes)", hint="run the build again when the files "
+                                                       "are settled")
 
 
 def pack_to_file(listing: Listing, directory: Path) -> Packed:

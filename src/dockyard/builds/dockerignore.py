@@ -141,8 +141,17 @@ def _single(pattern: str, i: int, kind: str, out: list[str]) -> tuple[int, str]:
     return i + 1, kind
 
 
+Hits = tuple[bool, ...]
+"""For a directory, per pattern: whether it matches that directory or one of its parents."""
+
+
 class IgnoreRules:
-    """A .dockerignore, applied to slash paths relative to the context root."""
+    """A .dockerignore, applied to slash paths relative to the context root.
+
+    A walk matches each pattern against each directory once (:meth:`hits_below`), and each
+    entry only against its own path (:meth:`excluded_below`): the same answers as
+    :meth:`excluded`, without matching every parent again for every file.
+    """
 
     def __init__(self, patterns: list[str]) -> None:
         self.patterns = [compile_pattern(p) for p in patterns]
@@ -155,6 +164,23 @@ class IgnoreRules:
             if pattern.exclusion != matched:
                 continue  # an include cannot change a match, an exclusion needs one
             if pattern.matches_or_parent(path):
+                matched = not pattern.exclusion
+        return matched
+
+    def hits_below(self, directory: str, parent: Hits | None) -> Hits:
+        """The hits for the entries of ``directory`` ('' for the root), from its parent's."""
+        if parent is None:
+            return (False,) * len(self.patterns)
+        return tuple(hit or pattern.matches(directory)
+                     for hit, pattern in zip(parent, self.patterns, strict=True))
+
+    def excluded_below(self, path: str, hits: Hits) -> bool:
+        """:meth:`excluded` for an entry of the directory whose hits are ``hits``."""
+        matched = False
+        for hit, pattern in zip(hits, self.patterns, strict=True):
+            if pattern.exclusion != matched:
+                continue
+            if hit or pattern.matches(path):
                 matched = not pattern.exclusion
         return matched
 
