@@ -164,3 +164,11 @@ INTERRUPTIBLE_DOCKYARD = [
     sys.executable, "-c",
     "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
     "sys.argv[0] = 'dockyard'; runpy.run_module('dockyard', run_name='__main__')"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The context cache of every build the tests run (in process or in a CLI process) goes
+    to a folder of this run, not the user's ~/.cache."""
+    import tempfile
+
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="dockyard-test-cache-")

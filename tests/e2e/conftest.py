@@ -33,6 +33,7 @@ class Account:
     emulator: StrictAccount
     certificate: str = ""
     kaniko: FakeKaniko | None = None
+    cache_home: Path = Path("/nonexistent")  # XDG_CACHE_HOME of the CLI processes
 
     @property
     def endpoint(self) -> str:
@@ -63,18 +64,20 @@ class Account:
                        k.lower() not in ("https_proxy", "http_proxy", "no_proxy")}
         environment.update(self.emulator.env(role, seconds))
         environment["AWS_CONFIG_FILE"] = environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
+        environment["XDG_CACHE_HOME"] = str(self.cache_home)  # not the user's context cache
         environment.update(extra or {})
         return environment
 
 
 @pytest.fixture()
-def account(strict: StrictAccount) -> Iterator[Account]:
+def account(strict: StrictAccount, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Account]:
     """A fresh strict account per test, given a hosted zone, a certificate and the GitHub
     secret; kaniko's part is played for every build task (Jenkins' images are built during
     ``up``)."""
     moto_server.task_steps(1)
     kaniko = FakeKaniko(strict).start()
-    yield Account(strict, moto_server.seed(strict.inspector, REGION), kaniko)
+    yield Account(strict, moto_server.seed(strict.inspector, REGION), kaniko,
+                  tmp_path_factory.mktemp("cache"))
     kaniko.stop()
 
 

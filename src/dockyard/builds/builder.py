@@ -13,6 +13,7 @@ from dockyard.aws.cloudformation import StackReader
 from dockyard.aws.ecs import Ecs, TaskSpec, TaskState
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.aws.storage import Logs, Objects, Registry
+from dockyard.builds.cache import ContextCache
 from dockyard.builds.environment import (
     check_destination,
     destination_for,
@@ -114,7 +115,7 @@ class Builder:
         """The context packed and uploaded (or found uploaded already), or its URL."""
         return prepare(context, request.dockerfile, self.clients.objects, bucket=self.env.bucket,
                        url_seconds=url_lifetime(request.timeout_seconds),
-                       progress=self.progress)
+                       progress=self.progress, cache=ContextCache())
 
     def build(self, request: BuildRequest, destination: Destination) -> Build:
         """A build of ``request`` to ``destination``, ready to run."""

@@ -12,11 +12,13 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from dockyard.builds.cache import ContextCache
 from dockyard.builds.context import Listing, pack_to_file, scan
 from dockyard.errors import DockyardError, UsageError
 from dockyard.names import CONTEXT_PREFIX
@@ -74,30 +76,42 @@ def listing_for(spec: str, dockerfile: str,
 
 
 def prepare(spec: str, dockerfile: str, objects: ObjectApi, *, bucket: str, url_seconds: int,
-            progress: Progress) -> Source:
-    """Resolve CONTEXT into what kaniko reads, uploading a packed context when needed."""
+            progress: Progress, cache: ContextCache | None = None) -> Source:
+    """Resolve CONTEXT into what kaniko reads, uploading a packed context when needed. A local
+    folder unchanged since it was last packed here (``cache``) is not read again."""
     if (match := _S3_URL.match(spec)) is not None:
         return _s3_source(spec, match["bucket"], match["key"], objects, bucket=bucket,
                           url_seconds=url_seconds)
+    kind = kind_of(spec)
+    cache = cache if kind == "local" else None  # a git checkout is new each time
     with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
+        began = time.time_ns()
         listing, commit, url = listing_for(spec, dockerfile, Path(tmp))
         for warning in listing.warnings:
             progress.note("context", f"warning: {warning}")
         files = sum(1 for e in listing.entries if e.kind == "file")
-        progress.note("context", f"packing {files} files ({listing.total_bytes / 1e6:.1f} MB; "
-                                 f"{listing.excluded} left out by .dockerignore)")
-        packed = pack_to_file(listing, Path(tmp))
-        uploaded = 0
-        if objects.exists(bucket, packed.key):
-            progress.note("context", f"context {packed.tar_sha256[:12]} is already uploaded")
+        known = cache.lookup(listing) if cache else None
+        if known is not None and objects.exists(bucket, known.key):
+            progress.note("context", f"context {known.tar_sha256[:12]} is already uploaded "
+                                     f"({files} files unchanged since they were packed)")
+            name, uploaded = known.tar_sha256, 0
         else:
-            progress.note("context",
-                          f"uploading {packed.gz_bytes / 1e6:.1f} MB as {packed.key}")
-            objects.upload(packed.path, bucket, packed.key)
-            uploaded = packed.gz_bytes
-    kind = kind_of(spec)
-    description = f"{url}#{commit}" if kind == "git" else f"{spec} ({packed.tar_sha256[:12]})"
-    return Source(kind=kind, description=description, context=f"s3://{bucket}/{packed.key}",
+            progress.note("context", f"packing {files} files ({listing.total_bytes / 1e6:.1f} "
+                                     f"MB; {listing.excluded} left out by .dockerignore)")
+            packed = pack_to_file(listing, Path(tmp))
+            if cache:
+                cache.remember(listing, packed, began)
+            name, uploaded = packed.tar_sha256, 0
+            if objects.exists(bucket, packed.key):
+                progress.note("context", f"context {packed.tar_sha256[:12]} is already uploaded")
+            else:
+                progress.note("context",
+                              f"uploading {packed.gz_bytes / 1e6:.1f} MB as {packed.key}")
+                objects.upload(packed.path, bucket, packed.key)
+                uploaded = packed.gz_bytes
+    description = f"{url}#{commit}" if kind == "git" else f"{spec} ({name[:12]})"
+    return Source(kind=kind, description=description,
+                  context=f"s3://{bucket}/{CONTEXT_PREFIX}{name}.tar.gz",
                   revision=commit, url=url, uploaded_bytes=uploaded)
 
 

@@ -19,6 +19,7 @@ from typing import Protocol
 from dockyard.aws.ecs import TaskState
 from dockyard.aws.services import ServiceState, TargetState
 from dockyard.builds.builder import BuildClients, make_build
+from dockyard.builds.cache import ContextCache
 from dockyard.builds.environment import environment_from_outputs
 from dockyard.builds.request import BuildRequest, Destination, new_build_id
 from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
@@ -270,7 +271,7 @@ class AwsImageTools:
         """Pack and upload a context (nothing is uploaded when the bucket has it)."""
         return prepare(str(folder), "Dockerfile", self.clients.objects, bucket=env.bucket,
                        url_seconds=url_lifetime(self.cfg.builder.timeout_minutes * 60),
-                       progress=self.progress)
+                       progress=self.progress, cache=ContextCache())
 
     def existing(self, repository: str, tag: str) -> str | None:
         """The digest ECR has under ``tag``, if any."""

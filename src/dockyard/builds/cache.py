@@ -1,0 +1,106 @@
+"""A local record of the contexts packed before, so an unchanged folder is recognised from a
+scan alone, without reading, hashing or compressing its files again.
+
+What it trusts, as git's index does: a file whose size, modification time, change time (both
+in nanoseconds), inode, device and mode are what they were when it was packed has the content
+it had then. A program can set a file's modification time back (``touch -d``, ``os.utime``),
+but not its change time: writing a file, or setting its times, moves its change time to now.
+So a one-byte edit that keeps the size and restores the modification time is still seen.
+
+Timestamps have the file system's granularity (a few milliseconds on Linux), so an edit made
+in the same tick as the pack could leave the same stamp behind. The cache therefore never
+remembers a tree with an entry modified or changed in the :data:`SETTLE_NS` before its scan
+began; such a tree is packed again next time. What the key also holds: every path sent, its
+kind, normalised mode and link target, the .dockerignore patterns and the Dockerfile's path;
+any difference in those is a miss.
+
+The record lives under ``$XDG_CACHE_HOME/dockyard/contexts`` (``~/.cache`` by default), one
+small JSON file per context folder and Dockerfile. It is only ever a shortcut: a record that
+cannot be read or written is ignored, and the bucket is still asked whether the content is
+there before an upload is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.builds.context import Listing, Packed
+
+SETTLE_NS = 2_000_000_000
+FORMAT = "dockyard-context-cache 1"
+
+
+@dataclass(frozen=True)
+class Known:
+    """A context packed before: its content name and sizes."""
+
+    tar_sha256: str
+    tar_bytes: int
+    gz_bytes: int
+
+    @property
+    def key(self) -> str:
+        """The object key it is stored under."""
+        return Packed(Path(), self.tar_sha256, self.tar_bytes, self.gz_bytes).key
+
+
+def default_directory() -> Path:
+    """``$XDG_CACHE_HOME/dockyard/contexts``, or ``~/.cache/dockyard/contexts``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dockyard" / "contexts"
+
+
+def signature(listing: Listing) -> str:
+    """What the listing says about every file it sends, and the rules that chose them."""
+    digest = hashlib.sha256(f"{FORMAT}\n{listing.dockerfile}\n".encode())
+    digest.update("\n".join(listing.patterns).encode("utf-8", "surrogateescape") + b"\n\n")
+    digest.update("\n".join(
+        f"{e.path}\0{e.kind}\0{e.mode}\0{e.target}\0{e.stamp}" for e in listing.entries
+    ).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+class ContextCache:
+    """The contexts this machine packed, by folder and Dockerfile."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or default_directory()
+
+    def _record(self, listing: Listing) -> Path:
+        where = f"{os.path.realpath(listing.root)}\0{listing.dockerfile}"
+        name = hashlib.sha256(where.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        return self.directory / f"{name}.json"
+
+    def lookup(self, listing: Listing) -> Known | None:
+        """The content of ``listing`` if its files are as they were when it was packed."""
+        try:
+            record = json.loads(self._record(listing).read_text("utf-8"))
+            if record.get("signature") != signature(listing):
+                return None
+            return Known(str(record["tar_sha256"]), int(record["tar_bytes"]),
+                         int(record["gz_bytes"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def remember(self, listing: Listing, packed: Packed, scan_began_ns: int) -> bool:
+        """Record what ``listing`` packed to, unless an entry changed too shortly before the
+        scan to be told apart from a later edit; True when recorded."""
+        newest = max((max(e.stamp[1], e.stamp[2]) for e in listing.entries if e.stamp),
+                     default=0)
+        if newest >= scan_began_ns - SETTLE_NS:
+            return False
+        record = {"signature": signature(listing), "tar_sha256": packed.tar_sha256,
+                  "tar_bytes": packed.tar_bytes, "gz_bytes": packed.gz_bytes}
+        path = self._record(listing)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps(record), "utf-8")
+            partial.replace(path)
+        except OSError:
+            return False
+        return True
