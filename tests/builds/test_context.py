@@ -220,3 +220,35 @@ def test_a_file_that_changes_size_while_packed_is_an_error(tmp_path: Path) -> No
     (root / "app.log").write_text("one line\nand another\n")
     with pytest.raises(DockyardError, match=r"app\.log changed while the context was packed"):
         pack(listing, io.BytesIO())
+
+
+def test_save_context_writes_what_a_build_uploads_without_aws(tmp_path: Path) -> None:
+    """`build --save-context` needs no dockyard.yml and no credentials; its file is the very
+    archive a build uploads (pack_to_file, as sources.prepare uploads it), under its name."""
+    root = tmp_path / "ctx"
+    (root / "src").mkdir(parents=True)
+    (root / "Dockerfile").write_text("FROM scratch\nCOPY . /app\n")
+    (root / "src" / "main.py").write_text("print('hello')\n" * 100)
+    (root / ".dockerignore").write_text("*.log\n")
+    (root / "x.log").write_text("left out\n")
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("AWS_", "DOCKYARD_"))}
+    environment["AWS_CONFIG_FILE"] = environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
+    done = subprocess.run([sys.executable, "-m", "dockyard", "build", "ctx", "--save-context",
+                           "out/ctx.tgz"], cwd=tmp_path, env=environment, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "--save-context out/ctx.tgz: cannot write it" in done.stderr
+    (tmp_path / "out").mkdir()
+    done = subprocess.run([sys.executable, "-m", "dockyard", "build", "ctx", "--save-context",
+                           "out/ctx.tgz"], cwd=tmp_path, env=environment, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    uploaded = pack_to_file(scan(root), tmp_path)
+    saved = (tmp_path / "out" / "ctx.tgz").read_bytes()
+    assert saved == uploaded.path.read_bytes()
+    assert done.stdout.strip() == (f"out/ctx.tgz: {len(saved):,} bytes (tar "
+                                   f"{uploaded.tar_bytes:,} bytes); a build uploads it as "
+                                   f"{uploaded.key}")
+    with tarfile.open(fileobj=io.BytesIO(saved)) as archive:
+        assert "x.log" not in archive.getnames()
+    assert list(tmp_path.joinpath("out").iterdir()) == [tmp_path / "out" / "ctx.tgz"]

@@ -106,6 +106,8 @@ def test_the_documented_keys_are_what_the_commands_print(run_cli: CliRunner,
     (project / "ctx" / "Dockerfile").write_text("FROM scratch\n")
     listed = run_cli("build", "ctx", "--list-context", "-o", "json")
     assert list(json.loads(listed.stdout)) == docs["build --list-context"]
+    saved = run_cli("build", "ctx", "--save-context", "ctx.tgz", "-o", "json")
+    assert list(json.loads(saved.stdout)) == docs["build --save-context FILE"]
 
 
 def test_the_documents_built_from_results_match_the_table() -> None:

@@ -41,12 +41,16 @@ if TYPE_CHECKING:
 @click.option("--detach", is_flag=True, help="Start the build, print its task ARN and return.")
 @click.option("--list-context", is_flag=True,
               help="Print what would be sent and its size, without AWS.")
+@click.option("--save-context", "save_context", type=click.Path(path_type=Path), metavar="FILE",
+              help="Write the archive that would be uploaded (the same bytes, under the same "
+                   "content name) to FILE and print its name and size, without AWS.")
 @events_option
 @common_options
 def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfile: str,
           build_args: tuple[str, ...], target: str | None, platforms: str | None,
           spot: bool | None, cpu: int | None, memory: int | None, storage_gib: int | None,
-          no_cache: bool, timeout: str | None, detach: bool, list_context: bool) -> int:
+          no_cache: bool, timeout: str | None, detach: bool, list_context: bool,
+          save_context: Path | None) -> int:
     """Build an image from CONTEXT with kaniko on Fargate; print its reference.
 
     CONTEXT is a folder (default .), a git URL at a ref (https://github.com/org/repo.git#main)
@@ -56,8 +60,12 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
     SIGTERM or SIGHUP with 130, 143 or 129 (the remote task is stopped first).
     """
     wired = wiring()
+    if list_context and save_context:
+        raise UsageError("--list-context and --save-context: choose one")
     if list_context:
         return _list_context(context, dockerfile, wired.console, wired.output)
+    if save_context:
+        return _save_context(context, dockerfile, save_context, wired)
     if not repository:
         raise UsageError("--repo is required: which repository the image goes to",
                          hint="an app name from dockyard.yml, such as --repo web")
@@ -127,6 +135,40 @@ def _list_context(context: str, dockerfile: str, console: Console, output: str) 
                 console.data(line)
         for warning in listing.warnings:
             console.note(f"warning: {warning}")
+    return ExitCode.OK
+
+
+def _save_context(context: str, dockerfile: str, path: Path, wired: Wiring) -> int:
+    import os
+    import tempfile
+
+    from dockyard.builds.context import pack
+    from dockyard.builds.sources import kind_of, listing_for
+
+    if kind_of(context) == "s3":
+        raise UsageError(f"CONTEXT {context}: an S3 archive is sent as it is; nothing to save")
+    if path.is_dir():
+        raise UsageError(f"--save-context {path}: is a folder; name the file to write")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
+        listing, _, _ = listing_for(context, dockerfile, Path(tmp))
+        for warning in listing.warnings:
+            wired.console.note(f"warning: {warning}")
+        try:
+            with open(partial, "wb") as out:
+                digest, tar_bytes = pack(listing, out)
+            partial.replace(path)
+        except OSError as err:
+            raise DockyardError(f"--save-context {path}: cannot write it: "
+                                f"{err.strerror or err}") from None
+        finally:
+            partial.unlink(missing_ok=True)
+    from dockyard.names import CONTEXT_PREFIX
+
+    key, size = f"{CONTEXT_PREFIX}{digest}.tar.gz", path.stat().st_size
+    wired.result({"path": str(path), "key": key, "tar_sha256": digest, "tar_bytes": tar_bytes,
+                  "gz_bytes": size},
+                 f"{path}: {size:,} bytes (tar {tar_bytes:,} bytes); a build uploads it as {key}")
     return ExitCode.OK
 
 
