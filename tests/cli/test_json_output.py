@@ -84,7 +84,7 @@ def documented() -> dict[str, list[str]]:
         command, keys = row
         if command in ("Command", "---"):
             continue
-        names = re.findall(r"`([a-z_]+)`", keys.split(" {")[0])  # not the nested ones
+        names = re.findall(r"`([a-z_0-9]+)`", keys.split(" {")[0])  # not the nested ones
         for name in re.findall(r"`([^`]+)`", command) or [command]:
             table[name] = names
     return table
