@@ -199,6 +199,8 @@ def _report(result: BuildResult, wired: Wiring) -> int:
     from dockyard.ui.build import result_document
 
     console = wired.console
+    if result.exit_code == ExitCode.OK and result.ref:
+        wired.progress.note("build", f"built {result.ref.rsplit('/', 1)[-1]}")
     wired.result(result_document(result), result.ref)
     if result.exit_code == ExitCode.OK:
         return ExitCode.OK
