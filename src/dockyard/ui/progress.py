@@ -160,9 +160,6 @@ class LiveReporter(PlainReporter):
                 self._stack, self._rows = "", {}
             super().result(result)
 
-    def summary(self, document: dict[str, Any]) -> None:
-        """Nothing: the command prints its result, after the view's summary."""
-
     # The console hands its lines here while the view shows (dockyard.ui.console.Overlay).
 
     def above(self, text: str) -> None:
