@@ -140,22 +140,72 @@ class FakeKaniko:
 
         return ecs_backends[DEFAULT_ACCOUNT_ID][self.region]
 
-    def _new_builds(self) -> list[Any]:
+    def _new_tasks(self, tag: str) -> list[Any]:
         tasks = list(self._backend().tasks.get(self.cluster, {}).values())
         fresh = []
         for task in tasks:
             tags = {t["key"]: t["value"] for t in task.tags}
-            if task.task_arn not in self.seen and "dockyard:build" in tags:
+            if task.task_arn not in self.seen and tag in tags:
                 self.seen.add(task.task_arn)
                 fresh.append(task)
         return fresh
 
+    def _new_builds(self) -> list[Any]:
+        return self._new_tasks("dockyard:build")
+
     def poll_once(self) -> None:
-        """Start playing kaniko for the build tasks not seen yet."""
+        """Start playing kaniko for the build tasks not seen yet, and the app's container for
+        one-off tasks (``dockyard run``)."""
         for task in self._new_builds():
             task._tick = HOLD  # the container runs: the task stays RUNNING
             threading.Thread(target=self.run, args=(task,), daemon=True,
                              name=f"fake-kaniko-{task.id[:8]}").start()
+        for task in self._new_tasks("dockyard:run"):
+            task._tick = HOLD
+            threading.Thread(target=self.run_one_off, args=(task,), daemon=True,
+                             name=f"fake-run-{task.id[:8]}").start()
+
+    # -- one one-off task (dockyard run) ----------------------------------------------------------
+
+    def run_one_off(self, task: Any) -> None:
+        """Play an app's container running a one-off command. As ECS does before the container
+        starts, fetch its secrets with the execution role: a refusal stops the task with
+        ResourceInitializationError and no exit code (ECS developer guide, "Specifying
+        sensitive data using Secrets Manager secrets"; "Stopped tasks errors"). Then the
+        command: ``sh -c "..."`` with ``echo`` and ``sleep`` steps and an ``exit N`` is played
+        line by line (its echoes written to the task's log stream with the execution role, as
+        the awslogs driver does); any other command logs that it ran and exits 0."""
+        backend = self._backend()
+        definition = backend.describe_task_definition(task.task_definition_arn)
+        container = definition.container_definitions[0]
+        overrides = (task.overrides.get("containerOverrides") or [{}])[0]
+        command = list(overrides.get("command") or container.get("command") or [])
+        role = getattr(definition, "execution_role_arn", None)
+        execution = self.world.session(role) if role else None
+        code: int | None = 0
+        try:
+            for secret in container.get("secrets", []):
+                arn = ":".join(str(secret["valueFrom"]).split(":")[:7])
+                try:
+                    self.world.client("secretsmanager", execution).get_secret_value(SecretId=arn)
+                except ClientError as err:
+                    task.stopped_reason = (
+                        "ResourceInitializationError: unable to pull secrets or registry auth: "
+                        f"retrieving secret from asm: {_code(err)} for {secret['name']}")
+                    code = None
+                    return
+            logger = _Log(self.world, definition, task.id)
+            code = _play(command, logger, lambda: task.desired_status == "STOPPED")
+        except Exception as err:  # a bug in the player: said in the task's stop reason
+            task.stopped_reason = f"fake one-off task: {err!r}"
+            code = None
+        finally:
+            for each in task.containers:
+                each.exitCode = code
+            with self._lock:
+                self.handled.append({"task": task.task_arn, "command": command,
+                                     "exit_code": code, "one_off": True})
+            task._tick = 0
 
     def act_on(self, task_arn: str) -> None:
         """Play kaniko for one task now, in this thread (in-process tests)."""
@@ -328,6 +378,27 @@ class _Log:
         self.client.put_log_events(logGroupName=self.group, logStreamName=self.stream,
                                    logEvents=[{"timestamp": now + i, "message": line}
                                               for i, line in enumerate(lines)])
+
+
+def _play(command: list[str], logger: _Log, stopped: Any) -> int:
+    """Play ``sh -c "echo ...; sleep N; exit N"`` step by step; other commands log and exit
+    0. A task stopped while it sleeps exits 143 (SIGTERM), as a shell does."""
+    if command[:2] != ["sh", "-c"] or len(command) < 3:
+        logger.write([f"fake container: ran {' '.join(command)}"])
+        return 0
+    for step in (part.strip() for part in command[2].split(";")):
+        word, _, rest = step.partition(" ")
+        if word == "echo":
+            logger.write([rest.strip("'\"")])
+        elif word == "sleep":
+            until = time.monotonic() + float(rest or 0)
+            while time.monotonic() < until:
+                if stopped():
+                    return 143
+                time.sleep(0.1)
+        elif word == "exit":
+            return int(rest or 0)
+    return 0
 
 
 def _code(err: ClientError) -> str:

@@ -78,7 +78,7 @@ class TaskSpec:
     command: list[str]
     cpu: int
     memory: int
-    storage_gib: int
+    storage_gib: int | None  # None: the task definition's (Fargate's 20 GiB)
     tags: dict[str, str]
     started_by: str = "dockyard"
 
@@ -91,7 +91,13 @@ class Ecs:
 
     def run_task(self, spec: TaskSpec) -> TaskState:
         """Start one task; raises CapacityError when ECS has no room for it."""
-        with translated("start the build task"):
+        overrides: dict[str, Any] = {
+            "cpu": str(spec.cpu), "memory": str(spec.memory),
+            "containerOverrides": [{"name": spec.container, "command": spec.command,
+                                    "memory": spec.memory}]}
+        if spec.storage_gib is not None:
+            overrides["ephemeralStorage"] = {"sizeInGiB": spec.storage_gib}
+        with translated("start the task"):
             response = self._client.run_task(
                 cluster=spec.cluster, taskDefinition=spec.task_definition, count=1,
                 capacityProviderStrategy=[{"capacityProvider": spec.capacity_provider,
@@ -99,11 +105,7 @@ class Ecs:
                 networkConfiguration={"awsvpcConfiguration": {
                     "subnets": spec.subnets, "securityGroups": spec.security_groups,
                     "assignPublicIp": "ENABLED" if spec.assign_public_ip else "DISABLED"}},
-                overrides={
-                    "cpu": str(spec.cpu), "memory": str(spec.memory),
-                    "ephemeralStorage": {"sizeInGiB": spec.storage_gib},
-                    "containerOverrides": [{"name": spec.container, "command": spec.command,
-                                            "memory": spec.memory}]},
+                overrides=overrides,
                 tags=[{"key": k, "value": v} for k, v in spec.tags.items()],
                 startedBy=spec.started_by, enableECSManagedTags=True)
         failures = response.get("failures", [])
@@ -117,14 +119,14 @@ class Ecs:
 
     def describe(self, cluster: str, arn: str) -> TaskState | None:
         """The task, or None when ECS no longer knows it (about an hour after it stopped)."""
-        with translated("describe the build task"):
+        with translated("describe the task"):
             response = self._client.describe_tasks(cluster=cluster, tasks=[arn], include=["TAGS"])
         tasks = response.get("tasks", [])
         return task_state(tasks[0]) if tasks else None
 
     def stop(self, cluster: str, arn: str, reason: str) -> None:
         """Ask ECS to stop the task (SIGTERM, then SIGKILL after the stop timeout)."""
-        with translated("stop the build task"):
+        with translated("stop the task"):
             self._client.stop_task(cluster=cluster, task=arn, reason=reason[:255])
 
     def running(self, cluster: str) -> list[TaskState]:

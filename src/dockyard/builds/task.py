@@ -97,6 +97,10 @@ class Runner:
     # architecture when several run at once (tag_lines), else none.
     subject: str = ""
     tag_lines: bool = False
+    # What the task is, in notes and reasons ("build", or "run" for a one-off command), and
+    # the awslogs stream prefix of its task definition.
+    what: str = "build"
+    stream_prefix: str = BUILD_STREAM_PREFIX
 
     def run(self, arch: str, spec: TaskSpec, timeout: float) -> TaskOutcome:
         """Start the task, retrying once on demand after Spot lets us down."""
@@ -127,7 +131,7 @@ class Runner:
                deadline: float) -> TaskOutcome:
         """Stream a started task's log until it stops (stopping it when asked or past
         ``deadline``), then classify how it ended."""
-        watch = _Watch(stream=f"{BUILD_STREAM_PREFIX}/{self.container}/{task.task_id}",
+        watch = _Watch(stream=f"{self.stream_prefix}/{self.container}/{task.task_id}",
                        last_status=task.last_status)
         started = self.clock.now()
 
@@ -152,11 +156,11 @@ class Runner:
         follower = Follower(StreamCursor(self.logs, self.log_group, watch.stream), line,
                             self.clock, interval=LOG_INTERVAL)
         ending = follower.follow(timeout=max(deadline - started, 0) + STOP_GRACE,
-                                 until=settled, reason="the build task to stop")
+                                 until=settled, reason=f"the {self.what} task to stop")
         if ending != Ending.DONE:
             follower.drain()  # what it wrote before dockyard gave up on it
         final = watch.current if ending == Ending.DONE else None
-        outcome = classify(arch, final, watch.stopped_by)
+        outcome = classify(arch, final, watch.stopped_by, self.what)
         if final is None and not watch.described and outcome.status == Status.INFRA_FAILED:
             outcome = replace(outcome, reason=f"ECS never reported the task within "
                                               f"{VISIBLE_WITHIN:.0f} s of starting it")
@@ -165,7 +169,7 @@ class Runner:
                        seconds=self.clock.now() - started)
 
     def _note(self, text: str) -> None:
-        self.progress.note("build", text)
+        self.progress.note(self.what, text)
 
     def _maybe_stop(self, spec: TaskSpec, task: TaskState, deadline: float,
                     watch: _Watch) -> None:
@@ -175,7 +179,7 @@ class Runner:
         if reason is None:
             return
         why = f"cancelled from dockyard ({interrupts.cause()})" if reason == "cancelled" \
-            else "dockyard's build timeout passed"
+            else f"dockyard's {self.what} timeout passed"
         self.tasks.stop(spec.cluster, task.arn, why)
         self._note(f"stopping task {task.task_id}: {why}")
         watch.stopped_by = reason
@@ -195,12 +199,14 @@ class _Watch:
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 
 
-def classify(arch: str, task: TaskState | None, stopped_by: str | None) -> TaskOutcome:
+def classify(arch: str, task: TaskState | None, stopped_by: str | None,
+             what: str = "build") -> TaskOutcome:
     """What a stopped task means (pure): see the module docstring for the five endings."""
     if stopped_by == "cancelled":
         return TaskOutcome(arch, Status.CANCELLED, reason=f"stopped on {interrupts.cause()}")
     if stopped_by == "timeout":
-        return TaskOutcome(arch, Status.TIMED_OUT, reason="stopped when the build timeout passed")
+        return TaskOutcome(arch, Status.TIMED_OUT,
+                           reason=f"stopped when the {what} timeout passed")
     if task is None:
         return TaskOutcome(arch, Status.INFRA_FAILED, reason="ECS no longer knows the task")
     container = task.containers[0] if task.containers else None

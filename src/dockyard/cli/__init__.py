@@ -65,7 +65,7 @@ def _register() -> None:
     cli.add_command(config_commands.schema)
     cli.add_command(plan.plan)
     for command in (platform.up, platform.diff, platform.status, platform.down, build.build,
-                    build.logs, deploy.deploy, deploy.rollback, jenkins.jenkins):
+                    build.logs, deploy.deploy, deploy.rollback, deploy.run, jenkins.jenkins):
         cli.add_command(command)
 
 

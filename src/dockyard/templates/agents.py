@@ -88,7 +88,8 @@ def add_agents(t: Template, cfg: Config, *, vpc: Any, cluster: Any, bucket: Any,
         *ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/jenkins-agent")]),
         allow(["secretsmanager:GetSecretValue"], [Ref(secret)], sid="AgentSecret")))
     agent = t.add_resource(suppress(task_role(
-        "AgentRole", f"dockyard {cfg.name}: what pipelines may do (dockyard build and deploy)",
+        "AgentRole", f"dockyard {cfg.name}: what pipelines may do (dockyard build, run and "
+                     "deploy)",
         *_build_statements(cfg, cluster, bucket, build_logs, build_roles=build_roles),
         *_deploy_statements(cfg, cluster),
     ), ("CKV_AWS_111", "ecs:RegisterTaskDefinition has no resource-level permissions; the task "
@@ -144,6 +145,10 @@ def _deploy_statements(cfg: Config, cluster: Any) -> list[Any]:
                                    ["CreateService", "RegisterTaskDefinition"])),
               sid="TagAppResources"),
         allow(["ecs:ListTasks"], ["*"], _on_cluster(cluster), sid="ListAppTasks"),
+        # dockyard run: one-off tasks of the apps' run families, on the platform's cluster
+        # (tagging them, following and stopping them: TagBuildTasks, FollowTasks).
+        allow(["ecs:RunTask"], [Sub(f"{arn}:task-definition/{cfg.name}-*-run:*")],
+              _on_cluster(cluster), sid="RunOneOffs"),
         allow(["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"], ["*"],
               sid="AppTaskDefinitions"),
         allow(["iam:PassRole"],

@@ -1,0 +1,133 @@
+"""``dockyard run``: one-off tasks of an app against the strict emulator, run with the Jenkins
+agents' task role as pipelines run them. The emulator's container runtime plays the command
+(devtools/fake_kaniko.py, run_one_off): its echoes reach the task's log stream through the
+execution role, its ``exit N`` is the container's exit code, and the app's secrets are fetched
+with the execution role before it starts."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import INTERRUPTIBLE_DOCKYARD
+from tests.e2e.conftest import Account, Dockyard
+from tests.e2e.test_deploy import REGISTRY, image_of, live, push
+
+SECRET = "acme/web/database-url"
+VALUE = "postgres://app:s3cr3t-never-shown@db.internal:5432/app"
+
+
+@pytest.fixture()
+def deployed(dockyard: Dockyard, account: Account, tmp_path: Path) -> str:
+    """web deployed at v1 with a DATABASE_URL secret; returns v1's digest."""
+    account.client("secretsmanager").create_secret(Name=SECRET, SecretString=VALUE)
+    config = tmp_path / "dockyard.yml"
+    text = config.read_text()
+    assert text.count("secrets: {}") >= 1
+    config.write_text(text.replace("secrets: {}", f"secrets: {{DATABASE_URL: {SECRET}}}", 1))
+    done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
+    assert done.returncode == 0, done.stderr
+    v1 = push(account, "v1")
+    first = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}", as_agent=True)
+    assert first.returncode == 0, first.stderr
+    return v1
+
+
+def test_a_command_runs_as_the_apps_task_and_its_exit_code_is_dockyards(
+        dockyard: Dockyard, account: Account, deployed: str) -> None:
+    before = live(account)
+    assert before is not None
+    done = dockyard("run", "web", "-o", "json", "--", "sh", "-c",
+                    "echo Applying app.0002_add_index; echo OK; exit 3", as_agent=True)
+    assert done.returncode == 3, done.stderr
+    assert "Applying app.0002_add_index" in done.stderr and "OK" in done.stderr
+    assert "error: `sh -c echo Applying app.0002_add_index; echo OK; exit 3` exited 3" \
+        in done.stderr
+    document = json.loads(done.stdout)
+    assert (document["ok"], document["exit_code"], document["status"]) == (False, 3, "failed")
+    definition = account.client("ecs").describe_task_definition(
+        taskDefinition=document["task_definition"])["taskDefinition"]
+    assert definition["family"] == "acme-web-run"
+    (container,) = definition["containerDefinitions"]
+    assert container["image"] == f"{REGISTRY}/acme/web@{deployed}", "the running revision's"
+    assert container["logConfiguration"]["options"]["awslogs-stream-prefix"] == "run"
+    assert [s["name"] for s in container["secrets"]] == ["DATABASE_URL"]
+    task = account.client("ecs").describe_tasks(cluster="acme", tasks=[document["task_arn"]])
+    (ran,) = task["tasks"]
+    assert ran["overrides"]["containerOverrides"][0]["command"][:2] == ["sh", "-c"]
+    assert ran["launchType"] == "FARGATE" or ran.get("capacityProviderName") == "FARGATE"
+    stream = document["log_stream"]
+    assert stream.startswith("run/web/")
+    events = account.client("logs").get_log_events(logGroupName=document["log_group"],
+                                                    logStreamName=stream)["events"]
+    assert [e["message"] for e in events] == ["Applying app.0002_add_index", "OK"]
+    after = live(account)
+    assert after is not None and after["taskDefinition"] == before["taskDefinition"], \
+        "a one-off leaves the service alone"
+    assert VALUE not in done.stdout + done.stderr, "the secret's value is never shown"
+
+
+def test_a_new_image_runs_before_it_is_deployed(dockyard: Dockyard, account: Account,
+                                                deployed: str) -> None:
+    v2 = push(account, "v2")
+    done = dockyard("run", "web", "--image", "v2", "--", "python", "manage.py", "migrate",
+                    "--noinput", as_agent=True)
+    assert done.returncode == 0, done.stderr
+    assert "fake container: ran python manage.py migrate --noinput" in done.stderr
+    runs = account.client("ecs").list_task_definitions(familyPrefix="acme-web-run")
+    latest = runs["taskDefinitionArns"][-1]
+    assert image_of(account, latest) == f"{REGISTRY}/acme/web@{v2}", "pinned by digest"
+    service = live(account)
+    assert service is not None
+    assert image_of(account, str(service["taskDefinition"])) == f"{REGISTRY}/acme/web@{deployed}"
+
+
+def test_a_task_that_never_ran_exits_70_with_ecss_reason(dockyard: Dockyard, account: Account,
+                                                         deployed: str) -> None:
+    account.client("secretsmanager").delete_secret(SecretId=SECRET,
+                                                   ForceDeleteWithoutRecovery=True)
+    done = dockyard("run", "web", "--", "sh", "-c", "exit 0", as_agent=True)
+    assert done.returncode == 70, done.stderr
+    assert "the task did not run: ResourceInitializationError: unable to pull secrets" \
+        in done.stderr
+
+
+def test_the_timeout_stops_the_task_and_exits_124(dockyard: Dockyard, account: Account,
+                                                  deployed: str) -> None:
+    done = dockyard("run", "web", "--timeout", "3s", "--", "sh", "-c",
+                    "echo waiting for the lock; sleep 120", as_agent=True)
+    assert done.returncode == 124, done.stderr
+    assert "waiting for the lock" in done.stderr
+    stopped = account.client("ecs").list_tasks(cluster="acme", desiredStatus="STOPPED")
+    assert stopped["taskArns"], "the task was stopped"
+
+
+def test_sigterm_stops_the_task_and_exits_143(dockyard: Dockyard, account: Account,
+                                              deployed: str, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [*INTERRUPTIBLE_DOCKYARD, "run", "web", "--", "sh", "-c", "echo started; sleep 120"],
+        cwd=tmp_path, env=account.cli_env(role=account.agent_role()), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _running_one_off(account):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert "stopping task" in stderr and "started" in stderr
+    assert not _running_one_off(account), "no one-off left running"
+
+
+def _running_one_off(account: Account) -> bool:
+    arns = account.client("ecs").list_tasks(cluster="acme", desiredStatus="RUNNING")["taskArns"]
+    if not arns:
+        return False
+    tasks = account.client("ecs").describe_tasks(cluster="acme", tasks=arns,
+                                                 include=["TAGS"])["tasks"]
+    return any(any(t["key"] == "dockyard:run" for t in task.get("tags", []))
+               for task in tasks)
