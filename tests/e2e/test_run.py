@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_json_output import documented
 from tests.conftest import INTERRUPTIBLE_DOCKYARD
 from tests.e2e.conftest import Account, Dockyard
 from tests.e2e.test_deploy import REGISTRY, image_of, live, push
@@ -131,3 +132,21 @@ def _running_one_off(account: Account) -> bool:
                                                  include=["TAGS"])["tasks"]
     return any(any(t["key"] == "dockyard:run" for t in task.get("tags", []))
                for task in tasks)
+
+
+def test_detach_prints_the_task_and_logs_run_follows_it_to_its_exit_code(
+        dockyard: Dockyard, account: Account, deployed: str) -> None:
+    started = dockyard("run", "web", "--detach", "-o", "json", "--", "sh", "-c",
+                       "echo half; sleep 2; echo done; exit 5", as_agent=True)
+    assert started.returncode == 0, started.stderr
+    document = json.loads(started.stdout)
+    assert list(document) == documented()["run --detach"]
+    followed = dockyard("logs", "run", document["task_arn"], "-o", "json", as_agent=True)
+    assert followed.returncode == 5, followed.stderr
+    assert "half" in followed.stderr and "done" in followed.stderr
+    result = json.loads(followed.stdout)
+    assert list(result) == documented()["run"]
+    assert (result["task_arn"], result["exit_code"]) == (document["task_arn"], 5)
+    assert result["image"] == f"{REGISTRY}/acme/web@{deployed}"
+    missing = dockyard("logs", "run", "0123456789abcdef0123456789abcdef", as_agent=True)
+    assert missing.returncode == 1 and "no dockyard run task" in missing.stderr

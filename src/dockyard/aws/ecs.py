@@ -43,6 +43,7 @@ class TaskState:
     tags: dict[str, str] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
     group: str = ""  # "service:NAME" for a service's tasks, else "family:..." or a given group
+    task_definition: str = ""
 
     @property
     def standalone(self) -> bool:
@@ -163,4 +164,4 @@ def task_state(raw: dict[str, Any]) -> TaskState:
         stopped_at=raw.get("stoppedAt"),
         tags={t["key"]: t["value"] for t in raw.get("tags", [])},
         command=list(overrides[0].get("command", [])) if overrides else [],
-        group=raw.get("group", ""))
+        group=raw.get("group", ""), task_definition=raw.get("taskDefinitionArn", ""))

@@ -83,7 +83,7 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
 
 
 @click.command()
-@click.argument("target", metavar="APP | build")
+@click.argument("target", metavar="APP | build | run")
 @click.argument("task", required=False)
 @click.option("--follow", "-f", is_flag=True, help="APP: keep printing new lines until Ctrl-C.")
 @click.option("--since", default="10m", show_default=True, metavar="DURATION",
@@ -95,7 +95,8 @@ def logs(target: str, task: str | None, follow: bool, since: str) -> int:
     `dockyard logs APP [--since 10m] [--follow]` prints what APP's tasks wrote (each line
     prefixed with the task that wrote it). `dockyard logs build TASK` streams the kaniko
     log of a build started with --detach until the task stops, then reports the result as
-    `build` does.
+    `build` does; `dockyard logs run TASK` does the same for `dockyard run --detach`, and exits
+    with the command's exit code.
     """
     if target == "build" and task is not None:
         from dockyard.rules import TASK_REF, shown
@@ -105,6 +106,14 @@ def logs(target: str, task: str | None, follow: bool, since: str) -> int:
                              hint="use what `dockyard build --detach` printed")
         wired = wiring()
         return _report(_builder(wired).reattach(task), wired)
+    if target == "run" and task is not None:
+        from dockyard.cli.deploy import follow_run
+        from dockyard.rules import TASK_REF, shown
+
+        if not TASK_REF.match(task):
+            raise UsageError(f"TASK {shown(task)}: not an ECS task ARN or task id",
+                             hint="use what `dockyard run --detach` printed")
+        return follow_run(wiring(), task)
     if target == "build" and "build" not in wiring().cfg.apps:  # an app may be called build
         raise UsageError("`dockyard logs build` needs the TASK that `build --detach` printed")
     if task is not None:

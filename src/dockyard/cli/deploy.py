@@ -224,6 +224,40 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
     return _ran(wired, done, target.log_group)
 
 
+def follow_run(wired: Wiring, task_ref: str) -> int:
+    """``dockyard logs run TASK``: follow a one-off started with ``run --detach`` to its end
+    and report it as ``run`` does (its exit code is the command's)."""
+    from dockyard.aws.ecs import TaskSpec
+    from dockyard.builds.task import Runner, StopSignal
+    from dockyard.deploy.oneoff import RUN_STREAM_PREFIX, RUN_TAG, OneOff, run_one_off
+    from dockyard.polling import Poll, WaitTimeoutError, poll_until
+
+    cluster = wired.cluster
+    try:  # a task started a moment ago may not be visible yet (eventual consistency)
+        task = poll_until(lambda: wired.tasks.describe(cluster, task_ref) if cluster else None,
+                          lambda found: found is not None,
+                          Poll("the task to be visible", interval=2, timeout=10, first=0.5),
+                          wired.clock)
+    except WaitTimeoutError:
+        task = None
+    if task is None or RUN_TAG not in task.tags:
+        raise DockyardError(f"no dockyard run task {task_ref} in {cluster or wired.cfg.name}",
+                            hint="ECS forgets stopped tasks after about an hour")
+    app = task.tags[RUN_TAG]
+    target = _target(wired, app)
+    spec = TaskSpec(cluster=cluster, task_definition=task.task_definition, subnets=[],
+                    security_groups=[], assign_public_ip=False, capacity_provider="FARGATE",
+                    container=app, command=task.command, cpu=0, memory=0, storage_gib=None,
+                    tags=task.tags)
+    runner = Runner(tasks=wired.tasks, logs=wired.logs, clock=wired.clock,
+                    log_group=target.log_group, container=app, stop=StopSignal(),
+                    progress=wired.progress, what="run", stream_prefix=RUN_STREAM_PREFIX)
+    outcome = run_one_off(runner, spec, 86400.0, started=task)
+    image = wired.services.image_of(task.task_definition) if task.task_definition else ""
+    return _ran(wired, OneOff(app, task.task_definition, image, task.command, outcome),
+                target.log_group)
+
+
 def _ran(wired: Wiring, done: OneOff, log_group: str) -> int:
     """Report a one-off's end: the result document, then its exit code (an error for any
     code but 0, naming how it ended)."""

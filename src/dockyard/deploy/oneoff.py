@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dockyard.aws.ecs import TaskSpec
+from dockyard.aws.ecs import TaskSpec, TaskState
 from dockyard.aws.services import ServiceState
 from dockyard.builds.task import Runner, Status, TaskOutcome
 from dockyard.config.models import Config
@@ -125,9 +125,16 @@ def task_spec(cfg: Config, target: AppTarget, definition_arn: str, command: list
                     started_by="dockyard-run")
 
 
-def run_one_off(runner: Runner, spec: TaskSpec, timeout: float) -> TaskOutcome:
-    """Run the task to its end (Ctrl-C and the timeout stop it: see Runner)."""
+def run_one_off(runner: Runner, spec: TaskSpec, timeout: float, *,
+                started: TaskState | None = None) -> TaskOutcome:
+    """Run the task to its end, or follow one ``started`` already (``logs run TASK``); Ctrl-C
+    and the timeout stop it (see Runner)."""
     from dockyard.builds.runner import run_parallel
 
-    (outcome,) = run_parallel([lambda: runner.run("run", spec, timeout)], runner.stop)
+    def job() -> TaskOutcome:
+        if started is None:
+            return runner.run("run", spec, timeout)
+        return runner.follow("run", spec, started, runner.clock.now() + timeout)
+
+    (outcome,) = run_parallel([job], runner.stop)
     return outcome
