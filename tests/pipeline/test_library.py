@@ -158,3 +158,46 @@ def test_jenkins_loads_the_library_implicitly_from_the_image(tmp_path: Path) -> 
     assert "-Dhudson.plugins.git.GitSCM.ALLOW_LOCAL_CHECKOUT=true" in JAVA_OPTS
     assert yaml.safe_load((context / "casc" / "jenkins.yaml").read_text())["unclassified"][
         "globalLibraries"] == casc["unclassified"]["globalLibraries"]
+
+
+def test_dockyard_run_passes_the_command_after_a_double_dash_and_fails_with_its_code(
+        tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    image = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/acme/web@sha256:" + "b" * 64
+    record = _fake_dockyard(tmp_path / "bin", code=3, document={
+        "ok": False, "exit_code": 3, "task_arn": "arn:aws:ecs:ap-southeast-2:1:task/acme/t1"},
+        stderr="Applying app.0002... \nerror: `python manage.py migrate --noinput` exited 3\n")
+    jenkinsfile = workspace / "Jenkinsfile"
+    jenkinsfile.write_text(f"""pipeline {{
+  agent any
+  stages {{
+    stage('Migrate') {{ steps {{
+      dockyardRun('web', ['python', 'manage.py', 'migrate', '--noinput'], image: '{image}',
+                  timeout: '10m')
+    }} }}
+    stage('Deploy') {{ steps {{ echo 'not reached' }} }}
+  }}
+}}
+""")
+    done = groovy.pipeline(jenkinsfile, workspace, "main", env=_env(tmp_path / "bin"))
+    assert done.returncode == 1
+    assert record.read_text().split("---\n")[0].splitlines() == [
+        "run", "web", "--config", "dockyard.yml", "--image", image, "--timeout", "10m",
+        "--output", "json", "--", "python", "manage.py", "migrate", "--noinput"]
+    assert ("ERROR: `python manage.py migrate --noinput` exited 3 (dockyard run exit code 3)"
+            in done.stdout)
+    assert "not reached" not in done.stdout
+
+
+def test_dockyard_run_without_a_command_fails_before_running_anything(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    record = _fake_dockyard(tmp_path / "bin", code=0, document={})
+    jenkinsfile = workspace / "Jenkinsfile"
+    jenkinsfile.write_text("pipeline { agent any\n stages { stage('Run') { steps { script {"
+                           " dockyardRun('web', []) } } } } }\n")
+    done = groovy.pipeline(jenkinsfile, workspace, "main", env=_env(tmp_path / "bin"))
+    assert done.returncode == 1
+    assert "ERROR: dockyardRun: an app and a command are required" in done.stdout
+    assert not record.exists()
