@@ -37,6 +37,7 @@ from typing import Any
 
 CRASH = "dev.dockyard.fake/crash"
 HANG = "dev.dockyard.fake/hang"
+RUN_FAILS = "dev.dockyard.fake/run-fails"  # one-off commands of the image fail (fake_kaniko)
 FAILURE_THRESHOLD = 3  # the circuit breaker's minimum
 
 _ids = itertools.count(1)
@@ -210,7 +211,7 @@ def _event(service: Any, message: str) -> None:
                               "message": f"(service {service.name}) {message}"})
 
 
-def _image_marks(backend: Any, task_definition_arn: str) -> set[str]:
+def image_marks(backend: Any, task_definition_arn: str) -> set[str]:
     """The fake annotations of the image a task definition runs (through moto's ECR)."""
     from moto.ecr.models import ecr_backends
 
@@ -225,7 +226,7 @@ def _image_marks(backend: Any, task_definition_arn: str) -> set[str]:
     for stored in (repo.images if repo else []):
         if stored.image_digest == digest:
             annotations = json.loads(stored.image_manifest).get("annotations", {})
-            return {mark for mark in (CRASH, HANG) if mark in annotations}
+            return {mark for mark in (CRASH, HANG, RUN_FAILS) if mark in annotations}
     return set()
 
 
@@ -244,7 +245,7 @@ def _start(backend: Any, service: Any, task_definition: str, rollback_of: dict[s
         "failedTasks": 0, "createdAt": now, "updatedAt": now, "launchType": "FARGATE",
         "rolloutState": "IN_PROGRESS",
         "rolloutStateReason": "ECS deployment " + deployment_id + " in progress.",
-        "dockyard": {"step": 0, "marks": _image_marks(backend, task_definition),
+        "dockyard": {"step": 0, "marks": image_marks(backend, task_definition),
                      "history": rollback_of}})
     service.task_definition = task_definition
     if rollback_of is None:

@@ -174,7 +174,8 @@ class FakeKaniko:
         sensitive data using Secrets Manager secrets"; "Stopped tasks errors"). Then the
         command: ``sh -c "..."`` with ``echo`` and ``sleep`` steps and an ``exit N`` is played
         line by line (its echoes written to the task's log stream with the execution role, as
-        the awslogs driver does); any other command logs that it ran and exits 0."""
+        the awslogs driver does); any other command logs that it ran and exits 0, or 1 with an
+        error line when its image carries fake_ecs.RUN_FAILS (a migration that fails)."""
         backend = self._backend()
         definition = backend.describe_task_definition(task.task_definition_arn)
         container = definition.container_definitions[0]
@@ -195,6 +196,15 @@ class FakeKaniko:
                     code = None
                     return
             logger = _Log(self.world, definition, task.id)
+            from devtools.fake_ecs import RUN_FAILS, image_marks
+
+            if RUN_FAILS in image_marks(backend, task.task_definition_arn) and \
+                    command[:2] != ["sh", "-c"]:
+                logger.write([f"fake container: ran {' '.join(command)}",
+                              "django.db.utils.ProgrammingError: relation \"articles_article\" "
+                              "already exists"])
+                code = 1
+                return
             code = _play(command, logger, lambda: task.desired_status == "STOPPED")
         except Exception as err:  # a bug in the player: said in the task's stop reason
             task.stopped_reason = f"fake one-off task: {err!r}"

@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 LIBRARY = REPO / "src" / "dockyard" / "jenkins" / "library" / "vars"
 EXAMPLE = REPO / "examples" / "web"
+DJANGO = REPO / "examples" / "django"
 
 # Jenkins makes @NonCPS available to library code without an import; so does the checker.
 _NONCPS = """package com.cloudbees.groovy.cps

@@ -14,7 +14,7 @@ import yaml
 
 from dockyard.jenkins.casc import LIBRARY_REPOSITORY
 from tests.pipeline import groovy
-from tests.pipeline.groovy import EXAMPLE, LIBRARY
+from tests.pipeline.groovy import DJANGO, EXAMPLE, LIBRARY
 
 STEPS = sorted(p.stem for p in LIBRARY.glob("*.groovy"))
 # Declarative Pipeline's own words and the core steps the example uses.
@@ -24,7 +24,8 @@ PIPELINE = {"pipeline", "agent", "label", "options", "timeout", "disableConcurre
 
 
 @pytest.mark.parametrize("source", [*(LIBRARY / f"{s}.groovy" for s in STEPS),
-                                    EXAMPLE / "Jenkinsfile"], ids=lambda p: p.name)
+                                    EXAMPLE / "Jenkinsfile", DJANGO / "Jenkinsfile"],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_the_library_and_the_jenkinsfile_parse(source: Path, tmp_path: Path) -> None:
     done = groovy.compile_check(source, tmp_path)
     assert done.returncode == 0, done.stderr
@@ -38,8 +39,9 @@ def test_the_parse_check_rejects_broken_groovy(tmp_path: Path) -> None:
     assert "unexpected" in done.stderr.lower() or "expecting" in done.stderr.lower()
 
 
-def test_the_jenkinsfile_calls_only_library_steps_and_pipeline_words() -> None:
-    done = groovy.run("calls.groovy", str(EXAMPLE / "Jenkinsfile"))
+@pytest.mark.parametrize("example", [EXAMPLE, DJANGO], ids=lambda p: p.name)
+def test_the_jenkinsfile_calls_only_library_steps_and_pipeline_words(example: Path) -> None:
+    done = groovy.run("calls.groovy", str(example / "Jenkinsfile"))
     assert done.returncode == 0, done.stderr
     calls = set(done.stdout.split())
     assert {"dockyardBuild", "dockyardDeploy"} <= calls

@@ -1,0 +1,127 @@
+"""examples/django's pipeline end to end against the strict emulator, with dockyard's real
+library and the Jenkins agents' task role: its tests (Django's own test runner, the pinned
+requirements installed into a virtualenv), the image built, the migration run as a one-off
+task of that very image, then the deploy; and a failing migration that stops the pipeline
+before the service changes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from devtools.fake_ecs import RUN_FAILS
+from devtools.fake_kaniko import image_manifest
+
+from tests.e2e.conftest import Account
+from tests.e2e.test_deploy import REGISTRY
+from tests.e2e.test_pipeline import _env
+from tests.pipeline import groovy
+from tests.pipeline.groovy import DJANGO
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example's pinned requirements as wheels, fetched once with this machine's own pip
+    settings: inside the emulated account the agents reach AWS only, so the pipeline installs
+    from here (PIP_NO_INDEX, PIP_FIND_LINKS), as agents behind a mirror do."""
+    folder = tmp_path_factory.mktemp("wheels")
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet",
+                           "--disable-pip-version-check", "-r", str(DJANGO / "requirements.txt"),
+                           "-d", str(folder)], capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return folder
+
+
+def _pipeline_env(account: Account, wheelhouse: Path) -> dict[str, str]:
+    return {**_env(account), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}
+
+
+@pytest.fixture()
+def checkout(account: Account, tmp_path: Path) -> Path:
+    """A checkout of examples/django whose secrets and stacks exist (no Jenkins needed)."""
+    for name, value in (("acme/conduit/database-url", "postgres://conduit:pw@db:5432/conduit"),
+                        ("acme/conduit/secret-key", "not-a-real-key")):
+        account.client("secretsmanager").create_secret(Name=name, SecretString=value)
+    checkout = tmp_path / "conduit"
+    shutil.copytree(DJANGO, checkout, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    config = checkout / "dockyard.yml"
+    config.write_text(config.read_text().replace("certificate: auto",
+                                                 f"certificate: {account.certificate}", 1))
+    up = subprocess.run([sys.executable, "-m", "dockyard", "up", "--yes", "--only", "builder",
+                         "--only", "edge", "--only", "app-conduit"], cwd=checkout,
+                        env=account.cli_env(), capture_output=True, text=True, timeout=300,
+                        check=False)
+    assert up.returncode == 0, up.stderr
+    return checkout
+
+
+def _service(account: Account) -> dict[str, object] | None:
+    found = account.client("ecs").describe_services(cluster="acme", services=["conduit"])
+    live = [s for s in found["services"] if s["status"] != "INACTIVE"]
+    return live[0] if live else None
+
+
+def _image(account: Account, task_definition: str) -> str:
+    raw = account.client("ecs").describe_task_definition(taskDefinition=task_definition)
+    return str(raw["taskDefinition"]["containerDefinitions"][0]["image"])
+
+
+def _one_offs(account: Account) -> list[dict[str, object]]:
+    assert account.kaniko is not None
+    return [h for h in account.kaniko.handled if h.get("one_off")]
+
+
+@pytest.mark.long
+def test_main_tests_builds_migrates_with_that_image_and_deploys_it(
+        checkout: Path, account: Account, wheelhouse: Path) -> None:
+    done = groovy.pipeline(checkout / "Jenkinsfile", checkout, "main",
+                           env=_pipeline_env(account, wheelhouse))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    stages = [line for line in done.stdout.splitlines() if line.startswith("[stage]")]
+    assert stages == ["[stage] Test", "[stage] Build", "[stage] Migrate", "[stage] Deploy"]
+    assert "Ran 6 tests" in done.stderr, "Django's own tests ran"
+    image = next(line.split("=", 1)[1] for line in done.stdout.splitlines()
+                 if line.startswith("[env] IMAGE="))
+    assert image.startswith(f"{REGISTRY}/acme/conduit@sha256:")
+    (migration,) = _one_offs(account)
+    assert migration["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert migration["exit_code"] == 0
+    runs = account.client("ecs").list_task_definitions(familyPrefix="acme-conduit-run")
+    assert _image(account, runs["taskDefinitionArns"][-1]) == image, "the migration ran it"
+    service = _service(account)
+    assert service is not None
+    assert _image(account, str(service["taskDefinition"])) == image, "and then it was deployed"
+    assert "dockyard run: conduit `python manage.py migrate --noinput` exited 0" in done.stdout
+    assert done.stdout.rstrip().endswith("Finished: SUCCESS")
+
+
+@pytest.mark.long
+def test_a_failing_migration_stops_the_pipeline_and_leaves_the_service_alone(
+        checkout: Path, account: Account, wheelhouse: Path) -> None:
+    assert account.kaniko is not None
+    running = account.client("ecr").put_image(
+        repositoryName="acme/conduit", imageManifest=image_manifest("running"),
+        imageTag="running")["image"]["imageId"]["imageDigest"]
+    first = subprocess.run([sys.executable, "-m", "dockyard", "deploy", "conduit", "--image",
+                            "running"], cwd=checkout, env=_env(account), capture_output=True,
+                           text=True, timeout=300, check=False)
+    assert first.returncode == 0, first.stderr
+    before = _service(account)
+    assert before is not None
+    account.kaniko.marks_for["acme/conduit"] = (RUN_FAILS,)  # this build's migration fails
+    done = groovy.pipeline(checkout / "Jenkinsfile", checkout, "main",
+                           env=_pipeline_env(account, wheelhouse))
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "[stage] Deploy skipped" in done.stdout or "[stage] Deploy" not in done.stdout
+    assert ("ERROR: `python manage.py migrate --noinput` exited 1 (dockyard run exit code 1)"
+            in done.stdout)
+    assert 'relation "articles_article" already exists' in done.stderr, "its log, in the build's"
+    after = _service(account)
+    assert after is not None
+    assert after["taskDefinition"] == before["taskDefinition"]
+    assert _image(account, str(after["taskDefinition"])) == \
+        f"{REGISTRY}/acme/conduit@{running}", "the running version keeps serving"
