@@ -97,6 +97,7 @@ def test_main_tests_builds_migrates_with_that_image_and_deploys_it(
     assert _image(account, str(service["taskDefinition"])) == image, "and then it was deployed"
     assert "dockyard run: conduit `python manage.py migrate --noinput` exited 0" in done.stdout
     assert done.stdout.rstrip().endswith("Finished: SUCCESS")
+    print(done.stdout)  # the run as Jenkins' log would show it (pytest -s)
 
 
 @pytest.mark.long
@@ -125,3 +126,4 @@ def test_a_failing_migration_stops_the_pipeline_and_leaves_the_service_alone(
     assert after["taskDefinition"] == before["taskDefinition"]
     assert _image(account, str(after["taskDefinition"])) == \
         f"{REGISTRY}/acme/conduit@{running}", "the running version keeps serving"
+    print(done.stdout)  # the run as Jenkins' log would show it (pytest -s)

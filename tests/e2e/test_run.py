@@ -88,6 +88,22 @@ def test_a_new_image_runs_before_it_is_deployed(dockyard: Dockyard, account: Acc
     assert image_of(account, str(service["taskDefinition"])) == f"{REGISTRY}/acme/web@{deployed}"
 
 
+def test_bad_sizes_are_refused_before_anything_is_registered(
+        dockyard: Dockyard, account: Account, deployed: str) -> None:
+    before = account.client("ecs").list_task_definitions(familyPrefix="acme-web-run")
+    cpu = dockyard("run", "web", "--cpu", "300", "--", "true", as_agent=True)
+    assert cpu.returncode == 2 and "error: --cpu: 300 is not a Fargate CPU value" in cpu.stderr
+    memory = dockyard("run", "web", "--cpu", "256", "--memory", "4096", "--", "true",
+                      as_agent=True)
+    assert memory.returncode == 2 and "--memory: 4096 MiB does not go with cpu 256" \
+        in memory.stderr
+    unknown = dockyard("run", "api", "--", "true", as_agent=True)
+    assert unknown.returncode == 2 and "APP 'api': dockyard.yml declares no such app" \
+        in unknown.stderr
+    after = account.client("ecs").list_task_definitions(familyPrefix="acme-web-run")
+    assert after["taskDefinitionArns"] == before["taskDefinitionArns"]
+
+
 def test_a_task_that_never_ran_exits_70_with_ecss_reason(dockyard: Dockyard, account: Account,
                                                          deployed: str) -> None:
     account.client("secretsmanager").delete_secret(SecretId=SECRET,
@@ -108,8 +124,11 @@ def test_the_timeout_stops_the_task_and_exits_124(dockyard: Dockyard, account: A
     assert stopped["taskArns"], "the task was stopped"
 
 
-def test_sigterm_stops_the_task_and_exits_143(dockyard: Dockyard, account: Account,
-                                              deployed: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
+                         ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_stops_the_task_and_exits_128_plus_it(account: Account, deployed: str,
+                                                       tmp_path: Path, signum: int,
+                                                       code: int) -> None:
     process = subprocess.Popen(
         [*INTERRUPTIBLE_DOCKYARD, "run", "web", "--", "sh", "-c", "echo started; sleep 120"],
         cwd=tmp_path, env=account.cli_env(role=account.agent_role()), stdout=subprocess.PIPE,
@@ -117,9 +136,9 @@ def test_sigterm_stops_the_task_and_exits_143(dockyard: Dockyard, account: Accou
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not _running_one_off(account):
         time.sleep(0.2)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 143, stderr
+    assert process.returncode == code, stderr
     assert "stopping task" in stderr and "started" in stderr
     assert not _running_one_off(account), "no one-off left running"
 
