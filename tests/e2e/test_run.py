@@ -43,7 +43,7 @@ def test_a_command_runs_as_the_apps_task_and_its_exit_code_is_dockyards(
         dockyard: Dockyard, account: Account, deployed: str) -> None:
     before = live(account)
     assert before is not None
-    done = dockyard("run", "web", "-o", "json", "--", "sh", "-c",
+    done = dockyard("--debug", "run", "web", "-o", "json", "--", "sh", "-c",
                     "echo Applying app.0002_add_index; echo OK; exit 3", as_agent=True)
     assert done.returncode == 3, done.stderr
     assert "Applying app.0002_add_index" in done.stderr and "OK" in done.stderr
@@ -71,6 +71,8 @@ def test_a_command_runs_as_the_apps_task_and_its_exit_code_is_dockyards(
     assert after is not None and after["taskDefinition"] == before["taskDefinition"], \
         "a one-off leaves the service alone"
     assert VALUE not in done.stdout + done.stderr, "the secret's value is never shown"
+    assert "aws: ecs RunTask 200" in done.stderr, "--debug lists the calls dockyard made"
+    assert "secretsmanager" not in done.stderr, "dockyard never reads it: ECS hands it to the task"
 
 
 def test_a_new_image_runs_before_it_is_deployed(dockyard: Dockyard, account: Account,
