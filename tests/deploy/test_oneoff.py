@@ -1,0 +1,95 @@
+"""What ``dockyard run`` asks ECS for, read from the request documents, and how it reads a
+task's end."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.stub import ANY, Stubber
+
+from dockyard.aws.ecs import ContainerState, Ecs, TaskState
+from dockyard.builds.task import Status, TaskOutcome, classify
+from dockyard.deploy.definition import task_definition
+from dockyard.deploy.oneoff import OneOff, run_definition, task_spec
+from dockyard.errors import ExitCode
+from tests.deploy.test_definition import IMAGE, SECRET_ARN, _valid, _with_env_and_secrets
+
+# What DescribeTaskDefinition answers: the request's fields, and ECS's own record of it.
+DESCRIBED_EXTRA = {
+    "taskDefinitionArn": "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/acme-web:7",
+    "revision": 7, "status": "ACTIVE", "compatibilities": ["EC2", "FARGATE"],
+    "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.logging-driver.awslogs"}],
+    "registeredAt": "2026-12-01T10:00:00Z", "registeredBy": "arn:aws:iam::1:role/x"}
+
+
+@pytest.mark.parametrize("source", ["registration", "described"])
+def test_a_run_definition_is_the_apps_with_its_own_family_and_log_prefix(source: str) -> None:
+    cfg, target = _with_env_and_secrets()
+    base = task_definition(cfg, target, IMAGE, {"acme/web/db": SECRET_ARN})
+    if source == "described":
+        base = {**{k: v for k, v in base.items() if k != "tags"}, **DESCRIBED_EXTRA}
+    request = run_definition(cfg, "web", base)
+    _valid("RegisterTaskDefinition", request)
+    assert request["family"] == "acme-web-run"
+    (container,) = request["containerDefinitions"]
+    (original,) = base["containerDefinitions"]
+    assert container["logConfiguration"]["options"] == {
+        **original["logConfiguration"]["options"], "awslogs-stream-prefix": "run"}
+    assert original["logConfiguration"]["options"]["awslogs-stream-prefix"] == "app", \
+        "the app's own definition is not touched"
+    assert (container["image"], container["secrets"], container["environment"]) == \
+        (original["image"], original["secrets"], original["environment"])
+    assert container["memory"] == 512, "one container: its hard limit is the task's"
+    assert (request["taskRoleArn"], request["executionRoleArn"]) == \
+        (base["taskRoleArn"], base["executionRoleArn"])
+    assert not set(request) & set(DESCRIBED_EXTRA), "ECS's own record is not sent back"
+
+
+def test_the_run_task_request_is_the_apps_network_on_demand_with_the_command() -> None:
+    import botocore.session
+
+    cfg, target = _with_env_and_secrets()
+    spec = task_spec(cfg, target, "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/"
+                     "acme-web-run:1", ["python", "manage.py", "migrate"], cpu=256, memory=512)
+    client = botocore.session.get_session().create_client(
+        "ecs", region_name="ap-southeast-2", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response("run_task", {"tasks": [{"taskArn": "arn:aws:ecs:ap-southeast-2:1:"
+                                                             "task/acme/abc",
+                                                  "lastStatus": "PROVISIONING"}]}, {
+            "cluster": target.cluster, "taskDefinition": spec.task_definition, "count": 1,
+            "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}],
+            "networkConfiguration": {"awsvpcConfiguration": {
+                "subnets": ["subnet-a", "subnet-b"], "securityGroups": ["sg-app"],
+                "assignPublicIp": "ENABLED"}},
+            "overrides": {"cpu": "256", "memory": "512", "containerOverrides": [
+                {"name": "web", "command": ["python", "manage.py", "migrate"],
+                 "memory": 512}]},
+            "tags": ANY, "startedBy": "dockyard-run", "enableECSManagedTags": True})
+        started = Ecs(client).run_task(spec)
+    assert started.task_id == "abc"
+    assert spec.tags == {"dockyard:name": "acme", "dockyard:run": "web"}
+
+
+def _outcome(status: Status, code: int | None = None) -> TaskOutcome:
+    return TaskOutcome("run", status, exit_code=code)
+
+
+@pytest.mark.parametrize(("outcome", "code"), [
+    (_outcome(Status.SUCCEEDED, 0), 0), (_outcome(Status.BUILD_FAILED, 3), 3),
+    (_outcome(Status.BUILD_FAILED, 137), 137), (_outcome(Status.INFRA_FAILED), 70),
+    (_outcome(Status.SPOT_INTERRUPTED), 70), (_outcome(Status.TIMED_OUT), 124),
+    (_outcome(Status.CANCELLED), 130)])
+def test_the_exit_code_is_the_commands_own_or_says_how_the_task_ended(
+        outcome: TaskOutcome, code: int) -> None:
+    assert OneOff("web", "td", IMAGE, ["true"], outcome).exit_code == code
+    assert OneOff("web", "td", IMAGE, ["true"]).exit_code == ExitCode.OK, "--detach"
+
+
+def test_a_task_whose_secret_could_not_be_read_never_ran() -> None:
+    stopped = TaskState("arn", "STOPPED", stop_code="TaskFailedToStart",
+                        stopped_reason="ResourceInitializationError: unable to pull secrets",
+                        containers=[ContainerState("web", None, "")])
+    outcome = classify("run", stopped, None, "run")
+    assert outcome.status == Status.INFRA_FAILED
+    assert OneOff("web", "td", IMAGE, ["true"], outcome).exit_code == 70
+    assert classify("run", None, "timeout", "run").reason == "stopped when the run timeout passed"
