@@ -51,6 +51,7 @@ class Out:
     REPOSITORY_URI = "RepositoryUri"  # an app stack's; the builder's are Repo<Title>Uri
     # edge stack
     LOAD_BALANCER_ARN = "LoadBalancerArn"
+    LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"  # app/<name>/<id>: CloudWatch's dimension
     HTTPS_LISTENER_ARN = "HttpsListenerArn"
     DNS_NAME = "DnsName"
     CANONICAL_HOSTED_ZONE_ID = "CanonicalHostedZoneId"
@@ -64,6 +65,7 @@ class Out:
     TARGET_GROUP_ARN = "TargetGroupArn"
     SECRET_ARNS = "SecretArns"
     CONTAINER_PORT = "ContainerPort"  # the port the app stack's target group and group serve
+    ALARM_NAMES = "AlarmNames"  # the app's deployment alarms, comma-separated
     ADMIN_SECRET_ARN = "AdminSecretArn"
     FILE_SYSTEM_ID = "FileSystemId"
     ACCESS_POINT_ID = "AccessPointId"

@@ -84,7 +84,8 @@ def test_the_service_rolls_back_on_failure_and_keeps_full_capacity() -> None:
     _valid("CreateService", create)
     assert create["deploymentConfiguration"] == {
         "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-        "minimumHealthyPercent": 100, "maximumPercent": 200}
+        "minimumHealthyPercent": 100, "maximumPercent": 200,
+        "alarms": {"alarmNames": [], "enable": False, "rollback": False}}, "a stack of old"
     assert create["launchType"] == "FARGATE"
     assert create["loadBalancers"] == [{"targetGroupArn": APP["TargetGroupArn"],
                                         "containerName": "web", "containerPort": 5001}]
@@ -98,6 +99,13 @@ def test_the_service_rolls_back_on_failure_and_keeps_full_capacity() -> None:
     assert update["taskDefinition"] == arn
     assert update["deploymentConfiguration"] == create["deploymentConfiguration"]
     assert update["desiredCount"] == cfg.apps["web"].count
+    alarmed = target_from_outputs(cfg, "web", BUILDER, {**APP, "AlarmNames":
+                                                        "acme-web-error-rate,acme-web-slow"})
+    with_alarms = update_request(cfg, alarmed, arn)
+    _valid("UpdateService", with_alarms)
+    assert with_alarms["deploymentConfiguration"]["alarms"] == {
+        "alarmNames": ["acme-web-error-rate", "acme-web-slow"], "enable": True,
+        "rollback": True}, "the app stack's alarms fail the deployment and roll it back"
     assert update["loadBalancers"] == create["loadBalancers"], \
         "every deploy puts the service's load balancer back as the app stack has it"
     assert "loadBalancers" not in update_request(cfg, target, arn, with_load_balancer=False)

@@ -21,8 +21,10 @@ def test_estimate_lists_the_always_on_parts_and_adds_up() -> None:
     items = {line.item: line.monthly_usd for line in cost.lines}
     assert set(items) == {"Jenkins controller", "Jenkins agents", "Load balancer",
                           "Public IPv4 addresses", "EFS (JENKINS_HOME)", "Secrets Manager",
-                          "Private DNS", "app web"}
+                          "Private DNS", "app web", "app web alarms"}
     assert items["Private DNS"] == pytest.approx(0.50)
+    # the error-rate alarm reads two metrics (5xx and requests) at $0.10 each
+    assert items["app web alarms"] == pytest.approx(0.20)
     assert items["Secrets Manager"] == pytest.approx(0.80)  # admin and agents' passwords
     assert items["Load balancer"] == pytest.approx(16.43, abs=0.01)
     # two load balancer addresses, the controller's, the agent's and the web task's

@@ -358,6 +358,18 @@ class Builder(FargateSize):
         return archs
 
 
+class AppAlarms(Model):
+    """CloudWatch alarms on the app's target group that fail a deployment while it rolls out,
+    and make ECS roll it back."""
+
+    error_rate: Annotated[int, Field(ge=0, le=100, description=(
+        "Roll back when this percent of requests or more get a 5xx from the app's tasks, two "
+        "minutes running (0: no alarm)."))] = 5
+    response_time_ms: Annotated[int, Field(ge=0, le=600_000, description=(
+        "Roll back when the average response time of the app's tasks reaches this many "
+        "milliseconds, two minutes running (0: no alarm)."))] = 0
+
+
 class App(FargateSize):
     """An application deployed as an ECS service behind the load balancer."""
 
@@ -381,6 +393,8 @@ class App(FargateSize):
                                   "from the app's name.")
     log_retention_days: Annotated[Retention, Field(
         description="Days the app's logs are kept.")] = 30
+    alarms: AppAlarms = Field(default_factory=AppAlarms, description=(
+        "Deployment alarms: a deploy that trips one fails and ECS rolls it back (exit 4)."))
 
     @field_validator("secrets")
     @classmethod

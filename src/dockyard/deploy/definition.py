@@ -44,6 +44,8 @@ class AppTarget:
     # The port the app stack's target group and security group serve (None: a stack from
     # before dockyard wrote it; its port is then the config's).
     port: int | None = None
+    # The app stack's CloudWatch alarms that fail a deployment (apps.<name>.alarms).
+    alarms: list[str] = field(default_factory=list)
 
     @property
     def account(self) -> str:
@@ -72,7 +74,18 @@ def target_from_outputs(cfg: Config, app: str, builder: dict[str, str],
         registry=registry_host(account, cfg.region),
         secret_arns=json.loads(app_outputs.get(Out.SECRET_ARNS) or "{}"),
         port=int(app_outputs[Out.CONTAINER_PORT]) if app_outputs.get(Out.CONTAINER_PORT)
-        else None)
+        else None,
+        alarms=[a for a in app_outputs.get(Out.ALARM_NAMES, "").split(",") if a])
+
+
+def deployment_configuration(target: AppTarget) -> dict[str, Any]:
+    """The rolling update's settings: the circuit breaker, and the app stack's alarms (when it
+    has none, the alarms are switched off, so one removed from dockyard.yml stops counting).
+    Either one failing the deployment makes ECS roll it back (ECS API Reference,
+    DeploymentAlarms, DeploymentCircuitBreaker)."""
+    return {**DEPLOYMENT_CONFIGURATION, "alarms": {
+        "alarmNames": list(target.alarms), "enable": bool(target.alarms),
+        "rollback": bool(target.alarms)}}
 
 
 def served_port(cfg: Config, target: AppTarget) -> int:
@@ -164,7 +177,7 @@ def create_request(cfg: Config, target: AppTarget, task_definition_arn: str) -> 
             "assignPublicIp": "ENABLED" if target.assign_public_ip else "DISABLED"}},
         "loadBalancers": [load_balancer(cfg, target)],
         "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
-        "deploymentConfiguration": DEPLOYMENT_CONFIGURATION,
+        "deploymentConfiguration": deployment_configuration(target),
         "deploymentController": {"type": "ECS"},
         "propagateTags": "SERVICE",
         "enableECSManagedTags": True,
@@ -184,7 +197,7 @@ def update_request(cfg: Config, target: AppTarget, task_definition_arn: str, *,
         "service": target.app,
         "taskDefinition": task_definition_arn,
         "desiredCount": cfg.apps[target.app].count,
-        "deploymentConfiguration": DEPLOYMENT_CONFIGURATION,
+        "deploymentConfiguration": deployment_configuration(target),
         "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
     }
     if with_load_balancer:

@@ -26,6 +26,7 @@ PUBLIC_IPV4_HOUR = 0.005
 EFS_STANDARD_GB_MONTH = 0.30
 BACKUP_EFS_GB_MONTH = 0.05
 SECRET_MONTH = 0.40
+ALARM_METRIC_MONTH = 0.10  # a standard-resolution alarm, per metric it reads (metric math: each)
 HOSTED_ZONE_MONTH = 0.50  # the private zone behind the Cloud Map namespace agents use
 
 # JENKINS_HOME of a small team after a few months: configuration, build records, logs.
@@ -86,6 +87,11 @@ def estimate(cfg: Config) -> CostEstimate:
     for name, app in cfg.apps.items():
         lines.append(CostLine(f"app {name}", f"{app.count} x {_size(app.cpu, app.memory)}, 24/7",
                               app.count * task_hourly(app.cpu, app.memory) * HOURS_PER_MONTH))
+        # The error-rate alarm reads two metrics (5xx and requests), the response time one.
+        metrics = 2 * bool(app.alarms.error_rate) + bool(app.alarms.response_time_ms)
+        if metrics:
+            lines.append(CostLine(f"app {name} alarms", f"deployment alarms, {metrics} metrics",
+                                  metrics * ALARM_METRIC_MONTH))
     b = cfg.builder
     hourly = task_hourly(b.cpu, b.memory, b.storage_gib)
     if b.spot:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from troposphere import GetAtt, Output, Ref, Sub, ec2
+from troposphere import GetAtt, Output, Ref, Sub, cloudwatch, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
 from dockyard.config.models import App, Config, app_priority
@@ -29,6 +29,7 @@ from dockyard.templates.policies import (
 from dockyard.templates.repositories import add_repositories
 from dockyard.templates.stack import (
     Discovered,
+    FromStack,
     StackTemplate,
     add_parameter,
     log_group,
@@ -104,6 +105,7 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
     ))
     role = t.add_resource(task_role(
         "TaskRole", f"dockyard {cfg.name}: the {app_name} app's own permissions (none yet)"))
+    alarms = _alarms(t, cfg, app_name, inputs, target_group)
 
     for name, value in {
         Out.URL: cfg.url(host),
@@ -115,6 +117,7 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         Out.CONTAINER_PORT: str(app.port),
         Out.REPOSITORY_URI: Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
                              f"{repos[0].RepositoryName}"),
+        **({Out.ALARM_NAMES: ",".join(alarms)} if alarms else {}),
         **({Out.SECRET_ARNS: Sub(json.dumps({name: f"${{SecretArn{n}}}" for n, name in
                                           enumerate(secret_arns, start=1)},
                                          separators=(",", ":")))} if secret_arns else {}),
@@ -122,6 +125,60 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         t.add_output(Output(name, Value=value))
     return StackTemplate(app_stack_key(app_name), cfg.stack_name(app_stack_key(app_name)),
                          tag_resources(t, cfg), inputs=inputs)
+
+
+def alarm_names(cfg: Config, app_name: str) -> list[str]:
+    """The app's deployment alarms, by name (the names deploys give ECS)."""
+    alarms = cfg.apps[app_name].alarms
+    return [f"{cfg.name}-{app_name}-{kind}" for kind, on in
+            (("error-rate", alarms.error_rate), ("response-time", alarms.response_time_ms)) if on]
+
+
+def _alarms(t: Any, cfg: Config, app_name: str, inputs: dict[str, Any],
+            target_group: elb.TargetGroup) -> list[str]:
+    """CloudWatch alarms on the app's target group, in the load balancer's own metrics
+    (AWS/ApplicationELB, per minute; ELB User Guide, "CloudWatch metrics for your Application
+    Load Balancer"). No requests is no breach: an idle app never fails its deploy."""
+    alarms = cfg.apps[app_name].alarms
+    names = alarm_names(cfg, app_name)
+    if not names:
+        return []
+    load_balancer = add_parameter(t, "LoadBalancerFullName", "String",
+                                  "The load balancer's name in CloudWatch (app/NAME/ID).")
+    inputs[load_balancer.title] = FromStack("edge", Out.LOAD_BALANCER_FULL_NAME)
+    dimensions = [cloudwatch.MetricDimension(Name="LoadBalancer", Value=Ref(load_balancer)),
+                  cloudwatch.MetricDimension(Name="TargetGroup",
+                                             Value=GetAtt(target_group, "TargetGroupFullName"))]
+
+    def metric(query: str, name: str, stat: str) -> cloudwatch.MetricDataQuery:
+        stat_of = cloudwatch.MetricStat(
+            Metric=cloudwatch.Metric(Namespace="AWS/ApplicationELB", MetricName=name,
+                                     Dimensions=dimensions), Period=60, Stat=stat)
+        return cloudwatch.MetricDataQuery(Id=query, ReturnData=False, MetricStat=stat_of)
+
+    common = {"EvaluationPeriods": 2, "DatapointsToAlarm": 2, "TreatMissingData": "notBreaching",
+              "ComparisonOperator": "GreaterThanOrEqualToThreshold"}
+    if alarms.error_rate:
+        t.add_resource(cloudwatch.Alarm(
+            "ErrorRateAlarm", AlarmName=names[0],
+            AlarmDescription=f"dockyard {cfg.name}: {alarms.error_rate}% or more of {app_name}'s "
+                             "requests get a 5xx from its tasks; fails and rolls back a deploy",
+            Metrics=[metric("errors", "HTTPCode_Target_5XX_Count", "Sum"),
+                     metric("requests", "RequestCount", "Sum"),
+                     cloudwatch.MetricDataQuery(
+                         Id="rate", Label="5xx %", ReturnData=True,
+                         Expression="IF(requests > 0, 100 * errors / requests, 0)")],
+            Threshold=alarms.error_rate, **common))
+    if alarms.response_time_ms:
+        t.add_resource(cloudwatch.Alarm(
+            "ResponseTimeAlarm", AlarmName=names[-1],
+            AlarmDescription=f"dockyard {cfg.name}: {app_name} answers in "
+                             f"{alarms.response_time_ms} ms or more on average; fails and rolls "
+                             "back a deploy",
+            Namespace="AWS/ApplicationELB", MetricName="TargetResponseTime",
+            Dimensions=dimensions, Statistic="Average", Period=60,
+            Threshold=alarms.response_time_ms / 1000, **common))
+    return names
 
 
 def _secret_statements(app: App, named: list[Any]) -> list[Any]:

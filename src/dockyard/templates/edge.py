@@ -99,6 +99,7 @@ def edge_stack(cfg: Config) -> StackTemplate:
 
     for name, value in {
         Out.LOAD_BALANCER_ARN: Ref(alb),
+        Out.LOAD_BALANCER_FULL_NAME: GetAtt(alb, "LoadBalancerFullName"),
         Out.HTTPS_LISTENER_ARN: Ref(https),
         Out.DNS_NAME: GetAtt(alb, "DNSName"),
         Out.CANONICAL_HOSTED_ZONE_ID: GetAtt(alb, "CanonicalHostedZoneID"),
