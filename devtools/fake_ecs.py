@@ -67,6 +67,8 @@ def patch_ecs() -> None:
                                     properties["service"].split("/")[-1])
         before = (current.running_count, current.pending_count)
         service = update(self, properties)
+        if properties.get("deployment_configuration") is not None:
+            service.deployment_configuration = properties["deployment_configuration"]
         if new or force:
             arn = self.describe_task_definition(service.task_definition).arn
             _start(self, service, arn, rollback_of=None)
@@ -279,6 +281,13 @@ def _advance(backend: Any, service: Any) -> None:
             deployment["pendingCount"] = desired
             _event(service, f"has started {desired} tasks.")
             _register(backend, service, deployment, desired)
+        elif tripped := _alarms_in_alarm(backend, service):
+            # ECS watches the deployment's alarms while it rolls out: one in ALARM fails it,
+            # and with rollback on, ECS returns to the last completed deployment (ECS developer
+            # guide, "How CloudWatch alarms detect Amazon ECS deployment failures").
+            _deregister(backend, service, deployment)
+            _fail(backend, service, deployment,
+                  reason=f"alarm(s) {', '.join(tripped)} in ALARM state")
         elif HANG in state["marks"]:
             _health(backend, service, deployment, "unhealthy")
             continue
@@ -334,11 +343,27 @@ def _complete(service: Any, deployment: dict[str, Any], desired: int) -> None:
     _event(service, "has reached a steady state.")
 
 
-def _fail(backend: Any, service: Any, deployment: dict[str, Any]) -> None:
-    deployment.update(pendingCount=0, runningCount=0, failedTasks=FAILURE_THRESHOLD,
-                      rolloutState="FAILED",
-                      rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.")
-    _event(service, f"(deployment {deployment['id']}) deployment failed: tasks failed to start.")
+def _alarms_in_alarm(backend: Any, service: Any) -> list[str]:
+    """The service's deployment alarms that CloudWatch has in ALARM (moto's alarms, which a
+    test sets with SetAlarmState)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    settings = (getattr(service, "deployment_configuration", None) or {}).get("alarms") or {}
+    if not settings.get("enable"):
+        return []
+    watch = cloudwatch_backends[backend.account_id][backend.region_name]
+    names = set(settings.get("alarmNames") or [])
+    return sorted(a.name for a in watch.get_alarms_by_state_value("ALARM") if a.name in names)
+
+
+def _fail(backend: Any, service: Any, deployment: dict[str, Any], *,
+          reason: str = "") -> None:
+    why = reason or "tasks failed to start"
+    deployment.update(pendingCount=0, runningCount=0,
+                      failedTasks=0 if reason else FAILURE_THRESHOLD, rolloutState="FAILED",
+                      rolloutStateReason=f"ECS deployment {deployment['id']} failed: {why}."
+                      if reason else "ECS deployment circuit breaker: tasks failed to start.")
+    _event(service, f"(deployment {deployment['id']}) deployment failed: {why}.")
     history = deployment["dockyard"]["history"]
     completed = [h for h in getattr(service, "dockyard_history", [])
                  if h["status"] == "SUCCESSFUL"]

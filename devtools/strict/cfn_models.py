@@ -14,7 +14,8 @@ CloudFormation User Guide, "AWS::SecretsManager::Secret":
   aws-cloudformation/cloudformation-coverage-roadmap#1999), so a stack deleted and created
   again can reuse the name at once.
 
-And ``AWS::CertificateManager::Certificate`` (User Guide, "AWS::CertificateManager::Certificate"):
+``AWS::CloudWatch::Alarm`` too (below, CloudWatchAlarm). And
+``AWS::CertificateManager::Certificate`` (User Guide, "AWS::CertificateManager::Certificate"):
 with DNS validation and a ``HostedZoneId`` in ``DomainValidationOptions``, CloudFormation writes
 the validation record itself and the resource completes once ACM has issued the certificate;
 ``Ref`` returns its ARN. Here the certificate is requested from moto's ACM and issued at once
@@ -168,10 +169,128 @@ class CertificateManagerCertificate(CloudFormationModel):
         acm_backends[account_id][region_name].delete_certificate(self.arn)
 
 
+class CloudWatchAlarm(CloudFormationModel):
+    """A metric alarm created by a stack (CloudFormation User Guide, "AWS::CloudWatch::Alarm"):
+    ``AlarmName`` names it (a generated name otherwise), on one metric (``Namespace``,
+    ``MetricName``, ``Dimensions``, ``Statistic``, ``Period``) or on ``Metrics``, metric math
+    over metric queries; ``Ref`` returns its name. moto has the alarm API but no such
+    resource; the alarm starts in moto's OK state, and tests move it with SetAlarmState."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str, **kwargs: Any) -> CloudWatchAlarm:
+        from moto.cloudwatch.models import (
+            Dimension,
+            Metric,
+            MetricDataQuery,
+            MetricStat,
+            cloudwatch_backends,
+        )
+
+        p = cloudformation_json.get("Properties", {})
+        queries = None
+        if p.get("Metrics"):
+            queries = []
+            for query in p["Metrics"]:
+                stat = query.get("MetricStat")
+                metric_stat = MetricStat(
+                    metric=Metric(metric_name=stat["Metric"]["MetricName"],
+                                  namespace=stat["Metric"]["Namespace"],
+                                  dimensions=[Dimension(d["Name"], d["Value"])
+                                              for d in stat["Metric"].get("Dimensions", [])]),
+                    period=str(stat["Period"]), stat=stat["Stat"],
+                    unit=stat.get("Unit")) if stat else None
+                queries.append(MetricDataQuery(
+                    query_id=query["Id"], label=query.get("Label"),
+                    period=query.get("Period"), return_data=query.get("ReturnData"),
+                    expression=query.get("Expression"), metric_stat=metric_stat))
+        name = p.get("AlarmName") or resource_name
+        cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name, namespace=p.get("Namespace"), metric_name=p.get("MetricName"),
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]), period=p.get("Period"),
+            threshold=float(p["Threshold"]), statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription"),
+            dimensions=[{"name": d["Name"], "value": d["Value"]}
+                        for d in p.get("Dimensions", [])],
+            alarm_actions=p.get("AlarmActions", []), metric_data_queries=queries,
+            datapoints_to_alarm=p.get("DatapointsToAlarm"),
+            treat_missing_data=p.get("TreatMissingData"))
+        return cls(name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+            cls, original_resource: CloudWatchAlarm, new_resource_name: str,
+            cloudformation_json: Any, account_id: str, region_name: str) -> CloudWatchAlarm:
+        return cls.create_from_cloudformation_json(  # PutMetricAlarm replaces it in place
+            original_resource.name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str) -> None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+
 def _flag(options: dict[str, Any], key: str, default: bool = False) -> bool:
     value = options.get(key, default)
     return value if isinstance(value, bool) else str(value).lower() == "true"
 
+
+def _target_group_attributes() -> None:
+    """``Fn::GetAtt`` of a target group, which moto's model lacks (CloudFormation User Guide,
+    "AWS::ElasticLoadBalancingV2::TargetGroup", Return values): ``TargetGroupFullName``
+    (``targetgroup/NAME/ID``, CloudWatch's dimension), ``TargetGroupName`` and
+    ``LoadBalancerArns``."""
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.elbv2.models import FakeTargetGroup
+
+    attributes = ("TargetGroupFullName", "TargetGroupName", "LoadBalancerArns")
+
+    def has_cfn_attr(cls: Any, attr: str) -> bool:
+        return attr in attributes
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name == "TargetGroupFullName":
+            return self.arn.split(":", 5)[5]
+        if attribute_name == "TargetGroupName":
+            return self.name
+        if attribute_name == "LoadBalancerArns":
+            return list(self.load_balancer_arns)
+        raise UnformattedGetAttTemplateException()
+
+    FakeTargetGroup.has_cfn_attr = classmethod(has_cfn_attr)  # type: ignore[method-assign,assignment]
+    FakeTargetGroup.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
+
+
+_target_group_attributes()
 
 # moto caches its model map; a model defined after the first stack would otherwise be missed.
 parsing.get_model_list.cache_clear()

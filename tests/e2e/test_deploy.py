@@ -220,3 +220,28 @@ def test_diff_shows_what_the_next_deploy_changes_field_by_field(stacks: Dockyard
     (web,) = document["apps"]
     assert {"field": "env.LOG_LEVEL", "before": "info", "after": "debug"} in web["changes"]
     assert document["undeployed"] == []
+
+
+def test_a_deploy_that_trips_the_error_rate_alarm_is_rolled_back_and_exits_4(
+        stacks: Dockyard, account: Account) -> None:
+    """The app stack's alarm on its target group (5xx rate) is the deployment's: when it is in
+    ALARM while the new revision rolls out, ECS fails the deployment and rolls it back."""
+    watch = account.client("cloudwatch")
+    (alarm,) = watch.describe_alarms(AlarmNamePrefix="acme-web-")["MetricAlarms"]
+    assert alarm["AlarmName"] == "acme-web-error-rate" and alarm["Threshold"] == 5
+    assert {m["Id"] for m in alarm["Metrics"]} == {"errors", "requests", "rate"}
+    v1, v2 = push(account, "v1"), push(account, "v2")
+    first = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}", as_agent=True)
+    assert first.returncode == 0, first.stderr
+    service = live(account)
+    assert service is not None
+    assert service["deploymentConfiguration"]["alarms"] == {  # type: ignore[index]
+        "alarmNames": ["acme-web-error-rate"], "enable": True, "rollback": True}
+    watch.set_alarm_state(AlarmName="acme-web-error-rate", StateValue="ALARM",
+                          StateReason="Threshold Crossed: 2 datapoints [12.5, 9.8] >= 5.0")
+    second = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", as_agent=True)
+    assert second.returncode == 4, second.stderr
+    assert "alarm(s) acme-web-error-rate in ALARM state" in second.stderr
+    after = live(account)
+    assert after is not None
+    assert image_of(account, str(after["taskDefinition"])) == f"{REGISTRY}/acme/web@{v1}"
