@@ -139,3 +139,18 @@ def test_private_subnets_get_no_public_ip() -> None:
     request = create_request(cfg, target, "arn:td")
     assert request["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == \
         "DISABLED"
+
+
+def test_a_health_command_becomes_the_containers_health_check() -> None:
+    cfg = example_config(("    health_check: /",
+                          "    health_check: /\n"
+                          "    health_command: curl -fsS http://localhost:5001/healthz"))
+    target = target_from_outputs(cfg, "web", BUILDER, APP)
+    definition = task_definition(cfg, target, IMAGE, {})
+    _valid("RegisterTaskDefinition", definition)
+    (container,) = definition["containerDefinitions"]
+    assert container["healthCheck"] == {
+        "command": ["CMD-SHELL", "curl -fsS http://localhost:5001/healthz"],
+        "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 60}
+    plain = task_definition(example_config(), target, IMAGE, {})
+    assert "healthCheck" not in plain["containerDefinitions"][0], "none unless asked"

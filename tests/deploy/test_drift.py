@@ -33,3 +33,14 @@ def test_every_field_dockyard_yml_sets_is_compared() -> None:
         FieldChange("secrets.OLD", "set", "(none)"),
     ]
     assert "arn:x" not in repr(found), "secret values are never shown"
+
+
+def test_a_health_command_added_changed_or_removed_is_a_change() -> None:
+    command = "curl -fsS http://localhost:5001/healthz"
+    cfg = example_config(("health_check: /", f"health_check: /\n    health_command: {command}"))
+    assert app_changes(cfg, "web", running()) == [
+        FieldChange("health_command", "(none)", command)]
+    checked = running(healthCheck={"command": ["CMD-SHELL", command], "retries": 3})
+    assert app_changes(cfg, "web", checked) == []
+    assert app_changes(example_config(), "web", checked) == [
+        FieldChange("health_command", command, "(none)")]

@@ -393,6 +393,11 @@ class App(FargateSize):
                                   "from the app's name.")
     log_retention_days: Annotated[Retention, Field(
         description="Days the app's logs are kept.")] = 30
+    health_command: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
+        default=None, description=(
+            "A command the container runs to check itself (a shell command: exit 0 is "
+            "healthy), like `curl -fsS http://localhost:8000/healthz`; ECS replaces a task "
+            "that fails it three times. Default: none, the load balancer's check only."))
     alarms: AppAlarms = Field(default_factory=AppAlarms, description=(
         "Deployment alarms: a deploy that trips one fails and ECS rolls it back (exit 4)."))
 

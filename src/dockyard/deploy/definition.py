@@ -148,6 +148,12 @@ def task_definition(cfg: Config, target: AppTarget, image: str,
             "awslogs-group": target.log_group, "awslogs-region": cfg.region,
             "awslogs-stream-prefix": LOG_STREAM_PREFIX}},
     }
+    if app.health_command:
+        # ECS runs it in the container; a task unhealthy 3 times running is replaced, and
+        # failures in the first minute do not count (ECS API Reference, HealthCheck).
+        container["healthCheck"] = {"command": ["CMD-SHELL", app.health_command],
+                                    "interval": 30, "timeout": 5, "retries": 3,
+                                    "startPeriod": 60}
     return {
         "family": family(cfg, target.app),
         "taskRoleArn": target.task_role,

@@ -52,6 +52,9 @@ def app_changes(cfg: Config, app: str, running: dict[str, Any]) -> list[FieldCha
     env = {e["name"]: e.get("value", "") for e in container.get("environment", [])}
     for name in sorted(set(env) | set(wanted.env)):
         compare(f"env.{name}", env.get(name), wanted.env.get(name))
+    check = (container.get("healthCheck") or {}).get("command") or []
+    compare("health_command", check[1] if check[:1] == ["CMD-SHELL"] and len(check) > 1
+            else " ".join(check[1:]) or None, wanted.health_command)
     secrets = {s["name"] for s in container.get("secrets", [])}
     for name in sorted(secrets ^ set(wanted.secrets)):
         compare(f"secrets.{name}", "set" if name in secrets else None,
