@@ -63,3 +63,26 @@ def test_two_kept_jenkins_homes_need_a_choice() -> None:
     with pytest.raises(DockyardError, match="several kept JENKINS_HOME file systems") as caught:
         p.kept(Retained("file-system", "jenkins-home"))
     assert "jenkins.file_system_id" in (caught.value.hint or "")
+
+
+def test_a_dependency_deployed_by_an_older_dockyard_is_named_not_a_traceback() -> None:
+    """An edge stack from before the load balancer's CloudWatch name was an output: the app
+    stack that needs it says which output and how to get it, and nothing is deployed."""
+    from dockyard.aws.cloudformation import Stack
+    from dockyard.aws.errors import AwsPreconditionError
+    from dockyard.names import Out
+    from dockyard.stacks.platform import up
+
+    plat = platform("example")
+    cfn = plat.engine.api
+    assert isinstance(cfn, FakeCloudFormation)
+    edge_outputs = {Out.HTTPS_LISTENER_ARN: "arn:listener", Out.SECURITY_GROUP_ID: "sg-lb",
+                    Out.DNS_NAME: "lb.example", Out.CANONICAL_HOSTED_ZONE_ID: "Z1"}
+    cfn.stacks["acme-edge"] = Stack("acme-edge", "arn:stack/acme-edge", "CREATE_COMPLETE",
+                                    outputs=edge_outputs)
+    with pytest.raises(AwsPreconditionError) as refused:
+        up(plat, ["app-web"], lambda *_: True)
+    assert refused.value.message == ("acme-app-web needs the output LoadBalancerFullName of "
+                                     "acme-edge, which a dockyard before this one did not write")
+    assert refused.value.hint == "update it first: dockyard up --only edge"
+    assert not any(c.startswith("create_change_set") for c in cfn.calls)

@@ -22,7 +22,15 @@ from dockyard.names import TAG_KEY
 from dockyard.stacks import status as st
 from dockyard.stacks.engine import Confirm, Engine, Outcome, StackRequest, StackResult
 from dockyard.stacks.properties import PropertyChange
-from dockyard.templates import Built, Discovered, Input, Retained, StackTemplate, render_stacks
+from dockyard.templates import (
+    Built,
+    Discovered,
+    FromStack,
+    Input,
+    Retained,
+    StackTemplate,
+    render_stacks,
+)
 
 
 class RetainedLookup(Protocol):
@@ -240,6 +248,13 @@ def _request(platform: Platform, stack: StackTemplate, facts: dict[str, str],
         assert isinstance(source, Retained)
         return platform.kept(source)
 
+    for source in stack.inputs.values():
+        if isinstance(source, FromStack) and source.output not in outputs[source.stack]:
+            name = platform.cfg.stack_name(source.stack)
+            raise AwsPreconditionError(
+                f"{stack.name} needs the output {source.output} of {name}, which a dockyard "
+                "before this one did not write", hint=f"update it first: dockyard up --only "
+                                                      f"{source.stack}")
     return StackRequest(key=stack.key, name=stack.name, template=stack.to_compact_json(),
                         parameters=stack.parameter_values(outputs, lookup), tags=platform.tags)
 
