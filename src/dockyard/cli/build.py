@@ -107,7 +107,7 @@ def logs(target: str, task: str | None, follow: bool, since: str) -> int:
         wired = wiring()
         return _report(_builder(wired).reattach(task), wired)
     if target == "run" and task is not None:
-        from dockyard.cli.deploy import follow_run
+        from dockyard.cli.run import follow_run
         from dockyard.rules import TASK_REF, shown
 
         if not TASK_REF.match(task):

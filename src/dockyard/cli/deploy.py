@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from dockyard.cli.wiring import Wiring
     from dockyard.deploy.app import AppDeployer, DeployResult
     from dockyard.deploy.definition import AppTarget
-    from dockyard.deploy.oneoff import OneOff
 
 _WAIT_HELP = "Wait for the deployment's outcome (--no-wait returns once it started)."
 _TIMEOUT_HELP = "Stop waiting after this long, like 15m (the deployment goes on)."
@@ -46,7 +45,7 @@ def deploy(app: str, image: str, wait: bool, timeout: str) -> int:
 
     wired = wiring()
     seconds = parse_duration(timeout)
-    target = _target(wired, app)
+    target = app_target(wired, app)
     pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
                        lookup=wired.registry)
     deployer = _deployer(wired)
@@ -73,7 +72,7 @@ def rollback(app: str, wait: bool, timeout: str) -> int:
 
     wired = wiring()
     seconds = parse_duration(timeout)
-    target = _target(wired, app)
+    target = app_target(wired, app)
     return _waited(wired, app, lambda: _deployer(wired).rollback(
         target, wait=wait, timeout=seconds))
 
@@ -84,7 +83,7 @@ def app_status(wired: Wiring, app: str) -> int:
     from dockyard.ui.deploy import status_document, status_text
 
     console = wired.console
-    result = read_status(wired.services, _target(wired, app))
+    result = read_status(wired.services, app_target(wired, app))
     if wired.output == "json":
         console.json(status_document(result))
     else:
@@ -118,7 +117,8 @@ def app_logs(wired: Wiring, app: str, since: str, follow: bool) -> int:
     return follow_until_ctrl_c(follower, console)
 
 
-def _target(wired: Wiring, app: str) -> AppTarget:
+def app_target(wired: Wiring, app: str) -> AppTarget:
+    """Where APP runs, from dockyard.yml and its deployed stacks (deploy, status, run)."""
     from dockyard.deploy.targets import find_target
 
     return find_target(wired.stacks, wired.cfg, app)
@@ -149,136 +149,3 @@ def _waited(wired: Wiring, app: str, act: Callable[[], DeployResult]) -> int:
         raise DockyardError(message, hint=hint, exit_code=result.exit_code)
     return ExitCode.OK
 
-
-@click.command()
-@click.argument("app")
-@click.argument("command", nargs=-1, required=True, metavar="-- CMD [ARGS]...")
-@click.option("--image", "image", metavar="REF",
-              help="Run this image (pinned by digest, as deploy pins it) with dockyard.yml's "
-                   "settings [default: the service's running revision].")
-@click.option("--cpu", type=int, help="Task CPU units [default: the app's].")
-@click.option("--memory", type=int, help="Task memory in MiB [default: the app's].")
-@click.option("--timeout", default="30m", show_default=True, metavar="DURATION",
-              help="Stop the task after this long, like 30m; exit 124.")
-@click.option("--detach", is_flag=True, help="Start the task, print its ARN and return; "
-                                              "`dockyard logs run TASK` follows it later.")
-@events_option
-@common_options
-def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
-        memory: int | None, timeout: str, detach: bool) -> int:
-    """Run CMD once as a Fargate task of APP, and exit with CMD's own exit code.
-
-    The task is APP's: its image (the running revision's, or --image), environment and
-    secrets by reference, subnets, security group and roles, as a revision of the family
-    <name>-APP-run whose log lines go to APP's log group under run/. The lines stream to
-    stderr from the first one. Exit codes: CMD's own; 70 when the task never ran (image pull,
-    secrets, capacity); 124 at --timeout; 130, 143 or 129 on Ctrl-C, SIGTERM or SIGHUP, after
-    the task was stopped. Put `--` before CMD:
-
-        dockyard run web -- python manage.py migrate --noinput
-    """
-    from dockyard.builds.task import Runner, StopSignal
-    from dockyard.config import fargate
-    from dockyard.deploy.image import pin_image
-    from dockyard.deploy.oneoff import (
-        RUN_STREAM_PREFIX,
-        OneOff,
-        base_definition,
-        run_definition,
-        run_one_off,
-        task_spec,
-    )
-    from dockyard.errors import UsageError
-    from dockyard.names import short_arn
-    from dockyard.rules import parse_duration
-
-    wired = wiring()
-    seconds = parse_duration(timeout, most=86400)
-    target = _target(wired, app)
-    pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
-                       lookup=wired.registry) if image is not None else None
-    base, used = base_definition(wired.cfg, target, wired.services, pinned)
-    size_cpu, size_memory = cpu or int(base["cpu"]), memory or int(base["memory"])
-    option = "--cpu"
-    try:
-        fargate.check_cpu(size_cpu)
-        option = "--memory"
-        fargate.check_memory(size_cpu, size_memory)
-    except ValueError as err:
-        raise UsageError(f"{option}: {err}") from None
-    arn = wired.services.register(run_definition(wired.cfg, app, base))
-    spec = task_spec(wired.cfg, target, arn, list(command), cpu=size_cpu, memory=size_memory)
-    progress = wired.progress
-    progress.note("run", f"running `{' '.join(command)}` as a task of {app} "
-                         f"({used.rsplit('/', 1)[-1]}, {short_arn(arn)})")
-    runner = Runner(tasks=wired.tasks, logs=wired.logs, clock=wired.clock,
-                    log_group=target.log_group, container=app, stop=StopSignal(),
-                    progress=progress, what="run", stream_prefix=RUN_STREAM_PREFIX)
-    if detach:
-        task = wired.tasks.run_task(spec)
-        stream = f"{RUN_STREAM_PREFIX}/{app}/{task.task_id}"
-        wired.result({"app": app, "task_arn": task.arn, "task_definition": arn, "image": used,
-                      "log_group": target.log_group, "log_stream": stream}, task.arn)
-        return ExitCode.OK
-    done = OneOff(app, arn, used, list(command), run_one_off(runner, spec, float(seconds)))
-    return _ran(wired, done, target.log_group)
-
-
-def follow_run(wired: Wiring, task_ref: str) -> int:
-    """``dockyard logs run TASK``: follow a one-off started with ``run --detach`` to its end
-    and report it as ``run`` does (its exit code is the command's)."""
-    from dockyard.aws.ecs import TaskSpec
-    from dockyard.builds.task import Runner, StopSignal
-    from dockyard.deploy.oneoff import RUN_STREAM_PREFIX, RUN_TAG, OneOff, run_one_off
-    from dockyard.polling import Poll, WaitTimeoutError, poll_until
-
-    cluster = wired.cluster
-    try:  # a task started a moment ago may not be visible yet (eventual consistency)
-        task = poll_until(lambda: wired.tasks.describe(cluster, task_ref) if cluster else None,
-                          lambda found: found is not None,
-                          Poll("the task to be visible", interval=2, timeout=10, first=0.5),
-                          wired.clock)
-    except WaitTimeoutError:
-        task = None
-    if task is None or RUN_TAG not in task.tags:
-        raise DockyardError(f"no dockyard run task {task_ref} in {cluster or wired.cfg.name}",
-                            hint="ECS forgets stopped tasks after about an hour")
-    app = task.tags[RUN_TAG]
-    target = _target(wired, app)
-    spec = TaskSpec(cluster=cluster, task_definition=task.task_definition, subnets=[],
-                    security_groups=[], assign_public_ip=False, capacity_provider="FARGATE",
-                    container=app, command=task.command, cpu=0, memory=0, storage_gib=None,
-                    tags=task.tags)
-    runner = Runner(tasks=wired.tasks, logs=wired.logs, clock=wired.clock,
-                    log_group=target.log_group, container=app, stop=StopSignal(),
-                    progress=wired.progress, what="run", stream_prefix=RUN_STREAM_PREFIX)
-    outcome = run_one_off(runner, spec, 86400.0, started=task)
-    image = wired.services.image_of(task.task_definition) if task.task_definition else ""
-    return _ran(wired, OneOff(app, task.task_definition, image, task.command, outcome),
-                target.log_group)
-
-
-def _ran(wired: Wiring, done: OneOff, log_group: str) -> int:
-    """Report a one-off's end: the result document, then its exit code (an error for any
-    code but 0, naming how it ended)."""
-    from dockyard.builds.task import Status
-
-    outcome = done.outcome
-    assert outcome is not None
-    document = {"ok": done.exit_code == 0, "exit_code": done.exit_code, "app": done.app,
-                "command": done.command, "image": done.image,
-                "task_definition": done.task_definition, "task_arn": outcome.task_arn,
-                "status": "failed" if outcome.status == Status.BUILD_FAILED
-                else str(outcome.status), "reason": outcome.reason,
-                "log_group": log_group, "log_stream": outcome.log_stream,
-                "duration_seconds": round(outcome.seconds, 1)}
-    wired.result(document, None)
-    if done.exit_code == ExitCode.OK:
-        wired.progress.note("run", f"`{' '.join(done.command)}` exited 0")
-        return ExitCode.OK
-    if outcome.status == Status.BUILD_FAILED:
-        raise DockyardError(f"`{' '.join(done.command)}` exited {done.exit_code}",
-                            exit_code=done.exit_code)
-    what = {Status.TIMED_OUT: "the task was stopped at the timeout",
-            Status.CANCELLED: "the task was stopped"}.get(outcome.status, "the task did not run")
-    raise DockyardError(f"{what}: {outcome.reason or outcome.status}", exit_code=done.exit_code)
