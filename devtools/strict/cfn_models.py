@@ -37,15 +37,29 @@ from moto.core.common_models import CloudFormationModel
 from moto.secretsmanager.models import secretsmanager_backends
 
 
-class SecretsManagerSecret(CloudFormationModel):
-    """A secret created by a stack."""
+class _Resource:
+    """What every model here shares: the physical id it was created with, and no GetAtt
+    unless it says so. A mixin, not a base class: moto finds models among the *direct*
+    subclasses of CloudFormationModel (``parsing.get_model_list``)."""
 
-    def __init__(self, arn: str, name: str) -> None:
-        self.arn, self.name = arn, name
+    def __init__(self, physical_id: str) -> None:
+        self.physical_id = physical_id
 
     @property
     def physical_resource_id(self) -> str:
-        return self.arn
+        return self.physical_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+
+class SecretsManagerSecret(_Resource, CloudFormationModel):
+    """A secret created by a stack."""
+
+    def __init__(self, arn: str, name: str) -> None:
+        super().__init__(arn)
+        self.arn, self.name = arn, name
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -117,15 +131,8 @@ class SecretsManagerSecret(CloudFormationModel):
             self.arn, recovery_window_in_days=None, force_delete_without_recovery=True)
 
 
-class CertificateManagerCertificate(CloudFormationModel):
+class CertificateManagerCertificate(_Resource, CloudFormationModel):
     """A DNS-validated certificate created by a stack, issued at once."""
-
-    def __init__(self, arn: str) -> None:
-        self.arn = arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -134,10 +141,6 @@ class CertificateManagerCertificate(CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::CertificateManager::Certificate"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(
@@ -166,22 +169,15 @@ class CertificateManagerCertificate(CloudFormationModel):
         acm_backends[account_id][region_name].delete_certificate(resource_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        acm_backends[account_id][region_name].delete_certificate(self.arn)
+        acm_backends[account_id][region_name].delete_certificate(self.physical_id)
 
 
-class CloudWatchAlarm(CloudFormationModel):
+class CloudWatchAlarm(_Resource, CloudFormationModel):
     """A metric alarm created by a stack (CloudFormation User Guide, "AWS::CloudWatch::Alarm"):
     ``AlarmName`` names it (a generated name otherwise), on one metric (``Namespace``,
     ``MetricName``, ``Dimensions``, ``Statistic``, ``Period``) or on ``Metrics``, metric math
     over metric queries; ``Ref`` returns its name. moto has the alarm API but no such
     resource; the alarm starts in moto's OK state, and tests move it with SetAlarmState."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -190,10 +186,6 @@ class CloudWatchAlarm(CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::CloudWatch::Alarm"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(
@@ -243,7 +235,7 @@ class CloudWatchAlarm(CloudFormationModel):
             cls, original_resource: CloudWatchAlarm, new_resource_name: str,
             cloudformation_json: Any, account_id: str, region_name: str) -> CloudWatchAlarm:
         return cls.create_from_cloudformation_json(  # PutMetricAlarm replaces it in place
-            original_resource.name, cloudformation_json, account_id, region_name)
+            original_resource.physical_id, cloudformation_json, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -256,7 +248,7 @@ class CloudWatchAlarm(CloudFormationModel):
     def delete(self, account_id: str, region_name: str) -> None:
         from moto.cloudwatch.models import cloudwatch_backends
 
-        cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.physical_id])
 
 
 def _flag(options: dict[str, Any], key: str, default: bool = False) -> bool:

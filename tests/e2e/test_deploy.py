@@ -28,8 +28,8 @@ def push(account: Account, tag: str, *, mark: str | None = None) -> str:
     return str(pushed["image"]["imageId"]["imageDigest"])
 
 
-def live(account: Account) -> dict[str, object] | None:
-    services = account.client("ecs").describe_services(cluster="acme", services=["web"])
+def live(account: Account, app: str = "web") -> dict[str, object] | None:
+    services = account.client("ecs").describe_services(cluster="acme", services=[app])
     found = [s for s in services["services"] if s["status"] != "INACTIVE"]
     return found[0] if found else None
 

@@ -6,7 +6,6 @@ before the service changes."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +15,8 @@ from devtools.fake_ecs import RUN_FAILS
 from devtools.fake_kaniko import image_manifest
 
 from tests.e2e.conftest import Account
-from tests.e2e.test_deploy import REGISTRY
-from tests.e2e.test_pipeline import _env
+from tests.e2e.test_deploy import REGISTRY, image_of, live
+from tests.e2e.test_pipeline import _env, checkout_of
 from tests.pipeline import groovy
 from tests.pipeline.groovy import DJANGO
 
@@ -42,32 +41,11 @@ def _pipeline_env(account: Account, wheelhouse: Path) -> dict[str, str]:
 
 @pytest.fixture()
 def checkout(account: Account, tmp_path: Path) -> Path:
-    """A checkout of examples/django whose secrets and stacks exist (no Jenkins needed)."""
+    """A checkout of examples/django whose secrets and stacks exist."""
     for name, value in (("acme/conduit/database-url", "postgres://conduit:pw@db:5432/conduit"),
                         ("acme/conduit/secret-key", "not-a-real-key")):
         account.client("secretsmanager").create_secret(Name=name, SecretString=value)
-    checkout = tmp_path / "conduit"
-    shutil.copytree(DJANGO, checkout, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    config = checkout / "dockyard.yml"
-    config.write_text(config.read_text().replace("certificate: auto",
-                                                 f"certificate: {account.certificate}", 1))
-    up = subprocess.run([sys.executable, "-m", "dockyard", "up", "--yes", "--only", "builder",
-                         "--only", "edge", "--only", "app-conduit"], cwd=checkout,
-                        env=account.cli_env(), capture_output=True, text=True, timeout=300,
-                        check=False)
-    assert up.returncode == 0, up.stderr
-    return checkout
-
-
-def _service(account: Account) -> dict[str, object] | None:
-    found = account.client("ecs").describe_services(cluster="acme", services=["conduit"])
-    live = [s for s in found["services"] if s["status"] != "INACTIVE"]
-    return live[0] if live else None
-
-
-def _image(account: Account, task_definition: str) -> str:
-    raw = account.client("ecs").describe_task_definition(taskDefinition=task_definition)
-    return str(raw["taskDefinition"]["containerDefinitions"][0]["image"])
+    return checkout_of(DJANGO, "conduit", account, tmp_path)
 
 
 def _one_offs(account: Account) -> list[dict[str, object]]:
@@ -91,10 +69,10 @@ def test_main_tests_builds_migrates_with_that_image_and_deploys_it(
     assert migration["command"] == ["python", "manage.py", "migrate", "--noinput"]
     assert migration["exit_code"] == 0
     runs = account.client("ecs").list_task_definitions(familyPrefix="acme-conduit-run")
-    assert _image(account, runs["taskDefinitionArns"][-1]) == image, "the migration ran it"
-    service = _service(account)
+    assert image_of(account, runs["taskDefinitionArns"][-1]) == image, "the migration ran it"
+    service = live(account, "conduit")
     assert service is not None
-    assert _image(account, str(service["taskDefinition"])) == image, "and then it was deployed"
+    assert image_of(account, str(service["taskDefinition"])) == image, "and then it was deployed"
     assert "dockyard run: conduit `python manage.py migrate --noinput` exited 0" in done.stdout
     assert done.stdout.rstrip().endswith("Finished: SUCCESS")
     print(done.stdout)  # the run as Jenkins' log would show it (pytest -s)
@@ -111,7 +89,7 @@ def test_a_failing_migration_stops_the_pipeline_and_leaves_the_service_alone(
                             "running"], cwd=checkout, env=_env(account), capture_output=True,
                            text=True, timeout=300, check=False)
     assert first.returncode == 0, first.stderr
-    before = _service(account)
+    before = live(account, "conduit")
     assert before is not None
     account.kaniko.marks_for["acme/conduit"] = (RUN_FAILS,)  # this build's migration fails
     done = groovy.pipeline(checkout / "Jenkinsfile", checkout, "main",
@@ -121,9 +99,9 @@ def test_a_failing_migration_stops_the_pipeline_and_leaves_the_service_alone(
     assert ("ERROR: `python manage.py migrate --noinput` exited 1 (dockyard run exit code 1)"
             in done.stdout)
     assert 'relation "articles_article" already exists' in done.stderr, "its log, in the build's"
-    after = _service(account)
+    after = live(account, "conduit")
     assert after is not None
     assert after["taskDefinition"] == before["taskDefinition"]
-    assert _image(account, str(after["taskDefinition"])) == \
+    assert image_of(account, str(after["taskDefinition"])) == \
         f"{REGISTRY}/acme/conduit@{running}", "the running version keeps serving"
     print(done.stdout)  # the run as Jenkins' log would show it (pytest -s)
