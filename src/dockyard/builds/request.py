@@ -111,15 +111,9 @@ def parse_platforms(value: str | None, available: list[str],
 
 def check_request(request: BuildRequest) -> list[str]:
     """Validate a request; returns warnings worth showing. Raises UsageError on bad input."""
-    option = "--cpu"
-    try:
-        fargate.check_cpu(request.cpu)
-        option = "--memory"
-        fargate.check_memory(request.cpu, request.memory)
-        option = "--storage"
-        fargate.check_storage(request.storage_gib)
-    except ValueError as err:
-        raise UsageError(f"{option}: {err}") from None
+    problem = fargate.task_size_problem(request.cpu, request.memory, request.storage_gib)
+    if problem:
+        raise UsageError(problem)
     for tag in request.tags:
         if not IMAGE_TAG.match(tag):
             raise UsageError(f"--tag {shown(tag)}: not a valid image tag")

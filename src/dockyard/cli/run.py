@@ -65,13 +65,9 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
                        lookup=wired.registry) if image is not None else None
     base, used = base_definition(wired.cfg, target, wired.services, pinned)
     size_cpu, size_memory = cpu or int(base["cpu"]), memory or int(base["memory"])
-    option = "--cpu"
-    try:
-        fargate.check_cpu(size_cpu)
-        option = "--memory"
-        fargate.check_memory(size_cpu, size_memory)
-    except ValueError as err:
-        raise UsageError(f"{option}: {err}") from None
+    problem = fargate.task_size_problem(size_cpu, size_memory)
+    if problem:
+        raise UsageError(problem)
     arn = wired.services.register(run_definition(wired.cfg, app, base))
     spec = task_spec(wired.cfg, target, arn, list(command), cpu=size_cpu, memory=size_memory)
     progress = wired.progress

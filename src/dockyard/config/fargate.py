@@ -53,3 +53,19 @@ def check_storage(gib: int) -> int:
             f"{STORAGE_MIN_GIB}-{STORAGE_MAX_GIB} GiB"
         )
     return gib
+
+
+def task_size_problem(cpu: int, memory: int, storage_gib: int | None = None) -> str | None:
+    """What is wrong with a task size given on the command line, as ``--option: reason``
+    (``--cpu``, ``--memory``, ``--storage``), or None when Fargate accepts it."""
+    option = "--cpu"
+    try:
+        check_cpu(cpu)
+        option = "--memory"
+        check_memory(cpu, memory)
+        option = "--storage"
+        if storage_gib is not None:
+            check_storage(storage_gib)
+    except ValueError as err:
+        return f"{option}: {err}"
+    return None
