@@ -210,6 +210,7 @@ class FakeAccount:
         self.zone = zone
         self.keys = ["token", "username", "webhook_secret"] if secret_keys is None \
             else secret_keys
+        self.weights: dict[tuple[str, str], dict[str, int]] = {}
 
     def identity(self) -> Identity:
         return Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/dev")
@@ -222,6 +223,9 @@ class FakeAccount:
 
     def secret_keys(self, name: str) -> list[str] | None:
         return self.keys or None
+
+    def forward_weights(self, stack: str, rule: str) -> dict[str, int]:
+        return self.weights.get((stack, rule), {})
 
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone:
         if not self.zone:

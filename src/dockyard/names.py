@@ -27,6 +27,11 @@ BUILD_STREAM_PREFIX = "build"
 """The awslogs stream prefix of build tasks."""
 
 
+# The header that sends a request to a progressive app's new revision during a deployment (its
+# value is the app's name); only edge.allowed_cidrs get it through.
+TEST_HEADER = "X-Dockyard-Test"
+
+
 class Out:
     """Stack output keys: written by templates/, read by the commands through these names."""
 
@@ -66,6 +71,11 @@ class Out:
     SECRET_ARNS = "SecretArns"
     CONTAINER_PORT = "ContainerPort"  # the port the app stack's target group and group serve
     ALARM_NAMES = "AlarmNames"  # the app's deployment alarms, comma-separated
+    # a progressive app's (blue-green, canary, linear): what ECS shifts traffic with
+    ALTERNATE_TARGET_GROUP_ARN = "AlternateTargetGroupArn"
+    PRODUCTION_RULE_ARN = "ProductionRuleArn"
+    TEST_RULE_ARN = "TestRuleArn"
+    INFRASTRUCTURE_ROLE_ARN = "InfrastructureRoleArn"
     ADMIN_SECRET_ARN = "AdminSecretArn"
     FILE_SYSTEM_ID = "FileSystemId"
     ACCESS_POINT_ID = "AccessPointId"

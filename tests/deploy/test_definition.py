@@ -84,7 +84,7 @@ def test_the_service_rolls_back_on_failure_and_keeps_full_capacity() -> None:
     _valid("CreateService", create)
     assert create["deploymentConfiguration"] == {
         "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-        "minimumHealthyPercent": 100, "maximumPercent": 200,
+        "minimumHealthyPercent": 100, "maximumPercent": 200, "strategy": "ROLLING",
         "alarms": {"alarmNames": [], "enable": False, "rollback": False}}, "a stack of old"
     assert create["launchType"] == "FARGATE"
     assert create["loadBalancers"] == [{"targetGroupArn": APP["TargetGroupArn"],
@@ -154,3 +154,58 @@ def test_a_health_command_becomes_the_containers_health_check() -> None:
         "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 60}
     plain = task_definition(example_config(), target, IMAGE, {})
     assert "healthCheck" not in plain["containerDefinitions"][0], "none unless asked"
+
+
+PROGRESSIVE = {**APP,
+               "AlternateTargetGroupArn": "arn:aws:elasticloadbalancing:ap-southeast-2:"
+                                          "123456789012:targetgroup/acme-web-b/2",
+               "ProductionRuleArn": "arn:aws:elasticloadbalancing:ap-southeast-2:123456789012:"
+                                    "listener-rule/app/acme/1/2/3",
+               "TestRuleArn": "arn:aws:elasticloadbalancing:ap-southeast-2:123456789012:"
+                              "listener-rule/app/acme/1/2/4",
+               "InfrastructureRoleArn": "arn:aws:iam::123456789012:role/acme-app-web-Infra"}
+
+
+@pytest.mark.parametrize(("strategy", "expected"), [
+    ("blue-green", {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}),
+    ("canary", {"strategy": "CANARY", "bakeTimeInMinutes": 5,
+                "canaryConfiguration": {"canaryPercent": 12.5, "canaryBakeTimeInMinutes": 10}}),
+    ("linear", {"strategy": "LINEAR", "bakeTimeInMinutes": 5,
+                "linearConfiguration": {"stepPercent": 10.0, "stepBakeTimeInMinutes": 6}}),
+])
+def test_a_progressive_strategy_sends_its_timings_the_rules_and_a_smoke_test_pause(
+        strategy: str, expected: dict[str, object]) -> None:
+    cfg = example_config(("    health_check: /", "    health_check: /\n    deploy:\n"
+                          f"      strategy: {strategy}\n      canary_percent: 12.5\n"
+                          "      smoke_test: curl -fsS $DOCKYARD_TEST_URL"))
+    target = target_from_outputs(cfg, "web", BUILDER, PROGRESSIVE)
+    arn = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/acme-web:3"
+    for operation, request in (("CreateService", create_request(cfg, target, arn)),
+                               ("UpdateService", update_request(cfg, target, arn))):
+        _valid(operation, request)
+        settings = request["deploymentConfiguration"]
+        assert {k: v for k, v in settings.items() if k in expected} == expected
+        assert not {"canaryConfiguration", "linearConfiguration"} - set(expected) & set(settings)
+        assert settings["lifecycleHooks"] == [{
+            "targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            "timeoutConfiguration": {"timeoutInMinutes": 15, "action": "ROLLBACK"}}]
+        assert request["loadBalancers"][0]["advancedConfiguration"] == {
+            "alternateTargetGroupArn": PROGRESSIVE["AlternateTargetGroupArn"],
+            "productionListenerRule": PROGRESSIVE["ProductionRuleArn"],
+            "testListenerRule": PROGRESSIVE["TestRuleArn"],
+            "roleArn": PROGRESSIVE["InfrastructureRoleArn"]}
+
+
+def test_a_one_time_strategy_overrides_dockyard_yml_and_needs_the_stack_ready() -> None:
+    cfg = example_config()
+    ready = target_from_outputs(cfg, "web", BUILDER, PROGRESSIVE)
+    request = update_request(cfg, ready, "arn:td", strategy="blue-green")
+    _valid("UpdateService", request)
+    assert request["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
+    assert request["deploymentConfiguration"]["lifecycleHooks"] == [], "no smoke test set"
+    rolling_stack = target_from_outputs(cfg, "web", BUILDER, APP)
+    with pytest.raises(DockyardError, match="a canary deploy needs the second target group") \
+            as caught:
+        update_request(cfg, rolling_stack, "arn:td", strategy="canary")
+    assert caught.value.exit_code == ExitCode.AWS_PRECONDITION
+    assert "dockyard up --only app-web" in (caught.value.hint or "")

@@ -29,11 +29,14 @@ class HostedZone:
 class Account:
     """STS, EC2 and Route 53 lookups."""
 
-    def __init__(self, sts: Any, ec2: Any, route53: Any, secrets: Any = None) -> None:
+    def __init__(self, sts: Any, ec2: Any, route53: Any, secrets: Any = None,
+                 cloudformation: Any = None, elb: Any = None) -> None:
         self._sts = sts
         self._ec2 = ec2
         self._route53 = route53
         self._secrets = secrets
+        self._cloudformation = cloudformation
+        self._elb = elb
 
     def identity(self) -> Identity:
         """Who the credentials belong to; the first call any command makes."""
@@ -60,6 +63,24 @@ class Account:
                 f"the default VPC {vpc_id} has subnets in fewer than two availability zones",
                 hint="the load balancer and EFS need two zones; use network.mode: create")
         return vpc_id, list(by_zone.values())[:2]
+
+    def forward_weights(self, stack: str, rule: str) -> dict[str, int]:
+        """The weights a deployed listener rule forwards with, by the logical id of each
+        target group in ``stack``; empty when the stack or the rule does not exist yet."""
+        with translated(f"read the live weights of {rule} in {stack}",
+                        done_if=("ValidationError", "RuleNotFound")):
+            physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+                        for r in self._cloudformation.describe_stack_resources(
+                            StackName=stack)["StackResources"]}
+            if not physical.get(rule):
+                return {}
+            rules = self._elb.describe_rules(RuleArns=[physical[rule]])["Rules"]
+            logical = {arn: name for name, arn in physical.items()}
+            return {logical[g["TargetGroupArn"]]: int(g.get("Weight", 1))
+                    for r in rules for a in r.get("Actions", []) if a.get("Type") == "forward"
+                    for g in a.get("ForwardConfig", {}).get("TargetGroups", [])
+                    if g["TargetGroupArn"] in logical}
+        return {}
 
     def secret_arn(self, name: str) -> str:
         """The full ARN of a Secrets Manager secret (task definitions need it, not the name)."""

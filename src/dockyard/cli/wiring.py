@@ -154,7 +154,8 @@ class Wiring:
         from dockyard.aws.account import Account
 
         return Account(self.aws.client("sts"), self.aws.client("ec2"),
-                       self.aws.client("route53"), self.aws.client("secretsmanager"))
+                       self.aws.client("route53"), self.aws.client("secretsmanager"),
+                       self.aws.client("cloudformation"), self.aws.client("elbv2"))
 
     @cached_property
     def retained(self) -> RetainedData:

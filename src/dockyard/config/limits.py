@@ -34,6 +34,18 @@ ACM_DOMAIN_CHARACTERS = 64
 HOST_HEADER_CHARACTERS = 128
 LISTENER_RULES = 100
 HEALTH_CHECK_PATH_CHARACTERS = 1024  # "CreateTargetGroup", HealthCheckPath: 1-1024
+# "Quotas for your Application Load Balancers": condition values per rule. A progressive app's
+# test rule spends one on its host and one on the X-Dockyard-Test header; the rest are
+# edge.allowed_cidrs.
+CONDITION_VALUES_PER_RULE = 5
+TEST_RULE_CIDRS = CONDITION_VALUES_PER_RULE - 2
+
+# -- ECS (API Reference, DeploymentConfiguration: bakeTimeInMinutes and the canary and linear
+# bake times 0-1440; canaryPercent 0.1-100 and stepPercent 3-100, multiples of 0.1;
+# DeploymentLifecycleHookTimeoutConfiguration.timeoutInMinutes) ------------------------------------
+BAKE_MINUTES_MAX = 1440
+CANARY_PERCENT_MIN = 0.1
+STEP_PERCENT_MIN = 3.0
 
 # -- Route 53 ("DNS domain name format": a name is at most 255 octets, 253 characters without
 # the final dot; a label at most 63) ------------------------------------------------------------

@@ -370,6 +370,62 @@ class AppAlarms(Model):
         "milliseconds, two minutes running (0: no alarm)."))] = 0
 
 
+Strategy = Literal["rolling", "blue-green", "canary", "linear"]
+STRATEGIES: tuple[Strategy, ...] = ("rolling", "blue-green", "canary", "linear")
+
+
+def _tenths(low: float) -> AfterValidator:
+    """A percentage ECS takes: ``low``-100 in steps of 0.1."""
+    def validate(value: float) -> float:
+        if not low <= value <= 100 or abs(value * 10 - round(value * 10)) > 1e-9:
+            raise ValueError(f"{value:g} is not a percentage from {low:g} to 100 in steps of 0.1")
+        return round(value, 1)
+    return AfterValidator(validate)
+
+
+_Bake = Annotated[int, Field(ge=0, le=limits.BAKE_MINUTES_MAX)]
+
+
+class AppDeploy(Model):
+    """How ``dockyard deploy`` moves traffic to a new revision (ECS deployment strategies)."""
+
+    strategy: Strategy = Field(default="rolling", description=(
+        "rolling: replace tasks in place. blue-green: start the new revision beside the old, "
+        "test it, then move all traffic at once. canary: move canary_percent of traffic, wait, "
+        "then the rest. linear: move step_percent at a time. Every strategy rolls back on a "
+        "failed health check, a deployment alarm or a failed smoke test (exit 4)."))
+    bake_minutes: Annotated[_Bake, Field(description=(
+        "Minutes the old revision keeps running after all traffic has moved, for an instant "
+        "rollback (blue-green, canary, linear)."))] = 5
+    canary_percent: Annotated[float, _tenths(limits.CANARY_PERCENT_MIN), Field(
+        description="canary: the share of traffic the new revision gets first (0.1-100).")] = 5.0
+    canary_bake_minutes: Annotated[_Bake, Field(
+        description="canary: minutes at canary_percent before the rest moves.")] = 10
+    step_percent: Annotated[float, _tenths(limits.STEP_PERCENT_MIN), Field(
+        description="linear: the share of traffic moved at each step (3-100).")] = 10.0
+    step_bake_minutes: Annotated[_Bake, Field(
+        description="linear: minutes between steps.")] = 6
+    smoke_test: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
+        default=None, description=(
+            "A shell command run as a one-off task of the new image against the test endpoint "
+            "($DOCKYARD_TEST_URL, with the header in $DOCKYARD_TEST_HEADER) before production "
+            "traffic moves; a non-zero exit rolls the deployment back. Not with rolling."))
+    smoke_timeout_minutes: Annotated[int, Field(ge=1, le=120, description=(
+        "Minutes the smoke test may take; then it counts as failed."))] = 10
+
+    @model_validator(mode="after")
+    def _smoke_needs_test_traffic(self) -> AppDeploy:
+        if self.smoke_test and self.strategy == "rolling":
+            raise cross_error(("smoke_test",), "a rolling deploy has no test traffic to smoke "
+                              "test: use strategy blue-green, canary or linear")
+        return self
+
+    @property
+    def progressive(self) -> bool:
+        """Whether the strategy needs the second target group and the test rule."""
+        return self.strategy != "rolling"
+
+
 class App(FargateSize):
     """An application deployed as an ECS service behind the load balancer."""
 
@@ -400,6 +456,8 @@ class App(FargateSize):
             "that fails it three times. Default: none, the load balancer's check only."))
     alarms: AppAlarms = Field(default_factory=AppAlarms, description=(
         "Deployment alarms: a deploy that trips one fails and ECS rolls it back (exit 4)."))
+    deploy: AppDeploy = Field(default_factory=AppDeploy, description=(
+        "The deployment strategy (rolling, blue-green, canary, linear) and its timings."))
 
     @field_validator("secrets")
     @classmethod
@@ -436,6 +494,12 @@ def app_priority(name: str, app: App) -> int:
     if app.priority is not None:
         return app.priority
     return _APP_PRIORITY_BASE + zlib.crc32(name.encode()) % _APP_PRIORITY_SPAN
+
+
+def test_rule_priority(name: str, app: App) -> int:
+    """The test listener rule of a progressive app: just before its host rule, which would
+    otherwise take its requests first (rules are evaluated lowest number first)."""
+    return app_priority(name, app) - 1
 
 
 class Config(Model):
@@ -475,7 +539,7 @@ class Config(Model):
                                   f"; the load balancer needs one in {self.region}")
         self._check_names()
         hosts: dict[str, tuple[str | int, ...]] = {self.jenkins.host: ("jenkins", "host")}
-        priorities: dict[int, str] = {}
+        priorities: dict[int, str] = {JENKINS_RULE_PRIORITY: "jenkins"}
         for name, app in self.apps.items():
             host = app.host or name
             if host in hosts:
@@ -483,12 +547,27 @@ class Config(Model):
                 raise cross_error(("apps", name, "host"),
                                   f"host {shown(host)} is already used by {other}")
             hosts[host] = ("apps", name, "host")
-            priority = app_priority(name, app)
-            if priority in priorities:
-                raise cross_error(("apps", name), f"its listener rule priority {priority} clashes "
-                                  f"with apps.{priorities[priority]}; set apps.{name}.priority")
-            priorities[priority] = name
+            for priority in self._rule_priorities(name, app):
+                if priority in priorities:
+                    other = priorities[priority]
+                    raise cross_error(("apps", name), f"its listener rule priority {priority} "
+                                      f"clashes with {other if other == 'jenkins' else 'apps.' + other}"
+                                      f"; set apps.{name}.priority")
+                priorities[priority] = name
         return self
+
+    def _rule_priorities(self, name: str, app: App) -> list[int]:
+        if not app.deploy.progressive:
+            return [app_priority(name, app)]
+        cidrs = self.test_rule_cidrs()
+        if len(cidrs) > limits.TEST_RULE_CIDRS:
+            raise cross_error(("apps", name, "deploy", "strategy"), f"the {app.deploy.strategy} "
+                              f"strategy's test rule admits edge.allowed_cidrs, and a listener "
+                              f"rule takes {limits.CONDITION_VALUES_PER_RULE} condition values "
+                              f"(host, header and at most {limits.TEST_RULE_CIDRS} blocks; "
+                              f"Application Load Balancer quotas): merge the "
+                              f"{len(cidrs)} blocks, or deploy {name} rolling")
+        return [test_rule_priority(name, app), app_priority(name, app)]
 
     def _check_names(self) -> None:
         """Names built from the domain, against what ACM, the load balancer and Route 53 take."""
@@ -512,6 +591,12 @@ class Config(Model):
             if job in jobs[:index]:
                 raise cross_error(("jenkins", "jobs", index, "name"),
                                   f"job {shown(job)} is declared twice")
+
+    def test_rule_cidrs(self) -> list[str]:
+        """The source-ip values of a progressive app's test rule: edge.allowed_cidrs, or none
+        when they admit everyone (the load balancer's security group admits the same)."""
+        cidrs = self.edge.allowed_cidrs
+        return [] if any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs) else list(cidrs)
 
     def stack_name(self, key: str) -> str:
         """The CloudFormation stack name for a stack key such as ``edge`` or ``app-web``."""

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.config.models import Config
+from dockyard.config.models import Config, Strategy
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import TAG_KEY, Out, app_stack_key, registry_host
 
@@ -46,6 +46,12 @@ class AppTarget:
     port: int | None = None
     # The app stack's CloudWatch alarms that fail a deployment (apps.<name>.alarms).
     alarms: list[str] = field(default_factory=list)
+    # A progressive app stack's (apps.<name>.deploy.strategy other than rolling): what ECS
+    # shifts traffic with. Empty for a rolling app's stack.
+    alternate_target_group: str = ""
+    production_rule: str = ""
+    test_rule: str = ""
+    infrastructure_role: str = ""
 
     @property
     def account(self) -> str:
@@ -75,17 +81,67 @@ def target_from_outputs(cfg: Config, app: str, builder: dict[str, str],
         secret_arns=json.loads(app_outputs.get(Out.SECRET_ARNS) or "{}"),
         port=int(app_outputs[Out.CONTAINER_PORT]) if app_outputs.get(Out.CONTAINER_PORT)
         else None,
-        alarms=[a for a in app_outputs.get(Out.ALARM_NAMES, "").split(",") if a])
+        alarms=[a for a in app_outputs.get(Out.ALARM_NAMES, "").split(",") if a],
+        alternate_target_group=app_outputs.get(Out.ALTERNATE_TARGET_GROUP_ARN, ""),
+        production_rule=app_outputs.get(Out.PRODUCTION_RULE_ARN, ""),
+        test_rule=app_outputs.get(Out.TEST_RULE_ARN, ""),
+        infrastructure_role=app_outputs.get(Out.INFRASTRUCTURE_ROLE_ARN, ""))
 
 
-def deployment_configuration(target: AppTarget) -> dict[str, Any]:
-    """The rolling update's settings: the circuit breaker, and the app stack's alarms (when it
-    has none, the alarms are switched off, so one removed from dockyard.yml stops counting).
-    Either one failing the deployment makes ECS roll it back (ECS API Reference,
-    DeploymentAlarms, DeploymentCircuitBreaker)."""
-    return {**DEPLOYMENT_CONFIGURATION, "alarms": {
-        "alarmNames": list(target.alarms), "enable": bool(target.alarms),
-        "rollback": bool(target.alarms)}}
+ECS_STRATEGY = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN", "canary": "CANARY",
+                "linear": "LINEAR"}
+# ECS waits this much longer than the smoke test's own timeout at the paused stage before it
+# rolls the deployment back by itself (a dockyard that died mid-deploy leaves no deployment
+# paused for the 24 hours ECS would wait by default).
+SMOKE_HOOK_MARGIN_MINUTES = 5
+SMOKE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+
+
+def deployment_configuration(cfg: Config, target: AppTarget,
+                             strategy: Strategy | None = None) -> dict[str, Any]:
+    """The deployment's settings: the strategy (dockyard.yml's, or ``strategy`` for this deploy
+    only) with its timings, the circuit breaker, and the app stack's alarms (when it has none,
+    the alarms are switched off, so one removed from dockyard.yml stops counting). Either one
+    failing the deployment makes ECS roll it back (ECS API Reference, DeploymentConfiguration,
+    DeploymentAlarms, DeploymentCircuitBreaker). A smoke test is a PAUSE hook after test
+    traffic has moved: dockyard runs it, then continues or rolls back
+    (ContinueServiceDeployment)."""
+    deploy = cfg.apps[target.app].deploy
+    strategy = strategy or deploy.strategy
+    settings: dict[str, Any] = {
+        **DEPLOYMENT_CONFIGURATION, "strategy": ECS_STRATEGY[strategy],
+        "alarms": {"alarmNames": list(target.alarms), "enable": bool(target.alarms),
+                   "rollback": bool(target.alarms)}}
+    if strategy == "rolling":
+        return settings
+    settings["bakeTimeInMinutes"] = deploy.bake_minutes
+    if strategy == "canary":
+        settings["canaryConfiguration"] = {"canaryPercent": deploy.canary_percent,
+                                           "canaryBakeTimeInMinutes": deploy.canary_bake_minutes}
+    elif strategy == "linear":
+        settings["linearConfiguration"] = {"stepPercent": deploy.step_percent,
+                                           "stepBakeTimeInMinutes": deploy.step_bake_minutes}
+    settings["lifecycleHooks"] = [{
+        "targetType": "PAUSE", "lifecycleStages": [SMOKE_STAGE],
+        "timeoutConfiguration": {
+            "timeoutInMinutes": deploy.smoke_timeout_minutes + SMOKE_HOOK_MARGIN_MINUTES,
+            "action": "ROLLBACK"}}] if deploy.smoke_test else []
+    return settings
+
+
+def check_strategy(cfg: Config, target: AppTarget, strategy: Strategy | None) -> Strategy:
+    """The strategy of this deploy; refuses a progressive one the app stack is not ready for."""
+    chosen = strategy or cfg.apps[target.app].deploy.strategy
+    if chosen != "rolling" and not (target.alternate_target_group and target.production_rule
+                                    and target.test_rule and target.infrastructure_role):
+        key = app_stack_key(target.app)
+        raise DockyardError(
+            f"a {chosen} deploy needs the second target group, the test rule and the role ECS "
+            f"shifts traffic with, and {cfg.stack_name(key)} has none",
+            hint=f"set apps.{target.app}.deploy.strategy: {chosen} in dockyard.yml, run "
+                 f"`dockyard up --only {key}`, then deploy",
+            exit_code=ExitCode.AWS_PRECONDITION)
+    return chosen
 
 
 def served_port(cfg: Config, target: AppTarget) -> int:
@@ -102,10 +158,19 @@ def served_port(cfg: Config, target: AppTarget) -> int:
     return wanted
 
 
-def load_balancer(cfg: Config, target: AppTarget) -> dict[str, Any]:
-    """The service's load balancer: the app stack's target group, to the app's port."""
-    return {"targetGroupArn": target.target_group, "containerName": target.app,
-            "containerPort": served_port(cfg, target)}
+def load_balancer(cfg: Config, target: AppTarget, strategy: Strategy) -> dict[str, Any]:
+    """The service's load balancer: the app stack's target group, to the app's port; for a
+    progressive strategy also the alternate target group, the production and test rules and
+    the role ECS moves their weights with (ECS API Reference, AdvancedConfiguration)."""
+    balancer: dict[str, Any] = {"targetGroupArn": target.target_group,
+                                "containerName": target.app,
+                                "containerPort": served_port(cfg, target)}
+    if strategy != "rolling":
+        balancer["advancedConfiguration"] = {
+            "alternateTargetGroupArn": target.alternate_target_group,
+            "productionListenerRule": target.production_rule,
+            "testListenerRule": target.test_rule, "roleArn": target.infrastructure_role}
+    return balancer
 
 
 def family(cfg: Config, app: str) -> str:
@@ -168,9 +233,11 @@ def task_definition(cfg: Config, target: AppTarget, image: str,
     }
 
 
-def create_request(cfg: Config, target: AppTarget, task_definition_arn: str) -> dict[str, Any]:
+def create_request(cfg: Config, target: AppTarget, task_definition_arn: str,
+                   strategy: Strategy | None = None) -> dict[str, Any]:
     """The CreateService request of an app's first deploy."""
     app = cfg.apps[target.app]
+    strategy = check_strategy(cfg, target, strategy)
     return {
         "cluster": target.cluster,
         "serviceName": target.app,
@@ -181,9 +248,9 @@ def create_request(cfg: Config, target: AppTarget, task_definition_arn: str) -> 
         "networkConfiguration": {"awsvpcConfiguration": {
             "subnets": target.subnets, "securityGroups": [target.security_group],
             "assignPublicIp": "ENABLED" if target.assign_public_ip else "DISABLED"}},
-        "loadBalancers": [load_balancer(cfg, target)],
+        "loadBalancers": [load_balancer(cfg, target, strategy)],
         "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
-        "deploymentConfiguration": deployment_configuration(target),
+        "deploymentConfiguration": deployment_configuration(cfg, target, strategy),
         "deploymentController": {"type": "ECS"},
         "propagateTags": "SERVICE",
         "enableECSManagedTags": True,
@@ -193,21 +260,23 @@ def create_request(cfg: Config, target: AppTarget, task_definition_arn: str) -> 
 
 
 def update_request(cfg: Config, target: AppTarget, task_definition_arn: str, *,
-                   with_load_balancer: bool = True) -> dict[str, Any]:
+                   with_load_balancer: bool = True,
+                   strategy: Strategy | None = None) -> dict[str, Any]:
     """The UpdateService request of a later deploy (or a rollback): the new revision, the
     configured count, the circuit breaker put back if someone turned it off, and the load
     balancer as the app stack has it, so the service cannot drift from its stack. A rollback
     leaves the load balancer as it is: the older revision was registered for it."""
+    strategy = check_strategy(cfg, target, strategy)
     request = {
         "cluster": target.cluster,
         "service": target.app,
         "taskDefinition": task_definition_arn,
         "desiredCount": cfg.apps[target.app].count,
-        "deploymentConfiguration": deployment_configuration(target),
+        "deploymentConfiguration": deployment_configuration(cfg, target, strategy),
         "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
     }
     if with_load_balancer:
-        request["loadBalancers"] = [load_balancer(cfg, target)]
+        request["loadBalancers"] = [load_balancer(cfg, target, strategy)]
     return request
 
 

@@ -48,6 +48,7 @@ class AccountApi(Protocol):
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone: ...
     def secret_arn(self, name: str) -> str: ...
     def secret_keys(self, name: str) -> list[str] | None: ...
+    def forward_weights(self, stack: str, rule: str) -> dict[str, int]: ...
 
 
 @dataclass
@@ -136,9 +137,17 @@ def discover(platform: Platform) -> dict[str, str]:
         _check_github_secret(platform)
     needed = {source.fact for stack in platform.stacks for source in stack.inputs.values()
               if isinstance(source, Discovered)}
+    live: dict[tuple[str, str], dict[str, int]] = {}
     for fact in sorted(needed):
         if fact.startswith("secret-arn:"):
             facts[fact] = platform.account.secret_arn(fact.removeprefix("secret-arn:"))
+        elif fact.startswith("forward-weight:"):
+            _, stack, rule, group = fact.split(":")
+            if (stack, rule) not in live:
+                live[stack, rule] = platform.account.forward_weights(stack, rule)
+            default = 100 if group == "TargetGroup" else 0
+            facts[fact] = str(live[stack, rule].get(group, default) if live[stack, rule]
+                              else default)
     return facts
 
 

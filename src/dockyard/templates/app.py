@@ -15,15 +15,18 @@ from typing import Any
 
 from troposphere import GetAtt, Output, Ref, Sub, cloudwatch, ec2
 from troposphere import elasticloadbalancingv2 as elb
+from troposphere import iam as tp_iam
 
-from dockyard.config.models import App, Config, app_priority
-from dockyard.names import Out, app_stack_key, log_group_name
+from dockyard.config.models import App, Config, app_priority, test_rule_priority
+from dockyard.names import TEST_HEADER, Out, app_stack_key, log_group_name
 from dockyard.templates.placement import add_edge_parameters, add_host
 from dockyard.templates.policies import (
     allow,
     ecr_pull_statements,
     ecr_repository_arn,
+    ecs_tasks_trust,
     logs_write_statement,
+    policy,
     task_role,
 )
 from dockyard.templates.repositories import add_repositories
@@ -82,18 +85,13 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         "LoadBalancerToApp", GroupId=Ref(p["LoadBalancerSecurityGroupId"]), IpProtocol="tcp",
         FromPort=app.port, ToPort=app.port, DestinationSecurityGroupId=Ref(group),
         Description=f"To app {app_name}"))
-    target_group = t.add_resource(elb.TargetGroup(
-        "TargetGroup",
-        Port=app.port, Protocol="HTTP", TargetType="ip", VpcId=Ref(p["VpcId"]),
-        HealthCheckPath=app.health_check, HealthCheckProtocol="HTTP",
-        Matcher=elb.Matcher(HttpCode="200-399"),
-        HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5,
-        HealthyThresholdCount=2, UnhealthyThresholdCount=3,
-        TargetGroupAttributes=[
-            elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
-    ))
-    add_host(t, cfg, p, host=host, priority=app_priority(app_name, app),
-             target_group=target_group)
+    target_group = t.add_resource(_target_group("TargetGroup", app, p))
+    progressive: dict[str, Any] = {}
+    if app.deploy.progressive:
+        progressive = _progressive(t, cfg, app_name, p, inputs, target_group)
+    else:
+        add_host(t, cfg, p, host=host, priority=app_priority(app_name, app),
+                 target_group=target_group)
     logs = t.add_resource(log_group("LogGroup", app_log_group(cfg, app_name),
                                     app.log_retention_days))
     execution_role = t.add_resource(task_role(
@@ -118,6 +116,7 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         Out.REPOSITORY_URI: Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
                              f"{repos[0].RepositoryName}"),
         **({Out.ALARM_NAMES: ",".join(alarms)} if alarms else {}),
+        **progressive,
         **({Out.SECRET_ARNS: Sub(json.dumps({name: f"${{SecretArn{n}}}" for n, name in
                                           enumerate(secret_arns, start=1)},
                                          separators=(",", ":")))} if secret_arns else {}),
@@ -125,6 +124,88 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         t.add_output(Output(name, Value=value))
     return StackTemplate(app_stack_key(app_name), cfg.stack_name(app_stack_key(app_name)),
                          tag_resources(t, cfg), inputs=inputs)
+
+
+def _target_group(title: str, app: App, p: dict[str, Any]) -> elb.TargetGroup:
+    return elb.TargetGroup(
+        title,
+        Port=app.port, Protocol="HTTP", TargetType="ip", VpcId=Ref(p["VpcId"]),
+        HealthCheckPath=app.health_check, HealthCheckProtocol="HTTP",
+        Matcher=elb.Matcher(HttpCode="200-399"),
+        HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5,
+        HealthyThresholdCount=2, UnhealthyThresholdCount=3,
+        TargetGroupAttributes=[
+            elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
+    )
+
+
+def forward_weight_fact(stack: str, rule: str, target_group: str) -> str:
+    """The discovered fact holding a live rule's weight for one target group (both logical
+    ids): ECS moves these weights at every blue-green, canary or linear deployment."""
+    return f"forward-weight:{stack}:{rule}:{target_group}"
+
+
+def _progressive(t: Any, cfg: Config, app_name: str, p: dict[str, Any], inputs: dict[str, Any],
+                 target_group: elb.TargetGroup) -> dict[str, Any]:
+    """What ECS's blue-green, canary and linear strategies need (ECS Developer Guide,
+    "Application Load Balancer resources for blue/green, linear, and canary deployments"):
+    a second target group, a production rule forwarding to both, a test rule, and a role that
+    lets ECS move the weights and register tasks.
+
+    ECS rewrites both rules' weights at every deployment, so the weights here are parameters
+    that ``up`` reads from the live rules: an update of this stack never sends production
+    traffic back to a target group the service has left.
+    """
+    app = cfg.apps[app_name]
+    host = app.host or app_name
+    stack = cfg.stack_name(app_stack_key(app_name))
+    alternate = t.add_resource(_target_group("AlternateTargetGroup", app, p))
+
+    def forward(rule: str) -> elb.ListenerRuleAction:
+        groups = []
+        for group, default in ((target_group, 100), (alternate, 0)):
+            weight = add_parameter(t, f"{rule}{group.title}Weight", "Number",
+                                   f"The live weight of {group.title} in {rule} (ECS moves it).")
+            weight.Default = default
+            weight.MinValue, weight.MaxValue = 0, 999
+            inputs[weight.title] = Discovered(forward_weight_fact(stack, rule, group.title))
+            groups.append(elb.TargetGroupTuple(TargetGroupArn=Ref(group), Weight=Ref(weight)))
+        return elb.ListenerRuleAction(Type="forward", ForwardConfig=elb.ForwardConfig(
+            TargetGroups=groups))
+
+    production = add_host(t, cfg, p, host=host, priority=app_priority(app_name, app),
+                          target_group=target_group, action=forward("HostRule"))
+    conditions = [
+        elb.Condition(Field="host-header",
+                      HostHeaderConfig=elb.HostHeaderConfig(Values=[f"{host}.{cfg.edge.domain}"])),
+        elb.Condition(Field="http-header", HttpHeaderConfig=elb.HttpHeaderConfig(
+            HttpHeaderName=TEST_HEADER, Values=[app_name]))]
+    if cidrs := cfg.test_rule_cidrs():
+        conditions.append(elb.Condition(Field="source-ip",
+                                        SourceIpConfig=elb.SourceIpConfig(Values=cidrs)))
+    test = t.add_resource(elb.ListenerRule(
+        "TestRule", ListenerArn=Ref(p["HttpsListenerArn"]),
+        Priority=test_rule_priority(app_name, app), Conditions=conditions,
+        Actions=[forward("TestRule")]))
+    # What AmazonECSInfrastructureRolePolicyForLoadBalancers grants, scoped to this app's two
+    # target groups and two rules (the Describe calls take no resource).
+    role = t.add_resource(tp_iam.Role(
+        "InfrastructureRole",
+        Description=f"dockyard {cfg.name}: lets ECS move {app_name}'s traffic between its "
+                    "target groups during a deployment",
+        AssumeRolePolicyDocument=ecs_tasks_trust("ecs.amazonaws.com"),
+        Policies=[tp_iam.Policy(PolicyName="load-balancing", PolicyDocument=policy(
+            allow(["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+                   "elasticloadbalancing:DescribeTargetGroups",
+                   "elasticloadbalancing:DescribeTargetHealth"], ["*"], sid="ReadLoadBalancing"),
+            allow(["elasticloadbalancing:RegisterTargets",
+                   "elasticloadbalancing:DeregisterTargets"],
+                  [Ref(target_group), Ref(alternate)], sid="RegisterTasks"),
+            allow(["elasticloadbalancing:ModifyRule"], [Ref(production), Ref(test)],
+                  sid="ShiftTraffic")))]))
+    return {Out.ALTERNATE_TARGET_GROUP_ARN: Ref(alternate),
+            Out.PRODUCTION_RULE_ARN: Ref(production), Out.TEST_RULE_ARN: Ref(test),
+            Out.INFRASTRUCTURE_ROLE_ARN: GetAtt(role, "Arn")}
 
 
 def alarm_names(cfg: Config, app_name: str) -> list[str]:

@@ -66,8 +66,10 @@ def add_edge_parameters(t: Template, cfg: Config) -> tuple[dict[str, Parameter],
 
 
 def add_host(t: Template, cfg: Config, p: dict[str, Parameter], *, host: str, priority: int,
-             target_group: elb.TargetGroup) -> elb.ListenerRule:
-    """Route ``host.<domain>`` to a target group: a rule on the HTTPS listener and a DNS alias."""
+             target_group: elb.TargetGroup,
+             action: elb.ListenerRuleAction | None = None) -> elb.ListenerRule:
+    """Route ``host.<domain>`` to a target group (or ``action``): a rule on the HTTPS listener
+    and a DNS alias."""
     fqdn = f"{host}.{cfg.edge.domain}"
     rule = t.add_resource(elb.ListenerRule(
         "HostRule",
@@ -75,7 +77,8 @@ def add_host(t: Template, cfg: Config, p: dict[str, Parameter], *, host: str, pr
         Priority=priority,
         Conditions=[elb.Condition(Field="host-header",
                                   HostHeaderConfig=elb.HostHeaderConfig(Values=[fqdn]))],
-        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
+        Actions=[action or elb.ListenerRuleAction(Type="forward",
+                                                  TargetGroupArn=Ref(target_group))],
     ))
     t.add_resource(route53.RecordSetType(
         "DnsRecord",

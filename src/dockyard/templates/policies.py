@@ -34,11 +34,12 @@ def deny(actions: list[str], resources: list[Any], sid: str) -> iam.Statement:
                          Resource=resources, Sid=sid)
 
 
-def ecs_tasks_trust() -> iam.PolicyDocument:
-    """Trust for ECS tasks of this account only (the confused-deputy guard ECS supports)."""
+def ecs_tasks_trust(service: str = "ecs-tasks.amazonaws.com") -> iam.PolicyDocument:
+    """Trust for ECS tasks (or, with ``ecs.amazonaws.com``, ECS itself) acting for this account
+    only (the confused-deputy guard ECS supports)."""
     return policy(iam.Statement(
         Effect=iam.Allow,
-        Principal=iam.Principal("Service", "ecs-tasks.amazonaws.com"),
+        Principal=iam.Principal("Service", service),
         Action=[iam.Action("sts", "AssumeRole")],
         Condition=iam.Condition(iam.StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
     ))
