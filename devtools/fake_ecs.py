@@ -23,6 +23,21 @@ fail or roll back. :func:`patch_ecs` adds what ECS does, in moto's own process:
   platform settings, or forceNewDeployment); the scheduler starts or stops tasks of the
   current one, seen over the next DescribeServices calls (pending first, then running).
 
+- A service whose deploymentConfiguration.strategy is BLUE_GREEN, CANARY or LINEAR is deployed
+  stage by stage, as ECS does (ECS Developer Guide, "Amazon ECS blue/green deployments",
+  "Amazon ECS linear deployments", "Amazon ECS canary deployments"; API Reference,
+  ServiceDeployment.lifecycleStage): one stage per DescribeServices or
+  DescribeServiceDeployments call, the new revision's tasks in the target group the old one
+  is not on, the test rule moved to it at TEST_TRAFFIC_SHIFT, the production rule's weights
+  moved at once, canaryPercent first or stepPercent at a time, then bake and clean-up; the
+  production target group swaps when it succeeds. A PAUSE hook holds its stage
+  (lifecycleHookDetails AWAITING_ACTION) until ContinueServiceDeployment; a deployment alarm
+  in ALARM, a crashing image, or a ROLLBACK answer moves the traffic back, with
+  ROLLBACK_SUCCESSFUL and the reason (rollback.reason, alarms.triggeredAlarmNames). Requests
+  are refused as ECS refuses them: a progressive strategy without a load balancer's
+  advancedConfiguration (alternate target group, production rule, role), BLUE_GREEN without
+  bakeTimeInMinutes (DeploymentConfiguration), a role that does not exist.
+
 An image is "crashing" when its ECR manifest carries the annotation ``CRASH`` (fake_kaniko
 adds it for a build with ``--build-arg FAKE_APP_CRASH=1``), and "hanging" (never healthy,
 never failed) with ``HANG``.
@@ -66,9 +81,15 @@ def patch_ecs() -> None:
         current = self._get_service(properties.get("cluster", "default"),
                                     properties["service"].split("/")[-1])
         before = (current.running_count, current.pending_count)
-        service = update(self, properties)
+        kept = (current.deployment_configuration, current.load_balancers)
+        service = update(self, dict(properties))
         if properties.get("deployment_configuration") is not None:
             service.deployment_configuration = properties["deployment_configuration"]
+        try:
+            _check_strategy(self, service)
+        except Exception:
+            service.deployment_configuration, service.load_balancers = kept
+            raise
         if new or force:
             arn = self.describe_task_definition(service.task_definition).arn
             _start(self, service, arn, rollback_of=None)
@@ -84,15 +105,57 @@ def patch_ecs() -> None:
             _advance(self, service)
         return found, failures
 
+    def describe_service_deployments(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        wanted = self._get_param("serviceDeploymentArns") or []
+        found = []
+        for service in list(self.ecs_backend.services.values()):
+            entries = [h for h in getattr(service, "dockyard_history", [])
+                       if h["serviceDeploymentArn"] in wanted]
+            if entries:
+                _advance(self.ecs_backend, service)
+                found += [_service_deployment(h) for h in entries]
+        return ActionResult({"serviceDeployments": found, "failures": [
+            {"arn": arn, "reason": "MISSING"} for arn in wanted
+            if arn not in {f["serviceDeploymentArn"] for f in found}]})
+
+    def continue_service_deployment(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+        from moto.ecs.exceptions import InvalidParameterException
+
+        arn, hook_id = self._get_param("serviceDeploymentArn"), self._get_param("hookId")
+        action = self._get_param("action") or "CONTINUE"
+        for service in list(self.ecs_backend.services.values()):
+            for entry in getattr(service, "dockyard_history", []):
+                hook = next((h for h in entry.get("lifecycleHookDetails", [])
+                             if h["hookId"] == hook_id), None)
+                if entry["serviceDeploymentArn"] != arn or hook is None:
+                    continue
+                if hook["status"] != "AWAITING_ACTION":
+                    raise InvalidParameterException(
+                        f"The lifecycle hook {hook_id} is not awaiting action.")
+                hook["status"] = "SUCCEEDED" if action == "CONTINUE" else "FAILED"
+                entry["dockyard_answer"] = action
+                return ActionResult({"serviceDeploymentArn": arn})
+        raise InvalidParameterException(
+            f"No paused lifecycle hook {hook_id} in service deployment {arn}.")
+
     def create_service_response(self: Any) -> Any:
         result = create_response(self)
         service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
                                                 self._get_param("serviceName"))
         for param, attribute in (("deploymentConfiguration", "deployment_configuration"),
                                  ("healthCheckGracePeriodSeconds",
-                                  "health_check_grace_period_seconds")):
+                                  "health_check_grace_period_seconds"),
+                                 ("loadBalancers", "load_balancers")):
             if self._get_param(param) is not None:
                 setattr(service, attribute, self._get_param(param))
+        try:
+            _check_strategy(self.ecs_backend, service)
+        except Exception:
+            self.ecs_backend.services.pop(f"{service.cluster_name}:{service.name}", None)
+            raise
         return result
 
     def list_service_deployments(self: Any) -> Any:
@@ -127,6 +190,10 @@ def patch_ecs() -> None:
     responses.EC2ContainerServiceResponse.create_service = create_service_response
     responses.EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
     responses.EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions
+    responses.EC2ContainerServiceResponse.describe_service_deployments = \
+        describe_service_deployments
+    responses.EC2ContainerServiceResponse.continue_service_deployment = \
+        continue_service_deployment
 
 
 def _patch_load_balancing(models: Any) -> None:
@@ -167,15 +234,21 @@ HEALTH = {
 }
 
 
-def _target_groups(backend: Any, service: Any) -> list[tuple[Any, int]]:
+def _target_groups(backend: Any, service: Any, *,
+                   alternates: bool = False) -> list[tuple[Any, int]]:
+    """The service's target groups (with ``alternates``, a progressive strategy's too)."""
     from moto.elbv2.models import elbv2_backends
 
     elb = elbv2_backends[backend.account_id][backend.region_name]
     found = []
     for lb in getattr(service, "load_balancers", []) or []:
-        group = elb.target_groups.get(lb.get("targetGroupArn"))
-        if group is not None:
-            found.append((group, int(lb.get("containerPort") or group.port or 80)))
+        arns = [lb.get("targetGroupArn")]
+        if alternates:
+            arns.append((lb.get("advancedConfiguration") or {}).get("alternateTargetGroupArn"))
+        for arn in arns:
+            group = elb.target_groups.get(arn)
+            if group is not None:
+                found.append((group, int(lb.get("containerPort") or group.port or 80)))
     return found
 
 
@@ -197,7 +270,7 @@ def _health(backend: Any, service: Any, deployment: dict[str, Any], state: str) 
 
 def _deregister(backend: Any, service: Any, deployment: dict[str, Any]) -> None:
     addresses = deployment.get("dockyard", {}).get("targets", [])
-    for group, _ in _target_groups(backend, service):
+    for group, _ in _target_groups(backend, service, alternates=True):
         for address in addresses:
             if address in group.targets:
                 group.deregister([{"Id": address}])
@@ -262,6 +335,10 @@ def _start(backend: Any, service: Any, task_definition: str, rollback_of: dict[s
             service.dockyard_history = []
         service.dockyard_history.append(entry)
         service.deployments[0]["dockyard"]["history"] = entry
+        service.current_service_deployment = entry["serviceDeploymentArn"]
+        strategy = _strategy(service)
+        if strategy != "ROLLING" and len(service.deployments) > 1:
+            _begin_stages(service, entry, strategy)
     _event(service, f"has begun deployment {deployment_id}.")
 
 
@@ -271,6 +348,11 @@ def _advance(backend: Any, service: Any) -> None:
         state = deployment.get("dockyard")
         if state is not None and state.get("scaling"):
             _settle(service, deployment)
+            continue
+        entry = (state or {}).get("history") or {}
+        if entry.get("dockyard_stages") is not None and entry["status"] in (
+                "IN_PROGRESS", "ROLLBACK_IN_PROGRESS"):
+            _next_stage(backend, service, deployment)
             continue
         if state is None or deployment["rolloutState"] != "IN_PROGRESS":
             continue
@@ -376,3 +458,240 @@ def _fail(backend: Any, service: Any, deployment: dict[str, Any], *,
         history["status"] = "ROLLBACK_IN_PROGRESS"
     _event(service, f"(deployment {deployment['id']}) rolling back to {target.rsplit('/', 1)[-1]}.")
     _start(backend, service, target, rollback_of=history)
+
+
+# -- blue-green, canary and linear ------------------------------------------------------------------
+
+PROGRESSIVE = ("BLUE_GREEN", "CANARY", "LINEAR")
+ROLLED_BACK_BY_HOOK = "Service deployment rolled back because a lifecycle hook answered ROLLBACK."
+
+
+def _strategy(service: Any) -> str:
+    return str((getattr(service, "deployment_configuration", None) or {}).get("strategy")
+               or "ROLLING")
+
+
+def _check_strategy(backend: Any, service: Any) -> None:
+    """Refuse what ECS refuses of a progressive strategy (API Reference, CreateService and
+    UpdateService: DeploymentConfiguration.bakeTimeInMinutes "You must provide this parameter
+    when you use the BLUE_GREEN deployment strategy"; AdvancedConfiguration; the role must
+    exist for ECS to assume it)."""
+    from moto.ecs.exceptions import InvalidParameterException
+    from moto.iam.models import iam_backends
+
+    settings = getattr(service, "deployment_configuration", None) or {}
+    strategy = _strategy(service)
+    if strategy == "ROLLING":
+        return
+    if strategy not in PROGRESSIVE:
+        raise InvalidParameterException(f"Invalid deployment strategy: {strategy}.")
+    if strategy == "BLUE_GREEN" and settings.get("bakeTimeInMinutes") is None:
+        raise InvalidParameterException(
+            "bakeTimeInMinutes is required for the BLUE_GREEN deployment strategy.")
+    balancers = getattr(service, "load_balancers", None) or []
+    if not balancers:
+        raise InvalidParameterException(
+            f"The {strategy} deployment strategy requires a load balancer.")
+    roles = iam_backends[backend.account_id]["global"].roles.values()
+    for balancer in balancers:
+        advanced = balancer.get("advancedConfiguration") or {}
+        missing = [k for k in ("alternateTargetGroupArn", "productionListenerRule", "roleArn")
+                   if not advanced.get(k)]
+        if missing:
+            raise InvalidParameterException(
+                f"advancedConfiguration.{missing[0]} is required for the {strategy} deployment "
+                "strategy.")
+        if not any(role.arn == advanced["roleArn"] for role in roles):
+            raise InvalidParameterException(
+                f"Unable to assume role {advanced['roleArn']}: it does not exist.")
+
+
+def _begin_stages(service: Any, entry: dict[str, Any], strategy: str) -> None:
+    """The stages ahead of a progressive deployment, with its production traffic steps."""
+    settings = service.deployment_configuration
+    if strategy == "CANARY":
+        canary = settings.get("canaryConfiguration") or {}
+        shifts = [float(canary.get("canaryPercent", 5.0)), 100.0]
+    elif strategy == "LINEAR":
+        step = float((settings.get("linearConfiguration") or {}).get("stepPercent", 10.0))
+        shifts = [min(100.0, round(step * n, 1)) for n in range(1, int(100 // step) + 2)]
+        shifts = sorted(set(shifts))
+    else:
+        shifts = [100.0]
+    stages = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+              "POST_TEST_TRAFFIC_SHIFT", *(["PRODUCTION_TRAFFIC_SHIFT"] * len(shifts)),
+              "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
+    paused = {stage for hook in settings.get("lifecycleHooks") or []
+              if hook.get("targetType") == "PAUSE" for stage in hook.get("lifecycleStages", [])}
+    entry.update(dockyard_stages=stages, dockyard_shifts=shifts, dockyard_paused=paused,
+                 lifecycleHookDetails=[], dockyard_weight=0.0, dockyard_test_weight=0.0,
+                 deploymentConfiguration=settings)
+    entry["dockyard_groups"] = _groups(service)
+
+
+def _groups(service: Any) -> tuple[str, str, str, str] | None:
+    """(production group, group for the new revision, production rule, test rule)."""
+    balancers = getattr(service, "load_balancers", None) or []
+    if not balancers:
+        return None
+    advanced = balancers[0].get("advancedConfiguration") or {}
+    primary, alternate = balancers[0]["targetGroupArn"], advanced["alternateTargetGroupArn"]
+    live = getattr(service, "dockyard_live_group", primary)
+    other = alternate if live == primary else primary
+    return live, other, advanced["productionListenerRule"], \
+        advanced.get("testListenerRule") or ""
+
+
+def _set_weights(backend: Any, rule_arn: str, weights: dict[str, float]) -> None:
+    """What the infrastructure role's ModifyRule does: the rule forwards by these weights."""
+    from moto.elbv2.models import elbv2_backends
+
+    if not rule_arn:
+        return
+    elb = elbv2_backends[backend.account_id][backend.region_name]
+    for rule in elb.describe_rules(None, [rule_arn]):
+        for action in rule.actions:
+            if action.type == "forward" and "ForwardConfig" in action.data:
+                action.data["ForwardConfig"]["TargetGroups"] = [
+                    {"TargetGroupArn": arn, "Weight": int(round(weight))}
+                    for arn, weight in weights.items()]
+                action.ForwardConfig = action.data["ForwardConfig"]
+
+
+def _next_stage(backend: Any, service: Any, deployment: dict[str, Any]) -> None:
+    """One stage of a progressive deployment (or the end of its rollback)."""
+    entry = deployment["dockyard"]["history"]
+    deployment["updatedAt"] = _now()
+    groups = entry["dockyard_groups"]
+    if entry["status"] == "ROLLBACK_IN_PROGRESS":
+        _rolled_back(backend, service, deployment, entry)
+        return
+    stage = entry.get("lifecycleStage")
+    if stage in entry["dockyard_paused"] and not entry.get("dockyard_answer"):
+        if not entry["lifecycleHookDetails"]:
+            entry["lifecycleHookDetails"] = [{
+                "hookId": f"hook-{next(_ids)}", "targetType": "PAUSE",
+                "status": "AWAITING_ACTION", "timeoutAction": "ROLLBACK",
+                "expiresAt": _now()}]
+            _event(service, f"(deployment {deployment['id']}) paused at {stage}.")
+        return
+    if entry.get("dockyard_answer") == "ROLLBACK":
+        _roll_back(backend, service, deployment, entry, reason=ROLLED_BACK_BY_HOOK)
+        return
+    entry.pop("dockyard_answer", None)
+    if stage not in (None, "PRE_SCALE_UP") and (tripped := _alarms_in_alarm(backend, service)):
+        entry["alarms"] = {"status": "TRIGGERED", "alarmNames": tripped,
+                           "triggeredAlarmNames": tripped}
+        _roll_back(backend, service, deployment, entry,
+                   reason=f"Service deployment rolled back because alarm(s) "
+                          f"{', '.join(tripped)} went into ALARM.")
+        return
+    if stage == "SCALE_UP":
+        marks = deployment["dockyard"]["marks"]
+        if HANG in marks:
+            _health(backend, service, deployment, "unhealthy")
+            return
+        if CRASH in marks:
+            deployment["failedTasks"] = FAILURE_THRESHOLD
+            _roll_back(backend, service, deployment, entry,
+                       reason="Service deployment rolled back because the circuit breaker "
+                              "threshold was exceeded.")
+            return
+    stages = entry["dockyard_stages"]
+    if not stages:
+        _finish(backend, service, deployment, entry)
+        return
+    stage = stages.pop(0)
+    entry["lifecycleStage"] = stage
+    live, new, production, test = groups
+    desired = deployment["desiredCount"]
+    if stage == "SCALE_UP":
+        deployment["pendingCount"] = desired
+        _event(service, f"has started {desired} tasks.")
+        _register_in(backend, deployment, new, desired)
+    elif stage == "POST_SCALE_UP":
+        _played_health(backend, deployment, new, "healthy")
+        deployment.update(pendingCount=0, runningCount=desired)
+    elif stage == "TEST_TRAFFIC_SHIFT":
+        entry["dockyard_test_weight"] = 100.0
+        _set_weights(backend, test, {live: 0, new: 100})
+    elif stage == "PRODUCTION_TRAFFIC_SHIFT":
+        weight = entry["dockyard_shifts"].pop(0)
+        entry["dockyard_weight"] = weight
+        _set_weights(backend, production, {live: 100 - weight, new: weight})
+        _event(service, f"(deployment {deployment['id']}) moved {weight:g}% of production "
+                        "traffic to the new service revision.")
+    elif stage == "CLEAN_UP":
+        for drained in service.deployments:
+            if drained is not deployment:
+                _deregister(backend, service, drained)
+
+
+def _register_in(backend: Any, deployment: dict[str, Any], group_arn: str, count: int) -> None:
+    from moto.elbv2.models import elbv2_backends
+
+    group = elbv2_backends[backend.account_id][backend.region_name].target_groups.get(group_arn)
+    addresses = [f"10.0.1.{next(_addresses) % 250 + 2}" for _ in range(count)]
+    deployment["dockyard"]["targets"] = addresses
+    if group is not None:
+        group.register([{"Id": a, "Port": group.port or 80} for a in addresses])
+        group.__dict__.setdefault("dockyard_health", {}).update(
+            dict.fromkeys(addresses, HEALTH["initial"]))
+
+
+def _played_health(backend: Any, deployment: dict[str, Any], group_arn: str, state: str) -> None:
+    from moto.elbv2.models import elbv2_backends
+
+    group = elbv2_backends[backend.account_id][backend.region_name].target_groups.get(group_arn)
+    if group is not None:
+        group.__dict__.setdefault("dockyard_health", {}).update(
+            dict.fromkeys(deployment["dockyard"].get("targets", []), HEALTH[state]))
+
+
+def _finish(backend: Any, service: Any, deployment: dict[str, Any],
+            entry: dict[str, Any]) -> None:
+    """All traffic is on the new revision: its target group becomes the production one."""
+    service.dockyard_live_group = entry["dockyard_groups"][1]
+    entry.pop("lifecycleStage", None)
+    if entry.get("alarms"):
+        entry["alarms"]["status"] = "MONITORING_COMPLETE"
+    _complete(service, deployment, deployment["desiredCount"])
+
+
+def _roll_back(backend: Any, service: Any, deployment: dict[str, Any], entry: dict[str, Any],
+               *, reason: str) -> None:
+    """Traffic goes back to the old revision, which never stopped (ROLLBACK_IN_PROGRESS)."""
+    live, new, production, test = entry["dockyard_groups"]
+    _set_weights(backend, production, {live: 100, new: 0})
+    _set_weights(backend, test, {live: 100, new: 0})
+    entry.update(status="ROLLBACK_IN_PROGRESS", statusReason=reason,
+                 rollback={"reason": reason, "startedAt": _now()})
+    entry["dockyard_weight"] = 0.0
+    deployment.update(rolloutState="FAILED", rolloutStateReason=reason)
+    _event(service, f"(deployment {deployment['id']}) deployment failed: {reason}")
+
+
+def _rolled_back(backend: Any, service: Any, deployment: dict[str, Any],
+                 entry: dict[str, Any]) -> None:
+    _deregister(backend, service, deployment)
+    service.deployments[:] = [d for d in service.deployments if d is not deployment]
+    previous = service.deployments[0] if service.deployments else None
+    if previous is not None:
+        previous["status"] = "PRIMARY"
+        service.task_definition = previous["taskDefinition"]
+    entry.update(status="ROLLBACK_SUCCESSFUL", finishedAt=_now())
+    entry.pop("lifecycleStage", None)
+    _event(service, "has reached a steady state.")
+
+
+def _service_deployment(entry: dict[str, Any]) -> dict[str, Any]:
+    """A history entry as DescribeServiceDeployments answers it."""
+    public = {k: v for k, v in entry.items() if k != "taskDefinition"
+              and not k.startswith("dockyard")}
+    weight = entry.get("dockyard_weight")
+    if weight is not None:
+        public["targetServiceRevision"] = {
+            "arn": entry["targetServiceRevisionArn"],
+            "requestedProductionTrafficWeight": weight,
+            "requestedTestTrafficWeight": entry.get("dockyard_test_weight", 0.0)}
+    return public

@@ -30,6 +30,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import tarfile
 import threading
 import time
@@ -205,7 +206,8 @@ class FakeKaniko:
                               "already exists"])
                 code = 1
                 return
-            code = _play(command, logger, lambda: task.desired_status == "STOPPED")
+            env = {e["name"]: e["value"] for e in container.get("environment", [])}
+            code = _play(command, logger, lambda: task.desired_status == "STOPPED", env)
         except Exception as err:  # a bug in the player: said in the task's stop reason
             task.stopped_reason = f"fake one-off task: {err!r}"
             code = None
@@ -390,16 +392,20 @@ class _Log:
                                               for i, line in enumerate(lines)])
 
 
-def _play(command: list[str], logger: _Log, stopped: Any) -> int:
-    """Play ``sh -c "echo ...; sleep N; exit N"`` step by step; other commands log and exit
-    0. A task stopped while it sleeps exits 143 (SIGTERM), as a shell does."""
+def _play(command: list[str], logger: _Log, stopped: Any,
+          env: dict[str, str] | None = None) -> int:
+    """Play ``sh -c "echo ...; sleep N; exit N"`` step by step, ``$NAME`` expanded from the
+    container's environment as the shell would; other commands log and exit 0. A task
+    stopped while it sleeps exits 143 (SIGTERM), as a shell does."""
     if command[:2] != ["sh", "-c"] or len(command) < 3:
         logger.write([f"fake container: ran {' '.join(command)}"])
         return 0
+    values = env or {}
     for step in (part.strip() for part in command[2].split(";")):
         word, _, rest = step.partition(" ")
         if word == "echo":
-            logger.write([rest.strip("'\"")])
+            logger.write([re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?",
+                                 lambda m: values.get(m.group(1), ""), rest.strip("'\""))])
         elif word == "sleep":
             until = time.monotonic() + float(rest or 0)
             while time.monotonic() < until:

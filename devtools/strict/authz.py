@@ -162,8 +162,29 @@ def _service(call: Call, where: Where) -> list[Check]:
         context["ecs:task-definition"] = _task_definition(
             str(call.params["taskDefinition"]), where)[0]
     checks = [Check(f"ecs:{call.action}", service, context)]
+    # A progressive strategy's infrastructure role is passed to ECS itself (ECS Developer
+    # Guide, "Amazon ECS infrastructure IAM role for load balancers").
+    for balancer in call.params.get("loadBalancers") or []:
+        role = (balancer.get("advancedConfiguration") or {}).get("roleArn")
+        if role:
+            checks.append(Check("iam:PassRole", str(role),
+                                {"iam:PassedToService": "ecs.amazonaws.com"}))
     if call.action == "CreateService" and call.params.get("tags"):
         checks.append(Check("ecs:TagResource", service, {"ecs:CreateAction": "CreateService"}))
+    return checks
+
+
+@rule("ecs", "DescribeServiceDeployments", "ContinueServiceDeployment")
+def _service_deployments(call: Call, where: Where) -> list[Check]:
+    """Service Authorization Reference: the service-deployment resource
+    (arn:...:service-deployment/CLUSTER/SERVICE/ID), with ecs:cluster and ecs:service."""
+    arns = call.params.get("serviceDeploymentArns") or [call.params.get("serviceDeploymentArn")]
+    checks = []
+    for arn in arns:
+        cluster, service = str(arn).split(":", 5)[5].split("/")[1:3]
+        checks.append(Check(f"ecs:{call.action}", str(arn), {
+            "ecs:cluster": where.arn("ecs", f"cluster/{cluster}"),
+            "ecs:service": where.arn("ecs", f"service/{cluster}/{service}")}))
     return checks
 
 

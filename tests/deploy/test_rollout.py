@@ -65,6 +65,9 @@ class FakeEcs:
         self.calls.append(("create", request["taskDefinition"]))
         return service(deployment("ecs-svc/new", self.revisions, "IN_PROGRESS"))
 
+    def image_of(self, task_definition: str) -> str:
+        return f"repo@sha256:{task_definition[-1]}"
+
     def update(self, request: dict[str, Any]) -> ServiceState:
         self.calls.append(("update", request["taskDefinition"]))
         rev = int(request["taskDefinition"].rsplit(":", 1)[1])

@@ -27,9 +27,10 @@ class HostedZone:
 
 
 class Account:
-    """STS, EC2 and Route 53 lookups."""
+    """STS, EC2, Route 53 and Secrets Manager lookups, and the live weights of a stack's
+    listener rules."""
 
-    def __init__(self, sts: Any, ec2: Any, route53: Any, secrets: Any = None,
+    def __init__(self, sts: Any, ec2: Any, route53: Any, secrets: Any = None, *,
                  cloudformation: Any = None, elb: Any = None) -> None:
         self._sts = sts
         self._ec2 = ec2
@@ -69,9 +70,11 @@ class Account:
         target group in ``stack``; empty when the stack or the rule does not exist yet."""
         with translated(f"read the live weights of {rule} in {stack}",
                         done_if=("ValidationError", "RuleNotFound")):
-            physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
-                        for r in self._cloudformation.describe_stack_resources(
-                            StackName=stack)["StackResources"]}
+            physical: dict[str, str] = {}
+            pages = self._cloudformation.get_paginator("list_stack_resources")
+            for page in pages.paginate(StackName=stack):
+                physical.update({r.get("LogicalResourceId", ""): r.get("PhysicalResourceId", "")
+                                 for r in page.get("StackResourceSummaries", [])})
             if not physical.get(rule):
                 return {}
             rules = self._elb.describe_rules(RuleArns=[physical[rule]])["Rules"]

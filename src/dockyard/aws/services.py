@@ -57,6 +57,7 @@ class ServiceState:
     events: list[ServiceEvent] = field(default_factory=list)
     arn: str = ""
     deployments: list[Deployment] = field(default_factory=list)
+    current_deployment: str = ""  # the ARN of the service deployment under way, or last
 
     def deployment(self, deployment_id: str) -> Deployment | None:
         """The deployment with this id, while the service still lists it."""
@@ -143,6 +144,20 @@ class Services:
             raw = self._client.update_service(**request)
         return service_state(raw["service"])
 
+    def service_deployment(self, arn: str) -> ServiceDeployment | None:
+        """One service deployment (None while DescribeServiceDeployments does not know it:
+        it is eventually consistent, like DescribeServices)."""
+        with translated("describe the service deployment"):
+            raw = self._client.describe_service_deployments(serviceDeploymentArns=[arn])
+        found = raw.get("serviceDeployments") or []
+        return service_deployment(found[0]) if found else None
+
+    def continue_deployment(self, arn: str, hook_id: str, action: str) -> None:
+        """Continue (``CONTINUE``) or roll back (``ROLLBACK``) a deployment paused at a hook."""
+        with translated(f"{action.lower()} the paused deployment"):
+            self._client.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook_id,
+                                                     action=action)
+
     def delete(self, cluster: str, name: str) -> None:
         """Delete a service, stopping its tasks (ECS drains it, then marks it INACTIVE)."""
         with translated(f"delete the service {name}", done_if=(
@@ -207,7 +222,55 @@ def service_state(s: dict[str, Any]) -> ServiceState:
         task_definition=s.get("taskDefinition", ""),
         events=[ServiceEvent(e.get("id", ""), e.get("createdAt"), e.get("message", ""))
                 for e in s.get("events", [])],
-        arn=s.get("serviceArn", ""), deployments=deployments)
+        arn=s.get("serviceArn", ""), deployments=deployments,
+        current_deployment=s.get("currentServiceDeployment", ""))
+
+
+@dataclass(frozen=True)
+class PausedHook:
+    """A PAUSE lifecycle hook waiting for ContinueServiceDeployment."""
+
+    hook_id: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ServiceDeployment:
+    """A service deployment as DescribeServiceDeployments reports it: where a blue-green,
+    canary or linear deployment stands, and why it ended."""
+
+    arn: str
+    status: str  # PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, ROLLBACK_IN_PROGRESS, ...
+    stage: str = ""  # the lifecycle stage: SCALE_UP, TEST_TRAFFIC_SHIFT, BAKE_TIME, ...
+    reason: str = ""
+    rollback_reason: str = ""
+    triggered_alarms: list[str] = field(default_factory=list)
+    production_weight: float | None = None  # % of production traffic on the new revision
+    test_weight: float | None = None
+    paused: list[PausedHook] = field(default_factory=list)
+    running: int = 0
+    requested: int = 0
+
+    @property
+    def finished(self) -> bool:
+        """Whether ECS is done with it, either way."""
+        return self.status in ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
+
+
+def service_deployment(raw: dict[str, Any]) -> ServiceDeployment:
+    """A DescribeServiceDeployments entry, in dockyard's terms."""
+    target = raw.get("targetServiceRevision") or {}
+    return ServiceDeployment(
+        arn=raw.get("serviceDeploymentArn", ""), status=raw.get("status", ""),
+        stage=raw.get("lifecycleStage", ""), reason=raw.get("statusReason", ""),
+        rollback_reason=(raw.get("rollback") or {}).get("reason", ""),
+        triggered_alarms=list((raw.get("alarms") or {}).get("triggeredAlarmNames") or []),
+        production_weight=target.get("requestedProductionTrafficWeight"),
+        test_weight=target.get("requestedTestTrafficWeight"),
+        paused=[PausedHook(h.get("hookId", ""), h.get("expiresAt"))
+                for h in raw.get("lifecycleHookDetails") or []
+                if h.get("targetType") == "PAUSE" and h.get("status") == "AWAITING_ACTION"],
+        running=target.get("runningTaskCount", 0), requested=target.get("requestedTaskCount", 0))
 
 
 

@@ -14,8 +14,10 @@ from dockyard.errors import Cancelled, DockyardError, ExitCode
 
 if TYPE_CHECKING:
     from dockyard.cli.wiring import Wiring
+    from dockyard.config.models import Strategy
     from dockyard.deploy.app import AppDeployer, DeployResult
     from dockyard.deploy.definition import AppTarget
+    from dockyard.deploy.stages import SmokeTest
 
 _WAIT_HELP = "Wait for the deployment's outcome (--no-wait returns once it started)."
 _TIMEOUT_HELP = "Stop waiting after this long, like 15m (the deployment goes on)."
@@ -26,12 +28,17 @@ _TIMEOUT_HELP = "Stop waiting after this long, like 15m (the deployment goes on)
 @click.option("--image", "image", required=True, metavar="REF",
               help="What `dockyard build` printed (repo@sha256:...), or a tag of the app's "
                    "ECR repository (v1.2.0, web:v1.2.0), resolved to its digest first.")
+@click.option("--strategy", type=click.Choice(["rolling", "blue-green", "canary", "linear"]),
+              default=None, help="This deploy only: how traffic moves to the new revision "
+                                 "(default: apps.APP.deploy.strategy in dockyard.yml). "
+                                 "blue-green, canary and linear need the app stack to have "
+                                 "been deployed with one of them.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help=_WAIT_HELP)
 @click.option("--timeout", default="15m", show_default=True, metavar="DURATION",
               help=_TIMEOUT_HELP)
 @events_option
 @common_options
-def deploy(app: str, image: str, wait: bool, timeout: str) -> int:
+def deploy(app: str, image: str, strategy: Strategy | None, wait: bool, timeout: str) -> int:
     """Roll APP's service to an image, pinned by digest, and wait for the outcome.
 
     Registers a task definition revision from dockyard.yml (port, size, env, secrets by
@@ -39,6 +46,12 @@ def deploy(app: str, image: str, wait: bool, timeout: str) -> int:
     the deployment this update started until ECS says COMPLETED or FAILED: a deployment the
     circuit breaker rolled back exits 4 even though the service is stable again. Exit 124
     when the deployment is still running at --timeout.
+
+    With blue-green, canary or linear, each stage is reported as ECS reaches it (scale-up,
+    test traffic, production traffic with its percentage, bake, clean-up); a smoke test set
+    in dockyard.yml runs as a one-off task against the test endpoint before production
+    traffic moves, and a failing one rolls the deployment back (exit 4). A --timeout needs
+    room for the bake times.
     """
     from dockyard.deploy.image import pin_image
     from dockyard.rules import parse_duration
@@ -51,7 +64,7 @@ def deploy(app: str, image: str, wait: bool, timeout: str) -> int:
     deployer = _deployer(wired)
     wired.progress.note("deploy", f"deploying {pinned.rsplit('/', 1)[-1]} to {app}")
     return _waited(wired, app, lambda: deployer.deploy(
-        target, pinned, target.secret_arns, wait=wait, timeout=seconds))
+        target, pinned, target.secret_arns, wait=wait, timeout=seconds, strategy=strategy))
 
 
 @click.command()
@@ -127,9 +140,43 @@ def app_target(wired: Wiring, app: str) -> AppTarget:
 def _deployer(wired: Wiring) -> AppDeployer:
     from dockyard.deploy.app import AppDeployer
     from dockyard.deploy.rollout import RolloutWatch
+    from dockyard.deploy.stages import StageWatch
 
     watch = RolloutWatch(wired.services, wired.clock, wired.progress)
-    return AppDeployer(wired.cfg, wired.services, watch, wired.progress)
+    stages = StageWatch(wired.services, wired.clock, wired.progress)
+    return AppDeployer(wired.cfg, wired.services, watch, wired.progress, stages=stages,
+                       smoke=lambda target, image: _smoke_test(wired, target, image))
+
+
+def _smoke_test(wired: Wiring, target: AppTarget, image: str) -> SmokeTest:
+    """The app's smoke test: its command as a one-off task of the new image (dockyard run's
+    way), told where the test endpoint is."""
+    from dockyard.builds.task import Runner, StopSignal
+    from dockyard.deploy.oneoff import RUN_STREAM_PREFIX, OneOff, run_one_off, smoke_definition
+    from dockyard.deploy.oneoff import task_spec as one_off_spec
+
+    settings = wired.cfg.apps[target.app].deploy
+    command = settings.smoke_test or ""
+
+    def run() -> tuple[bool, str]:
+        arn = wired.services.register(smoke_definition(wired.cfg, target, image))
+        app = wired.cfg.apps[target.app]
+        spec = one_off_spec(wired.cfg, target, arn, ["sh", "-c", command], cpu=app.cpu,
+                            memory=app.memory)
+        runner = Runner(tasks=wired.tasks, logs=wired.logs, clock=wired.clock,
+                        log_group=target.log_group, container=target.app, stop=StopSignal(),
+                        progress=wired.progress, what="smoke test",
+                        stream_prefix=RUN_STREAM_PREFIX)
+        done = OneOff(target.app, arn, image, spec.command or [],
+                      run_one_off(runner, spec, settings.smoke_timeout_minutes * 60.0))
+        code = done.exit_code
+        if code == ExitCode.TIMEOUT:
+            return False, f"`{command}` ran past {settings.smoke_timeout_minutes} min"
+        if code == ExitCode.TASK_FAILED_TO_START and done.outcome is not None:
+            return False, f"its task never ran: {done.outcome.reason or 'no reason given'}"
+        return code == 0, f"`{command}` exited {code}"
+
+    return run
 
 
 def _waited(wired: Wiring, app: str, act: Callable[[], DeployResult]) -> int:

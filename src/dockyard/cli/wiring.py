@@ -155,7 +155,8 @@ class Wiring:
 
         return Account(self.aws.client("sts"), self.aws.client("ec2"),
                        self.aws.client("route53"), self.aws.client("secretsmanager"),
-                       self.aws.client("cloudformation"), self.aws.client("elbv2"))
+                       cloudformation=self.aws.client("cloudformation"),
+                       elb=self.aws.client("elbv2"))
 
     @cached_property
     def retained(self) -> RetainedData:

@@ -550,9 +550,9 @@ class Config(Model):
             for priority in self._rule_priorities(name, app):
                 if priority in priorities:
                     other = priorities[priority]
+                    other = other if other == "jenkins" else f"apps.{other}"
                     raise cross_error(("apps", name), f"its listener rule priority {priority} "
-                                      f"clashes with {other if other == 'jenkins' else 'apps.' + other}"
-                                      f"; set apps.{name}.priority")
+                                      f"clashes with {other}; set apps.{name}.priority")
                 priorities[priority] = name
         return self
 

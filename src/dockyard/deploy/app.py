@@ -3,20 +3,23 @@ deployment that started."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from dockyard.aws.ecs import TaskState
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.aws.services import ServiceState
-from dockyard.config.models import Config
+from dockyard.config.models import Config, Strategy
 from dockyard.deploy.definition import (
     AppTarget,
+    check_strategy,
     create_request,
     task_definition,
     update_request,
 )
 from dockyard.deploy.rollout import RolloutOutcome, RolloutWatch
+from dockyard.deploy.stages import SmokeTest, StageWatch
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import short_arn
 from dockyard.progress import Progress
@@ -34,6 +37,7 @@ class ServiceApi(Protocol):
     def create(self, request: dict[str, Any]) -> ServiceState: ...
     def update(self, request: dict[str, Any]) -> ServiceState: ...
     def completed_task_definitions(self, cluster: str, service: str) -> list[str]: ...
+    def image_of(self, task_definition: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class DeployResult:
     created: bool
     image: str = ""
     outcome: RolloutOutcome | None = None
+    strategy: Strategy = "rolling"
 
     @property
     def exit_code(self) -> ExitCode:
@@ -71,23 +76,30 @@ class AppDeployer:
     services: ServiceApi
     watch: RolloutWatch
     progress: Progress
+    # Blue-green, canary and linear deployments are followed stage by stage; the smoke test
+    # of a deploy of ``image`` to ``target`` is made by ``smoke``.
+    stages: StageWatch | None = None
+    smoke: Callable[[AppTarget, str], SmokeTest] | None = None
 
     def deploy(self, target: AppTarget, image: str, secret_arns: dict[str, str], *,
-               wait: bool, timeout: float) -> DeployResult:
-        """Register a revision running ``image`` and roll the service to it."""
+               wait: bool, timeout: float, strategy: Strategy | None = None) -> DeployResult:
+        """Register a revision running ``image`` and roll the service to it (with dockyard.yml's
+        strategy, or ``strategy`` this once)."""
+        strategy = check_strategy(self.cfg, target, strategy)
         definition = task_definition(self.cfg, target, image, secret_arns)
         arn = self.services.register(definition)
         self.progress.note("deploy",
                            f"registered {short_arn(arn)} ({image.rsplit('@', 1)[-1][:19]})")
         before = self.services.describe(target.cluster, target.app)
         if before is None:
-            state = self.services.create(create_request(self.cfg, target, arn))
+            state = self.services.create(create_request(self.cfg, target, arn, strategy))
             self.progress.note("deploy", f"created the service {target.app} in "
                                          f"{short_arn(target.cluster)}")
         else:
-            state = self.services.update(update_request(self.cfg, target, arn))
+            state = self.services.update(update_request(self.cfg, target, arn,
+                                                        strategy=strategy))
         return self._follow("deploy", target, state, arn, before, wait=wait, timeout=timeout,
-                            image=image)
+                            image=image, strategy=strategy)
 
     def rollback(self, target: AppTarget, *, wait: bool, timeout: float) -> DeployResult:
         """Roll the service back to the task definition of its last completed deployment
@@ -106,14 +118,15 @@ class AppDeployer:
                 f"(it runs {short_arn(current)})")
         self.progress.note("deploy", f"rolling {target.app} back from {short_arn(current)} to "
                                      f"{short_arn(previous)}, its last completed deployment")
+        strategy = check_strategy(self.cfg, target, None)
         state = self.services.update(update_request(self.cfg, target, previous,
                                                     with_load_balancer=False))
         return self._follow("rollback", target, state, previous, before, wait=wait,
-                            timeout=timeout)
+                            timeout=timeout, strategy=strategy)
 
     def _follow(self, action: Action, target: AppTarget, state: ServiceState, arn: str,
                 before: ServiceState | None, *, wait: bool, timeout: float,
-                image: str = "") -> DeployResult:
+                image: str = "", strategy: Strategy = "rolling") -> DeployResult:
         ours = next((d for d in state.deployments
                      if d.status == "PRIMARY" and d.task_definition == arn), state.primary)
         if ours is None:
@@ -121,12 +134,27 @@ class AppDeployer:
                                 hint="dockyard status " + target.app)
         self.progress.note("deploy", f"deployment {ours.deployment_id} started")
         result = DeployResult(action, target.app, target.url, arn, ours.deployment_id,
-                              created=before is None, image=image)
+                              created=before is None, image=image, strategy=strategy)
         if not wait:
             return result
-        known = [e.event_id for e in (before.events if before else [])]
-        outcome = self.watch.watch(target.cluster, target.app, ours.deployment_id, arn,
-                                   timeout, known_events=known)
+        # A new service's first deployment has no old revision to move traffic from: its
+        # tasks start and it completes as a rolling one does.
+        if strategy != "rolling" and before is not None and self.stages is not None:
+            self.progress.note("deploy", f"{strategy} deployment: following it stage by stage")
+            smoke = None
+            if self.smoke is not None and self.cfg.apps[target.app].deploy.smoke_test:
+                smoke = self.smoke(target, image or self.services.image_of(arn))
+            previous = before.current_deployment if before else ""
+            outcome = self.stages.watch(
+                target.cluster, target.app, ours.deployment_id, arn, timeout,
+                deployment_arn=state.current_deployment
+                if state.current_deployment != previous else "",
+                previous_arn=previous, smoke=smoke)
+        else:
+            known = [e.event_id for e in (before.events if before else [])]
+            outcome = self.watch.watch(target.cluster, target.app, ours.deployment_id, arn,
+                                       timeout, known_events=known)
         return DeployResult(action, target.app, target.url, arn, ours.deployment_id,
-                            created=before is None, image=image, outcome=outcome)
+                            created=before is None, image=image, outcome=outcome,
+                            strategy=strategy)
 

@@ -21,7 +21,7 @@ from dockyard.builds.task import Runner, Status, TaskOutcome
 from dockyard.config.models import Config
 from dockyard.deploy.definition import APP_TAG_KEY, AppTarget, family, task_definition
 from dockyard.errors import DockyardError, ExitCode
-from dockyard.names import TAG_KEY
+from dockyard.names import TAG_KEY, TEST_HEADER
 
 RUN_STREAM_PREFIX = "run"
 """The awslogs stream prefix of one-off tasks: ``run/<app>/<task id>``."""
@@ -68,6 +68,19 @@ def run_definition(cfg: Config, app: str, base: dict[str, Any]) -> dict[str, Any
         containers[0].setdefault("memory", int(request["memory"]))
     return {**request, "family": run_family(cfg, app), "containerDefinitions": containers,
             "tags": [{"key": TAG_KEY, "value": cfg.name}, {"key": APP_TAG_KEY, "value": app}]}
+
+
+def smoke_definition(cfg: Config, target: AppTarget, image: str) -> dict[str, Any]:
+    """The run-family revision of a deploy's smoke test: the new revision's definition, told
+    where the test endpoint is: $DOCKYARD_TEST_URL (the app's URL) and $DOCKYARD_TEST_HEADER
+    (the header the test listener rule wants, ``X-Dockyard-Test: <app>``)."""
+    base = task_definition(cfg, target, image, target.secret_arns)
+    (container,) = base["containerDefinitions"]
+    container["environment"] = [*container["environment"],
+                                {"name": "DOCKYARD_TEST_URL", "value": target.url.rstrip("/")},
+                                {"name": "DOCKYARD_TEST_HEADER",
+                                 "value": f"{TEST_HEADER}: {target.app}"}]
+    return run_definition(cfg, target.app, base)
 
 
 @dataclass(frozen=True)

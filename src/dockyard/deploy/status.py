@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from dockyard.aws.ecs import TaskState
-from dockyard.aws.services import ServiceState
+from dockyard.aws.services import ServiceDeployment, ServiceState
 from dockyard.deploy.definition import AppTarget
 
 
@@ -17,6 +17,7 @@ class StatusApi(Protocol):
     def tasks_of(self, cluster: str, deployment_id: str, status: str,
                  limit: int = 10) -> list[TaskState]: ...
     def image_of(self, task_definition: str) -> str: ...
+    def service_deployment(self, arn: str) -> ServiceDeployment | None: ...
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class AppStatus:
     service: ServiceState | None
     image: str = ""
     tasks: list[tuple[str, TaskState]] = field(default_factory=list)  # (deployment id, task)
+    ongoing: ServiceDeployment | None = None  # a deployment under way: its stage and traffic
 
 
 def app_status(api: StatusApi, target: AppTarget) -> AppStatus:
@@ -38,4 +40,9 @@ def app_status(api: StatusApi, target: AppTarget) -> AppStatus:
     image = api.image_of(primary.task_definition) if primary else ""
     tasks = [(d.deployment_id, t) for d in service.deployments
              for t in api.tasks_of(target.cluster, d.deployment_id, "RUNNING")]
-    return AppStatus(target, service, image, tasks)
+    ongoing = None
+    if service.current_deployment and any(d.rollout_state == "IN_PROGRESS"
+                                          for d in service.deployments):
+        current = api.service_deployment(service.current_deployment)
+        ongoing = current if current is not None and not current.finished else None
+    return AppStatus(target, service, image, tasks, ongoing)

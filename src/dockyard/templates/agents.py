@@ -154,6 +154,14 @@ def _deploy_statements(cfg: Config, cluster: Any) -> list[Any]:
         allow(["iam:PassRole"],
               [Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/{cfg.name}-app-*")],
               awacs_iam.Condition(awacs_iam.StringEquals(_ECS_TASKS)), sid="PassAppRoles"),
+        # Blue-green, canary and linear deploys: the app stacks' infrastructure roles go to
+        # ECS itself, and the deployment is followed (and its smoke-test pause answered).
+        allow(["iam:PassRole"],
+              [Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role/{cfg.name}-app-*")],
+              awacs_iam.Condition(awacs_iam.StringEquals(
+                  "iam:PassedToService", "ecs.amazonaws.com")), sid="PassTrafficRoles"),
+        allow(["ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment"],
+              [Sub(f"{arn}:service-deployment/{cfg.name}/*")], sid="FollowAppDeployments"),
         allow(["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"],
               [Sub(f"{_ARN}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/dockyard/"
                    f"{cfg.name}/apps/*")], sid="AppLogs"),

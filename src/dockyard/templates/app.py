@@ -88,7 +88,7 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
     target_group = t.add_resource(_target_group("TargetGroup", app, p))
     progressive: dict[str, Any] = {}
     if app.deploy.progressive:
-        progressive = _progressive(t, cfg, app_name, p, inputs, target_group)
+        progressive = _progressive(t, cfg, app_name, (p, inputs), target_group)
     else:
         add_host(t, cfg, p, host=host, priority=app_priority(app_name, app),
                  target_group=target_group)
@@ -145,7 +145,8 @@ def forward_weight_fact(stack: str, rule: str, target_group: str) -> str:
     return f"forward-weight:{stack}:{rule}:{target_group}"
 
 
-def _progressive(t: Any, cfg: Config, app_name: str, p: dict[str, Any], inputs: dict[str, Any],
+def _progressive(t: Any, cfg: Config, app_name: str,
+                 parameters: tuple[dict[str, Any], dict[str, Any]],
                  target_group: elb.TargetGroup) -> dict[str, Any]:
     """What ECS's blue-green, canary and linear strategies need (ECS Developer Guide,
     "Application Load Balancer resources for blue/green, linear, and canary deployments"):
@@ -156,6 +157,7 @@ def _progressive(t: Any, cfg: Config, app_name: str, p: dict[str, Any], inputs: 
     that ``up`` reads from the live rules: an update of this stack never sends production
     traffic back to a target group the service has left.
     """
+    p, inputs = parameters
     app = cfg.apps[app_name]
     host = app.host or app_name
     stack = cfg.stack_name(app_stack_key(app_name))

@@ -9,6 +9,7 @@ from dockyard.names import short_arn
 from dockyard.ui.text import columns
 
 if TYPE_CHECKING:
+    from dockyard.aws.services import ServiceDeployment
     from dockyard.aws.storage import LogEvent
     from dockyard.deploy.app import DeployResult
     from dockyard.deploy.status import AppStatus
@@ -94,6 +95,12 @@ def status_document(status: AppStatus) -> dict[str, Any]:
                        "started_at": t.started_at, "capacity": t.capacity_provider}
                       for deployment, t in status.tasks],
             "events": [{"at": e.created_at, "message": e.message} for e in service.events[:5]],
+            "ongoing": None if status.ongoing is None else {
+                "arn": status.ongoing.arn, "status": status.ongoing.status,
+                "stage": status.ongoing.stage,
+                "production_weight": status.ongoing.production_weight,
+                "test_weight": status.ongoing.test_weight,
+                "paused": bool(status.ongoing.paused)},
         },
     }
 
@@ -109,6 +116,8 @@ def status_text(status: AppStatus) -> str:
              f"{service.desired} running, {service.pending} pending"]
     if status.image:
         lines.append(f"Image   {status.image}")
+    if status.ongoing is not None:
+        lines.append(f"Stage   {ongoing_text(status.ongoing)}")
     lines += ["", "Deployments"]
     lines += columns([[d.deployment_id, d.status, d.rollout_state or "-",
                        short_arn(d.task_definition),
@@ -122,6 +131,20 @@ def status_text(status: AppStatus) -> str:
         lines += ["", "Recent events"]
         lines += [f"  {_when(e.created_at)}  {e.message}" for e in service.events[:5]]
     return "\n".join(lines) + "\n"
+
+
+def ongoing_text(ongoing: ServiceDeployment) -> str:
+    """Where a deployment under way stands: its stage, what that means, its traffic."""
+    from dockyard.deploy.stages import STAGES
+
+    text = f"{ongoing.stage or ongoing.status}"
+    if ongoing.stage in STAGES:
+        text += f" ({STAGES[ongoing.stage]})"
+    if ongoing.production_weight is not None:
+        text += f", {ongoing.production_weight:g}% of production traffic on the new revision"
+    if ongoing.paused:
+        text += ", paused for its smoke test"
+    return text
 
 
 def log_line(event: LogEvent) -> str:

@@ -1,0 +1,181 @@
+"""Following a blue-green, canary or linear deployment stage by stage.
+
+ECS runs these strategies itself (ECS Developer Guide, "Amazon ECS blue/green deployments",
+"linear deployments", "canary deployments"): it starts the new revision beside the old one
+behind the alternate target group, moves test traffic, then production traffic (at once, a
+canary share first, or in steps), bakes, and cleans up. DescribeServiceDeployments says which
+lifecycle stage the deployment is in, how much traffic the new revision has, and, once it is
+over, whether it succeeded or was rolled back and why (an alarm, the circuit breaker, a hook).
+
+A smoke test is a PAUSE hook at POST_TEST_TRAFFIC_SHIFT: when the deployment waits there,
+dockyard runs the test and answers with ContinueServiceDeployment, CONTINUE or ROLLBACK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dockyard.aws.services import ServiceDeployment, ServiceState
+from dockyard.deploy.rollout import VISIBLE_WITHIN, RolloutOutcome
+from dockyard.errors import DockyardError
+from dockyard.names import short_arn
+from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
+from dockyard.progress import Progress
+
+POLL_SECONDS = 5.0
+
+STAGES = {
+    "RECONCILE_SERVICE": "reconciling the service's revisions",
+    "PRE_SCALE_UP": "about to start the new revision",
+    "SCALE_UP": "starting the new revision's tasks",
+    "POST_SCALE_UP": "the new revision runs; production traffic is on the old one",
+    "TEST_TRAFFIC_SHIFT": "moving test traffic to the new revision",
+    "POST_TEST_TRAFFIC_SHIFT": "test traffic reaches the new revision",
+    "PRODUCTION_TRAFFIC_SHIFT": "moving production traffic to the new revision",
+    "POST_PRODUCTION_TRAFFIC_SHIFT": "all production traffic is on the new revision",
+    "BAKE_TIME": "baking: the old revision stays up for an instant rollback",
+    "CLEAN_UP": "stopping the old revision",
+}
+
+SmokeTest = Callable[[], tuple[bool, str]]
+"""Runs the smoke test once: (passed, what happened, like "`curl ...` exited 7")."""
+
+
+class StageApi(Protocol):
+    """What following a progressive deployment calls (``dockyard.aws.services.Services``)."""
+
+    def describe(self, cluster: str, name: str) -> ServiceState | None: ...
+    def service_deployment(self, arn: str) -> ServiceDeployment | None: ...
+    def continue_deployment(self, arn: str, hook_id: str, action: str) -> None: ...
+
+
+@dataclass
+class StageWatch:
+    """Polls one service deployment to its end, reporting each stage and traffic shift, and
+    running the smoke test where the deployment pauses for it."""
+
+    services: StageApi
+    clock: Clock
+    progress: Progress
+    interval: float = POLL_SECONDS
+    _stage: str = ""
+    _status: str = ""
+    _weight: float | None = None
+    _answered: set[str] = field(default_factory=set)
+    _smoke_failure: str = ""
+
+    def watch(self, cluster: str, service: str, deployment_id: str, task_definition: str,
+              timeout: float, *, deployment_arn: str, previous_arn: str = "",
+              smoke: SmokeTest | None = None) -> RolloutOutcome:
+        """Wait up to ``timeout`` seconds for the deployment ``deployment_arn`` (or, when the
+        UpdateService answer did not name it, the service's next one after
+        ``previous_arn``)."""
+        started = self.clock.now()
+        arn = [deployment_arn]
+        last: list[ServiceDeployment | None] = [None]
+        changed = RolloutOutcome("timed_out", "", "")  # a stage or the traffic moved
+
+        def fetch() -> RolloutOutcome | None:
+            visible = last[0] is not None or self.clock.now() - started >= VISIBLE_WITHIN
+            if not arn[0]:
+                state = self.services.describe(cluster, service)
+                if state and state.current_deployment and \
+                        state.current_deployment != previous_arn:
+                    arn[0] = state.current_deployment
+                elif visible:
+                    raise DockyardError(f"ECS shows no new deployment of {service}",
+                                        hint=f"dockyard status {service}")
+                else:
+                    return None
+            current = self.services.service_deployment(arn[0])
+            if current is None:
+                if visible:
+                    raise DockyardError(f"the deployment {short_arn(arn[0])} of {service} is "
+                                        "gone", hint=f"dockyard status {service}")
+                return None
+            last[0] = current
+            moved = self._report(current)
+            for hook in current.paused:
+                if hook.hook_id not in self._answered:
+                    self._answer(arn[0], hook.hook_id, smoke)
+                    moved = True
+            if not current.finished:
+                return changed if moved else None
+            return self._judge(cluster, service, current, deployment_id, task_definition)
+
+        deadline = started + timeout
+        try:
+            while True:  # after each change, ask again soon: one stage often follows another
+                outcome = poll_until(fetch, lambda o: o is not None,
+                                     Poll(f"deployment of {service}", self.interval,
+                                          max(0.0, deadline - self.clock.now()),
+                                          first=min(1.0, self.interval)), self.clock)
+                if outcome is not changed:
+                    break
+        except WaitTimeoutError:
+            where = STAGES.get(self._stage, self._status.lower() or "not started")
+            return RolloutOutcome("timed_out", deployment_id, task_definition,
+                                  reason=f"still in {self._stage or 'progress'} ({where}) after "
+                                         f"{timeout / 60:g} min")
+        assert outcome is not None
+        return outcome
+
+    def _report(self, current: ServiceDeployment) -> bool:
+        """Say what changed since the last look; whether anything did."""
+        seen = (self._stage, self._weight, self._status)
+        if current.stage and current.stage != self._stage:
+            self._stage = current.stage
+            self.progress.note("deploy", f"stage {current.stage}: {STAGES.get(current.stage, '')}"
+                               .rstrip(": "))
+        weight = current.production_weight
+        if weight is not None and weight != self._weight and \
+                (self._weight is not None or weight > 0):
+            self._weight = weight
+            self.progress.note("deploy", f"production traffic: {weight:g}% on the new revision")
+        elif self._weight is None and weight is not None:
+            self._weight = weight
+        if current.status != self._status:
+            self._status = current.status
+            if current.status.startswith("ROLLBACK"):
+                self.progress.note("deploy", f"{current.status}: {_why(current, '')}")
+        return (self._stage, self._weight, self._status) != seen
+
+    def _answer(self, arn: str, hook_id: str, smoke: SmokeTest | None) -> None:
+        self._answered.add(hook_id)
+        if smoke is None:
+            self.progress.note("deploy", "the deployment is paused at a hook dockyard did not "
+                                         "set; it waits for `aws ecs continue-service-deployment`")
+            return
+        self.progress.note("deploy", "smoke test: running it against the test endpoint")
+        passed, what = smoke()
+        if passed:
+            self.progress.note("deploy", f"smoke test passed ({what}); continuing")
+            self.services.continue_deployment(arn, hook_id, "CONTINUE")
+            return
+        self._smoke_failure = f"smoke test failed: {what}"
+        self.progress.note("deploy", f"{self._smoke_failure}; rolling back")
+        self.services.continue_deployment(arn, hook_id, "ROLLBACK")
+
+    def _judge(self, cluster: str, service: str, current: ServiceDeployment,
+               deployment_id: str, task_definition: str) -> RolloutOutcome:
+        if current.status == "SUCCESSFUL":
+            return RolloutOutcome("completed", deployment_id, task_definition,
+                                  reason=f"{current.stage or 'deployment'} done, all traffic on "
+                                         f"{short_arn(task_definition)}")
+        state = self.services.describe(cluster, service)
+        restored = state.task_definition if state else ""
+        return RolloutOutcome("failed", deployment_id, task_definition,
+                              reason=_why(current, self._smoke_failure), restored=restored)
+
+
+def _why(current: ServiceDeployment, smoke_failure: str) -> str:
+    """Why a deployment was rolled back or stopped: the smoke test, an alarm, the circuit
+    breaker or a hook, as far as ECS and dockyard know."""
+    if smoke_failure:
+        return smoke_failure
+    if current.triggered_alarms:
+        return f"alarm(s) {', '.join(current.triggered_alarms)} in ALARM state"
+    reason = current.rollback_reason or current.reason
+    return reason or f"the deployment ended {current.status}"

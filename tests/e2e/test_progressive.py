@@ -1,0 +1,175 @@
+"""Blue-green, canary and linear deploys: the real CLI, as the Jenkins agents' role, against the
+strict emulator, whose ECS plays the strategies' lifecycle stages (devtools/fake_ecs.py) and
+moves the app stack's listener rule weights as ECS's infrastructure role would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dockyard.deploy.stages import STAGES
+from tests.e2e.conftest import Account, Dockyard
+from tests.e2e.test_deploy import REGISTRY, image_of, live, push
+
+SMOKE_OK = "echo smoke testing $DOCKYARD_TEST_URL; exit 0"
+
+
+def _progressive(dockyard: Dockyard, account: Account, where: Path, *,
+                 smoke: str = SMOKE_OK, step: str = "25") -> str:
+    """dockyard.yml (in ``where``) with web on canary (12.5% first), linear steps of
+    ``step``%, and a smoke test; then the stacks deployed, and v1 running. Returns v1."""
+    path = where / "dockyard.yml"
+    text = path.read_text()
+    block = ("    deploy:\n      strategy: canary\n      canary_percent: 12.5\n"
+             f"      step_percent: {step}\n      bake_minutes: 1\n"
+             f"      smoke_test: {json.dumps(smoke)}\n")
+    assert "    health_check: /\n" in text
+    path.write_text(text.replace("    health_check: /\n", "    health_check: /\n" + block, 1))
+    done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
+    assert done.returncode == 0, done.stderr
+    v1 = f"{REGISTRY}/acme/web@{push(account, 'v1')}"
+    first = dockyard("deploy", "web", "--image", v1, as_agent=True)
+    assert first.returncode == 0, first.stderr
+    return v1
+
+
+def _outputs(account: Account) -> dict[str, str]:
+    (stack,) = account.client("cloudformation").describe_stacks(
+        StackName="acme-app-web")["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+
+def _weights(account: Account, rule: str) -> dict[str, int]:
+    """The rule's forward weights, by target group output name."""
+    outputs = _outputs(account)
+    names = {outputs["TargetGroupArn"]: "blue", outputs["AlternateTargetGroupArn"]: "green"}
+    (found,) = account.client("elbv2").describe_rules(RuleArns=[outputs[rule]])["Rules"]
+    (action,) = found["Actions"]
+    return {names[g["TargetGroupArn"]]: g["Weight"]
+            for g in action["ForwardConfig"]["TargetGroups"]}
+
+
+def _stages(stderr: str) -> list[str]:
+    return [line.split("stage ", 1)[1].split(":")[0] for line in stderr.splitlines()
+            if "stage " in line and ":" in line.split("stage ", 1)[1]]
+
+
+def test_a_canary_deploy_is_reported_stage_by_stage_and_up_keeps_the_live_weights(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    _progressive(dockyard, account, tmp_path)
+    assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}
+    v2 = push(account, "v2")
+    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", as_agent=True)
+    assert done.returncode == 0, done.stderr
+    assert _stages(done.stderr) == [
+        "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+        "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
+        "BAKE_TIME", "CLEAN_UP"]
+    shifts = [line.split("production traffic: ")[1] for line in done.stderr.splitlines()
+              if "production traffic: " in line]
+    assert shifts == ["12.5% on the new revision", "100% on the new revision"]
+    assert "smoke test passed (`echo smoke testing $DOCKYARD_TEST_URL; exit 0` exited 0)" \
+        in done.stderr
+    assert "smoke testing https://web.example.com" in done.stderr, "the smoke task's own line"
+    assert "outcome      completed" in done.stdout
+    service = live(account)
+    assert service is not None
+    assert image_of(account, str(service["taskDefinition"])) == f"{REGISTRY}/acme/web@{v2}"
+    assert _weights(account, "ProductionRuleArn") == {"blue": 0, "green": 100}
+    # The app stack's next update keeps production where ECS left it.
+    again = dockyard("up", "--yes", "--only", "app-web")
+    assert again.returncode == 0, again.stderr
+    assert _weights(account, "ProductionRuleArn") == {"blue": 0, "green": 100}
+
+
+def test_a_canary_stopped_by_its_alarm_exits_4_and_leaves_traffic_on_the_old_revision(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    v1 = _progressive(dockyard, account, tmp_path)
+    account.client("cloudwatch").set_alarm_state(
+        AlarmName="acme-web-error-rate", StateValue="ALARM",
+        StateReason="Threshold Crossed: 2 datapoints [31.0, 27.5] >= 5.0")
+    v2 = push(account, "v2")
+    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--events",
+                    as_agent=True)
+    assert done.returncode == 4, done.stderr
+    assert "alarm(s) acme-web-error-rate in ALARM state" in done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    notes = [e.get("message", "") for e in events if e.get("event") == "note"]
+    assert any(n.startswith("stage SCALE_UP") for n in notes), notes
+    assert any(n.startswith("ROLLBACK_IN_PROGRESS") for n in notes), notes
+    assert events[-1]["event"] == "summary"
+    service = live(account)
+    assert service is not None
+    assert image_of(account, str(service["taskDefinition"])) == v1
+    assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}
+
+
+def test_a_failing_smoke_test_rolls_back_before_production_traffic_moves(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    _progressive(dockyard, account, tmp_path, smoke="echo checking the test endpoint; exit 7")
+    v2 = push(account, "v2")
+    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", as_agent=True)
+    assert done.returncode == 4, done.stderr
+    assert "smoke test failed: `echo checking the test endpoint; exit 7` exited 7" in done.stderr
+    assert "PRODUCTION_TRAFFIC_SHIFT" not in _stages(done.stderr)
+    assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}
+    assert _weights(account, "TestRuleArn") == {"blue": 100, "green": 0}
+
+
+@pytest.mark.parametrize(("strategy", "shifts"), [
+    ("blue-green", ["100% on the new revision"]),
+    ("linear", ["25% on the new revision", "50% on the new revision",
+                "75% on the new revision", "100% on the new revision"]),
+])
+def test_a_one_time_strategy_moves_traffic_its_own_way(
+        dockyard: Dockyard, account: Account, tmp_path: Path, strategy: str,
+        shifts: list[str]) -> None:
+    _progressive(dockyard, account, tmp_path)
+    v2 = push(account, "v2")
+    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--strategy",
+                    strategy, as_agent=True)
+    assert done.returncode == 0, done.stderr
+    assert f"{strategy} deployment: following it stage by stage" in done.stderr
+    assert [line.split("production traffic: ")[1] for line in done.stderr.splitlines()
+            if "production traffic: " in line] == shifts
+    service = account.client("ecs").describe_services(cluster="acme", services=["web"])
+    settings = service["services"][0]["deploymentConfiguration"]
+    assert settings["strategy"] == strategy.upper().replace("-", "_")
+
+
+def test_status_shows_the_stage_of_a_deployment_under_way(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    _progressive(dockyard, account, tmp_path)
+    v2 = push(account, "v2")
+    started = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--no-wait",
+                       as_agent=True)
+    assert started.returncode == 0, started.stderr
+    stages = []
+    for _ in range(4):  # DescribeServices may show the service as it was (eventual consistency)
+        shown = dockyard("status", "web", as_agent=True)
+        assert shown.returncode == 0, shown.stderr
+        stages = [line for line in shown.stdout.splitlines() if line.startswith("Stage")]
+        if stages:
+            break
+    (stage,) = stages
+    assert stage.split()[1] in STAGES, stage
+    assert f"({STAGES[stage.split()[1]]})" in stage
+    document = json.loads(dockyard("status", "web", "--output", "json", as_agent=True).stdout)
+    assert document["service"]["ongoing"]["status"] == "IN_PROGRESS"
+    assert document["service"]["ongoing"]["stage"] in STAGES
+
+
+def test_a_progressive_deploy_on_a_rolling_stack_is_refused_before_anything_changes(
+        dockyard: Dockyard, account: Account) -> None:
+    done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
+    assert done.returncode == 0, done.stderr
+    refused = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{push(account, 'v1')}",
+                       "--strategy", "canary", as_agent=True)
+    assert refused.returncode == 3, refused.stderr
+    assert "a canary deploy needs the second target group" in refused.stderr
+    assert "dockyard up --only app-web" in refused.stderr
+    assert live(account) is None, "no service was created"
+    families = account.client("ecs").list_task_definitions(familyPrefix="acme-web")
+    assert families["taskDefinitionArns"] == [], "no revision was registered"
