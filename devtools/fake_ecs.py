@@ -56,6 +56,7 @@ RUN_FAILS = "dev.dockyard.fake/run-fails"  # one-off commands of the image fail 
 FAILURE_THRESHOLD = 3  # the circuit breaker's minimum
 
 _ids = itertools.count(1)
+_ORIGINAL: dict[str, Any] = {}  # moto's own handlers that the patches call
 
 
 def patch_ecs() -> None:
@@ -67,7 +68,7 @@ def patch_ecs() -> None:
         return
     create, update, describe = (backend.create_service, backend.update_service,
                                 backend.describe_services)
-    create_response = responses.EC2ContainerServiceResponse.create_service
+    _ORIGINAL["create_service_response"] = responses.EC2ContainerServiceResponse.create_service
 
     def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
         service = create(self, *args, **kwargs)
@@ -81,7 +82,8 @@ def patch_ecs() -> None:
         current = self._get_service(properties.get("cluster", "default"),
                                     properties["service"].split("/")[-1])
         before = (current.running_count, current.pending_count)
-        kept = (current.deployment_configuration, current.load_balancers)
+        kept = (getattr(current, "deployment_configuration", None),
+                getattr(current, "load_balancers", None))
         service = update(self, dict(properties))
         if properties.get("deployment_configuration") is not None:
             service.deployment_configuration = properties["deployment_configuration"]
@@ -105,95 +107,96 @@ def patch_ecs() -> None:
             _advance(self, service)
         return found, failures
 
-    def describe_service_deployments(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-
-        wanted = self._get_param("serviceDeploymentArns") or []
-        found = []
-        for service in list(self.ecs_backend.services.values()):
-            entries = [h for h in getattr(service, "dockyard_history", [])
-                       if h["serviceDeploymentArn"] in wanted]
-            if entries:
-                _advance(self.ecs_backend, service)
-                found += [_service_deployment(h) for h in entries]
-        return ActionResult({"serviceDeployments": found, "failures": [
-            {"arn": arn, "reason": "MISSING"} for arn in wanted
-            if arn not in {f["serviceDeploymentArn"] for f in found}]})
-
-    def continue_service_deployment(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-        from moto.ecs.exceptions import InvalidParameterException
-
-        arn, hook_id = self._get_param("serviceDeploymentArn"), self._get_param("hookId")
-        action = self._get_param("action") or "CONTINUE"
-        for service in list(self.ecs_backend.services.values()):
-            for entry in getattr(service, "dockyard_history", []):
-                hook = next((h for h in entry.get("lifecycleHookDetails", [])
-                             if h["hookId"] == hook_id), None)
-                if entry["serviceDeploymentArn"] != arn or hook is None:
-                    continue
-                if hook["status"] != "AWAITING_ACTION":
-                    raise InvalidParameterException(
-                        f"The lifecycle hook {hook_id} is not awaiting action.")
-                hook["status"] = "SUCCEEDED" if action == "CONTINUE" else "FAILED"
-                entry["dockyard_answer"] = action
-                return ActionResult({"serviceDeploymentArn": arn})
-        raise InvalidParameterException(
-            f"No paused lifecycle hook {hook_id} in service deployment {arn}.")
-
-    def create_service_response(self: Any) -> Any:
-        result = create_response(self)
-        service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
-                                                self._get_param("serviceName"))
-        for param, attribute in (("deploymentConfiguration", "deployment_configuration"),
-                                 ("healthCheckGracePeriodSeconds",
-                                  "health_check_grace_period_seconds"),
-                                 ("loadBalancers", "load_balancers")):
-            if self._get_param(param) is not None:
-                setattr(service, attribute, self._get_param(param))
-        try:
-            _check_strategy(self.ecs_backend, service)
-        except Exception:
-            self.ecs_backend.services.pop(f"{service.cluster_name}:{service.name}", None)
-            raise
-        return result
-
-    def list_service_deployments(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-
-        service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
-                                                self._get_param("service"))
-        wanted = self._get_param("status") or []
-        history = [h for h in reversed(getattr(service, "dockyard_history", []))
-                   if not wanted or h["status"] in wanted]
-        return ActionResult({"serviceDeployments": [
-            {k: v for k, v in h.items() if k != "taskDefinition"} for h in history]})
-
-    def describe_service_revisions(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-
-        wanted = set(self._get_param("serviceRevisionArns") or [])
-        revisions = [{"serviceRevisionArn": h["targetServiceRevisionArn"],
-                      "serviceArn": h["serviceArn"], "clusterArn": h["clusterArn"],
-                      "taskDefinition": h["taskDefinition"], "createdAt": h["createdAt"]}
-                     for service in self.ecs_backend.services.values()
-                     for h in getattr(service, "dockyard_history", [])
-                     if h["targetServiceRevisionArn"] in wanted]
-        return ActionResult({"serviceRevisions": revisions, "failures": []})
-
     _patch_load_balancing(models)
     for function in (create_service, update_service, describe_services):
         setattr(function, "_dockyard_patched", True)  # noqa: B010
     backend.create_service = create_service
     backend.update_service = update_service
     backend.describe_services = describe_services
-    responses.EC2ContainerServiceResponse.create_service = create_service_response
-    responses.EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
-    responses.EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions
-    responses.EC2ContainerServiceResponse.describe_service_deployments = \
-        describe_service_deployments
-    responses.EC2ContainerServiceResponse.continue_service_deployment = \
-        continue_service_deployment
+    answers = responses.EC2ContainerServiceResponse
+    answers.create_service = _create_service_response
+    answers.list_service_deployments = _list_service_deployments
+    answers.describe_service_revisions = _describe_service_revisions
+    answers.describe_service_deployments = _describe_service_deployments
+    answers.continue_service_deployment = _continue_service_deployment
+
+
+def _describe_service_deployments(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    wanted = self._get_param("serviceDeploymentArns") or []
+    found = []
+    for service in list(self.ecs_backend.services.values()):
+        entries = [h for h in getattr(service, "dockyard_history", [])
+                   if h["serviceDeploymentArn"] in wanted]
+        if entries:
+            _advance(self.ecs_backend, service)
+            found += [_service_deployment(h) for h in entries]
+    return ActionResult({"serviceDeployments": found, "failures": [
+        {"arn": arn, "reason": "MISSING"} for arn in wanted
+        if arn not in {f["serviceDeploymentArn"] for f in found}]})
+
+def _continue_service_deployment(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+    from moto.ecs.exceptions import InvalidParameterException
+
+    arn, hook_id = self._get_param("serviceDeploymentArn"), self._get_param("hookId")
+    action = self._get_param("action") or "CONTINUE"
+    for service in list(self.ecs_backend.services.values()):
+        for entry in getattr(service, "dockyard_history", []):
+            hook = next((h for h in entry.get("lifecycleHookDetails", [])
+                         if h["hookId"] == hook_id), None)
+            if entry["serviceDeploymentArn"] != arn or hook is None:
+                continue
+            if hook["status"] != "AWAITING_ACTION":
+                raise InvalidParameterException(
+                    f"The lifecycle hook {hook_id} is not awaiting action.")
+            hook["status"] = "SUCCEEDED" if action == "CONTINUE" else "FAILED"
+            entry["dockyard_answer"] = action
+            return ActionResult({"serviceDeploymentArn": arn})
+    raise InvalidParameterException(
+        f"No paused lifecycle hook {hook_id} in service deployment {arn}.")
+
+def _create_service_response(self: Any) -> Any:
+    """CreateService keeps what moto drops, and refuses what ECS refuses."""
+    result = _ORIGINAL["create_service_response"](self)
+    service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
+                                            self._get_param("serviceName"))
+    for param, attribute in (("deploymentConfiguration", "deployment_configuration"),
+                             ("healthCheckGracePeriodSeconds",
+                              "health_check_grace_period_seconds"),
+                             ("loadBalancers", "load_balancers")):
+        if self._get_param(param) is not None:
+            setattr(service, attribute, self._get_param(param))
+    try:
+        _check_strategy(self.ecs_backend, service)
+    except Exception:
+        self.ecs_backend.services.pop(f"{service.cluster_name}:{service.name}", None)
+        raise
+    return result
+
+def _list_service_deployments(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
+                                            self._get_param("service"))
+    wanted = self._get_param("status") or []
+    history = [h for h in reversed(getattr(service, "dockyard_history", []))
+               if not wanted or h["status"] in wanted]
+    return ActionResult({"serviceDeployments": [
+        {k: v for k, v in h.items() if k != "taskDefinition"} for h in history]})
+
+def _describe_service_revisions(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    wanted = set(self._get_param("serviceRevisionArns") or [])
+    revisions = [{"serviceRevisionArn": h["targetServiceRevisionArn"],
+                  "serviceArn": h["serviceArn"], "clusterArn": h["clusterArn"],
+                  "taskDefinition": h["taskDefinition"], "createdAt": h["createdAt"]}
+                 for service in self.ecs_backend.services.values()
+                 for h in getattr(service, "dockyard_history", [])
+                 if h["targetServiceRevisionArn"] in wanted]
+    return ActionResult({"serviceRevisions": revisions, "failures": []})
 
 
 def _patch_load_balancing(models: Any) -> None:
@@ -460,7 +463,7 @@ def _fail(backend: Any, service: Any, deployment: dict[str, Any], *,
     _start(backend, service, target, rollback_of=history)
 
 
-# -- blue-green, canary and linear ------------------------------------------------------------------
+# -- blue-green, canary and linear ---------------------------------------------------------------
 
 PROGRESSIVE = ("BLUE_GREEN", "CANARY", "LINEAR")
 ROLLED_BACK_BY_HOOK = "Service deployment rolled back because a lifecycle hook answered ROLLBACK."
@@ -553,19 +556,18 @@ def _set_weights(backend: Any, rule_arn: str, weights: dict[str, float]) -> None
         for action in rule.actions:
             if action.type == "forward" and "ForwardConfig" in action.data:
                 action.data["ForwardConfig"]["TargetGroups"] = [
-                    {"TargetGroupArn": arn, "Weight": int(round(weight))}
+                    {"TargetGroupArn": arn, "Weight": round(weight)}
                     for arn, weight in weights.items()]
                 action.ForwardConfig = action.data["ForwardConfig"]
 
 
-def _next_stage(backend: Any, service: Any, deployment: dict[str, Any]) -> None:
-    """One stage of a progressive deployment (or the end of its rollback)."""
-    entry = deployment["dockyard"]["history"]
-    deployment["updatedAt"] = _now()
-    groups = entry["dockyard_groups"]
+def _held(backend: Any, service: Any, deployment: dict[str, Any],
+          entry: dict[str, Any]) -> bool:
+    """What keeps a progressive deployment from its next stage: the end of a rollback, a PAUSE
+    hook awaiting its answer, a ROLLBACK answer, an alarm in ALARM, tasks that crash or hang."""
     if entry["status"] == "ROLLBACK_IN_PROGRESS":
         _rolled_back(backend, service, deployment, entry)
-        return
+        return True
     stage = entry.get("lifecycleStage")
     if stage in entry["dockyard_paused"] and not entry.get("dockyard_answer"):
         if not entry["lifecycleHookDetails"]:
@@ -574,36 +576,43 @@ def _next_stage(backend: Any, service: Any, deployment: dict[str, Any]) -> None:
                 "status": "AWAITING_ACTION", "timeoutAction": "ROLLBACK",
                 "expiresAt": _now()}]
             _event(service, f"(deployment {deployment['id']}) paused at {stage}.")
-        return
-    if entry.get("dockyard_answer") == "ROLLBACK":
+        return True
+    if entry.pop("dockyard_answer", None) == "ROLLBACK":
         _roll_back(backend, service, deployment, entry, reason=ROLLED_BACK_BY_HOOK)
-        return
-    entry.pop("dockyard_answer", None)
+        return True
     if stage not in (None, "PRE_SCALE_UP") and (tripped := _alarms_in_alarm(backend, service)):
         entry["alarms"] = {"status": "TRIGGERED", "alarmNames": tripped,
                            "triggeredAlarmNames": tripped}
         _roll_back(backend, service, deployment, entry,
                    reason=f"Service deployment rolled back because alarm(s) "
                           f"{', '.join(tripped)} went into ALARM.")
+        return True
+    marks = deployment["dockyard"]["marks"]
+    if stage == "SCALE_UP" and HANG in marks:
+        _health(backend, service, deployment, "unhealthy")
+        return True
+    if stage == "SCALE_UP" and CRASH in marks:
+        deployment["failedTasks"] = FAILURE_THRESHOLD
+        _roll_back(backend, service, deployment, entry,
+                   reason="Service deployment rolled back because the circuit breaker "
+                          "threshold was exceeded.")
+        return True
+    return False
+
+
+def _next_stage(backend: Any, service: Any, deployment: dict[str, Any]) -> None:
+    """One stage of a progressive deployment (or the end of its rollback)."""
+    entry = deployment["dockyard"]["history"]
+    deployment["updatedAt"] = _now()
+    if _held(backend, service, deployment, entry):
         return
-    if stage == "SCALE_UP":
-        marks = deployment["dockyard"]["marks"]
-        if HANG in marks:
-            _health(backend, service, deployment, "unhealthy")
-            return
-        if CRASH in marks:
-            deployment["failedTasks"] = FAILURE_THRESHOLD
-            _roll_back(backend, service, deployment, entry,
-                       reason="Service deployment rolled back because the circuit breaker "
-                              "threshold was exceeded.")
-            return
     stages = entry["dockyard_stages"]
     if not stages:
         _finish(backend, service, deployment, entry)
         return
     stage = stages.pop(0)
     entry["lifecycleStage"] = stage
-    live, new, production, test = groups
+    live, new, production, test = entry["dockyard_groups"]
     desired = deployment["desiredCount"]
     if stage == "SCALE_UP":
         deployment["pendingCount"] = desired

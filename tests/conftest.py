@@ -48,6 +48,9 @@ VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("  host: jenkins\n", "  host: ci\n  image: 123456789012.dkr.ecr.ap-southeast-2."
                               "amazonaws.com/ops/jenkins@sha256:" + "a" * 64 + "\n"),
         ("secrets: {}", "secrets: {DATABASE_URL: acme/web/database}"),
+        ("    - 0.0.0.0/0", "    - 203.0.113.0/24"),
+        ("strategy: rolling", "strategy: canary\n      smoke_test: curl -fsS -H "
+                              "\"$DOCKYARD_TEST_HEADER\" $DOCKYARD_TEST_URL/healthz"),
     ),
 }
 

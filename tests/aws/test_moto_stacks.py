@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from dockyard.config import Config
+from dockyard.stacks.platform import first_weight
 from dockyard.templates import Built, Discovered, Input, Retained, render_stacks
 from tests.conftest import CERTIFICATE_ARN, VARIANTS, example_config
 
@@ -70,7 +71,11 @@ def _account_for(variant: str) -> tuple[Config, dict[str, str]]:
              "hosted-zone-id": zone_id}
     for name in ("acme/dockerhub", "acme/web/database"):
         facts[f"secret-arn:{name}"] = secrets.create_secret(Name=name, SecretString="{}")["ARN"]
-    return example_config(*replacements), facts
+    cfg = example_config(*replacements)
+    facts |= {source.fact: first_weight(source.fact) for stack in render_stacks(cfg)
+              for source in stack.inputs.values()
+              if isinstance(source, Discovered) and source.fact.startswith("forward-weight:")}
+    return cfg, facts
 
 
 def _swap(text: str, swaps: dict[str, str]) -> str:

@@ -175,8 +175,8 @@ PROGRESSIVE = {**APP,
 ])
 def test_a_progressive_strategy_sends_its_timings_the_rules_and_a_smoke_test_pause(
         strategy: str, expected: dict[str, object]) -> None:
-    cfg = example_config(("    health_check: /", "    health_check: /\n    deploy:\n"
-                          f"      strategy: {strategy}\n      canary_percent: 12.5\n"
+    cfg = example_config(("strategy: rolling", f"strategy: {strategy}\n"
+                          "      canary_percent: 12.5\n"
                           "      smoke_test: curl -fsS $DOCKYARD_TEST_URL"))
     target = target_from_outputs(cfg, "web", BUILDER, PROGRESSIVE)
     arn = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/acme-web:3"

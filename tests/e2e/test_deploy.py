@@ -57,7 +57,7 @@ def test_deploy_update_rollback_and_status(stacks: Dockyard, account: Account) -
     assert image_of(account, str(service["taskDefinition"])) == f"{REGISTRY}/acme/web@{v1}"
     assert service["deploymentConfiguration"] == {
         "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-        "maximumPercent": 200, "minimumHealthyPercent": 100,
+        "maximumPercent": 200, "minimumHealthyPercent": 100, "strategy": "ROLLING",
         "alarms": {"alarmNames": ["acme-web-error-rate"], "enable": True, "rollback": True}}
 
     v2 = push(account, "v2")

@@ -22,11 +22,11 @@ def _progressive(dockyard: Dockyard, account: Account, where: Path, *,
     ``step``%, and a smoke test; then the stacks deployed, and v1 running. Returns v1."""
     path = where / "dockyard.yml"
     text = path.read_text()
-    block = ("    deploy:\n      strategy: canary\n      canary_percent: 12.5\n"
+    block = ("      strategy: canary\n      canary_percent: 12.5\n"
              f"      step_percent: {step}\n      bake_minutes: 1\n"
              f"      smoke_test: {json.dumps(smoke)}\n")
-    assert "    health_check: /\n" in text
-    path.write_text(text.replace("    health_check: /\n", "    health_check: /\n" + block, 1))
+    assert "      strategy: rolling" in text
+    path.write_text(text.replace("      strategy: rolling", block.rstrip("\n"), 1))
     done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
     assert done.returncode == 0, done.stderr
     v1 = f"{REGISTRY}/acme/web@{push(account, 'v1')}"

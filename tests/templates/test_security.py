@@ -363,7 +363,16 @@ def test_agents_may_run_only_builds_pass_only_build_and_app_roles_deploy_only_ap
                                          "ecs:DeleteService"}
     assert controller["Resource"][0]["Fn::Sub"].endswith(":service/acme/jenkins*")
     passes = [s for s in statements.values() if "iam:PassRole" in _actions(s)]
-    assert {s["Sid"] for s in passes} == {"PassBuildRoles", "PassAppRoles"}
+    assert {s["Sid"] for s in passes} == {"PassBuildRoles", "PassAppRoles", "PassTrafficRoles"}
+    assert all("iam:PassedToService" in s["Condition"]["StringEquals"] for s in passes), \
+        "every role goes to one service only"
+    assert statements["PassTrafficRoles"]["Condition"] == {"StringEquals": {
+        "iam:PassedToService": "ecs.amazonaws.com"}}, "infrastructure roles go to ECS itself"
+    follow = statements["FollowAppDeployments"]
+    assert set(_actions(follow)) == {"ecs:DescribeServiceDeployments",
+                                     "ecs:ContinueServiceDeployment"}
+    assert [r["Fn::Sub"].split("}:")[-1] for r in follow["Resource"]] == [
+        "service-deployment/acme/*"]
     tagging = statements["TagAppResources"]
     assert tagging["Condition"] == {"StringEquals": {
         "ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}}

@@ -413,12 +413,14 @@ class AppDeploy(Model):
     smoke_timeout_minutes: Annotated[int, Field(ge=1, le=120, description=(
         "Minutes the smoke test may take; then it counts as failed."))] = 10
 
-    @model_validator(mode="after")
-    def _smoke_needs_test_traffic(self) -> AppDeploy:
-        if self.smoke_test and self.strategy == "rolling":
-            raise cross_error(("smoke_test",), "a rolling deploy has no test traffic to smoke "
-                              "test: use strategy blue-green, canary or linear")
-        return self
+    @field_validator("smoke_test")
+    @classmethod
+    def _smoke_needs_test_traffic(cls, smoke_test: str | None, info: ValidationInfo
+                                  ) -> str | None:
+        if smoke_test and info.data.get("strategy") == "rolling":
+            raise ValueError("a rolling deploy has no test traffic to smoke test: use "
+                             "strategy blue-green, canary or linear")
+        return smoke_test
 
     @property
     def progressive(self) -> bool:
@@ -496,7 +498,7 @@ def app_priority(name: str, app: App) -> int:
     return _APP_PRIORITY_BASE + zlib.crc32(name.encode()) % _APP_PRIORITY_SPAN
 
 
-def test_rule_priority(name: str, app: App) -> int:
+def header_rule_priority(name: str, app: App) -> int:
     """The test listener rule of a progressive app: just before its host rule, which would
     otherwise take its requests first (rules are evaluated lowest number first)."""
     return app_priority(name, app) - 1
@@ -567,7 +569,7 @@ class Config(Model):
                               f"(host, header and at most {limits.TEST_RULE_CIDRS} blocks; "
                               f"Application Load Balancer quotas): merge the "
                               f"{len(cidrs)} blocks, or deploy {name} rolling")
-        return [test_rule_priority(name, app), app_priority(name, app)]
+        return [header_rule_priority(name, app), app_priority(name, app)]
 
     def _check_names(self) -> None:
         """Names built from the domain, against what ACM, the load balancer and Route 53 take."""

@@ -7,9 +7,9 @@ differ by region: this is an estimate to compare choices with, not a bill.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from dockyard.config.models import Config
+from dockyard.config.models import App, Config
 from dockyard.names import internal_namespace
 from dockyard.templates.placement import assign_public_ip
 
@@ -28,6 +28,10 @@ BACKUP_EFS_GB_MONTH = 0.05
 SECRET_MONTH = 0.40
 ALARM_METRIC_MONTH = 0.10  # a standard-resolution alarm, per metric it reads (metric math: each)
 HOSTED_ZONE_MONTH = 0.50  # the private zone behind the Cloud Map namespace agents use
+
+# A progressive deploy's new revision starts, passes its health checks and gets test traffic
+# in about this long before production traffic moves (and the smoke test runs).
+PROGRESSIVE_START_MINUTES = 5
 
 # JENKINS_HOME of a small team after a few months: configuration, build records, logs.
 ASSUMED_JENKINS_HOME_GB = 10
@@ -51,6 +55,9 @@ class CostEstimate:
     lines: list[CostLine]
     build_example: CostLine
     notes: list[str]
+    # What one deploy of each blue-green, canary or linear app adds: the second set of tasks
+    # that runs while traffic moves and bakes (rolling deploys add nothing to speak of).
+    deploy_examples: list[CostLine] = field(default_factory=list)
 
     @property
     def total_usd(self) -> float:
@@ -103,8 +110,34 @@ def estimate(cfg: Config) -> CostEstimate:
              "Not included: data transfer, NAT, CloudWatch Logs ingestion, ECR storage, "
              "load balancer capacity units, your Route 53 zone."]
     rounded = [CostLine(x.item, x.detail, round(x.monthly_usd, 2)) for x in lines]
+    deploys = [_deploy_example(name, app, public_ip) for name, app in cfg.apps.items()
+               if app.deploy.progressive]
     return CostEstimate(rounded, CostLine(build.item, build.detail, round(build.monthly_usd, 3)),
-                        notes)
+                        notes, deploys)
+
+
+def progressive_minutes(app: App) -> float:
+    """How long a deploy of ``app`` runs both revisions: start and test, the traffic moves
+    (the canary's bake, or each linear step's), then the final bake."""
+    deploy = app.deploy
+    shifting = 0.0
+    if deploy.strategy == "canary":
+        shifting = deploy.canary_bake_minutes
+    elif deploy.strategy == "linear":
+        steps = -(-100 // deploy.step_percent)  # ceil: the last step may be smaller
+        shifting = (steps - 1) * deploy.step_bake_minutes
+    smoke = deploy.smoke_timeout_minutes / 2 if deploy.smoke_test else 0  # a typical run
+    return PROGRESSIVE_START_MINUTES + smoke + shifting + deploy.bake_minutes
+
+
+def _deploy_example(name: str, app: App, public_ip: bool) -> CostLine:
+    """One deploy's extra tasks (and their public addresses) for as long as both run."""
+    minutes = progressive_minutes(app)
+    hourly = app.count * (task_hourly(app.cpu, app.memory) + (PUBLIC_IPV4_HOUR if public_ip
+                                                             else 0))
+    return CostLine(f"one {app.deploy.strategy} deploy of {name}",
+                    f"{app.count} more x {_size(app.cpu, app.memory)} for about "
+                    f"{minutes:g} min", round(hourly * minutes / 60, 4))
 
 
 def _agents(cfg: Config) -> CostLine:

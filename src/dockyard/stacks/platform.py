@@ -145,10 +145,15 @@ def discover(platform: Platform) -> dict[str, str]:
             _, stack, rule, group = fact.split(":")
             if (stack, rule) not in live:
                 live[stack, rule] = platform.account.forward_weights(stack, rule)
-            default = 100 if group == "TargetGroup" else 0
-            facts[fact] = str(live[stack, rule].get(group, default) if live[stack, rule]
-                              else default)
+            facts[fact] = str(live[stack, rule].get(group, 0) if live[stack, rule]
+                              else first_weight(fact))
     return facts
+
+
+def first_weight(fact: str) -> str:
+    """A rule's weight for a target group before ECS has moved anything: all traffic to the
+    app stack's first target group."""
+    return "100" if fact.endswith(":TargetGroup") else "0"
 
 
 def github_secret_keys(github: GitHub) -> list[str]:

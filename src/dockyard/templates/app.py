@@ -17,7 +17,7 @@ from troposphere import GetAtt, Output, Ref, Sub, cloudwatch, ec2
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import iam as tp_iam
 
-from dockyard.config.models import App, Config, app_priority, test_rule_priority
+from dockyard.config.models import App, Config, app_priority, header_rule_priority
 from dockyard.names import TEST_HEADER, Out, app_stack_key, log_group_name
 from dockyard.templates.placement import add_edge_parameters, add_host
 from dockyard.templates.policies import (
@@ -187,7 +187,7 @@ def _progressive(t: Any, cfg: Config, app_name: str,
                                         SourceIpConfig=elb.SourceIpConfig(Values=cidrs)))
     test = t.add_resource(elb.ListenerRule(
         "TestRule", ListenerArn=Ref(p["HttpsListenerArn"]),
-        Priority=test_rule_priority(app_name, app), Conditions=conditions,
+        Priority=header_rule_priority(app_name, app), Conditions=conditions,
         Actions=[forward("TestRule")]))
     # What AmazonECSInfrastructureRolePolicyForLoadBalancers grants, scoped to this app's two
     # target groups and two rules (the Describe calls take no resource).

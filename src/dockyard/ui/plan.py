@@ -30,6 +30,10 @@ def plan_text(plan: Plan) -> str:
     build = plan.cost.build_example
     lines.append(f"  Builds are paid per use: {build.detail} costs about "
                  f"{money(build.monthly_usd)}.")
+    lines += [f"  Each {deploy.item.removeprefix('one ')} runs {deploy.detail}: about "
+              f"{money(deploy.monthly_usd)} a deploy (its test rule adds to the load "
+              "balancer's rule evaluations: the first 10 a request meets are free)."
+              for deploy in plan.cost.deploy_examples]
     lines += [f"  {note}" for note in plan.cost.notes]
     lines += ["", _validation_line(plan)]
     return "\n".join(lines)
@@ -79,6 +83,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
                       for c in plan.cost.lines],
             "per_build_example": {"detail": plan.cost.build_example.detail,
                                   "cost": plan.cost.build_example.monthly_usd},
+            "per_deploy_examples": [{"item": d.item, "detail": d.detail, "cost": d.monthly_usd}
+                                    for d in plan.cost.deploy_examples],
             "notes": plan.cost.notes,
         },
         "findings": [{"stack": f.stack, "rule": f.rule, "severity": f.severity, "line": f.line,
