@@ -19,7 +19,16 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from devtools.strict import authz, behaviour, consistency, faults, logs, quotas, sigv4
+from devtools.strict import (
+    authz,
+    behaviour,
+    consistency,
+    faults,
+    logs,
+    quotas,
+    sigv4,
+    web_identity,
+)
 from devtools.strict import profile as profiles
 from devtools.strict.calls import Call, parse
 from devtools.strict.credentials import ADMIN_KEY, ADMIN_SECRET, Session, Sessions
@@ -71,13 +80,18 @@ class Middleware:
         failed = faults.maybe_fail(call, profile)
         if failed is not None:
             return failed
+        if call.action == "AssumeRoleWithWebIdentity" and call.host.startswith("sts."):
+            call.service = "sts"  # unsigned: STS API Reference, AssumeRoleWithWebIdentity
+            return web_identity.exchange(call, account.sessions, account.issuer, _account(),
+                                         call.host.split(".")[1] if call.host.count(".") > 2
+                                         else REGION)
         refused = self._authenticate(call)
         if refused is not None:
             return refused
         where = authz.Where(region=call.region or REGION, account=_account())
         session = account.sessions.find(call.access_key) if call.signed else None
         if session is not None and profile.iam:
-            message = authz.authorize(call, session.role_arn, "dockyard-strict", where)
+            message = authz.authorize(call, session.role_arn, session.session_name, where)
             if message is not None:
                 status, code = _DENIED.get(call.service, (400, "AccessDeniedException"))
                 return aws_error(call.service, status, code, message, call.method)
@@ -164,6 +178,7 @@ class StrictAccount:
         self.consistency = consistency.Consistency(lambda: self.profile.stale_reads)
         self.tokens = Tokens()
         self._container_roles: dict[str, tuple[str, int | None]] = {}
+        self._issuers: dict[str, web_identity.Issuer] = {}
         self._servers: list[Any] = []
         self.network: Network | None = None
         self._app: Any = None
@@ -215,9 +230,24 @@ class StrictAccount:
         self.consistency.clear()
         self.tokens.clear()
         self._container_roles.clear()
+        self._issuers.clear()
         if self.network is not None:  # the faults an earlier test played are not this one's
             self.network.damaged.clear()
         self.profile.reseed()
+
+    # -- the internet AWS reaches ------------------------------------------------------------------
+
+    def publish(self, issuer: web_identity.Issuer) -> None:
+        """Put an OIDC issuer on the internet, where STS fetches its keys."""
+        self._issuers[issuer.url] = issuer
+
+    def unpublish(self, url: str) -> None:
+        """Take an issuer off the internet (STS then cannot reach it)."""
+        self._issuers.pop(url, None)
+
+    def issuer(self, url: str) -> web_identity.Issuer | None:
+        """The issuer STS reaches at ``url``, if any."""
+        return self._issuers.get(url)
 
     # -- endpoints and credentials ----------------------------------------------------------------
 

@@ -116,17 +116,46 @@ def _pass_roles(roles: list[str]) -> list[Check]:
     return [Check("iam:PassRole", role, dict(_PASSED_TO_ECS)) for role in roles if role]
 
 
+def _request_tags(tags: Any) -> dict[str, str | list[str]]:
+    """``aws:RequestTag/<key>`` and ``aws:TagKeys`` for the tags a create call sends (IAM User
+    Guide, "Controlling access during AWS requests"; the Service Authorization Reference lists
+    both for RunTask, CreateService, RegisterTaskDefinition and TagResource)."""
+    pairs = {str(t.get("key")): str(t.get("value", "")) for t in tags or []}
+    context: dict[str, str | list[str]] = {f"aws:RequestTag/{k}": v for k, v in pairs.items()}
+    if pairs:
+        context["aws:TagKeys"] = list(pairs)
+    return context
+
+
+def _task_tags(cluster: str, task_arn: str, where: Where) -> dict[str, str | list[str]]:
+    """``aws:ResourceTag/<key>`` of an existing task (IAM User Guide, "Controlling access to
+    AWS resources using tags"; StopTask and DescribeTasks list it)."""
+    try:
+        tasks = _ecs()[where.account][where.region].tasks.get(cluster, {})
+    except Exception:
+        return {}
+    task = tasks.get(task_arn) or next((t for arn, t in tasks.items()
+                                         if arn.endswith("/" + task_arn.rsplit("/", 1)[-1])),
+                                        None)
+    if task is None:
+        return {}
+    return {f"aws:ResourceTag/{t['key']}": str(t.get("value", ""))
+            for t in (getattr(task, "tags", None) or [])}
+
+
 @rule("ecs", "RunTask")
 def _run_task(call: Call, where: Where) -> list[Check]:
     name, cluster = _cluster(call, where)
     definition, roles = _task_definition(str(call.params.get("taskDefinition", "")), where)
     overrides = call.params.get("overrides") or {}
     roles += [overrides[k] for k in ("taskRoleArn", "executionRoleArn") if overrides.get(k)]
-    checks = [Check("ecs:RunTask", definition, {"ecs:cluster": cluster}), *_pass_roles(roles)]
+    tags = _request_tags(call.params.get("tags"))
+    checks = [Check("ecs:RunTask", definition, {"ecs:cluster": cluster, **tags}),
+              *_pass_roles(roles)]
     if call.params.get("tags"):
         new_task = where.arn("ecs", f"task/{name}/{uuid.uuid4().hex}")
         checks.append(Check("ecs:TagResource", new_task,
-                            {"ecs:CreateAction": "RunTask", "ecs:cluster": cluster}))
+                            {"ecs:CreateAction": "RunTask", "ecs:cluster": cluster, **tags}))
     return checks
 
 
@@ -134,8 +163,12 @@ def _run_task(call: Call, where: Where) -> list[Check]:
 def _tasks(call: Call, where: Where) -> list[Check]:
     name, cluster = _cluster(call, where)
     refs = call.params.get("tasks") or [call.params.get("task", "")]
-    return [Check(f"ecs:{call.action}", _task_arn(str(ref), name, where),
-                  {"ecs:cluster": cluster}) for ref in refs]
+    checks = []
+    for ref in refs:
+        arn = _task_arn(str(ref), name, where)
+        checks.append(Check(f"ecs:{call.action}", arn,
+                            {"ecs:cluster": cluster, **_task_tags(name, arn, where)}))
+    return checks
 
 
 @rule("ecs", "ListTasks")
@@ -170,7 +203,8 @@ def _service(call: Call, where: Where) -> list[Check]:
             checks.append(Check("iam:PassRole", str(role),
                                 {"iam:PassedToService": "ecs.amazonaws.com"}))
     if call.action == "CreateService" and call.params.get("tags"):
-        checks.append(Check("ecs:TagResource", service, {"ecs:CreateAction": "CreateService"}))
+        checks.append(Check("ecs:TagResource", service, {
+            "ecs:CreateAction": "CreateService", **_request_tags(call.params.get("tags"))}))
     return checks
 
 

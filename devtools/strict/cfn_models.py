@@ -14,7 +14,8 @@ CloudFormation User Guide, "AWS::SecretsManager::Secret":
   aws-cloudformation/cloudformation-coverage-roadmap#1999), so a stack deleted and created
   again can reuse the name at once.
 
-``AWS::CloudWatch::Alarm`` too (below, CloudWatchAlarm). And
+``AWS::CloudWatch::Alarm`` too (below, CloudWatchAlarm), ``AWS::IAM::OIDCProvider``
+(IamOidcProvider). And
 ``AWS::CertificateManager::Certificate`` (User Guide, "AWS::CertificateManager::Certificate"):
 with DNS validation and a ``HostedZoneId`` in ``DomainValidationOptions``, CloudFormation writes
 the validation record itself and the resource completes once ACM has issued the certificate;
@@ -249,6 +250,72 @@ class CloudWatchAlarm(_Resource, CloudFormationModel):
         from moto.cloudwatch.models import cloudwatch_backends
 
         cloudwatch_backends[account_id][region_name].delete_alarms([self.physical_id])
+
+
+class IamOidcProvider(_Resource, CloudFormationModel):
+    """An IAM OpenID Connect provider created by a stack (CloudFormation User Guide,
+    "AWS::IAM::OIDCProvider"): ``Url`` (create-only; its host and path name the provider),
+    ``ClientIdList``, an optional ``ThumbprintList`` (IAM API Reference,
+    CreateOpenIDConnectProvider: "This parameter is optional"); ``Ref`` returns its ARN,
+    ``arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH``. moto has the IAM API but skips the
+    resource."""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::OIDCProvider"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "Arn":
+            return self.physical_id
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str, **kwargs: Any) -> IamOidcProvider:
+        properties = cloudformation_json.get("Properties", {})
+        provider = _iam(account_id, region_name).create_open_id_connect_provider(
+            properties["Url"], properties.get("ThumbprintList") or [],
+            properties.get("ClientIdList") or [], properties.get("Tags") or [])
+        return cls(provider.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+            cls, original_resource: IamOidcProvider, new_resource_name: str,
+            cloudformation_json: Any, account_id: str, region_name: str) -> IamOidcProvider:
+        # Url is create-only; the client ids and thumbprints are updated in place.
+        properties = cloudformation_json.get("Properties", {})
+        provider = _iam(account_id, region_name).get_open_id_connect_provider(
+            original_resource.physical_id)
+        provider.client_id_list = properties.get("ClientIdList") or []
+        provider.thumbprint_list = properties.get("ThumbprintList") or []
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str) -> None:
+        _iam(account_id, region_name).delete_open_id_connect_provider(resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _iam(account_id, region_name).delete_open_id_connect_provider(self.physical_id)
+
+
+def _iam(account_id: str, region_name: str) -> Any:
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    return iam_backends[account_id][get_partition(region_name)]
 
 
 def _flag(options: dict[str, Any], key: str, default: bool = False) -> bool:

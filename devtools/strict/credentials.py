@@ -27,6 +27,7 @@ class Session:
     secret_key: str
     token: str
     expires: datetime
+    session_name: str = "dockyard-strict"
 
     @property
     def expired(self) -> bool:
@@ -48,19 +49,22 @@ class Sessions:
         self._by_key: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def issue(self, role_arn: str, seconds: int, region: str = "ap-southeast-2") -> Session:
-        """New credentials for ``role_arn``, valid for ``seconds``."""
+    def issue(self, role_arn: str, seconds: int, region: str = "ap-southeast-2", *,
+              session_name: str = "dockyard-strict") -> Session:
+        """New credentials for ``role_arn``, valid for ``seconds``, in a session named
+        ``session_name``."""
         from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.sts.models import sts_backends
 
         account = role_arn.split(":")[4] or DEFAULT_ACCOUNT_ID
         assumed = sts_backends[account]["aws"].assume_role(
-            region_name=region, role_session_name="dockyard-strict", role_arn=role_arn,
+            region_name=region, role_session_name=session_name, role_arn=role_arn,
             policy="", duration=max(seconds, 1), external_id="")
         session = Session(role_arn=role_arn, access_key=assumed.access_key_id,
                           secret_key=assumed.secret_access_key,
                           token=assumed.session_token,
-                          expires=datetime.now(UTC) + timedelta(seconds=seconds))
+                          expires=datetime.now(UTC) + timedelta(seconds=seconds),
+                          session_name=session_name)
         with self._lock:
             self._by_key[session.access_key] = session
         return session

@@ -10,8 +10,10 @@ Follows the IAM User Guide, "Policy evaluation logic" and "IAM JSON policy eleme
   (OR); a key missing from the request context makes the operator false, except the ``Not``
   operators and ``...IfExists`` ("Condition element", "Condition operators").
 
-Only identity-based policies are evaluated (resource policies, permission boundaries, SCPs
-and session policies are not: dockyard's roles use none of them).
+Identity-based policies are evaluated for what a session may do, and a role's trust policy
+for who may assume it (:func:`trusts`: the ``Principal`` element must name the caller, "AWS
+JSON policy elements: Principal"); other resource policies, permission boundaries, SCPs and
+session policies are not (dockyard's roles use none of them).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Statement:
     not_resources: tuple[str, ...] = ()
     conditions: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     sid: str = ""
+    principals: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def matches(self, action: str, resource: str, context: Context) -> bool:
         """Whether the statement applies to this request."""
@@ -71,8 +74,29 @@ def statements(document: str | Mapping[str, Any]) -> list[Statement]:
             not_resources=_strings(s.get("NotResource")),
             conditions={op: {k: list(_strings(v)) for k, v in block.items()}
                         for op, block in (s.get("Condition") or {}).items()},
-            sid=str(s.get("Sid", ""))))
+            sid=str(s.get("Sid", "")), principals=_principals(s.get("Principal"))))
     return found
+
+
+def _principals(value: Any) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if value == "*":
+        return {"AWS": ("*",)}
+    return {str(kind): _strings(names) for kind, names in dict(value).items()}
+
+
+def trusts(policies: Iterable[Statement], kind: str, principal: str, action: str,
+           context: Context) -> Decision:
+    """Whether a role's trust policy lets ``principal`` (of ``kind``: ``Federated``,
+    ``Service``, ``AWS``) perform ``action`` on it: as :func:`evaluate`, counting only the
+    statements whose ``Principal`` names the caller (IAM User Guide, "Policy evaluation logic":
+    a role trust policy is a resource-based policy, and the trust policy must allow the
+    caller)."""
+    named = [statement for statement in policies
+             if any(_resource_match(p, principal) or p == "*"
+                    for p in statement.principals.get(kind, ()))]
+    return evaluate(named, action, "*", context)
 
 
 def evaluate(policies: Iterable[Statement], action: str, resource: str,

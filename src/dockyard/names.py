@@ -14,11 +14,15 @@ TAG_KEY = "dockyard:name"
 ARCH_TO_CPU = {"amd64": "X86_64", "arm64": "ARM64"}
 """ECS's name (``runtimePlatform.cpuArchitecture``) for each architecture dockyard builds."""
 
-CONTEXT_PREFIX = "contexts/"
-"""Where build contexts go in the builder's bucket (kaniko's role reads only these)."""
+UPLOAD_PART_BYTES = 8 * 1024 * 1024
+"""How contexts are uploaded, pinned so the checksum S3 keeps can be computed before uploading:
+one PUT below this size, parts of this size from it up (s3transfer: multipart when the size is
+at least multipart_threshold)."""
 
-DIGEST_PREFIX = "digests/"
-"""Where kaniko writes digest files, for destinations outside ECR."""
+APP_TAG = "dockyard:app"
+"""The tag on every task a build, a one-off or a deploy starts: the app it is for, or
+``untrusted`` / ``platform`` for builds (dockyard.trust). Pipeline roles may follow and stop only
+tasks carrying their own value."""
 
 KANIKO_CONTAINER = "kaniko"
 """The container of the kaniko task definitions."""
@@ -43,17 +47,23 @@ class Out:
     CLUSTER_ARN = "ClusterArn"
     CONTEXT_BUCKET = "ContextBucket"
     BUILD_LOG_GROUP = "BuildLogGroup"
-    KANIKO_ROLE_ARN = "KanikoRoleArn"
+    KANIKO_ROLE_ARN = "KanikoRoleArn"  # the builder's: Jenkins' images; an app stack's: its own
     BUILD_SECURITY_GROUP_ID = "BuildSecurityGroupId"
     SUBNETS = "Subnets"
     ASSIGN_PUBLIC_IP = "AssignPublicIp"
     TASK_DEFINITION = "TaskDefinition"  # + the architecture, title-cased: TaskDefinitionAmd64
     AGENT_SECURITY_GROUP_ID = "AgentSecurityGroupId"
     AGENT_EXECUTION_ROLE_ARN = "AgentExecutionRoleArn"
-    AGENT_TASK_ROLE_ARN = "AgentTaskRoleArn"
     AGENT_LOG_GROUP = "AgentLogGroup"
     AGENT_SECRET_ARN = "AgentSecretArn"
+    TRUSTED_AGENT_EXECUTION_ROLE_ARN = "TrustedAgentExecutionRoleArn"
+    TRUSTED_AGENT_SECRET_ARN = "TrustedAgentSecretArn"
+    OIDC_PROVIDER_ARN = "OidcProviderArn"  # Jenkins' issuer, trusted by the pipeline roles
+    UNTRUSTED_LOG_GROUP = "UntrustedBuildLogGroup"
+    UNTRUSTED_TASK_DEFINITION = "UntrustedTaskDefinition"  # + the architecture, title-cased
     REPOSITORY_URI = "RepositoryUri"  # an app stack's; the builder's are Repo<Title>Uri
+    QUARANTINE_REPOSITORY_URI = "QuarantineRepositoryUri"  # where untrusted builds push
+    PIPELINE_ROLE_ARN = "PipelineRoleArn"  # what the app's trusted builds assume
     # edge stack
     LOAD_BALANCER_ARN = "LoadBalancerArn"
     LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"  # app/<name>/<id>: CloudWatch's dimension
@@ -81,12 +91,15 @@ class Out:
     ACCESS_POINT_ID = "AccessPointId"
     SERVICE_NAME = "ServiceName"
     AGENT_SERVICE_NAME = "AgentServiceName"
+    TRUSTED_AGENT_SERVICE_NAME = "TrustedAgentServiceName"
     CONTROLLER_SECURITY_GROUP_ID = "ControllerSecurityGroupId"
 
     @staticmethod
-    def task_definition(arch: str) -> str:
-        """The builder output holding the kaniko task definition for ``arch``."""
-        return Out.TASK_DEFINITION + arch.title()
+    def task_definition(arch: str, *, untrusted: bool = False) -> str:
+        """The builder output holding the kaniko task definition for ``arch`` (trusted builds'
+        and Jenkins' images, or untrusted builds')."""
+        return (Out.UNTRUSTED_TASK_DEFINITION if untrusted else Out.TASK_DEFINITION) + \
+            arch.title()
 
 
 def declared_outputs() -> set[str]:
@@ -114,14 +127,16 @@ def admin_secret_name(project: str) -> str:
     return f"{project}-jenkins-admin"
 
 
-def agent_secret_name(project: str) -> str:
-    """The Secrets Manager secret holding the password the Jenkins agents join with."""
-    return f"{project}-jenkins-agents"
+def agent_secret_name(project: str, *, trusted: bool = False) -> str:
+    """The Secrets Manager secret holding the password a Jenkins agent pool joins with."""
+    return f"{project}-jenkins-agents" + ("-trusted" if trusted else "")
 
 
-# The agents' ECS service and the Jenkins user they join the controller as.
+# The agent pools' ECS services and the Jenkins users they join the controller as: untrusted
+# builds run on the first, trusted builds (a job's deploy branches) on the second.
 AGENT_SERVICE = "jenkins-agents"
 AGENT_USER = "agents"
+TRUSTED_AGENT_SERVICE = "jenkins-agents-trusted"
 
 
 def internal_namespace(project: str) -> str:

@@ -82,10 +82,11 @@ class KanikoInTheLoop:
 def make_build(cfg: Config, context: str, *, platforms: str | None = None,
                exit_code: int = 0) -> tuple[Build, Any, list[str]]:
     aws = AwsSession(boto3.Session(region_name=REGION), REGION)
-    environment = environment_from_stack(CloudFormation(aws.client("cloudformation")), cfg)
+    environment = environment_from_stack(CloudFormation(aws.client("cloudformation")), cfg,
+                                         "web")
     request = make_request(cfg, {"tags": ("v1",) if not platforms else (),
                                  "platforms": platforms}, list(environment.task_definitions))
-    destination = destination_for(cfg, "web", environment.registry)
+    destination = destination_for(cfg, "web", environment.registry, "web")
     tasks = KanikoInTheLoop(Ecs(aws.client("ecs")), environment.log_group, exit_code)
     lines = Notes()
     runner = Runner(tasks=tasks, logs=Logs(aws.client("logs")), clock=FakeClock(),
@@ -93,7 +94,7 @@ def make_build(cfg: Config, context: str, *, platforms: str | None = None,
                     progress=lines)
     objects = Objects(aws.client("s3"))
     source = prepare(context, "Dockerfile", objects, bucket=environment.bucket,
-                     url_seconds=3600, progress=Notes())
+                     prefix=environment.context_prefix, url_seconds=3600, progress=Notes())
     return (Build(env=environment, request=request, destination=destination, runner=runner,
                   digests=objects, registry=Registry(aws.client("ecr"))), source, lines.lines)
 

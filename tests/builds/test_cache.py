@@ -37,7 +37,8 @@ def test_an_unchanged_folder_is_known_from_its_scan(tree: Path, tmp_path: Path) 
     _, name = packed(tree, cache, tmp_path)
     known = cache.lookup(scan(tree))
     assert known is not None and known.tar_sha256 == name
-    assert known.key == f"contexts/{name}.tar.gz"
+    assert known.key("contexts/apps/web/") == f"contexts/apps/web/{name}.tar.gz"
+    assert known.s3_checksum == pack_to_file(scan(tree), tmp_path).s3_checksum
     (tree / "debug.log").write_text("left out, edited\n")
     assert cache.lookup(scan(tree)) is not None, "a file .dockerignore leaves out does not count"
 
@@ -110,18 +111,18 @@ def test_a_build_of_an_unchanged_folder_does_not_pack_it_again(tree: Path,
 
     objects, notes = Objects(), Notes()
     cache = ContextCache(tmp_path / "cache")
-    first = prepare(str(tree), "Dockerfile", objects, bucket="ctx", url_seconds=60,
-                    progress=notes, cache=cache)
+    first = prepare(str(tree), "Dockerfile", objects, bucket="ctx",
+                    prefix="contexts/apps/web/", url_seconds=60, progress=notes, cache=cache)
     assert cache.lookup(scan(tree)) is None, "just written: not settled, not remembered"
     listing = scan(tree)
     cache.remember(listing, pack_to_file(listing, tmp_path), LATER)  # as if packed long ago
     notes.clear()
-    again = prepare(str(tree), "Dockerfile", objects, bucket="ctx", url_seconds=60,
-                    progress=notes, cache=cache)
+    again = prepare(str(tree), "Dockerfile", objects, bucket="ctx",
+                    prefix="contexts/apps/web/", url_seconds=60, progress=notes, cache=cache)
     assert again.context == first.context and again.uploaded_bytes == 0
     assert not any("packing" in note for note in notes), notes
     assert any("unchanged since they were packed" in note for note in notes), notes
     objects.existing.clear()  # the bucket lost it (a lifecycle rule expired it)
-    third = prepare(str(tree), "Dockerfile", objects, bucket="ctx", url_seconds=60,
-                    progress=notes, cache=cache)
+    third = prepare(str(tree), "Dockerfile", objects, bucket="ctx",
+                    prefix="contexts/apps/web/", url_seconds=60, progress=notes, cache=cache)
     assert third.context == first.context and third.uploaded_bytes > 0

@@ -109,7 +109,7 @@ def test_entries_are_sorted(tmp_path: Path) -> None:
 def test_packed_file_is_named_by_its_content(tmp_path: Path) -> None:
     root = tree(tmp_path / "ctx", {"Dockerfile": "FROM x\n"})
     packed = pack_to_file(scan(root), tmp_path)
-    assert packed.key == f"contexts/{packed.tar_sha256}.tar.gz"
+    assert packed.key("contexts/untrusted/") == f"contexts/untrusted/{packed.tar_sha256}.tar.gz"
     assert packed.path.name == f"{packed.tar_sha256}.tar.gz"
     assert packed.gz_bytes == packed.path.stat().st_size
     assert gzip.decompress(packed.path.read_bytes())[:100].startswith(b"Dockerfile")
@@ -248,7 +248,7 @@ def test_save_context_writes_what_a_build_uploads_without_aws(tmp_path: Path) ->
     assert saved == uploaded.path.read_bytes()
     assert done.stdout.strip() == (f"out/ctx.tgz: {len(saved):,} bytes (tar "
                                    f"{uploaded.tar_bytes:,} bytes); a build uploads it as "
-                                   f"{uploaded.key}")
+                                   f"{uploaded.key('contexts/<owner>/')}")
     with tarfile.open(fileobj=io.BytesIO(saved)) as archive:
         assert "x.log" not in archive.getnames()
     assert list(tmp_path.joinpath("out").iterdir()) == [tmp_path / "out" / "ctx.tgz"]

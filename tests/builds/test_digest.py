@@ -92,7 +92,7 @@ def test_another_registry_reads_the_digest_file() -> None:
     result, digests, started, _ = run(HUB, pushed_line=f"INFO Pushed {HUB.uri}@{DIGEST}",
                                       stored=DIGEST)
     assert result.digest == DIGEST and result.digest_source == "digest-file"
-    assert digests.signed == ["digests/b1/amd64"]
+    assert digests.signed == ["digests/platform/b1/amd64"]
     assert any(a.startswith("--digest-file=https://ctx.s3.ap-southeast-2.amazonaws.com/")
                for a in started[0].command)
 

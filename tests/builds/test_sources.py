@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.builds.context import s3_checksum
 from dockyard.builds.sources import kind_of, listing_for, prepare
 from dockyard.errors import UsageError
 from tests.fakes import Notes
@@ -38,17 +39,25 @@ def repo(tmp_path: Path) -> tuple[str, str, str]:
 
 
 class Objects:
+    """A bucket that keeps, as S3 does for an upload with ChecksumAlgorithm=SHA256, the
+    checksum of each object's bytes."""
+
     def __init__(self, existing: set[tuple[str, str]] | None = None) -> None:
         self.existing = existing or set()
+        self.checksums: dict[tuple[str, str], str] = {}
         self.uploads: list[str] = []
 
     def exists(self, bucket: str, key: str) -> bool:
         return (bucket, key) in self.existing
 
+    def checksum(self, bucket: str, key: str) -> str | None:
+        return self.checksums.get((bucket, key)) if self.exists(bucket, key) else None
+
     def upload(self, path: Path, bucket: str, key: str,
                on_bytes: Callable[[int], None] = lambda _: None) -> None:
         self.uploads.append(key)
         self.existing.add((bucket, key))
+        self.checksums[(bucket, key)] = s3_checksum(path)
 
     def presign_get(self, bucket: str, key: str, seconds: int) -> str:
         return f"https://{bucket}.s3.amazonaws.com/{key}?X-Amz-Expires={seconds}"
@@ -76,12 +85,12 @@ def test_a_git_ref_is_resolved_to_the_commit_the_result_names(repo: tuple[str, s
 def test_a_git_context_is_packed_uploaded_once_and_labelled(repo: tuple[str, str, str]) -> None:
     url, _, head = repo
     objects = Objects()
-    source = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx", url_seconds=60,
-                     progress=Notes())
+    source = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx",
+                     prefix="contexts/apps/web/", url_seconds=60, progress=Notes())
     assert source.kind == "git" and source.revision == head and source.url == url
     assert source.context == f"s3://ctx/{objects.uploads[0]}"
-    again = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx", url_seconds=60,
-                    progress=Notes())
+    again = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx",
+                    prefix="contexts/apps/web/", url_seconds=60, progress=Notes())
     assert again.context == source.context and len(objects.uploads) == 1
 
 
@@ -92,17 +101,58 @@ def test_a_missing_ref_is_a_clear_error(repo: tuple[str, str, str], tmp_path: Pa
 
 
 def test_s3_archives_are_read_in_place_or_through_a_presigned_url() -> None:
-    objects = Objects({("ctx", "contexts/abc.tar.gz"), ("other", "builds/web.tar.gz")})
-    own = prepare("s3://ctx/contexts/abc.tar.gz", "Dockerfile", objects, bucket="ctx",
-                  url_seconds=60, progress=Notes())
-    assert own.context == "s3://ctx/contexts/abc.tar.gz"
+    objects = Objects({("ctx", "contexts/apps/web/abc.tar.gz"), ("other", "builds/web.tar.gz"),
+                       ("ctx", "contexts/untrusted/abc.tar.gz")})
+    own = prepare("s3://ctx/contexts/apps/web/abc.tar.gz", "Dockerfile", objects, bucket="ctx",
+                  prefix="contexts/apps/web/", url_seconds=60, progress=Notes())
+    assert own.context == "s3://ctx/contexts/apps/web/abc.tar.gz"
+    # Another owner's context is not kaniko's to read: it is lent through a URL the caller
+    # signs, so it is read only where the caller itself may read.
+    theirs = prepare("s3://ctx/contexts/untrusted/abc.tar.gz", "Dockerfile", objects,
+                     bucket="ctx", prefix="contexts/apps/web/", url_seconds=60,
+                     progress=Notes())
+    assert theirs.context.startswith("https://ctx.s3.amazonaws.com/contexts/untrusted/")
     elsewhere = prepare("s3://other/builds/web.tar.gz", "Dockerfile", objects, bucket="ctx",
-                        url_seconds=5400, progress=Notes())
+                        prefix="contexts/apps/web/", url_seconds=5400, progress=Notes())
     assert elsewhere.context.startswith("https://other.s3.amazonaws.com/builds/web.tar.gz?")
     assert "X-Amz-Expires=5400" in elsewhere.context
     with pytest.raises(UsageError, match="no such object"):
         prepare("s3://other/missing.tar.gz", "Dockerfile", objects, bucket="ctx",
-                url_seconds=60, progress=Notes())
+                prefix="contexts/apps/web/", url_seconds=60, progress=Notes())
     with pytest.raises(UsageError, match="gzipped tar"):
         prepare("s3://other/builds/web.zip", "Dockerfile", objects, bucket="ctx",
-                url_seconds=60, progress=Notes())
+                prefix="contexts/apps/web/", url_seconds=60, progress=Notes())
+
+
+def test_an_object_whose_bytes_are_not_its_name_is_never_built(repo: tuple[str, str, str]
+                                                               ) -> None:
+    """Something else under the context's name (planted, or left by anything but this
+    packing) has another checksum: it is not used, and the real context replaces it."""
+    url, _, _ = repo
+    objects = Objects()
+    source = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx",
+                     prefix="contexts/apps/web/", url_seconds=60, progress=Notes())
+    key = objects.uploads[0]
+    real = objects.checksums[("ctx", key)]
+    objects.checksums[("ctx", key)] = "planted-bytes-checksum="
+    notes = Notes()
+    again = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx",
+                    prefix="contexts/apps/web/", url_seconds=60, progress=notes)
+    assert again.context == source.context and again.uploaded_bytes > 0
+    assert objects.uploads == [key, key] and objects.checksums[("ctx", key)] == real
+    assert any("does not hold what its name says" in note for note in notes), notes
+    del objects.checksums[("ctx", key)]  # there, but without a checksum: not trusted either
+    third = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx",
+                    prefix="contexts/apps/web/", url_seconds=60, progress=Notes())
+    assert third.uploaded_bytes > 0 and len(objects.uploads) == 3
+
+
+def test_the_context_goes_under_its_owners_prefix(repo: tuple[str, str, str]) -> None:
+    url, _, _ = repo
+    objects = Objects()
+    for prefix in ("contexts/apps/web/", "contexts/untrusted/"):
+        source = prepare(f"{url}#main", "Dockerfile", objects, bucket="ctx", prefix=prefix,
+                         url_seconds=60, progress=Notes())
+        assert source.context.startswith(f"s3://ctx/{prefix}")
+    assert [u.rsplit("/", 1)[0] for u in objects.uploads] == ["contexts/apps/web",
+                                                             "contexts/untrusted"]

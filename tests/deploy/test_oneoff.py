@@ -67,7 +67,7 @@ def test_the_run_task_request_is_the_apps_network_on_demand_with_the_command() -
             "tags": ANY, "startedBy": "dockyard-run", "enableECSManagedTags": True})
         started = Ecs(client).run_task(spec)
     assert started.task_id == "abc"
-    assert spec.tags == {"dockyard:name": "acme", "dockyard:run": "web"}
+    assert spec.tags == {"dockyard:name": "acme", "dockyard:run": "web", "dockyard:app": "web"}
 
 
 def _outcome(status: Status, code: int | None = None) -> TaskOutcome:

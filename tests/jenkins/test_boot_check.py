@@ -25,8 +25,18 @@ def verdict(log: str) -> subprocess.CompletedProcess[str]:
 def test_a_clean_start_passes() -> None:
     done = verdict("good.log")
     assert done.returncode == 0, done.stdout
-    assert done.stdout.strip() == ("boot check: Jenkins is fully up with every plugin loaded "
-                                   "and the configuration applied")
+    assert done.stdout.strip() == ("boot check: Jenkins is fully up with every plugin loaded, "
+                                   "the configuration applied and the trust tiers in force")
+
+
+def test_a_start_without_the_trust_tiers_fails_the_build() -> None:
+    """Jenkins logs an init script that throws and starts anyway (GroovyHookScript: "Failed to
+    execute"): an image whose controller would not keep untrusted builds off trusted agents is
+    never pushed."""
+    done = verdict("trust-not-enforced.log")
+    assert done.returncode == 1
+    assert "the trust tiers are not in force" in done.stdout
+    assert "Failed to execute /tmp/tmp.boot/init.groovy.d/dockyard-trust.groovy" in done.stdout
 
 
 @pytest.mark.parametrize(("log", "lines"), [
@@ -81,12 +91,15 @@ def test_the_check_starts_jenkins_with_stand_in_secrets_and_judges_its_log(
     ref = tmp_path / "ref"
     (ref / "plugins").mkdir(parents=True)
     (ref / "plugins" / "job-dsl.jpi").write_text("a plugin")
+    (ref / "init.groovy.d").mkdir()
+    (ref / "init.groovy.d" / "dockyard-trust.groovy.override").write_text("// the script")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     seen = tmp_path / "seen"
     java = bin_dir / "java"
     java.write_text(f"""#!/bin/bash
-{{ env | grep -E '^(acme|JENKINS_HOME)' ; ls "$JENKINS_HOME/plugins"; echo "$@"; }} > {seen}
+{{ env | grep -E '^(acme|JENKINS_HOME|JOB_NAME|BUILD_NUMBER)' ; ls "$JENKINS_HOME/plugins" \
+  "$JENKINS_HOME/init.groovy.d"; echo "$@"; }} > {seen}
 cat {LOGS}/good.log
 # While stopping, a plugin may complain: that is not how Jenkins started, and is not judged.
 trap 'echo "SEVERE	jenkins.model.Jenkins#cleanUp: ECSCloud is missing its descriptor"
@@ -107,3 +120,6 @@ sleep 60 & wait
     assert f"acme/github={standin}" in recorded
     assert "job-dsl.jpi" in recorded
     assert "-Dx=1" in recorded and "-jar /jenkins.war --httpPort=8089" in recorded
+    assert "JOB_NAME" not in recorded and "BUILD_NUMBER" not in recorded, \
+        "^${JOB_NAME} is the oidc-provider plugin's template, not a secret"
+    assert "dockyard-trust.groovy\n" in recorded, "as jenkins.sh does: *.override replaces"

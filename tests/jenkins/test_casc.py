@@ -47,7 +47,7 @@ def test_no_key_that_breaks_current_lts(casc: dict[str, Any]) -> None:
     present = set(keys(casc))
     assert present.isdisjoint({"agentProtocols", "remotingSecurity", "grantedPermissions"})
     # matrix-auth's flat list is deprecated too; permissions live inside each entry
-    assert "permissions" not in casc["jenkins"]["authorizationStrategy"]["globalMatrix"]
+    assert "permissions" not in casc["jenkins"]["authorizationStrategy"]["projectMatrix"]
 
 
 def test_the_controller_runs_nothing_itself_and_opens_no_agent_port(casc: dict[str, Any]) -> None:
@@ -66,34 +66,55 @@ def test_local_realm_without_signup_and_the_password_from_secrets_manager(
         casc: dict[str, Any]) -> None:
     realm = casc["jenkins"]["securityRealm"]["local"]
     assert realm["allowsSignup"] is False
-    admin, agents = realm["users"]
+    admin, agents, trusted = realm["users"]
     assert admin["id"] == "admin"
     assert admin["password"] == "${acme-jenkins-admin}"
     assert agents["id"] == "agents"
     assert agents["password"] == "${acme-jenkins-agents}"
-    references = {m for s in strings(casc) for m in re.findall(r"\$\{([^:{}]+)\}", s)}
-    assert references == {"acme-jenkins-admin", "acme-jenkins-agents", "acme/github"}, \
-        "only Secrets Manager names"
+    assert trusted["id"] == "agents-trusted"
+    assert trusted["password"] == "${acme-jenkins-agents-trusted}"
+    references = {m for s in strings(casc) for m in re.findall(r"(?<!\^)\$\{([^:{}]+)\}", s)}
+    assert references == {"acme-jenkins-admin", "acme-jenkins-agents",
+                          "acme-jenkins-agents-trusted", "acme/github"}, \
+        "only Secrets Manager names (^${...} is escaped: the oidc-provider plugin reads it)"
 
 
 def test_matrix_authorization_with_entries(casc: dict[str, Any]) -> None:
-    entries = casc["jenkins"]["authorizationStrategy"]["globalMatrix"]["entries"]
+    entries = casc["jenkins"]["authorizationStrategy"]["projectMatrix"]["entries"]
     assert {"user": {"name": "admin", "permissions": ["Overall/Administer"]}} in entries
-    assert len(entries) == 3
+    assert len(entries) == 4
     (group,) = [e["group"] for e in entries if "group" in e]
     assert group["name"] == "authenticated"
     assert set(group["permissions"]) == {"Overall/Read", "Job/Read", "Job/Build"}
 
 
-def test_agents_join_as_a_user_with_exactly_what_the_swarm_plugin_checks(
+def test_agents_join_as_users_with_exactly_what_the_swarm_plugin_checks(
         casc: dict[str, Any]) -> None:
-    """The swarm plugin (3.51, docs/security.adoc; PluginImpl checks Computer.CREATE and
-    CONNECT, SwarmSlave's descriptor CONFIGURE) needs Overall/Read, Agent/Create, Agent/Connect
-    and, under the global matrix, Agent/Configure; the agents' user gets those and no more."""
-    entries = casc["jenkins"]["authorizationStrategy"]["globalMatrix"]["entries"]
-    (agents,) = [e["user"] for e in entries if e.get("user", {}).get("name") == "agents"]
-    assert agents["permissions"] == ["Overall/Read", "Agent/Create", "Agent/Connect",
-                                     "Agent/Configure"]
+    """The swarm plugin (docs/security.adoc; PluginImpl.doCreateSlave checks Computer.CREATE
+    and CONNECT) needs Overall/Read, Agent/Create, Agent/Connect, and Agent/Configure only
+    under the global matrix: under the project matrix, matrix-auth's node listener grants a
+    node's creator Configure on that node alone. So neither pool's user can relabel the other
+    pool's agents."""
+    entries = casc["jenkins"]["authorizationStrategy"]["projectMatrix"]["entries"]
+    for name in ("agents", "agents-trusted"):
+        (user,) = [e["user"] for e in entries if e.get("user", {}).get("name") == name]
+        assert user["permissions"] == ["Overall/Read", "Agent/Create", "Agent/Connect"]
+
+
+def test_each_build_gets_an_id_token_naming_its_job_and_branch(casc: dict[str, Any]) -> None:
+    """The oidc-provider plugin's idToken credential (audience sts.amazonaws.com) and claim
+    templates: sub is the build's JOB_NAME (^ keeps JCasC from expanding it), tokens live five
+    minutes."""
+    credentials = casc["credentials"]["system"]["domainCredentials"][0]["credentials"]
+    (token,) = [c["idToken"] for c in credentials if "idToken" in c]
+    assert token == {"scope": "GLOBAL", "id": "dockyard-aws", "audience": "sts.amazonaws.com",
+                     "description": token["description"]}
+    settings = casc["security"]["idToken"]
+    assert settings["tokenLifetime"] == 300
+    assert settings["buildClaimTemplates"] == [
+        {"name": "sub", "format": "^${JOB_NAME}", "type": "string"},
+        {"name": "build_number", "format": "^${BUILD_NUMBER}", "type": "integer"}]
+    assert "claimTemplates" not in settings, "no claim for every token, outside builds too"
 
 
 def test_the_controller_starts_no_agents(casc: dict[str, Any]) -> None:
@@ -103,7 +124,7 @@ def test_the_controller_starts_no_agents(casc: dict[str, Any]) -> None:
 
 
 def test_github_credentials_come_from_the_named_secret(casc: dict[str, Any]) -> None:
-    login, hook = casc["credentials"]["system"]["domainCredentials"][0]["credentials"]
+    _, login, hook = casc["credentials"]["system"]["domainCredentials"][0]["credentials"]
     login = login["usernamePassword"]
     assert login["id"] == "github" and login["scope"] == "GLOBAL"
     assert login["password"] == "${json:token:${acme/github}}"
@@ -122,7 +143,7 @@ def test_unsigned_webhooks_only_when_asked() -> None:
                                      "    webhook_secret: false\n"
                                      "    credentials_secret: acme/github")), "dockyard.yml")
     document = render(cfg)
-    (login,) = document["credentials"]["system"]["domainCredentials"][0]["credentials"]
+    _, login = document["credentials"]["system"]["domainCredentials"][0]["credentials"]
     assert "usernamePassword" in login
     assert "githubpluginconfig" not in document["unclassified"]
 
@@ -153,7 +174,8 @@ def test_two_jobs_and_no_github_credentials() -> None:
     assert script.count("multibranchPipelineJob(") == 2
     assert "scriptPath('ci/Jenkinsfile')" in script
     assert "credentialsId" not in script
-    assert "credentials" not in document
+    (only,) = document["credentials"]["system"]["domainCredentials"][0]["credentials"]
+    assert list(only) == ["idToken"], "no GitHub credentials, the builds' id token only"
 
 
 # The github-branch-source plugin's @Symbol names (its source at the version plugins.txt pins:
@@ -182,14 +204,16 @@ def test_the_github_source_discovers_branches_and_pull_requests(casc: dict[str, 
     block = _traits_block(script)
     used = re.findall(r"\b(gitHub\w+)\s*(?=[{(])", block)
     assert set(used) <= set(GITHUB_TRAITS) | FORK_TRUST, set(used) - set(GITHUB_TRAITS)
-    assert [u for u in used if u in GITHUB_TRAITS] == list(GITHUB_TRAITS), "each trait once"
+    assert [u for u in used if u in GITHUB_TRAITS] == ["gitHubBranchDiscovery",
+                                                       "gitHubPullRequestDiscovery"], \
+        "each trait once; pull requests from forks only where the job opts in"
     for trait, allowed in GITHUB_TRAITS.items():
+        if trait not in block:
+            continue
         body = block[block.index(trait):]
         strategy = int(re.search(r"strategyId\((\d+)\)", body)[1])  # type: ignore[index]
         assert strategy in allowed, (trait, strategy)
-    # A fork's own Jenkinsfile runs only for people with write access to the repository.
-    (trust,) = [u for u in used if u in FORK_TRUST]
-    assert trust == "gitHubTrustPermissions"
+    assert not [u for u in used if u in FORK_TRUST]
     # Webhooks start scans; a daily scan catches a missed one (cloudbees-folder's
     # PeriodicFolderTrigger takes one of its listed intervals, such as 1d).
     assert "periodicFolderTrigger {\n            interval('1d')" in script
@@ -202,3 +226,18 @@ def test_the_job_dsl_script_is_groovy(casc: dict[str, Any], tmp_path: Path) -> N
     source.write_text(casc["jobs"][0]["script"])
     done = compile_check(source, tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+def test_fork_pull_requests_are_built_only_where_a_job_opts_in() -> None:
+    """jobs[].fork_pull_requests: off by default; when on, a fork's own Jenkinsfile runs only
+    for people with write access (gitHubTrustPermissions), and its build is untrusted either
+    way (its token names PR-<n>, which no deploying role trusts)."""
+    from dockyard.config import parse_config
+
+    text = ("name: shop\nregion: eu-west-1\nedge: {domain: shop.dev, allowed_cidrs: [0.0.0.0/0]}\n"
+            "jenkins:\n  jobs:\n    - {name: api, repository: org/api, fork_pull_requests: true}\n"
+            "    - {name: web, repository: org/web}\n")
+    script = render(parse_config(text, "dockyard.yml"))["jobs"][0]["script"]
+    api, web = script.split("multibranchPipelineJob(")[1:]
+    assert "gitHubForkDiscovery" in api and "gitHubTrustPermissions()" in api
+    assert "gitHubForkDiscovery" not in web

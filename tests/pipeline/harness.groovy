@@ -83,6 +83,27 @@ File here(String workspace, String path) {
     File file = new File(path)
     return file.absolute ? file : new File(workspace, path)
 }
+// Credentials as Jenkins binds them for a block (credentials-binding's withCredentials with a
+// string binding): the values are the controller's, here HARNESS_CREDENTIALS (a JSON object,
+// id -> value, for this build); an unknown id fails the step as Jenkins does.
+Map credentials = System.getenv('HARNESS_CREDENTIALS') ?
+    new groovy.json.JsonSlurper().parseText(System.getenv('HARNESS_CREDENTIALS')) as Map : [:]
+binding.setVariable('string', { Map b -> [kind: 'string'] + b })
+binding.setVariable('withCredentials', { List bindings, Closure body ->
+    Map saved = [:]
+    bindings.each { Map b ->
+        if (!credentials.containsKey(b.credentialsId)) {
+            throw new StepFailure("Could not find credentials entry with ID '${b.credentialsId}'")
+        }
+        saved[b.variable] = env[b.variable]
+        env[b.variable] = credentials[b.credentialsId]
+    }
+    try {
+        return body()
+    } finally {
+        saved.each { k, v -> v == null ? env.remove(k) : env.put(k, v) }
+    }
+})
 binding.setVariable('pwd', { -> workspace })
 binding.setVariable('fileExists', { String p -> here(workspace, p).exists() })
 binding.setVariable('readFile', { String p -> here(workspace, p).getText('UTF-8') })

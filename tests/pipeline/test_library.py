@@ -20,7 +20,7 @@ STEPS = sorted(p.stem for p in LIBRARY.glob("*.groovy"))
 # Declarative Pipeline's own words and the core steps the example uses.
 PIPELINE = {"pipeline", "agent", "label", "options", "timeout", "disableConcurrentBuilds",
             "stages", "stage", "steps", "script", "when", "branch", "sh", "echo", "post",
-            "always", "failure", "success", "environment", "error"}
+            "always", "failure", "success", "environment", "error", "not", "changeRequest"}
 
 
 @pytest.mark.parametrize("source", [*(LIBRARY / f"{s}.groovy" for s in STEPS),
@@ -63,14 +63,50 @@ def _fake_dockyard(bin_dir: Path, *, code: int, document: dict[str, object],
     script = bin_dir / "dockyard"
     script.write_text("#!/bin/bash\n"
                       f"printf '%s\\n' \"$@\" >> {record}\necho --- >> {record}\n"
+                      f"printf '%s\\n' \"${{DOCKYARD_ID_TOKEN:-none}}\" >> {record}.tokens\n"
                       f"cat >&2 <<'ERR'\n{stderr}ERR\n"
                       f"cat <<'OUT'\n{json.dumps(document)}\nOUT\nexit {code}\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return record
 
 
-def _env(bin_dir: Path) -> dict[str, str]:
-    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+TOKEN = "header.eyJzdWIiOiJ3ZWIvbWFpbiJ9.signature"  # what the controller's credential gives
+
+
+def _env(bin_dir: Path, credentials: dict[str, str] | None = None) -> dict[str, str]:
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "HARNESS_CREDENTIALS": json.dumps({"dockyard-aws": TOKEN} if credentials is None
+                                              else credentials)}
+
+
+def test_each_command_gets_the_builds_token_and_nothing_else_does(tmp_path: Path) -> None:
+    """The library binds the build's id token (the dockyard-aws credential) for the dockyard
+    command alone: the Jenkinsfile's own steps never see it."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    record = _fake_dockyard(tmp_path / "bin", code=0, document={"ok": True, "ref": "r@x"})
+    jenkinsfile = workspace / "Jenkinsfile"
+    jenkinsfile.write_text("pipeline { agent any\n stages {\n"
+                           "  stage('Build') { steps { script { dockyardBuild(repo: 'web') } } }\n"
+                           "  stage('Test') { steps { sh 'echo \"token:${DOCKYARD_ID_TOKEN:-none}\"'"
+                           " } }\n } }\n")
+    done = groovy.pipeline(jenkinsfile, workspace, "main", env=_env(tmp_path / "bin"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert Path(f"{record}.tokens").read_text().split() == [TOKEN]
+    assert "token:none" in done.stdout + done.stderr
+
+
+def test_without_the_credential_the_step_fails_before_dockyard_runs(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    record = _fake_dockyard(tmp_path / "bin", code=0, document={})
+    jenkinsfile = workspace / "Jenkinsfile"
+    jenkinsfile.write_text("pipeline { agent any\n stages { stage('Build') { steps { script {"
+                           " dockyardBuild(repo: 'web') } } } } }\n")
+    done = groovy.pipeline(jenkinsfile, workspace, "main", env=_env(tmp_path / "bin", {}))
+    assert done.returncode == 1
+    assert "ERROR: Could not find credentials entry with ID 'dockyard-aws'" in done.stdout
+    assert not record.exists()
 
 
 def test_the_steps_run_the_cli_with_json_output_and_quote_every_word(tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ class TaskSpec:
     storage_gib: int | None  # None: the task definition's (Fargate's 20 GiB)
     tags: dict[str, str]
     started_by: str = "dockyard"
+    task_role: str | None = None  # a RunTask override of the task definition's task role
 
 
 class Ecs:
@@ -98,6 +99,8 @@ class Ecs:
                                     "memory": spec.memory}]}
         if spec.storage_gib is not None:
             overrides["ephemeralStorage"] = {"sizeInGiB": spec.storage_gib}
+        if spec.task_role is not None:
+            overrides["taskRoleArn"] = spec.task_role
         with translated("start the task"):
             response = self._client.run_task(
                 cluster=spec.cluster, taskDefinition=spec.task_definition, count=1,

@@ -40,11 +40,34 @@ class Objects:
             raise translate(err, f"check s3://{bucket}/{key}") from err
         return True
 
+    def checksum(self, bucket: str, key: str) -> str | None:
+        """The SHA-256 checksum S3 keeps of an object (``-N`` for a multipart one), or None when
+        the object is not there or has none (HeadObject, ``ChecksumMode=ENABLED``)."""
+        try:
+            head = self._client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as err:
+            # 403 for a missing key without s3:ListBucket (see exists)
+            if error_code(err) in ("404", "NoSuchKey", "NotFound", "403", "AccessDenied",
+                                   "Forbidden"):
+                return None
+            raise translate(err, f"check s3://{bucket}/{key}") from err
+        value = head.get("ChecksumSHA256")
+        return str(value) if value else None
+
     def upload(self, path: Path, bucket: str, key: str,
                on_bytes: Callable[[int], None] = lambda _: None) -> None:
-        """Upload a file (multipart for large ones), reporting bytes sent."""
+        """Upload a file (multipart for large ones), reporting bytes sent, with a SHA-256
+        checksum S3 verifies and keeps (in parts of UPLOAD_PART_BYTES, so the checksum is the
+        one dockyard.builds.context.s3_checksum computes)."""
+        from boto3.s3.transfer import TransferConfig
+
+        from dockyard.names import UPLOAD_PART_BYTES
+
+        config = TransferConfig(multipart_threshold=UPLOAD_PART_BYTES,
+                                multipart_chunksize=UPLOAD_PART_BYTES)
         with translated(f"upload the context to s3://{bucket}/{key}"):
-            self._client.upload_file(str(path), bucket, key, Callback=on_bytes)
+            self._client.upload_file(str(path), bucket, key, Callback=on_bytes, Config=config,
+                                     ExtraArgs={"ChecksumAlgorithm": "SHA256"})
 
     def presign_put(self, bucket: str, key: str, seconds: int) -> str:
         """A URL kaniko can PUT one object to, valid for ``seconds``."""

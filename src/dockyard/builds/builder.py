@@ -19,6 +19,7 @@ from dockyard.builds.environment import (
     destination_for,
     environment_from_outputs,
     make_request,
+    owner_of,
     with_labels,
 )
 from dockyard.builds.request import (
@@ -33,10 +34,11 @@ from dockyard.builds.sources import Source, prepare
 from dockyard.builds.task import Runner, StopSignal
 from dockyard.config.models import Config
 from dockyard.errors import DockyardError
-from dockyard.names import KANIKO_CONTAINER, Out
+from dockyard.names import APP_TAG, KANIKO_CONTAINER, Out
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 from dockyard.progress import Progress
 from dockyard.rules import url_lifetime
+from dockyard.trust import PLATFORM, UNTRUSTED, Acting
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,19 @@ class BuildClients:
     signing_expiry: Callable[[], datetime | None] = lambda: None
 
 
-def environment_from_stack(stacks: StackReader, cfg: Config) -> BuildEnvironment:
-    """Read where builds run from the builder stack's outputs (one DescribeStacks)."""
+def builder_outputs(stacks: StackReader, cfg: Config) -> dict[str, str]:
+    """The builder stack's outputs (one DescribeStacks); refused when it is not deployed."""
     stack = stacks.describe(cfg.stack_name("builder"))
     if stack is None or not stack.outputs.get(Out.CLUSTER_ARN):
         raise AwsPreconditionError(f"{cfg.stack_name('builder')} is not deployed in "
                                    f"{cfg.region}", hint="run: dockyard up --only builder")
-    return environment_from_outputs(stack.outputs, cfg)
+    return stack.outputs
+
+
+def environment_from_stack(stacks: StackReader, cfg: Config,
+                           owner: str = PLATFORM) -> BuildEnvironment:
+    """Where ``owner``'s builds run, from the builder stack's outputs."""
+    return environment_from_outputs(builder_outputs(stacks, cfg), cfg, owner)
 
 
 def make_build(clients: BuildClients, env: BuildEnvironment, request: BuildRequest,
@@ -92,28 +100,43 @@ class Builder:
     clients: BuildClients
     clock: Clock
     progress: Progress
+    acting: Acting | None = None  # a pipeline build's tier; None for the operator
     build_id: str = field(default_factory=new_build_id)
     started: float = field(init=False)
+    owner: str = PLATFORM
 
     def __post_init__(self) -> None:
         self.started = self.clock.now()
 
     @cached_property
+    def outputs(self) -> dict[str, str]:
+        """The builder stack's outputs (read on first use)."""
+        return builder_outputs(self.clients.stacks, self.cfg)
+
+    @property
     def env(self) -> BuildEnvironment:
-        """Where builds run (read from the builder stack on first use)."""
-        return environment_from_stack(self.clients.stacks, self.cfg)
+        """Where this build runs, for its owner (set by :meth:`plan`)."""
+        return environment_from_outputs(self.outputs, self.cfg, self.owner)
 
     def plan(self, repository: str, options: BuildOptions) -> tuple[BuildRequest,
                                                                       Destination]:
         """The request from the command line, and where its image goes (checked to exist)."""
-        request = make_request(self.cfg, options, list(self.env.task_definitions))
-        destination = destination_for(self.cfg, repository, self.env.registry)
+        self.owner = owner_of(self.cfg, repository, self.acting)
+        env = self.env
+        request = make_request(self.cfg, options, list(env.task_definitions))
+        destination = destination_for(self.cfg, repository, env.registry, self.owner)
         check_destination(self.cfg, destination, self.clients.registry.repository_exists)
+        if self.owner == UNTRUSTED:
+            self.progress.note("build", f"untrusted build: the image goes to quarantine "
+                                        f"({destination.ecr_repository}), which nothing "
+                                        "deploys from")
         return request, destination
 
     def source(self, context: str, request: BuildRequest) -> Source:
         """The context packed and uploaded (or found uploaded already), or its URL."""
-        return prepare(context, request.dockerfile, self.clients.objects, bucket=self.env.bucket,
+        env = self.env
+        return prepare(context, request.dockerfile, self.clients.objects, bucket=env.bucket,
+                       prefix=env.context_prefix,
                        url_seconds=url_lifetime(request.timeout_seconds),
                        progress=self.progress, cache=ContextCache())
 
@@ -155,6 +178,8 @@ class Builder:
         if task is None or "dockyard:build" not in task.tags:
             raise DockyardError(f"no dockyard build task {task_ref} in {env.cluster}",
                                 hint="ECS forgets stopped tasks after about an hour")
+        self.owner = task.tags.get(APP_TAG, PLATFORM)
+        env = self.env
         arch, build_tag = task.tags["dockyard:arch"], task.tags["dockyard:tag"]
         uri = task.tags["dockyard:repository"]
         destination = Destination(uri=uri, ecr_repository=uri.split("/", 1)[1]
@@ -168,7 +193,8 @@ class Builder:
                         assign_public_ip=env.assign_public_ip,
                         capacity_provider=task.capacity_provider or "FARGATE",
                         container=KANIKO_CONTAINER, command=task.command, cpu=request.cpu,
-                        memory=request.memory, storage_gib=request.storage_gib, tags=task.tags)
+                        memory=request.memory, storage_gib=request.storage_gib, tags=task.tags,
+                        task_role=env.task_role)
         outcome = the_build.runner.follow(arch, spec, task,
                                           self.clock.now() + request.timeout_seconds)
         result = BuildResult(build_id=task.tags["dockyard:build"], destination=destination,

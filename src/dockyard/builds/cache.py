@@ -12,7 +12,8 @@ in the same tick as the pack could leave the same stamp behind. The cache theref
 remembers a tree with an entry modified or changed in the :data:`SETTLE_NS` before its scan
 began; such a tree is packed again next time. What the key also holds: every path sent, its
 kind, normalised mode and link target, the .dockerignore patterns and the Dockerfile's path;
-any difference in those is a miss.
+any difference in those is a miss. It also keeps the checksum S3 keeps of the upload, so the
+object found in the bucket is checked against what was packed without packing again.
 
 The record lives under ``$XDG_CACHE_HOME/dockyard/contexts`` (``~/.cache`` by default), one
 small JSON file per context folder and Dockerfile. It is only ever a shortcut: a record that
@@ -28,24 +29,24 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.builds.context import Listing, Packed
+from dockyard.builds.context import Listing, Packed, context_key
 
 SETTLE_NS = 2_000_000_000
-FORMAT = "dockyard-context-cache 1"
+FORMAT = "dockyard-context-cache 2"
 
 
 @dataclass(frozen=True)
 class Known:
-    """A context packed before: its content name and sizes."""
+    """A context packed before: its content name, sizes and the checksum S3 keeps of it."""
 
     tar_sha256: str
     tar_bytes: int
     gz_bytes: int
+    s3_checksum: str
 
-    @property
-    def key(self) -> str:
+    def key(self, prefix: str) -> str:
         """The object key it is stored under."""
-        return Packed(Path(), self.tar_sha256, self.tar_bytes, self.gz_bytes).key
+        return context_key(prefix, self.tar_sha256)
 
 
 def default_directory() -> Path:
@@ -82,7 +83,7 @@ class ContextCache:
             if record.get("signature") != signature(listing):
                 return None
             return Known(str(record["tar_sha256"]), int(record["tar_bytes"]),
-                         int(record["gz_bytes"]))
+                         int(record["gz_bytes"]), str(record["s3_checksum"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -94,7 +95,8 @@ class ContextCache:
         if newest >= scan_began_ns - SETTLE_NS:
             return False
         record = {"signature": signature(listing), "tar_sha256": packed.tar_sha256,
-                  "tar_bytes": packed.tar_bytes, "gz_bytes": packed.gz_bytes}
+                  "tar_bytes": packed.tar_bytes, "gz_bytes": packed.gz_bytes,
+                  "s3_checksum": packed.s3_checksum}
         path = self._record(listing)
         partial = path.with_suffix(f".{os.getpid()}.partial")
         try:

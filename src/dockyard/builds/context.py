@@ -15,6 +15,7 @@ the context's size.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import queue
@@ -28,7 +29,7 @@ from typing import BinaryIO
 
 from dockyard.builds.dockerignore import Hits, IgnoreRules, read_patterns
 from dockyard.errors import DockyardError, UsageError
-from dockyard.names import CONTEXT_PREFIX
+from dockyard.names import UPLOAD_PART_BYTES
 from dockyard.rules import clipped
 
 # ISA-L at level 2: several times faster than zlib at level 6, for an output a few percent
@@ -74,17 +75,38 @@ class Listing:
 
 @dataclass(frozen=True)
 class Packed:
-    """A packed context on disk."""
+    """A packed context on disk, with the checksum S3 keeps of its upload."""
 
     path: Path
     tar_sha256: str
     tar_bytes: int
     gz_bytes: int
+    s3_checksum: str = ""
 
-    @property
-    def key(self) -> str:
-        """The object key the context is stored under: its content hash."""
-        return f"{CONTEXT_PREFIX}{self.tar_sha256}.tar.gz"
+    def key(self, prefix: str) -> str:
+        """The object key the context is stored under: its content hash, under ``prefix``
+        (the build's owner's: dockyard.trust.context_prefix)."""
+        return context_key(prefix, self.tar_sha256)
+
+
+def context_key(prefix: str, tar_sha256: str) -> str:
+    """``<prefix><sha256 of the tar>.tar.gz``."""
+    return f"{prefix}{tar_sha256}.tar.gz"
+
+
+def s3_checksum(path: Path, part_bytes: int = UPLOAD_PART_BYTES) -> str:
+    """The SHA-256 checksum S3 keeps for ``path`` uploaded with ``ChecksumAlgorithm=SHA256``
+    (S3 User Guide, "Checking object integrity"): of the whole object for a single PUT; for a
+    multipart upload the composite, the SHA-256 of the parts' digests followed by ``-N``."""
+    size = path.stat().st_size
+    parts: list[bytes] = []
+    with open(path, "rb") as source:
+        if size < part_bytes:
+            return base64.b64encode(hashlib.sha256(source.read()).digest()).decode()
+        while chunk := source.read(part_bytes):
+            parts.append(hashlib.sha256(chunk).digest())
+    composite = hashlib.sha256(b"".join(parts)).digest()
+    return f"{base64.b64encode(composite).decode()}-{len(parts)}"
 
 
 def scan(root: Path, dockerfile: str = "Dockerfile") -> Listing:
@@ -343,7 +365,8 @@ def pack_to_file(listing: Listing, directory: Path) -> Packed:
         digest, size = pack(listing, out)
     final = directory / f"{digest}.tar.gz"
     partial.replace(final)
-    return Packed(path=final, tar_sha256=digest, tar_bytes=size, gz_bytes=final.stat().st_size)
+    return Packed(path=final, tar_sha256=digest, tar_bytes=size, gz_bytes=final.stat().st_size,
+                  s3_checksum=s3_checksum(final))
 
 
 def iter_listing(listing: Listing) -> Iterator[str]:

@@ -4,7 +4,6 @@ asked to do and where its image goes (pure: no AWS calls)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.builds.request import (
@@ -22,28 +21,62 @@ from dockyard.errors import UsageError
 from dockyard.names import Out, registry_host
 from dockyard.rules import names_registry, parse_duration
 from dockyard.templates.builder import repository_names
+from dockyard.trust import (
+    PLATFORM,
+    UNTRUSTED,
+    Acting,
+    kaniko_role,
+    quarantine_repository,
+    role_arn,
+)
 
-if TYPE_CHECKING:
-    pass
 
-
-def environment_from_outputs(out: dict[str, str], cfg: Config) -> BuildEnvironment:
-    """Where builds run, from the builder stack's outputs."""
+def environment_from_outputs(out: dict[str, str], cfg: Config,
+                             owner: str = PLATFORM) -> BuildEnvironment:
+    """Where the builds of ``owner`` run, from the builder stack's outputs: an untrusted
+    build's kaniko is the untrusted task definition (its own quarantine role, its own logs,
+    the cache read and never written); anyone else's is the trusted one with the owner's kaniko
+    role passed in (an app's by its name, Jenkins' images' from the stack)."""
     account = out[Out.CLUSTER_ARN].split(":")[4]
-    definitions = {key.removeprefix(Out.TASK_DEFINITION).lower(): value
-                   for key, value in out.items() if key.startswith(Out.TASK_DEFINITION)}
+    untrusted = owner == UNTRUSTED
+    prefix = Out.UNTRUSTED_TASK_DEFINITION if untrusted else Out.TASK_DEFINITION
+    definitions = {key.removeprefix(prefix).lower(): value for key, value in out.items()
+                   if key.startswith(prefix) and
+                   (untrusted or not key.startswith(Out.UNTRUSTED_TASK_DEFINITION))}
+    if untrusted:
+        role = None
+    elif owner == PLATFORM:
+        role = out.get(Out.KANIKO_ROLE_ARN)
+    else:
+        role = role_arn(cfg, account, kaniko_role(cfg, owner))
     return BuildEnvironment(
         cluster=out[Out.CLUSTER_ARN], subnets=[s for s in out.get(Out.SUBNETS, "").split(",") if s],
         security_group=out[Out.BUILD_SECURITY_GROUP_ID],
         assign_public_ip=out.get(Out.ASSIGN_PUBLIC_IP, "ENABLED") == "ENABLED",
         task_definitions=definitions, bucket=out[Out.CONTEXT_BUCKET],
-        log_group=out[Out.BUILD_LOG_GROUP],
-        registry=registry_host(account, cfg.region), project=cfg.name)
+        log_group=out[Out.UNTRUSTED_LOG_GROUP if untrusted else Out.BUILD_LOG_GROUP],
+        registry=registry_host(account, cfg.region), project=cfg.name, owner=owner,
+        task_role=role, push_cache=not untrusted)
 
 
-def destination_for(cfg: Config, repository: str, registry: str) -> Destination:
-    """``web`` -> the platform's ECR repository acme/web; ``docker.io/you/app`` stays itself."""
+def owner_of(cfg: Config, repository: str, acting: Acting | None) -> str:
+    """Whose build ``--repo REPOSITORY`` is: ``untrusted`` for a pipeline build not trusted
+    with the app, else the app (``platform`` for Jenkins' own images)."""
+    if acting is not None and not acting.trusted:
+        return UNTRUSTED
+    name = repository.removeprefix(f"{cfg.name}/")
+    return name if name in cfg.apps else PLATFORM
+
+
+def destination_for(cfg: Config, repository: str, registry: str,
+                    owner: str = PLATFORM) -> Destination:
+    """``web`` -> the platform's ECR repository acme/web (an untrusted build's: its quarantine,
+    acme/quarantine/web, reading acme/web-cache); ``docker.io/you/app`` stays itself."""
     if names_registry(repository):
+        if owner == UNTRUSTED:
+            raise UsageError(f"--repo {repository}: an untrusted build pushes only to its "
+                             "app's quarantine repository",
+                             hint="build an app of dockyard.yml, such as --repo web")
         if not cfg.builder.registry_auth_secret:
             raise UsageError(f"--repo {repository}: pushing outside ECR needs credentials",
                              hint="set builder.registry_auth_secret to a Secrets Manager secret "
@@ -55,6 +88,14 @@ def destination_for(cfg: Config, repository: str, registry: str) -> Destination:
         names = ", ".join(n.split("/", 1)[1] for n in known)
         raise UsageError(f"--repo {repository}: no such repository in this platform",
                          hint=f"use one of {names}, or add an app to dockyard.yml and run up")
+    app = name.split("/", 1)[1]
+    if owner == UNTRUSTED:
+        if app not in cfg.apps:
+            raise UsageError(f"--repo {repository}: an untrusted build cannot build Jenkins' "
+                             "images", hint="`dockyard up` builds them")
+        quarantine = quarantine_repository(cfg, app)
+        return Destination(uri=f"{registry}/{quarantine}", ecr_repository=quarantine,
+                           cache=f"{registry}/{name}-cache")
     return Destination(uri=f"{registry}/{name}", ecr_repository=name)
 
 
@@ -65,7 +106,7 @@ def check_destination(cfg: Config, destination: Destination, exists: Callable[[s
     name = destination.ecr_repository
     if name is None or exists(name):
         return
-    image = name.split("/", 1)[1]
+    image = name.split("/", 1)[1].removeprefix("quarantine/")
     stack = "builder" if image.startswith("jenkins-") else f"app-{image}"
     raise AwsPreconditionError(f"--repo {image}: the repository {name} does not exist yet",
                                hint=f"dockyard up --only {stack} creates it")

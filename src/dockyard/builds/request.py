@@ -57,14 +57,19 @@ class BuildRequest:
 
 @dataclass(frozen=True)
 class Destination:
-    """Where the image goes: a repository URI, and the ECR repository name when it is ECR."""
+    """Where the image goes: a repository URI, and the ECR repository name when it is ECR;
+    ``cache``: the layer cache it reads, when not the one beside it (a quarantined image reads
+    its app's)."""
 
     uri: str
     ecr_repository: str | None
+    cache: str | None = None
 
     @property
     def cache_uri(self) -> str | None:
         """The kaniko layer cache, beside an ECR repository."""
+        if self.cache is not None:
+            return self.cache
         return f"{self.uri}-cache" if self.ecr_repository else None
 
 
@@ -128,8 +133,12 @@ def check_request(request: BuildRequest) -> list[str]:
     return warnings
 
 
-def kaniko_argv(request: BuildRequest, destination: Destination, run: ArchRun) -> list[str]:
-    """The kaniko executor's arguments for one architecture (README.md, "Builds")."""
+def kaniko_argv(request: BuildRequest, destination: Destination, run: ArchRun, *,
+                push_cache: bool = True) -> list[str]:
+    """The kaniko executor's arguments for one architecture (README.md, "Builds").
+    ``push_cache=False`` reads the layer cache and never writes it (``--no-push-cache``, in
+    the kaniko fork and upstream alike): an untrusted build cannot leave a layer that a
+    trusted build would reuse, and its role may not push there either."""
     argv = [
         "--force",  # kaniko's container detection fails on Fargate
         f"--context={run.context}",
@@ -144,7 +153,7 @@ def kaniko_argv(request: BuildRequest, destination: Destination, run: ArchRun) -
     ]
     if request.cache and destination.cache_uri:
         argv += ["--cache=true", f"--cache-repo={destination.cache_uri}",
-                 f"--cache-ttl={CACHE_TTL}"]
+                 f"--cache-ttl={CACHE_TTL}", *([] if push_cache else ["--no-push-cache"])]
     else:
         argv.append("--cache=false")
     if request.target:

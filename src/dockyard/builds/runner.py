@@ -27,9 +27,10 @@ from dockyard.builds.request import ArchRun, BuildRequest, Destination, kaniko_a
 from dockyard.builds.sources import Source
 from dockyard.builds.task import Runner, Status, StopSignal, TaskOutcome
 from dockyard.errors import DockyardError, ExitCode
-from dockyard.names import DIGEST_PREFIX, KANIKO_CONTAINER, TAG_KEY
+from dockyard.names import APP_TAG, KANIKO_CONTAINER, TAG_KEY
 from dockyard.planning.cost import FARGATE_SPOT_DISCOUNT, task_hourly
 from dockyard.rules import url_lifetime
+from dockyard.trust import context_prefix, digest_prefix
 
 _PUSHED = re.compile(r"Pushed (\S+)@(sha256:[0-9a-f]{64})")
 # An index's media type follows its children's (OCI, or Docker v2 schema 2).
@@ -42,7 +43,9 @@ INDEX_TYPES = {
 
 @dataclass(frozen=True)
 class BuildEnvironment:
-    """Where builds run, from the builder stack's outputs."""
+    """Where a build runs, from the builder stack's outputs, and for whom: its ``owner`` (an
+    app, ``untrusted`` or ``platform``; dockyard.trust) decides the kaniko task definitions,
+    the role kaniko pushes with, the log group, and where its context and digest files go."""
 
     cluster: str
     subnets: list[str]
@@ -53,6 +56,19 @@ class BuildEnvironment:
     log_group: str
     registry: str
     project: str
+    owner: str = "platform"
+    task_role: str | None = None  # passed to kaniko; None: the task definition's own
+    push_cache: bool = True  # untrusted builds read the layer cache and never write it
+
+    @property
+    def context_prefix(self) -> str:
+        """Where this owner's contexts live in the bucket."""
+        return context_prefix(self.owner)
+
+    @property
+    def digest_prefix(self) -> str:
+        """Where this owner's digest files go."""
+        return digest_prefix(self.owner)
 
 
 class DigestApi(Protocol):
@@ -143,7 +159,7 @@ class Build:
         for arch in request.architectures:
             build_tag = f"build-{build_id}" + (f"-{arch}" if multi else "")
             url = "" if self.destination.ecr_repository else self.digests.presign_put(
-                self.env.bucket, f"{DIGEST_PREFIX}{build_id}/{arch}", seconds)
+                self.env.bucket, f"{self.env.digest_prefix}{build_id}/{arch}", seconds)
             run = ArchRun(arch=arch, context=source.context, build_tag=build_tag,
                           digest_url=url, tags=() if multi else request.tags)
             spec = TaskSpec(
@@ -151,11 +167,14 @@ class Build:
                 subnets=self.env.subnets, security_groups=[self.env.security_group],
                 assign_public_ip=self.env.assign_public_ip,
                 capacity_provider="FARGATE_SPOT" if request.spot else "FARGATE",
-                container=KANIKO_CONTAINER, command=kaniko_argv(request, self.destination, run),
+                container=KANIKO_CONTAINER,
+                command=kaniko_argv(request, self.destination, run,
+                                    push_cache=self.env.push_cache),
                 cpu=request.cpu, memory=request.memory, storage_gib=request.storage_gib,
-                tags={TAG_KEY: self.env.project, "dockyard:build": build_id,
-                      "dockyard:arch": arch, "dockyard:repository": self.destination.uri,
-                      "dockyard:tag": build_tag})
+                tags={TAG_KEY: self.env.project, APP_TAG: self.env.owner,
+                      "dockyard:build": build_id, "dockyard:arch": arch,
+                      "dockyard:repository": self.destination.uri, "dockyard:tag": build_tag},
+                task_role=self.env.task_role)
             if len(json.dumps(spec.command)) > 7000:
                 raise DockyardError("the kaniko command line is too long for ECS (8 KB of "
                                     "overrides)", hint="use fewer --build-arg or --tag values")
@@ -221,7 +240,7 @@ class Build:
                                                              "kaniko pushed")
         else:
             text = self.digests.read_text(self.env.bucket,
-                                          f"{DIGEST_PREFIX}{build_id}/{run.arch}")
+                                          f"{self.env.digest_prefix}{build_id}/{run.arch}")
             digest = (text or "").strip()
             if not digest.startswith("sha256:"):
                 raise DockyardError(f"{run.arch}: kaniko exited 0 but left no digest file",

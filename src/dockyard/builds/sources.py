@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Protocol
 
 from dockyard.builds.cache import ContextCache
-from dockyard.builds.context import Listing, pack_to_file, scan
+from dockyard.builds.context import Listing, context_key, pack_to_file, scan
 from dockyard.errors import DockyardError, UsageError
-from dockyard.names import CONTEXT_PREFIX
 from dockyard.progress import Progress
 
 _GIT_URL = re.compile(r"^(?P<url>(?:https?|ssh|git|file)://[^#]+|git@[^#]+)(?:#(?P<ref>[^#]+))?$")
@@ -33,6 +32,7 @@ class ObjectApi(Protocol):
     """The bucket calls a source needs (``dockyard.aws.storage.Objects``, or a fake)."""
 
     def exists(self, bucket: str, key: str) -> bool: ...
+    def checksum(self, bucket: str, key: str) -> str | None: ...
     def upload(self, path: Path, bucket: str, key: str,
                on_bytes: Callable[[int], None] = ...) -> None: ...
     def presign_get(self, bucket: str, key: str, seconds: int) -> str: ...
@@ -75,13 +75,20 @@ def listing_for(spec: str, dockerfile: str,
     return scan(root, dockerfile), local_commit, origin
 
 
-def prepare(spec: str, dockerfile: str, objects: ObjectApi, *, bucket: str, url_seconds: int,
-            progress: Progress, cache: ContextCache | None = None) -> Source:
-    """Resolve CONTEXT into what kaniko reads, uploading a packed context when needed. A local
-    folder unchanged since it was last packed here (``cache``) is not read again."""
+def prepare(spec: str, dockerfile: str, objects: ObjectApi, *, bucket: str, prefix: str,
+            url_seconds: int, progress: Progress, cache: ContextCache | None = None) -> Source:
+    """Resolve CONTEXT into what kaniko reads, uploading a packed context under ``prefix`` (the
+    build's owner's: only its identities write there, only its kaniko reads there) when
+    needed. A local folder unchanged since it was last packed here (``cache``) is not read
+    again.
+
+    An object already in the bucket under the context's name is used only when the checksum
+    S3 keeps of it (verified by S3 at upload, SHA-256 of the very bytes) is the checksum of
+    what was packed: an object whose bytes are not what its name says, however it got there,
+    is never built; it is replaced by an upload of the real context."""
     if (match := _S3_URL.match(spec)) is not None:
         return _s3_source(spec, match["bucket"], match["key"], objects, bucket=bucket,
-                          url_seconds=url_seconds)
+                          prefix=prefix, url_seconds=url_seconds)
     kind = kind_of(spec)
     cache = cache if kind == "local" else None  # a git checkout is new each time
     with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
@@ -91,7 +98,8 @@ def prepare(spec: str, dockerfile: str, objects: ObjectApi, *, bucket: str, url_
             progress.note("context", f"warning: {warning}")
         files = sum(1 for e in listing.entries if e.kind == "file")
         known = cache.lookup(listing) if cache else None
-        if known is not None and objects.exists(bucket, known.key):
+        if known is not None and _holds(objects, bucket, known.key(prefix), known.s3_checksum,
+                                        progress):
             progress.note("context", f"context {known.tar_sha256[:12]} is already uploaded "
                                      f"({files} files unchanged since they were packed)")
             name, uploaded = known.tar_sha256, 0
@@ -101,29 +109,37 @@ def prepare(spec: str, dockerfile: str, objects: ObjectApi, *, bucket: str, url_
             packed = pack_to_file(listing, Path(tmp))
             if cache:
                 cache.remember(listing, packed, began)
-            name, uploaded = packed.tar_sha256, 0
-            if objects.exists(bucket, packed.key):
+            name, uploaded, key = packed.tar_sha256, 0, packed.key(prefix)
+            if _holds(objects, bucket, key, packed.s3_checksum, progress):
                 progress.note("context", f"context {packed.tar_sha256[:12]} is already uploaded")
             else:
-                progress.note("context",
-                              f"uploading {packed.gz_bytes / 1e6:.1f} MB as {packed.key}")
-                objects.upload(packed.path, bucket, packed.key)
+                progress.note("context", f"uploading {packed.gz_bytes / 1e6:.1f} MB as {key}")
+                objects.upload(packed.path, bucket, key)
                 uploaded = packed.gz_bytes
     description = f"{url}#{commit}" if kind == "git" else f"{spec} ({name[:12]})"
     return Source(kind=kind, description=description,
-                  context=f"s3://{bucket}/{CONTEXT_PREFIX}{name}.tar.gz",
+                  context=f"s3://{bucket}/{context_key(prefix, name)}",
                   revision=commit, url=url, uploaded_bytes=uploaded)
 
 
+def _holds(objects: ObjectApi, bucket: str, key: str, checksum: str, progress: Progress) -> bool:
+    """Whether ``key`` holds exactly the bytes whose S3 checksum is ``checksum``."""
+    found = objects.checksum(bucket, key)
+    if found is not None and found != checksum:
+        progress.note("context", f"warning: s3://{bucket}/{key} does not hold what its name says "
+                                 "(its checksum differs); it is not built, but uploaded again")
+    return found == checksum
+
+
 def _s3_source(spec: str, source_bucket: str, key: str, objects: ObjectApi, *, bucket: str,
-               url_seconds: int) -> Source:
+               prefix: str, url_seconds: int) -> Source:
     if not key.endswith((".tar.gz", ".tgz")):
         raise UsageError(f"CONTEXT {spec}: kaniko reads a gzipped tar (.tar.gz)")
     if not objects.exists(source_bucket, key):
         raise UsageError(f"CONTEXT {spec}: no such object, or this identity may not read it")
-    if source_bucket == bucket and key.startswith(CONTEXT_PREFIX):
+    if source_bucket == bucket and key.startswith(prefix):
         return Source(kind="s3", description=spec, context=spec)
-    # kaniko's role reads only contexts/* of its own bucket; a URL lends it this one object.
+    # kaniko's role reads only its owner's contexts; a URL lends it this one object.
     return Source(kind="s3", description=spec,
                   context=objects.presign_get(source_bucket, key, url_seconds))
 

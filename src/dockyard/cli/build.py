@@ -76,6 +76,10 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
     from dockyard.builds.environment import check_options
 
     check_options(wired.cfg, options)
+    from dockyard.rules import parse_duration
+
+    seconds = parse_duration(timeout) if timeout else wired.cfg.builder.timeout_minutes * 60
+    wired.act_for_build(repository, seconds)
     builder = _builder(wired)
     if detach:
         return _detached(builder.detach(repository, context, options), wired)
@@ -172,11 +176,12 @@ def _save_context(context: str, dockerfile: str, path: Path, wired: Wiring) -> i
                                 f"{err.strerror or err}") from None
         finally:
             partial.unlink(missing_ok=True)
-    from dockyard.names import CONTEXT_PREFIX
+    from dockyard.builds.context import context_key, s3_checksum
 
-    key, size = f"{CONTEXT_PREFIX}{digest}.tar.gz", path.stat().st_size
+    # Under its owner's prefix: contexts/apps/<app>/, contexts/untrusted/ (dockyard.trust).
+    key, size = context_key("contexts/<owner>/", digest), path.stat().st_size
     wired.result({"path": str(path), "key": key, "tar_sha256": digest, "tar_bytes": tar_bytes,
-                  "gz_bytes": size},
+                  "gz_bytes": size, "s3_checksum": s3_checksum(path)},
                  f"{path}: {size:,} bytes (tar {tar_bytes:,} bytes); a build uploads it as {key}")
     return ExitCode.OK
 
@@ -184,7 +189,7 @@ def _save_context(context: str, dockerfile: str, path: Path, wired: Wiring) -> i
 def _builder(wired: Wiring) -> Builder:
     from dockyard.builds.builder import Builder
 
-    return Builder(wired.cfg, wired.build_clients, wired.clock, wired.progress)
+    return Builder(wired.cfg, wired.build_clients, wired.clock, wired.progress, wired.acting)
 
 
 def _detached(started: Detached, wired: Wiring) -> int:

@@ -58,6 +58,7 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool, timeout:
 
     wired = wiring()
     seconds = parse_duration(timeout)
+    wired.act_for_app(app, "deploy", seconds)
     target = app_target(wired, app)
     pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
                        lookup=wired.registry)
@@ -85,6 +86,7 @@ def rollback(app: str, wait: bool, timeout: str) -> int:
 
     wired = wiring()
     seconds = parse_duration(timeout)
+    wired.act_for_app(app, "rollback", seconds)
     target = app_target(wired, app)
     return _waited(wired, app, lambda: _deployer(wired).rollback(
         target, wait=wait, timeout=seconds))
@@ -96,6 +98,7 @@ def app_status(wired: Wiring, app: str) -> int:
     from dockyard.ui.deploy import status_document, status_text
 
     console = wired.console
+    wired.act_for_app(app, "status", 0)
     result = read_status(wired.services, app_target(wired, app))
     if wired.output == "json":
         console.json(status_document(result))
@@ -117,6 +120,7 @@ def app_logs(wired: Wiring, app: str, since: str, follow: bool) -> int:
     console = wired.console
     seconds = parse_duration(since, "--since", most=3653 * 86400)
     check_app(wired.cfg, app)
+    wired.act_for_app(app, "logs", 3600 if follow else 0)
     group = app_log_group(wired.cfg, app)
     cursor = GroupCursor(wired.logs, group, int((time.time() - seconds) * 1000))
     follower = Follower(cursor, lambda event: console.data(log_line(event)), wired.clock)

@@ -60,6 +60,7 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
 
     wired = wiring()
     seconds = parse_duration(timeout, most=86400)
+    wired.act_for_app(app, "run", seconds)
     target = app_target(wired, app)
     pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
                        lookup=wired.registry) if image is not None else None

@@ -8,6 +8,7 @@ receives the wrappers it needs from here and never builds a client itself
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,14 @@ if TYPE_CHECKING:
     from dockyard.builds.builder import BuildClients
     from dockyard.cli.common import RunState
     from dockyard.config import Config, LoadedConfig
+    from dockyard.trust import Acting, Build
     from dockyard.ui.progress import Reporter
+
+
+# The environment a pipeline step runs dockyard with (the library binds the token; the agent's
+# task definition names the account).
+ID_TOKEN_ENV = "DOCKYARD_ID_TOKEN"
+ACCOUNT_ENV = "DOCKYARD_ACCOUNT_ID"
 
 
 @dataclass
@@ -34,6 +42,8 @@ class Wiring:
     """What a command works with: its options, console, clock, config and AWS clients."""
 
     run: RunState
+    acting: Acting | None = None
+    session_for_seconds: float = 3600.0
 
     @cached_property
     def clock(self) -> Clock:
@@ -83,12 +93,74 @@ class Wiring:
         return self.loaded.config
 
     @cached_property
+    def pipeline_build(self) -> Build | None:
+        """The Jenkins build this command runs for, when a pipeline step runs it with its id
+        token (``DOCKYARD_ID_TOKEN``); None for an operator."""
+        from dockyard.trust import read_token
+
+        token = os.environ.get(ID_TOKEN_ENV, "").strip()
+        return read_token(token) if token else None
+
+    def act_for_build(self, repository: str, seconds: float) -> Acting | None:
+        """Before any AWS call of ``dockyard build --repo REPOSITORY``: in a pipeline, the role
+        of the build's tier (the app's, or the untrusted one); None for an operator."""
+        from dockyard import trust
+
+        build = self.pipeline_build
+        if build is None:
+            return None
+        return self._act(trust.for_build(self.cfg, build, repository), seconds)
+
+    def act_for_app(self, app: str, what: str, seconds: float) -> Acting | None:
+        """Before any AWS call of a command acting on ``app`` (deploy, run, rollback): in a
+        pipeline, the app's role, refused for a build not trusted with it."""
+        from dockyard import trust
+
+        build = self.pipeline_build
+        if build is None:
+            return None
+        return self._act(trust.for_app(self.cfg, build, app, what), seconds)
+
+    def _act(self, acting: Acting, seconds: float) -> Acting:
+        if "aws" in self.__dict__:
+            raise RuntimeError("the identity is chosen before the first AWS call")
+        self.acting, self.session_for_seconds = acting, seconds
+        side = f"trusted for {acting.app}" if acting.trusted else \
+            "untrusted: it builds into quarantine and deploys nothing"
+        self.console.note(f"pipeline build {acting.build.subject} ({side}): as {acting.role}")
+        return acting
+
+    @cached_property
     def aws(self) -> AwsSession:
-        """One session for the whole command, in the config's region."""
+        """One session for the whole command, in the config's region: the operator's
+        credentials, or in a pipeline the role its build's token is exchanged for."""
         from dockyard.aws.session import make_session
 
-        return make_session(self.run.profile, self.cfg.region,
-                            self.console.note if self.run.debug else None)
+        log = self.console.note if self.run.debug else None
+        build = self.pipeline_build
+        if build is None:
+            return make_session(self.run.profile, self.cfg.region, log)
+        return self._web_identity_session(build, log)
+
+    def _web_identity_session(self, build: Build, log: Any) -> AwsSession:
+        from dockyard import trust
+        from dockyard.aws.errors import AwsPreconditionError
+        from dockyard.aws.session import WebIdentity, web_identity_session
+
+        account = os.environ.get(ACCOUNT_ENV, "").strip()
+        if not account.isdigit() or len(account) != 12:
+            raise AwsPreconditionError(
+                f"{ACCOUNT_ENV} is not set to an AWS account id: a pipeline build needs it to "
+                "name the role its token is exchanged for",
+                hint="the agents' task definition sets it; outside Jenkins, unset "
+                     f"{ID_TOKEN_ENV} to use your own credentials")
+        acting = self.acting or trust.for_any(self.cfg, build)
+        seconds = trust.session_seconds(self.cfg, acting.app, self.session_for_seconds)
+        identity = WebIdentity(token=os.environ[ID_TOKEN_ENV].strip(),
+                               role_arn=trust.role_arn(self.cfg, account, acting.role),
+                               session_name=build.session_name(), seconds=seconds,
+                               subject=build.subject)
+        return web_identity_session(identity, self.cfg.region, log)
 
     @cached_property
     def stacks(self) -> CloudFormation:

@@ -39,6 +39,8 @@ HEALTH_CHECK_PATH_CHARACTERS = 1024  # "CreateTargetGroup", HealthCheckPath: 1-1
 # edge.allowed_cidrs.
 CONDITION_VALUES_PER_RULE = 5
 TEST_RULE_CIDRS = CONDITION_VALUES_PER_RULE - 2
+# A host rule: the host, and the source blocks when edge.allowed_cidrs leave the internet out.
+HOST_RULE_CIDRS = CONDITION_VALUES_PER_RULE - 1
 
 # -- ECS (API Reference, DeploymentConfiguration: bakeTimeInMinutes and the canary and linear
 # bake times 0-1440; canaryPercent 0.1-100 and stepPercent 3-100, multiples of 0.1;

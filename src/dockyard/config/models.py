@@ -31,8 +31,10 @@ from dockyard.rules import looks_secret, shown
 # (github.com/osscontainertools/kaniko). Pin it by digest in dockyard.yml where you can.
 DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
 
-# Listener rule priorities: Jenkins takes the first; apps get a stable one derived from their name.
+# Listener rule priorities: Jenkins takes the first; apps get a stable one derived from their name;
+# the last one answers AWS STS for Jenkins' OIDC issuer documents, from anywhere (templates/edge.py).
 JENKINS_RULE_PRIORITY = 1
+ISSUER_RULE_PRIORITY = 50_000
 _APP_PRIORITY_BASE = 100
 _APP_PRIORITY_SPAN = 49_000
 
@@ -51,6 +53,9 @@ _SSM_NAME = re.compile(r"^ssm:/?[\w/.-]{1,1011}$")
 _REPO_SLUG = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
 _PATH = re.compile(r"^/[\x21-\x7e]*$")
 _TAG_FILTER = re.compile(r"^[A-Za-z0-9._*-]{1,128}$")
+# A git branch a job deploys from: no wildcard, nothing Jenkins escapes in a job's name but '/',
+# and not the name GitHub pull requests get in a multibranch job (PR-12).
+_BRANCH = re.compile(r"^(?!PR-\d+$)(?!\.{1,2}$)(?!/)(?!.*//)(?!.*/$)[A-Za-z0-9._/-]{1,200}$")
 
 
 def cross_error(path: tuple[str | int, ...], message: str) -> PydanticCustomError:
@@ -275,6 +280,23 @@ class JenkinsJob(Model):
                                        "a path in the repository (like ci/Jenkinsfile)"),
                            Field(description="The pipeline's path in the repository.")] \
         = "Jenkinsfile"
+    deploy_branches: Annotated[
+        list[Annotated[str, _check(_BRANCH, "a branch name (letters, digits, '.', '_', '-' and "
+                                            "'/'; not PR-<number>)")]],
+        Field(min_length=0, max_length=10, description=(
+            "The branches whose builds are trusted: they may deploy and run one-off tasks of the "
+            "apps this job deploys (apps.<name>.job). Every other build of the job, and every "
+            "pull request, is untrusted: it builds and tests into quarantine."))] = ["main"]
+    fork_pull_requests: bool = Field(default=False, description=(
+        "Build pull requests from forks (as untrusted builds). Off by default: a stranger's "
+        "code runs on your agents only when you say so."))
+
+    @field_validator("deploy_branches")
+    @classmethod
+    def _distinct(cls, branches: list[str]) -> list[str]:
+        if len(set(branches)) != len(branches):
+            raise ValueError("a branch is listed twice")
+        return branches
 
 
 class JenkinsAgents(FargateSize):
@@ -291,6 +313,9 @@ class JenkinsAgents(FargateSize):
         description="Each agent's task storage in GiB (21-200).")] = 30
     spot: bool = Field(default=True, description=(
         "The first agent on demand, the rest mostly on Fargate Spot (3 Spot to 1 on demand)."))
+    trusted_count: Annotated[int, Field(ge=0, le=100, description=(
+        "How many agents run trusted builds (a job's deploy branches) in a pool of their own: "
+        "untrusted builds never run there. Each agent runs one build and is replaced."))] = 1
     log_retention_days: Annotated[Retention, Field(
         description="Days the agents' logs are kept.")] = 7
 
@@ -446,8 +471,8 @@ class App(FargateSize):
     secrets: dict[SecretName, SecretRef] = Field(
         default={}, description="NAME: a Secrets Manager name or ARN, or ssm:/parameter/path."
     )
-    priority: Annotated[int, Field(ge=2, le=50000)] | None = Field(
-        default=None, description="The listener rule's priority (2-50000); default: derived "
+    priority: Annotated[int, Field(ge=2, le=ISSUER_RULE_PRIORITY - 1)] | None = Field(
+        default=None, description="The listener rule's priority (2-49999); default: derived "
                                   "from the app's name.")
     log_retention_days: Annotated[Retention, Field(
         description="Days the app's logs are kept.")] = 30
@@ -458,6 +483,11 @@ class App(FargateSize):
             "that fails it three times. Default: none, the load balancer's check only."))
     alarms: AppAlarms = Field(default_factory=AppAlarms, description=(
         "Deployment alarms: a deploy that trips one fails and ECS rolls it back (exit 4)."))
+    job: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description=(
+            "The Jenkins job (jenkins.jobs[].name) whose trusted builds may build, migrate and "
+            "deploy this app; no other pipeline can. Default: the job of the same name, else the "
+            "only job. 'none': only the operator deploys it."))
     deploy: AppDeploy = Field(default_factory=AppDeploy, description=(
         "The deployment strategy (rolling, blue-green, canary, linear) and its timings."))
 
@@ -488,6 +518,10 @@ def _app_name(name: str) -> str:
     if name.startswith("jenkins") or name.endswith("-cache"):
         raise ValueError(f"app name {shown(name)} is reserved: names starting with 'jenkins' or "
                          "ending in '-cache' belong to dockyard's own images")
+    # Roles and tags name an app, or these: untrusted builds, Jenkins' images, quarantine.
+    if name in ("untrusted", "platform", "quarantine"):
+        raise ValueError(f"app name {shown(name)} is reserved: dockyard names its untrusted "
+                         "builds, its own images and their quarantine so")
     return name
 
 
@@ -540,8 +574,10 @@ class Config(Model):
                 raise cross_error(("edge", "certificate"), f"the certificate is in {match.group(1)}"
                                   f"; the load balancer needs one in {self.region}")
         self._check_names()
+        self._check_jobs()
         hosts: dict[str, tuple[str | int, ...]] = {self.jenkins.host: ("jenkins", "host")}
-        priorities: dict[int, str] = {JENKINS_RULE_PRIORITY: "jenkins"}
+        priorities: dict[int, str] = {JENKINS_RULE_PRIORITY: "jenkins",
+                                      ISSUER_RULE_PRIORITY: "jenkins"}
         for name, app in self.apps.items():
             host = app.host or name
             if host in hosts:
@@ -593,6 +629,41 @@ class Config(Model):
             if job in jobs[:index]:
                 raise cross_error(("jenkins", "jobs", index, "name"),
                                   f"job {shown(job)} is declared twice")
+
+    def _check_jobs(self) -> None:
+        """Each app's ``job`` names a job; narrowed edge.allowed_cidrs fit a host rule."""
+        jobs = {job.name for job in self.jenkins.jobs}
+        for name, app in self.apps.items():
+            if app.job is not None and app.job != "none" and app.job not in jobs:
+                known = ", ".join(sorted(jobs)) or "none are declared in jenkins.jobs"
+                raise cross_error(("apps", name, "job"), f"no job {shown(app.job)} (jobs: "
+                                  f"{known}; 'none' leaves the app to the operator)")
+        cidrs = self.host_rule_cidrs()
+        if len(cidrs) > limits.HOST_RULE_CIDRS:
+            raise cross_error(("edge", "allowed_cidrs"), f"{len(cidrs)} blocks; with the "
+                              "internet left out, each host rule admits edge.allowed_cidrs "
+                              f"itself, and a rule takes {limits.CONDITION_VALUES_PER_RULE} "
+                              f"condition values (the host and at most "
+                              f"{limits.HOST_RULE_CIDRS} blocks; Application Load Balancer "
+                              "quotas): merge blocks")
+
+    def deploying_job(self, app_name: str) -> JenkinsJob | None:
+        """The job whose trusted builds may deploy ``app_name`` (``apps.<name>.job``; by
+        default the job of the same name, else the only job), or None: the operator only."""
+        chosen = self.apps[app_name].job
+        jobs = self.jenkins.jobs
+        if chosen == "none":
+            return None
+        if chosen is not None:
+            return next(job for job in jobs if job.name == chosen)
+        same = next((job for job in jobs if job.name == app_name), None)
+        return same or (jobs[0] if len(jobs) == 1 else None)
+
+    def host_rule_cidrs(self) -> list[str]:
+        """The source-ip values every host rule carries: edge.allowed_cidrs when they leave the
+        internet out (the load balancer's security group then admits HTTPS from anywhere, so
+        that AWS STS reaches Jenkins' OIDC issuer documents), else none."""
+        return self.test_rule_cidrs()
 
     def test_rule_cidrs(self) -> list[str]:
         """The source-ip values of a progressive app's test rule: edge.allowed_cidrs, or none

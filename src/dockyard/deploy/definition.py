@@ -9,9 +9,9 @@ from typing import Any
 
 from dockyard.config.models import Config, Strategy
 from dockyard.errors import DockyardError, ExitCode
-from dockyard.names import TAG_KEY, Out, app_stack_key, registry_host
+from dockyard.names import APP_TAG, TAG_KEY, Out, app_stack_key, registry_host
 
-APP_TAG_KEY = "dockyard:app"
+APP_TAG_KEY = APP_TAG
 LOG_STREAM_PREFIX = "app"
 # Long enough for an app to start and pass a few health checks before the load balancer's
 # verdict counts against the deployment.

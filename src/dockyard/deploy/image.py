@@ -80,6 +80,10 @@ def pin_image(text: str, *, project: str, app: str, registry: str, lookup: Image
     repository = ref.repository or own
     if "/" not in repository:
         repository = f"{project}/{repository}"
+    if repository.startswith(f"{project}/quarantine/"):
+        raise UsageError(f"--image {text}: a quarantined image (built by an untrusted build: a "
+                         "pull request or a branch that does not deploy) is never deployed",
+                         hint=f"build {app} from one of its job's deploy branches")
     if repository != own:
         raise UsageError(f"--image {text}: app {app} runs images from {own} only",
                          hint=f"its execution role pulls only from that repository; build with "

@@ -134,7 +134,8 @@ def task_spec(cfg: Config, target: AppTarget, definition_arn: str, command: list
                     subnets=target.subnets, security_groups=[target.security_group],
                     assign_public_ip=target.assign_public_ip, capacity_provider="FARGATE",
                     container=target.app, command=command, cpu=cpu, memory=memory,
-                    storage_gib=None, tags={TAG_KEY: cfg.name, RUN_TAG: target.app},
+                    storage_gib=None,
+                    tags={TAG_KEY: cfg.name, RUN_TAG: target.app, APP_TAG_KEY: target.app},
                     started_by="dockyard-run")
 
 

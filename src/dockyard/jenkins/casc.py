@@ -6,12 +6,21 @@ matrix-auth ``entries`` (not ``grantedPermissions``), no ``agentProtocols`` or
 ``remotingSecurity`` (they break or warn on current LTS), the admin password as
 ``${<secret name>}`` resolved by the aws-secrets-manager-secret-source plugin.
 
-Agents are not started by the controller (no cloud, no amazon-ecs plugin): they are an ECS
-service of swarm clients that join it over WebSocket (templates/jenkins.py). The controller
-knows them as the local user ``agents``, whose password is the agents' Secrets Manager secret,
-with exactly the permissions the swarm plugin checks (docs/security.adoc and
-``PluginImpl``: Overall/Read, Agent/Create, Agent/Connect, and Agent/Configure under the global
-matrix).
+Agents are not started by the controller (no cloud, no amazon-ecs plugin): they are two ECS
+services of swarm clients that join it over WebSocket (templates/jenkins.py), one per trust
+tier. The controller knows them as the local users ``agents`` and ``agents-trusted``, whose
+passwords are their pools' Secrets Manager secrets, with exactly the permissions the swarm
+plugin checks (docs/security.adoc and ``PluginImpl``: Overall/Read, Agent/Create,
+Agent/Connect; Agent/Configure is not needed under the project matrix, whose node listener
+grants each node's creator Configure on that node alone). Which pool a node belongs to is
+decided by the user that created it (dockyard-trust.groovy), never by its labels.
+
+Each build gets short-lived AWS credentials from an OpenID Connect id token the controller
+signs for it (the oidc-provider plugin: the ``idToken`` credential and the ``security.idToken``
+claim templates, by their @Symbol and @DataBoundSetter names at 206.v0a_5b_09149886). The
+``sub`` claim is the build's ``JOB_NAME``, which the plugin computes on the controller from the
+build record (``IdTokenCredentials.getEnvironment``, "prevents overrides"): no Jenkinsfile can
+change it. ``^${...}`` keeps JCasC from expanding the template itself.
 """
 
 from __future__ import annotations
@@ -20,12 +29,13 @@ from typing import Any
 
 import yaml
 
+from dockyard import trust
 from dockyard.config.models import Config, JenkinsJob
 from dockyard.names import AGENT_USER, admin_secret_name, agent_secret_name
 
 AGENT_LABEL = "dockyard"
 # What a swarm client's user needs (swarm plugin: docs/security.adoc, PluginImpl's checks).
-AGENT_PERMISSIONS = ["Overall/Read", "Agent/Create", "Agent/Connect", "Agent/Configure"]
+AGENT_PERMISSIONS = ["Overall/Read", "Agent/Create", "Agent/Connect"]
 
 WEBHOOK_CREDENTIALS = "github-webhook-secret"
 # dockyard's pipeline library (dockyardBuild, dockyardDeploy), baked into the controller image
@@ -45,7 +55,8 @@ def render(cfg: Config) -> dict[str, Any]:
     """The JCasC document for ``cfg``."""
     document: dict[str, Any] = {
         "jenkins": _jenkins(cfg),
-        "security": {"globalJobDslSecurityConfiguration": {"useScriptSecurity": True}},
+        "security": {"globalJobDslSecurityConfiguration": {"useScriptSecurity": True},
+                     "idToken": _id_tokens()},
         "unclassified": {
             "location": {"url": cfg.url(cfg.jenkins.host)},
             "buildDiscarders": {"configuredBuildDiscarders": [
@@ -55,10 +66,13 @@ def render(cfg: Config) -> dict[str, Any]:
             "globalLibraries": {"libraries": [LIBRARY]},
         },
     }
+    credentials: list[dict[str, Any]] = [{"idToken": {
+        "scope": "GLOBAL", "id": trust.ID_TOKEN_CREDENTIALS, "audience": trust.AUDIENCE,
+        "description": "dockyard: each build's AWS identity (exchanged with AWS STS)"}}]
     if cfg.jenkins.github:
         github = cfg.jenkins.github
         secret = github.credentials_secret
-        credentials: list[dict[str, Any]] = [{"usernamePassword": {
+        credentials += [{"usernamePassword": {
             "scope": "GLOBAL", "id": "github",
             "description": f"GitHub, from the Secrets Manager secret {secret}",
             "username": f"${{json:username:${{{secret}}}}}",
@@ -70,11 +84,18 @@ def render(cfg: Config) -> dict[str, Any]:
                 "secret": f"${{json:webhook_secret:${{{secret}}}}}"}})
             document["unclassified"]["githubpluginconfig"] = {
                 "hookSecretConfigs": [{"credentialsId": WEBHOOK_CREDENTIALS}]}
-        document["credentials"] = {"system": {"domainCredentials": [
-            {"credentials": credentials}]}}
+    document["credentials"] = {"system": {"domainCredentials": [{"credentials": credentials}]}}
     if cfg.jenkins.jobs:
         document["jobs"] = [{"script": "\n".join(_job_dsl(cfg, job) for job in cfg.jenkins.jobs)}]
     return document
+
+
+def _id_tokens() -> dict[str, Any]:
+    """The oidc-provider plugin's global configuration: short tokens whose ``sub`` names the
+    build's job and branch (``web/main``, ``web/PR-12``)."""
+    return {"tokenLifetime": trust.TOKEN_LIFETIME_SECONDS, "buildClaimTemplates": [
+        {"name": "sub", "format": "^${JOB_NAME}", "type": "string"},
+        {"name": "build_number", "format": "^${BUILD_NUMBER}", "type": "integer"}]}
 
 
 def render_yaml(cfg: Config) -> str:
@@ -110,11 +131,15 @@ def _jenkins(cfg: Config) -> dict[str, Any]:
         "securityRealm": {"local": {"allowsSignup": False, "users": [
             {"id": "admin", "name": "Administrator",
              "password": f"${{{admin_secret_name(cfg.name)}}}"},
-            {"id": AGENT_USER, "name": "Jenkins agents (swarm clients on Fargate)",
-             "password": f"${{{agent_secret_name(cfg.name)}}}"}]}},
-        "authorizationStrategy": {"globalMatrix": {"entries": [
+            {"id": AGENT_USER, "name": "Jenkins agents for untrusted builds",
+             "password": f"${{{agent_secret_name(cfg.name)}}}"},
+            {"id": trust.TRUSTED_AGENT_USER, "name": "Jenkins agents for trusted builds",
+             "password": f"${{{agent_secret_name(cfg.name, trusted=True)}}}"}]}},
+        "authorizationStrategy": {"projectMatrix": {"entries": [
             {"user": {"name": "admin", "permissions": ["Overall/Administer"]}},
-            {"user": {"name": AGENT_USER, "permissions": AGENT_PERMISSIONS}},
+            {"user": {"name": AGENT_USER, "permissions": list(AGENT_PERMISSIONS)}},
+            {"user": {"name": trust.TRUSTED_AGENT_USER,
+                      "permissions": list(AGENT_PERMISSIONS)}},
             {"group": {"name": "authenticated",
                        "permissions": ["Overall/Read", "Job/Read", "Job/Build"]}}]}},
         # Behind the load balancer the client address a crumb is bound to can change.
@@ -130,14 +155,15 @@ def _jenkins(cfg: Config) -> dict[str, Any]:
 #   pull requests instead);
 # - pull requests from the repository itself and from forks: strategy 1, the pull request merged
 #   with its target branch, as it would land;
-# - forks: gitHubTrustPermissions, so only a pull request from someone with write or admin
-#   permission on the repository runs its own Jenkinsfile; anyone else's is built with the
-#   target branch's Jenkinsfile, so a stranger cannot run code with the platform's credentials.
+# - forks, only where the job opts in (jobs[].fork_pull_requests): gitHubTrustPermissions, so
+#   only a pull request from someone with write or admin permission on the repository runs its
+#   own Jenkinsfile; anyone else's is built with the target branch's Jenkinsfile. Either way its
+#   code runs as an untrusted build: a pull request's token never gets a role that can deploy.
 DISCOVERY_TRAITS = (
     "gitHubBranchDiscovery { strategyId(1) }",
     "gitHubPullRequestDiscovery { strategyId(1) }",
-    "gitHubForkDiscovery {\n    strategyId(1)\n    trust { gitHubTrustPermissions() }\n}",
 )
+FORK_TRAIT = "gitHubForkDiscovery {\n    strategyId(1)\n    trust { gitHubTrustPermissions() }\n}"
 # GitHub's push and pull request webhooks (the github plugin's /github-webhook/, signed with the
 # webhook secret) start scans as things happen; a daily scan catches a webhook that was missed.
 SCAN_INTERVAL = "1d"
@@ -146,8 +172,8 @@ SCAN_INTERVAL = "1d"
 def _job_dsl(cfg: Config, job: JenkinsJob) -> str:
     owner, repository = job.repository.split("/", 1)
     credentials = "                    credentialsId('github')\n" if cfg.jenkins.github else ""
-    traits = "".join(f"{' ' * 24}{line}\n" for trait in DISCOVERY_TRAITS
-                     for line in trait.splitlines())
+    chosen = (*DISCOVERY_TRAITS, *([FORK_TRAIT] if job.fork_pull_requests else []))
+    traits = "".join(f"{' ' * 24}{line}\n" for trait in chosen for line in trait.splitlines())
     return (
         f"multibranchPipelineJob('{job.name}') {{\n"
         f"    description('{job.repository}, built and deployed by dockyard')\n"

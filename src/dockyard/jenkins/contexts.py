@@ -7,15 +7,17 @@ files, so the packed context gets the same name and an unchanged image is not bu
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import shutil
 from importlib import resources
 from pathlib import Path
 
 from dockyard.config.models import Config
 from dockyard.jenkins.casc import render_yaml
+from dockyard.trust import TRUSTED_AGENT_USER, trusted_builds
 
 CONTROLLER_FILES = ("Dockerfile", "plugins.txt", "plugins.lock", "install-plugins.sh",
-                    "boot-check.sh")
+                    "boot-check.sh", "dockyard-trust.groovy", "TrustPolicy.groovy")
 AGENT_FILES = ("Dockerfile", "dockyard.sh", "swarm-agent.sh")
 
 
@@ -31,11 +33,19 @@ def write_controller_context(cfg: Config, target: Path) -> Path:
     _copy_package_files("controller", CONTROLLER_FILES, target)
     (target / "casc").mkdir(exist_ok=True)
     (target / "casc" / "jenkins.yaml").write_text(render_yaml(cfg), encoding="utf-8")
+    (target / "trust.json").write_text(trust_settings(cfg), encoding="utf-8")
     library = resources.files("dockyard.jenkins").joinpath("library", "vars")
     (target / "library" / "vars").mkdir(parents=True, exist_ok=True)
     for name in sorted(p.name for p in library.iterdir() if p.name.endswith((".groovy", ".txt"))):
         (target / "library" / "vars" / name).write_bytes(library.joinpath(name).read_bytes())
     return target
+
+
+def trust_settings(cfg: Config) -> str:
+    """What the controller's dockyard-trust.groovy enforces: the user trusted agents join as,
+    and the builds (``JOB_NAME``) that are trusted."""
+    return json.dumps({"trustedUser": TRUSTED_AGENT_USER,
+                       "trustedBuilds": trusted_builds(cfg)}, indent=2) + "\n"
 
 
 def write_agent_context(target: Path) -> Path:

@@ -86,8 +86,10 @@ def estimate(cfg: Config) -> CostEstimate:
                  _ip_count(cfg, public_ip) * PUBLIC_IPV4_HOUR * HOURS_PER_MONTH),
         CostLine("EFS (JENKINS_HOME)", f"{ASSUMED_JENKINS_HOME_GB} GB assumed, plus daily backups",
                  ASSUMED_JENKINS_HOME_GB * (EFS_STANDARD_GB_MONTH + BACKUP_EFS_GB_MONTH)),
-        _agents(cfg),
-        CostLine("Secrets Manager", "the Jenkins admin and agents' passwords", 2 * SECRET_MONTH),
+        _agents(cfg, trusted=False),
+        _agents(cfg, trusted=True),
+        CostLine("Secrets Manager", "the Jenkins admin's and the two agent pools' passwords",
+                 3 * SECRET_MONTH),
         CostLine("Private DNS", f"{internal_namespace(cfg.name)}, agents' way to the controller",
                  HOSTED_ZONE_MONTH),
     ]
@@ -140,22 +142,24 @@ def _deploy_example(name: str, app: App, public_ip: bool) -> CostLine:
                     f"{minutes:g} min", round(hourly * minutes / 60, 4))
 
 
-def _agents(cfg: Config) -> CostLine:
-    """The agent pool, running all month: with Spot, the first agent on demand and the rest
-    three Spot to one on demand (templates/jenkins.py, SPOT_STRATEGY)."""
+def _agents(cfg: Config, *, trusted: bool) -> CostLine:
+    """An agent pool, running all month: with Spot, the first agent on demand and the rest
+    three Spot to one on demand (templates/jenkins.py, SPOT_STRATEGY). An agent that ran a
+    build is replaced by a fresh task; the pool's size, and so its cost, stays the same."""
     a = cfg.jenkins.agents
+    count, key = (a.trusted_count, "trusted_count") if trusted else (a.count, "count")
     hourly = task_hourly(a.cpu, a.memory, a.storage_gib, cfg.jenkins.architecture)
-    extra = max(a.count - 1, 0)
-    on_demand, spot = (1 + extra / 4, extra * 3 / 4) if a.spot and a.count else (a.count, 0.0)
-    detail = f"{a.count} x {_size(a.cpu, a.memory)}, 24/7"
-    if not a.count:
-        detail = "none (jenkins.agents.count is 0)"
+    extra = max(count - 1, 0)
+    on_demand, spot = (1 + extra / 4, extra * 3 / 4) if a.spot and count else (count, 0.0)
+    detail = f"{count} x {_size(a.cpu, a.memory)}, 24/7"
+    if not count:
+        detail = f"none (jenkins.agents.{key} is 0)"
     elif spot:
         detail += ", the first on demand, then 3 in 4 on Spot"
     else:
         detail += ", on demand"
     monthly = (on_demand + spot * (1 - FARGATE_SPOT_DISCOUNT)) * hourly * HOURS_PER_MONTH
-    return CostLine("Jenkins agents", detail, monthly)
+    return CostLine("Trusted agents" if trusted else "Untrusted agents", detail, monthly)
 
 
 def _size(cpu: int, memory: int) -> str:
@@ -163,7 +167,8 @@ def _size(cpu: int, memory: int) -> str:
 
 
 def _ip_count(cfg: Config, public_ip: bool) -> int:
-    tasks = 1 + cfg.jenkins.agents.count + sum(app.count for app in cfg.apps.values())
+    agents = cfg.jenkins.agents.count + cfg.jenkins.agents.trusted_count
+    tasks = 1 + agents + sum(app.count for app in cfg.apps.values())
     return ALB_ZONES + (tasks if public_ip else 0)
 
 

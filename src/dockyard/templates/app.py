@@ -17,8 +17,11 @@ from troposphere import GetAtt, Output, Ref, Sub, cloudwatch, ec2
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import iam as tp_iam
 
+from dockyard import trust
 from dockyard.config.models import App, Config, app_priority, header_rule_priority
 from dockyard.names import TEST_HEADER, Out, app_stack_key, log_group_name
+from dockyard.templates.builder import builder_architectures, kaniko_family, kaniko_statements
+from dockyard.templates.pipelines import app_log_arn, app_pipeline_role
 from dockyard.templates.placement import add_edge_parameters, add_host
 from dockyard.templates.policies import (
     allow,
@@ -29,7 +32,7 @@ from dockyard.templates.policies import (
     policy,
     task_role,
 )
-from dockyard.templates.repositories import add_repositories
+from dockyard.templates.repositories import add_repositories, quarantine_repository
 from dockyard.templates.stack import (
     Discovered,
     FromStack,
@@ -104,6 +107,9 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
     role = t.add_resource(task_role(
         "TaskRole", f"dockyard {cfg.name}: the {app_name} app's own permissions (none yet)"))
     alarms = _alarms(t, cfg, app_name, inputs, target_group)
+    quarantine = t.add_resource(quarantine_repository(cfg, app_name))
+    builds = _builds(t, cfg, app_name, inputs, roles=[execution_role, role],
+                     traffic=progressive.get(Out.INFRASTRUCTURE_ROLE_ARN))
 
     for name, value in {
         Out.URL: cfg.url(host),
@@ -115,6 +121,9 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         Out.CONTAINER_PORT: str(app.port),
         Out.REPOSITORY_URI: Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
                              f"{repos[0].RepositoryName}"),
+        Out.QUARANTINE_REPOSITORY_URI: Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}."
+                                        f"${{AWS::URLSuffix}}/{quarantine.RepositoryName}"),
+        **builds,
         **({Out.ALARM_NAMES: ",".join(alarms)} if alarms else {}),
         **progressive,
         **({Out.SECRET_ARNS: Sub(json.dumps({name: f"${{SecretArn{n}}}" for n, name in
@@ -208,6 +217,45 @@ def _progressive(t: Any, cfg: Config, app_name: str,
     return {Out.ALTERNATE_TARGET_GROUP_ARN: Ref(alternate),
             Out.PRODUCTION_RULE_ARN: Ref(production), Out.TEST_RULE_ARN: Ref(test),
             Out.INFRASTRUCTURE_ROLE_ARN: GetAtt(role, "Arn")}
+
+
+def _builds(t: Any, cfg: Config, app_name: str, inputs: dict[str, Any], *, roles: list[Any],
+            traffic: Any) -> dict[str, Any]:
+    """kaniko's role for this app's images, and the role its trusted builds assume: the one
+    identity that may build into, migrate and deploy this app (dockyard.trust)."""
+    for name, kind, text, output in (
+        ("ContextBucket", "String", "The build-context bucket (builder stack).",
+         Out.CONTEXT_BUCKET),
+        ("BuildLogGroup", "String", "The trusted builds' log group (builder stack).",
+         Out.BUILD_LOG_GROUP),
+        ("BuildExecutionRoleArn", "String", "kaniko's execution role (builder stack).",
+         Out.EXECUTION_ROLE_ARN),
+        ("OidcProviderArn", "String", "Jenkins' OIDC issuer in IAM (builder stack).",
+         Out.OIDC_PROVIDER_ARN),
+    ):
+        add_parameter(t, name, kind, text)
+        inputs[name] = FromStack("builder", output)
+    repository = f"{cfg.name}/{app_name}"
+    kaniko = t.add_resource(task_role(
+        "KanikoRole", f"dockyard {cfg.name}: kaniko pushes {app_name}'s image and cache, nothing "
+                      "else",
+        *kaniko_statements(cfg, [Sub(f"{_ARN_PREFIX}:s3:::${{ContextBucket}}/"
+                                     f"{trust.context_prefix(app_name)}*")],
+                           push=[repository, f"{repository}-cache"]),
+        name=trust.kaniko_role(cfg, app_name)))
+    outputs = {Out.KANIKO_ROLE_ARN: GetAtt(kaniko, "Arn")}
+    if trust.trusted_subjects(cfg, app_name):
+        pipeline = t.add_resource(app_pipeline_role(
+            cfg, app_name, provider=Ref("OidcProviderArn"), bucket="ContextBucket",
+            build_logs=Sub(f"{_ARN_PREFIX}:logs:${{AWS::Region}}:${{AWS::AccountId}}:"
+                           "log-group:${BuildLogGroup}:*"),
+            kaniko_families=[kaniko_family(cfg, a) for a in builder_architectures(cfg)],
+            passed_to_tasks=[GetAtt(kaniko, "Arn"), Ref("BuildExecutionRoleArn"),
+                             *(GetAtt(r, "Arn") for r in roles)],
+            passed_to_ecs=[traffic] if traffic is not None else [],
+            app_logs=app_log_arn(cfg, app_name)))
+        outputs[Out.PIPELINE_ROLE_ARN] = GetAtt(pipeline, "Arn")
+    return outputs
 
 
 def alarm_names(cfg: Config, app_name: str) -> list[str]:

@@ -112,23 +112,33 @@ def edge_stack(cfg: Config) -> StackTemplate:
 
 def _security_group(cfg: Config, vpc: object) -> ec2.SecurityGroup:
     rules = []
+    narrowed = bool(cfg.host_rule_cidrs())
+    if narrowed:
+        # AWS STS must reach Jenkins' OIDC issuer from the internet; the listener's rules
+        # then admit edge.allowed_cidrs host by host (templates/placement.py, add_host).
+        rules.append(ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0",
+            Description="HTTPS: Jenkins' OIDC issuer for AWS STS; other hosts answer "
+                        "edge.allowed_cidrs only (listener rules)"))
     for cidr in cfg.edge.allowed_cidrs:
         source = ({"CidrIp": cidr} if ipaddress.ip_network(cidr).version == 4
                   else {"CidrIpv6": cidr})
-        rules.append(ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=443, ToPort=443, Description="HTTPS", **source))
+        if not narrowed:
+            rules.append(ec2.SecurityGroupRule(
+                IpProtocol="tcp", FromPort=443, ToPort=443, Description="HTTPS", **source))
         rules.append(ec2.SecurityGroupRule(
             IpProtocol="tcp", FromPort=80, ToPort=80,
             Description="HTTP, answered only with a redirect to HTTPS", **source))
     group = ec2.SecurityGroup(
         "LoadBalancerSecurityGroup",
+        # Not changed with the rules: a new description would replace the group.
         GroupDescription=f"dockyard {cfg.name} load balancer: 80 and 443 from edge.allowed_cidrs",
         VpcId=Ref(vpc),
         SecurityGroupIngress=rules,
         # Outbound rules are added by the Jenkins and app stacks, one per target.
         SecurityGroupEgress=[NO_EGRESS],
     )
-    if any(ipaddress.ip_network(c).prefixlen == 0 for c in cfg.edge.allowed_cidrs):
+    if not narrowed:
         suppress(group, ("CKV_AWS_260", "port 80 open to everyone only answers a 301 redirect "
                                         "to HTTPS; edge.allowed_cidrs chose 0.0.0.0/0"))
     return group

@@ -8,9 +8,13 @@ What the seed did by hand, and why it is set this way here:
   environment variable;
 - EFS through an access point as uid/gid 1000, TLS in transit and IAM authorization, retained
   (with its backups) when the stack is deleted;
-- the agents as a second service, ``jenkins-agents``: ``jenkins.agents.count`` Fargate tasks
-  that each join the controller as a swarm agent over WebSocket at its private name (no
-  inbound port anywhere, no ECS permission for the controller: it starts nothing).
+- the agents as two more services, ``jenkins-agents`` (untrusted builds) and
+  ``jenkins-agents-trusted`` (a job's deploy branches): Fargate tasks that each join the
+  controller as a swarm agent over WebSocket at its private name, run one build and are
+  replaced (no inbound port anywhere, no task role, no ECS permission for the controller: it
+  starts nothing);
+- Jenkins' OIDC issuer documents answered for anyone (AWS STS reads them to verify a build's
+  token), whoever else the load balancer admits.
 """
 
 from __future__ import annotations
@@ -38,9 +42,18 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere import secretsmanager as sm
 from troposphere.logs import LogGroup
 
-from dockyard.config.models import JENKINS_RULE_PRIORITY, Config, Jenkins, JenkinsAgents
+from dockyard.config.models import (
+    ISSUER_RULE_PRIORITY,
+    JENKINS_RULE_PRIORITY,
+    Config,
+    Jenkins,
+    JenkinsAgents,
+)
+from dockyard.jenkins.casc import AGENT_LABEL
 from dockyard.names import (
     AGENT_SERVICE,
+    AGENT_USER,
+    TRUSTED_AGENT_SERVICE,
     ARCH_TO_CPU,
     TAG_KEY,
     Out,
@@ -63,6 +76,7 @@ from dockyard.templates.policies import (
     logs_write_statement,
     task_role,
 )
+from dockyard.trust import ISSUER_PATH, TRUSTED_AGENT_USER, TRUSTED_LABEL
 from dockyard.templates.stack import (
     Built,
     FromStack,
@@ -114,14 +128,16 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         ("ClusterArn", "String", "The platform's ECS cluster (builder stack)."),
         ("ControllerImage", "String", "The controller image, pinned by digest."),
         ("AgentSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "The agents' security group."),
-        ("AgentExecutionRoleArn", "String", "The agents' execution role (builder stack)."),
-        ("AgentTaskRoleArn", "String", "The agents' task role (builder stack)."),
-        ("AgentSecretArn", "String", "The secret the agents join with (builder stack)."),
+        ("AgentExecutionRoleArn", "String", "The untrusted agents' execution role (builder)."),
+        ("AgentSecretArn", "String", "The secret the untrusted agents join with (builder)."),
+        ("TrustedAgentExecutionRoleArn", "String", "The trusted agents' execution role "
+                                                   "(builder)."),
+        ("TrustedAgentSecretArn", "String", "The secret the trusted agents join with (builder)."),
         ("AgentLogGroup", "String", "The agents' log group (builder stack)."),
         ("AgentImage", "String", "The agent image, pinned by digest."),
     ):
         p[name] = add_parameter(t, name, kind, text)
-        if name.startswith("Agent") and name != "AgentImage":
+        if "Agent" in name and name != "AgentImage":
             inputs[name] = FromStack("builder", name)
     p["ExistingFileSystemId"] = t.add_parameter(Parameter(
         "ExistingFileSystemId", Type="String", Default="",
@@ -163,6 +179,7 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
     ))
     rule = add_host(t, cfg, p, host=cfg.jenkins.host, priority=JENKINS_RULE_PRIORITY,
                     target_group=target_group)
+    _issuer_rule(t, cfg, p, target_group)
     task_definition = t.add_resource(_task_definition(cfg, p, roles=roles, storage=storage,
                                                       logs=logs))
     service = t.add_resource(ecs.Service(
@@ -189,7 +206,8 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         DependsOn=[rule.title, *(m.title for m in mount_targets)],
     ))
 
-    agents = _agents(t, cfg, p, controller=service)
+    agents = _agents(t, cfg, p, controller=service, trusted=False)
+    trusted_agents = _agents(t, cfg, p, controller=service, trusted=True)
 
     for name, value in {
         Out.URL: cfg.url(cfg.jenkins.host),
@@ -201,6 +219,7 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         Out.LOG_GROUP_NAME: Ref(logs),
         Out.TARGET_GROUP_ARN: Ref(target_group),
         Out.AGENT_SERVICE_NAME: GetAtt(agents, "Name"),
+        Out.TRUSTED_AGENT_SERVICE_NAME: GetAtt(trusted_agents, "Name"),
     }.items():
         t.add_output(Output(name, Value=value))
     return StackTemplate("jenkins", cfg.stack_name("jenkins"), tag_resources(t, cfg), inputs=inputs)
@@ -307,8 +326,8 @@ def _roles(t: Template, cfg: Config, p: dict[str, Parameter], *, logs: LogGroup,
     execution_role = add(task_role(
         "ExecutionRole", f"dockyard {cfg.name}: pulls the Jenkins image and writes its logs",
         logs_write_statement(GetAtt(logs, "Arn")), *pull))
-    # JCasC reads the admin password and the agents' password (to define their user).
-    secrets = [Ref(secret), Ref(p["AgentSecretArn"])]
+    # JCasC reads the admin password and the agents' passwords (to define their users).
+    secrets = [Ref(secret), Ref(p["AgentSecretArn"]), Ref(p["TrustedAgentSecretArn"])]
     if cfg.jenkins.github:
         secrets.append(Sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
                            f":secret:{cfg.jenkins.github.credentials_secret}-??????"))
@@ -399,8 +418,8 @@ def _fargate_task(title: str, family: str, size: Jenkins | JenkinsAgents, archit
 AGENT_CONTAINER = "agent"
 AGENT_HOME = "/home/jenkins"
 AGENT_LOG_PREFIX = "agent"
-# The environment variable ECS fills from the agents' secret at start; the agent's entrypoint
-# hands its name (not its value) to the swarm client (-passwordEnvVariable).
+# The environment variable ECS fills from the pool's secret at start; the agent's entrypoint
+# hands it to the swarm client through a pipe and unsets it.
 AGENT_PASSWORD_ENV = "JENKINS_AGENT_PASSWORD"
 # With Spot: the first agent on demand, so pipelines run while Spot capacity is short, the rest
 # three Spot to one on demand. ECS does not move a task to on demand when Spot has no capacity
@@ -408,11 +427,20 @@ AGENT_PASSWORD_ENV = "JENKINS_AGENT_PASSWORD"
 SPOT_STRATEGY = (("FARGATE", 1, 1), ("FARGATE_SPOT", 3, 0))
 
 
-def _agents(t: Template, cfg: Config, p: dict[str, Parameter], *,
-            controller: ecs.Service) -> ecs.Service:
-    """The agent pool: ``jenkins.agents.count`` tasks of the agent image, each joining the
-    controller at its private name over WebSocket as the Jenkins user ``agents``."""
+def agent_labels(trusted: bool) -> str:
+    """The labels a pool's agents join with. Both carry ``dockyard``, so a Jenkinsfile names no
+    tier: the controller sends each build to the pool of its tier (dockyard-trust.groovy)."""
+    return f"{AGENT_LABEL} {TRUSTED_LABEL}" if trusted else AGENT_LABEL
+
+
+def _agents(t: Template, cfg: Config, p: dict[str, Parameter], *, controller: ecs.Service,
+            trusted: bool) -> ecs.Service:
+    """An agent pool: Fargate tasks of the agent image, each joining the controller at its
+    private name over WebSocket as the pool's Jenkins user, running one build and exiting (the
+    controller removes the node after its build; ECS starts a fresh task). The tasks have no
+    task role: builds get their AWS credentials from their own id token."""
     a = cfg.jenkins.agents
+    prefix = "TrustedAgent" if trusted else "Agent"
     container = ecs.ContainerDefinition(
         Name=AGENT_CONTAINER,
         Image=Ref(p["AgentImage"]),
@@ -422,32 +450,38 @@ def _agents(t: Template, cfg: Config, p: dict[str, Parameter], *,
         ReadonlyRootFilesystem=True,
         MountPoints=[ecs.MountPoint(SourceVolume=v, ContainerPath=path, ReadOnly=False)
                      for v, path in (("agent-home", AGENT_HOME), ("agent-tmp", "/tmp"))],
-        Environment=[ecs.Environment(Name="JENKINS_URL", Value=controller_internal_url(cfg.name)),
-                     ecs.Environment(Name="AWS_REGION", Value=Ref("AWS::Region"))],
-        Secrets=[ecs.Secret(Name=AGENT_PASSWORD_ENV, ValueFrom=Ref(p["AgentSecretArn"]))],
+        Environment=[ecs.Environment(Name=name, Value=value) for name, value in (
+            ("JENKINS_URL", controller_internal_url(cfg.name)),
+            ("AWS_REGION", Ref("AWS::Region")),
+            # What `dockyard` needs to name the role a build's token is exchanged for.
+            ("DOCKYARD_ACCOUNT_ID", Ref("AWS::AccountId")),
+            ("AGENT_USER", TRUSTED_AGENT_USER if trusted else AGENT_USER),
+            ("AGENT_LABELS", agent_labels(trusted)))],
+        Secrets=[ecs.Secret(Name=AGENT_PASSWORD_ENV, ValueFrom=Ref(p[f"{prefix}SecretArn"]))],
         # A stopping agent finishes its WebSocket session; the controller then forgets it.
         StopTimeout=STOP_TIMEOUT_SECONDS,
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
             "awslogs-group": Ref(p["AgentLogGroup"]), "awslogs-region": Ref("AWS::Region"),
-            "awslogs-stream-prefix": AGENT_LOG_PREFIX}),
+            "awslogs-stream-prefix": AGENT_LOG_PREFIX + ("-trusted" if trusted else "")}),
     )
     definition = t.add_resource(_fargate_task(
-        "AgentTaskDefinition", f"{cfg.name}-jenkins-agent", a, cfg.jenkins.architecture,
-        ExecutionRoleArn=Ref(p["AgentExecutionRoleArn"]),
-        TaskRoleArn=Ref(p["AgentTaskRoleArn"]),
+        f"{prefix}TaskDefinition",
+        f"{cfg.name}-jenkins-agent" + ("-trusted" if trusted else ""), a,
+        cfg.jenkins.architecture,
+        ExecutionRoleArn=Ref(p[f"{prefix}ExecutionRoleArn"]),
         Volumes=[ecs.Volume(Name="agent-home"), ecs.Volume(Name="agent-tmp")],
         ContainerDefinitions=[container],
     ))
     strategy = SPOT_STRATEGY if a.spot else (("FARGATE", 1, 0),)
     return t.add_resource(ecs.Service(
-        "AgentService",
-        ServiceName=AGENT_SERVICE,
+        f"{prefix}Service",
+        ServiceName=TRUSTED_AGENT_SERVICE if trusted else AGENT_SERVICE,
         Cluster=Ref(p["ClusterArn"]),
         CapacityProviderStrategy=[
             ecs.CapacityProviderStrategyItem(CapacityProvider=provider, Weight=weight, Base=base)
             for provider, weight, base in strategy],
         PlatformVersion="LATEST",
-        DesiredCount=a.count,
+        DesiredCount=a.trusted_count if trusted else a.count,
         TaskDefinition=Ref(definition),
         # New agents join before old ones leave; a build on an old agent ends with it.
         DeploymentConfiguration=ecs.DeploymentConfiguration(
@@ -460,4 +494,31 @@ def _agents(t: Template, cfg: Config, p: dict[str, Parameter], *,
         PropagateTags="SERVICE",
         # Agents join the controller; deleted first, they leave before it stops.
         DependsOn=[controller.title],
+    ))
+
+
+# -- the OIDC issuer ------------------------------------------------------------------------------
+
+def _issuer_rule(t: Template, cfg: Config, p: dict[str, Parameter],
+                 target_group: elb.TargetGroup) -> elb.ListenerRule:
+    """AWS STS fetches Jenkins' OIDC discovery document and signing keys from the internet
+    each time a build's token is exchanged (re:Post, "IAM OIDC ... InvalidIdentityToken":
+    they must be reachable "from the public internet"). This rule answers exactly those two
+    GETs for anyone; the Jenkins host rule before it takes everything else from
+    edge.allowed_cidrs (with the internet left out, the load balancer's security group admits
+    HTTPS from anywhere and each host rule carries the allowed blocks itself)."""
+    base = f"/{ISSUER_PATH}"
+    return t.add_resource(elb.ListenerRule(
+        "IssuerRule",
+        ListenerArn=Ref(p["HttpsListenerArn"]),
+        Priority=ISSUER_RULE_PRIORITY,
+        Conditions=[
+            elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(
+                Values=[f"{cfg.jenkins.host}.{cfg.edge.domain}"])),
+            elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(
+                Values=[f"{base}/.well-known/openid-configuration", f"{base}/jwks"])),
+            elb.Condition(Field="http-request-method",
+                          HttpRequestMethodConfig=elb.HttpRequestMethodConfig(
+                              Values=["GET", "HEAD"]))],
+        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
     ))

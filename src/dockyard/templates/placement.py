@@ -71,12 +71,18 @@ def add_host(t: Template, cfg: Config, p: dict[str, Parameter], *, host: str, pr
     """Route ``host.<domain>`` to a target group (or ``action``): a rule on the HTTPS listener
     and a DNS alias."""
     fqdn = f"{host}.{cfg.edge.domain}"
+    conditions = [elb.Condition(Field="host-header",
+                                HostHeaderConfig=elb.HostHeaderConfig(Values=[fqdn]))]
+    if cidrs := cfg.host_rule_cidrs():
+        # The security group admits HTTPS from anywhere then (templates/edge.py): the rule
+        # admits only edge.allowed_cidrs; anyone else gets the listener's 404.
+        conditions.append(elb.Condition(Field="source-ip",
+                                        SourceIpConfig=elb.SourceIpConfig(Values=cidrs)))
     rule = t.add_resource(elb.ListenerRule(
         "HostRule",
         ListenerArn=Ref(p["HttpsListenerArn"]),
         Priority=priority,
-        Conditions=[elb.Condition(Field="host-header",
-                                  HostHeaderConfig=elb.HostHeaderConfig(Values=[fqdn]))],
+        Conditions=conditions,
         Actions=[action or elb.ListenerRuleAction(Type="forward",
                                                   TargetGroupArn=Ref(target_group))],
     ))

@@ -45,6 +45,31 @@ def ecs_tasks_trust(service: str = "ecs-tasks.amazonaws.com") -> iam.PolicyDocum
     ))
 
 
+def web_identity_trust(provider: Any, issuer: str, audience: str, *,
+                       subjects: list[str], like: bool = False) -> iam.PolicyDocument:
+    """Trust for builds holding a token of ``provider`` whose ``aud`` is ``audience`` and whose
+    ``sub`` is one of ``subjects`` (patterns with ``like``). For an issuer AWS does not know,
+    these two are the claims IAM evaluates (IAM User Guide, "Available keys for AWS OIDC
+    federation"); their keys are the issuer without ``https://``."""
+    match = iam.StringLike if like else iam.StringEquals
+    return policy(iam.Statement(
+        Effect=iam.Allow,
+        Principal=iam.Principal("Federated", provider),
+        Action=[iam.Action("sts", "AssumeRoleWithWebIdentity")],
+        Condition=iam.Condition([iam.StringEquals(f"{issuer}:aud", audience),
+                                 match(f"{issuer}:sub", subjects)]),
+    ))
+
+
+def pipeline_role(title: str, name: str, description: str, trust: iam.PolicyDocument,
+                  max_seconds: int, *statements: iam.Statement) -> tp_iam.Role:
+    """A role a pipeline build assumes with its token, by a name the CLI can derive."""
+    return tp_iam.Role(title, RoleName=name, Description=description,
+                       AssumeRolePolicyDocument=trust, MaxSessionDuration=max_seconds,
+                       Policies=[tp_iam.Policy(PolicyName="pipeline",
+                                               PolicyDocument=policy(*statements))])
+
+
 def ecr_repository_arn(repository: str) -> Sub:
     """The ARN of an ECR repository in this account and region."""
     return Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:"
@@ -86,9 +111,12 @@ def logs_write_statement(log_group: Any) -> iam.Statement:
     return allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group], sid="WriteLogs")
 
 
-def task_role(title: str, description: str, *statements: iam.Statement) -> tp_iam.Role:
-    """An IAM role for ECS tasks of this account, allowed exactly ``statements``."""
-    role = tp_iam.Role(title, Description=description, AssumeRolePolicyDocument=ecs_tasks_trust())
+def task_role(title: str, description: str, *statements: iam.Statement,
+              name: str | None = None) -> tp_iam.Role:
+    """An IAM role for ECS tasks of this account, allowed exactly ``statements`` (named
+    ``name`` when the CLI must derive its ARN)."""
+    role = tp_iam.Role(title, Description=description, AssumeRolePolicyDocument=ecs_tasks_trust(),
+                       **({"RoleName": name} if name else {}))
     if statements:
         role.Policies = [tp_iam.Policy(PolicyName=title.removesuffix("Role").lower(),
                                        PolicyDocument=policy(*statements))]

@@ -2,8 +2,9 @@
 stack, every one with a kaniko cache beside it. They outlive ``dockyard down`` (Retain) and are
 adopted, not created again, by the next ``up``.
 
-Permissions name them by the naming convention ``<name>/*`` (kaniko pushes, agents read), so no
-policy grows with the number of apps.
+Each app also has a quarantine repository, ``<name>/quarantine/<app>``: where its untrusted
+builds' images go. No execution role pulls from it, so nothing there is ever deployed; its
+images are disposable (a week, and deleted with the stack).
 """
 
 from __future__ import annotations
@@ -13,23 +14,19 @@ from typing import Any
 
 from troposphere import Equals, Parameter, Ref, Template, ecr
 
+from dockyard import trust
 from dockyard.config.models import Config
-from dockyard.templates.policies import ecr_repository_arn
 from dockyard.templates.stack import Input, Retained, logical_id, suppress
 
 JENKINS_IMAGES = ("jenkins-controller", "jenkins-agent")
 CACHE_EXPIRY_DAYS = 14
 UNTAGGED_EXPIRY_DAYS = 30
+QUARANTINE_EXPIRY_DAYS = 7
 
 
 def repository_names(cfg: Config) -> list[str]:
     """Every image repository the platform owns: Jenkins' two images and one per app."""
     return [f"{cfg.name}/{image}" for image in (*JENKINS_IMAGES, *cfg.apps)]
-
-
-def platform_repositories(cfg: Config) -> Any:
-    """The ARN pattern of every repository of the platform (and its caches)."""
-    return ecr_repository_arn(f"{cfg.name}/*")
 
 
 def add_repositories(t: Template, cfg: Config,
@@ -49,6 +46,22 @@ def add_repositories(t: Template, cfg: Config,
         repo.Condition = f"Create{repo.title}"
         repos.append(t.add_resource(repo))
     return repos, inputs
+
+
+def quarantine_repository(cfg: Config, app: str) -> ecr.Repository:
+    """Where untrusted builds of ``app`` push: images expire after a week, tags are immutable
+    (each build has its own), and it goes with the stack (``EmptyOnDelete``)."""
+    return suppress(ecr.Repository(
+        "QuarantineRepository",
+        RepositoryName=trust.quarantine_repository(cfg, app),
+        ImageTagMutability="IMMUTABLE",
+        ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
+        LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=json.dumps({"rules": [
+            _expire_rule(1, "Quarantined images live a week", "any", QUARANTINE_EXPIRY_DAYS)]},
+            separators=(",", ":"))),
+        EmptyOnDelete=True,
+    ), ("CKV_AWS_136", "ECR encrypts images at rest with AES-256; a customer key adds cost "
+                       "without narrowing who can pull"))
 
 
 def _repository(cfg: Config, name: str, *, cache: bool) -> ecr.Repository:

@@ -14,6 +14,9 @@ set -u
 # a Descriptor lookup that fails as "is missing its descriptor").
 FAILURES='Failed Loading plugin|Failed to load: |or higher required|Failed to initialize Jenkins|BootFailure|ConfiguratorException|Invalid configuration elements|is missing its descriptor|Failed ConfigurationAsCode'
 UP='Jenkins is fully up and running'
+# What dockyard-trust.groovy logs once the trust tiers are in force (an init script that fails
+# is only logged by Jenkins, which then starts without it).
+TRUST='dockyard-trust: enforcing trust tiers'
 WAIT_SECONDS=${BOOT_CHECK_SECONDS:-600}
 REF=${JENKINS_REF:-/usr/share/jenkins/ref}
 WAR=${JENKINS_WAR:-/usr/share/jenkins/jenkins.war}
@@ -31,7 +34,14 @@ verdict() {
         tail -n 20 "$log" | sed 's/^/  /'
         return 1
     fi
-    echo "boot check: Jenkins is fully up with every plugin loaded and the configuration applied"
+    if ! grep -q "$TRUST" "$log"; then
+        echo "boot check: the trust tiers are not in force (no \"$TRUST\"); what the init" \
+             "scripts said:"
+        grep -E -A5 'init.groovy|dockyard-trust|GroovyInitScript' "$log" | head -20 | sed 's/^/  /'
+        return 1
+    fi
+    echo "boot check: Jenkins is fully up with every plugin loaded, the configuration applied" \
+         "and the trust tiers in force"
     return 0
 }
 
@@ -43,10 +53,14 @@ fi
 home=$(mktemp -d)
 log=$(mktemp)
 cp -r "$REF/." "$home/"
+# As jenkins.sh does at start: a ref/ file named *.override replaces the one without it.
+find "$home" -name '*.override' | while read -r file; do mv "$file" "${file%.override}"; done
 # Every ${name} the JCasC file reads gets a stand-in value: JSON with each key dockyard's
 # secrets hold, which also does as a plain password. No AWS call is made at build time.
 standin='{"username":"boot-check","token":"boot-check","webhook_secret":"boot-check"}'
-names=$(grep -o '\${[^}:]*}' "$CASC_JENKINS_CONFIG"/*.yaml | sed 's/^\${//; s/}$//' | sort -u)
+# (``^${...}`` is escaped: JCasC leaves it to the plugin that reads it.)
+names=$(grep -o '\^\?\${[^}:]*}' "$CASC_JENKINS_CONFIG"/*.yaml | grep -v '^\^' |
+        sed 's/^\${//; s/}$//' | sort -u)
 declare -a secrets=()
 for name in $names; do secrets+=("$name=$standin"); done
 env "${secrets[@]}" JENKINS_HOME="$home" AWS_EC2_METADATA_DISABLED=true \

@@ -3,6 +3,12 @@
 // it happens; its JSON result is read from a file. A non-zero exit fails the stage with the
 // CLI's own error line and exit code.
 //
+// AWS credentials: the step binds this build's OpenID Connect id token (the controller's
+// dockyard-aws credential, the oidc-provider plugin) as DOCKYARD_ID_TOKEN for the command
+// alone, and dockyard exchanges it with AWS STS for the role of the build's tier. The token
+// names the build's job and branch as Jenkins knows them; nothing in a Jenkinsfile changes
+// that, and the agent itself holds no credentials.
+//
 // dockyardBuild and dockyardDeploy call this; pipelines may too, for other dockyard commands:
 //   def status = dockyardCli('status', ['dockyard', 'status', 'web', '--output', 'json'])
 
@@ -12,11 +18,14 @@ def call(String name, List argv) {
     String out = "${dir}/${name}.json"
     String err = "${dir}/${name}.err"
     String command = commandLine(argv)
-    int status = sh(label: "dockyard ${name}", returnStatus: true, script: """#!/bin/bash
+    int status = 0
+    withCredentials([string(credentialsId: 'dockyard-aws', variable: 'DOCKYARD_ID_TOKEN')]) {
+        status = sh(label: "dockyard ${name}", returnStatus: true, script: """#!/bin/bash
 set -o pipefail
 mkdir -p ${commandLine([dir])}
 { ${command} 2>&1 1>&3 3>&- | tee ${commandLine([err])} >&2; } 3>${commandLine([out])}
 """)
+    }
     String text = fileExists(out) ? readFile(out).trim() : ''
     Map document = text.startsWith('{') ? parsed(text) : [:]
     if (status != 0) {

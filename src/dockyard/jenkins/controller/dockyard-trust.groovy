@@ -1,0 +1,116 @@
+// dockyard's trust tiers, enforced by the controller at every start (JENKINS_HOME/init.groovy.d,
+// copied from the image's ref/ as dockyard-trust.groovy.override, so a new image replaces it).
+// The rules are TrustPolicy.groovy's; this wires them into Jenkins (core 2.568.x):
+// - jenkins.model.NodeListener: onCreated/onUpdated run in the request thread of the swarm
+//   client's createSlave, as the user that called it (Listeners.notify without impersonation),
+//   so Jenkins.getAuthentication2() is who created the node;
+// - hudson.model.queue.QueueTaskDispatcher.canTake: a veto for each (node, queued task), asked
+//   on every queue pass; "vetoes are additive", and an exception here blocks the task;
+// - hudson.model.ExecutorListener: a node that starts a task stops accepting others
+//   (SlaveComputer.setAcceptingTasks, as durable-task's OnceRetentionStrategy does), and is
+//   removed when the task ends; its swarm client, run with -noRetryAfterConnected, then exits.
+// The boot check of the image build requires the line this script logs when it is in force.
+import hudson.model.Computer
+import hudson.model.Executor
+import hudson.model.ExecutorListener
+import hudson.model.Item
+import hudson.model.Node
+import hudson.model.OneOffExecutor
+import hudson.model.Queue
+import hudson.model.queue.CauseOfBlockage
+import hudson.model.queue.QueueTaskDispatcher
+import hudson.slaves.SlaveComputer
+import java.util.logging.Logger
+import jenkins.model.Jenkins
+import jenkins.model.NodeListener
+import jenkins.util.NonLocalizable
+
+class DockyardNodes extends NodeListener {
+    def policy
+
+    @Override
+    protected void onCreated(Node node) {
+        policy.created(node.nodeName, node, Jenkins.getAuthentication2().name)
+    }
+
+    @Override
+    protected void onUpdated(Node oldOne, Node newOne) {
+        policy.created(newOne.nodeName, newOne, Jenkins.getAuthentication2().name)
+    }
+
+    @Override
+    protected void onDeleted(Node node) {
+        policy.deleted(node.nodeName, node)
+    }
+}
+
+class DockyardDispatcher extends QueueTaskDispatcher {
+    def policy
+
+    @Override
+    CauseOfBlockage canTake(Node node, Queue.BuildableItem item) {
+        Queue.Task owner = item.task.ownerTask
+        String build = owner instanceof Item ? ((Item) owner).fullName : null
+        String reason = policy.blockReason(node.nodeName, node, build)
+        return reason == null ? null : CauseOfBlockage.fromMessage(new NonLocalizable(reason))
+    }
+}
+
+class DockyardOneBuildPerAgent implements ExecutorListener {
+    def policy
+
+    @Override
+    void taskStarted(Executor executor, Queue.Task task) {
+        Node node = agentOf(executor)
+        if (node != null) {
+            policy.started(node)
+            Computer computer = executor.owner
+            if (computer instanceof SlaveComputer) {
+                ((SlaveComputer) computer).acceptingTasks = false
+            }
+        }
+    }
+
+    @Override
+    void taskCompleted(Executor executor, Queue.Task task, long durationMS) {
+        retire(agentOf(executor))
+    }
+
+    @Override
+    void taskCompletedWithProblems(Executor executor, Queue.Task task, long durationMS,
+                                   Throwable problems) {
+        retire(agentOf(executor))
+    }
+
+    // The agent node an executor belongs to; null for the controller's own node and for
+    // flyweight tasks (a Pipeline run itself), which run on no agent.
+    static Node agentOf(Executor executor) {
+        if (executor instanceof OneOffExecutor) {
+            return null
+        }
+        Node node = executor.owner.node
+        return node == null || node instanceof Jenkins ? null : node
+    }
+
+    static void retire(Node node) {
+        if (node == null) {
+            return
+        }
+        Computer.threadPoolForRemoting.submit({
+            Queue.withLock({ Jenkins.get().removeNode(node) } as Runnable)
+        } as Runnable)
+    }
+}
+
+File home = new File(System.getProperty('dockyard.home', '/usr/share/dockyard'))
+Class policyClass = new GroovyClassLoader(getClass().classLoader)
+    .parseClass(new File(home, 'TrustPolicy.groovy'))
+Map settings = new groovy.json.JsonSlurper().parse(new File(home, 'trust.json')) as Map
+def policy = policyClass.newInstance(settings.trustedUser as String,
+                                     settings.trustedBuilds as List<String>)
+Jenkins.get().getExtensionList(NodeListener).add(new DockyardNodes(policy: policy))
+Jenkins.get().getExtensionList(QueueTaskDispatcher).add(new DockyardDispatcher(policy: policy))
+Jenkins.get().getExtensionList(ExecutorListener).add(new DockyardOneBuildPerAgent(policy: policy))
+Logger.getLogger('dockyard.trust').info(
+    "dockyard-trust: enforcing trust tiers: trusted agents join as ${settings.trustedUser}; " +
+    "trusted builds: ${(settings.trustedBuilds as List).join(', ') ?: 'none'}; one build per agent")

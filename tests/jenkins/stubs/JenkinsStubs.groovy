@@ -1,0 +1,54 @@
+// Stand-ins for the Jenkins core (2.568.2) classes dockyard-trust.groovy uses, with the
+// signatures it relies on (core's sources: hudson.model.queue.QueueTaskDispatcher#canTake,
+// jenkins.model.NodeListener#onCreated/onUpdated/onDeleted, hudson.model.ExecutorListener,
+// hudson.slaves.SlaveComputer#setAcceptingTasks, Computer.threadPoolForRemoting,
+// Queue.withLock, CauseOfBlockage.fromMessage, jenkins.util.NonLocalizable), and just enough
+// behaviour to drive the script as Jenkins would: nodes created by a user, a queue asking
+// each node, executors starting and finishing tasks. The tests compile the script against
+// them (an @Override of a method Jenkins lacks fails) and run it.
+package hudson.model
+
+import java.util.concurrent.Executors
+import java.util.concurrent.ExecutorService
+
+class Node {
+    String nodeName
+    String labelString = ''
+}
+
+interface Item {
+    String getFullName()
+}
+
+class Computer {
+    static final ExecutorService threadPoolForRemoting = Executors.newSingleThreadExecutor()
+    Node node
+}
+
+class Executor {
+    Computer owner
+}
+
+class OneOffExecutor extends Executor {
+}
+
+interface ExecutorListener {
+    void taskStarted(Executor executor, Queue.Task task)
+    void taskCompleted(Executor executor, Queue.Task task, long durationMS)
+    void taskCompletedWithProblems(Executor executor, Queue.Task task, long durationMS,
+                                   Throwable problems)
+}
+
+class Queue {
+    interface Task {
+        Task getOwnerTask()
+    }
+
+    static class BuildableItem {
+        Task task
+    }
+
+    static synchronized void withLock(Runnable runnable) {
+        runnable.run()
+    }
+}

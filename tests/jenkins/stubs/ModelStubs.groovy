@@ -1,0 +1,28 @@
+package jenkins.model
+
+import hudson.model.Node
+
+class Authentication {
+    String name
+}
+
+abstract class NodeListener {
+    protected void onCreated(Node node) {}
+    protected void onUpdated(Node oldOne, Node newOne) {}
+    protected void onDeleted(Node node) {}
+}
+
+class Jenkins extends Node {
+    static final Jenkins INSTANCE = new Jenkins()
+    static final ThreadLocal<String> CURRENT = new ThreadLocal<String>()
+    final Map<Class, List> extensions = [:].withDefault { [] }
+    final List<Node> removed = []
+
+    static Jenkins get() { INSTANCE }
+
+    static Authentication getAuthentication2() { new Authentication(name: CURRENT.get()) }
+
+    List getExtensionList(Class type) { extensions[type] }
+
+    void removeNode(Node node) { removed << node }
+}
