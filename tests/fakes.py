@@ -331,6 +331,9 @@ class FakeEcs:
             containers=[ContainerState("kaniko", 143 if stopped_by_us else script.exit_code,
                                        script.container_reason)])
 
+    def find(self, cluster: str, arn: str) -> TaskState | None:
+        return self.describe(cluster, arn) if arn in self._tasks else None
+
     def stop(self, cluster: str, arn: str, reason: str) -> None:
         self.calls.append(f"stop {arn} {reason}")
         script, _ = self._tasks[arn]

@@ -25,11 +25,14 @@ def _written() -> set[str]:
 
 def test_every_output_a_template_writes_is_declared_and_every_declared_one_is_written() -> None:
     written = _written()
-    per_architecture = {k for k in written if k.startswith(Out.TASK_DEFINITION)}
+    per_architecture = {k for k in written if k.startswith((Out.TASK_DEFINITION,
+                                                            Out.UNTRUSTED_TASK_DEFINITION))}
     repositories = {k for k in written  # the builder's: RepoJenkinsControllerUri, ...
                     if k.startswith("Repo") and k.endswith("Uri") and k != Out.REPOSITORY_URI}
-    assert per_architecture == {Out.task_definition(a) for a in ("amd64", "arm64")} & written
-    assert written - per_architecture - repositories == declared_outputs() - {Out.TASK_DEFINITION}
+    assert per_architecture == {Out.task_definition(a, untrusted=u) for a in ("amd64", "arm64")
+                                for u in (False, True)} & written
+    assert written - per_architecture - repositories == \
+        declared_outputs() - {Out.TASK_DEFINITION, Out.UNTRUSTED_TASK_DEFINITION}
 
 
 @pytest.mark.parametrize("path", sorted(p for p in PACKAGE.rglob("*.py")

@@ -237,7 +237,12 @@ class Acting:
 
 def for_build(cfg: Config, build: Build, repository: str) -> Acting:
     """The role a ``dockyard build --repo APP`` of ``build`` uses: the app's when the build is
-    trusted with it, else the untrusted one (its image goes to quarantine)."""
+    trusted with it, else the untrusted one (its image goes to quarantine). An image for
+    another registry is built as the app the build is trusted with, if exactly one."""
+    from dockyard.rules import names_registry
+
+    if names_registry(repository):
+        return for_any(cfg, build)
     app = repository.removeprefix(f"{cfg.name}/")
     if app in trusted_apps(cfg, build):
         return Acting(pipeline_role(cfg, app), app, build)

@@ -2,7 +2,7 @@
 
 The CLI reaches the account as it reaches AWS: by AWS's host names, over TLS, through the
 emulated network (devtools/strict), as the administrator who runs ``up`` or as the Jenkins
-agent's task role that pipelines run ``build`` and ``deploy`` with. Tests set up and inspect
+role a pipeline build's id token is exchanged for. Tests set up and inspect
 the account through the inspector endpoint, which the strict rules do not touch.
 """
 
@@ -20,9 +20,11 @@ import boto3
 import pytest
 from devtools import moto_server
 from devtools.fake_kaniko import FakeKaniko
+from devtools.jenkins_oidc import JenkinsIssuer
 from devtools.strict.account import StrictAccount
 
 REGION = "ap-southeast-2"
+ACCOUNT = "123456789012"
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Account:
     certificate: str = ""
     kaniko: FakeKaniko | None = None
     cache_home: Path = Path("/nonexistent")  # XDG_CACHE_HOME of the CLI processes
+    _issuer: JenkinsIssuer | None = None
 
     @property
     def endpoint(self) -> str:
@@ -50,9 +53,37 @@ class Account:
         return str(next(o["OutputValue"] for o in raw.get("Outputs", [])
                         if o["OutputKey"] == key))
 
-    def agent_role(self) -> str:
-        """The Jenkins agents' task role (what pipelines run dockyard with)."""
-        return self.output("acme-builder", "AgentTaskRoleArn")
+    def pipeline_role(self, app: str | None = "web") -> str:
+        """The role a trusted build of ``app`` (or, with None, an untrusted build) assumes."""
+        name = f"acme-pipeline-{app or 'untrusted'}"
+        return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+    def issuer(self, config: str) -> JenkinsIssuer:
+        """Jenkins' OIDC issuer for the platform ``config`` (dockyard.yml's text), on the
+        internet where AWS STS reaches it, as the controller serves it."""
+        from dockyard.config import parse_config
+
+        if self._issuer is None:
+            self._issuer = JenkinsIssuer(parse_config(config, "dockyard.yml"))
+            self.emulator.publish(self._issuer)
+        return self._issuer
+
+    def pipeline_env(self, build: str, config: str, extra: dict[str, str] | None = None, *,
+                     token: str | None = None) -> dict[str, str]:
+        """What a pipeline step runs dockyard with on a Jenkins agent: no AWS credentials at
+        all, the build's id token (``build``: ``web/main``, ``web/PR-12``, as Jenkins names the
+        build's job) as the library binds it, and the account the agent's task definition
+        names."""
+        job, _, branch_job = build.partition("/")
+        issuer = self.issuer(config)
+        if token is None:
+            number = int(branch_job[3:]) if branch_job.startswith("PR-") else None
+            token = issuer.token(job, branch_job.replace("%2F", "/") if number is None
+                                 else None, pull_request=number)
+        environment = {k: v for k, v in self.cli_env(extra).items()
+                       if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        environment.update(DOCKYARD_ID_TOKEN=token, DOCKYARD_ACCOUNT_ID=ACCOUNT)
+        return environment
 
     def cli_env(self, extra: dict[str, str] | None = None, *, role: str | None = None,
                 seconds: int | None = None) -> dict[str, str]:
@@ -86,15 +117,18 @@ Dockyard = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture()
 def dockyard(account: Account, tmp_path: Path) -> Dockyard:
-    """Run the real CLI in ``tmp_path`` (holding the example config) against the account;
-    ``as_agent=True`` runs it with the Jenkins agents' task role, as a pipeline does."""
-    (tmp_path / "dockyard.yml").write_text(moto_server.example_config(account.certificate))
+    """Run the real CLI in ``tmp_path`` (holding the example config) against the account: as
+    the operator, or with ``build="web/main"`` as a pipeline step of that Jenkins build runs it
+    (its id token, no credentials of its own)."""
+    config = moto_server.example_config(account.certificate)
+    (tmp_path / "dockyard.yml").write_text(config)
 
     def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
-            as_agent: bool = False) -> subprocess.CompletedProcess[str]:
-        role = account.agent_role() if as_agent else None
+            build: str | None = None) -> subprocess.CompletedProcess[str]:
+        environment = account.pipeline_env(build, config, env) if build else \
+            account.cli_env(env)
         return subprocess.run([sys.executable, "-m", "dockyard", *args], cwd=tmp_path,
-                              env=account.cli_env(env, role=role), input=stdin,
-                              capture_output=True, text=True, timeout=300, check=False)
+                              env=environment, input=stdin, capture_output=True, text=True,
+                              timeout=300, check=False)
 
     return run

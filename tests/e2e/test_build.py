@@ -48,7 +48,7 @@ def ecr_digest(account: Account, tag: str) -> str:
 
 def test_stdout_is_the_image_reference_alone(dockyard: Dockyard, account: Account,
                                             builder: FakeKaniko) -> None:
-    done = dockyard("build", "--repo", "web", "--tag", "v1", "app", as_agent=True)
+    done = dockyard("build", "--repo", "web", "--tag", "v1", "app", build="web/main")
     assert done.returncode == 0, done.stderr
     ref = done.stdout.strip()
     assert done.stdout.count("\n") == 1
@@ -65,8 +65,8 @@ def test_stdout_is_the_image_reference_alone(dockyard: Dockyard, account: Accoun
 def test_json_is_one_document_and_the_same_source_uploads_nothing(
         dockyard: Dockyard, account: Account, builder: FakeKaniko) -> None:
     first = json.loads(dockyard("build", "--repo", "web", "app", "--output", "json",
-                                as_agent=True).stdout)
-    second_run = dockyard("build", "--repo", "web", "app", "--output", "json", as_agent=True)
+                                build="web/main").stdout)
+    second_run = dockyard("build", "--repo", "web", "app", "--output", "json", build="web/main")
     assert second_run.returncode == 0, second_run.stderr
     second = json.loads(second_run.stdout)
     assert first["ok"] and second["ok"]
@@ -84,11 +84,11 @@ def test_json_is_one_document_and_the_same_source_uploads_nothing(
 
 def test_detach_then_follow_with_logs(dockyard: Dockyard, account: Account,
                                       builder: FakeKaniko) -> None:
-    detached = dockyard("build", "--repo", "web", "app", "--detach", as_agent=True)
+    detached = dockyard("build", "--repo", "web", "app", "--detach", build="web/main")
     assert detached.returncode == 0, detached.stderr
     arn = detached.stdout.strip()
     assert arn.startswith("arn:aws:ecs:") and "\n" not in arn
-    followed = dockyard("logs", "build", arn.rsplit("/", 1)[-1], as_agent=True)
+    followed = dockyard("logs", "build", arn.rsplit("/", 1)[-1], build="web/main")
     assert followed.returncode == 0, followed.stderr
     assert followed.stdout.strip().endswith(builder.handled[0]["digest"])
     assert "INFO[0010] Pushed" in followed.stderr
@@ -110,7 +110,9 @@ def test_list_context_needs_no_aws(dockyard: Dockyard, tmp_path: Path) -> None:
 
 def start_build(account: Account, folder: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([*INTERRUPTIBLE_DOCKYARD, "build", "--repo", "web", "app",
-                             *args], cwd=folder, env=account.cli_env(role=account.agent_role()),
+                             *args], cwd=folder,
+                            env=account.pipeline_env("web/main",
+                                                     (folder / "dockyard.yml").read_text()),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -162,10 +164,10 @@ def test_the_client_timeout_stops_the_task_and_exits_124(account: Account,
 
 def test_a_repository_outside_the_platform_is_refused(dockyard: Dockyard,
                                                       builder: FakeKaniko) -> None:
-    done = dockyard("build", "--repo", "nope", "app", as_agent=True)
+    done = dockyard("build", "--repo", "nope", "app", build="web/main")
     assert done.returncode == 2
     assert "--repo nope: no such repository" in done.stderr
-    hub = dockyard("build", "--repo", "docker.io/acme/web", "app", as_agent=True)
+    hub = dockyard("build", "--repo", "docker.io/acme/web", "app", build="web/main")
     assert hub.returncode == 2
     assert "builder.registry_auth_secret" in hub.stderr
     assert builder.handled == []
@@ -174,7 +176,7 @@ def test_a_repository_outside_the_platform_is_refused(dockyard: Dockyard,
 def test_a_failed_build_passes_kanikos_exit_code_through(dockyard: Dockyard,
                                                          builder: FakeKaniko) -> None:
     done = dockyard("build", "--repo", "web", "--build-arg", "FAKE_KANIKO_FAIL=2", "app",
-                    as_agent=True)
+                    build="web/main")
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     tail = done.stderr.split("last log lines:")[1]
@@ -186,7 +188,7 @@ def test_down_stops_detached_builds_and_idle_agents_before_the_cluster(
         dockyard: Dockyard, account: Account, builder: FakeKaniko) -> None:
     # ECS refuses to delete a cluster with tasks (ClusterContainsTasksException): a detached
     # build nobody followed, and an agent the ECS plugin left idle, must be stopped first.
-    detached = dockyard("build", "--repo", "web", "app", "--detach", as_agent=True)
+    detached = dockyard("build", "--repo", "web", "app", "--detach", build="web/main")
     assert detached.returncode == 0, detached.stderr
     build_task = detached.stdout.strip().rsplit("/", 1)[-1]
     ecs = account.client("ecs")
@@ -244,7 +246,7 @@ def test_a_build_longer_than_the_agents_session_still_returns_its_digest(
     done = subprocess.run(
         [sys.executable, "-m", "dockyard", "build", "--repo", "web", "--build-arg",
          "FAKE_KANIKO_SECONDS=12", "app", "--output", "json"], cwd=tmp_path,
-        env=account.cli_env(role=account.agent_role(), seconds=8), capture_output=True,
+        env=account.cli_env(role=account.pipeline_role("web"), seconds=8), capture_output=True,
         text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -261,21 +263,30 @@ def test_another_registry_gets_a_digest_file_and_a_warning_when_it_may_expire(
     config = tmp_path / "dockyard.yml"
     config.write_text(config.read_text().replace(
         "timeout_minutes: 60", "timeout_minutes: 60\n  registry_auth_secret: acme/dockerhub"))
-    assert dockyard("up", "--yes", "--only", "builder").returncode == 0
+    # the app stack holds the role web's trusted builds assume
+    assert dockyard("up", "--yes", "--only", "builder", "--only", "edge",
+                    "--only", "app-web").returncode == 0
     app = tmp_path / "app"
     app.mkdir()
     (app / "Dockerfile").write_text("FROM scratch\n")
     done = dockyard("build", "--repo", "docker.io/acme/web", "app", "--output", "json",
-                    as_agent=True)
+                    build="web/main")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["digest_source"] == "digest-file"
     assert result["ref"] == f"docker.io/acme/web@{result['digest']}"
 
+    # An operator whose credentials are about to run out (an SSO session, say).
+    iam = account.client("iam")
+    operator = iam.create_role(RoleName="operator", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="operator", PolicyName="all", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
     short = subprocess.run(
         [sys.executable, "-m", "dockyard", "build", "--repo", "docker.io/acme/web",
          "--build-arg", "FAKE_KANIKO_SECONDS=10", "app"], cwd=tmp_path,
-        env=account.cli_env(role=account.agent_role(), seconds=6), capture_output=True,
+        env=account.cli_env(role=operator, seconds=6), capture_output=True,
         text=True, timeout=300, check=False)
     assert "warning: the credentials signing the digest URL expire in" in short.stderr
     assert short.returncode == 1, short.stderr

@@ -49,7 +49,7 @@ def stacks(dockyard: Dockyard) -> Dockyard:
 
 def test_deploy_update_rollback_and_status(stacks: Dockyard, account: Account) -> None:
     v1 = push(account, "v1")
-    first = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}", as_agent=True)
+    first = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}", build="web/main")
     assert first.returncode == 0, first.stderr
     assert "outcome      completed" in first.stdout
     service = live(account)
@@ -61,7 +61,7 @@ def test_deploy_update_rollback_and_status(stacks: Dockyard, account: Account) -
         "alarms": {"alarmNames": ["acme-web-error-rate"], "enable": True, "rollback": True}}
 
     v2 = push(account, "v2")
-    second = stacks("deploy", "web", "--image", "web:v2", "--output", "json", as_agent=True)
+    second = stacks("deploy", "web", "--image", "web:v2", "--output", "json", build="web/main")
     assert second.returncode == 0, second.stderr
     document = json.loads(second.stdout)
     assert (document["outcome"], document["service_created"]) == ("completed", False)
@@ -69,7 +69,7 @@ def test_deploy_update_rollback_and_status(stacks: Dockyard, account: Account) -
     assert document["revision"] == "acme-web:2"
 
     push(account, "v3", mark=CRASH)
-    third = stacks("deploy", "web", "--image", "v3", as_agent=True)
+    third = stacks("deploy", "web", "--image", "v3", build="web/main")
     assert third.returncode == 4, third.stderr
     assert "deploy of web (acme-web:3) failed" in third.stderr
     # From the deployment's FAILED record (circuit breaker), or from the service's event when
@@ -78,19 +78,19 @@ def test_deploy_update_rollback_and_status(stacks: Dockyard, account: Account) -
     assert "deployment failed: tasks failed to start" in third.stderr, "service events shown"
     for _ in range(5):  # ECS finishes the rollback deployment it started
         state = json.loads(stacks("status", "web", "--output", "json",
-                                  as_agent=True).stdout)["service"]
+                                  build="web/main").stdout)["service"]
         if [d["rollout_state"] for d in state["deployments"]] == ["COMPLETED"]:
             break
     assert [d["rollout_state"] for d in state["deployments"]] == ["COMPLETED"], \
         "the service is stable again, and deploy still said it failed"
     assert state["task_definition"].endswith("acme-web:2")
 
-    back = stacks("rollback", "web", as_agent=True)
+    back = stacks("rollback", "web", build="web/main")
     assert back.returncode == 0, back.stderr
     assert "from acme-web:2 to acme-web:1" in back.stderr
     service = live(account)
     assert service is not None and str(service["taskDefinition"]).endswith("acme-web:1")
-    text = stacks("status", "web", as_agent=True)
+    text = stacks("status", "web", build="web/main")
     assert text.returncode == 0
     assert "Service web: ACTIVE" in text.stdout and "acme-web:1" in text.stdout
 
@@ -99,7 +99,7 @@ def test_a_deployment_still_rolling_at_the_timeout_exits_124(stacks: Dockyard,
                                                              account: Account) -> None:
     push(account, "slow", mark=HANG)
     started = time.monotonic()
-    done = stacks("deploy", "web", "--image", "slow", "--timeout", "3s", as_agent=True)
+    done = stacks("deploy", "web", "--image", "slow", "--timeout", "3s", build="web/main")
     assert done.returncode == 124, done.stderr
     assert "did not finish: still IN_PROGRESS" in done.stderr
     assert "ECS goes on with deployment" in done.stderr
@@ -108,7 +108,7 @@ def test_a_deployment_still_rolling_at_the_timeout_exits_124(stacks: Dockyard,
 
 def test_a_missing_tag_is_refused_before_anything_changes(stacks: Dockyard,
                                                           account: Account) -> None:
-    done = stacks("deploy", "web", "--image", "v9", as_agent=True)
+    done = stacks("deploy", "web", "--image", "v9", build="web/main")
     assert done.returncode == 2
     assert "error: --image v9: ECR acme/web has no tag v9" in done.stderr
     ecs = account.client("ecs")
@@ -139,18 +139,18 @@ def test_logs_print_what_the_apps_tasks_wrote(stacks: Dockyard, account: Account
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
             {"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
-    done = stacks("logs", "web", "--since", "5m", as_agent=True)
+    done = stacks("logs", "web", "--since", "5m", build="web/main")
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.splitlines()) == [
         "[aaaaaaaa] booting", "[aaaaaaaa] listening on 5001", "[bbbbbbbb] GET / 200"]
-    old = stacks("logs", "web", "--since", "bogus", as_agent=True)
+    old = stacks("logs", "web", "--since", "bogus", build="web/main")
     assert old.returncode == 2 and "--since 'bogus'" in old.stderr
 
 
 def test_down_deletes_the_service_before_the_app_stack(stacks: Dockyard,
                                                        account: Account) -> None:
     push(account, "v1")
-    assert stacks("deploy", "web", "--image", "v1", as_agent=True).returncode == 0
+    assert stacks("deploy", "web", "--image", "v1", build="web/main").returncode == 0
     done = stacks("down", "--yes")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -172,7 +172,8 @@ def test_following_logs_prints_a_line_ingested_late(stacks: Dockyard, account: A
                         logEvents=[{"timestamp": now, "message": "first"}])
     follower = subprocess.Popen(
         [*INTERRUPTIBLE_DOCKYARD, "logs", "web", "--follow"], cwd=tmp_path,
-        env=account.cli_env(role=account.agent_role()), stdout=subprocess.PIPE,
+        env=account.pipeline_env("web/main", (tmp_path / "dockyard.yml").read_text()),
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
 
     def next_line() -> str:
@@ -232,7 +233,7 @@ def test_a_deploy_that_trips_the_error_rate_alarm_is_rolled_back_and_exits_4(
     assert alarm["AlarmName"] == "acme-web-error-rate" and alarm["Threshold"] == 5
     assert {m["Id"] for m in alarm["Metrics"]} == {"errors", "requests", "rate"}
     v1, v2 = push(account, "v1"), push(account, "v2")
-    first = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}", as_agent=True)
+    first = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}", build="web/main")
     assert first.returncode == 0, first.stderr
     service = live(account)
     assert service is not None
@@ -240,7 +241,7 @@ def test_a_deploy_that_trips_the_error_rate_alarm_is_rolled_back_and_exits_4(
         "alarmNames": ["acme-web-error-rate"], "enable": True, "rollback": True}
     watch.set_alarm_state(AlarmName="acme-web-error-rate", StateValue="ALARM",
                           StateReason="Threshold Crossed: 2 datapoints [12.5, 9.8] >= 5.0")
-    second = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", as_agent=True)
+    second = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", build="web/main")
     assert second.returncode == 4, second.stderr
     assert "alarm(s) acme-web-error-rate in ALARM state" in second.stderr
     after = live(account)

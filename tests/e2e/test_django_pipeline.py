@@ -1,5 +1,5 @@
 """examples/django's pipeline end to end against the strict emulator, with dockyard's real
-library and the Jenkins agents' task role: its tests (Django's own test runner, the pinned
+library and the build's own id token (conduit/main, trusted for conduit): its tests (Django's own test runner, the pinned
 requirements installed into a virtualenv), the image built, the migration run as a one-off
 task of that very image, then the deploy; and a failing migration that stops the pipeline
 before the service changes."""
@@ -35,8 +35,9 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _pipeline_env(account: Account, wheelhouse: Path) -> dict[str, str]:
-    return {**_env(account), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}
+def _pipeline_env(account: Account, checkout: Path, wheelhouse: Path) -> dict[str, str]:
+    return {**_env(account, checkout, "conduit/main"), "PIP_NO_INDEX": "1",
+            "PIP_FIND_LINKS": str(wheelhouse)}
 
 
 @pytest.fixture()
@@ -57,7 +58,7 @@ def _one_offs(account: Account) -> list[dict[str, object]]:
 def test_main_tests_builds_migrates_with_that_image_and_deploys_it(
         checkout: Path, account: Account, wheelhouse: Path) -> None:
     done = groovy.pipeline(checkout / "Jenkinsfile", checkout, "main",
-                           env=_pipeline_env(account, wheelhouse))
+                           env=_pipeline_env(account, checkout, wheelhouse))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     stages = [line for line in done.stdout.splitlines() if line.startswith("[stage]")]
     assert stages == ["[stage] Test", "[stage] Build", "[stage] Migrate", "[stage] Deploy"]
@@ -86,14 +87,14 @@ def test_a_failing_migration_stops_the_pipeline_and_leaves_the_service_alone(
         repositoryName="acme/conduit", imageManifest=image_manifest("running"),
         imageTag="running")["image"]["imageId"]["imageDigest"]
     first = subprocess.run([sys.executable, "-m", "dockyard", "deploy", "conduit", "--image",
-                            "running"], cwd=checkout, env=_env(account), capture_output=True,
+                            "running"], cwd=checkout, env=account.cli_env(), capture_output=True,
                            text=True, timeout=300, check=False)
     assert first.returncode == 0, first.stderr
     before = live(account, "conduit")
     assert before is not None
     account.kaniko.marks_for["acme/conduit"] = (RUN_FAILS,)  # this build's migration fails
     done = groovy.pipeline(checkout / "Jenkinsfile", checkout, "main",
-                           env=_pipeline_env(account, wheelhouse))
+                           env=_pipeline_env(account, checkout, wheelhouse))
     assert done.returncode == 1, done.stdout[-3000:]
     assert "[stage] Deploy skipped" in done.stdout or "[stage] Deploy" not in done.stdout
     assert ("ERROR: `python manage.py migrate --noinput` exited 1 (dockyard run exit code 1)"

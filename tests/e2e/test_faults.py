@@ -104,12 +104,12 @@ def test_faults_never_give_a_wrong_verdict_or_an_orphan(
     cell("up", up, happened=all(stack_states(account).get(s) in
                                 ("CREATE_COMPLETE", "UPDATE_COMPLETE") for s in STACKS))
     if up.returncode == 0:
-        build = dockyard("build", "--repo", "web", "app", as_agent=True)
+        build = dockyard("build", "--repo", "web", "app", build="web/main")
         ref = build.stdout.strip()
         pushed = build.returncode == 0 and ref.startswith(f"{REGISTRY}/acme/web@sha256:")
         cell("build", build, happened=pushed or build.returncode != 0)
         if pushed:
-            deploy = dockyard("deploy", "web", "--image", ref, as_agent=True)
+            deploy = dockyard("deploy", "web", "--image", ref, build="web/main")
             cell("deploy", deploy, happened=deployed_image(account) == ref
                  if deploy.returncode == 0 else True)
     down = dockyard("down", "--yes")
@@ -134,7 +134,7 @@ def test_a_build_returns_when_its_log_cannot_be_read(dockyard: Dockyard, account
     (app / "Dockerfile").write_text("FROM python:3.12-slim\n")
     account.emulator.profile.throttled = frozenset({"logs:GetLogEvents"})
     started = time.monotonic()
-    build = dockyard("build", "--repo", "web", "app", as_agent=True)
+    build = dockyard("build", "--repo", "web", "app", build="web/main")
     assert build.returncode == 0, build.stderr
     assert build.stdout.strip().startswith(f"{REGISTRY}/acme/web@sha256:")
     assert "INFO[0010] Pushed" not in build.stderr  # the log was never read

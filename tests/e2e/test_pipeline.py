@@ -5,6 +5,7 @@ devtools/fake_ecs.py), in that order."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -41,15 +42,19 @@ def workspace(account: Account, tmp_path: Path) -> Path:
     return checkout_of(EXAMPLE, "web", account, tmp_path)
 
 
-def _env(account: Account) -> dict[str, str]:
-    env = account.cli_env(role=account.agent_role())  # what a Jenkins agent runs with
+def _env(account: Account, workspace: Path, build: str = "web/main") -> dict[str, str]:
+    """What the pipeline's steps run with on a Jenkins agent: no AWS credentials, the account
+    id, and the controller's dockyard-aws credential, which gives the build's own id token."""
+    env = account.pipeline_env(build, (workspace / "dockyard.yml").read_text())
+    env["HARNESS_CREDENTIALS"] = json.dumps({"dockyard-aws": env.pop("DOCKYARD_ID_TOKEN")})
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # `dockyard` on the agent
     return env
 
 
 def test_main_runs_the_tests_builds_and_deploys_the_built_digest(workspace: Path,
                                                                   account: Account) -> None:
-    done = groovy.pipeline(workspace / "Jenkinsfile", workspace, "main", env=_env(account))
+    done = groovy.pipeline(workspace / "Jenkinsfile", workspace, "main",
+                           env=_env(account, workspace))
     assert done.returncode == 0, done.stdout + done.stderr
     stages = [line for line in done.stdout.splitlines() if line.startswith("[stage]")]
     assert stages == ["[stage] Test", "[stage] Build", "[stage] Deploy"]
@@ -68,7 +73,8 @@ def test_main_runs_the_tests_builds_and_deploys_the_built_digest(workspace: Path
 
 
 def test_a_branch_builds_but_does_not_deploy(workspace: Path, account: Account) -> None:
-    done = groovy.pipeline(workspace / "Jenkinsfile", workspace, "feature/x", env=_env(account))
+    done = groovy.pipeline(workspace / "Jenkinsfile", workspace, "feature/x",
+                           env=_env(account, workspace, "web/feature%2Fx"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[stage] Deploy skipped (when)" in done.stdout
     assert "dockyard build: " in done.stdout
@@ -84,7 +90,7 @@ def test_a_rolled_back_deploy_fails_the_stage_with_dockyards_message(workspace: 
                            "    stage('First') { steps { dockyardDeploy('web', 'good') } }\n"
                            "    stage('Second') { steps { dockyardDeploy('web', 'crashing') } }\n"
                            "    stage('After') { steps { echo 'not reached' } }\n  }\n}\n")
-    done = groovy.pipeline(jenkinsfile, workspace, "main", env=_env(account))
+    done = groovy.pipeline(jenkinsfile, workspace, "main", env=_env(account, workspace))
     assert done.returncode == 1
     error = next(line for line in done.stdout.splitlines() if line.startswith("ERROR: "))
     assert error.startswith("ERROR: deploy of web (acme-web:2) failed: ")

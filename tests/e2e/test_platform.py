@@ -390,7 +390,7 @@ def test_arm64_apps_with_jenkins_on_amd64(dockyard: Dockyard, account: Account,
     (app,) = [Path(tmp_path / "app")]
     app.mkdir()
     (app / "Dockerfile").write_text("FROM scratch\n")
-    built = dockyard("build", "--repo", "web", "app", "--output", "json", as_agent=True)
+    built = dockyard("build", "--repo", "web", "app", "--output", "json", build="web/main")
     assert built.returncode == 0, built.stderr
     assert [p["platform"] for p in json.loads(built.stdout)["platforms"]] == ["linux/arm64"]
 

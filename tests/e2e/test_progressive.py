@@ -30,7 +30,7 @@ def _progressive(dockyard: Dockyard, account: Account, where: Path, *,
     done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
     assert done.returncode == 0, done.stderr
     v1 = f"{REGISTRY}/acme/web@{push(account, 'v1')}"
-    first = dockyard("deploy", "web", "--image", v1, as_agent=True)
+    first = dockyard("deploy", "web", "--image", v1, build="web/main")
     assert first.returncode == 0, first.stderr
     return v1
 
@@ -61,7 +61,7 @@ def test_a_canary_deploy_is_reported_stage_by_stage_and_up_keeps_the_live_weight
     _progressive(dockyard, account, tmp_path)
     assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}
     v2 = push(account, "v2")
-    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", as_agent=True)
+    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", build="web/main")
     assert done.returncode == 0, done.stderr
     assert _stages(done.stderr) == [
         "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
@@ -92,7 +92,7 @@ def test_a_canary_stopped_by_its_alarm_exits_4_and_leaves_traffic_on_the_old_rev
         StateReason="Threshold Crossed: 2 datapoints [31.0, 27.5] >= 5.0")
     v2 = push(account, "v2")
     done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--events",
-                    as_agent=True)
+                    build="web/main")
     assert done.returncode == 4, done.stderr
     assert "alarm(s) acme-web-error-rate in ALARM state" in done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
@@ -110,7 +110,7 @@ def test_a_failing_smoke_test_rolls_back_before_production_traffic_moves(
         dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
     _progressive(dockyard, account, tmp_path, smoke="echo checking the test endpoint; exit 7")
     v2 = push(account, "v2")
-    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", as_agent=True)
+    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", build="web/main")
     assert done.returncode == 4, done.stderr
     assert "smoke test failed: `echo checking the test endpoint; exit 7` exited 7" in done.stderr
     assert "PRODUCTION_TRAFFIC_SHIFT" not in _stages(done.stderr)
@@ -129,7 +129,7 @@ def test_a_one_time_strategy_moves_traffic_its_own_way(
     _progressive(dockyard, account, tmp_path)
     v2 = push(account, "v2")
     done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--strategy",
-                    strategy, as_agent=True)
+                    strategy, build="web/main")
     assert done.returncode == 0, done.stderr
     assert f"{strategy} deployment: following it stage by stage" in done.stderr
     assert [line.split("production traffic: ")[1] for line in done.stderr.splitlines()
@@ -144,11 +144,11 @@ def test_status_shows_the_stage_of_a_deployment_under_way(
     _progressive(dockyard, account, tmp_path)
     v2 = push(account, "v2")
     started = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--no-wait",
-                       as_agent=True)
+                       build="web/main")
     assert started.returncode == 0, started.stderr
     stages = []
     for _ in range(4):  # DescribeServices may show the service as it was (eventual consistency)
-        shown = dockyard("status", "web", as_agent=True)
+        shown = dockyard("status", "web", build="web/main")
         assert shown.returncode == 0, shown.stderr
         stages = [line for line in shown.stdout.splitlines() if line.startswith("Stage")]
         if stages:
@@ -156,7 +156,7 @@ def test_status_shows_the_stage_of_a_deployment_under_way(
     (stage,) = stages
     assert stage.split()[1] in STAGES, stage
     assert f"({STAGES[stage.split()[1]]})" in stage
-    document = json.loads(dockyard("status", "web", "--output", "json", as_agent=True).stdout)
+    document = json.loads(dockyard("status", "web", "--output", "json", build="web/main").stdout)
     assert document["service"]["ongoing"]["status"] == "IN_PROGRESS"
     assert document["service"]["ongoing"]["stage"] in STAGES
 
@@ -166,7 +166,7 @@ def test_a_progressive_deploy_on_a_rolling_stack_is_refused_before_anything_chan
     done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
     assert done.returncode == 0, done.stderr
     refused = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{push(account, 'v1')}",
-                       "--strategy", "canary", as_agent=True)
+                       "--strategy", "canary", build="web/main")
     assert refused.returncode == 3, refused.stderr
     assert "a canary deploy needs the second target group" in refused.stderr
     assert "dockyard up --only app-web" in refused.stderr

@@ -41,16 +41,19 @@ def test_fifty_apps_deploy_within_the_quotas(dockyard: Dockyard, account: Accoun
     from devtools.strict.quotas import policy_characters
     from moto.iam.models import iam_backends
 
-    for output in ("AgentTaskRoleArn", "KanikoRoleArn"):
-        role = account.output("acme-builder", output).rsplit("/", 1)[-1]
+    # The builder's roles name no app; each app's roles are its own, the same size for each.
+    for role in ("acme-pipeline-untrusted", "acme-kaniko-untrusted", "acme-kaniko-platform",
+                 "acme-pipeline-app49", "acme-kaniko-app49"):
         policies = iam_backends["123456789012"]["aws"].get_role(role).policies
         inline = sum(policy_characters(document) for document in policies.values())
         assert inline < 10_240 // 2, f"{role}: {inline} characters"
     listener = account.output("acme-edge", "HttpsListenerArn")
     rules = [r for page in account.client("elbv2").get_paginator("describe_rules").paginate(
         ListenerArn=listener) for r in page["Rules"]]
-    assert len(rules) == 1 + 1 + 1 + APPS  # the default, Jenkins, the example's web, each app
+    # the default, Jenkins and its OIDC issuer, the example's web, each app
+    assert len(rules) == 1 + 2 + 1 + APPS
 
-    # The agent deploys one of them: its policy covers app50 without naming it.
-    web = json.loads(dockyard("status", "app49", "--output", "json", as_agent=True).stdout)
+    # The only job deploys every app (apps.<name>.job defaults to it): its main branch's build
+    # assumes app49's own role.
+    web = json.loads(dockyard("status", "app49", "--output", "json", build="web/main").stdout)
     assert web["service"] is None

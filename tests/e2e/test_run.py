@@ -34,7 +34,7 @@ def deployed(dockyard: Dockyard, account: Account, tmp_path: Path) -> str:
     done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
     assert done.returncode == 0, done.stderr
     v1 = push(account, "v1")
-    first = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}", as_agent=True)
+    first = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}", build="web/main")
     assert first.returncode == 0, first.stderr
     return v1
 
@@ -44,7 +44,7 @@ def test_a_command_runs_as_the_apps_task_and_its_exit_code_is_dockyards(
     before = live(account)
     assert before is not None
     done = dockyard("--debug", "run", "web", "-o", "json", "--", "sh", "-c",
-                    "echo Applying app.0002_add_index; echo OK; exit 3", as_agent=True)
+                    "echo Applying app.0002_add_index; echo OK; exit 3", build="web/main")
     assert done.returncode == 3, done.stderr
     assert "Applying app.0002_add_index" in done.stderr and "OK" in done.stderr
     assert "error: `sh -c echo Applying app.0002_add_index; echo OK; exit 3` exited 3" \
@@ -79,7 +79,7 @@ def test_a_new_image_runs_before_it_is_deployed(dockyard: Dockyard, account: Acc
                                                 deployed: str) -> None:
     v2 = push(account, "v2")
     done = dockyard("run", "web", "--image", "v2", "--", "python", "manage.py", "migrate",
-                    "--noinput", as_agent=True)
+                    "--noinput", build="web/main")
     assert done.returncode == 0, done.stderr
     assert "fake container: ran python manage.py migrate --noinput" in done.stderr
     runs = account.client("ecs").list_task_definitions(familyPrefix="acme-web-run")
@@ -93,13 +93,13 @@ def test_a_new_image_runs_before_it_is_deployed(dockyard: Dockyard, account: Acc
 def test_bad_sizes_are_refused_before_anything_is_registered(
         dockyard: Dockyard, account: Account, deployed: str) -> None:
     before = account.client("ecs").list_task_definitions(familyPrefix="acme-web-run")
-    cpu = dockyard("run", "web", "--cpu", "300", "--", "true", as_agent=True)
+    cpu = dockyard("run", "web", "--cpu", "300", "--", "true", build="web/main")
     assert cpu.returncode == 2 and "error: --cpu: 300 is not a Fargate CPU value" in cpu.stderr
     memory = dockyard("run", "web", "--cpu", "256", "--memory", "4096", "--", "true",
-                      as_agent=True)
+                      build="web/main")
     assert memory.returncode == 2 and "--memory: 4096 MiB does not go with cpu 256" \
         in memory.stderr
-    unknown = dockyard("run", "api", "--", "true", as_agent=True)
+    unknown = dockyard("run", "api", "--", "true", build="web/main")
     assert unknown.returncode == 2 and "APP 'api': dockyard.yml declares no such app" \
         in unknown.stderr
     after = account.client("ecs").list_task_definitions(familyPrefix="acme-web-run")
@@ -110,7 +110,7 @@ def test_a_task_that_never_ran_exits_70_with_ecss_reason(dockyard: Dockyard, acc
                                                          deployed: str) -> None:
     account.client("secretsmanager").delete_secret(SecretId=SECRET,
                                                    ForceDeleteWithoutRecovery=True)
-    done = dockyard("run", "web", "--", "sh", "-c", "exit 0", as_agent=True)
+    done = dockyard("run", "web", "--", "sh", "-c", "exit 0", build="web/main")
     assert done.returncode == 70, done.stderr
     assert "the task did not run: ResourceInitializationError: unable to pull secrets" \
         in done.stderr
@@ -119,7 +119,7 @@ def test_a_task_that_never_ran_exits_70_with_ecss_reason(dockyard: Dockyard, acc
 def test_the_timeout_stops_the_task_and_exits_124(dockyard: Dockyard, account: Account,
                                                   deployed: str) -> None:
     done = dockyard("run", "web", "--timeout", "3s", "--", "sh", "-c",
-                    "echo waiting for the lock; sleep 120", as_agent=True)
+                    "echo waiting for the lock; sleep 120", build="web/main")
     assert done.returncode == 124, done.stderr
     assert "waiting for the lock" in done.stderr
     stopped = account.client("ecs").list_tasks(cluster="acme", desiredStatus="STOPPED")
@@ -133,7 +133,8 @@ def test_a_signal_stops_the_task_and_exits_128_plus_it(account: Account, deploye
                                                        code: int) -> None:
     process = subprocess.Popen(
         [*INTERRUPTIBLE_DOCKYARD, "run", "web", "--", "sh", "-c", "echo started; sleep 120"],
-        cwd=tmp_path, env=account.cli_env(role=account.agent_role()), stdout=subprocess.PIPE,
+        cwd=tmp_path, env=account.pipeline_env("web/main", (tmp_path / "dockyard.yml").read_text()),
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not _running_one_off(account):
@@ -158,16 +159,16 @@ def _running_one_off(account: Account) -> bool:
 def test_detach_prints_the_task_and_logs_run_follows_it_to_its_exit_code(
         dockyard: Dockyard, account: Account, deployed: str) -> None:
     started = dockyard("run", "web", "--detach", "-o", "json", "--", "sh", "-c",
-                       "echo half; sleep 2; echo done; exit 5", as_agent=True)
+                       "echo half; sleep 2; echo done; exit 5", build="web/main")
     assert started.returncode == 0, started.stderr
     document = json.loads(started.stdout)
     assert list(document) == documented()["run --detach"]
-    followed = dockyard("logs", "run", document["task_arn"], "-o", "json", as_agent=True)
+    followed = dockyard("logs", "run", document["task_arn"], "-o", "json", build="web/main")
     assert followed.returncode == 5, followed.stderr
     assert "half" in followed.stderr and "done" in followed.stderr
     result = json.loads(followed.stdout)
     assert list(result) == documented()["run"]
     assert (result["task_arn"], result["exit_code"]) == (document["task_arn"], 5)
     assert result["image"] == f"{REGISTRY}/acme/web@{deployed}"
-    missing = dockyard("logs", "run", "0123456789abcdef0123456789abcdef", as_agent=True)
+    missing = dockyard("logs", "run", "0123456789abcdef0123456789abcdef", build="web/main")
     assert missing.returncode == 1 and "no dockyard run task" in missing.stderr

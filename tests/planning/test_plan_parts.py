@@ -19,22 +19,23 @@ def test_controller_cost_matches_the_worked_example() -> None:
 def test_estimate_lists_the_always_on_parts_and_adds_up() -> None:
     cost = estimate(example_config())
     items = {line.item: line.monthly_usd for line in cost.lines}
-    assert set(items) == {"Jenkins controller", "Jenkins agents", "Load balancer",
-                          "Public IPv4 addresses", "EFS (JENKINS_HOME)", "Secrets Manager",
-                          "Private DNS", "app web", "app web alarms"}
+    assert set(items) == {"Jenkins controller", "Untrusted agents", "Trusted agents",
+                          "Load balancer", "Public IPv4 addresses", "EFS (JENKINS_HOME)",
+                          "Secrets Manager", "Private DNS", "app web", "app web alarms"}
     assert items["Private DNS"] == pytest.approx(0.50)
     # the error-rate alarm reads two metrics (5xx and requests) at $0.10 each
     assert items["app web alarms"] == pytest.approx(0.20)
-    assert items["Secrets Manager"] == pytest.approx(0.80)  # admin and agents' passwords
+    assert items["Secrets Manager"] == pytest.approx(1.20)  # admin's, the two pools' passwords
     assert items["Load balancer"] == pytest.approx(16.43, abs=0.01)
-    # two load balancer addresses, the controller's, the agent's and the web task's
-    assert items["Public IPv4 addresses"] == pytest.approx(5 * 3.65, abs=0.01)
+    # two load balancer addresses, the controller's, the two agents' and the web task's
+    assert items["Public IPv4 addresses"] == pytest.approx(6 * 3.65, abs=0.01)
     # one agent of 1 vCPU / 2 GB with 30 GB, on demand: $0.04937 an hour
     hourly = 0.04048 + 2 * 0.004445 + 10 * 0.000111
-    assert items["Jenkins agents"] == pytest.approx(hourly * 730, abs=0.01)
+    assert items["Untrusted agents"] == pytest.approx(hourly * 730, abs=0.01)
+    assert items["Trusted agents"] == pytest.approx(hourly * 730, abs=0.01)
     # five: the first on demand, the other four 3/4 Spot (70% off) and 1/4 on demand
     five = {line.item: line.monthly_usd for line in estimate(example_config(
-        ("  jobs:", "  agents:\n    count: 5\n  jobs:"))).lines}["Jenkins agents"]
+        ("  jobs:", "  agents:\n    count: 5\n  jobs:"))).lines}["Untrusted agents"]
     assert five == pytest.approx((1 + 1 + 3 * 0.3) * hourly * 730, abs=0.01)
     assert cost.total_usd == pytest.approx(sum(items.values()), abs=0.01)
     assert "Spot" in cost.build_example.detail
@@ -55,15 +56,18 @@ def test_estimate_follows_the_config() -> None:
     assert ips.monthly_usd == pytest.approx(2 * 3.65, abs=0.01)
     assert "private subnets" in ips.detail
     none = {line.item: line for line in estimate(example_config(
-        ("  jobs:", "  agents:\n    count: 0\n  jobs:"))).lines}["Jenkins agents"]
-    assert none.monthly_usd == 0 and "count is 0" in none.detail
+        ("  jobs:", "  agents:\n    trusted_count: 0\n  jobs:"))).lines}["Trusted agents"]
+    assert none.monthly_usd == 0 and "trusted_count is 0" in none.detail
 
 
 def test_exposures_come_from_the_templates() -> None:
     cfg = example_config(("    - 0.0.0.0/0", "    - 198.51.100.0/24"), ("port: 5001", "port: 8000"))
     found = {(x.target, x.ports, x.source) for x in exposures(bodies(cfg))}
+    # With the internet left out, HTTPS is open to anyone at the security group, for AWS STS
+    # to read Jenkins' OIDC issuer; each host rule admits 198.51.100.0/24 only
+    # (tests/templates/test_security.py).
     assert found == {
-        ("load balancer", "tcp/443", "198.51.100.0/24"),
+        ("load balancer", "tcp/443", "0.0.0.0/0 (anyone)"),
         ("load balancer", "tcp/80", "198.51.100.0/24"),
         ("Jenkins controller", "tcp/8080", "load balancer"),
         ("Jenkins controller", "tcp/8080", "Jenkins agents"),

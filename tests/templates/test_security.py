@@ -83,8 +83,25 @@ def test_load_balancer_is_open_only_on_80_and_443_to_allowed_cidrs(
     narrowed = bodies(example_config(
         ("    - 0.0.0.0/0", "    - 203.0.113.0/24\n    - 2001:db8::/32")))
     rules = _ingress(narrowed["edge"], "LoadBalancerSecurityGroup")
-    sources = {r.get("CidrIp") or r.get("CidrIpv6") for r in rules}
-    assert sources == {"203.0.113.0/24", "2001:db8::/32"}
+    assert {(r["FromPort"], r.get("CidrIp") or r.get("CidrIpv6")) for r in rules} == {
+        (80, "203.0.113.0/24"), (80, "2001:db8::/32"), (443, "0.0.0.0/0")}
+    # HTTPS from anywhere reaches only what a listener rule admits: each host rule carries the
+    # allowed blocks, and the one rule without them answers Jenkins' two OIDC issuer
+    # documents (AWS STS fetches them from the internet), nothing else.
+    rules = {name: r["Properties"] for t in narrowed.values()
+             for name, r in resources_of(t, "AWS::ElasticLoadBalancingV2::ListenerRule").items()}
+    for name, rule in rules.items():
+        sources = [c["SourceIpConfig"]["Values"] for c in rule["Conditions"]
+                   if c["Field"] == "source-ip"]
+        if name == "IssuerRule":
+            assert sources == []
+            paths = [c for c in rule["Conditions"] if c["Field"] == "path-pattern"]
+            assert paths[0]["PathPatternConfig"]["Values"] == [
+                "/oidc/.well-known/openid-configuration", "/oidc/jwks"]
+            methods = [c for c in rule["Conditions"] if c["Field"] == "http-request-method"]
+            assert methods[0]["HttpRequestMethodConfig"]["Values"] == ["GET", "HEAD"]
+        else:
+            assert sources == [["203.0.113.0/24", "2001:db8::/32"]], name
 
 
 def test_load_balancer_egress_reaches_only_its_targets(templates: dict[str, Template]) -> None:
@@ -152,9 +169,11 @@ def test_kaniko_role_pushes_only_to_its_repositories_and_reads_only_contexts(
     builder = templates["builder"]
     repositories = {r["Properties"]["RepositoryName"] for t in templates.values()
                     for r in resources_of(t, "AWS::ECR::Repository").values()}
-    # jenkins-controller, jenkins-agent (builder stack), web (its app stack); each with -cache
-    assert len(repositories) == 6
-    assert all(name.startswith("acme/") for name in repositories)
+    # jenkins-controller, jenkins-agent (builder stack), web (its app stack); each with -cache;
+    # and web's quarantine, where its untrusted builds go
+    assert repositories == {"acme/jenkins-controller", "acme/jenkins-controller-cache",
+                            "acme/jenkins-agent", "acme/jenkins-agent-cache", "acme/web",
+                            "acme/web-cache", "acme/quarantine/web"}
     statements = _statements(builder["Resources"]["KanikoRole"])
     for statement in statements:
         actions = _actions(statement)
@@ -166,13 +185,13 @@ def test_kaniko_role_pushes_only_to_its_repositories_and_reads_only_contexts(
             assert "ecr:GetAuthorizationToken" not in ecr
             prefix = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
             arns = [r["Fn::Sub"] for r in statement["Resource"]]
-            # The naming convention, not a list that grows with every app.
-            assert arns == [prefix + "acme/*"]
+            # Jenkins' images only: an app's images are pushed by the app's own kaniko role.
+            assert arns == [prefix + "acme/jenkins-controller", prefix + "acme/jenkins-agent"]
         s3 = [a for a in actions if a.startswith("s3:")]
         if s3:
             assert s3 == ["s3:GetObject"]
             (resource,) = statement["Resource"]
-            assert resource == {"Fn::Sub": "${ContextBucket.Arn}/contexts/*"}
+            assert resource == {"Fn::Sub": "${ContextBucket.Arn}/contexts/platform/*"}
     services = {a.split(":")[0] for s in statements for a in _actions(s)}
     assert services == {"ecr", "s3"}
 
@@ -180,8 +199,10 @@ def test_kaniko_role_pushes_only_to_its_repositories_and_reads_only_contexts(
 def test_admin_password_is_a_generated_secret_never_an_environment_value(
         templates: dict[str, Template]) -> None:
     jenkins = templates["jenkins"]
-    for template in (jenkins, templates["builder"]):  # the admin's; the agents'
-        (secret,) = resources_of(template, "AWS::SecretsManager::Secret").values()
+    secrets = [*resources_of(jenkins, "AWS::SecretsManager::Secret").values(),  # the admin's
+               *resources_of(templates["builder"], "AWS::SecretsManager::Secret").values()]
+    assert len(secrets) == 3, "the admin's, and each agent pool's"
+    for secret in secrets:
         generated = secret["Properties"]["GenerateSecretString"]
         assert generated["PasswordLength"] >= 32
         assert "SecretString" not in secret["Properties"]
@@ -195,10 +216,11 @@ def test_admin_password_is_a_generated_secret_never_an_environment_value(
     assert {"Ref": "AdminSecret"} in read["Resource"]
     others = [r for r in read["Resource"] if r != {"Ref": "AdminSecret"}]
     assert [json.dumps(r) for r in others] == [json.dumps(r) for r in (
-        {"Ref": "AgentSecretArn"},
+        {"Ref": "AgentSecretArn"}, {"Ref": "TrustedAgentSecretArn"},
         {"Fn::Sub": ("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
                      ":secret:acme/github-??????")})], \
-        "its own password, the agents' (to define their user) and the named GitHub secret only"
+        "its own password, the agent pools' (to define their users) and the named GitHub " \
+        "secret only"
 
 
 def test_kept_data_is_adopted_rather_than_created_again(stacks: dict[str, Any]) -> None:
@@ -237,11 +259,17 @@ def test_controller_never_runs_twice_and_rolls_back(templates: dict[str, Templat
 def test_efs_and_ecr_survive_stack_deletion(templates: dict[str, Template]) -> None:
     retained = [templates["jenkins"]["Resources"]["FileSystem"],
                 *resources_of(templates["builder"], "AWS::ECR::Repository").values(),
-                *resources_of(templates["app-web"], "AWS::ECR::Repository").values()]
+                *(r for name, r in resources_of(templates["app-web"],
+                                                "AWS::ECR::Repository").items()
+                  if name != "QuarantineRepository")]
     assert len(retained) == 7
     for resource in retained:
         assert resource["DeletionPolicy"] == "Retain"
         assert resource["UpdateReplacePolicy"] == "Retain"
+    # Untrusted builds' images are disposable: gone with the stack, expired after a week.
+    quarantine = templates["app-web"]["Resources"]["QuarantineRepository"]
+    assert "DeletionPolicy" not in quarantine
+    assert quarantine["Properties"]["EmptyOnDelete"] is True
 
 
 def test_context_bucket_is_private_encrypted_tls_only_and_expiring(
@@ -285,13 +313,22 @@ def test_app_execution_role_reads_only_declared_secrets() -> None:
 
 
 def test_roles_trust_only_ecs_tasks_of_this_account(templates: dict[str, Template]) -> None:
-    roles = [r for t in templates.values() for r in resources_of(t, "AWS::IAM::Role").values()]
-    assert len(roles) == 8
-    for role in roles:
-        (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-        assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
-        assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount":
-                                                       {"Ref": "AWS::AccountId"}}}
+    """Every role a task uses; the pipeline roles trust builds' tokens (test_trust.py)."""
+    roles = {key: sorted(resources_of(t, "AWS::IAM::Role")) for key, t in templates.items()}
+    assert roles == {
+        "builder": ["AgentExecutionRole", "ExecutionRole", "KanikoRole", "TrustedAgentExecutionRole",
+                    "UntrustedExecutionRole", "UntrustedKanikoRole", "UntrustedPipelineRole"],
+        "edge": [],
+        "jenkins": ["ControllerRole", "ExecutionRole"],
+        "app-web": ["ExecutionRole", "KanikoRole", "PipelineRole", "TaskRole"]}
+    for template in templates.values():
+        for name, role in resources_of(template, "AWS::IAM::Role").items():
+            if name.endswith("PipelineRole"):
+                continue
+            (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+            assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount":
+                                                           {"Ref": "AWS::AccountId"}}}
 
 
 def test_every_taggable_resource_carries_the_dockyard_tag(templates: dict[str, Template]) -> None:
@@ -321,8 +358,16 @@ def test_registry_credentials_reach_kaniko_only_as_a_task_definition_secret() ->
     from tests.conftest import VARIANTS
 
     builder = bodies(example_config(*VARIANTS["existing-private"]))["builder"]
-    for definition in resources_of(builder, "AWS::ECS::TaskDefinition").values():
+    definitions = resources_of(builder, "AWS::ECS::TaskDefinition")
+    assert sorted(definitions) == ["KanikoAmd64", "KanikoArm64", "KanikoUntrustedAmd64",
+                                   "KanikoUntrustedArm64"]
+    for name, definition in definitions.items():
         (container,) = definition["Properties"]["ContainerDefinitions"]
+        if "Untrusted" in name:  # never handed to an untrusted build
+            assert "Secrets" not in container
+            assert definition["Properties"]["ExecutionRoleArn"] == {
+                "Fn::GetAtt": ["UntrustedExecutionRole", "Arn"]}
+            continue
         assert container["Secrets"] == [{"Name": "DOCKER_AUTH_CONFIG",
                                          "ValueFrom": {"Ref": "RegistryAuthSecretArn"}}]
         names = {e["Name"] for e in container.get("Environment", [])}
@@ -331,67 +376,11 @@ def test_registry_credentials_reach_kaniko_only_as_a_task_definition_secret() ->
     statements = _statements(builder["Resources"]["ExecutionRole"])
     reads = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
     assert [s["Resource"] for s in reads] == [[{"Ref": "RegistryAuthSecretArn"}]]
+    untrusted = _statements(builder["Resources"]["UntrustedExecutionRole"])
+    assert not any(a.startswith("secretsmanager:") for s in untrusted for a in _actions(s))
     plain = bodies(example_config())["builder"]
     for definition in resources_of(plain, "AWS::ECS::TaskDefinition").values():
         assert "Secrets" not in definition["Properties"]["ContainerDefinitions"][0]
-
-
-def test_agents_may_run_only_builds_pass_only_build_and_app_roles_deploy_only_apps(
-        templates: dict[str, Template]) -> None:
-    statements = {s["Sid"]: s for s in
-                  _statements(templates["builder"]["Resources"]["AgentRole"])}
-    run = statements["RunBuilds"]
-    assert _actions(run) == ["ecs:RunTask"]
-    assert run["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:"
-                                           "${AWS::AccountId}:task-definition/acme-kaniko-*:*"}]
-    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": {"Fn::GetAtt": ["Cluster",
-                                                                             "Arn"]}}}
-    assert statements["PassBuildRoles"]["Resource"] == [
-        {"Fn::GetAtt": ["ExecutionRole", "Arn"]}, {"Fn::GetAtt": ["KanikoRole", "Arn"]}]
-    assert statements["PassAppRoles"]["Resource"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/acme-app-*"}]
-    for sid in ("PassBuildRoles", "PassAppRoles"):
-        assert statements[sid]["Condition"] == {"StringEquals": {
-            "iam:PassedToService": "ecs-tasks.amazonaws.com"}}
-    assert statements["DeployApps"]["Resource"] == [{"Fn::Sub": (
-        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/acme/*")}]
-    assert [r["Fn::Sub"].split("}:")[-1] for r in statements["ReadAppRevisions"]["Resource"]] \
-        == ["service/acme/*", "service-revision/acme/*"], "both resource types are required"
-    controller = statements["NotTheController"]
-    assert controller["Effect"] == "Deny"
-    assert set(_actions(controller)) == {"ecs:CreateService", "ecs:UpdateService",
-                                         "ecs:DeleteService"}
-    assert controller["Resource"][0]["Fn::Sub"].endswith(":service/acme/jenkins*")
-    passes = [s for s in statements.values() if "iam:PassRole" in _actions(s)]
-    assert {s["Sid"] for s in passes} == {"PassBuildRoles", "PassAppRoles", "PassTrafficRoles"}
-    assert all("iam:PassedToService" in s["Condition"]["StringEquals"] for s in passes), \
-        "every role goes to one service only"
-    assert statements["PassTrafficRoles"]["Condition"] == {"StringEquals": {
-        "iam:PassedToService": "ecs.amazonaws.com"}}, "infrastructure roles go to ECS itself"
-    follow = statements["FollowAppDeployments"]
-    assert set(_actions(follow)) == {"ecs:DescribeServiceDeployments",
-                                     "ecs:ContinueServiceDeployment"}
-    assert [r["Fn::Sub"].split("}:")[-1] for r in follow["Resource"]] == [
-        "service-deployment/acme/*"]
-    tagging = statements["TagAppResources"]
-    assert tagging["Condition"] == {"StringEquals": {
-        "ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}}
-    assert [r["Fn::Sub"].split("}:")[-1] for r in tagging["Resource"]] == [
-        "service/acme/*", "task-definition/acme-*:*"]
-    assert statements["ListAppTasks"]["Condition"] == run["Condition"]
-    assert not any(a.startswith("secretsmanager:") for s in statements.values()
-                   for a in _actions(s)), "secret ARNs come from the app stacks' outputs"
-
-
-def test_the_agent_policy_does_not_grow_with_apps() -> None:
-    def policy_size(apps: int) -> int:
-        extra = "".join(f"  app{i}:\n    port: 80{i % 10}0\n    host: app{i}\n"
-                        f"    secrets: {{DB: acme/app{i}/db}}\n" for i in range(apps))
-        cfg = example_config(("apps:\n", "apps:\n" + extra))
-        role = bodies(cfg)["builder"]["Resources"]["AgentRole"]
-        return len(json.dumps(role["Properties"]["Policies"], separators=(",", ":")))
-
-    assert policy_size(0) == policy_size(50)
 
 
 def test_the_controller_starts_nothing_and_holds_no_ecs_permission(
@@ -404,29 +393,38 @@ def test_the_controller_starts_nothing_and_holds_no_ecs_permission(
                        "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
 
 
-def test_agents_get_their_password_from_ecs_and_open_nothing(
+def test_agents_get_their_password_from_ecs_hold_no_credentials_and_open_nothing(
         templates: dict[str, Template]) -> None:
+    """Two pools (untrusted and trusted builds), each joining as its own Jenkins user with its
+    own password, which only that pool's execution role reads (ECS, at start). No task role:
+    nothing a build runs on an agent gets AWS credentials from the agent."""
     jenkins, builder = templates["jenkins"], templates["builder"]
-    definition = jenkins["Resources"]["AgentTaskDefinition"]["Properties"]
-    (container,) = definition["ContainerDefinitions"]
-    assert container["Secrets"] == [{"Name": "JENKINS_AGENT_PASSWORD",
-                                     "ValueFrom": {"Ref": "AgentSecretArn"}}]
-    assert "PASSWORD" not in json.dumps(container.get("Environment", [])).upper()
-    assert container["ReadonlyRootFilesystem"] is True
-    assert "PortMappings" not in container, "nothing connects to an agent"
-    assert definition["ExecutionRoleArn"] == {"Ref": "AgentExecutionRoleArn"}
-    assert definition["TaskRoleArn"] == {"Ref": "AgentTaskRoleArn"}
-    service = jenkins["Resources"]["AgentService"]["Properties"]
-    assert "LoadBalancers" not in service
-    assert "LaunchType" not in service, "a launch type would override the strategy"
-    assert service["CapacityProviderStrategy"] == [
-        {"CapacityProvider": "FARGATE", "Weight": 1, "Base": 1},  # the first agent on demand
-        {"CapacityProvider": "FARGATE_SPOT", "Weight": 3, "Base": 0}]
-    assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] == [
-        {"Ref": "AgentSecurityGroupId"}]
-    # only the execution role (ECS, at start) reads the agents' secret; builds cannot
-    execution = _statements(builder["Resources"]["AgentExecutionRole"])
-    (read,) = [s for s in execution if "secretsmanager:GetSecretValue" in _actions(s)]
-    assert read["Resource"] == [{"Ref": "AgentSecret"}]
-    agent_role = _statements(builder["Resources"]["AgentRole"])
-    assert not any(a.startswith("secretsmanager:") for s in agent_role for a in _actions(s))
+    for prefix, user, labels in (("Agent", "agents", "dockyard"),
+                                 ("TrustedAgent", "agents-trusted",
+                                  "dockyard dockyard-trusted")):
+        definition = jenkins["Resources"][f"{prefix}TaskDefinition"]["Properties"]
+        (container,) = definition["ContainerDefinitions"]
+        assert container["Secrets"] == [{"Name": "JENKINS_AGENT_PASSWORD",
+                                         "ValueFrom": {"Ref": f"{prefix}SecretArn"}}]
+        environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+        assert environment["AGENT_USER"] == user and environment["AGENT_LABELS"] == labels
+        assert environment["DOCKYARD_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
+        assert "PASSWORD" not in json.dumps(container.get("Environment", [])).upper()
+        assert container["ReadonlyRootFilesystem"] is True
+        assert "PortMappings" not in container, "nothing connects to an agent"
+        assert definition["ExecutionRoleArn"] == {"Ref": f"{prefix}ExecutionRoleArn"}
+        assert "TaskRoleArn" not in definition
+        service = jenkins["Resources"][f"{prefix}Service"]["Properties"]
+        assert "LoadBalancers" not in service
+        assert "LaunchType" not in service, "a launch type would override the strategy"
+        assert service["CapacityProviderStrategy"] == [
+            {"CapacityProvider": "FARGATE", "Weight": 1, "Base": 1},  # the first on demand
+            {"CapacityProvider": "FARGATE_SPOT", "Weight": 3, "Base": 0}]
+        assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] == [
+            {"Ref": "AgentSecurityGroupId"}]
+        execution = _statements(builder["Resources"][f"{prefix}ExecutionRole"])
+        (read,) = [s for s in execution if "secretsmanager:GetSecretValue" in _actions(s)]
+        assert read["Resource"] == [{"Ref": f"{prefix}Secret"}], "its own pool's secret only"
+    assert jenkins["Resources"]["AgentService"]["Properties"]["ServiceName"] == "jenkins-agents"
+    assert jenkins["Resources"]["TrustedAgentService"]["Properties"]["ServiceName"] == \
+        "jenkins-agents-trusted"

@@ -8,7 +8,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dockyard.aws.errors import AwsError, error_code, translate, translated
+from dockyard.aws.errors import (
+    AwsError,
+    AwsPreconditionError,
+    error_code,
+    translate,
+    translated,
+)
 
 # RunTask failure reasons that mean "no capacity right now", worth one retry elsewhere.
 _CAPACITY_WORDS = ("capacity", "insufficient", "unavailable")
@@ -127,6 +133,18 @@ class Ecs:
             response = self._client.describe_tasks(cluster=cluster, tasks=[arn], include=["TAGS"])
         tasks = response.get("tasks", [])
         return task_state(tasks[0]) if tasks else None
+
+    def find(self, cluster: str, arn: str) -> TaskState | None:
+        """The task, or None when ECS does not know it or this identity may not see it: a
+        pipeline's role describes only tasks tagged with its own app, and IAM refuses any
+        other task just as it refuses one that does not exist (the policy's
+        aws:ResourceTag condition cannot hold for either)."""
+        try:
+            return self.describe(cluster, arn)
+        except AwsPreconditionError as err:
+            if err.denied:
+                return None
+            raise
 
     def stop(self, cluster: str, arn: str, reason: str) -> None:
         """Ask ECS to stop the task (SIGTERM, then SIGKILL after the stop timeout)."""

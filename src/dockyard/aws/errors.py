@@ -31,9 +31,11 @@ _THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
 
 
 class AwsPreconditionError(DockyardError):
-    """AWS cannot be used as asked: credentials, access, region or a missing stack."""
+    """AWS cannot be used as asked: credentials, access, region or a missing stack.
+    ``denied``: AWS refused the call itself (AccessDenied)."""
 
     exit_code = ExitCode.AWS_PRECONDITION
+    denied = False
 
 
 class AwsError(DockyardError):
@@ -81,8 +83,10 @@ def translate(err: Exception, action: str) -> DockyardError:
                                         hint="check the keys or profile, and that the region "
                                              "is enabled for the account")
         if code in _DENIED:
-            return AwsPreconditionError(f"{action}: access denied: {message}",
-                                        hint="the identity needs permission for this call")
+            refused = AwsPreconditionError(f"{action}: access denied: {message}",
+                                           hint="the identity needs permission for this call")
+            refused.denied = True
+            return refused
         if code in _THROTTLED or "Rate exceeded" in message:
             return RetryableError(f"{action}: AWS is throttling requests ({code})")
         return AwsError(f"{action}: {message} ({code})")

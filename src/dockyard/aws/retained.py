@@ -68,12 +68,15 @@ class RetainedData:
         with translated("list ECR repositories"):
             for page in self._ecr.get_paginator("describe_repositories").paginate():
                 for repo in page["repositories"]:
-                    if not repo["repositoryName"].startswith(f"{project}/"):
+                    name = repo["repositoryName"]
+                    # A quarantine goes with its app's stack: it is not data that is kept.
+                    if not name.startswith(f"{project}/") or \
+                            name.startswith(f"{project}/quarantine/"):
                         continue
                     tags = self._ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])
                     if {"Key": TAG_KEY, "Value": project} not in tags.get("tags", []):
                         continue
-                    found.append(Repository(name=repo["repositoryName"],
+                    found.append(Repository(name=name,
                                             arn=repo["repositoryArn"],
                                             image_count=self._image_count(repo["repositoryName"])))
         return found

@@ -65,9 +65,19 @@ class Objects:
 
         config = TransferConfig(multipart_threshold=UPLOAD_PART_BYTES,
                                 multipart_chunksize=UPLOAD_PART_BYTES)
-        with translated(f"upload the context to s3://{bucket}/{key}"):
-            self._client.upload_file(str(path), bucket, key, Callback=on_bytes, Config=config,
-                                     ExtraArgs={"ChecksumAlgorithm": "SHA256"})
+        from boto3.exceptions import S3UploadFailedError
+
+        action = f"upload the context to s3://{bucket}/{key}"
+        try:
+            with translated(action):
+                self._client.upload_file(str(path), bucket, key, Callback=on_bytes,
+                                         Config=config, ExtraArgs={"ChecksumAlgorithm": "SHA256"})
+        except S3UploadFailedError as err:
+            # s3transfer wraps the PutObject's ClientError in its own exception: unwrap it.
+            cause = err.__cause__ or err.__context__
+            if isinstance(cause, ClientError):
+                raise translate(cause, action) from err
+            raise AwsError(f"{action}: {err}") from err
 
     def presign_put(self, bucket: str, key: str, seconds: int) -> str:
         """A URL kaniko can PUT one object to, valid for ``seconds``."""

@@ -169,7 +169,7 @@ class Builder:
         # A task started a moment ago may not be visible yet (DescribeTasks is eventually
         # consistent): ask a few times before saying there is none.
         try:
-            task = poll_until(lambda: self.clients.tasks.describe(env.cluster, task_ref),
+            task = poll_until(lambda: self.clients.tasks.find(env.cluster, task_ref),
                               lambda found: found is not None,
                               Poll("the build task to be visible", interval=2, timeout=10,
                                    first=0.5), self.clock)

@@ -60,10 +60,11 @@ def environment_from_outputs(out: dict[str, str], cfg: Config,
 
 
 def owner_of(cfg: Config, repository: str, acting: Acting | None) -> str:
-    """Whose build ``--repo REPOSITORY`` is: ``untrusted`` for a pipeline build not trusted
-    with the app, else the app (``platform`` for Jenkins' own images)."""
-    if acting is not None and not acting.trusted:
-        return UNTRUSTED
+    """Whose build ``--repo REPOSITORY`` is: a pipeline build's tier (the app it is trusted
+    with, else ``untrusted``); for the operator the app, or ``platform`` (Jenkins' own images,
+    another registry)."""
+    if acting is not None:
+        return acting.app or UNTRUSTED
     name = repository.removeprefix(f"{cfg.name}/")
     return name if name in cfg.apps else PLATFORM
 

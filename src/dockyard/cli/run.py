@@ -97,7 +97,7 @@ def follow_run(wired: Wiring, task_ref: str) -> int:
 
     cluster = wired.cluster
     try:  # a task started a moment ago may not be visible yet (eventual consistency)
-        task = poll_until(lambda: wired.tasks.describe(cluster, task_ref) if cluster else None,
+        task = poll_until(lambda: wired.tasks.find(cluster, task_ref) if cluster else None,
                           lambda found: found is not None,
                           Poll("the task to be visible", interval=2, timeout=10, first=0.5),
                           wired.clock)

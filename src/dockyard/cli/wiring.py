@@ -115,10 +115,12 @@ class Wiring:
         """Before any AWS call of a command acting on ``app`` (deploy, run, rollback): in a
         pipeline, the app's role, refused for a build not trusted with it."""
         from dockyard import trust
+        from dockyard.deploy.targets import check_app
 
         build = self.pipeline_build
         if build is None:
             return None
+        check_app(self.cfg, app)
         return self._act(trust.for_app(self.cfg, build, app, what), seconds)
 
     def _act(self, acting: Acting, seconds: float) -> Acting:

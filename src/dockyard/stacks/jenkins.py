@@ -3,7 +3,10 @@
 
 An image is named by its build context's content hash (tag ``ctx-<hash>``): a changed
 plugins.txt, JCasC or dockyard rebuilds it and the jenkins stack rolls; an unchanged one is
-found in ECR and reused, so a second ``up`` builds nothing.
+found in ECR and reused, so a second ``up`` builds nothing. Reusing by tag is safe because of
+who can write there: Jenkins' repositories take pushes only from the platform's own kaniko
+role, which only the operator passes (pipelines' roles cannot), and their contexts live under
+``contexts/platform/``, which no pipeline may write (dockyard.trust).
 """
 
 from __future__ import annotations
@@ -270,6 +273,7 @@ class AwsImageTools:
     def upload(self, folder: Path, env: BuildEnvironment) -> Source:
         """Pack and upload a context (nothing is uploaded when the bucket has it)."""
         return prepare(str(folder), "Dockerfile", self.clients.objects, bucket=env.bucket,
+                       prefix=env.context_prefix,
                        url_seconds=url_lifetime(self.cfg.builder.timeout_minutes * 60),
                        progress=self.progress, cache=ContextCache())
 

@@ -42,7 +42,7 @@ def check_quotas(stack: StackTemplate) -> None:
     """Refuse a template CloudFormation would refuse for its size ("AWS CloudFormation quotas"),
     as a config error: it is the config that made it this big."""
     body = stack.to_dict()
-    size = len(stack.to_json().encode())
+    size = len(stack.to_compact_json().encode())  # the body `up` sends
     problems = [f"{stack.name}: its template is {size:,} bytes; CloudFormation takes "
                 f"{limits.TEMPLATE_BODY_BYTES:,} in a request"] \
         if size > limits.TEMPLATE_BODY_BYTES else []

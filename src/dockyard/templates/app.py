@@ -21,7 +21,7 @@ from dockyard import trust
 from dockyard.config.models import App, Config, app_priority, header_rule_priority
 from dockyard.names import TEST_HEADER, Out, app_stack_key, log_group_name
 from dockyard.templates.builder import builder_architectures, kaniko_family, kaniko_statements
-from dockyard.templates.pipelines import app_log_arn, app_pipeline_role
+from dockyard.templates.pipelines import app_log_arns, app_pipeline_role
 from dockyard.templates.placement import add_edge_parameters, add_host
 from dockyard.templates.policies import (
     allow,
@@ -253,7 +253,7 @@ def _builds(t: Any, cfg: Config, app_name: str, inputs: dict[str, Any], *, roles
             passed_to_tasks=[GetAtt(kaniko, "Arn"), Ref("BuildExecutionRoleArn"),
                              *(GetAtt(r, "Arn") for r in roles)],
             passed_to_ecs=[traffic] if traffic is not None else [],
-            app_logs=app_log_arn(cfg, app_name)))
+            app_logs=app_log_arns(cfg, app_name)))
         outputs[Out.PIPELINE_ROLE_ARN] = GetAtt(pipeline, "Arn")
     return outputs
 

@@ -107,7 +107,7 @@ def untrusted_pipeline_role(cfg: Config, provider: Any, *, bucket: str, logs: An
 
 def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, build_logs: Any,
                       kaniko_families: list[str], passed_to_tasks: list[Any],
-                      passed_to_ecs: list[Any], app_logs: Any) -> tp_iam.Role:
+                      passed_to_ecs: list[Any], app_logs: list[Any]) -> tp_iam.Role:
     """The role of the trusted builds of ``app``'s job (the app's stack)."""
     trust_policy = web_identity_trust(provider, trust.issuer_host(cfg), trust.AUDIENCE,
                                       subjects=trust.trusted_subjects(cfg, app))
@@ -140,7 +140,7 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
                                                                     _cluster(cfg))),
               sid="ListTasks"),
         allow(["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"],
-              [app_logs], sid="AppLogs"),
+              app_logs, sid="AppLogs"),
         allow(["cloudformation:DescribeStacks"],
               [_stack(cfg, "edge"), _stack(cfg, f"app-{app}")], sid="ReadAppStacks"),
     ]
@@ -154,7 +154,9 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
         f"{app}", trust_policy, trust.max_session_seconds(cfg, app), *deploys)
 
 
-def app_log_arn(cfg: Config, app: str) -> Sub:
-    """The ARN of an app's log group and its streams."""
-    return Sub(f"{_ARN}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:"
-               f"{log_group_name(cfg.name, f'apps/{app}')}:*")
+def app_log_arns(cfg: Config, app: str) -> list[Sub]:
+    """The ARNs of an app's log group (FilterLogEvents, DescribeLogStreams) and of its streams
+    (GetLogEvents: ``log-group:NAME:log-stream:STREAM``)."""
+    group = (f"{_ARN}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:"
+             f"{log_group_name(cfg.name, f'apps/{app}')}")
+    return [Sub(group), Sub(group + ":*")]

@@ -51,13 +51,15 @@ def web_identity_trust(provider: Any, issuer: str, audience: str, *,
     ``sub`` is one of ``subjects`` (patterns with ``like``). For an issuer AWS does not know,
     these two are the claims IAM evaluates (IAM User Guide, "Available keys for AWS OIDC
     federation"); their keys are the issuer without ``https://``."""
-    match = iam.StringLike if like else iam.StringEquals
+    # One operator block per operator: a second StringEquals would replace the first.
+    conditions = [iam.StringEquals({f"{issuer}:aud": audience, f"{issuer}:sub": subjects})] \
+        if not like else [iam.StringEquals(f"{issuer}:aud", audience),
+                          iam.StringLike(f"{issuer}:sub", subjects)]
     return policy(iam.Statement(
         Effect=iam.Allow,
         Principal=iam.Principal("Federated", provider),
         Action=[iam.Action("sts", "AssumeRoleWithWebIdentity")],
-        Condition=iam.Condition([iam.StringEquals(f"{issuer}:aud", audience),
-                                 match(f"{issuer}:sub", subjects)]),
+        Condition=iam.Condition(conditions),
     ))
 
 
