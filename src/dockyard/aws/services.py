@@ -58,6 +58,9 @@ class ServiceState:
     arn: str = ""
     deployments: list[Deployment] = field(default_factory=list)
     current_deployment: str = ""  # the ARN of the service deployment under way, or last
+    # The target groups the service registers its tasks in (loadBalancers, and a progressive
+    # strategy's alternate group).
+    target_groups: list[str] = field(default_factory=list)
 
     def deployment(self, deployment_id: str) -> Deployment | None:
         """The deployment with this id, while the service still lists it."""
@@ -223,7 +226,11 @@ def service_state(s: dict[str, Any]) -> ServiceState:
         events=[ServiceEvent(e.get("id", ""), e.get("createdAt"), e.get("message", ""))
                 for e in s.get("events", [])],
         arn=s.get("serviceArn", ""), deployments=deployments,
-        current_deployment=s.get("currentServiceDeployment", ""))
+        current_deployment=s.get("currentServiceDeployment", ""),
+        target_groups=[group for balancer in s.get("loadBalancers", []) for group in (
+            balancer.get("targetGroupArn", ""),
+            (balancer.get("advancedConfiguration") or {}).get("alternateTargetGroupArn", ""))
+            if group])
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,20 @@ class AppStatus:
     tasks: list[tuple[str, TaskState]] = field(default_factory=list)  # (deployment id, task)
     ongoing: ServiceDeployment | None = None  # a deployment under way: its stage and traffic
 
+    @property
+    def foreign_target_groups(self) -> list[str]:
+        """Target groups the service registers its tasks in that are not its app stack's.
+
+        No IAM condition key limits the target groups an UpdateService names, and a rolling
+        deployment registers targets with ECS's service-linked role: the role that may deploy
+        an app could point its service at another host's target group (Jenkins', say) and
+        take part of its traffic. dockyard's own deploys always send the app's own group (and
+        so put it back); this is where anything else shows (README, "Security model")."""
+        if self.service is None:
+            return []
+        own = {self.target.target_group, self.target.alternate_target_group} - {""}
+        return [group for group in self.service.target_groups if group not in own]
+
 
 def app_status(api: StatusApi, target: AppTarget) -> AppStatus:
     """Read the app's service, its deployments and their running tasks."""

@@ -95,6 +95,7 @@ def status_document(status: AppStatus) -> dict[str, Any]:
                        "started_at": t.started_at, "capacity": t.capacity_provider}
                       for deployment, t in status.tasks],
             "events": [{"at": e.created_at, "message": e.message} for e in service.events[:5]],
+            "foreign_target_groups": status.foreign_target_groups,
             "ongoing": None if status.ongoing is None else {
                 "arn": status.ongoing.arn, "status": status.ongoing.status,
                 "stage": status.ongoing.stage,
@@ -116,6 +117,11 @@ def status_text(status: AppStatus) -> str:
              f"{service.desired} running, {service.pending} pending"]
     if status.image:
         lines.append(f"Image   {status.image}")
+    for group in status.foreign_target_groups:
+        name = group.rsplit(":", 1)[-1].removeprefix("targetgroup/")
+        lines.append(f"WARNING the service sends its tasks to {name}, which is not "
+                     f"{status.target.app}'s target group: it takes that host's traffic. The "
+                     f"next `dockyard deploy {status.target.app}` puts its own group back.")
     if status.ongoing is not None:
         lines.append(f"Stage   {ongoing_text(status.ongoing)}")
     lines += ["", "Deployments"]
