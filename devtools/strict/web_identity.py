@@ -53,7 +53,8 @@ CONDITION_CLAIMS = ("aud", "sub", "amr", "oaud", "email")
 class Issuer(Protocol):
     """Something on the internet that serves an issuer's documents."""
 
-    url: str
+    @property
+    def url(self) -> str: ...
 
     def document(self, path: str) -> dict[str, Any] | None: ...
 
@@ -106,8 +107,9 @@ def _exchange(params: dict[str, Any], sessions: Sessions,
                       f"MaxSessionDuration set for this role ({seconds} s)"
                       if seconds >= 900 else "DurationSeconds must be at least 900")
     session = sessions.issue(role_arn, seconds, region, session_name=session_name)
-    return _answer(session.document(), role_arn, session_name, str(claims.get("sub", "")),
-                   provider.url, audiences[0], account, seconds)
+    return _answer(session.document(), role_arn, session_name,
+                   subject=str(claims.get("sub", "")), provider=provider.url,
+                   audience=str(audiences[0]), account=account, seconds=seconds)
 
 
 def _parse(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
@@ -141,9 +143,9 @@ def _role(arn: str) -> Any:
     from moto.iam.models import iam_backends
 
     account = arn.split(":")[4] if arn.count(":") >= 5 else ""
-    backend = iam_backends.get(account, {}).get("aws") if account else None
-    if backend is None:
+    if not account or account not in iam_backends:
         return None
+    backend = iam_backends[account]["aws"]
     return next((r for r in backend.roles.values() if r.arn == arn), None)
 
 
@@ -176,7 +178,7 @@ def _verify(issuer: Issuer | None, header: dict[str, Any], signed: bytes,
                   "verified with the identity provider's keys")
 
 
-def _answer(credentials: dict[str, str], role_arn: str, session_name: str, subject: str,
+def _answer(credentials: dict[str, str], role_arn: str, session_name: str, *, subject: str,
             provider: str, audience: str, account: str, seconds: int) -> Response:
     role = role_arn.rsplit("/", 1)[-1]
     expires = (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")

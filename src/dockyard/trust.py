@@ -172,7 +172,7 @@ def session_seconds(cfg: Config, app: str | None, command_seconds: float) -> int
     return max(MIN_SESSION_SECONDS, min(wanted, max_session_seconds(cfg, app)))
 
 
-# -- a build's token --------------------------------------------------------------------------------
+# -- a build's token ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Build:

@@ -148,7 +148,7 @@ def test_the_example_lands_in_the_account(aws: None) -> None:
                     _client("ecr").describe_repositories()["repositories"]}
     assert set(repositories) == {"acme/jenkins-controller", "acme/jenkins-controller-cache",
                                  "acme/jenkins-agent", "acme/jenkins-agent-cache",
-                                 "acme/web", "acme/web-cache"}
+                                 "acme/web", "acme/web-cache", "acme/quarantine/web"}
 
     ecs = _client("ecs")
     (service,) = ecs.describe_services(cluster="acme", services=["jenkins"])["services"]

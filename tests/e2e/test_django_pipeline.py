@@ -1,5 +1,6 @@
 """examples/django's pipeline end to end against the strict emulator, with dockyard's real
-library and the build's own id token (conduit/main, trusted for conduit): its tests (Django's own test runner, the pinned
+library and the build's own id token (conduit/main, trusted for conduit): its tests (Django's
+own test runner, the pinned
 requirements installed into a virtualenv), the image built, the migration run as a one-off
 task of that very image, then the deploy; and a failing migration that stops the pipeline
 before the service changes."""

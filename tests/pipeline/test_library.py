@@ -88,8 +88,8 @@ def test_each_command_gets_the_builds_token_and_nothing_else_does(tmp_path: Path
     jenkinsfile = workspace / "Jenkinsfile"
     jenkinsfile.write_text("pipeline { agent any\n stages {\n"
                            "  stage('Build') { steps { script { dockyardBuild(repo: 'web') } } }\n"
-                           "  stage('Test') { steps { sh 'echo \"token:${DOCKYARD_ID_TOKEN:-none}\"'"
-                           " } }\n } }\n")
+                           "  stage('Test') { steps {"
+                           " sh 'echo \"token:${DOCKYARD_ID_TOKEN:-none}\"' } }\n } }\n")
     done = groovy.pipeline(jenkinsfile, workspace, "main", env=_env(tmp_path / "bin"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert Path(f"{record}.tokens").read_text().split() == [TOKEN]

@@ -80,6 +80,10 @@ def test_a_dependency_deployed_by_an_older_dockyard_is_named_not_a_traceback() -
                     Out.DNS_NAME: "lb.example", Out.CANONICAL_HOSTED_ZONE_ID: "Z1"}
     cfn.stacks["acme-edge"] = Stack("acme-edge", "arn:stack/acme-edge", "CREATE_COMPLETE",
                                     outputs=edge_outputs)
+    builder = next(s for s in plat.stacks if s.key == "builder").to_dict()
+    cfn.stacks["acme-builder"] = Stack("acme-builder", "arn:stack/acme-builder",
+                                       "CREATE_COMPLETE",
+                                       outputs=dict.fromkeys(builder["Outputs"], "x"))
     with pytest.raises(AwsPreconditionError) as refused:
         up(plat, ["app-web"], lambda *_: True)
     assert refused.value.message == ("acme-app-web needs the output LoadBalancerFullName of "

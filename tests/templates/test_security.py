@@ -88,9 +88,10 @@ def test_load_balancer_is_open_only_on_80_and_443_to_allowed_cidrs(
     # HTTPS from anywhere reaches only what a listener rule admits: each host rule carries the
     # allowed blocks, and the one rule without them answers Jenkins' two OIDC issuer
     # documents (AWS STS fetches them from the internet), nothing else.
-    rules = {name: r["Properties"] for t in narrowed.values()
-             for name, r in resources_of(t, "AWS::ElasticLoadBalancingV2::ListenerRule").items()}
-    for name, rule in rules.items():
+    listener_rules = {
+        name: r["Properties"] for t in narrowed.values()
+        for name, r in resources_of(t, "AWS::ElasticLoadBalancingV2::ListenerRule").items()}
+    for name, rule in listener_rules.items():
         sources = [c["SourceIpConfig"]["Values"] for c in rule["Conditions"]
                    if c["Field"] == "source-ip"]
         if name == "IssuerRule":
@@ -316,8 +317,9 @@ def test_roles_trust_only_ecs_tasks_of_this_account(templates: dict[str, Templat
     """Every role a task uses; the pipeline roles trust builds' tokens (test_trust.py)."""
     roles = {key: sorted(resources_of(t, "AWS::IAM::Role")) for key, t in templates.items()}
     assert roles == {
-        "builder": ["AgentExecutionRole", "ExecutionRole", "KanikoRole", "TrustedAgentExecutionRole",
-                    "UntrustedExecutionRole", "UntrustedKanikoRole", "UntrustedPipelineRole"],
+        "builder": ["AgentExecutionRole", "ExecutionRole", "KanikoRole",
+                    "TrustedAgentExecutionRole", "UntrustedExecutionRole", "UntrustedKanikoRole",
+                    "UntrustedPipelineRole"],
         "edge": [],
         "jenkins": ["ControllerRole", "ExecutionRole"],
         "app-web": ["ExecutionRole", "KanikoRole", "PipelineRole", "TaskRole"]}

@@ -31,8 +31,9 @@ from dockyard.rules import looks_secret, shown
 # (github.com/osscontainertools/kaniko). Pin it by digest in dockyard.yml where you can.
 DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
 
-# Listener rule priorities: Jenkins takes the first; apps get a stable one derived from their name;
-# the last one answers AWS STS for Jenkins' OIDC issuer documents, from anywhere (templates/edge.py).
+# Listener rule priorities: Jenkins takes the first; apps get a stable one derived from their
+# name; the last one answers AWS STS for Jenkins' OIDC issuer documents, from anywhere
+# (templates/jenkins.py, _issuer_rule).
 JENKINS_RULE_PRIORITY = 1
 ISSUER_RULE_PRIORITY = 50_000
 _APP_PRIORITY_BASE = 100

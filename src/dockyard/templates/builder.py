@@ -46,7 +46,6 @@ from dockyard.templates.repositories import (
     add_repositories,
     repository_names,
 )
-from dockyard.trust import PLATFORM, UNTRUSTED, context_prefix
 from dockyard.templates.stack import (
     Discovered,
     Input,
@@ -58,6 +57,7 @@ from dockyard.templates.stack import (
     suppress,
     tag_resources,
 )
+from dockyard.trust import PLATFORM, UNTRUSTED, context_prefix
 
 CONTEXT_EXPIRY_DAYS = 7
 

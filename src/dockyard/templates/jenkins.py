@@ -53,9 +53,9 @@ from dockyard.jenkins.casc import AGENT_LABEL
 from dockyard.names import (
     AGENT_SERVICE,
     AGENT_USER,
-    TRUSTED_AGENT_SERVICE,
     ARCH_TO_CPU,
     TAG_KEY,
+    TRUSTED_AGENT_SERVICE,
     Out,
     admin_secret_name,
     controller_internal_url,
@@ -76,7 +76,6 @@ from dockyard.templates.policies import (
     logs_write_statement,
     task_role,
 )
-from dockyard.trust import ISSUER_PATH, TRUSTED_AGENT_USER, TRUSTED_LABEL
 from dockyard.templates.stack import (
     Built,
     FromStack,
@@ -89,6 +88,7 @@ from dockyard.templates.stack import (
     suppress,
     tag_resources,
 )
+from dockyard.trust import ISSUER_PATH, TRUSTED_AGENT_USER, TRUSTED_LABEL
 
 HTTP_PORT = 8080
 NFS_PORT = 2049

@@ -52,7 +52,8 @@ def web_identity_trust(provider: Any, issuer: str, audience: str, *,
     these two are the claims IAM evaluates (IAM User Guide, "Available keys for AWS OIDC
     federation"); their keys are the issuer without ``https://``."""
     # One operator block per operator: a second StringEquals would replace the first.
-    conditions = [iam.StringEquals({f"{issuer}:aud": audience, f"{issuer}:sub": subjects})] \
+    conditions: list[iam.ConditionElement] = [
+        iam.StringEquals({f"{issuer}:aud": audience, f"{issuer}:sub": subjects})] \
         if not like else [iam.StringEquals(f"{issuer}:aud", audience),
                           iam.StringLike(f"{issuer}:sub", subjects)]
     return policy(iam.Statement(
