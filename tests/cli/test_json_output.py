@@ -120,4 +120,6 @@ def test_the_documents_built_from_results_match_the_table() -> None:
     assert list(up_document([])) == docs["up"]
     assert list(diff_document([])) == docs["diff"]
     assert list(down_document(DownResult())) == docs["down"]
-    assert list(Pool(1, 1, 0, 1).document()) == docs["jenkins agents"]
+    assert list(Pool(1, 1, 0, 1).document()) == docs["jenkins agents COUNT"] == \
+        docs["jenkins agents --trusted"]
+    assert docs["jenkins agents"] == ["pools"]

@@ -98,18 +98,23 @@ def test_the_agent_pool_runs_the_configured_count_and_resizes(dockyard: Dockyard
 
     shown = dockyard("jenkins", "agents", "-o", "json")
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout)["desired"] == 1
+    assert [(p["service"], p["desired"]) for p in json.loads(shown.stdout)["pools"]] == [
+        ("jenkins-agents", 1), ("jenkins-agents-trusted", 1)]
     resized = dockyard("jenkins", "agents", "0")
     assert resized.returncode == 0, resized.stderr
-    assert "0 of 0 agents running (dockyard.yml says 1; the next `up` sets that)" \
-        in resized.stdout
+    assert "untrusted pool: 0 of 0 agents running (dockyard.yml says 1; the next `up` sets " \
+        "that)" in resized.stdout
+    trusted = dockyard("jenkins", "agents", "--trusted", "2", "--no-wait", "-o", "json")
+    assert trusted.returncode == 0, trusted.stderr
+    assert json.loads(trusted.stdout)["service"] == "jenkins-agents-trusted"
     (pool,) = ecs.describe_services(cluster="acme", services=["jenkins-agents"])["services"]
     assert pool["desiredCount"] == 0
     refused = dockyard("jenkins", "agents", "101")
     assert refused.returncode == 2 and "101 is not in the range 0<=x<=100" in refused.stderr
     assert dockyard("up", "--yes", "--no-wait-jenkins").returncode == 0
-    (pool,) = ecs.describe_services(cluster="acme", services=["jenkins-agents"])["services"]
-    assert pool["desiredCount"] == 1, "up sets dockyard.yml's count again"
+    pools = ecs.describe_services(cluster="acme",
+                                  services=["jenkins-agents", "jenkins-agents-trusted"])["services"]
+    assert [p["desiredCount"] for p in pools] == [1, 1], "up sets dockyard.yml's counts again"
 
 
 def test_diff_shows_a_change_and_exits_10(dockyard: Dockyard, account: Account,

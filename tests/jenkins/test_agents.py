@@ -54,8 +54,9 @@ def test_resizing_waits_until_the_agents_run_and_says_each_change() -> None:
     result = resize(pool, CLUSTER, 5, configured=2, clock=FakeClock(), progress=notes)
     assert pool.updates == [{"cluster": CLUSTER, "service": "jenkins-agents", "desiredCount": 5}]
     assert (result.desired, result.running, result.pending) == (5, 5, 0)
-    assert notes[0] == "resizing the pool from 2 to 5 agents"
-    assert notes[-1] == "5 of 5 agents running (dockyard.yml says 2; the next `up` sets that)"
+    assert notes[0] == "resizing jenkins-agents from 2 to 5 agents"
+    assert notes[-1] == ("untrusted pool: 5 of 5 agents running (dockyard.yml says 2; the next "
+                         "`up` sets that)")
     assert len(notes) == len(set(notes)), "each state said once"
     assert result.document() == {"service": "jenkins-agents", "desired": 5, "running": 5,
                                  "pending": 0, "configured": 2}
@@ -65,7 +66,7 @@ def test_zero_agents_is_a_pool_too() -> None:
     pool = Pool()
     result = resize(pool, CLUSTER, 0, configured=0, clock=FakeClock(), progress=Notes())
     assert (result.desired, result.running) == (0, 0)
-    assert result.line() == "0 of 0 agents running"
+    assert result.line() == "untrusted pool: 0 of 0 agents running"
 
 
 def test_the_same_size_changes_nothing() -> None:
@@ -93,9 +94,10 @@ def test_no_pool_before_up() -> None:
 
 def test_up_sets_the_pool_back_to_the_configured_count() -> None:
     pool, notes = Pool(desired=0, running=0), Notes()
-    converge(pool, CLUSTER, 2, notes)
+    converge(pool, CLUSTER, {"jenkins-agents": 2}, notes)
     assert pool.updates == [{"cluster": CLUSTER, "service": "jenkins-agents", "desiredCount": 2}]
-    assert notes == ["the pool had 0 agents; dockyard.yml says 2: resizing"]
-    converge(pool, CLUSTER, 2, notes)
+    assert notes == ["jenkins-agents had 0 agents; dockyard.yml says 2: resizing"]
+    converge(pool, CLUSTER, {"jenkins-agents": 2}, notes)
     assert len(pool.updates) == 1, "nothing to do when the counts agree"
-    converge(Pool(exists=False), CLUSTER, 2, notes)  # before the first up: nothing to set
+    # before the first up: nothing to set
+    converge(Pool(exists=False), CLUSTER, {"jenkins-agents": 2}, notes)

@@ -98,24 +98,37 @@ def logs(follow: bool, lines: int) -> int:
 @jenkins.command()
 @click.argument("count", required=False, type=click.IntRange(0, 100))
 @click.option("--no-wait", is_flag=True, help="Resize and return without waiting for the agents.")
+@click.option("--trusted", is_flag=True,
+              help="The pool of trusted builds (a job's deploy branches), not the untrusted one.")
 @events_option
 @common_options
-def agents(count: int | None, no_wait: bool) -> int:
-    """Show the agent pool, or resize it to COUNT agents (0 to 100).
+def agents(count: int | None, no_wait: bool, trusted: bool) -> int:
+    """Show the agent pools, or resize one to COUNT agents (0 to 100).
 
-    Each agent is a Fargate task that joins Jenkins over WebSocket and runs one build at a
-    time. A resize waits (up to 10 minutes) until COUNT agents run, and lasts until the next
-    `dockyard up`, which sets jenkins.agents.count from dockyard.yml again.
+    Each agent is a Fargate task that joins Jenkins over WebSocket, runs one build and is
+    replaced by a fresh one. Untrusted builds (pull requests, other branches) run in one pool,
+    trusted builds in the other (--trusted). A resize waits (up to 10 minutes) until COUNT
+    agents run, and lasts until the next `dockyard up`, which sets jenkins.agents.count and
+    trusted_count from dockyard.yml again.
     """
     from dockyard.jenkins.agents import describe_pool, resize
+    from dockyard.names import AGENT_SERVICE, TRUSTED_AGENT_SERVICE
 
     wired = wiring()
     cluster = wired.cluster
-    configured = wired.cfg.jenkins.agents.count
+    settings = wired.cfg.jenkins.agents
     if count is None:
-        pool = describe_pool(wired.services, cluster, configured)
-    else:
-        pool = resize(wired.services, cluster, count, configured=configured, clock=wired.clock,
-                      progress=wired.progress, wait=not no_wait)
+        pools = [describe_pool(wired.services, cluster, configured, service) for service,
+                 configured in ((AGENT_SERVICE, settings.count),
+                                (TRUSTED_AGENT_SERVICE, settings.trusted_count))
+                 if not trusted or service == TRUSTED_AGENT_SERVICE]
+        wired.result(pools[0].document() if trusted else
+                     {"pools": [p.document() for p in pools]},
+                     "\n".join(p.line() for p in pools))
+        return ExitCode.OK
+    service = TRUSTED_AGENT_SERVICE if trusted else AGENT_SERVICE
+    pool = resize(wired.services, cluster, count,
+                  configured=settings.trusted_count if trusted else settings.count,
+                  clock=wired.clock, progress=wired.progress, wait=not no_wait, service=service)
     wired.result(pool.document(), pool.line())
     return ExitCode.OK

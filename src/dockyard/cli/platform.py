@@ -9,7 +9,7 @@ import click
 
 from dockyard.cli.common import common_options, events_option, wiring
 from dockyard.errors import Cancelled, DockyardError, ExitCode, UsageError
-from dockyard.names import Out
+from dockyard.names import AGENT_SERVICE, TRUSTED_AGENT_SERVICE, Out
 from dockyard.rules import parse_duration
 
 if TYPE_CHECKING:
@@ -64,7 +64,9 @@ def _after_jenkins(wired: Wiring, wait: bool, seconds: int) -> AfterDeploy:
               outputs: dict[str, dict[str, str]]) -> None:
         if stack.key != "jenkins" or "builder" not in outputs:
             return
-        converge(wired.services, outputs["builder"][Out.CLUSTER_ARN], cfg.jenkins.agents.count,
+        converge(wired.services, outputs["builder"][Out.CLUSTER_ARN],
+                 {AGENT_SERVICE: cfg.jenkins.agents.count,
+                  TRUSTED_AGENT_SERVICE: cfg.jenkins.agents.trusted_count},
                  wired.progress)
         if not wait:
             return
