@@ -128,3 +128,33 @@ class JenkinsIssuer:
                 "n": b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
                 "e": b64url(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big"))}]}
         return None
+
+
+def serve_tokens(issuer: JenkinsIssuer) -> tuple[Any, str]:
+    """A local HTTP endpoint that hands out the token a build would get, for trying pipeline
+    commands by hand (``GET /token/web/main``, ``/token/web/PR-12``): the server and its URL."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parts = self.path.strip("/").split("/")
+            if len(parts) < 3 or parts[0] != "token":
+                self.send_error(404, "GET /token/JOB/BRANCH (or /token/JOB/PR-N)")
+                return
+            job, branch = parts[1], "/".join(parts[2:])
+            number = int(branch[3:]) if re.fullmatch(r"PR-\d+", branch) else None
+            body = issuer.token(job, None if number is not None else branch,
+                                pull_request=number).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="jenkins-tokens").start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"

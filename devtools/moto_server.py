@@ -201,10 +201,20 @@ def _strict(args: argparse.Namespace) -> int:
         with open(args.write_config, "w", encoding="utf-8") as out:
             out.write(example_config(certificate))
         print(f"wrote {args.write_config}", file=sys.stderr)
+    from devtools.jenkins_oidc import JenkinsIssuer, serve_tokens
+    from dockyard.config import parse_config
+
+    issuer = JenkinsIssuer(parse_config(example_config(certificate), "dockyard.yml"))
+    account.publish(issuer)  # what AWS STS reaches at https://jenkins.<domain>/oidc
+    _, tokens = serve_tokens(issuer)
     print("a strict emulated AWS account is running; in another shell:\n")
     for key, value in account.env().items():
         print(f"  export {key}={value}")
-    print(f"\nto act as a role (the Jenkins agents' after `up`, say), instead of the keys:\n"
+    print(f"\nto act as a pipeline build after `up` (Jenkins' issuer is played too), instead "
+          f"of the keys:\n  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY\n"
+          f"  export DOCKYARD_ACCOUNT_ID=123456789012 "
+          f"DOCKYARD_ID_TOKEN=$(curl -s {tokens}/token/web/main)   # or /token/web/PR-12\n"
+          f"to act as any role of the account:\n"
           f"  export AWS_CONTAINER_CREDENTIALS_FULL_URI={account.world}{CREDENTIALS_PATH}"
           "role/ROLE-NAME\n"
           f"inspect the account without the strict rules at {account.inspector}\n"

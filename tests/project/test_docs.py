@@ -75,3 +75,18 @@ def test_starter_example_and_docs_describe_the_github_secret_as_the_code_reads_i
                 for key in keys:
                     assert f'"{key}"' in line, f"{path.name}:{number} leaves out {key}"
     assert seen >= 5
+
+
+def test_the_security_models_identity_table_is_what_the_templates_grant() -> None:
+    """README, "Security model": the table of every role is the rendered example's, so it
+    cannot claim less than the policies allow (regenerate it from planning/identities.py)."""
+    from dockyard.planning.identities import identities, markdown_table
+    from dockyard.templates import render_stacks
+    from tests.conftest import example_config
+
+    text = (REPO / "README.md").read_text()
+    table = text.split("tests/project/test_docs.py -->\n", 1)[1].split(
+        "<!-- identities: end -->", 1)[0]
+    rendered = {s.name: s.to_dict() for s in render_stacks(example_config())}
+    assert table == markdown_table(identities(rendered))
+    assert "acme-pipeline-untrusted" in table and "Jenkins tokens of web/main" in table

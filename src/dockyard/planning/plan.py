@@ -15,6 +15,7 @@ from dockyard.config import LoadedConfig
 from dockyard.errors import DockyardError
 from dockyard.jenkins.casc import render_yaml
 from dockyard.planning.cost import CostEstimate, estimate
+from dockyard.planning.identities import Identity, identities
 from dockyard.planning.lint import Finding, lint_templates
 from dockyard.planning.posture import Exposure, exposures
 from dockyard.templates import Built, Discovered, FromStack, Input, Retained, render_stacks
@@ -55,6 +56,7 @@ class Plan:
     cost: CostEstimate
     findings: list[Finding] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
+    identities: list[Identity] = field(default_factory=list)
     jenkins_config: Path | None = None
 
     @property
@@ -94,7 +96,8 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
     return Plan(project=cfg.name, region=cfg.region, source=loaded.source,
                 network_mode=cfg.network.mode, out_dir=out_dir, stacks=summaries,
                 endpoints=endpoints, exposures=exposures(bodies), cost=estimate(cfg),
-                findings=findings, removed=removed, jenkins_config=jenkins_config)
+                findings=findings, removed=removed, jenkins_config=jenkins_config,
+                identities=identities(bodies))
 
 
 def _write(path: Path, text: str) -> None:

@@ -23,6 +23,10 @@ def plan_text(plan: Plan) -> str:
     lines += ["", "Open to whom"]
     lines += columns([(x.target, x.ports, f"from {x.source}" if x.ports != "none" else "",
                        x.note) for x in plan.exposures])
+    lines += ["", "Who may do what (every role; the JSON output lists each one's actions)"]
+    lines += columns([(i.role, i.granted_to, i.purpose) for i in plan.identities])
+    lines.append("  Jenkins agents have no task role: a build reaches AWS only as its own token's "
+                 "role (README, \"Security model\").")
     lines += ["", "Monthly cost estimate, always-on parts"]
     rows = [(c.item, c.detail, money(c.monthly_usd)) for c in plan.cost.lines]
     rows.append(("Total", "", money(plan.cost.total_usd)))
@@ -76,6 +80,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "endpoints": {e.name: e.url for e in plan.endpoints},
         "exposure": [{"target": x.target, "ports": x.ports, "source": x.source, "note": x.note}
                      for x in plan.exposures],
+        "identities": [{"role": i.role, "purpose": i.purpose, "granted_to": i.granted_to,
+                        "actions": list(i.actions), "scope": list(i.scope)}
+                       for i in plan.identities],
         "cost": {
             "currency": "USD",
             "monthly_total": plan.cost.total_usd,
