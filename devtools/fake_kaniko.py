@@ -237,8 +237,15 @@ class FakeKaniko:
         logger = _Log(self.world, definition, task.id)
         digest, code = None, 0
         try:
-            role = getattr(definition, "task_role_arn", None)
-            kaniko = self.world.session(role) if role else None
+            # The task's role: RunTask's override, else the task definition's (ECS API
+            # Reference, TaskOverride.taskRoleArn). With neither, kaniko has no credentials at
+            # all: the AWS SDK's chain finds none on Fargate, and fetching an s3:// context fails.
+            role = task.overrides.get("taskRoleArn") or getattr(definition, "task_role_arn", None)
+            if not role:
+                raise KanikoError("error building image: getting build context: operation error "
+                                  "S3: GetObject, get identity: get credentials: failed to "
+                                  "refresh cached credentials, no EC2 IMDS role found")
+            kaniko = self.world.session(role)
             digest = self._build(command, kaniko, logger)
         except KanikoError as err:
             logger.write([err.line])
@@ -288,9 +295,14 @@ class FakeKaniko:
             logger.write([f"INFO[0010] Pushed {destination.rsplit(':', 1)[0]}@{pushed}"])
             digest = pushed
         cache = next(iter(_arg(command, "cache-repo")), None)
-        if cache and ".dkr.ecr." in cache and "--cache=true" in command:
-            self._push(f"{cache}:{hashlib.sha256(context.encode()).hexdigest()[:32]}",
-                       image_manifest("cache:" + context), kaniko)
+        if cache and ".dkr.ecr." in cache and "--cache=true" in command and \
+                "--no-push-cache" not in command:
+            try:
+                self._push(f"{cache}:{hashlib.sha256(context.encode()).hexdigest()[:32]}",
+                           image_manifest("cache:" + context), kaniko)
+            except KanikoError as err:
+                # kaniko build.go: a failed cache push is a warning; the build goes on.
+                logger.write([f"WARN[0011] Error uploading layer to cache: {err.line}"])
         return digest
 
     def _context(self, context: str, kaniko: Any) -> set[str]:

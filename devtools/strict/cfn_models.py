@@ -351,6 +351,48 @@ def _target_group_attributes() -> None:
 
 _target_group_attributes()
 
+
+def _task_definition_roles() -> None:
+    """``AWS::ECS::TaskDefinition`` as CloudFormation creates it (User Guide,
+    "AWS::ECS::TaskDefinition"): with its ``TaskRoleArn`` and ``ExecutionRoleArn`` (moto's
+    model drops both: "currently TaskRoleArn isn't stored"), its network mode, compatibilities,
+    size and platform. Without the roles a task of a stack's definition would seem to run with
+    no role, and ECS's iam:PassRole check at RunTask would see none to check; an update that
+    changes only a role registers a new revision, as CloudFormation does (replacement)."""
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+    from moto.ecs.models import TaskDefinition, ecs_backends
+
+    def register(properties: dict[str, Any], account_id: str, region_name: str) -> Any:
+        return ecs_backends[account_id][region_name].register_task_definition(
+            family=properties["Family"],
+            container_definitions=remap_nested_keys(properties.get("ContainerDefinitions", []),
+                                                    pascal_to_camelcase),
+            volumes=remap_nested_keys(properties.get("Volumes", []), pascal_to_camelcase),
+            network_mode=properties.get("NetworkMode"),
+            requires_compatibilities=properties.get("RequiresCompatibilities"),
+            cpu=properties.get("Cpu"), memory=properties.get("Memory"),
+            task_role_arn=properties.get("TaskRoleArn"),
+            execution_role_arn=properties.get("ExecutionRoleArn"),
+            runtime_platform=remap_nested_keys(properties.get("RuntimePlatform") or {},
+                                               pascal_to_camelcase) or None,
+            ephemeral_storage=remap_nested_keys(properties.get("EphemeralStorage") or {},
+                                                pascal_to_camelcase) or None)
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+               region_name: str, /, **kwargs: Any) -> Any:
+        return register(cloudformation_json["Properties"], account_id, region_name)
+
+    def update(cls: Any, /, *, original_resource: Any, new_resource_name: str,
+               cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+        return register(cloudformation_json["Properties"], account_id, region_name)
+
+    TaskDefinition.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    TaskDefinition.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign,assignment]
+
+
+_task_definition_roles()
+
 # moto caches its model map; a model defined after the first stack would otherwise be missed.
 parsing.get_model_list.cache_clear()
 parsing.get_model_map.cache_clear()

@@ -490,3 +490,30 @@ def exchange_for(account: Account, token: str, role: str, seconds: int) -> dict[
         RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{role}", RoleSessionName="web.main.1",
         WebIdentityToken=token, DurationSeconds=seconds)
     return answer
+
+
+def test_attack_a_planted_ctx_tag_is_never_used_by_up(platform: Platform,
+                                                      tmp_path: Path) -> None:
+    """`up` reuses a Jenkins image by its tag ctx-<hash of its build context>. No pipeline
+    identity, and no kaniko of a pipeline, may push that tag to Jenkins' repositories (nor
+    write the platform's contexts), so `up` builds the image itself."""
+    from dockyard.builds.context import pack_to_file, scan
+    from dockyard.jenkins.contexts import write_agent_context
+    from dockyard.stacks.jenkins import CONTEXT_TAG_LENGTH
+
+    context = write_agent_context(tmp_path / "agent")
+    tag = "ctx-" + pack_to_file(scan(context), tmp_path).tar_sha256[:CONTEXT_TAG_LENGTH]
+    for who in ("untrusted", "web", "kaniko-untrusted", "kaniko-web"):
+        with pytest.raises(ClientError) as refused:
+            platform.client("ecr", who).put_image(repositoryName="acme/jenkins-agent",
+                                                  imageManifest=image_manifest("planted"),
+                                                  imageTag=tag)
+        assert refused.value.response["Error"]["Code"] in REFUSALS, who
+    assert platform.account.client("ecr").list_images(
+        repositoryName="acme/jenkins-agent")["imageIds"] == []
+    up = subprocess.run([sys.executable, "-m", "dockyard", "up", "--yes", "--no-wait-jenkins",
+                         "--only", "jenkins"], cwd=platform.folder,
+                        env=platform.account.cli_env(), capture_output=True, text=True,
+                        timeout=300, check=False)
+    assert up.returncode == 0, up.stderr
+    assert f"jenkins-agent: building {tag} with kaniko on Fargate" in up.stderr

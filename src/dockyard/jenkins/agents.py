@@ -118,8 +118,11 @@ def converge(services: AgentServiceApi, cluster: str, counts: dict[str, int],
     (``up``, after the jenkins stack); the agents then start or stop on their own."""
     for service, count in counts.items():
         state = services.describe(cluster, service)
-        if state is None or state.status != "ACTIVE" or state.desired == count:
+        if state is None or state.status != "ACTIVE":
             continue
+        # Sent even when the count read agrees: DescribeServices is eventually consistent, and
+        # a resize made a moment ago may not show yet. The same count changes nothing.
         services.update({"cluster": cluster, "service": service, "desiredCount": count})
-        progress.note("agents", f"{service} had {state.desired} agents; dockyard.yml says "
-                                f"{count}: resizing")
+        if state.desired != count:
+            progress.note("agents", f"{service} had {state.desired} agents; dockyard.yml says "
+                                    f"{count}: resizing")

@@ -61,7 +61,7 @@ def _granted_to(trust: dict[str, Any]) -> str:
     (statement,) = trust["Statement"]
     principal = statement["Principal"]
     if "Service" in principal:
-        service = principal["Service"]
+        service = str(principal["Service"])
         return {"ecs-tasks.amazonaws.com": "ECS tasks",
                 "ecs.amazonaws.com": "ECS itself (load balancing)"}.get(service, service)
     conditions = statement.get("Condition", {})
