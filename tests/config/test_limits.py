@@ -38,7 +38,8 @@ def with_apps(count: int) -> str:
      r"region: 'xx-nowhere-9' is not an AWS region"),
     # A bool is not a port, a string is not a count.
     ((("port: 5001", "port: true"),), r"apps\.web\.port: .*integer.*got True"),
-    ((("count: 1", "count: '1'"),), r"apps\.web\.count: .*integer"),
+    ((("    count: 1\n    health_check", "    count: '1'\n    health_check"),),
+     r"apps\.web\.count: .*integer"),
     # ACM: *.<domain> at most 64 characters.
     ((("domain: example.com", "domain: " + "a" * 59 + ".com"),),
      r"edge\.domain: .*ACM takes at most 64"),

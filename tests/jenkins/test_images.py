@@ -41,8 +41,10 @@ def test_every_plugin_is_pinned_and_every_casc_section_has_its_plugin(tmp_path: 
     context = write_controller_context(example_config(), tmp_path / "controller")
     casc = yaml.safe_load((context / "casc" / "jenkins.yaml").read_text())
     needs = {"configuration-as-code"}
-    if "globalMatrix" in casc["jenkins"]["authorizationStrategy"]:
+    if {"globalMatrix", "projectMatrix"} & set(casc["jenkins"]["authorizationStrategy"]):
         needs.add("matrix-auth")
+    if "idToken" in casc["security"]:
+        needs.add("oidc-provider")  # each build's id token, exchanged with AWS STS
     if any(user["id"] == "agents" for user in casc["jenkins"]["securityRealm"]["local"]["users"]):
         needs.add("swarm")  # the agents join as swarm clients
     if "jobs" in casc or "globalJobDslSecurityConfiguration" in casc["security"]:
@@ -60,7 +62,7 @@ def test_every_plugin_is_pinned_and_every_casc_section_has_its_plugin(tmp_path: 
         "configuration-as-code", "job-dsl", "workflow-aggregator", "git",
         "github-branch-source", "matrix-auth", "credentials-binding",
         "aws-secrets-manager-secret-source", "aws-secrets-manager-credentials-provider",
-        "swarm"}
+        "swarm", "oidc-provider"}
 
 
 @pytest.mark.parametrize("kind", ["controller", "agent"])
@@ -110,7 +112,7 @@ def test_contexts_are_deterministic_and_follow_the_config(tmp_path: Path) -> Non
     again = context_hash(write_controller_context(cfg, tmp_path / "b"))
     other = example_config(("  host: jenkins", "  host: ci"))
     changed = context_hash(write_controller_context(other, tmp_path / "c"))
-    resized = example_config(("  jobs:", "  agents:\n    count: 7\n  jobs:"))
+    resized = example_config(("    count: 1                     # for untrusted", "    count: 7 #"))
     assert first == again
     assert changed != first
     # the pool's size is the agents' service's business: resizing it rebuilds no image

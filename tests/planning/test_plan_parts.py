@@ -35,7 +35,8 @@ def test_estimate_lists_the_always_on_parts_and_adds_up() -> None:
     assert items["Trusted agents"] == pytest.approx(hourly * 730, abs=0.01)
     # five: the first on demand, the other four 3/4 Spot (70% off) and 1/4 on demand
     five = {line.item: line.monthly_usd for line in estimate(example_config(
-        ("  jobs:", "  agents:\n    count: 5\n  jobs:"))).lines}["Untrusted agents"]
+        ("    count: 1                     # for untrusted", "    count: 5 #"))).lines}[
+        "Untrusted agents"]
     assert five == pytest.approx((1 + 1 + 3 * 0.3) * hourly * 730, abs=0.01)
     assert cost.total_usd == pytest.approx(sum(items.values()), abs=0.01)
     assert "Spot" in cost.build_example.detail
@@ -43,7 +44,8 @@ def test_estimate_lists_the_always_on_parts_and_adds_up() -> None:
 
 
 def test_estimate_follows_the_config() -> None:
-    bigger = estimate(example_config(("count: 1", "count: 3"),
+    bigger = estimate(example_config(("    count: 1\n    health_check",
+                                      "    count: 3\n    health_check"),
                                      ("cpu: 2048                      # 2 vCPU", "cpu: 4096"),
                                      ("memory: 4096                   # 4 GiB", "memory: 8192")))
     base = estimate(example_config())
@@ -56,7 +58,7 @@ def test_estimate_follows_the_config() -> None:
     assert ips.monthly_usd == pytest.approx(2 * 3.65, abs=0.01)
     assert "private subnets" in ips.detail
     none = {line.item: line for line in estimate(example_config(
-        ("  jobs:", "  agents:\n    trusted_count: 0\n  jobs:"))).lines}["Trusted agents"]
+        ("trusted_count: 1", "trusted_count: 0"))).lines}["Trusted agents"]
     assert none.monthly_usd == 0 and "trusted_count is 0" in none.detail
 
 

@@ -28,6 +28,10 @@ _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
            "UnauthorizedAccess"}
 _THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
               "TooManyRequestsException"}
+# Transient server-side failures (botocore's standard retry mode retries these too): a loop
+# that reads again anyway (a log page, a task's status) treats them as throttling.
+_UNAVAILABLE = {"ServiceUnavailable", "ServiceUnavailableException", "InternalFailure",
+                "InternalError", "InternalServerError", "InternalServerException"}
 
 
 class AwsPreconditionError(DockyardError):
@@ -89,6 +93,9 @@ def translate(err: Exception, action: str) -> DockyardError:
             return refused
         if code in _THROTTLED or "Rate exceeded" in message:
             return RetryableError(f"{action}: AWS is throttling requests ({code})")
+        if code in _UNAVAILABLE:
+            return RetryableError(f"{action}: AWS failed on its side ({code}: {message}); "
+                                  "try again")
         return AwsError(f"{action}: {message} ({code})")
     return AwsError(f"{action}: {err}")
 
