@@ -46,6 +46,10 @@ class AwsError(DockyardError):
     """An AWS call failed for a reason that is not about access."""
 
 
+class AwsUnavailable(AwsError, RetryableError):
+    """AWS failed on its side (a 5xx): a loop that reads again anyway goes on."""
+
+
 def error_code(err: ClientError) -> str:
     """The AWS error code of a ClientError."""
     return str(err.response.get("Error", {}).get("Code", ""))
@@ -94,8 +98,8 @@ def translate(err: Exception, action: str) -> DockyardError:
         if code in _THROTTLED or "Rate exceeded" in message:
             return RetryableError(f"{action}: AWS is throttling requests ({code})")
         if code in _UNAVAILABLE:
-            return RetryableError(f"{action}: AWS failed on its side ({code}: {message}); "
-                                  "try again")
+            return AwsUnavailable(f"{action}: {message} ({code}: AWS failed on its side; try "
+                                  "again)")
         return AwsError(f"{action}: {message} ({code})")
     return AwsError(f"{action}: {err}")
 
