@@ -90,6 +90,10 @@ def test_credentials_outlast_the_longest_command_of_each_role() -> None:
     (("    job: web ", "    job: nope "),
      "apps.web.job: no job 'nope' (jobs: web; 'none' leaves the app to the operator)"),
     (("  web:\n", "  untrusted:\n"), "app name 'untrusted' is reserved"),
+    # <name>-web-run is web's one-off family; <name>-kaniko-amd64 the builder's
+    (("  web:\n", "  web-run:\n"), "app name 'web-run' is reserved"),
+    (("  web:\n", "  kaniko-amd64:\n"), "app name 'kaniko-amd64' is reserved"),
+    (("  web:\n", "  pipeline-web:\n"), "app name 'pipeline-web' is reserved"),
     (("    - 0.0.0.0/0", "    - 10.0.0.0/16\n    - 10.1.0.0/16\n    - 10.2.0.0/16\n"
                           "    - 10.3.0.0/16\n    - 10.4.0.0/16"),
      "edge.allowed_cidrs: 5 blocks; with the internet left out"),

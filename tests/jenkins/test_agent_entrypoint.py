@@ -1,9 +1,12 @@
 """The agent image's entrypoint (jenkins/agent/swarm-agent.sh), run with stand-ins for curl
-and java on PATH: it waits for the controller, and hands the swarm client its password
-through a pipe, never on the command line or in the environment builds inherit."""
+and java on PATH: it waits for the controller, and hands the swarm client its options and
+password through pipes, never on the command line or in the environment builds inherit; the
+WebSocket connection carries the pool's credentials (the controller requires them of anyone
+connecting to a trusted node)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 import subprocess
@@ -11,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+import yaml
 
 SCRIPT = resources.files("dockyard.jenkins").joinpath("agent", "swarm-agent.sh")
 PASSWORD = "s3cr3t-agent-password-0123456789"
@@ -22,7 +26,8 @@ def _tool(folder: Path, name: str, body: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
 
-def _run(tmp_path: Path, *, curl_fails: int, wait: int = 900) -> subprocess.CompletedProcess[str]:
+def _run(tmp_path: Path, *, curl_fails: int, wait: int = 900,
+         **extra: str) -> subprocess.CompletedProcess[str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     # curl: fails the first `curl_fails` times, then writes a jar where -o/--output says
@@ -32,15 +37,19 @@ echo $((count + 1)) > "{tmp_path}/curls"
 while [ $# -gt 0 ]; do [ "$1" = --output ] && out=$2; shift; done
 echo jar > "$out"
 ''')
-    # java: records its arguments, its environment and what its password file holds
+    # java: records its arguments, environment and working directory, the -config it reads,
+    # and what the config's passwordFile holds
     _tool(bin_dir, "java", f'''printf '%s\\n' "$@" > "{tmp_path}/argv"
 env > "{tmp_path}/env"
-while [ $# -gt 0 ]; do [ "$1" = -passwordFile ] && cat "$2" > "{tmp_path}/password"; shift; done
+pwd > "{tmp_path}/cwd"
+while [ $# -gt 0 ]; do [ "$1" = -config ] && cat "$2" > "{tmp_path}/config"; shift; done
+file=$(sed -n 's/^passwordFile: //p' "{tmp_path}/config")
+cat "$file" > "{tmp_path}/password"
 ''')
     _tool(bin_dir, "sleep", "exit 0\n")  # no real waiting
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "JENKINS_URL": "http://jenkins.acme.internal:8080/",
            "JENKINS_AGENT_PASSWORD": PASSWORD, "AGENT_HOME": str(tmp_path),
-           "WAIT_SECONDS": str(wait)}
+           "WAIT_SECONDS": str(wait), **extra}
     return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True,
                           timeout=60, check=False)
 
@@ -50,16 +59,33 @@ def test_the_password_reaches_the_client_through_a_pipe_only(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("waiting for the controller") == 2
     argv = (tmp_path / "argv").read_text().splitlines()
-    assert argv[:2] == ["-jar", str(tmp_path / "swarm-client.jar")]
-    for flag in ("-webSocket", "-username", "-passwordFile", "-labels"):
-        assert flag in argv
-    assert argv[argv.index("-url") + 1] == "http://jenkins.acme.internal:8080/"
-    assert argv[argv.index("-labels") + 1] == "dockyard"
+    assert argv[:3] == ["-XX:+DisableAttachMechanism", "-jar", str(tmp_path / "swarm-client.jar")]
+    assert argv[3] == "-config" and len(argv) == 5, "-config allows no other option"
+    config = yaml.safe_load((tmp_path / "config").read_text())
+    assert config["url"] == "http://jenkins.acme.internal:8080/"
+    assert config["webSocket"] is True and config["noRetryAfterConnected"] is True
+    assert config["username"] == "agents" and config["name"] == "fargate-agents"
+    assert config["labels"] == ["dockyard"] and config["executors"] == 1
+    assert (tmp_path / "cwd").read_text().strip() == str(tmp_path / "agent"), "the fsroot"
     assert (tmp_path / "password").read_text() == PASSWORD
     assert PASSWORD not in "\n".join(argv), "never on the command line"
+    assert PASSWORD not in (tmp_path / "config").read_text(), "only in the Authorization header"
     assert PASSWORD not in (tmp_path / "env").read_text(), "never in the builds' environment"
     assert "JENKINS_AGENT_PASSWORD" not in (tmp_path / "env").read_text()
     assert PASSWORD not in done.stdout + done.stderr
+
+
+def test_the_websocket_connection_carries_the_pools_credentials(tmp_path: Path) -> None:
+    done = _run(tmp_path, curl_fails=0, AGENT_USER="agents-trusted",
+                AGENT_LABELS="dockyard dockyard-trusted")
+    assert done.returncode == 0, done.stderr
+    config = yaml.safe_load((tmp_path / "config").read_text())
+    header = config["webSocketHeaders"]["Authorization"]
+    assert header.startswith("Basic ")
+    assert base64.b64decode(header.removeprefix("Basic ")).decode() == (
+        f"agents-trusted:{PASSWORD}")
+    assert config["labels"] == ["dockyard", "dockyard-trusted"]
+    assert config["name"] == "fargate-agents-trusted"
 
 
 def test_a_controller_that_never_answers_ends_the_agent(tmp_path: Path) -> None:

@@ -2,10 +2,13 @@
 compiled against stand-ins of the Jenkins core API they use and run through scenarios as
 Jenkins would drive them: which agent may take which build, and one build per agent.
 
-An attack among them: whoever holds the untrusted pool's password (any pull request's code can
-read it from its agent) joins a rogue agent that claims the trusted label, hoping to be handed
-a trusted build and the token minted in it. The controller decides by who created the node,
-never by its labels, and refuses.
+The attacks among them start where a pull request can: with the untrusted pool's password
+(its code can read it on its agent). With it, a rogue agent claims the trusted label, or
+replaces a trusted node under its name, or connects to a trusted node with the secret Jenkins
+hands to any agent user, each hoping to be handed a trusted build and the token minted in it,
+or to run inside the trusted agent. The controller decides by who created the node, never by
+its labels; gives a replaced node nothing; and lets only the trusted pool connect to a trusted
+node.
 """
 
 from __future__ import annotations
@@ -101,19 +104,62 @@ def test_attack_a_pull_request_asking_for_a_trusted_agent_is_refused(
     assert answers[4] == "ok"
 
 
-def test_attack_replacing_a_trusted_node_under_its_name_takes_its_trust_away(
+def test_attack_replacing_a_trusted_node_under_its_name_gets_no_build_and_is_removed(
         stubs: Path, controller: Path) -> None:
-    """swarm's -deleteExistingClients (or a same-named createSlave while it is offline)
-    replaces a node: onUpdated, as the replacing user. Trust belongs to the node the trusted
-    user created, not to its name."""
-    answers, _ = play(stubs, controller, [
+    """swarm's createSlave with deleteExistingClients replaces a node under its name: Jenkins
+    keeps the Computer, and with it the live connection to the trusted agent. Were the
+    replacement given a pull request, that code would run inside the trusted agent. The
+    replacement takes no build at all, whoever made it, and is removed (its connection with
+    it); the name keeps no trust."""
+    answers, removed = play(stubs, controller, [
         {"create": TRUSTED, "as": "agents-trusted", "labels": "dockyard dockyard-trusted"},
         {"take": TRUSTED, "build": "web/main"},
-        {"create": TRUSTED, "as": "agents", "labels": "dockyard dockyard-trusted"},
+        {"create": TRUSTED, "as": "agents", "labels": "dockyard"},
+        {"take": TRUSTED, "build": "web/PR-12"},
         {"take": TRUSTED, "build": "web/main"},
+        {"connect": TRUSTED, "as": "agents"},
     ])
     assert answers[1] == "ok"
-    assert answers[3].startswith("dockyard: web/main is a trusted build; it runs only on agents")
+    replaced = (f"dockyard: agent {TRUSTED} replaced another under its name and takes no build "
+                "(it is being removed)")
+    assert answers[3] == replaced, "no pull request inside the trusted agent"
+    assert answers[4] == replaced
+    assert answers[5] == "ok", "the name is no longer a trusted node's"
+    assert removed == [TRUSTED]
+
+
+def test_a_trusted_node_saved_as_it_is_stays_trusted(stubs: Path, controller: Path) -> None:
+    """Nodes.updateNode (a label change, a temporary-offline cause) fires onUpdated with the
+    node itself: not a replacement."""
+    answers, removed = play(stubs, controller, [
+        {"create": TRUSTED, "as": "agents-trusted", "labels": "dockyard dockyard-trusted"},
+        {"save": TRUSTED},
+        {"take": TRUSTED, "build": "web/main"},
+    ])
+    assert answers[2] == "ok"
+    assert removed == []
+
+
+def test_attack_connecting_to_a_trusted_node_as_the_untrusted_pool_is_refused(
+        stubs: Path, controller: Path) -> None:
+    """A node's connection secret is a MAC of its name, and Jenkins hands it to anyone with
+    Agent/Connect, which both pools hold (swarm's createSlave requires it). A pull request
+    that reads its agent's password could ask for a trusted node's secret and connect to it
+    before the trusted agent does. Only agents-trusted may connect to what agents-trusted
+    created."""
+    answers, _ = play(stubs, controller, [
+        {"create": TRUSTED, "as": "agents-trusted", "labels": "dockyard dockyard-trusted"},
+        {"connect": TRUSTED, "as": "agents"},
+        {"connect": TRUSTED, "as": None},
+        {"connect": TRUSTED, "as": "agents-trusted"},
+        {"create": UNTRUSTED, "as": "agents", "labels": "dockyard"},
+        {"connect": UNTRUSTED, "as": "agents"},
+    ])
+    assert answers[1] == (f"403: dockyard: agent {TRUSTED} joined as agents-trusted; only "
+                          "agents-trusted may connect to it, not agents")
+    assert answers[2].endswith("not anonymous")
+    assert answers[3] == "ok", "the trusted agent itself connects"
+    assert answers[5] == "ok"
 
 
 def test_each_agent_runs_one_build_and_is_removed(stubs: Path, controller: Path) -> None:

@@ -6,8 +6,11 @@
 //
 // SCRIPT_DIR holds dockyard-trust.groovy, TrustPolicy.groovy and trust.json. Each step of the
 // scenario is a map: {create: NAME, as: USER, labels: "..."} (a createSlave, or a replacement
-// of a node of that name), {delete: NAME}, {take: NAME, build: "web/main"|null} (prints "ok"
-// or the veto), {start: NAME} / {end: NAME} (a task starts or ends on the node's executor).
+// of a node of that name, which keeps its Computer as Jenkins does), {save: NAME} (the node
+// saved as it is), {delete: NAME}, {take: NAME, build: "web/main"|null} (prints "ok" or the
+// veto), {start: NAME} / {end: NAME} (a task starts or ends on the node's executor),
+// {connect: NAME, as: USER|null} (an agent's WebSocket request for that node, authenticated
+// as USER: prints "ok" if it passes the filters, else the status and message).
 // Prints one JSON line per step: {"step": i, "answer": ...}; then the removed nodes.
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
@@ -18,6 +21,12 @@ import hudson.model.Node
 import hudson.model.Queue
 import hudson.model.queue.QueueTaskDispatcher
 import hudson.slaves.SlaveComputer
+import hudson.util.PluginServletFilter
+import jakarta.servlet.FilterChain
+import jakarta.servlet.ServletRequest
+import jakarta.servlet.ServletResponse
+import jakarta.servlet.http.HttpServletRequest
+import jakarta.servlet.http.HttpServletResponse
 import jenkins.model.Jenkins
 import jenkins.model.NodeListener
 
@@ -35,6 +44,18 @@ class Job implements Item, Queue.Task {
     Queue.Task getOwnerTask() { this }
 }
 
+class Request implements HttpServletRequest {
+    Map<String, String> headers
+    String getHeader(String name) {
+        headers.find { it.key.equalsIgnoreCase(name) }?.value
+    }
+}
+
+class Response implements HttpServletResponse {
+    String error
+    void sendError(int status, String message) { error = "${status}: ${message}" }
+}
+
 class Placeholder implements Queue.Task {
     Queue.Task owner
     Queue.Task getOwnerTask() { owner }
@@ -47,11 +68,34 @@ steps.eachWithIndex { Map step, int i ->
         Node node = new Node(nodeName: step.create, labelString: step.labels ?: '')
         Node old = nodes[step.create]
         nodes[step.create] = node
-        executors[step.create] = new Executor(owner: new SlaveComputer(node: node))
+        if (old == null) {
+            executors[step.create] = new Executor(owner: new SlaveComputer(node: node))
+        } else {
+            executors[step.create].owner.node = node  // AbstractCIBase.updateComputer: reuse
+        }
         jenkins.getExtensionList(NodeListener).each { NodeListener l ->
             old == null ? l.onCreated(node) : l.onUpdated(old, node)
         }
         answer = 'created'
+    } else if (step.save) {
+        Node node = nodes[step.save]
+        jenkins.getExtensionList(NodeListener).each { NodeListener l -> l.onUpdated(node, node) }
+        answer = 'saved'
+    } else if (step.containsKey('connect')) {
+        Jenkins.CURRENT.set((step.as ?: 'anonymous') as String)
+        Response response = new Response()
+        boolean passed = false
+        FilterChain end = { ServletRequest q, ServletResponse r -> passed = true } as FilterChain
+        List filters = PluginServletFilter.LIST
+        FilterChain chain
+        int position = 0
+        chain = { ServletRequest q, ServletResponse r ->
+            position < filters.size() ? filters[position++].doFilter(q, r, chain) :
+                end.doFilter(q, r)
+        } as FilterChain
+        chain.doFilter(new Request(headers: ['node-name': step.connect as String,
+                                             'Secret-Key': 'mac']), response)
+        answer = passed ? 'ok' : response.error
     } else if (step.delete) {
         Node node = nodes.remove(step.delete)
         jenkins.getExtensionList(NodeListener).each { NodeListener l -> l.onDeleted(node) }

@@ -519,6 +519,12 @@ def _app_name(name: str) -> str:
     if name.startswith("jenkins") or name.endswith("-cache"):
         raise ValueError(f"app name {shown(name)} is reserved: names starting with 'jenkins' or "
                          "ending in '-cache' belong to dockyard's own images")
+    # Task definition families are <name>-<app> and <name>-<app>-run (one-off tasks), next to
+    # <name>-kaniko-*; roles <name>-kaniko-<app> and <name>-pipeline-<app>.
+    if name.startswith(("kaniko", "pipeline")) or name.endswith("-run"):
+        raise ValueError(f"app name {shown(name)} is reserved: names starting with 'kaniko' or "
+                         "'pipeline' or ending in '-run' belong to dockyard's task definitions "
+                         "and roles")
     # Roles and tags name an app, or these: untrusted builds, Jenkins' images, quarantine.
     if name in ("untrusted", "platform", "quarantine"):
         raise ValueError(f"app name {shown(name)} is reserved: dockyard names its untrusted "

@@ -40,12 +40,39 @@ mv "$client.part" "$client"
 
 password=$JENKINS_AGENT_PASSWORD
 unset JENKINS_AGENT_PASSWORD
-# -webSocket: through the controller's HTTP port, no TCP agent port; -mode normal: any
-# pipeline may use it (the controller itself has no executors, and decides which pool takes
-# which build); one build at a time, then -noRetryAfterConnected ends the client.
-exec java -jar "$client" \
-    -url "$JENKINS_URL" -webSocket \
-    -username "$AGENT_USER" -passwordFile <(printf '%s' "$password") \
-    -name "fargate-${AGENT_USER}" -labels "$AGENT_LABELS" -mode normal -executors 1 \
-    -fsroot "$AGENT_HOME/agent" -retryBackOffStrategy exponential -maxRetryInterval 60 \
-    -noRetryAfterConnected
+
+# The client's options, as YAML it reads once from a pipe (-config allows no other option).
+# - webSocket: through the controller's HTTP port, no TCP agent port. The connection carries
+#   the pool's credentials: the controller lets only agents-trusted connect to a node that
+#   agents-trusted created (dockyard-trust.groovy), so the untrusted pool, which can learn any
+#   node's connection secret, cannot take over a trusted node's connection.
+# - mode normal: any pipeline may use it (the controller has no executors of its own, and
+#   decides which pool takes which build); one executor, one build, then
+#   noRetryAfterConnected ends the client.
+# - the working directory is the agent's root (fsroot's default, ".").
+swarm_config() {
+    local label
+    printf 'url: "%s"\n' "$JENKINS_URL"
+    printf 'webSocket: true\n'
+    printf 'webSocketHeaders:\n  Authorization: "Basic %s"\n' \
+        "$(printf '%s:%s' "$AGENT_USER" "$password" | base64 -w0)"
+    printf 'username: "%s"\n' "$AGENT_USER"
+    printf 'passwordFile: /dev/fd/3\n'
+    printf 'name: "fargate-%s"\n' "$AGENT_USER"
+    printf 'labels:\n'
+    for label in $AGENT_LABELS; do
+        printf '  - "%s"\n' "$label"
+    done
+    printf 'mode: normal\n'
+    printf 'executors: 1\n'
+    printf 'retryBackOffStrategy: EXPONENTIAL\n'
+    printf 'maxRetryInterval: 60\n'
+    printf 'noRetryAfterConnected: true\n'
+}
+
+mkdir -p "$AGENT_HOME/agent"
+cd "$AGENT_HOME/agent"
+# No build on this agent may attach to the client's JVM (jcmd, a heap dump) to read the
+# password it holds.
+exec java -XX:+DisableAttachMechanism -jar "$client" -config <(swarm_config) \
+    3< <(printf '%s' "$password")

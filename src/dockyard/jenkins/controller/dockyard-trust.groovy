@@ -3,7 +3,13 @@
 // The rules are TrustPolicy.groovy's; this wires them into Jenkins (core 2.568.x):
 // - jenkins.model.NodeListener: onCreated/onUpdated run in the request thread of the swarm
 //   client's createSlave, as the user that called it (Listeners.notify without impersonation),
-//   so Jenkins.getAuthentication2() is who created the node;
+//   so Jenkins.getAuthentication2() is who created the node. onUpdated(old, new) with two
+//   objects is a replacement under the same name (Nodes.addNode; the Computer, and so the
+//   live connection, is reused: AbstractCIBase.updateComputer); with one object it is a save
+//   of the same node (Nodes.updateNode), which changes nothing here;
+// - hudson.util.PluginServletFilter: every HTTP request, after Jenkins has authenticated it
+//   (web.xml: authentication-filter, then plugins-filter). An agent connects over WebSocket
+//   with its node's name in the Node-Name header (WebSocketAgents; the TCP agent port is off);
 // - hudson.model.queue.QueueTaskDispatcher.canTake: a veto for each (node, queued task), asked
 //   on every queue pass; "vetoes are additive", and an exception here blocks the task;
 // - hudson.model.ExecutorListener: a node that starts a task stops accepting others
@@ -20,6 +26,14 @@ import hudson.model.Queue
 import hudson.model.queue.CauseOfBlockage
 import hudson.model.queue.QueueTaskDispatcher
 import hudson.slaves.SlaveComputer
+import hudson.util.PluginServletFilter
+import jakarta.servlet.Filter
+import jakarta.servlet.FilterChain
+import jakarta.servlet.ServletException
+import jakarta.servlet.ServletRequest
+import jakarta.servlet.ServletResponse
+import jakarta.servlet.http.HttpServletRequest
+import jakarta.servlet.http.HttpServletResponse
 import java.util.logging.Logger
 import jenkins.model.Jenkins
 import jenkins.model.NodeListener
@@ -35,12 +49,36 @@ class DockyardNodes extends NodeListener {
 
     @Override
     protected void onUpdated(Node oldOne, Node newOne) {
-        policy.created(newOne.nodeName, newOne, Jenkins.getAuthentication2().name)
+        if (!oldOne.is(newOne)) {
+            policy.replaced(oldOne.nodeName, newOne.nodeName, newOne)
+            DockyardOneBuildPerAgent.retire(newOne)
+        }
     }
 
     @Override
     protected void onDeleted(Node node) {
         policy.deleted(node.nodeName, node)
+    }
+}
+
+// Only the trusted agents' user may connect to a node that user created.
+class DockyardAgentConnections implements Filter {
+    static final Logger LOG = Logger.getLogger('dockyard.trust')
+    def policy
+
+    @Override
+    void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+            throws IOException, ServletException {
+        String name = request instanceof HttpServletRequest ?
+            ((HttpServletRequest) request).getHeader('Node-Name') : null
+        String refusal = name == null ? null :
+            policy.connectionRefusal(name, Jenkins.getAuthentication2().name)
+        if (refusal == null) {
+            chain.doFilter(request, response)
+        } else {
+            LOG.warning(refusal)
+            ((HttpServletResponse) response).sendError(403, refusal)
+        }
     }
 }
 
@@ -111,6 +149,8 @@ def policy = policyClass.newInstance(settings.trustedUser as String,
 Jenkins.get().getExtensionList(NodeListener).add(new DockyardNodes(policy: policy))
 Jenkins.get().getExtensionList(QueueTaskDispatcher).add(new DockyardDispatcher(policy: policy))
 Jenkins.get().getExtensionList(ExecutorListener).add(new DockyardOneBuildPerAgent(policy: policy))
+PluginServletFilter.addFilter(new DockyardAgentConnections(policy: policy))
 Logger.getLogger('dockyard.trust').info(
     "dockyard-trust: enforcing trust tiers: trusted agents join as ${settings.trustedUser}; " +
-    "trusted builds: ${(settings.trustedBuilds as List).join(', ') ?: 'none'}; one build per agent")
+    "trusted builds: ${(settings.trustedBuilds as List).join(', ') ?: 'none'}; one build per agent; " +
+    "only ${settings.trustedUser} connects to its nodes")

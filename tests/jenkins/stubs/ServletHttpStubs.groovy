@@ -1,0 +1,12 @@
+package jakarta.servlet.http
+
+import jakarta.servlet.ServletRequest
+import jakarta.servlet.ServletResponse
+
+interface HttpServletRequest extends ServletRequest {
+    String getHeader(String name)
+}
+
+interface HttpServletResponse extends ServletResponse {
+    void sendError(int status, String message) throws IOException
+}
