@@ -33,11 +33,20 @@ def test_plan_on_the_bundled_example_prints_the_platform(run_cli: CliRunner,
     assert "Traceback" not in done.stderr
 
 
+def test_plan_without_lint_says_it_did_not_lint(run_cli: CliRunner) -> None:
+    done = run_cli("plan", "--no-lint")
+    assert done.returncode == 0, done.stderr
+    assert "cfn-lint: not run (--no-lint) on the 4 templates" in done.stdout
+    assert "templates checked" not in done.stdout
+    document = json.loads(run_cli("plan", "--no-lint", "--output", "json").stdout)
+    assert document["linted"] is False
+
+
 def test_plan_json_is_one_document_with_everything(run_cli: CliRunner, tmp_path: Path) -> None:
     done = run_cli("plan", "--output", "json", "--out", "templates")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert document["valid"] is True
+    assert document["valid"] is True and document["linted"] is True
     assert [s["name"] for s in document["stacks"]] == \
         ["acme-builder", "acme-edge", "acme-jenkins", "acme-app-web"]
     jenkins = next(s for s in document["stacks"] if s["key"] == "jenkins")

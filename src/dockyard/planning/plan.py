@@ -58,6 +58,7 @@ class Plan:
     removed: list[Path] = field(default_factory=list)
     identities: list[Identity] = field(default_factory=list)
     jenkins_config: Path | None = None
+    linted: bool = True
 
     @property
     def errors(self) -> list[Finding]:
@@ -97,7 +98,7 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
                 network_mode=cfg.network.mode, out_dir=out_dir, stacks=summaries,
                 endpoints=endpoints, exposures=exposures(bodies), cost=estimate(cfg),
                 findings=findings, removed=removed, jenkins_config=jenkins_config,
-                identities=identities(bodies))
+                identities=identities(bodies), linted=lint)
 
 
 def _write(path: Path, text: str) -> None:

@@ -50,6 +50,9 @@ def _highlights(types: dict[str, int]) -> str:
 
 
 def _validation_line(plan: Plan) -> str:
+    if not plan.linted:
+        return (f"cfn-lint: not run (--no-lint) on the {len(plan.stacks)} templates; "
+                "dockyard.yml was checked against every AWS limit dockyard knows.")
     errors = len(plan.errors)
     others = len(plan.findings) - errors
     result = "no errors" if not errors else f"{errors} error{'s' * (errors != 1)}"
@@ -73,6 +76,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "source": plan.source,
         "network_mode": plan.network_mode,
         "valid": not plan.errors,
+        "linted": plan.linted,
         "out_dir": str(plan.out_dir),
         "stacks": [{"name": s.name, "key": s.key, "resources": s.resources,
                     "resource_types": s.resource_types, "parameters": s.parameters,
