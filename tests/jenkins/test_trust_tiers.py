@@ -3,12 +3,12 @@ compiled against stand-ins of the Jenkins core API they use and run through scen
 Jenkins would drive them: which agent may take which build, and one build per agent.
 
 The attacks among them start where a pull request can: with the untrusted pool's password
-(its code can read it on its agent). With it, a rogue agent claims the trusted label, or
-replaces a trusted node under its name, or connects to a trusted node with the secret Jenkins
-hands to any agent user, each hoping to be handed a trusted build and the token minted in it,
-or to run inside the trusted agent. The controller decides by who created the node, never by
-its labels; gives a replaced node nothing; and lets only the trusted pool connect to a trusted
-node.
+(its code can read it on its agent). With it, a rogue agent claims the trusted label; replaces
+a trusted node under its name; connects to a trusted node with the secret Jenkins hands to any
+agent user; or lays a node of its own where a trusted agent will connect, each hoping to be
+handed a trusted build and the token minted in it, or to run inside the trusted agent. The
+controller decides by who created the node, never by its labels; lets only a node's creator
+replace it or connect to it; and brings a connection online only as the node it approved.
 """
 
 from __future__ import annotations
@@ -104,28 +104,48 @@ def test_attack_a_pull_request_asking_for_a_trusted_agent_is_refused(
     assert answers[4] == "ok"
 
 
-def test_attack_replacing_a_trusted_node_under_its_name_gets_no_build_and_is_removed(
+def test_attack_replacing_a_trusted_node_is_refused_at_the_door(
         stubs: Path, controller: Path) -> None:
-    """swarm's createSlave with deleteExistingClients replaces a node under its name: Jenkins
-    keeps the Computer, and with it the live connection to the trusted agent. Were the
-    replacement given a pull request, that code would run inside the trusted agent. The
-    replacement takes no build at all, whoever made it, and is removed (its connection with
-    it); the name keeps no trust."""
+    """swarm's createSlave replaces a node of the same name (with deleteExistingClients, or
+    while it is offline), and Jenkins keeps the Computer, with the live connection to the
+    trusted agent: a pull request given the replacement would run inside the trusted agent,
+    and the replacement's removal would knock the trusted agent off. Only a node's creator may
+    replace it, however the URL is spelled."""
     answers, removed = play(stubs, controller, [
-        {"create": TRUSTED, "as": "agents-trusted", "labels": "dockyard dockyard-trusted"},
+        {"create": "fargate-agents-trusted", "hash": "1a2b3c4d", "as": "agents-trusted"},
+        {"create": "fargate-agents-trusted", "hash": "1a2b3c4d", "as": "agents"},
+        {"create": TRUSTED, "as": "agents", "path": "/plugin/swarm/create%53lave"},
+        {"create": TRUSTED, "as": None, "path": "/plugin/swarm/createSlave/"},
         {"take": TRUSTED, "build": "web/main"},
-        {"create": TRUSTED, "as": "agents", "labels": "dockyard"},
-        {"take": TRUSTED, "build": "web/PR-12"},
-        {"take": TRUSTED, "build": "web/main"},
-        {"connect": TRUSTED, "as": "agents"},
     ])
-    assert answers[1] == "ok"
-    replaced = (f"dockyard: agent {TRUSTED} replaced another under its name and takes no build "
-                "(it is being removed)")
-    assert answers[3] == replaced, "no pull request inside the trusted agent"
-    assert answers[4] == replaced
-    assert answers[5] == "ok", "the name is no longer a trusted node's"
+    assert answers[0] == "created"
+    assert answers[1] == (f"403: dockyard: agent {TRUSTED} was created by agents-trusted; "
+                          "agents may not replace it")
+    assert answers[2] == answers[1], "the decoded path is checked too"
+    assert answers[3].endswith("anonymous may not replace it")
+    assert answers[4] == "ok", "still the trusted agent's own node"
+    assert removed == []
+
+
+def test_a_node_replaced_even_by_its_creator_takes_no_build_and_is_removed(
+        stubs: Path, controller: Path) -> None:
+    """Jenkins keeps the connection of the node it replaced, whoever that was; between the
+    replacement and its removal the queue may ask."""
+    answers, removed = play(stubs, controller, [
+        {"create": TRUSTED, "as": "agents-trusted"},
+        {"create": TRUSTED, "as": "agents-trusted", "hold": True},
+        {"take": TRUSTED, "build": "web/main"},
+    ])
+    assert answers[1] == "created"
+    assert answers[2] == (f"dockyard: agent {TRUSTED} replaced another under its name and "
+                          "takes no build (it is being removed)")
     assert removed == [TRUSTED]
+    answers, _ = play(stubs, controller, [
+        {"create": TRUSTED, "as": "agents-trusted"},
+        {"create": TRUSTED, "as": "agents-trusted"},
+        {"take": TRUSTED, "build": "web/main"},
+    ])
+    assert answers[2] == "gone"
 
 
 def test_a_trusted_node_saved_as_it_is_stays_trusted(stubs: Path, controller: Path) -> None:
@@ -145,21 +165,74 @@ def test_attack_connecting_to_a_trusted_node_as_the_untrusted_pool_is_refused(
     """A node's connection secret is a MAC of its name, and Jenkins hands it to anyone with
     Agent/Connect, which both pools hold (swarm's createSlave requires it). A pull request
     that reads its agent's password could ask for a trusted node's secret and connect to it
-    before the trusted agent does. Only agents-trusted may connect to what agents-trusted
-    created."""
+    before the trusted agent does. Only a node's creator may connect to it."""
     answers, _ = play(stubs, controller, [
         {"create": TRUSTED, "as": "agents-trusted", "labels": "dockyard dockyard-trusted"},
         {"connect": TRUSTED, "as": "agents"},
         {"connect": TRUSTED, "as": None},
         {"connect": TRUSTED, "as": "agents-trusted"},
+        {"online": TRUSTED},
+        {"take": TRUSTED, "build": "web/main"},
         {"create": UNTRUSTED, "as": "agents", "labels": "dockyard"},
         {"connect": UNTRUSTED, "as": "agents"},
+        {"online": UNTRUSTED},
     ])
-    assert answers[1] == (f"403: dockyard: agent {TRUSTED} joined as agents-trusted; only "
-                          "agents-trusted may connect to it, not agents")
+    assert answers[1] == (f"403: dockyard: agent {TRUSTED} was created by agents-trusted; "
+                          "only agents-trusted may connect to it, not agents")
     assert answers[2].endswith("not anonymous")
-    assert answers[3] == "ok", "the trusted agent itself connects"
-    assert answers[5] == "ok"
+    assert answers[3:6] == ["ok", "online", "ok"], "the trusted agent itself connects and works"
+    assert answers[7:] == ["ok", "online"]
+
+
+def test_attack_steering_a_trusted_agent_onto_a_node_of_the_untrusted_pool_is_refused(
+        stubs: Path, controller: Path) -> None:
+    """The untrusted pool creates a node under the name a trusted agent is about to connect
+    as (its own node gone, the agent retrying with the same name and secret). Were the
+    trusted agent to connect, a pull request sent to that node would run inside it."""
+    answers, _ = play(stubs, controller, [
+        {"create": TRUSTED, "as": "agents-trusted"},
+        {"delete": TRUSTED},
+        {"create": TRUSTED, "as": "agents", "labels": "pwn"},
+        {"connect": TRUSTED, "as": "agents-trusted"},
+        {"take": TRUSTED, "build": "web/PR-12"},
+    ])
+    assert answers[2] == "created"
+    assert answers[3] == (f"403: dockyard: agent {TRUSTED} was created by agents; only agents "
+                          "may connect to it, not agents-trusted")
+    assert answers[4] == "ok", "an untrusted node, with no trusted agent behind it"
+
+
+def test_attack_swapping_the_node_while_its_agent_connects_keeps_it_offline(
+        stubs: Path, controller: Path) -> None:
+    """The door checks the node a connection names; Jenkins attaches the connection to
+    whatever node has that name when it comes online. A node swapped in between is caught
+    there: the connection comes online only as the node it was approved for."""
+    answers, _ = play(stubs, controller, [
+        {"create": TRUSTED, "as": "agents-trusted"},
+        {"connect": TRUSTED, "as": "agents-trusted"},
+        {"delete": TRUSTED},
+        {"create": TRUSTED, "as": "agents", "labels": "pwn"},
+        {"online": TRUSTED},
+        {"create": UNTRUSTED, "as": "agents"},
+        {"online": UNTRUSTED},
+    ])
+    assert answers[1] == "ok"
+    assert answers[4] == (f"refused: dockyard: agent {TRUSTED} is not the node its connection "
+                          "was approved for (it was replaced while connecting); the connection "
+                          "is refused")
+    assert answers[6].startswith("refused:"), "no connection without the door's approval"
+
+
+def test_a_node_with_more_than_one_executor_takes_no_build(stubs: Path,
+                                                           controller: Path) -> None:
+    """Several executors would let one queue pass hand an agent several builds before the
+    first one starts."""
+    answers, _ = play(stubs, controller, [
+        {"create": UNTRUSTED, "as": "agents", "executors": 4},
+        {"take": UNTRUSTED, "build": "web/PR-12"},
+    ])
+    assert answers[1] == (f"dockyard: agent {UNTRUSTED} has 4 executors; dockyard's agents run "
+                          "one build at a time")
 
 
 def test_each_agent_runs_one_build_and_is_removed(stubs: Path, controller: Path) -> None:

@@ -1,17 +1,29 @@
 // Runs the controller's dockyard-trust.groovy against the Jenkins stand-ins (stubs/) and plays
-// a scenario on it, as Jenkins would: swarm clients creating nodes as their users, the queue
-// asking whether a node may take a build's task, executors starting and ending tasks.
+// a scenario on it, as Jenkins would: swarm clients creating nodes as their users, agents
+// connecting, the queue asking whether a node may take a build's task, executors starting and
+// ending tasks.
 //
 //   groovy -cp STUBS trust_driver.groovy SCRIPT_DIR SCENARIO_JSON
 //
 // SCRIPT_DIR holds dockyard-trust.groovy, TrustPolicy.groovy and trust.json. Each step of the
-// scenario is a map: {create: NAME, as: USER, labels: "..."} (a createSlave, or a replacement
-// of a node of that name, which keeps its Computer as Jenkins does), {save: NAME} (the node
-// saved as it is), {delete: NAME}, {take: NAME, build: "web/main"|null} (prints "ok" or the
-// veto), {start: NAME} / {end: NAME} (a task starts or ends on the node's executor),
-// {connect: NAME, as: USER|null} (an agent's WebSocket request for that node, authenticated
-// as USER: prints "ok" if it passes the filters, else the status and message).
-// Prints one JSON line per step: {"step": i, "answer": ...}; then the removed nodes.
+// scenario is a map; each prints one JSON line {"step": i, "answer": ...}:
+// - {create: NAME, hash: H, as: USER, executors: N, path: P}: a swarm createSlave request
+//   (path /plugin/swarm/createSlave unless P), through the servlet filters; if they pass it,
+//   the node NAME (NAME-H with a hash) is added as Nodes.addNode does: created, or replacing
+//   the node of that name, whose Computer (and connection) it keeps. Answers "created" or the
+//   filters' error;
+// - {save: NAME}: the node saved as it is (onUpdated with itself);
+// - {delete: NAME}: Jenkins.removeNode;
+// - {connect: NAME, as: USER|null}: an agent's WebSocket request for that node, authenticated
+//   as USER, through the filters: "ok" or the status and message;
+// - {online: NAME}: that connection coming online (ComputerListener.preOnline): "online" or
+//   the refusal;
+// - {take: NAME, build: "web/main"|null}: whether the node may take a task of that build:
+//   "ok" or the vetoes;
+// - {start: NAME} / {end: NAME}: a task starts or ends on the node's executor.
+// What the script hands the remoting thread pool (a node's removal) is done before the next
+// step, except from a step with "hold": true on, until the scenario ends (as if the queue
+// asked before the pool got to it). Then one line with the nodes the controller removed.
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
 import hudson.model.Executor
@@ -20,6 +32,7 @@ import hudson.model.Item
 import hudson.model.Node
 import hudson.model.Queue
 import hudson.model.queue.QueueTaskDispatcher
+import hudson.slaves.ComputerListener
 import hudson.slaves.SlaveComputer
 import hudson.util.PluginServletFilter
 import jakarta.servlet.FilterChain
@@ -36,8 +49,8 @@ System.setProperty('dockyard.home', dir)
 new GroovyShell(this.class.classLoader).evaluate(new File(dir, 'dockyard-trust.groovy'))
 
 Jenkins jenkins = Jenkins.get()
-Map<String, Node> nodes = [:]
 Map<String, Executor> executors = [:]
+java.util.concurrent.CountDownLatch held = null
 
 class Job implements Item, Queue.Task {
     String fullName
@@ -45,10 +58,16 @@ class Job implements Item, Queue.Task {
 }
 
 class Request implements HttpServletRequest {
-    Map<String, String> headers
+    String requestURI = '/wsagents/'
+    String pathInfo = '/wsagents/'
+    Map<String, String> headers = [:]
+    Map<String, String> parameters = [:]
+
     String getHeader(String name) {
         headers.find { it.key.equalsIgnoreCase(name) }?.value
     }
+
+    String getParameter(String name) { parameters[name] }
 }
 
 class Response implements HttpServletResponse {
@@ -61,51 +80,85 @@ class Placeholder implements Queue.Task {
     Queue.Task getOwnerTask() { owner }
 }
 
+// The request through every registered filter, as PluginServletFilter chains them: null if
+// it reached the end, else the error a filter sent.
+String filtered(Request request, String user) {
+    Jenkins.CURRENT.set(user ?: 'anonymous')
+    Response response = new Response()
+    boolean passed = false
+    List filters = PluginServletFilter.LIST
+    int position = 0
+    FilterChain chain
+    chain = { ServletRequest q, ServletResponse r ->
+        if (position < filters.size()) {
+            filters[position++].doFilter(q, r, chain)
+        } else {
+            passed = true
+        }
+    } as FilterChain
+    chain.doFilter(request, response)
+    return passed ? null : response.error
+}
+
 steps.eachWithIndex { Map step, int i ->
     def answer = null
+    if (step.hold && held == null) {
+        held = new java.util.concurrent.CountDownLatch(1)
+        hudson.model.Computer.threadPoolForRemoting.submit({ held.await() } as Runnable)
+    }
     if (step.create) {
-        Jenkins.CURRENT.set(step.as as String)
-        Node node = new Node(nodeName: step.create, labelString: step.labels ?: '')
-        Node old = nodes[step.create]
-        nodes[step.create] = node
-        if (old == null) {
-            executors[step.create] = new Executor(owner: new SlaveComputer(node: node))
+        String path = step.path ?: '/plugin/swarm/createSlave'
+        Map parameters = [name: step.create as String]
+        if (step.hash) {
+            parameters.hash = step.hash as String
+        }
+        String name = step.hash ? "${step.create}-${step.hash}" : step.create
+        String error = filtered(new Request(requestURI: path,
+                                            pathInfo: URLDecoder.decode(path, 'UTF-8'),
+                                            parameters: parameters), step.as as String)
+        if (error != null) {
+            answer = error
         } else {
-            executors[step.create].owner.node = node  // AbstractCIBase.updateComputer: reuse
+            Node node = new Node(nodeName: name, labelString: step.labels ?: '',
+                                 numExecutors: (step.executors ?: 1) as int)
+            Node old = jenkins.nodes.put(name, node)
+            if (old == null) {
+                executors[name] = new Executor(owner: new SlaveComputer(name: name))
+            }  // else AbstractCIBase.updateComputer: the Computer is reused
+            jenkins.getExtensionList(NodeListener).each { NodeListener l ->
+                old == null ? l.onCreated(node) : l.onUpdated(old, node)
+            }
+            answer = 'created'
         }
-        jenkins.getExtensionList(NodeListener).each { NodeListener l ->
-            old == null ? l.onCreated(node) : l.onUpdated(old, node)
-        }
-        answer = 'created'
     } else if (step.save) {
-        Node node = nodes[step.save]
+        Node node = jenkins.getNode(step.save as String)
         jenkins.getExtensionList(NodeListener).each { NodeListener l -> l.onUpdated(node, node) }
         answer = 'saved'
-    } else if (step.containsKey('connect')) {
-        Jenkins.CURRENT.set((step.as ?: 'anonymous') as String)
-        Response response = new Response()
-        boolean passed = false
-        FilterChain end = { ServletRequest q, ServletResponse r -> passed = true } as FilterChain
-        List filters = PluginServletFilter.LIST
-        FilterChain chain
-        int position = 0
-        chain = { ServletRequest q, ServletResponse r ->
-            position < filters.size() ? filters[position++].doFilter(q, r, chain) :
-                end.doFilter(q, r)
-        } as FilterChain
-        chain.doFilter(new Request(headers: ['node-name': step.connect as String,
-                                             'Secret-Key': 'mac']), response)
-        answer = passed ? 'ok' : response.error
     } else if (step.delete) {
-        Node node = nodes.remove(step.delete)
-        jenkins.getExtensionList(NodeListener).each { NodeListener l -> l.onDeleted(node) }
+        jenkins.removeNode(jenkins.getNode(step.delete as String))
         answer = 'deleted'
+    } else if (step.containsKey('connect')) {
+        // lower case: header names are not case-sensitive
+        Request request = new Request(headers: ['node-name': step.connect as String,
+                                                'Secret-Key': 'mac'])
+        answer = filtered(request, step.as as String) ?: 'ok'
+    } else if (step.online) {
+        SlaveComputer computer = executors[step.online].owner as SlaveComputer
+        try {
+            jenkins.getExtensionList(ComputerListener).each { ComputerListener l ->
+                l.preOnline(computer, null, null, null)
+            }
+            answer = 'online'
+        } catch (IOException refused) {
+            answer = "refused: ${refused.message}"
+        }
     } else if (step.containsKey('take')) {
         Queue.Task owner = step.build == null ? null : new Job(fullName: step.build)
         Queue.BuildableItem item = new Queue.BuildableItem(task: new Placeholder(owner: owner))
-        def vetoes = jenkins.getExtensionList(QueueTaskDispatcher)
-            .collect { it.canTake(nodes[step.take], item) }.findAll { it != null }
-        answer = vetoes ? vetoes*.shortDescription.join('; ') : 'ok'
+        Node node = executors[step.take].owner.node
+        def vetoes = node == null ? [] : jenkins.getExtensionList(QueueTaskDispatcher)
+            .collect { it.canTake(node, item) }.findAll { it != null }
+        answer = node == null ? 'gone' : vetoes ? vetoes*.shortDescription.join('; ') : 'ok'
     } else if (step.start || step.end) {
         Executor executor = executors[step.start ?: step.end]
         Queue.Task task = new Placeholder(owner: new Job(fullName: 'web/main'))
@@ -114,8 +167,12 @@ steps.eachWithIndex { Map step, int i ->
         }
         answer = step.start ? "accepting=${executor.owner.acceptingTasks}" : 'ended'
     }
+    if (held == null) {
+        hudson.model.Computer.threadPoolForRemoting.submit({} as Runnable).get()
+    }
     println JsonOutput.toJson([step: i, answer: answer])
 }
+held?.countDown()
 hudson.model.Computer.threadPoolForRemoting.submit({} as Runnable).get()
 println JsonOutput.toJson([removed: jenkins.removed*.nodeName])
 hudson.model.Computer.threadPoolForRemoting.shutdown()

@@ -1,10 +1,11 @@
 // Stand-ins for the Jenkins core (2.568.2) classes dockyard-trust.groovy uses, with the
 // signatures it relies on (core's sources: hudson.model.queue.QueueTaskDispatcher#canTake,
 // jenkins.model.NodeListener#onCreated/onUpdated/onDeleted, hudson.model.ExecutorListener,
-// hudson.slaves.SlaveComputer#setAcceptingTasks, Computer.threadPoolForRemoting,
+// hudson.slaves.SlaveComputer#setAcceptingTasks, hudson.slaves.ComputerListener#preOnline,
+// Computer.threadPoolForRemoting, Computer#getNode (by name), Jenkins#getNode/removeNode,
 // Queue.withLock, CauseOfBlockage.fromMessage, jenkins.util.NonLocalizable), and just enough
 // behaviour to drive the script as Jenkins would: nodes created by a user, a queue asking
-// each node, executors starting and finishing tasks. The tests compile the script against
+// each node, executors starting and finishing tasks, agents connecting. The tests compile the script against
 // them (an @Override of a method Jenkins lacks fails) and run it.
 package hudson.model
 
@@ -14,6 +15,10 @@ import java.util.concurrent.ExecutorService
 class Node {
     String nodeName
     String labelString = ''
+    int numExecutors = 1
+}
+
+interface TaskListener {
 }
 
 interface Item {
@@ -22,7 +27,10 @@ interface Item {
 
 class Computer {
     static final ExecutorService threadPoolForRemoting = Executors.newSingleThreadExecutor()
-    Node node
+    String name
+
+    // As Jenkins' own: the node now registered under this computer's name.
+    Node getNode() { jenkins.model.Jenkins.get().getNode(name) }
 }
 
 class Executor {

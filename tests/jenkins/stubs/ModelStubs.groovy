@@ -16,6 +16,7 @@ class Jenkins extends Node {
     static final Jenkins INSTANCE = new Jenkins()
     static final ThreadLocal<String> CURRENT = new ThreadLocal<String>()
     final Map<Class, List> extensions = [:].withDefault { [] }
+    final Map<String, Node> nodes = [:]
     final List<Node> removed = []
 
     static Jenkins get() { INSTANCE }
@@ -24,5 +25,14 @@ class Jenkins extends Node {
 
     List getExtensionList(Class type) { extensions[type] }
 
-    void removeNode(Node node) { removed << node }
+    Node getNode(String name) { nodes[name] }
+
+    // As Nodes.removeNode: only the node now registered under its name, then onDeleted.
+    synchronized void removeNode(Node node) {
+        if (nodes[node.nodeName].is(node)) {
+            nodes.remove(node.nodeName)
+            removed << node
+            extensions[NodeListener].each { NodeListener l -> l.onDeleted(node) }
+        }
+    }
 }

@@ -5,6 +5,8 @@ import jakarta.servlet.ServletResponse
 
 interface HttpServletRequest extends ServletRequest {
     String getHeader(String name)
+    String getRequestURI()
+    String getPathInfo()
 }
 
 interface HttpServletResponse extends ServletResponse {

@@ -10,12 +10,21 @@
 // - hudson.util.PluginServletFilter: every HTTP request, after Jenkins has authenticated it
 //   (web.xml: authentication-filter, then plugins-filter). An agent connects over WebSocket
 //   with its node's name in the Node-Name header (WebSocketAgents; the TCP agent port is off);
+//   a swarm client creates or replaces its node with /plugin/swarm/createSlave?name=&hash=
+//   (the node is NAME-HASH);
+// - hudson.slaves.ComputerListener.preOnline: called as a connection comes online, before the
+//   computer takes work (SlaveComputer.setChannel); an IOException keeps it offline. Its
+//   Computer looks its node up by name, so this is where a node swapped in under the name
+//   while the agent connected is caught;
 // - hudson.model.queue.QueueTaskDispatcher.canTake: a veto for each (node, queued task), asked
-//   on every queue pass; "vetoes are additive", and an exception here blocks the task;
+//   on every queue pass for a node's executor (Queue.JobOffer; a Pipeline's own flyweight task
+//   is not offered to agents); "vetoes are additive", and an exception here blocks the task;
 // - hudson.model.ExecutorListener: a node that starts a task stops accepting others
 //   (SlaveComputer.setAcceptingTasks, as durable-task's OnceRetentionStrategy does), and is
 //   removed when the task ends; its swarm client, run with -noRetryAfterConnected, then exits.
 // The boot check of the image build requires the line this script logs when it is in force.
+import hudson.AbortException
+import hudson.FilePath
 import hudson.model.Computer
 import hudson.model.Executor
 import hudson.model.ExecutorListener
@@ -23,8 +32,11 @@ import hudson.model.Item
 import hudson.model.Node
 import hudson.model.OneOffExecutor
 import hudson.model.Queue
+import hudson.model.TaskListener
 import hudson.model.queue.CauseOfBlockage
 import hudson.model.queue.QueueTaskDispatcher
+import hudson.remoting.Channel
+import hudson.slaves.ComputerListener
 import hudson.slaves.SlaveComputer
 import hudson.util.PluginServletFilter
 import jakarta.servlet.Filter
@@ -44,40 +56,80 @@ class DockyardNodes extends NodeListener {
 
     @Override
     protected void onCreated(Node node) {
-        policy.created(node.nodeName, node, Jenkins.getAuthentication2().name)
+        policy.created(node, Jenkins.getAuthentication2().name, node.numExecutors)
     }
 
     @Override
     protected void onUpdated(Node oldOne, Node newOne) {
         if (!oldOne.is(newOne)) {
-            policy.replaced(oldOne.nodeName, newOne.nodeName, newOne)
+            policy.replaced(oldOne, newOne)
             DockyardOneBuildPerAgent.retire(newOne)
         }
     }
 
     @Override
     protected void onDeleted(Node node) {
-        policy.deleted(node.nodeName, node)
+        policy.deleted(node)
     }
 }
 
-// Only the trusted agents' user may connect to a node that user created.
-class DockyardAgentConnections implements Filter {
+// Who may connect as a node's agent, and who may replace a node.
+class DockyardAgentRequests implements Filter {
     static final Logger LOG = Logger.getLogger('dockyard.trust')
     def policy
 
     @Override
     void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
             throws IOException, ServletException {
-        String name = request instanceof HttpServletRequest ?
-            ((HttpServletRequest) request).getHeader('Node-Name') : null
-        String refusal = name == null ? null :
-            policy.connectionRefusal(name, Jenkins.getAuthentication2().name)
+        String refusal = request instanceof HttpServletRequest ?
+            refusal((HttpServletRequest) request) : null
         if (refusal == null) {
             chain.doFilter(request, response)
         } else {
             LOG.warning(refusal)
             ((HttpServletResponse) response).sendError(403, refusal)
+        }
+    }
+
+    String refusal(HttpServletRequest request) {
+        String user = Jenkins.getAuthentication2().name
+        String name = request.getHeader('Node-Name')
+        if (name != null) {
+            String refused = policy.connectionRefusal(name, Jenkins.get().getNode(name), user)
+            if (refused != null) {
+                return refused
+            }
+        }
+        String target = createSlaveTarget(request)
+        return target == null ? null :
+            policy.replacementRefusal(target, Jenkins.get().getNode(target), user)
+    }
+
+    // The node a swarm createSlave request creates or replaces (PluginImpl.doCreateSlave:
+    // NAME, or NAME-HASH with a hash), or null for any other request. Matched on the raw and
+    // the decoded path, in any case, so no spelling of the URL slips past.
+    static String createSlaveTarget(HttpServletRequest request) {
+        String path = "${request.requestURI} ${request.pathInfo}".toLowerCase(Locale.ROOT)
+        String name = request.getParameter('name')
+        if (!path.contains('createslave') || name == null) {
+            return null
+        }
+        String hash = request.getParameter('hash')
+        return hash ? "${name}-${hash}" : name
+    }
+}
+
+// A connection comes online only as the node it was approved for.
+class DockyardConnections extends ComputerListener {
+    def policy
+
+    @Override
+    void preOnline(Computer c, Channel channel, FilePath root, TaskListener listener)
+            throws IOException, InterruptedException {
+        String refusal = policy.onlineRefusal(c.name, c.node)
+        if (refusal != null) {
+            DockyardAgentRequests.LOG.warning(refusal)
+            throw new AbortException(refusal)
         }
     }
 }
@@ -147,10 +199,11 @@ Map settings = new groovy.json.JsonSlurper().parse(new File(home, 'trust.json'))
 def policy = policyClass.newInstance(settings.trustedUser as String,
                                      settings.trustedBuilds as List<String>)
 Jenkins.get().getExtensionList(NodeListener).add(new DockyardNodes(policy: policy))
+Jenkins.get().getExtensionList(ComputerListener).add(new DockyardConnections(policy: policy))
 Jenkins.get().getExtensionList(QueueTaskDispatcher).add(new DockyardDispatcher(policy: policy))
 Jenkins.get().getExtensionList(ExecutorListener).add(new DockyardOneBuildPerAgent(policy: policy))
-PluginServletFilter.addFilter(new DockyardAgentConnections(policy: policy))
+PluginServletFilter.addFilter(new DockyardAgentRequests(policy: policy))
 Logger.getLogger('dockyard.trust').info(
     "dockyard-trust: enforcing trust tiers: trusted agents join as ${settings.trustedUser}; " +
     "trusted builds: ${(settings.trustedBuilds as List).join(', ') ?: 'none'}; one build per agent; " +
-    "only ${settings.trustedUser} connects to its nodes")
+    "only a node's creator connects to it or replaces it")
