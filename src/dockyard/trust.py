@@ -52,6 +52,13 @@ TRUSTED_LABEL = "dockyard-trusted"
 TRUSTED_AGENT_USER = "agents-trusted"
 """The Jenkins user the trusted agent pool joins as (the untrusted pool joins as ``agents``)."""
 
+
+def agent_node_prefix(user: str) -> str:
+    """What a pool's nodes are called: the swarm client joins as ``fargate-<user>`` and the
+    swarm plugin appends ``-<8 hex digits>`` (jenkins/agent/swarm-agent.sh). The controller lets
+    each pool's user create only nodes so named, so the two pools' names never meet."""
+    return f"fargate-{user}"
+
 SESSION_MARGIN_SECONDS = 900
 """Credentials outlive the command they serve by this much (start-up, the final reads)."""
 

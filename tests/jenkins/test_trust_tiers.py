@@ -73,7 +73,13 @@ def test_the_script_compiles_against_the_jenkins_api(stubs: Path, tmp_path: Path
 
 def test_the_settings_name_the_trusted_user_and_the_deploy_branches() -> None:
     settings = json.loads(trust_settings(example_config()))
-    assert settings == {"trustedUser": "agents-trusted", "trustedBuilds": ["web/main"]}
+    assert settings == {"trustedUser": "agents-trusted", "trustedBuilds": ["web/main"],
+                        "pools": {"agents": "fargate-agents",
+                                  "agents-trusted": "fargate-agents-trusted"}}
+    # the names the agents' entrypoint gives its swarm client, so each pool's own
+    script = (HERE.parents[1] / "src" / "dockyard" / "jenkins" / "agent" /
+              "swarm-agent.sh").read_text()
+    assert "name: \"fargate-%s\"\\n' \"$AGENT_USER\"" in script
 
 
 def test_attack_a_rogue_agent_claiming_the_trusted_label_gets_no_trusted_build(
@@ -100,7 +106,7 @@ def test_attack_a_pull_request_asking_for_a_trusted_agent_is_refused(
     assert answers[1] == (f"dockyard: web/PR-12 is untrusted; agent {TRUSTED} takes only "
                           "trusted builds")
     assert answers[2].startswith("dockyard: web/feature%2Fx is untrusted")
-    assert answers[3].startswith("dockyard: this task is untrusted")
+    assert answers[3] == "dockyard: this task names no job; no agent takes it"
     assert answers[4] == "ok"
 
 
@@ -114,16 +120,19 @@ def test_attack_replacing_a_trusted_node_is_refused_at_the_door(
     answers, removed = play(stubs, controller, [
         {"create": "fargate-agents-trusted", "hash": "1a2b3c4d", "as": "agents-trusted"},
         {"create": "fargate-agents-trusted", "hash": "1a2b3c4d", "as": "agents"},
-        {"create": TRUSTED, "as": "agents", "path": "/plugin/swarm/create%53lave"},
+        {"create": "fargate-agents-trusted", "hash": "1a2b3c4d", "as": "developer"},
+        {"create": TRUSTED, "as": "developer", "path": "/plugin/swarm/create%53lave"},
         {"create": TRUSTED, "as": None, "path": "/plugin/swarm/createSlave/"},
         {"take": TRUSTED, "build": "web/main"},
     ])
     assert answers[0] == "created"
-    assert answers[1] == (f"403: dockyard: agent {TRUSTED} was created by agents-trusted; "
-                          "agents may not replace it")
-    assert answers[2] == answers[1], "the decoded path is checked too"
-    assert answers[3].endswith("anonymous may not replace it")
-    assert answers[4] == "ok", "still the trusted agent's own node"
+    assert answers[1] == ("403: dockyard: agents may create only nodes named "
+                          f"fargate-agents-<8 hex digits>, not {TRUSTED}")
+    assert answers[2] == (f"403: dockyard: agent {TRUSTED} was created by agents-trusted; "
+                          "developer may not replace it")
+    assert answers[3] == answers[2], "the decoded path is checked too"
+    assert answers[4].endswith("anonymous may not replace it")
+    assert answers[5] == "ok", "still the trusted agent's own node"
     assert removed == []
 
 
@@ -188,18 +197,23 @@ def test_attack_steering_a_trusted_agent_onto_a_node_of_the_untrusted_pool_is_re
         stubs: Path, controller: Path) -> None:
     """The untrusted pool creates a node under the name a trusted agent is about to connect
     as (its own node gone, the agent retrying with the same name and secret). Were the
-    trusted agent to connect, a pull request sent to that node would run inside it."""
+    trusted agent to connect, a pull request sent to that node would run inside it. A pool's
+    user may create only its own pool's names; and whoever else creates a node, a trusted
+    agent may not connect to it."""
     answers, _ = play(stubs, controller, [
         {"create": TRUSTED, "as": "agents-trusted"},
         {"delete": TRUSTED},
         {"create": TRUSTED, "as": "agents", "labels": "pwn"},
+        {"create": "fargate-agents", "hash": "Zz", "as": "agents"},
+        {"create": TRUSTED, "as": "developer", "labels": "pwn"},
         {"connect": TRUSTED, "as": "agents-trusted"},
-        {"take": TRUSTED, "build": "web/PR-12"},
     ])
-    assert answers[2] == "created"
-    assert answers[3] == (f"403: dockyard: agent {TRUSTED} was created by agents; only agents "
-                          "may connect to it, not agents-trusted")
-    assert answers[4] == "ok", "an untrusted node, with no trusted agent behind it"
+    assert answers[2] == (f"403: dockyard: agents may create only nodes named "
+                          f"fargate-agents-<8 hex digits>, not {TRUSTED}")
+    assert answers[3].startswith("403: dockyard: agents may create only nodes named")
+    assert answers[4] == "created", "a user of no pool: not limited to a pool's names"
+    assert answers[5] == (f"403: dockyard: agent {TRUSTED} was created by developer; only "
+                          "developer may connect to it, not agents-trusted")
 
 
 def test_attack_swapping_the_node_while_its_agent_connects_keeps_it_offline(
@@ -211,7 +225,7 @@ def test_attack_swapping_the_node_while_its_agent_connects_keeps_it_offline(
         {"create": TRUSTED, "as": "agents-trusted"},
         {"connect": TRUSTED, "as": "agents-trusted"},
         {"delete": TRUSTED},
-        {"create": TRUSTED, "as": "agents", "labels": "pwn"},
+        {"create": TRUSTED, "as": "developer"},
         {"online": TRUSTED},
         {"create": UNTRUSTED, "as": "agents"},
         {"online": UNTRUSTED},
@@ -221,6 +235,54 @@ def test_attack_swapping_the_node_while_its_agent_connects_keeps_it_offline(
                           "was approved for (it was replaced while connecting); the connection "
                           "is refused")
     assert answers[6].startswith("refused:"), "no connection without the door's approval"
+
+
+def test_attack_a_connection_never_takes_over_a_running_build(stubs: Path,
+                                                              controller: Path) -> None:
+    """A Pipeline finds its agent by name and carries on wherever that name connects next;
+    no new connection is let in under a node with a build on it."""
+    answers, _ = play(stubs, controller, [
+        {"create": TRUSTED, "as": "agents-trusted"},
+        {"connect": TRUSTED, "as": "agents-trusted"},
+        {"online": TRUSTED},
+        {"start": TRUSTED},
+        {"connect": TRUSTED, "as": "agents-trusted"},
+        {"online": TRUSTED},
+    ])
+    assert answers[2] == "online"
+    assert answers[5] == (f"refused: dockyard: agent {TRUSTED} still has a build running on "
+                          "it; a new connection does not take it over")
+
+
+@pytest.mark.parametrize("path", [
+    "/computer/fargate-agents-5e6f7a8b/config.xml",  # a rename is a replacement
+    "/cli", "/job/web/job/main/build", "/script",
+    "/wsagents/../computer/x/config.xml", "/plugin/swarm/create%53lave",
+    "/plugin/swarm/addSlaveLabels",
+])
+def test_attack_an_agents_user_may_do_nothing_but_join(stubs: Path, controller: Path,
+                                                       path: str) -> None:
+    answers, _ = play(stubs, controller, [
+        {"request": path, "as": "agents"},
+        {"request": path, "as": "agents-trusted"},
+        {"request": path, "as": "admin"},
+    ])
+    assert answers[0].startswith(f"403: dockyard: agents may only join agents (/crumbIssuer/"
+                                 f"api/xml, /plugin/swarm/createSlave, /wsagents/, /login), not "
+                                 f"{path}")
+    assert answers[1].startswith("403: dockyard: agents-trusted may only join agents")
+    assert answers[2] == "ok", "everyone else is Jenkins' to judge"
+
+
+def test_an_agents_user_joins_through_the_paths_it_needs(stubs: Path, controller: Path) -> None:
+    answers, _ = play(stubs, controller, [
+        {"request": "/crumbIssuer/api/xml", "as": "agents"},
+        {"create": "fargate-agents", "hash": "5e6f7a8b", "as": "agents"},
+        {"connect": UNTRUSTED, "as": "agents"},
+        {"online": UNTRUSTED},
+        {"take": UNTRUSTED, "build": "web/PR-12"},
+    ])
+    assert answers == ["ok", "created", "ok", "online", "ok"]
 
 
 def test_a_node_with_more_than_one_executor_takes_no_build(stubs: Path,
@@ -255,7 +317,7 @@ def test_a_deleted_trusted_node_is_forgotten(stubs: Path, controller: Path) -> N
     answers, _ = play(stubs, controller, [
         {"create": TRUSTED, "as": "agents-trusted"},
         {"delete": TRUSTED},
-        {"create": TRUSTED, "as": "agents"},
+        {"create": TRUSTED, "as": "developer"},
         {"take": TRUSTED, "build": "web/main"},
     ])
     assert answers[3].startswith("dockyard: web/main is a trusted build")

@@ -16,6 +16,8 @@
 // - {delete: NAME}: Jenkins.removeNode;
 // - {connect: NAME, as: USER|null}: an agent's WebSocket request for that node, authenticated
 //   as USER, through the filters: "ok" or the status and message;
+// - {request: PATH, as: USER}: any other request (PATH as sent; decoded for the servlet's
+//   view), through the filters: "ok" or the status and message;
 // - {online: NAME}: that connection coming online (ComputerListener.preOnline): "online" or
 //   the refusal;
 // - {take: NAME, build: "web/main"|null}: whether the node may take a task of that build:
@@ -59,6 +61,8 @@ class Job implements Item, Queue.Task {
 
 class Request implements HttpServletRequest {
     String requestURI = '/wsagents/'
+    String contextPath = ''
+    String servletPath = ''
     String pathInfo = '/wsagents/'
     Map<String, String> headers = [:]
     Map<String, String> parameters = [:]
@@ -123,7 +127,9 @@ steps.eachWithIndex { Map step, int i ->
                                  numExecutors: (step.executors ?: 1) as int)
             Node old = jenkins.nodes.put(name, node)
             if (old == null) {
-                executors[name] = new Executor(owner: new SlaveComputer(name: name))
+                SlaveComputer computer = new SlaveComputer(name: name)
+                executors[name] = new Executor(owner: computer)
+                computer.executors << executors[name]
             }  // else AbstractCIBase.updateComputer: the Computer is reused
             jenkins.getExtensionList(NodeListener).each { NodeListener l ->
                 old == null ? l.onCreated(node) : l.onUpdated(old, node)
@@ -141,6 +147,10 @@ steps.eachWithIndex { Map step, int i ->
         // lower case: header names are not case-sensitive
         Request request = new Request(headers: ['node-name': step.connect as String,
                                                 'Secret-Key': 'mac'])
+        answer = filtered(request, step.as as String) ?: 'ok'
+    } else if (step.request) {
+        String path = step.request as String
+        Request request = new Request(requestURI: path, pathInfo: URLDecoder.decode(path, 'UTF-8'))
         answer = filtered(request, step.as as String) ?: 'ok'
     } else if (step.online) {
         SlaveComputer computer = executors[step.online].owner as SlaveComputer
@@ -161,6 +171,7 @@ steps.eachWithIndex { Map step, int i ->
         answer = node == null ? 'gone' : vetoes ? vetoes*.shortDescription.join('; ') : 'ok'
     } else if (step.start || step.end) {
         Executor executor = executors[step.start ?: step.end]
+        executor.busy = step.start as boolean
         Queue.Task task = new Placeholder(owner: new Job(fullName: 'web/main'))
         jenkins.getExtensionList(ExecutorListener).each { ExecutorListener l ->
             step.start ? l.taskStarted(executor, task) : l.taskCompleted(executor, task, 1L)

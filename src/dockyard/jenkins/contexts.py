@@ -14,7 +14,8 @@ from pathlib import Path
 
 from dockyard.config.models import Config
 from dockyard.jenkins.casc import render_yaml
-from dockyard.trust import TRUSTED_AGENT_USER, trusted_builds
+from dockyard.names import AGENT_USER
+from dockyard.trust import TRUSTED_AGENT_USER, agent_node_prefix, trusted_builds
 
 CONTROLLER_FILES = ("Dockerfile", "plugins.txt", "plugins.lock", "install-plugins.sh",
                     "boot-check.sh", "dockyard-trust.groovy", "TrustPolicy.groovy")
@@ -43,9 +44,13 @@ def write_controller_context(cfg: Config, target: Path) -> Path:
 
 def trust_settings(cfg: Config) -> str:
     """What the controller's dockyard-trust.groovy enforces: the user trusted agents join as,
-    and the builds (``JOB_NAME``) that are trusted."""
+    the builds (``JOB_NAME``) that are trusted, and each pool's user with the prefix of its
+    nodes' names."""
     return json.dumps({"trustedUser": TRUSTED_AGENT_USER,
-                       "trustedBuilds": trusted_builds(cfg)}, indent=2) + "\n"
+                       "trustedBuilds": trusted_builds(cfg),
+                       "pools": {user: agent_node_prefix(user)
+                                 for user in (AGENT_USER, TRUSTED_AGENT_USER)}},
+                      indent=2) + "\n"
 
 
 def write_agent_context(target: Path) -> Path:

@@ -28,6 +28,7 @@ interface Item {
 class Computer {
     static final ExecutorService threadPoolForRemoting = Executors.newSingleThreadExecutor()
     String name
+    List<Executor> executors = []
 
     // As Jenkins' own: the node now registered under this computer's name.
     Node getNode() { jenkins.model.Jenkins.get().getNode(name) }
@@ -35,6 +36,7 @@ class Computer {
 
 class Executor {
     Computer owner
+    boolean busy
 }
 
 class OneOffExecutor extends Executor {

@@ -6,6 +6,8 @@ import jakarta.servlet.ServletResponse
 interface HttpServletRequest extends ServletRequest {
     String getHeader(String name)
     String getRequestURI()
+    String getContextPath()
+    String getServletPath()
     String getPathInfo()
 }
 

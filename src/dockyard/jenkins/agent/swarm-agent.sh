@@ -11,7 +11,8 @@
 # One build per agent: the controller stops giving this node work once a build starts on it
 # and removes it when the build ends (dockyard-trust.groovy). The client then exits instead of
 # joining again (-noRetryAfterConnected), the task ends, and ECS starts a fresh one: no build
-# finds another's processes, files or caches. Until it has joined, the client retries.
+# finds another's processes, files or caches. Until it has joined, the client retries: swarm
+# until its node is created, then remoting until the connection is up.
 set -euo pipefail
 
 : "${JENKINS_URL:?JENKINS_URL is not set: the controller address, from the task definition}"

@@ -16,14 +16,27 @@
 // - Only a node's creator may replace it (swarm's deleteExistingClients, or a createSlave of
 //   the name while it is offline). A replacement keeps the live connection of the node it
 //   replaced, so it takes no build and is removed whoever made it.
+// - A pool's user may create only nodes named as its pool's (fargate-agents-1a2b3c4d,
+//   fargate-agents-trusted-5e6f7a8b), so no pool ever takes a name the other used: a running
+//   Pipeline finds its agent by name, and would follow the name to whoever holds it next.
+// - A pool's user may do nothing else on the controller: ask for a crumb, create its node,
+//   connect (and the unauthenticated /login ping). Not configure its node (a rename is a
+//   replacement under another's name), not the CLI, not start a build.
 // - A trusted build (a deploy branch of its job: web/main) runs only on trusted nodes; every
 //   other build (pull requests, other branches) never does.
 // - A node runs one build, with one executor: after its first task it takes no other, and is
 //   removed when that task ends (its agent then exits and ECS starts a fresh one). No build
 //   sees another's leftovers: processes, files, git hooks or caches.
 class TrustPolicy {
+    // What a pool's user may ask for, exactly as written (swarm's SwarmClient and remoting's
+    // Engine.runWebSocket: crumbIssuer, plugin/swarm/createSlave, wsagents/).
+    static final Set<String> AGENT_PATHS = ['/crumbIssuer/api/xml', '/plugin/swarm/createSlave',
+                                            '/wsagents/', '/login'] as Set<String>
+
     final String trustedUser
     final Set<String> trustedBuilds
+    // a pool's user -> the prefix of its nodes' names
+    final Map<String, String> pools
     // node -> the user that created it, while it exists
     private final Map<Object, String> creators = new IdentityHashMap<Object, String>()
     // node -> how many executors it was created with
@@ -35,9 +48,28 @@ class TrustPolicy {
     // node name -> the node a connection was approved for, until that connection comes online
     private final Map<String, Object> approved = [:]
 
-    TrustPolicy(String trustedUser, Collection<String> trustedBuilds) {
+    TrustPolicy(String trustedUser, Collection<String> trustedBuilds, Map<String, String> pools) {
         this.trustedUser = trustedUser
         this.trustedBuilds = new HashSet<String>(trustedBuilds)
+        this.pools = new HashMap<String, String>(pools)
+    }
+
+    // Why ``user`` may not ask for ``path`` (as sent, and as decoded), or null when it may.
+    String pathRefusal(String user, String path, String decoded) {
+        if (!pools.containsKey(user) || (path in AGENT_PATHS && decoded == path)) {
+            return null
+        }
+        return "dockyard: ${user} may only join agents (${AGENT_PATHS.join(', ')}), not ${path}"
+    }
+
+    // Why ``user`` may not create a node called ``name``, or null when it may.
+    String nameRefusal(String name, String user) {
+        String prefix = pools[user]
+        if (prefix == null || name ==~ (java.util.regex.Pattern.quote(prefix) + '-[0-9a-f]{8}')) {
+            return null
+        }
+        return "dockyard: ${user} may create only nodes named ${prefix}-<8 hex digits>, not " +
+            "${name}"
     }
 
     // ``node`` was created by ``creator`` with ``count`` executors.
@@ -97,17 +129,28 @@ class TrustPolicy {
     }
 
     // Why the connection now coming online as ``node`` (named ``name``) may not, or null.
-    synchronized String onlineRefusal(String name, Object node) {
+    // ``busy``: a build still holds an executor of the node's computer (an agent connecting
+    // under a running build's node: a Pipeline would carry on there).
+    synchronized String onlineRefusal(String name, Object node, boolean busy) {
         Object approval = approved.remove(name)
         if (approval == null || !approval.is(node) || creators[node] == null) {
             return "dockyard: agent ${name} is not the node its connection was approved for " +
                 "(it was replaced while connecting); the connection is refused"
         }
+        if (busy) {
+            return "dockyard: agent ${name} still has a build running on it; a new connection " +
+                "does not take it over"
+        }
         return null
     }
 
-    // Why ``user`` may not replace ``node`` (named ``name``), or null when it may.
+    // Why ``user`` may not create ``name`` or replace ``node``, the node now so named, or null
+    // when it may.
     synchronized String replacementRefusal(String name, Object node, String user) {
+        String misnamed = nameRefusal(name, user)
+        if (misnamed != null) {
+            return misnamed
+        }
         String creator = creatorOf(node)
         if (creator != null && creator != user) {
             return "dockyard: agent ${name} was created by ${creator}; ${user ?: 'anonymous'} " +
@@ -140,6 +183,9 @@ class TrustPolicy {
             return "dockyard: agent ${name} has run a build and takes no other (a fresh agent " +
                 "replaces it)"
         }
+        if (build == null) {
+            return "dockyard: this task names no job; no agent takes it"
+        }
         boolean trustedNode = isTrusted(node)
         boolean trustedBuild = isTrustedBuild(build)
         if (trustedBuild && !trustedNode) {
@@ -147,7 +193,7 @@ class TrustPolicy {
                 "as ${trustedUser}, and ${name} did not"
         }
         if (!trustedBuild && trustedNode) {
-            return "dockyard: ${build ?: 'this task'} is untrusted; agent ${name} takes only " +
+            return "dockyard: ${build} is untrusted; agent ${name} takes only " +
                 "trusted builds"
         }
         return null

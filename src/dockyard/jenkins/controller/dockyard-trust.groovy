@@ -11,7 +11,8 @@
 //   (web.xml: authentication-filter, then plugins-filter). An agent connects over WebSocket
 //   with its node's name in the Node-Name header (WebSocketAgents; the TCP agent port is off);
 //   a swarm client creates or replaces its node with /plugin/swarm/createSlave?name=&hash=
-//   (the node is NAME-HASH);
+//   (the node is NAME-HASH). Stapler dispatches on the path as decoded; the raw one is
+//   HttpServletRequest.getRequestURI;
 // - hudson.slaves.ComputerListener.preOnline: called as a connection comes online, before the
 //   computer takes work (SlaveComputer.setChannel); an IOException keeps it offline. Its
 //   Computer looks its node up by name, so this is where a node swapped in under the name
@@ -56,7 +57,14 @@ class DockyardNodes extends NodeListener {
 
     @Override
     protected void onCreated(Node node) {
-        policy.created(node, Jenkins.getAuthentication2().name, node.numExecutors)
+        String user = Jenkins.getAuthentication2().name
+        String misnamed = policy.nameRefusal(node.nodeName, user)
+        if (misnamed == null) {
+            policy.created(node, user, node.numExecutors)
+        } else {  // not through createSlave's door: never known, so it takes nothing
+            DockyardAgentRequests.LOG.warning(misnamed)
+            DockyardOneBuildPerAgent.retire(node)
+        }
     }
 
     @Override
@@ -93,6 +101,12 @@ class DockyardAgentRequests implements Filter {
 
     String refusal(HttpServletRequest request) {
         String user = Jenkins.getAuthentication2().name
+        String path = request.requestURI.substring(request.contextPath.length())
+        String decoded = request.servletPath + (request.pathInfo ?: '')
+        String forbidden = policy.pathRefusal(user, path, decoded)
+        if (forbidden != null) {
+            return forbidden
+        }
         String name = request.getHeader('Node-Name')
         if (name != null) {
             String refused = policy.connectionRefusal(name, Jenkins.get().getNode(name), user)
@@ -126,7 +140,7 @@ class DockyardConnections extends ComputerListener {
     @Override
     void preOnline(Computer c, Channel channel, FilePath root, TaskListener listener)
             throws IOException, InterruptedException {
-        String refusal = policy.onlineRefusal(c.name, c.node)
+        String refusal = policy.onlineRefusal(c.name, c.node, c.executors.any { it.busy })
         if (refusal != null) {
             DockyardAgentRequests.LOG.warning(refusal)
             throw new AbortException(refusal)
@@ -197,7 +211,8 @@ Class policyClass = new GroovyClassLoader(getClass().classLoader)
     .parseClass(new File(home, 'TrustPolicy.groovy'))
 Map settings = new groovy.json.JsonSlurper().parse(new File(home, 'trust.json')) as Map
 def policy = policyClass.newInstance(settings.trustedUser as String,
-                                     settings.trustedBuilds as List<String>)
+                                     settings.trustedBuilds as List<String>,
+                                     settings.pools as Map<String, String>)
 Jenkins.get().getExtensionList(NodeListener).add(new DockyardNodes(policy: policy))
 Jenkins.get().getExtensionList(ComputerListener).add(new DockyardConnections(policy: policy))
 Jenkins.get().getExtensionList(QueueTaskDispatcher).add(new DockyardDispatcher(policy: policy))
@@ -206,4 +221,4 @@ PluginServletFilter.addFilter(new DockyardAgentRequests(policy: policy))
 Logger.getLogger('dockyard.trust').info(
     "dockyard-trust: enforcing trust tiers: trusted agents join as ${settings.trustedUser}; " +
     "trusted builds: ${(settings.trustedBuilds as List).join(', ') ?: 'none'}; one build per agent; " +
-    "only a node's creator connects to it or replaces it")
+    "only a node's creator connects to it or replaces it; agents' users only join")
