@@ -52,7 +52,8 @@ def controller(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def play(stubs: Path, controller: Path, steps: list[dict[str, Any]]) -> tuple[list[Any], Any]:
+def play(stubs: Path, controller: Path,
+         steps: list[dict[str, Any]] | dict[str, Any]) -> tuple[list[Any], Any]:
     """The answer of each step, and the nodes the controller removed."""
     done = subprocess.run(["groovy", "-cp", str(stubs), str(HERE / "trust_driver.groovy"),
                            str(controller), json.dumps(steps)], env=environment(),
@@ -271,7 +272,10 @@ def test_attack_an_agents_user_may_do_nothing_but_join(stubs: Path, controller: 
                                  f"api/xml, /plugin/swarm/createSlave, /wsagents/, /login), not "
                                  f"{path}")
     assert answers[1].startswith("403: dockyard: agents-trusted may only join agents")
-    assert answers[2] == "ok", "everyone else is Jenkins' to judge"
+    if "/create" in path:  # a createSlave with no name, whoever sends it
+        assert answers[2] == "403: dockyard: a node is created only with a name"
+    else:
+        assert answers[2] == "ok", "everyone else is Jenkins' to judge"
 
 
 def test_an_agents_user_joins_through_the_paths_it_needs(stubs: Path, controller: Path) -> None:
@@ -288,13 +292,52 @@ def test_an_agents_user_joins_through_the_paths_it_needs(stubs: Path, controller
 def test_a_node_with_more_than_one_executor_takes_no_build(stubs: Path,
                                                            controller: Path) -> None:
     """Several executors would let one queue pass hand an agent several builds before the
-    first one starts."""
+    first one starts: a pool's user may not ask for them, and whoever made such a node, it
+    takes nothing."""
     answers, _ = play(stubs, controller, [
         {"create": UNTRUSTED, "as": "agents", "executors": 4},
+        {"create": UNTRUSTED, "as": "developer", "executors": 4},
         {"take": UNTRUSTED, "build": "web/PR-12"},
     ])
-    assert answers[1] == (f"dockyard: agent {UNTRUSTED} has 4 executors; dockyard's agents run "
+    assert answers[0] == ("403: dockyard: agents creates nodes with one executor and nothing "
+                          "else (not executors=4)")
+    assert answers[2] == (f"dockyard: agent {UNTRUSTED} has 4 executors; dockyard's agents run "
                           "one build at a time")
+
+
+@pytest.mark.parametrize(("form", "refused"), [
+    ({"deleteExistingClients": "true"}, "deleteExistingClients=true"),
+    ({"keepDisconnectedClients": "on"}, "keepDisconnectedClients=on"),
+    ({"environmentVariable": "JAVA_TOOL_OPTIONS:-javaagent:x.jar"}, "environmentVariable"),
+    ({"toolLocation": "git:/tmp/git"}, "toolLocation"),
+])
+def test_attack_a_pool_user_creates_its_node_only_as_dockyards_agents_do(
+        stubs: Path, controller: Path, form: dict[str, str], refused: str) -> None:
+    """deleteExistingClients would take another node of the pool; keepDisconnectedClients
+    would pile up nodes no one removes."""
+    answers, _ = play(stubs, controller, [
+        {"create": "fargate-agents", "hash": "5e6f7a8b", "as": "agents", "form": form},
+    ])
+    assert answers[0] == ("403: dockyard: agents creates nodes with one executor and nothing "
+                          f"else (not {refused})")
+
+
+def test_a_node_is_created_only_with_a_name(stubs: Path, controller: Path) -> None:
+    """Without one, the swarm plugin would call the node null-HASH."""
+    answers, _ = play(stubs, controller, [
+        {"create": "x", "hash": "5e6f7a8b", "as": "agents", "form": {"name": None}},
+    ])
+    assert answers[0] == "403: dockyard: a node is created only with a name"
+
+
+def test_agents_nodes_left_from_before_a_start_are_removed(stubs: Path,
+                                                          controller: Path) -> None:
+    answers, removed = play(stubs, controller, {
+        "before": [TRUSTED, UNTRUSTED, "build-box"],
+        "steps": [{"take": "build-box", "build": "web/PR-12"}],
+    })
+    assert sorted(removed) == sorted([TRUSTED, UNTRUSTED]), "not a node dockyard did not make"
+    assert answers[0].startswith("dockyard: agent build-box was not created by an agents' user")
 
 
 def test_each_agent_runs_one_build_and_is_removed(stubs: Path, controller: Path) -> None:

@@ -5,13 +5,15 @@
 //
 //   groovy -cp STUBS trust_driver.groovy SCRIPT_DIR SCENARIO_JSON
 //
-// SCRIPT_DIR holds dockyard-trust.groovy, TrustPolicy.groovy and trust.json. Each step of the
-// scenario is a map; each prints one JSON line {"step": i, "answer": ...}:
-// - {create: NAME, hash: H, as: USER, executors: N, path: P}: a swarm createSlave request
-//   (path /plugin/swarm/createSlave unless P), through the servlet filters; if they pass it,
-//   the node NAME (NAME-H with a hash) is added as Nodes.addNode does: created, or replacing
-//   the node of that name, whose Computer (and connection) it keeps. Answers "created" or the
-//   filters' error;
+// SCRIPT_DIR holds dockyard-trust.groovy, TrustPolicy.groovy and trust.json. The scenario is a
+// list of steps, or {"before": [NAME, ...], "steps": [...]}: nodes Jenkins loaded from disk
+// before the script ran. Each step is a map; each prints one JSON line {"step": i, ...}:
+// - {create: NAME, hash: H, as: USER, executors: N, path: P, form: {FIELD: VALUE|null}}: a
+//   swarm createSlave request (path /plugin/swarm/createSlave unless P; the form fields the
+//   swarm client sends, with FORM's changes, null removing one), through the servlet
+//   filters; if they pass it, the node NAME (NAME-H with a hash) is added as Nodes.addNode
+//   does: created, or replacing the node of that name, whose Computer (and connection) it
+//   keeps. Answers "created" or the filters' error;
 // - {save: NAME}: the node saved as it is (onUpdated with itself);
 // - {delete: NAME}: Jenkins.removeNode;
 // - {connect: NAME, as: USER|null}: an agent's WebSocket request for that node, authenticated
@@ -46,12 +48,18 @@ import jenkins.model.Jenkins
 import jenkins.model.NodeListener
 
 String dir = args[0]
-List steps = new JsonSlurper().parseText(args[1]) as List
-System.setProperty('dockyard.home', dir)
-new GroovyShell(this.class.classLoader).evaluate(new File(dir, 'dockyard-trust.groovy'))
-
+def scenario = new JsonSlurper().parseText(args[1])
+List steps = (scenario instanceof Map ? scenario.steps : scenario) as List
 Jenkins jenkins = Jenkins.get()
 Map<String, Executor> executors = [:]
+(scenario instanceof Map ? scenario.before : []).each { String name ->
+    jenkins.nodeMap[name] = new Node(nodeName: name)
+    SlaveComputer computer = new SlaveComputer(name: name)
+    executors[name] = new Executor(owner: computer)
+    computer.executors << executors[name]
+}
+System.setProperty('dockyard.home', dir)
+new GroovyShell(this.class.classLoader).evaluate(new File(dir, 'dockyard-trust.groovy'))
 java.util.concurrent.CountDownLatch held = null
 
 class Job implements Item, Queue.Task {
@@ -112,11 +120,13 @@ steps.eachWithIndex { Map step, int i ->
     }
     if (step.create) {
         String path = step.path ?: '/plugin/swarm/createSlave'
-        Map parameters = [name: step.create as String]
+        Map parameters = [name: step.create as String, executors: "${step.executors ?: 1}",
+                          deleteExistingClients: 'false', keepDisconnectedClients: 'false']
         if (step.hash) {
             parameters.hash = step.hash as String
         }
-        String name = step.hash ? "${step.create}-${step.hash}" : step.create
+        (step.form ?: [:]).each { k, v -> v == null ? parameters.remove(k) : parameters.put(k, v) }
+        String name = step.hash ? "${parameters.name}-${step.hash}" : parameters.name
         String error = filtered(new Request(requestURI: path,
                                             pathInfo: URLDecoder.decode(path, 'UTF-8'),
                                             parameters: parameters), step.as as String)
@@ -125,7 +135,7 @@ steps.eachWithIndex { Map step, int i ->
         } else {
             Node node = new Node(nodeName: name, labelString: step.labels ?: '',
                                  numExecutors: (step.executors ?: 1) as int)
-            Node old = jenkins.nodes.put(name, node)
+            Node old = jenkins.nodeMap.put(name, node)
             if (old == null) {
                 SlaveComputer computer = new SlaveComputer(name: name)
                 executors[name] = new Executor(owner: computer)

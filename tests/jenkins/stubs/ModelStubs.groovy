@@ -16,7 +16,7 @@ class Jenkins extends Node {
     static final Jenkins INSTANCE = new Jenkins()
     static final ThreadLocal<String> CURRENT = new ThreadLocal<String>()
     final Map<Class, List> extensions = [:].withDefault { [] }
-    final Map<String, Node> nodes = [:]
+    final Map<String, Node> nodeMap = [:]
     final List<Node> removed = []
 
     static Jenkins get() { INSTANCE }
@@ -25,12 +25,14 @@ class Jenkins extends Node {
 
     List getExtensionList(Class type) { extensions[type] }
 
-    Node getNode(String name) { nodes[name] }
+    Node getNode(String name) { nodeMap[name] }
+
+    List<Node> getNodes() { new ArrayList<Node>(nodeMap.values()) }
 
     // As Nodes.removeNode: only the node now registered under its name, then onDeleted.
     synchronized void removeNode(Node node) {
-        if (nodes[node.nodeName].is(node)) {
-            nodes.remove(node.nodeName)
+        if (nodeMap[node.nodeName].is(node)) {
+            nodeMap.remove(node.nodeName)
             removed << node
             extensions[NodeListener].each { NodeListener l -> l.onDeleted(node) }
         }

@@ -144,12 +144,47 @@ class TrustPolicy {
         return null
     }
 
-    // Why ``user`` may not create ``name`` or replace ``node``, the node now so named, or null
-    // when it may.
-    synchronized String replacementRefusal(String name, Object node, String user) {
+    // The node a swarm createSlave request creates or replaces (PluginImpl.doCreateSlave:
+    // NAME, or NAME-HASH with a hash), null without a name.
+    static String createSlaveTarget(Map<String, String> form) {
+        if (!form.name) {
+            return null
+        }
+        return form.hash ? "${form.name}-${form.hash}" : form.name
+    }
+
+    // Why ``user`` may not send this createSlave ``form`` (its fields, by name: the first
+    // value of each, or null), ``node`` being the node now so named; null when it may. A pool's
+    // user creates only a node of its pool's names, as dockyard's agents ask for it: one
+    // executor, nothing replaced or kept when disconnected, no tools or environment.
+    synchronized String createRefusal(String user, Map<String, String> form, Object node) {
+        String name = createSlaveTarget(form)
+        if (name == null) {
+            return "dockyard: a node is created only with a name"
+        }
         String misnamed = nameRefusal(name, user)
         if (misnamed != null) {
             return misnamed
+        }
+        if (pools.containsKey(user)) {
+            List<String> bad = []
+            if (form.executors != '1') {
+                bad << "executors=${form.executors}"
+            }
+            for (String flag : ['deleteExistingClients', 'keepDisconnectedClients']) {
+                if (form[flag] != null && form[flag] != 'false') {
+                    bad << "${flag}=${form[flag]}"
+                }
+            }
+            for (String field : ['toolLocation', 'environmentVariable']) {
+                if (form[field] != null) {
+                    bad << field
+                }
+            }
+            if (bad) {
+                return "dockyard: ${user} creates nodes with one executor and nothing else " +
+                    "(not ${bad.join(', ')})"
+            }
         }
         String creator = creatorOf(node)
         if (creator != null && creator != user) {

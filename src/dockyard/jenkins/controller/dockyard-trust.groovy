@@ -114,22 +114,26 @@ class DockyardAgentRequests implements Filter {
                 return refused
             }
         }
-        String target = createSlaveTarget(request)
-        return target == null ? null :
-            policy.replacementRefusal(target, Jenkins.get().getNode(target), user)
-    }
-
-    // The node a swarm createSlave request creates or replaces (PluginImpl.doCreateSlave:
-    // NAME, or NAME-HASH with a hash), or null for any other request. Matched on the raw and
-    // the decoded path, in any case, so no spelling of the URL slips past.
-    static String createSlaveTarget(HttpServletRequest request) {
-        String path = "${request.requestURI} ${request.pathInfo}".toLowerCase(Locale.ROOT)
-        String name = request.getParameter('name')
-        if (!path.contains('createslave') || name == null) {
+        if (!isCreateSlave(request)) {
             return null
         }
-        String hash = request.getParameter('hash')
-        return hash ? "${name}-${hash}" : name
+        Map<String, String> form = CREATE_SLAVE_FIELDS.collectEntries {
+            [(it): request.getParameter(it)]
+        }
+        String target = policy.createSlaveTarget(form)
+        return policy.createRefusal(user, form, target ? Jenkins.get().getNode(target) : null)
+    }
+
+    // What PluginImpl.doCreateSlave reads from a request (as @QueryParameter or
+    // getParameterValues: the first value is what it uses, or, for the last two, whether any).
+    static final List<String> CREATE_SLAVE_FIELDS = ['name', 'hash', 'executors',
+        'deleteExistingClients', 'keepDisconnectedClients', 'toolLocation', 'environmentVariable']
+
+    // Whether this is swarm's createSlave: matched on the raw and the decoded path, in any case,
+    // so no spelling of the URL slips past.
+    static boolean isCreateSlave(HttpServletRequest request) {
+        return "${request.requestURI} ${request.pathInfo}".toLowerCase(Locale.ROOT)
+            .contains('createslave')
     }
 }
 
@@ -218,6 +222,12 @@ Jenkins.get().getExtensionList(ComputerListener).add(new DockyardConnections(pol
 Jenkins.get().getExtensionList(QueueTaskDispatcher).add(new DockyardDispatcher(policy: policy))
 Jenkins.get().getExtensionList(ExecutorListener).add(new DockyardOneBuildPerAgent(policy: policy))
 PluginServletFilter.addFilter(new DockyardAgentRequests(policy: policy))
+// Agents' nodes left from before this start (Jenkins loads nodes from disk): their agents
+// have gone (-noRetryAfterConnected), this script never saw them created, and a Pipeline
+// resuming on one would wait for it in vain.
+Jenkins.get().nodes.findAll { Node node ->
+    (settings.pools as Map).values().any { node.nodeName.startsWith("${it}-") }
+}.each { DockyardOneBuildPerAgent.retire(it) }
 Logger.getLogger('dockyard.trust').info(
     "dockyard-trust: enforcing trust tiers: trusted agents join as ${settings.trustedUser}; " +
     "trusted builds: ${(settings.trustedBuilds as List).join(', ') ?: 'none'}; one build per agent; " +
