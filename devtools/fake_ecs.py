@@ -173,6 +173,14 @@ def _create_service_response(self: Any) -> Any:
     except Exception:
         self.ecs_backend.services.pop(f"{service.cluster_name}:{service.name}", None)
         raise
+    strategy = _strategy(service)
+    if strategy != "ROLLING":
+        # The first deployment of a new service has no revision to move traffic from, yet
+        # ECS still takes it through its lifecycle stages and hooks (hashicorp/terraform-
+        # provider-aws#43434 waits for a new blue-green service's hooks to complete): its tasks
+        # go to the production target group, and a PAUSE hook holds it as any other.
+        (deployment,) = service.deployments
+        _begin_stages(service, deployment["dockyard"]["history"], strategy, first=True)
     return result
 
 def _list_service_deployments(self: Any) -> Any:
@@ -509,8 +517,10 @@ def _check_strategy(backend: Any, service: Any) -> None:
                 f"Unable to assume role {advanced['roleArn']}: it does not exist.")
 
 
-def _begin_stages(service: Any, entry: dict[str, Any], strategy: str) -> None:
-    """The stages ahead of a progressive deployment, with its production traffic steps."""
+def _begin_stages(service: Any, entry: dict[str, Any], strategy: str, *,
+                  first: bool = False) -> None:
+    """The stages ahead of a progressive deployment, with its production traffic steps (the
+    ``first`` deployment of a service has one target group: nothing moves)."""
     settings = service.deployment_configuration
     if strategy == "CANARY":
         canary = settings.get("canaryConfiguration") or {}
@@ -521,6 +531,8 @@ def _begin_stages(service: Any, entry: dict[str, Any], strategy: str) -> None:
         shifts = sorted(set(shifts))
     else:
         shifts = [100.0]
+    if first:
+        shifts = [100.0]
     stages = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
               "POST_TEST_TRAFFIC_SHIFT", *(["PRODUCTION_TRAFFIC_SHIFT"] * len(shifts)),
               "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
@@ -529,7 +541,11 @@ def _begin_stages(service: Any, entry: dict[str, Any], strategy: str) -> None:
     entry.update(dockyard_stages=stages, dockyard_shifts=shifts, dockyard_paused=paused,
                  lifecycleHookDetails=[], dockyard_weight=0.0, dockyard_test_weight=0.0,
                  deploymentConfiguration=settings)
-    entry["dockyard_groups"] = _groups(service)
+    groups = _groups(service)
+    if first and groups is not None:
+        live, _, production, test = groups
+        groups = (live, live, production, test)
+    entry["dockyard_groups"] = groups
 
 
 def _groups(service: Any) -> tuple[str, str, str, str] | None:
@@ -549,7 +565,7 @@ def _set_weights(backend: Any, rule_arn: str, weights: dict[str, float]) -> None
     """What the infrastructure role's ModifyRule does: the rule forwards by these weights."""
     from moto.elbv2.models import elbv2_backends
 
-    if not rule_arn:
+    if not rule_arn or len(weights) < 2:  # a first deployment: one group, nothing moves
         return
     elb = elbv2_backends[backend.account_id][backend.region_name]
     for rule in elb.describe_rules(None, [rule_arn]):
@@ -683,6 +699,11 @@ def _roll_back(backend: Any, service: Any, deployment: dict[str, Any], entry: di
 def _rolled_back(backend: Any, service: Any, deployment: dict[str, Any],
                  entry: dict[str, Any]) -> None:
     _deregister(backend, service, deployment)
+    if len(service.deployments) == 1:  # a first deployment: nothing to go back to
+        entry.update(status="ROLLBACK_FAILED", finishedAt=_now())
+        entry.pop("lifecycleStage", None)
+        deployment.update(runningCount=0, pendingCount=0)
+        return
     service.deployments[:] = [d for d in service.deployments if d is not deployment]
     previous = service.deployments[0] if service.deployments else None
     if previous is not None:
@@ -697,10 +718,13 @@ def _service_deployment(entry: dict[str, Any]) -> dict[str, Any]:
     """A history entry as DescribeServiceDeployments answers it."""
     public = {k: v for k, v in entry.items() if k != "taskDefinition"
               and not k.startswith("dockyard")}
+    # DescribeServiceDeployments names the revision inside targetServiceRevision (API
+    # Reference, ServiceDeployment); ListServiceDeployments' brief has targetServiceRevisionArn.
+    public.pop("targetServiceRevisionArn", None)
+    public["targetServiceRevision"] = {"arn": entry["targetServiceRevisionArn"]}
     weight = entry.get("dockyard_weight")
     if weight is not None:
-        public["targetServiceRevision"] = {
-            "arn": entry["targetServiceRevisionArn"],
-            "requestedProductionTrafficWeight": weight,
-            "requestedTestTrafficWeight": entry.get("dockyard_test_weight", 0.0)}
+        public["targetServiceRevision"].update(
+            requestedProductionTrafficWeight=weight,
+            requestedTestTrafficWeight=entry.get("dockyard_test_weight", 0.0))
     return public

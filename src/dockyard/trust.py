@@ -152,18 +152,15 @@ def digest_prefix(destination: str) -> str:
 
 def longest_command_seconds(cfg: Config, app: str | None) -> int:
     """The longest a pipeline command of ``app``'s trusted builds (or of untrusted ones) may
-    run: a build at builder.timeout_minutes, a one-off at its default 30 minutes, a deploy
-    through every stage of its strategy with the smoke test's whole timeout."""
-    from dockyard.planning.cost import progressive_minutes  # planning imports the templates
+    run: a build at builder.timeout_minutes, a one-off at its default 30 minutes, a deploy's
+    default wait (every stage of its longest strategy, the smoke test's whole timeout, a
+    margin)."""
+    from dockyard.deploy.timing import longest_wait_seconds
 
     builds = cfg.builder.timeout_minutes * 60
     if app is None:
         return builds
-    settings = cfg.apps[app].deploy
-    deploy = progressive_minutes(cfg.apps[app]) if settings.progressive else 15
-    if settings.smoke_test:
-        deploy += settings.smoke_timeout_minutes / 2  # the estimate counts half of it
-    return max(builds, 30 * 60, math.ceil(deploy * 60))
+    return max(builds, 30 * 60, math.ceil(longest_wait_seconds(cfg.apps[app])))
 
 
 def max_session_seconds(cfg: Config, app: str | None) -> int:

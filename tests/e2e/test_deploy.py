@@ -247,3 +247,48 @@ def test_a_deploy_that_trips_the_error_rate_alarm_is_rolled_back_and_exits_4(
     after = live(account)
     assert after is not None
     assert image_of(account, str(after["taskDefinition"])) == f"{REGISTRY}/acme/web@{v1}"
+
+
+def test_a_deploy_without_timeout_says_how_long_it_waits_and_status_wait_follows_one_left_running(
+        stacks: Dockyard, account: Account) -> None:
+    v1 = push(account, "v1")
+    first = stacks("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v1}", build="web/main")
+    assert first.returncode == 0, first.stderr
+    assert "waiting up to 15 min: a rolling deploy of web takes up to 5 (start 5), and 10 to " \
+           "spare" in first.stderr
+
+    push(account, "v2")
+    started = stacks("deploy", "web", "--image", "v2", "--no-wait", build="web/main")
+    assert started.returncode == 0, started.stderr
+    assert "waiting up to" not in started.stderr
+    followed = stacks("status", "web", "--wait", "--output", "json", build="web/main")
+    assert followed.returncode == 0, followed.stderr
+    document = json.loads(followed.stdout)
+    assert (document["action"], document["outcome"], document["revision"]) == \
+        ("follow", "completed", "acme-web:2")
+
+    push(account, "v3", mark=CRASH)
+    crashing = stacks("deploy", "web", "--image", "v3", "--no-wait", build="web/main")
+    assert crashing.returncode == 0, crashing.stderr
+    verdict = stacks("status", "web", "--wait", build="web/main")
+    assert verdict.returncode == 4, verdict.stderr
+    assert "deployment of web (acme-web:3) failed" in verdict.stderr
+
+    push(account, "v4", mark=HANG)
+    hanging = stacks("deploy", "web", "--image", "v4", "--no-wait", build="web/main")
+    assert hanging.returncode == 0, hanging.stderr
+    still = stacks("status", "web", "--wait", "--timeout", "3s", build="web/main")
+    assert still.returncode == 124, still.stderr
+    assert "did not finish" in still.stderr and "status web --wait` follows it" in still.stderr
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["status", "--wait"], "--wait and --timeout follow an app's deployment: give APP"),
+    (["status", "web", "--timeout", "5m"], "--timeout needs --wait"),
+    (["status", "web", "--wait", "--timeout", "soon"], "--timeout"),
+])
+def test_status_wait_is_refused_without_what_it_needs(dockyard: Dockyard, argv: list[str],
+                                                      says: str) -> None:
+    done = dockyard(*argv)
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr and "Traceback" not in done.stderr

@@ -67,9 +67,12 @@ def test_main_tests_builds_migrates_with_that_image_and_deploys_it(
     image = next(line.split("=", 1)[1] for line in done.stdout.splitlines()
                  if line.startswith("[env] IMAGE="))
     assert image.startswith(f"{REGISTRY}/acme/conduit@sha256:")
-    (migration,) = _one_offs(account)
+    # The migration, then the smoke test the new service's first (canary) deployment paused for.
+    migration, smoke = _one_offs(account)
     assert migration["command"] == ["python", "manage.py", "migrate", "--noinput"]
     assert migration["exit_code"] == 0
+    assert smoke["command"][:2] == ["sh", "-c"] and "healthz" in smoke["command"][2]
+    assert smoke["exit_code"] == 0
     runs = account.client("ecs").list_task_definitions(familyPrefix="acme-conduit-run")
     assert image_of(account, runs["taskDefinitionArns"][-1]) == image, "the migration ran it"
     service = live(account, "conduit")

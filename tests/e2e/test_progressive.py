@@ -17,14 +17,15 @@ SMOKE_OK = "echo smoke testing $DOCKYARD_TEST_URL; exit 0"
 
 
 def _progressive(dockyard: Dockyard, account: Account, where: Path, *,
-                 smoke: str = SMOKE_OK, step: str = "25") -> str:
+                 smoke: str | None = SMOKE_OK, step: str = "25") -> str:
     """dockyard.yml (in ``where``) with web on canary (12.5% first), linear steps of
-    ``step``%, and a smoke test; then the stacks deployed, and v1 running. Returns v1."""
+    ``step``%, and a smoke test (unless None); then the stacks deployed, and v1 running.
+    Returns v1."""
     path = where / "dockyard.yml"
     text = path.read_text()
     block = ("      strategy: canary\n      canary_percent: 12.5\n"
              f"      step_percent: {step}\n      bake_minutes: 1\n"
-             f"      smoke_test: {json.dumps(smoke)}\n")
+             + (f"      smoke_test: {json.dumps(smoke)}\n" if smoke else ""))
     assert "      strategy: rolling" in text
     path.write_text(text.replace("      strategy: rolling", block.rstrip("\n"), 1))
     done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
@@ -69,7 +70,7 @@ def test_a_canary_deploy_is_reported_stage_by_stage_and_up_keeps_the_live_weight
         "BAKE_TIME", "CLEAN_UP"]
     shifts = [line.split("production traffic: ")[1] for line in done.stderr.splitlines()
               if "production traffic: " in line]
-    assert shifts == ["12.5% on the new revision", "100% on the new revision"]
+    assert shifts == ["12.5% on the new revision", "100% on the new revision"], done.stderr
     assert "smoke test passed (`echo smoke testing $DOCKYARD_TEST_URL; exit 0` exited 0)" \
         in done.stderr
     assert "smoke testing https://web.example.com" in done.stderr, "the smoke task's own line"
@@ -108,7 +109,10 @@ def test_a_canary_stopped_by_its_alarm_exits_4_and_leaves_traffic_on_the_old_rev
 
 def test_a_failing_smoke_test_rolls_back_before_production_traffic_moves(
         dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
-    _progressive(dockyard, account, tmp_path, smoke="echo checking the test endpoint; exit 7")
+    _progressive(dockyard, account, tmp_path)
+    path = tmp_path / "dockyard.yml"  # the smoke test is the deploy's, not the stack's
+    path.write_text(path.read_text().replace(json.dumps(SMOKE_OK), json.dumps(
+        "echo checking the test endpoint; exit 7")))
     v2 = push(account, "v2")
     done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", build="web/main")
     assert done.returncode == 4, done.stderr
@@ -139,9 +143,9 @@ def test_a_one_time_strategy_moves_traffic_its_own_way(
     assert settings["strategy"] == strategy.upper().replace("-", "_")
 
 
-def test_status_shows_the_stage_of_a_deployment_under_way(
+def test_status_shows_the_stage_of_a_deployment_under_way_and_wait_follows_it_to_its_end(
         dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
-    _progressive(dockyard, account, tmp_path)
+    _progressive(dockyard, account, tmp_path, smoke=None)
     v2 = push(account, "v2")
     started = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--no-wait",
                        build="web/main")
@@ -159,6 +163,50 @@ def test_status_shows_the_stage_of_a_deployment_under_way(
     document = json.loads(dockyard("status", "web", "--output", "json", build="web/main").stdout)
     assert document["service"]["ongoing"]["status"] == "IN_PROGRESS"
     assert document["service"]["ongoing"]["stage"] in STAGES
+    followed = dockyard("status", "web", "--wait", build="web/main")
+    assert followed.returncode == 0, followed.stderr
+    assert "outcome      completed" in followed.stdout
+    assert _weights(account, "ProductionRuleArn") == {"blue": 0, "green": 100}
+
+
+def test_no_wait_with_a_smoke_test_is_refused_before_anything_changes(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    v1 = _progressive(dockyard, account, tmp_path)
+    families = account.client("ecs").list_task_definitions(familyPrefix="acme-web")
+    v2 = push(account, "v2")
+    refused = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--no-wait",
+                       build="web/main")
+    assert refused.returncode == 2, refused.stderr
+    assert "--no-wait: apps.web.deploy.smoke_test is set" in refused.stderr
+    assert "ECS would roll it back after 15 min" in refused.stderr
+    assert account.client("ecs").list_task_definitions(familyPrefix="acme-web") \
+        ["taskDefinitionArns"] == families["taskDefinitionArns"], "nothing registered"
+    service = live(account)
+    assert service is not None
+    assert image_of(account, str(service["taskDefinition"])) == v1
+    rolling = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--no-wait",
+                       "--strategy", "rolling", build="web/main")
+    assert rolling.returncode == 0, "a rolling deploy has no hook to leave unanswered"
+
+
+def test_the_first_deployment_of_a_progressive_service_answers_its_hook(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    path = tmp_path / "dockyard.yml"
+    path.write_text(path.read_text().replace(
+        "      strategy: rolling",
+        f"      strategy: blue-green\n      smoke_test: {json.dumps(SMOKE_OK)}", 1))
+    done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
+    assert done.returncode == 0, done.stderr
+    v1 = f"{REGISTRY}/acme/web@{push(account, 'v1')}"
+    first = dockyard("deploy", "web", "--image", v1, build="web/main")
+    assert first.returncode == 0, first.stderr
+    assert "POST_TEST_TRAFFIC_SHIFT" in first.stderr, "followed stage by stage"
+    assert "smoke test passed" in first.stderr, "the hook ECS paused at was answered"
+    assert "outcome      completed" in first.stdout
+    (entry,) = account.client("ecs").list_service_deployments(
+        cluster="acme", service="web")["serviceDeployments"]
+    assert entry["status"] == "SUCCESSFUL"
+    assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}
 
 
 def test_a_progressive_deploy_on_a_rolling_stack_is_refused_before_anything_changes(

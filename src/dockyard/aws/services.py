@@ -155,6 +155,13 @@ class Services:
         found = raw.get("serviceDeployments") or []
         return service_deployment(found[0]) if found else None
 
+    def revision_task_definition(self, revision_arn: str) -> str:
+        """The task definition a service revision runs ("" when ECS does not know it yet)."""
+        with translated("describe the service revision"):
+            raw = self._client.describe_service_revisions(serviceRevisionArns=[revision_arn])
+        found = raw.get("serviceRevisions") or []
+        return str(found[0].get("taskDefinition", "")) if found else ""
+
     def continue_deployment(self, arn: str, hook_id: str, action: str) -> None:
         """Continue (``CONTINUE``) or roll back (``ROLLBACK``) a deployment paused at a hook."""
         with translated(f"{action.lower()} the paused deployment"):
@@ -257,6 +264,8 @@ class ServiceDeployment:
     paused: list[PausedHook] = field(default_factory=list)
     running: int = 0
     requested: int = 0
+    strategy: str = ""  # ROLLING, BLUE_GREEN, CANARY, LINEAR (deploymentConfiguration)
+    revision: str = ""  # the target service revision's ARN
 
     @property
     def finished(self) -> bool:
@@ -277,7 +286,9 @@ def service_deployment(raw: dict[str, Any]) -> ServiceDeployment:
         paused=[PausedHook(h.get("hookId", ""), h.get("expiresAt"))
                 for h in raw.get("lifecycleHookDetails") or []
                 if h.get("targetType") == "PAUSE" and h.get("status") == "AWAITING_ACTION"],
-        running=target.get("runningTaskCount", 0), requested=target.get("requestedTaskCount", 0))
+        running=target.get("runningTaskCount", 0), requested=target.get("requestedTaskCount", 0),
+        strategy=(raw.get("deploymentConfiguration") or {}).get("strategy") or "",
+        revision=target.get("arn", ""))
 
 
 

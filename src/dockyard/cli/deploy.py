@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from dockyard.deploy.stages import SmokeTest
 
 _WAIT_HELP = "Wait for the deployment's outcome (--no-wait returns once it started)."
-_TIMEOUT_HELP = "Stop waiting after this long, like 15m (the deployment goes on)."
+_TIMEOUT_HELP = ("Stop waiting after this long, like 45m (the deployment goes on; exit 124). "
+                 "Default: as long as the app's strategy can take (its start, smoke test, "
+                 "bakes, from dockyard.yml) and 10 min more.")
 
 
 @click.command()
@@ -34,11 +36,11 @@ _TIMEOUT_HELP = "Stop waiting after this long, like 15m (the deployment goes on)
                                  "blue-green, canary and linear need the app stack to have "
                                  "been deployed with one of them.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help=_WAIT_HELP)
-@click.option("--timeout", default="15m", show_default=True, metavar="DURATION",
-              help=_TIMEOUT_HELP)
+@click.option("--timeout", default=None, metavar="DURATION", help=_TIMEOUT_HELP)
 @events_option
 @common_options
-def deploy(app: str, image: str, strategy: Strategy | None, wait: bool, timeout: str) -> int:
+def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
+           timeout: str | None) -> int:
     """Roll APP's service to an image, pinned by digest, and wait for the outcome.
 
     Registers a task definition revision from dockyard.yml (port, size, env, secrets by
@@ -50,14 +52,14 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool, timeout:
     With blue-green, canary or linear, each stage is reported as ECS reaches it (scale-up,
     test traffic, production traffic with its percentage, bake, clean-up); a smoke test set
     in dockyard.yml runs as a one-off task against the test endpoint before production
-    traffic moves, and a failing one rolls the deployment back (exit 4). A --timeout needs
-    room for the bake times.
+    traffic moves, and a failing one rolls the deployment back (exit 4). Without --timeout,
+    deploy waits as long as the strategy's stages can take, and says how long.
     """
     from dockyard.deploy.image import pin_image
-    from dockyard.rules import parse_duration
 
     wired = wiring()
-    seconds = parse_duration(timeout)
+    seconds = _wait(wired, app, timeout, strategy, wait=wait)
+    _refuse_unanswered_smoke(wired, app, strategy, wait=wait)
     wired.act_for_app(app, "deploy", seconds)
     target = app_target(wired, app)
     pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
@@ -71,25 +73,70 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool, timeout:
 @click.command()
 @click.argument("app")
 @click.option("--wait/--no-wait", default=True, show_default=True, help=_WAIT_HELP)
-@click.option("--timeout", default="15m", show_default=True, metavar="DURATION",
-              help=_TIMEOUT_HELP)
+@click.option("--timeout", default=None, metavar="DURATION", help=_TIMEOUT_HELP)
 @events_option
 @common_options
-def rollback(app: str, wait: bool, timeout: str) -> int:
+def rollback(app: str, wait: bool, timeout: str | None) -> int:
     """Roll APP back to the task definition of its last completed deployment.
 
     "Completed" is ECS's own record of deployments that succeeded, so a revision that was
     registered but never ran, or whose deployment was rolled back, is skipped. Same wait and
     exit codes as deploy.
     """
-    from dockyard.rules import parse_duration
-
     wired = wiring()
-    seconds = parse_duration(timeout)
+    seconds = _wait(wired, app, timeout, None, wait=wait)
     wired.act_for_app(app, "rollback", seconds)
     target = app_target(wired, app)
     return _waited(wired, app, lambda: _deployer(wired).rollback(
         target, wait=wait, timeout=seconds))
+
+
+def _wait(wired: Wiring, app: str, timeout: str | None, strategy: Strategy | None, *,
+          wait: bool) -> float:
+    """How long to wait for the deployment: --timeout, or what the strategy needs (said)."""
+    from dockyard.deploy.targets import check_app
+    from dockyard.deploy.timing import WAIT_MARGIN_MINUTES, deploy_time, wait_seconds
+    from dockyard.rules import parse_duration
+
+    if timeout is not None:
+        return parse_duration(timeout)
+    check_app(wired.cfg, app)
+    settings = wired.cfg.apps[app]
+    seconds = wait_seconds(settings, strategy)
+    if wait:
+        length = deploy_time(settings, strategy)
+        wired.progress.note("deploy", f"waiting up to {seconds / 60:g} min: a {length.strategy} "
+                                      f"deploy of {app} takes up to {length.minutes:g} "
+                                      f"({length.parts()}), and {WAIT_MARGIN_MINUTES} to spare")
+    return seconds
+
+
+def _refuse_unanswered_smoke(wired: Wiring, app: str, strategy: Strategy | None, *,
+                             wait: bool) -> None:
+    """--no-wait with a smoke test would leave the deployment paused at its hook with nobody to
+    answer, and ECS takes the hook's timeout action, ROLLBACK, after the timeout (ECS
+    Developer Guide, "Lifecycle hooks for Amazon ECS service deployments"): a deploy that
+    exited 0 would be undone. Refused before anything changes."""
+    settings = wired.cfg.apps[app].deploy
+    if wait or not settings.smoke_test or (strategy or settings.strategy) == "rolling":
+        return
+    from dockyard.deploy.definition import SMOKE_HOOK_MARGIN_MINUTES
+    from dockyard.errors import UsageError
+
+    raise UsageError(
+        f"--no-wait: apps.{app}.deploy.smoke_test is set, and the deployment pauses for it "
+        "until dockyard answers; with nobody waiting, ECS would roll it back after "
+        f"{settings.smoke_timeout_minutes + SMOKE_HOOK_MARGIN_MINUTES} min",
+        hint="drop --no-wait: deploy then runs the smoke test and answers the hook (--timeout "
+             f"bounds the wait; `dockyard status {app} --wait` picks up one left running)")
+
+
+def follow_deployment(wired: Wiring, app: str, timeout: str | None) -> int:
+    """``dockyard status APP --wait``: the deployment under way, followed to its verdict."""
+    seconds = _wait(wired, app, timeout, None, wait=True)
+    wired.act_for_app(app, "deploy", seconds)
+    target = app_target(wired, app)
+    return _waited(wired, app, lambda: _deployer(wired).follow(target, timeout=seconds))
 
 
 def app_status(wired: Wiring, app: str) -> int:

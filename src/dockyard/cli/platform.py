@@ -185,22 +185,36 @@ def _app_drift(wired: Wiring) -> dict[str, list[FieldChange]]:
 
 @click.command()
 @click.argument("app", required=False)
+@click.option("--wait", is_flag=True,
+              help="With APP: follow its deployment under way to its end, and exit as deploy "
+                   "does (0 completed, 4 rolled back, 124 still running at --timeout).")
+@click.option("--timeout", default=None, metavar="DURATION",
+              help="With --wait: stop following after this long (default: as long as the "
+                   "app's strategy can take, and 10 min more).")
+@events_option
 @common_options
-def status(app: str | None) -> int:
+def status(app: str | None, wait: bool, timeout: str | None) -> int:
     """Show each stack's state, the platform's URLs and the data it keeps.
 
-    With APP: that app's service, its deployments (with their rollout states), its running
-    tasks and recent events.
+    With APP: that app's service, its deployments (with their rollout states), a deployment
+    under way with its stage and traffic, its running tasks and recent events. With APP
+    --wait: follow that deployment to its end (after a deploy that stopped waiting, or
+    --no-wait), running the smoke test if the deployment pauses for it.
     """
     from dockyard.stacks.inventory import status as inventory
     from dockyard.ui.stacks import status_document, status_text
 
+    if app is None and (wait or timeout is not None):
+        raise UsageError("--wait and --timeout follow an app's deployment: give APP, as in "
+                         "`dockyard status web --wait`")
+    if timeout is not None and not wait:
+        raise UsageError("--timeout needs --wait")
     wired = wiring()
     console = wired.console
     if app is not None:
-        from dockyard.cli.deploy import app_status
+        from dockyard.cli.deploy import app_status, follow_deployment
 
-        return app_status(wired, app)
+        return follow_deployment(wired, app, timeout) if wait else app_status(wired, app)
     platform = _platform(wired, wired.progress)
     result = inventory(platform, wired.stacks, wired.retained)
     if wired.output == "json":

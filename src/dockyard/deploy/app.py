@@ -9,22 +9,28 @@ from typing import Any, Literal, Protocol
 
 from dockyard.aws.ecs import TaskState
 from dockyard.aws.errors import AwsPreconditionError
-from dockyard.aws.services import ServiceState
+from dockyard.aws.services import ServiceDeployment, ServiceState
 from dockyard.config.models import Config, Strategy
 from dockyard.deploy.definition import (
+    ECS_STRATEGY,
     AppTarget,
     check_strategy,
     create_request,
     task_definition,
     update_request,
 )
-from dockyard.deploy.rollout import RolloutOutcome, RolloutWatch
+from dockyard.deploy.rollout import POLL_SECONDS, VISIBLE_WITHIN, RolloutOutcome, RolloutWatch
 from dockyard.deploy.stages import SmokeTest, StageWatch
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import short_arn
+from dockyard.polling import Poll, poll_until
 from dockyard.progress import Progress
 
-Action = Literal["deploy", "rollback"]
+Action = Literal["deploy", "rollback", "follow"]
+PROGRESSIVE_STRATEGIES = ("BLUE_GREEN", "CANARY", "LINEAR")
+# How often, and how far apart, ``follow`` reads a service that shows nothing under way.
+SETTLE_READS = 3
+SETTLE_SECONDS = 2.0
 
 
 class ServiceApi(Protocol):
@@ -38,6 +44,8 @@ class ServiceApi(Protocol):
     def update(self, request: dict[str, Any]) -> ServiceState: ...
     def completed_task_definitions(self, cluster: str, service: str) -> list[str]: ...
     def image_of(self, task_definition: str) -> str: ...
+    def service_deployment(self, arn: str) -> ServiceDeployment | None: ...
+    def revision_task_definition(self, revision_arn: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,63 @@ class AppDeployer:
         return self._follow("rollback", target, state, previous, before, wait=wait,
                             timeout=timeout, strategy=strategy)
 
+    def follow(self, target: AppTarget, *, timeout: float) -> DeployResult:
+        """Follow the app's deployment under way (one a deploy started, then stopped waiting
+        for) to its end, with the same verdict and the smoke test where it pauses for it; a
+        deployment that has already ended gets its verdict at once."""
+        state = self.services.describe(target.cluster, target.app)
+        for _ in range(SETTLE_READS):
+            # Right after a deploy, reads may still show the deployment before it (ECS API
+            # Reference, "Eventual consistency"): a finished one is read again before it counts.
+            if state is not None and any(d.rollout_state == "IN_PROGRESS"
+                                         for d in state.deployments):
+                break
+            self.watch.clock.sleep(SETTLE_SECONDS)
+            state = self.services.describe(target.cluster, target.app)
+        if state is None or state.primary is None:
+            raise AwsPreconditionError(f"{target.app} is not deployed: there is no service "
+                                       f"{target.app} in {short_arn(target.cluster)}",
+                                       hint=f"dockyard deploy {target.app} --image REF")
+        primary = state.primary
+        current = self.services.service_deployment(state.current_deployment) \
+            if state.current_deployment and self.stages is not None else None
+        strategy = current.strategy if current is not None else ""
+        deployment_id, task_definition = primary.deployment_id, primary.task_definition
+        if current is not None and current.finished and current.revision:
+            # It ended (perhaps rolled back, and the service runs the revision before it): the
+            # verdict is the service deployment's, about the revision it deployed.
+            task_definition = self.services.revision_task_definition(current.revision) or \
+                task_definition
+            deployment_id = short_arn(current.arn)
+        self.progress.note("deploy", f"following deployment {deployment_id} of "
+                                     f"{target.app} ({short_arn(task_definition)})")
+        if current is not None and self.stages is not None and \
+                (current.finished or strategy in PROGRESSIVE_STRATEGIES):
+            smoke = None
+            if self.smoke is not None and self.cfg.apps[target.app].deploy.smoke_test and \
+                    not current.finished:
+                smoke = self.smoke(target, self.services.image_of(task_definition))
+            outcome = self.stages.watch(target.cluster, target.app, deployment_id,
+                                        task_definition, timeout,
+                                        deployment_arn=current.arn, smoke=smoke)
+        else:
+            outcome = self.watch.watch(target.cluster, target.app, deployment_id,
+                                       task_definition, timeout,
+                                       known_events=[e.event_id for e in state.events])
+        return DeployResult("follow", target.app, target.url, task_definition, deployment_id,
+                            created=False, outcome=outcome,
+                            strategy=_strategy_name(strategy))
+
+    def _until_visible(self, target: AppTarget) -> None:
+        """Wait until DescribeServices shows a service just created (it is eventually
+        consistent: ECS API Reference, "Eventual consistency"), so that the next command
+        updates it rather than creating it again. The deployment was followed through
+        DescribeServiceDeployments, which does not tell."""
+        poll_until(lambda: self.services.describe(target.cluster, target.app),
+                   lambda state: state is not None,
+                   Poll(f"the service {target.app} to show", POLL_SECONDS, VISIBLE_WITHIN,
+                        first=1.0), self.watch.clock)
+
     def _follow(self, action: Action, target: AppTarget, state: ServiceState, arn: str,
                 before: ServiceState | None, *, wait: bool, timeout: float,
                 image: str = "", strategy: Strategy = "rolling") -> DeployResult:
@@ -137,9 +202,10 @@ class AppDeployer:
                               created=before is None, image=image, strategy=strategy)
         if not wait:
             return result
-        # A new service's first deployment has no old revision to move traffic from: its
-        # tasks start and it completes as a rolling one does.
-        if strategy != "rolling" and before is not None and self.stages is not None:
+        # A new service's first deployment has no old revision to move traffic from, but ECS
+        # may still take it through the lifecycle stages and pause at the smoke test's hook
+        # (hashicorp/terraform-provider-aws#43434): it is followed, and answered, the same way.
+        if strategy != "rolling" and self.stages is not None:
             self.progress.note("deploy", f"{strategy} deployment: following it stage by stage")
             smoke = None
             if self.smoke is not None and self.cfg.apps[target.app].deploy.smoke_test:
@@ -150,6 +216,8 @@ class AppDeployer:
                 deployment_arn=state.current_deployment
                 if state.current_deployment != previous else "",
                 previous_arn=previous, smoke=smoke)
+            if before is None and outcome.verdict == "completed":
+                self._until_visible(target)
         else:
             known = [e.event_id for e in (before.events if before else [])]
             outcome = self.watch.watch(target.cluster, target.app, ours.deployment_id, arn,
@@ -158,3 +226,8 @@ class AppDeployer:
                             created=before is None, image=image, outcome=outcome,
                             strategy=strategy)
 
+
+
+def _strategy_name(ecs: str) -> Strategy:
+    """dockyard's name of an ECS deployment strategy."""
+    return next((ours for ours, theirs in ECS_STRATEGY.items() if theirs == ecs), "rolling")

@@ -88,8 +88,8 @@ def target_from_outputs(cfg: Config, app: str, builder: dict[str, str],
         infrastructure_role=app_outputs.get(Out.INFRASTRUCTURE_ROLE_ARN, ""))
 
 
-ECS_STRATEGY = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN", "canary": "CANARY",
-                "linear": "LINEAR"}
+ECS_STRATEGY: dict[Strategy, str] = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN",
+                                     "canary": "CANARY", "linear": "LINEAR"}
 # ECS waits this much longer than the smoke test's own timeout at the paused stage before it
 # rolls the deployment back by itself (a dockyard that died mid-deploy leaves no deployment
 # paused for the 24 hours ECS would wait by default).

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dockyard.config.models import App, Config
+from dockyard.deploy.timing import deploy_time
 from dockyard.names import internal_namespace
 from dockyard.templates.placement import assign_public_ip
 
@@ -29,9 +30,6 @@ SECRET_MONTH = 0.40
 ALARM_METRIC_MONTH = 0.10  # a standard-resolution alarm, per metric it reads (metric math: each)
 HOSTED_ZONE_MONTH = 0.50  # the private zone behind the Cloud Map namespace agents use
 
-# A progressive deploy's new revision starts, passes its health checks and gets test traffic
-# in about this long before production traffic moves (and the smoke test runs).
-PROGRESSIVE_START_MINUTES = 5
 
 # JENKINS_HOME of a small team after a few months: configuration, build records, logs.
 ASSUMED_JENKINS_HOME_GB = 10
@@ -120,16 +118,9 @@ def estimate(cfg: Config) -> CostEstimate:
 
 def progressive_minutes(app: App) -> float:
     """How long a deploy of ``app`` runs both revisions: start and test, the traffic moves
-    (the canary's bake, or each linear step's), then the final bake."""
-    deploy = app.deploy
-    shifting = 0.0
-    if deploy.strategy == "canary":
-        shifting = deploy.canary_bake_minutes
-    elif deploy.strategy == "linear":
-        steps = -(-100 // deploy.step_percent)  # ceil: the last step may be smaller
-        shifting = (steps - 1) * deploy.step_bake_minutes
-    smoke = deploy.smoke_timeout_minutes / 2 if deploy.smoke_test else 0  # a typical run
-    return PROGRESSIVE_START_MINUTES + smoke + shifting + deploy.bake_minutes
+    (the canary's bake, or each linear step's), then the final bake (a typical smoke test
+    takes half its timeout)."""
+    return deploy_time(app, smoke="typical").minutes
 
 
 def _deploy_example(name: str, app: App, public_ip: bool) -> CostLine:

@@ -59,11 +59,13 @@ def failure_message(result: DeployResult) -> tuple[str, str]:
     """The error line and hint for a deploy or rollback that did not complete."""
     outcome = result.outcome
     assert outcome is not None
-    what = f"{result.action} of {result.app} ({short_arn(result.task_definition)})"
+    action = "deployment" if result.action == "follow" else result.action
+    what = f"{action} of {result.app} ({short_arn(result.task_definition)})"
     if outcome.verdict == "timed_out":
         return (f"{what} did not finish: {outcome.reason}",
-                f"ECS goes on with deployment {result.deployment_id} and its circuit breaker "
-                f"still decides; dockyard status {result.app} shows where it stands")
+                f"ECS goes on with deployment {result.deployment_id}; `dockyard status "
+                f"{result.app}` shows where it stands, `dockyard status {result.app} --wait` "
+                "follows it to its end")
     if outcome.restored:
         back = f"ECS rolls the service back to {short_arn(outcome.restored)}"
     elif result.created:

@@ -3,9 +3,10 @@
 // it is still running at the timeout (exit 124), with dockyard's message.
 //
 //   dockyardDeploy('web', image)
-//   def result = dockyardDeploy('web', image, timeout: '20m')   // result.url, result.revision
+//   def result = dockyardDeploy('web', image, timeout: '50m')   // result.url, result.revision
 //
-// Options: timeout ('15m'), config ('dockyard.yml').
+// Options: timeout (default: as long as the app's strategy can take, from dockyard.yml: its
+// start, smoke test and bakes, and 10 minutes more), config ('dockyard.yml').
 
 def call(Map options = [:], String app, String image) {
     if (!app || !image) {
