@@ -512,9 +512,37 @@ def _check_strategy(backend: Any, service: Any) -> None:
             raise InvalidParameterException(
                 f"advancedConfiguration.{missing[0]} is required for the {strategy} deployment "
                 "strategy.")
-        if not any(role.arn == advanced["roleArn"] for role in roles):
+        role = next((role for role in roles if role.arn == advanced["roleArn"]), None)
+        if role is None:
             raise InvalidParameterException(
                 f"Unable to assume role {advanced['roleArn']}: it does not exist.")
+        if not _ecs_may_assume(role.assume_role_policy_document):
+            raise InvalidParameterException(
+                f"Amazon ECS was unable to assume role {advanced['roleArn']}: its trust policy "
+                "does not allow ecs.amazonaws.com sts:AssumeRole without conditions.")
+
+
+def _ecs_may_assume(document: Any) -> bool:
+    """Whether ECS can assume an infrastructure role with this trust policy. AWS documents the
+    trust as ecs.amazonaws.com, sts:AssumeRole and no condition (ECS Developer Guide, "Amazon
+    ECS infrastructure IAM role for load balancers"); it does not document which condition
+    keys ECS sends, so a statement with a condition is not counted on."""
+    text = document if isinstance(document, str) else json.dumps(document)
+    try:
+        statements = json.loads(text).get("Statement", [])
+    except ValueError:
+        from urllib.parse import unquote
+
+        statements = json.loads(unquote(text)).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principals = (statement.get("Principal") or {}).get("Service", [])
+        actions = statement.get("Action", [])
+        principals = [principals] if isinstance(principals, str) else principals
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") == "Allow" and "ecs.amazonaws.com" in principals and \
+                "sts:AssumeRole" in actions and not statement.get("Condition"):
+            return True
+    return False
 
 
 def _begin_stages(service: Any, entry: dict[str, Any], strategy: str, *,

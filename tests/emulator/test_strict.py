@@ -501,3 +501,51 @@ def test_the_emulator_stops_at_once_when_its_port_is_busy() -> None:
                               capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert f"port {port} is in use" in done.stderr
+
+
+@pytest.mark.parametrize(("trust", "refused"), [
+    ({"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"},
+      "Action": "sts:AssumeRole"}, False),
+    ({"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"},
+      "Action": "sts:AssumeRole",
+      "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}, True),
+    ({"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+      "Action": "sts:AssumeRole"}, True),
+])
+def test_a_progressive_service_needs_an_infrastructure_role_ecs_can_assume(
+        quiet: StrictAccount, trust: dict[str, Any], refused: bool) -> None:
+    """AWS documents the infrastructure role's trust as ecs.amazonaws.com, sts:AssumeRole and
+    no condition; a condition ECS is not documented to satisfy is not counted on."""
+    definition = _cluster_and_definition(quiet)
+    iam, elb, ec2 = (inspector(quiet, s) for s in ("iam", "elbv2", "ec2"))
+    arn = iam.create_role(RoleName="infra", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [trust]}))["Role"]["Arn"]
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    balancer = elb.create_load_balancer(Name="lb", Subnets=subnets)["LoadBalancers"][0]
+    blue, green = (elb.create_target_group(Name=n, Protocol="HTTP", Port=80, VpcId=vpc,
+                                           TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+                   for n in ("blue", "green"))
+    listener = elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP",
+                                   Port=80, DefaultActions=[{"Type": "forward",
+                                                             "TargetGroupArn": blue}])
+    rule = elb.create_rule(ListenerArn=listener["Listeners"][0]["ListenerArn"], Priority=1,
+                           Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+                           Actions=[{"Type": "forward", "TargetGroupArn": blue}])
+    request = dict(
+        cluster="acme", serviceName="web", taskDefinition=definition, desiredCount=1,
+        launchType="FARGATE",
+        deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1},
+        loadBalancers=[{"targetGroupArn": blue, "containerName": "app", "containerPort": 80,
+                        "advancedConfiguration": {
+                            "alternateTargetGroupArn": green, "roleArn": arn,
+                            "productionListenerRule": rule["Rules"][0]["RuleArn"]}}])
+    ecs = inspector(quiet, "ecs")
+    if not refused:
+        assert ecs.create_service(**request)["service"]["serviceName"] == "web"
+        return
+    with pytest.raises(ClientError) as err:
+        ecs.create_service(**request)
+    assert code(err) == "InvalidParameterException"
+    assert "unable to assume role" in str(err.value)
+    assert ecs.list_services(cluster="acme")["serviceArns"] == [], "nothing was created"

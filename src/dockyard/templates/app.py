@@ -27,7 +27,7 @@ from dockyard.templates.policies import (
     allow,
     ecr_pull_statements,
     ecr_repository_arn,
-    ecs_tasks_trust,
+    ecs_infrastructure_trust,
     logs_write_statement,
     policy,
     task_role,
@@ -204,7 +204,7 @@ def _progressive(t: Any, cfg: Config, app_name: str,
         "InfrastructureRole",
         Description=f"dockyard {cfg.name}: lets ECS move {app_name}'s traffic between its "
                     "target groups during a deployment",
-        AssumeRolePolicyDocument=ecs_tasks_trust("ecs.amazonaws.com"),
+        AssumeRolePolicyDocument=ecs_infrastructure_trust(),
         Policies=[tp_iam.Policy(PolicyName="load-balancing", PolicyDocument=policy(
             allow(["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
                    "elasticloadbalancing:DescribeTargetGroups",

@@ -34,15 +34,27 @@ def deny(actions: list[str], resources: list[Any], sid: str) -> iam.Statement:
                          Resource=resources, Sid=sid)
 
 
-def ecs_tasks_trust(service: str = "ecs-tasks.amazonaws.com") -> iam.PolicyDocument:
-    """Trust for ECS tasks (or, with ``ecs.amazonaws.com``, ECS itself) acting for this account
-    only (the confused-deputy guard ECS supports)."""
+def ecs_tasks_trust() -> iam.PolicyDocument:
+    """Trust for ECS tasks acting for this account only (the confused-deputy guard ECS supports
+    for task roles)."""
     return policy(iam.Statement(
         Effect=iam.Allow,
-        Principal=iam.Principal("Service", service),
+        Principal=iam.Principal("Service", "ecs-tasks.amazonaws.com"),
         Action=[iam.Action("sts", "AssumeRole")],
         Condition=iam.Condition(iam.StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
     ))
+
+
+def ecs_infrastructure_trust() -> iam.PolicyDocument:
+    """Trust for ECS's infrastructure role for load balancers, exactly as AWS documents it (ECS
+    Developer Guide, "Amazon ECS infrastructure IAM role for load balancers": the service
+    principal ``ecs.amazonaws.com``, sts:AssumeRole, no condition). AWS does not document that
+    ECS sends aws:SourceAccount when it assumes this role; a condition on it could refuse ECS
+    at the first traffic shift of every progressive deploy."""
+    return policy(iam.Statement(
+        Sid="AllowAccessToECSForInfrastructureManagement", Effect=iam.Allow,
+        Principal=iam.Principal("Service", "ecs.amazonaws.com"),
+        Action=[iam.Action("sts", "AssumeRole")]))
 
 
 def web_identity_trust(provider: Any, issuer: str, audience: str, *,
