@@ -33,7 +33,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 
 
 def patch_moto() -> None:
-    """Make change-set executions refresh stack outputs (moto leaves them empty), let ECS
+    """Make change-set executions refresh stack outputs and parameters (moto leaves them as
+    they were), let ECS
     deployments roll (see fake_ecs.py), and create the resource types moto's CloudFormation
     skips (see strict/cfn_models.py)."""
     from moto.cloudformation import models
@@ -51,6 +52,12 @@ def patch_moto() -> None:
 
         original(self)
         self.stack.template_dict = self.template_dict
+        # The stack now has the change set's parameter values (CloudFormation API Reference,
+        # ExecuteChangeSet: the stack is updated "using the input information that was
+        # provided when the specified change set was created"); moto keeps the first ones, so
+        # every later identical change set looked like a change.
+        if self.parameters:
+            self.stack.parameters = self.parameters
         self.stack.output_map = self.stack._create_output_map()
         if self.change_set_type != "CREATE":
             self.stack.last_updated_time = utcnow()

@@ -185,8 +185,35 @@ def test_the_docs_table_names_every_limit_with_its_value() -> None:
                   f"{limits.ACM_DOMAIN_CHARACTERS} characters",
                   f"{limits.HOST_HEADER_CHARACTERS} characters",
                   f"{limits.MAX_ALLOWED_CIDRS} IPv4", f"| {limits.MAX_APPS} |",
+                  f"| {limits.LISTENER_RULES} |", f"| {limits.TARGET_GROUPS} |",
                   f"{limits.HEALTH_CHECK_PATH_CHARACTERS:,} characters",
                   f"{limits.ENV_BYTES:,} bytes", f"{limits.TEMPLATE_BODY_BYTES:,} bytes",
                   f"{limits.TEMPLATE_COUNTS['Parameters']} parameters",
                   f"{limits.YAML_ALIASES} |", f"{limits.YAML_NODES:,} |", "1 MiB"):
         assert value in table, value
+
+
+def with_canaries(count: int) -> str:
+    apps = "".join(f"  app{i:03d}:\n    port: 8080\n    deploy:\n      strategy: canary\n"
+                   for i in range(count))
+    return example_text(("apps:\n  web:", f"apps:\n{apps}  web:"))
+
+
+def test_progressive_apps_are_bounded_by_the_load_balancers_rules(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Jenkins' 2 rules, the example's rolling web 1, each canary 2 (host and test rule).
+    most = (limits.LISTENER_RULES - 2 - 1) // 2
+    parse_config(with_canaries(most), "dockyard.yml")
+    message = refused(with_canaries(most + 1))
+    rules = 2 + 1 + 2 * (most + 1)
+    assert f"apps: the load balancer would carry {rules} listener rules" in message
+    assert f"the {most + 1} progressive apps (app000, app001, app002, app003, app004 and " \
+           f"{most + 1 - 5} more) have two each" in message
+    assert f"takes {limits.LISTENER_RULES}" in message
+    path = tmp_path / "dockyard.yml"
+    path.write_text(with_canaries(most + 1))
+    code = main(["plan", "--config", str(path), "--no-lint", "--out", str(tmp_path / "out")])
+    assert code == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert f"{rules} listener rules" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists(), "nothing was written"

@@ -221,3 +221,21 @@ def test_a_progressive_deploy_on_a_rolling_stack_is_refused_before_anything_chan
     assert live(account) is None, "no service was created"
     families = account.client("ecs").list_task_definitions(familyPrefix="acme-web")
     assert families["taskDefinitionArns"] == [], "no revision was registered"
+
+
+def test_diff_settles_after_a_progressive_deploy(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    _progressive(dockyard, account, tmp_path, smoke=None)
+    v2 = push(account, "v2")
+    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", build="web/main")
+    assert done.returncode == 0, done.stderr
+    up = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
+    assert up.returncode == 0, up.stderr
+    # ECS moved the rules' weights; `up` carried them into the stack's parameters; after
+    # that, nothing is left to change (CloudFormation: the executed change set's parameters
+    # are the stack's). The jenkins stack is not deployed in this test.
+    diff = dockyard("diff", "--output", "json")
+    stacks = {s["key"]: s for s in json.loads(diff.stdout)["stacks"]}
+    assert {k: s["action"] for k, s in stacks.items()} == {
+        "builder": "none", "edge": "none", "jenkins": "create", "app-web": "none"}
+    assert json.loads(diff.stdout)["apps"] == [{"app": "web", "changes": []}]

@@ -33,6 +33,8 @@ ACM_DOMAIN_CHARACTERS = 64
 # Load Balancers": 100 rules per load balancer, not counting default rules) ---------------------
 HOST_HEADER_CHARACTERS = 128
 LISTENER_RULES = 100
+# "Quotas for your Application Load Balancers": target groups per Application Load Balancer.
+TARGET_GROUPS = 100
 HEALTH_CHECK_PATH_CHARACTERS = 1024  # "CreateTargetGroup", HealthCheckPath: 1-1024
 # "Quotas for your Application Load Balancers": condition values per rule. A progressive app's
 # test rule spends one on its host and one on the X-Dockyard-Test header; the rest are

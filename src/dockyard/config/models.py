@@ -599,7 +599,28 @@ class Config(Model):
                     raise cross_error(("apps", name), f"its listener rule priority {priority} "
                                       f"clashes with {other}; set apps.{name}.priority")
                 priorities[priority] = name
+        self._check_load_balancer_quotas(len(priorities))
         return self
+
+    def _check_load_balancer_quotas(self, rules: int) -> None:
+        """The shared load balancer's rules and target groups against its quotas: Jenkins has
+        two rules (its host, its OIDC issuer) and one target group; each app one of each; each
+        blue-green, canary or linear app a second of each (the test rule, the alternate
+        group). Past a quota, `up` would fail minutes in, stacks half made."""
+        progressive = [name for name, app in self.apps.items() if app.deploy.progressive]
+        groups = 1 + len(self.apps) + len(progressive)
+        for count, quota, what in ((rules, limits.LISTENER_RULES, "listener rules"),
+                                   (groups, limits.TARGET_GROUPS, "target groups")):
+            if count <= quota:
+                continue
+            shown_apps = ", ".join(progressive[:5]) + (
+                f" and {len(progressive) - 5} more" if len(progressive) > 5 else "")
+            two = f"; the {len(progressive)} progressive apps ({shown_apps}) have two each" \
+                if progressive else ""
+            raise cross_error(("apps",), f"the load balancer would carry {count} {what} "
+                              f"(Jenkins' and {len(self.apps)} apps'{two}); an Application "
+                              f"Load Balancer takes {quota} (Elastic Load Balancing quotas): "
+                              "deploy fewer apps on it, or some of them rolling")
 
     def _rule_priorities(self, name: str, app: App) -> list[int]:
         if not app.deploy.progressive:
