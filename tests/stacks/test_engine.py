@@ -288,3 +288,38 @@ def test_a_delete_failed_stack_is_not_updated() -> None:
         eng.deploy(REQUEST, yes)
     assert "DELETE_FAILED" in caught.value.message
     assert "dockyard down" in (caught.value.hint or "")
+
+
+def test_a_stale_delete_failed_after_the_retry_is_not_its_verdict() -> None:
+    """After the second DeleteStack, DescribeStacks may still show the first DELETE_FAILED;
+    the retry's own outcome is waited for."""
+    api = FakeCloudFormation(stale_reads=2, scripts={"delete acme-edge": [
+        ([("AgentSecurityGroup", "AWS::EC2::SecurityGroup", "DELETE_FAILED",
+           "resource sg-1 has a dependent object")], "DELETE_FAILED")]})
+    api.stacks["acme-edge"] = Stack("acme-edge", "arn:aws:cloudformation:stack/acme-edge",
+                                    "CREATE_COMPLETE")
+    eng, _, _ = engine(api)
+    original = api.delete_stack
+
+    def delete_then_succeed(name: str) -> None:
+        original(name)
+        api.scripts["delete acme-edge"] = [([], "DELETE_IN_PROGRESS"), ([], "DELETE_COMPLETE")]
+
+    api.delete_stack = delete_then_succeed  # type: ignore[method-assign]
+    result = eng.delete("edge", "acme-edge")
+    assert api.calls.count("delete_stack acme-edge") == 2
+    assert result.outcome == Outcome.DELETED, result
+
+
+def test_a_retry_that_fails_again_is_reported_once_its_own_event_is_in() -> None:
+    failed = [([("AgentSecurityGroup", "AWS::EC2::SecurityGroup", "DELETE_FAILED",
+                "resource sg-1 has a dependent object")], "DELETE_FAILED")]
+    api = FakeCloudFormation(stale_reads=2, scripts={"delete acme-edge": failed})
+    api.stacks["acme-edge"] = Stack("acme-edge", "arn:aws:cloudformation:stack/acme-edge",
+                                    "CREATE_COMPLETE")
+    eng, _, _ = engine(api)
+    result = eng.delete("edge", "acme-edge")
+    assert api.calls.count("delete_stack acme-edge") == 2
+    assert result.outcome == Outcome.FAILED
+    assert [e.logical_id for e in result.failures].count("AgentSecurityGroup") == 2, \
+        "both attempts' failures, the retry's read after it happened"

@@ -238,7 +238,7 @@ class Engine:
                 # Often a dependency that clears by itself (network interfaces of tasks that
                 # just stopped): CloudFormation retries the resources that are left.
                 self.reporter.note(name, f"{name} is DELETE_FAILED: deleting it once more")
-                final, more = self._delete_and_wait(final)
+                final, more = self._delete_and_wait(final, retry=True)
                 events += more
             outcome = Outcome.DELETED if final.status == "DELETE_COMPLETE" else Outcome.FAILED
             result = StackResult(key, name, outcome, final.status, final.reason,
@@ -268,11 +268,24 @@ class Engine:
         if created_stack:  # a CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS
             self.api.delete_stack(name)
 
-    def _delete_and_wait(self, stack: Stack) -> tuple[Stack, list[StackEvent]]:
+    def _delete_and_wait(self, stack: Stack, *, retry: bool = False
+                         ) -> tuple[Stack, list[StackEvent]]:
+        """Delete and wait for the deletion to settle. A ``retry`` of a DELETE_FAILED stack
+        settles only on a status that follows it: DescribeStacks may still show the failure
+        before it (eventual consistency), so DELETE_FAILED counts once the stack's own event
+        for this attempt is recorded."""
         seen = {e.event_id for e in self.api.events_since(stack.stack_id, set())}
         self.api.delete_stack(stack.name)
+        events: list[StackEvent] = []
+
+        def settled(found: Stack) -> bool:
+            if not retry or found.status != "DELETE_FAILED":
+                return deleted(found)
+            return any(e.logical_id == stack.name and e.status == "DELETE_FAILED"
+                       for e in events)
         try:
-            return self._wait(stack.stack_id, seen, self.timing.operation, deleted, gone_ok=True)
+            return self._wait(stack.stack_id, seen, self.timing.operation, settled,
+                              gone_ok=True, events=events)
         except KeyboardInterrupt:
             raise Cancelled(f"stopped watching; CloudFormation goes on deleting {stack.name}",
                                  hint="a deletion cannot be cancelled; `dockyard status` shows "
@@ -317,9 +330,12 @@ class Engine:
             state = f", now {final.status}" if final else ""
             raise Cancelled(f"cancelled the update of {name}{state}") from None
 
-    def _wait(self, stack_id: str, seen: set[str], poll: Poll, accept: Accept,
-              gone_ok: bool = False) -> tuple[Stack, list[StackEvent]]:
-        events: list[StackEvent] = []
+    def _wait(self, stack_id: str, seen: set[str], poll: Poll, accept: Accept, *,
+              gone_ok: bool = False, events: list[StackEvent] | None = None
+              ) -> tuple[Stack, list[StackEvent]]:
+        """Poll until ``accept`` holds, reporting new events (collected in ``events``, which
+        ``accept`` may read)."""
+        events = [] if events is None else events
 
         def fetch() -> Stack:
             # Status first, then events: every event that led to this status is already
