@@ -206,7 +206,10 @@ class FakeKaniko:
                               "already exists"])
                 code = 1
                 return
-            env = {e["name"]: e["value"] for e in container.get("environment", [])}
+            # A container override's environment adds to (and wins over) the definition's
+            # (ECS API Reference, ContainerOverride.environment).
+            env = {e["name"]: e["value"] for e in [*container.get("environment", []),
+                                                   *(overrides.get("environment") or [])]}
             code = _play(command, logger, lambda: task.desired_status == "STOPPED", env)
         except Exception as err:  # a bug in the player: said in the task's stop reason
             task.stopped_reason = f"fake one-off task: {err!r}"

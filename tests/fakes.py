@@ -211,6 +211,7 @@ class FakeAccount:
         self.keys = ["token", "username", "webhook_secret"] if secret_keys is None \
             else secret_keys
         self.weights: dict[tuple[str, str], dict[str, int]] = {}
+        self.test_headers: dict[str, str] = {}
 
     def identity(self) -> Identity:
         return Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/dev")
@@ -226,6 +227,9 @@ class FakeAccount:
 
     def forward_weights(self, stack: str, rule: str) -> dict[str, int]:
         return self.weights.get((stack, rule), {})
+
+    def test_header(self, stack: str, rule: str) -> str:
+        return self.test_headers.get(stack, "")
 
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone:
         if not self.zone:

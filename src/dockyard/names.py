@@ -34,6 +34,15 @@ BUILD_STREAM_PREFIX = "build"
 # The header that sends a request to a progressive app's new revision during a deployment (its
 # value is the app's name); only edge.allowed_cidrs get it through.
 TEST_HEADER = "X-Dockyard-Test"
+# The value the test rule wants: 40 random hex digits (``new_test_header_value``).
+TEST_HEADER_PATTERN = "[0-9a-f]{40}"
+
+
+def new_test_header_value() -> str:
+    """A fresh, unguessable value for a test rule's header."""
+    import secrets
+
+    return secrets.token_hex(20)
 
 
 class Out:
@@ -85,6 +94,7 @@ class Out:
     ALTERNATE_TARGET_GROUP_ARN = "AlternateTargetGroupArn"
     PRODUCTION_RULE_ARN = "ProductionRuleArn"
     TEST_RULE_ARN = "TestRuleArn"
+    TEST_HEADER_VALUE = "TestHeaderValue"
     INFRASTRUCTURE_ROLE_ARN = "InfrastructureRoleArn"
     ADMIN_SECRET_ARN = "AdminSecretArn"
     FILE_SYSTEM_ID = "FileSystemId"

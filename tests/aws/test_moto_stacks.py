@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from dockyard.config import Config
+from dockyard.names import new_test_header_value
 from dockyard.stacks.platform import first_weight
 from dockyard.templates import Built, Discovered, Input, Retained, render_stacks
 from tests.conftest import CERTIFICATE_ARN, VARIANTS, example_config
@@ -75,6 +76,9 @@ def _account_for(variant: str) -> tuple[Config, dict[str, str]]:
     facts |= {source.fact: first_weight(source.fact) for stack in render_stacks(cfg)
               for source in stack.inputs.values()
               if isinstance(source, Discovered) and source.fact.startswith("forward-weight:")}
+    facts |= {source.fact: new_test_header_value() for stack in render_stacks(cfg)
+              for source in stack.inputs.values()
+              if isinstance(source, Discovered) and source.fact.startswith("test-header:")}
     return cfg, facts
 
 

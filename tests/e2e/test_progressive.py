@@ -239,3 +239,26 @@ def test_diff_settles_after_a_progressive_deploy(
     assert {k: s["action"] for k, s in stacks.items()} == {
         "builder": "none", "edge": "none", "jenkins": "create", "app-web": "none"}
     assert json.loads(diff.stdout)["apps"] == [{"app": "web", "changes": []}]
+
+
+def test_the_test_rule_wants_a_random_header_only_the_smoke_task_is_told(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    _progressive(dockyard, account, tmp_path, smoke="echo header $DOCKYARD_TEST_HEADER; exit 0")
+    outputs = _outputs(account)
+    (rule,) = account.client("elbv2").describe_rules(RuleArns=[outputs["TestRuleArn"]])["Rules"]
+    (values,) = [c["HttpHeaderConfig"]["Values"] for c in rule["Conditions"]
+                 if c["Field"] == "http-header"]
+    (value,) = values
+    assert len(value) == 40 and value != "web", "not a value anyone could guess"
+    v2 = push(account, "v2")
+    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", build="web/main")
+    assert done.returncode == 0, done.stderr
+    assert f"header X-Dockyard-Test: {value}" in done.stderr, "the smoke task was told it"
+    ecs = account.client("ecs")
+    for arn in ecs.list_task_definitions(familyPrefix="acme-web")["taskDefinitionArns"]:
+        definition = json.dumps(ecs.describe_task_definition(taskDefinition=arn))
+        assert value not in definition, f"{arn} would tell it to anyone who reads it"
+    again = dockyard("up", "--yes", "--only", "app-web")
+    assert again.returncode == 0, again.stderr
+    assert _outputs(account)["TestHeaderValue"] == value, "up keeps the live value"
+    assert value not in again.stdout + again.stderr, "and does not print it"

@@ -4,6 +4,7 @@ linear, and canary deployments"), least privilege, and the live weights carried 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from dockyard.config.loading import parse_config
 from dockyard.config.models import app_priority, header_rule_priority
 from dockyard.errors import ConfigError
 from dockyard.planning.cost import estimate, progressive_minutes
+from dockyard.stacks.platform import Platform
 from dockyard.templates import Discovered, render_stacks
 from dockyard.templates.app import forward_weight_fact
 from tests.conftest import bodies, example_config, example_text, resources_of
@@ -40,9 +42,14 @@ def test_a_progressive_app_stack_has_two_target_groups_a_test_rule_and_a_scoped_
         "host-header": {"Field": "host-header",
                         "HostHeaderConfig": {"Values": ["web.example.com"]}},
         "http-header": {"Field": "http-header", "HttpHeaderConfig": {
-            "HttpHeaderName": "X-Dockyard-Test", "Values": ["web"]}},
+            "HttpHeaderName": "X-Dockyard-Test", "Values": [{"Ref": "TestHeaderValue"}]}},
         "source-ip": {"Field": "source-ip", "SourceIpConfig": {
             "Values": ["203.0.113.0/24", "198.51.100.0/24"]}}}
+    # The header's value is no guess (it was the app's name): random, kept from the live rule,
+    # and told to the app's own pipeline role through the stack's output only.
+    header = app["Parameters"]["TestHeaderValue"]
+    assert header["AllowedPattern"] == "[0-9a-f]{40}" and "Default" not in header
+    assert app["Outputs"]["TestHeaderValue"]["Value"] == {"Ref": "TestHeaderValue"}
     for rule in (production, test):
         (action,) = rule["Actions"]
         weights = [(g["TargetGroupArn"]["Ref"], g["Weight"]["Ref"])
@@ -75,6 +82,27 @@ def test_the_rule_weights_are_read_from_the_live_rules_at_up() -> None:
         forward_weight_fact("acme-app-web", "HostRule", "TargetGroup"))
     assert stack.inputs["TestRuleAlternateTargetGroupWeight"] == Discovered(
         forward_weight_fact("acme-app-web", "TestRule", "AlternateTargetGroup"))
+    assert stack.inputs["TestHeaderValue"] == Discovered("test-header:acme-app-web:TestRule")
+
+
+@pytest.mark.parametrize(("live", "kept"), [
+    ("", False),  # a new stack: a new random value
+    ("web", False),  # a stack from before: the guessable name is replaced
+    ("0123456789abcdef0123456789abcdef01234567", True),  # a live value is kept
+])
+def test_up_keeps_the_live_test_header_or_makes_an_unguessable_one(live: str, kept: bool) -> None:
+    from dockyard.stacks.platform import discover
+    from tests.fakes import FakeAccount
+
+    cfg = example_config(*CANARY)
+    account = FakeAccount()
+    account.test_headers["acme-app-web"] = live
+    platform = Platform(cfg, None, account, None)  # type: ignore[arg-type]
+    facts = [discover(platform)["test-header:acme-app-web:TestRule"] for _ in range(2)]
+    assert all(re.fullmatch("[0-9a-f]{40}", value) for value in facts)
+    assert (facts[0] == live) is kept
+    if not kept:
+        assert facts[0] != facts[1], "random each time there is none to keep"
 
 
 def test_a_rolling_app_stack_has_none_of_it() -> None:

@@ -85,6 +85,22 @@ class Account:
                     if g["TargetGroupArn"] in logical}
         return {}
 
+    def test_header(self, stack: str, rule: str) -> str:
+        """The value a deployed test rule wants in its X-Dockyard-Test header ("" when the
+        stack or the rule does not exist yet)."""
+        with translated(f"read the test rule of {stack}",
+                        done_if=("ValidationError", "RuleNotFound")):
+            physical = ""
+            pages = self._cloudformation.get_paginator("list_stack_resources")
+            for page in pages.paginate(StackName=stack):
+                physical = next((r.get("PhysicalResourceId", "") for r in
+                                 page.get("StackResourceSummaries", [])
+                                 if r.get("LogicalResourceId") == rule), physical)
+            if not physical:
+                return ""
+            return test_header_value(self._elb.describe_rules(RuleArns=[physical])["Rules"])
+        return ""
+
     def secret_arn(self, name: str) -> str:
         """The full ARN of a Secrets Manager secret (task definitions need it, not the name)."""
         return secret_arn(self._secrets, name)
@@ -110,3 +126,16 @@ class Account:
                 f"no public Route 53 hosted zone for {domain} in this account",
                 hint="create it (and delegate the domain to it), or fix edge.domain")
         return HostedZone(zone_id=str(public[0]["Id"]).rsplit("/", 1)[-1], name=wanted)
+
+
+def test_header_value(rules: list[dict[str, Any]]) -> str:
+    """The X-Dockyard-Test value a listener rule (DescribeRules) matches ("" without one)."""
+    from dockyard.names import TEST_HEADER
+
+    for rule in rules:
+        for condition in rule.get("Conditions", []):
+            config = condition.get("HttpHeaderConfig") or {}
+            if condition.get("Field") == "http-header" and \
+                    str(config.get("HttpHeaderName", "")).lower() == TEST_HEADER.lower():
+                return str((config.get("Values") or [""])[0])
+    return ""

@@ -89,6 +89,8 @@ class TaskSpec:
     tags: dict[str, str]
     started_by: str = "dockyard"
     task_role: str | None = None  # a RunTask override of the task definition's task role
+    # Added to the container's environment for this task only (ContainerOverride.environment).
+    environment: tuple[tuple[str, str], ...] = ()
 
 
 class Ecs:
@@ -103,6 +105,9 @@ class Ecs:
             "cpu": str(spec.cpu), "memory": str(spec.memory),
             "containerOverrides": [{"name": spec.container, "command": spec.command,
                                     "memory": spec.memory}]}
+        if spec.environment:
+            overrides["containerOverrides"][0]["environment"] = [
+                {"name": k, "value": v} for k, v in spec.environment]
         if spec.storage_gib is not None:
             overrides["ephemeralStorage"] = {"sizeInGiB": spec.storage_gib}
         if spec.task_role is not None:

@@ -202,8 +202,16 @@ def _deployer(wired: Wiring) -> AppDeployer:
 def _smoke_test(wired: Wiring, target: AppTarget, image: str) -> SmokeTest:
     """The app's smoke test: its command as a one-off task of the new image (dockyard run's
     way), told where the test endpoint is."""
+    from dataclasses import replace
+
     from dockyard.builds.task import Runner, StopSignal
-    from dockyard.deploy.oneoff import RUN_STREAM_PREFIX, OneOff, run_one_off, smoke_definition
+    from dockyard.deploy.oneoff import (
+        RUN_STREAM_PREFIX,
+        OneOff,
+        run_one_off,
+        smoke_definition,
+        smoke_environment,
+    )
     from dockyard.deploy.oneoff import task_spec as one_off_spec
 
     settings = wired.cfg.apps[target.app].deploy
@@ -212,8 +220,9 @@ def _smoke_test(wired: Wiring, target: AppTarget, image: str) -> SmokeTest:
     def run() -> tuple[bool, str]:
         arn = wired.services.register(smoke_definition(wired.cfg, target, image))
         app = wired.cfg.apps[target.app]
-        spec = one_off_spec(wired.cfg, target, arn, ["sh", "-c", command], cpu=app.cpu,
-                            memory=app.memory)
+        spec = replace(one_off_spec(wired.cfg, target, arn, ["sh", "-c", command],
+                                    cpu=app.cpu, memory=app.memory),
+                       environment=tuple(smoke_environment(target).items()))
         runner = Runner(tasks=wired.tasks, logs=wired.logs, clock=wired.clock,
                         log_group=target.log_group, container=target.app, stop=StopSignal(),
                         progress=wired.progress, what="smoke test",

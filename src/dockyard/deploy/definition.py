@@ -52,6 +52,7 @@ class AppTarget:
     production_rule: str = ""
     test_rule: str = ""
     infrastructure_role: str = ""
+    test_header_value: str = ""  # what the test rule wants in X-Dockyard-Test
 
     @property
     def account(self) -> str:
@@ -85,7 +86,8 @@ def target_from_outputs(cfg: Config, app: str, builder: dict[str, str],
         alternate_target_group=app_outputs.get(Out.ALTERNATE_TARGET_GROUP_ARN, ""),
         production_rule=app_outputs.get(Out.PRODUCTION_RULE_ARN, ""),
         test_rule=app_outputs.get(Out.TEST_RULE_ARN, ""),
-        infrastructure_role=app_outputs.get(Out.INFRASTRUCTURE_ROLE_ARN, ""))
+        infrastructure_role=app_outputs.get(Out.INFRASTRUCTURE_ROLE_ARN, ""),
+        test_header_value=app_outputs.get(Out.TEST_HEADER_VALUE, ""))
 
 
 ECS_STRATEGY: dict[Strategy, str] = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN",

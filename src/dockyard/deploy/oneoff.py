@@ -72,15 +72,23 @@ def run_definition(cfg: Config, app: str, base: dict[str, Any]) -> dict[str, Any
 
 def smoke_definition(cfg: Config, target: AppTarget, image: str) -> dict[str, Any]:
     """The run-family revision of a deploy's smoke test: the new revision's definition, told
-    where the test endpoint is: $DOCKYARD_TEST_URL (the app's URL) and $DOCKYARD_TEST_HEADER
-    (the header the test listener rule wants, ``X-Dockyard-Test: <app>``)."""
+    where the test endpoint is ($DOCKYARD_TEST_URL, the app's URL). The header the test rule
+    wants is not in it: a task definition is readable for good; see ``smoke_environment``."""
     base = task_definition(cfg, target, image, target.secret_arns)
     (container,) = base["containerDefinitions"]
     container["environment"] = [*container["environment"],
-                                {"name": "DOCKYARD_TEST_URL", "value": target.url.rstrip("/")},
-                                {"name": "DOCKYARD_TEST_HEADER",
-                                 "value": f"{TEST_HEADER}: {target.app}"}]
+                                {"name": "DOCKYARD_TEST_URL", "value": target.url.rstrip("/")}]
     return run_definition(cfg, target.app, base)
+
+
+def smoke_environment(target: AppTarget) -> dict[str, str]:
+    """What the smoke task alone is told, as a RunTask override: $DOCKYARD_TEST_HEADER, the
+    header the test rule wants (``X-Dockyard-Test: <its random value>``)."""
+    if not target.test_header_value:
+        raise DockyardError(
+            f"the stack of {target.app} has no test header value (it predates it)",
+            hint=f"run: dockyard up --only app-{target.app}", exit_code=ExitCode.AWS_PRECONDITION)
+    return {"DOCKYARD_TEST_HEADER": f"{TEST_HEADER}: {target.test_header_value}"}
 
 
 @dataclass(frozen=True)

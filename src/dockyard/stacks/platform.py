@@ -8,6 +8,7 @@ rather than half way through.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,7 +19,7 @@ from dockyard.aws.errors import AwsPreconditionError
 from dockyard.aws.retained import FileSystem, Repository
 from dockyard.config.models import Config, DefaultVpc, GitHub
 from dockyard.errors import DockyardError, UsageError
-from dockyard.names import TAG_KEY
+from dockyard.names import TAG_KEY, TEST_HEADER_PATTERN, new_test_header_value
 from dockyard.stacks import status as st
 from dockyard.stacks.engine import Confirm, Engine, Outcome, StackRequest, StackResult
 from dockyard.stacks.properties import PropertyChange
@@ -49,6 +50,7 @@ class AccountApi(Protocol):
     def secret_arn(self, name: str) -> str: ...
     def secret_keys(self, name: str) -> list[str] | None: ...
     def forward_weights(self, stack: str, rule: str) -> dict[str, int]: ...
+    def test_header(self, stack: str, rule: str) -> str: ...
 
 
 @dataclass
@@ -147,6 +149,12 @@ def discover(platform: Platform) -> dict[str, str]:
                 live[stack, rule] = platform.account.forward_weights(stack, rule)
             facts[fact] = str(live[stack, rule].get(group, 0) if live[stack, rule]
                               else first_weight(fact))
+        elif fact.startswith("test-header:"):
+            _, stack, rule = fact.split(":")
+            value = platform.account.test_header(stack, rule)
+            # A stack from before the value was secret wants the app's name: replaced.
+            facts[fact] = value if re.fullmatch(TEST_HEADER_PATTERN, value) \
+                else new_test_header_value()
     return facts
 
 

@@ -19,7 +19,13 @@ from troposphere import iam as tp_iam
 
 from dockyard import trust
 from dockyard.config.models import App, Config, app_priority, header_rule_priority
-from dockyard.names import TEST_HEADER, Out, app_stack_key, log_group_name
+from dockyard.names import (
+    TEST_HEADER,
+    TEST_HEADER_PATTERN,
+    Out,
+    app_stack_key,
+    log_group_name,
+)
 from dockyard.templates.builder import builder_architectures, kaniko_family, kaniko_statements
 from dockyard.templates.pipelines import app_log_arns, app_pipeline_role
 from dockyard.templates.placement import add_edge_parameters, add_host
@@ -154,6 +160,12 @@ def forward_weight_fact(stack: str, rule: str, target_group: str) -> str:
     return f"forward-weight:{stack}:{rule}:{target_group}"
 
 
+def test_header_fact(stack: str) -> str:
+    """The discovered fact holding the value of a test rule's X-Dockyard-Test condition: kept
+    from the live rule, or a new random one (``stacks.platform.discover``)."""
+    return f"test-header:{stack}:TestRule"
+
+
 def _progressive(t: Any, cfg: Config, app_name: str,
                  parameters: tuple[dict[str, Any], dict[str, Any]],
                  target_group: elb.TargetGroup) -> dict[str, Any]:
@@ -186,11 +198,19 @@ def _progressive(t: Any, cfg: Config, app_name: str,
 
     production = add_host(t, cfg, p, host=host, priority=app_priority(app_name, app),
                           target_group=target_group, action=forward("HostRule"))
+    # The test rule's header value is random, never in the template: with the edge open to
+    # the internet, a value anyone could guess (the app's name) would let anyone reach the
+    # revision under test. `up` keeps the live value; of the tasks, only the smoke test's is
+    # told it (a RunTask override, never a task definition).
+    secret = add_parameter(t, "TestHeaderValue", "String",
+                           f"The value of {TEST_HEADER} the test rule wants (random, kept).")
+    secret.AllowedPattern = TEST_HEADER_PATTERN
+    inputs[secret.title] = Discovered(test_header_fact(stack))
     conditions = [
         elb.Condition(Field="host-header",
                       HostHeaderConfig=elb.HostHeaderConfig(Values=[f"{host}.{cfg.edge.domain}"])),
         elb.Condition(Field="http-header", HttpHeaderConfig=elb.HttpHeaderConfig(
-            HttpHeaderName=TEST_HEADER, Values=[app_name]))]
+            HttpHeaderName=TEST_HEADER, Values=[Ref(secret)]))]
     if cidrs := cfg.test_rule_cidrs():
         conditions.append(elb.Condition(Field="source-ip",
                                         SourceIpConfig=elb.SourceIpConfig(Values=cidrs)))
@@ -216,6 +236,9 @@ def _progressive(t: Any, cfg: Config, app_name: str,
                   sid="ShiftTraffic")))]))
     return {Out.ALTERNATE_TARGET_GROUP_ARN: Ref(alternate),
             Out.PRODUCTION_RULE_ARN: Ref(production), Out.TEST_RULE_ARN: Ref(test),
+            # Readable by the operator and the app's own pipeline role (DescribeStacks of
+            # this stack), which hands it to the smoke task only.
+            Out.TEST_HEADER_VALUE: Ref(secret),
             Out.INFRASTRUCTURE_ROLE_ARN: GetAtt(role, "Arn")}
 
 
