@@ -68,6 +68,12 @@ class FakeEcs:
     def image_of(self, task_definition: str) -> str:
         return f"repo@sha256:{task_definition[-1]}"
 
+    def service_deployment(self, arn: str) -> None:
+        return None  # rolling deployments are judged by DescribeServices here
+
+    def revision_task_definition(self, revision_arn: str) -> str:
+        return ""
+
     def update(self, request: dict[str, Any]) -> ServiceState:
         self.calls.append(("update", request["taskDefinition"]))
         rev = int(request["taskDefinition"].rsplit(":", 1)[1])

@@ -71,7 +71,8 @@ def test_main_tests_builds_migrates_with_that_image_and_deploys_it(
     migration, smoke = _one_offs(account)
     assert migration["command"] == ["python", "manage.py", "migrate", "--noinput"]
     assert migration["exit_code"] == 0
-    assert smoke["command"][:2] == ["sh", "-c"] and "healthz" in smoke["command"][2]
+    command = smoke["command"]
+    assert isinstance(command, list) and command[:2] == ["sh", "-c"] and "healthz" in command[2]
     assert smoke["exit_code"] == 0
     runs = account.client("ecs").list_task_definitions(familyPrefix="acme-conduit-run")
     assert image_of(account, runs["taskDefinitionArns"][-1]) == image, "the migration ran it"
