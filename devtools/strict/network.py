@@ -225,7 +225,7 @@ class Network:
                     return
                 status, reason, out_headers, out_body = self._answer(
                     upstream, method, target, headers=headers, body=body, host=host)
-                fault = self._answer_fault(target, method, status) if outside else ""
+                fault = self._answer_fault(target, method, status, headers) if outside else ""
                 if fault == "lost":
                     self.damaged.append(fault)
                     tls.shutdown(socket.SHUT_RDWR)
@@ -255,9 +255,14 @@ class Network:
         finally:
             upstream.close()
 
-    def _answer_fault(self, target: str, method: str, status: int) -> str:
-        """The answer fault to play on this answer ('' for none), at the profile's rate."""
+    def _answer_fault(self, target: str, method: str, status: int,
+                      headers: dict[str, str]) -> str:
+        """The answer fault to play on this answer ('' for none): the one asked for this
+        operation once, or one at the profile's rate."""
         profile = active()
+        action = headers.get("x-amz-target", "").rsplit(".", 1)[-1]
+        if profile is not None and action in profile.answer_fault_once and status < 300:
+            return profile.answer_fault_once.pop(action)
         if profile is None or not profile.answer_fault or "X-Amz-Signature=" in target \
                 or method == "HEAD" or status >= 300:
             return ""

@@ -36,6 +36,9 @@ class Profile:
     quotas: bool = True
     answer_fault: str = ""
     answer_fault_rate: float = 0.0
+    answer_fault_once: dict[str, str] = field(default_factory=dict)
+    """An answer fault played once on the next answer of an operation named here (by its
+    X-Amz-Target action, ``ContinueServiceDeployment``: ``cut``), for tests of one call."""
     throttled: frozenset[str] = frozenset()
     """Operations (``logs:GetLogEvents``) throttled every time, for tests of what waits on
     them."""

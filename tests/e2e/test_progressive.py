@@ -262,3 +262,21 @@ def test_the_test_rule_wants_a_random_header_only_the_smoke_task_is_told(
     assert again.returncode == 0, again.stderr
     assert _outputs(account)["TestHeaderValue"] == value, "up keeps the live value"
     assert value not in again.stdout + again.stderr, "and does not print it"
+
+
+@pytest.mark.parametrize("fault", ["cut", "lost"])
+def test_a_lost_reply_to_the_hook_answer_is_read_back_not_a_failure(
+        dockyard: Dockyard, account: Account, tmp_path: Path, fault: str) -> None:
+    """The answer reached ECS but its reply did not reach dockyard; the SDK's retry is
+    refused (the hook no longer awaits action). The deployment is read back instead of
+    exiting 1 while it goes on to production."""
+    _progressive(dockyard, account, tmp_path)
+    account.emulator.profile.answer_fault_once["ContinueServiceDeployment"] = fault
+    v2 = push(account, "v2")
+    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", build="web/main")
+    assert "ContinueServiceDeployment" not in account.emulator.profile.answer_fault_once, \
+        "the fault was played"
+    assert done.returncode == 0, done.stderr
+    assert "the answer CONTINUE reached ECS (its reply was lost" in done.stderr
+    assert "outcome      completed" in done.stdout
+    assert _weights(account, "ProductionRuleArn") == {"blue": 0, "green": 100}

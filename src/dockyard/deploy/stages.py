@@ -152,11 +152,24 @@ class StageWatch:
         passed, what = smoke()
         if passed:
             self.progress.note("deploy", f"smoke test passed ({what}); continuing")
-            self.services.continue_deployment(arn, hook_id, "CONTINUE")
+            self._continue(arn, hook_id, "CONTINUE")
             return
         self._smoke_failure = f"smoke test failed: {what}"
         self.progress.note("deploy", f"{self._smoke_failure}; rolling back")
-        self.services.continue_deployment(arn, hook_id, "ROLLBACK")
+        self._continue(arn, hook_id, "ROLLBACK")
+
+    def _continue(self, arn: str, hook_id: str, action: str) -> None:
+        """Answer the hook. An answer whose reply was lost may have reached ECS all the same
+        (and the SDK's retry is then refused: the hook no longer awaits action): the
+        deployment is read back, and a hook that is no longer paused was answered."""
+        try:
+            self.services.continue_deployment(arn, hook_id, action)
+        except DockyardError as err:
+            current = self.services.service_deployment(arn)
+            if current is None or any(h.hook_id == hook_id for h in current.paused):
+                raise
+            self.progress.note("deploy", f"the answer {action} reached ECS (its reply was "
+                                         f"lost: {err.message}); the deployment goes on")
 
     def _judge(self, cluster: str, service: str, current: ServiceDeployment,
                deployment_id: str, task_definition: str) -> RolloutOutcome:
