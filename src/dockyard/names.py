@@ -32,7 +32,7 @@ BUILD_STREAM_PREFIX = "build"
 
 
 # The header that sends a request to a progressive app's new revision during a deployment (its
-# value is the app's name); only edge.allowed_cidrs get it through.
+# value is random, per app stack); only edge.allowed_cidrs get it through.
 TEST_HEADER = "X-Dockyard-Test"
 # The value the test rule wants: 40 random hex digits (``new_test_header_value``).
 TEST_HEADER_PATTERN = "[0-9a-f]{40}"

@@ -96,3 +96,18 @@ def test_a_rolling_app_keeps_the_old_fifteen_minutes() -> None:
     app = example_config().apps["web"]
     assert app.deploy.strategy == "rolling"
     assert wait_seconds(app) == 15 * 60
+
+
+def test_a_deploy_longer_than_a_pipelines_credentials_is_refused_naming_the_field() -> None:
+    from dockyard.errors import ConfigError
+    from tests.conftest import example_text
+
+    text = example_text(("      strategy: rolling",
+                         "      strategy: linear\n      step_bake_minutes: 90"))
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "dockyard.yml")
+    assert "apps.web.deploy: a deploy of web can take 14.1 h" in caught.value.message
+    assert "last at most 12 h" in caught.value.message
+    fits = example_text(("      strategy: rolling",
+                         "      strategy: linear\n      step_bake_minutes: 60"))
+    assert parse_config(fits, "dockyard.yml").apps["web"].deploy.step_bake_minutes == 60

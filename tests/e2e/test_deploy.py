@@ -286,6 +286,9 @@ def test_a_deploy_without_timeout_says_how_long_it_waits_and_status_wait_follows
     (["status", "--wait"], "--wait and --timeout follow an app's deployment: give APP"),
     (["status", "web", "--timeout", "5m"], "--timeout needs --wait"),
     (["status", "web", "--wait", "--timeout", "soon"], "--timeout"),
+    (["deploy", "nosuch", "--image", "v1", "--timeout", "5m"],
+     "APP 'nosuch': dockyard.yml declares no such app"),
+    (["status", "nosuch", "--wait"], "APP 'nosuch': dockyard.yml declares no such app"),
 ])
 def test_status_wait_is_refused_without_what_it_needs(dockyard: Dockyard, argv: list[str],
                                                       says: str) -> None:

@@ -5,13 +5,18 @@ moves the app stack's listener rule weights as ECS's infrastructure role would."
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from dockyard.deploy.stages import STAGES
+from tests.conftest import INTERRUPTIBLE_DOCKYARD
 from tests.e2e.conftest import Account, Dockyard
 from tests.e2e.test_deploy import REGISTRY, image_of, live, push
+from tests.e2e.test_run import _running_one_off
 
 SMOKE_OK = "echo smoke testing $DOCKYARD_TEST_URL; exit 0"
 
@@ -184,6 +189,8 @@ def test_no_wait_with_a_smoke_test_is_refused_before_anything_changes(
     service = live(account)
     assert service is not None
     assert image_of(account, str(service["taskDefinition"])) == v1
+    back = dockyard("rollback", "web", "--no-wait", build="web/main")
+    assert back.returncode == 2 and "--no-wait: apps.web.deploy.smoke_test" in back.stderr
     rolling = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--no-wait",
                        "--strategy", "rolling", build="web/main")
     assert rolling.returncode == 0, "a rolling deploy has no hook to leave unanswered"
@@ -258,10 +265,10 @@ def test_the_test_rule_wants_a_random_header_only_the_smoke_task_is_told(
     for arn in ecs.list_task_definitions(familyPrefix="acme-web")["taskDefinitionArns"]:
         definition = json.dumps(ecs.describe_task_definition(taskDefinition=arn))
         assert value not in definition, f"{arn} would tell it to anyone who reads it"
-    again = dockyard("up", "--yes", "--only", "app-web")
+    again = dockyard("up", "--yes", "--only", "app-web", "--output", "json")
     assert again.returncode == 0, again.stderr
     assert _outputs(account)["TestHeaderValue"] == value, "up keeps the live value"
-    assert value not in again.stdout + again.stderr, "and does not print it"
+    assert value not in again.stdout + again.stderr, "and does not print it, in JSON either"
 
 
 @pytest.mark.parametrize("fault", ["cut", "lost"])
@@ -280,3 +287,45 @@ def test_a_lost_reply_to_the_hook_answer_is_read_back_not_a_failure(
     assert "the answer CONTINUE reached ECS (its reply was lost" in done.stderr
     assert "outcome      completed" in done.stdout
     assert _weights(account, "ProductionRuleArn") == {"blue": 0, "green": 100}
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
+                         ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_during_the_smoke_test_stops_it_answers_the_hook_and_exits_128_plus_it(
+        dockyard: Dockyard, account: Account, tmp_path: Path, signum: int, code: int) -> None:
+    _progressive(dockyard, account, tmp_path)
+    path = tmp_path / "dockyard.yml"
+    path.write_text(path.read_text().replace(json.dumps(SMOKE_OK), json.dumps(
+        "echo smoke started; sleep 120")))
+    v2 = push(account, "v2")
+    ecs = account.client("ecs")
+    before = {arn for status in ("RUNNING", "STOPPED")
+              for arn in ecs.list_tasks(cluster="acme", desiredStatus=status)["taskArns"]}
+    process = subprocess.Popen(
+        [*INTERRUPTIBLE_DOCKYARD, "deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}"],
+        cwd=tmp_path, env=account.pipeline_env("web/main", path.read_text()),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+            set(ecs.list_tasks(cluster="acme", desiredStatus="RUNNING")["taskArns"]) - before
+            and _running_one_off(account)):
+        time.sleep(0.2)
+    time.sleep(1)  # the smoke task is running: let the deploy follow it
+    smoke_tasks = set(ecs.list_tasks(cluster="acme", desiredStatus="RUNNING")["taskArns"]) - before
+    assert smoke_tasks, "the smoke task started"
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr
+    assert "stopped during the smoke test" in stderr
+    assert "answered the hook ROLLBACK" in stderr
+    assert "smoke test failed" not in stderr, "a cancel is not a failed test"
+    stopped = ecs.describe_tasks(cluster="acme", tasks=sorted(smoke_tasks))["tasks"]
+    assert {t["desiredStatus"] for t in stopped} == {"STOPPED"}, "the smoke task was stopped"
+    (latest, *_) = ecs.list_service_deployments(cluster="acme", service="web")[
+        "serviceDeployments"]
+    (record,) = ecs.describe_service_deployments(
+        serviceDeploymentArns=[latest["serviceDeploymentArn"]])["serviceDeployments"]
+    assert [h["status"] for h in record["lifecycleHookDetails"]] == ["FAILED"], \
+        "the hook was answered ROLLBACK: nothing is left paused"
+    assert record["status"] in ("ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"), record
+    assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}

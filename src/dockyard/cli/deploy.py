@@ -85,6 +85,7 @@ def rollback(app: str, wait: bool, timeout: str | None) -> int:
     """
     wired = wiring()
     seconds = _wait(wired, app, timeout, None, wait=wait)
+    _refuse_unanswered_smoke(wired, app, None, wait=wait)
     wired.act_for_app(app, "rollback", seconds)
     target = app_target(wired, app)
     return _waited(wired, app, lambda: _deployer(wired).rollback(
@@ -98,9 +99,9 @@ def _wait(wired: Wiring, app: str, timeout: str | None, strategy: Strategy | Non
     from dockyard.deploy.timing import WAIT_MARGIN_MINUTES, deploy_time, wait_seconds
     from dockyard.rules import parse_duration
 
+    check_app(wired.cfg, app)
     if timeout is not None:
         return parse_duration(timeout)
-    check_app(wired.cfg, app)
     settings = wired.cfg.apps[app]
     seconds = wait_seconds(settings, strategy)
     if wait:
@@ -117,6 +118,9 @@ def _refuse_unanswered_smoke(wired: Wiring, app: str, strategy: Strategy | None,
     answer, and ECS takes the hook's timeout action, ROLLBACK, after the timeout (ECS
     Developer Guide, "Lifecycle hooks for Amazon ECS service deployments"): a deploy that
     exited 0 would be undone. Refused before anything changes."""
+    from dockyard.deploy.targets import check_app
+
+    check_app(wired.cfg, app)
     settings = wired.cfg.apps[app].deploy
     if wait or not settings.smoke_test or (strategy or settings.strategy) == "rolling":
         return
@@ -230,6 +234,11 @@ def _smoke_test(wired: Wiring, target: AppTarget, image: str) -> SmokeTest:
         done = OneOff(target.app, arn, image, spec.command or [],
                       run_one_off(runner, spec, settings.smoke_timeout_minutes * 60.0))
         code = done.exit_code
+        if code == ExitCode.CANCELLED:
+            from dockyard import interrupts
+
+            raise Cancelled(f"stopped during the smoke test ({interrupts.cause()}); its task "
+                            "was stopped", hint=f"dockyard status {target.app}")
         if code == ExitCode.TIMEOUT:
             return False, f"`{command}` ran past {settings.smoke_timeout_minutes} min"
         if code == ExitCode.TASK_FAILED_TO_START and done.outcome is not None:

@@ -600,7 +600,25 @@ class Config(Model):
                                       f"clashes with {other}; set apps.{name}.priority")
                 priorities[priority] = name
         self._check_load_balancer_quotas(len(priorities))
+        self._check_deploy_lengths()
         return self
+
+    def _check_deploy_lengths(self) -> None:
+        """A pipeline's deploy waits as long as its strategy can take; its credentials last at
+        most 12 hours (IAM, MaxSessionDuration), so a longer deploy would lose them midway."""
+        from dockyard import trust
+        from dockyard.deploy.timing import longest_wait_seconds
+
+        for name, app in self.apps.items():
+            if not app.deploy.progressive or self.deploying_job(name) is None:
+                continue
+            needed = longest_wait_seconds(app) + trust.SESSION_MARGIN_SECONDS
+            if needed > trust.MAX_SESSION_SECONDS:
+                raise cross_error(("apps", name, "deploy"), f"a deploy of {name} can take "
+                                  f"{needed / 3600:.1f} h with its bakes, smoke test and "
+                                  f"margins; a pipeline's AWS credentials last at most "
+                                  f"{trust.MAX_SESSION_SECONDS // 3600} h (IAM "
+                                  "MaxSessionDuration): shorten the bakes or take bigger steps")
 
     def _check_load_balancer_quotas(self, rules: int) -> None:
         """The shared load balancer's rules and target groups against its quotas: Jenkins has

@@ -19,11 +19,12 @@ from dockyard.deploy.definition import (
     task_definition,
     update_request,
 )
+from dockyard.deploy.oneoff import smoke_environment
 from dockyard.deploy.rollout import POLL_SECONDS, VISIBLE_WITHIN, RolloutOutcome, RolloutWatch
 from dockyard.deploy.stages import SmokeTest, StageWatch
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import short_arn
-from dockyard.polling import Poll, poll_until
+from dockyard.polling import Poll, WaitTimeoutError, poll_until
 from dockyard.progress import Progress
 
 Action = Literal["deploy", "rollback", "follow"]
@@ -94,6 +95,8 @@ class AppDeployer:
         """Register a revision running ``image`` and roll the service to it (with dockyard.yml's
         strategy, or ``strategy`` this once)."""
         strategy = check_strategy(self.cfg, target, strategy)
+        if strategy != "rolling" and self.cfg.apps[target.app].deploy.smoke_test:
+            smoke_environment(target)  # refuses a stack with no test header, before any change
         definition = task_definition(self.cfg, target, image, secret_arns)
         arn = self.services.register(definition)
         self.progress.note("deploy",
@@ -154,19 +157,20 @@ class AppDeployer:
             if state.current_deployment and self.stages is not None else None
         strategy = current.strategy if current is not None else ""
         deployment_id, task_definition = primary.deployment_id, primary.task_definition
-        if current is not None and current.finished and current.revision:
-            # It ended (perhaps rolled back, and the service runs the revision before it): the
-            # verdict is the service deployment's, about the revision it deployed.
+        if current is not None and current.revision:
+            # The service deployment names the revision it deploys; PRIMARY may be the
+            # circuit breaker's rollback to the one before.
             task_definition = self.services.revision_task_definition(current.revision) or \
                 task_definition
             deployment_id = short_arn(current.arn)
         self.progress.note("deploy", f"following deployment {deployment_id} of "
                                      f"{target.app} ({short_arn(task_definition)})")
-        if current is not None and self.stages is not None and \
-                (current.finished or strategy in PROGRESSIVE_STRATEGIES):
+        if current is not None and self.stages is not None:
+            # Any strategy: the service deployment's own status is the verdict (a rolling one
+            # rolled back by the circuit breaker ends ROLLBACK_SUCCESSFUL).
             smoke = None
             if self.smoke is not None and self.cfg.apps[target.app].deploy.smoke_test and \
-                    not current.finished:
+                    not current.finished and strategy in PROGRESSIVE_STRATEGIES:
                 smoke = self.smoke(target, self.services.image_of(task_definition))
             outcome = self.stages.watch(target.cluster, target.app, deployment_id,
                                         task_definition, timeout,
@@ -184,10 +188,15 @@ class AppDeployer:
         consistent: ECS API Reference, "Eventual consistency"), so that the next command
         updates it rather than creating it again. The deployment was followed through
         DescribeServiceDeployments, which does not tell."""
-        poll_until(lambda: self.services.describe(target.cluster, target.app),
-                   lambda state: state is not None,
-                   Poll(f"the service {target.app} to show", POLL_SECONDS, VISIBLE_WITHIN,
-                        first=1.0), self.watch.clock)
+        try:
+            poll_until(lambda: self.services.describe(target.cluster, target.app),
+                       lambda state: state is not None,
+                       Poll(f"the service {target.app} to show", POLL_SECONDS, VISIBLE_WITHIN,
+                            first=1.0), self.watch.clock)
+        except WaitTimeoutError:
+            self.progress.note("deploy", f"WARNING: the deployment completed, but ECS does not "
+                                         f"show the service {target.app} yet; wait a minute "
+                                         "before the next deploy")
 
     def _follow(self, action: Action, target: AppTarget, state: ServiceState, arn: str,
                 before: ServiceState | None, *, wait: bool, timeout: float,

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from dockyard.aws.services import ServiceDeployment, ServiceState
 from dockyard.deploy.rollout import VISIBLE_WITHIN, RolloutOutcome
-from dockyard.errors import DockyardError
+from dockyard.errors import Cancelled, DockyardError
 from dockyard.names import short_arn
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 from dockyard.progress import Progress
@@ -149,7 +149,17 @@ class StageWatch:
                                          "set; it waits for `aws ecs continue-service-deployment`")
             return
         self.progress.note("deploy", "smoke test: running it against the test endpoint")
-        passed, what = smoke()
+        try:
+            passed, what = smoke()
+        except Cancelled as stopped:
+            # Ctrl-C or SIGTERM stopped the smoke task: nothing is left paused for ECS's
+            # timeout; the untested revision never gets production traffic.
+            self._continue(arn, hook_id, "ROLLBACK")
+            raise Cancelled(f"{stopped.message}; answered the hook ROLLBACK: ECS moves test "
+                            "traffic back and production stays on the old revision",
+                            hint=stopped.hint) from None
+        except DockyardError as err:
+            passed, what = False, f"it could not run: {err.message}"
         if passed:
             self.progress.note("deploy", f"smoke test passed ({what}); continuing")
             self._continue(arn, hook_id, "CONTINUE")
@@ -178,7 +188,9 @@ class StageWatch:
                                   reason=f"{current.stage or 'deployment'} done, all traffic on "
                                          f"{short_arn(task_definition)}")
         state = self.services.describe(cluster, service)
-        restored = state.task_definition if state else ""
+        # A first deployment that failed has nothing to go back to: the service shows it.
+        restored = state.task_definition if state and \
+            state.task_definition != task_definition else ""
         return RolloutOutcome("failed", deployment_id, task_definition,
                               reason=_why(current, self._smoke_failure), restored=restored)
 

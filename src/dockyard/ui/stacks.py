@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 def _result_document(r: StackResult) -> dict[str, Any]:
     return {"key": r.key, "name": r.name, "outcome": str(r.outcome), "status": r.status,
-            "reason": r.reason, "outputs": r.outputs,
+            "reason": r.reason,
+            # The test rule's header value is the app's pipeline role's to read, not a log's.
+            "outputs": {k: v for k, v in r.outputs.items() if k != Out.TEST_HEADER_VALUE},
             "changes": [{"action": c.action, "resource": c.logical_id, "type": c.resource_type,
                          "replacement": c.replacement} for c in r.changes],
             "failures": [{"resource": e.logical_id, "type": e.resource_type, "status": e.status,
