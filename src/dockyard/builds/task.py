@@ -101,6 +101,9 @@ class Runner:
     # the awslogs stream prefix of its task definition.
     what: str = "build"
     stream_prefix: str = BUILD_STREAM_PREFIX
+    # Values never shown in the task's streamed lines (the smoke test's header value): each
+    # becomes ``****``.
+    redact: tuple[str, ...] = ()
 
     def run(self, arch: str, spec: TaskSpec, timeout: float) -> TaskOutcome:
         """Start the task, retrying once on demand after Spot lets us down."""
@@ -136,6 +139,8 @@ class Runner:
         started = self.clock.now()
 
         def line(text: str) -> None:
+            for secret in self.redact:
+                text = text.replace(secret, "****")
             watch.tail.append(text)
             self.progress.line(self.subject or (arch if self.tag_lines else ""), text)
 

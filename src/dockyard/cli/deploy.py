@@ -230,7 +230,8 @@ def _smoke_test(wired: Wiring, target: AppTarget, image: str) -> SmokeTest:
         runner = Runner(tasks=wired.tasks, logs=wired.logs, clock=wired.clock,
                         log_group=target.log_group, container=target.app, stop=StopSignal(),
                         progress=wired.progress, what="smoke test",
-                        stream_prefix=RUN_STREAM_PREFIX)
+                        stream_prefix=RUN_STREAM_PREFIX,
+                        redact=(target.test_header_value,) if target.test_header_value else ())
         done = OneOff(target.app, arn, image, spec.command or [],
                       run_one_off(runner, spec, settings.smoke_timeout_minutes * 60.0))
         code = done.exit_code
