@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from devtools.fake_ecs import HANG
 
 from dockyard.deploy.stages import STAGES
 from tests.conftest import INTERRUPTIBLE_DOCKYARD
@@ -336,3 +337,26 @@ def test_a_signal_during_the_smoke_test_stops_it_answers_the_hook_and_exits_128_
         "the hook was answered ROLLBACK: nothing is left paused"
     assert record["status"] in ("ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"), record
     assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}
+
+
+def test_ctrl_c_before_the_smoke_stage_says_who_answers_the_hook(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    _progressive(dockyard, account, tmp_path)
+    slow = push(account, "slow", mark=HANG)  # never healthy: held at SCALE_UP
+    path = tmp_path / "dockyard.yml"
+    process = subprocess.Popen(
+        [*INTERRUPTIBLE_DOCKYARD, "deploy", "web", "--image", f"{REGISTRY}/acme/web@{slow}"],
+        cwd=tmp_path, env=account.pipeline_env("web/main", path.read_text()),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+            d["status"] == "IN_PROGRESS" for d in account.client("ecs").list_service_deployments(
+                cluster="acme", service="web")["serviceDeployments"]):
+        time.sleep(0.3)
+    time.sleep(2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "stopped waiting; the deployment goes on" in stderr
+    assert "`dockyard status web --wait` runs the test and answers, else ECS rolls it back " \
+           "15 min after the pause" in stderr

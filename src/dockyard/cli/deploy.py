@@ -255,8 +255,17 @@ def _waited(wired: Wiring, app: str, act: Callable[[], DeployResult]) -> int:
     try:
         result = act()
     except KeyboardInterrupt:
+        settings = wired.cfg.apps[app].deploy
+        paused = ""
+        if settings.progressive and settings.smoke_test:
+            from dockyard.deploy.definition import SMOKE_HOOK_MARGIN_MINUTES
+
+            paused = (f"; if it has not reached its smoke test yet, it will pause there: "
+                      f"`dockyard status {app} --wait` runs the test and answers, else ECS "
+                      f"rolls it back {settings.smoke_timeout_minutes + SMOKE_HOOK_MARGIN_MINUTES}"
+                      " min after the pause")
         raise Cancelled(f"stopped waiting; the deployment goes on (dockyard status {app})"
-                        ) from None
+                        f"{paused}") from None
     if result.exit_code == ExitCode.OK and result.outcome is not None:
         wired.progress.note("deploy", f"{result.action} of {app} completed: "
                                       f"{result.outcome.reason}")
