@@ -38,6 +38,7 @@ class Account:
         self._secrets = secrets
         self._cloudformation = cloudformation
         self._elb = elb
+        self._rules: dict[tuple[str, str], tuple[dict[str, str], dict[str, Any] | None]] = {}
 
     def identity(self) -> Identity:
         """Who the credentials belong to; the first call any command makes."""
@@ -68,38 +69,37 @@ class Account:
     def forward_weights(self, stack: str, rule: str) -> dict[str, int]:
         """The weights a deployed listener rule forwards with, by the logical id of each
         target group in ``stack``; empty when the stack or the rule does not exist yet."""
-        with translated(f"read the live weights of {rule} in {stack}",
-                        done_if=("ValidationError", "RuleNotFound")):
-            physical: dict[str, str] = {}
-            pages = self._cloudformation.get_paginator("list_stack_resources")
-            for page in pages.paginate(StackName=stack):
-                physical.update({r.get("LogicalResourceId", ""): r.get("PhysicalResourceId", "")
-                                 for r in page.get("StackResourceSummaries", [])})
-            if not physical.get(rule):
-                return {}
-            rules = self._elb.describe_rules(RuleArns=[physical[rule]])["Rules"]
-            logical = {arn: name for name, arn in physical.items()}
-            return {logical[g["TargetGroupArn"]]: int(g.get("Weight", 1))
-                    for r in rules for a in r.get("Actions", []) if a.get("Type") == "forward"
-                    for g in a.get("ForwardConfig", {}).get("TargetGroups", [])
-                    if g["TargetGroupArn"] in logical}
-        return {}
+        physical, found = self._live_rule(stack, rule)
+        logical = {arn: name for name, arn in physical.items()}
+        return {logical[g["TargetGroupArn"]]: int(g.get("Weight", 1))
+                for a in (found or {}).get("Actions", []) if a.get("Type") == "forward"
+                for g in a.get("ForwardConfig", {}).get("TargetGroups", [])
+                if g["TargetGroupArn"] in logical}
 
     def test_header(self, stack: str, rule: str) -> str:
         """The value a deployed test rule wants in its X-Dockyard-Test header ("" when the
         stack or the rule does not exist yet)."""
-        with translated(f"read the test rule of {stack}",
-                        done_if=("ValidationError", "RuleNotFound")):
-            physical = ""
-            pages = self._cloudformation.get_paginator("list_stack_resources")
-            for page in pages.paginate(StackName=stack):
-                physical = next((r.get("PhysicalResourceId", "") for r in
-                                 page.get("StackResourceSummaries", [])
-                                 if r.get("LogicalResourceId") == rule), physical)
-            if not physical:
-                return ""
-            return test_header_value(self._elb.describe_rules(RuleArns=[physical])["Rules"])
-        return ""
+        _, found = self._live_rule(stack, rule)
+        return test_header_value([found]) if found else ""
+
+    def _live_rule(self, stack: str, rule: str) -> tuple[dict[str, str], dict[str, Any] | None]:
+        """The stack's resources (logical id -> physical id) and its listener rule ``rule`` as
+        DescribeRules has it (None when either does not exist yet); read once per command."""
+        key = (stack, rule)
+        if key not in self._rules:
+            self._rules[key] = ({}, None)
+            with translated(f"read the live listener rule {rule} of {stack}",
+                            done_if=("ValidationError", "RuleNotFound")):
+                physical: dict[str, str] = {}
+                pages = self._cloudformation.get_paginator("list_stack_resources")
+                for page in pages.paginate(StackName=stack):
+                    physical.update({r.get("LogicalResourceId", ""):
+                                     r.get("PhysicalResourceId", "")
+                                     for r in page.get("StackResourceSummaries", [])})
+                rules = self._elb.describe_rules(RuleArns=[physical[rule]])["Rules"] \
+                    if physical.get(rule) else []
+                self._rules[key] = (physical, rules[0] if rules else None)
+        return self._rules[key]
 
     def secret_arn(self, name: str) -> str:
         """The full ARN of a Secrets Manager secret (task definitions need it, not the name)."""

@@ -118,19 +118,16 @@ def _refuse_unanswered_smoke(wired: Wiring, app: str, strategy: Strategy | None,
     answer, and ECS takes the hook's timeout action, ROLLBACK, after the timeout (ECS
     Developer Guide, "Lifecycle hooks for Amazon ECS service deployments"): a deploy that
     exited 0 would be undone. Refused before anything changes."""
-    from dockyard.deploy.targets import check_app
-
-    check_app(wired.cfg, app)
-    settings = wired.cfg.apps[app].deploy
+    settings = wired.cfg.apps[app].deploy  # the app was checked by _wait
     if wait or not settings.smoke_test or (strategy or settings.strategy) == "rolling":
         return
-    from dockyard.deploy.definition import SMOKE_HOOK_MARGIN_MINUTES
+    from dockyard.deploy.definition import hook_timeout_minutes
     from dockyard.errors import UsageError
 
     raise UsageError(
         f"--no-wait: apps.{app}.deploy.smoke_test is set, and the deployment pauses for it "
         "until dockyard answers; with nobody waiting, ECS would roll it back after "
-        f"{settings.smoke_timeout_minutes + SMOKE_HOOK_MARGIN_MINUTES} min",
+        f"{hook_timeout_minutes(settings)} min",
         hint="drop --no-wait: deploy then runs the smoke test and answers the hook (--timeout "
              f"bounds the wait; `dockyard status {app} --wait` picks up one left running)")
 
@@ -258,12 +255,11 @@ def _waited(wired: Wiring, app: str, act: Callable[[], DeployResult]) -> int:
         settings = wired.cfg.apps[app].deploy
         paused = ""
         if settings.progressive and settings.smoke_test:
-            from dockyard.deploy.definition import SMOKE_HOOK_MARGIN_MINUTES
+            from dockyard.deploy.definition import hook_timeout_minutes
 
             paused = (f"; if it has not reached its smoke test yet, it will pause there: "
                       f"`dockyard status {app} --wait` runs the test and answers, else ECS "
-                      f"rolls it back {settings.smoke_timeout_minutes + SMOKE_HOOK_MARGIN_MINUTES}"
-                      " min after the pause")
+                      f"rolls it back {hook_timeout_minutes(settings)} min after the pause")
         raise Cancelled(f"stopped waiting; the deployment goes on (dockyard status {app})"
                         f"{paused}") from None
     if result.exit_code == ExitCode.OK and result.outcome is not None:

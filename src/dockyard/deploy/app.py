@@ -236,7 +236,6 @@ class AppDeployer:
                             strategy=strategy)
 
 
-
 def _strategy_name(ecs: str) -> Strategy:
     """dockyard's name of an ECS deployment strategy."""
     return next((ours for ours, theirs in ECS_STRATEGY.items() if theirs == ecs), "rolling")

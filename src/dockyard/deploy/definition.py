@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.config.models import Config, Strategy
+from dockyard.config.models import AppDeploy, Config, Strategy
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import APP_TAG, TAG_KEY, Out, app_stack_key, registry_host
 
@@ -99,6 +99,11 @@ SMOKE_HOOK_MARGIN_MINUTES = 5
 SMOKE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
 
 
+def hook_timeout_minutes(deploy: AppDeploy) -> int:
+    """How long ECS holds the smoke test's PAUSE hook before it rolls the deployment back."""
+    return deploy.smoke_timeout_minutes + SMOKE_HOOK_MARGIN_MINUTES
+
+
 def deployment_configuration(cfg: Config, target: AppTarget,
                              strategy: Strategy | None = None) -> dict[str, Any]:
     """The deployment's settings: the strategy (dockyard.yml's, or ``strategy`` for this deploy
@@ -126,7 +131,7 @@ def deployment_configuration(cfg: Config, target: AppTarget,
     settings["lifecycleHooks"] = [{
         "targetType": "PAUSE", "lifecycleStages": [SMOKE_STAGE],
         "timeoutConfiguration": {
-            "timeoutInMinutes": deploy.smoke_timeout_minutes + SMOKE_HOOK_MARGIN_MINUTES,
+            "timeoutInMinutes": hook_timeout_minutes(deploy),
             "action": "ROLLBACK"}}] if deploy.smoke_test else []
     return settings
 
