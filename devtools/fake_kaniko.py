@@ -18,7 +18,7 @@ the task's own credentials, so that a wrong permission or URL fails here as it w
 Knobs: ``--build-arg FAKE_KANIKO_FAIL=<code>`` fails the build with that code,
 ``--build-arg FAKE_KANIKO_SECONDS=<n>`` makes it take n seconds; ``fail_for`` fails builds
 pushing to a repository. ``--build-arg FAKE_APP_CRASH=1`` / ``FAKE_APP_HANG=1`` mark the image
-for the ECS emulator (fake_ecs.py), as ``marks_for`` does for every image of a repository.
+for the ECS emulator (devtools/ecs), as ``marks_for`` does for every image of a repository.
 
 It runs in the emulator's process (``python -m devtools.moto_server --kaniko``, or the tests'
 account), where it sees ECS's tasks as the container runtime does.
@@ -39,6 +39,8 @@ from typing import Any, Protocol
 import boto3
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
+
+from devtools.ecs.clock import CLOCK
 
 REGION = "ap-southeast-2"
 HOLD = -(10**9)  # moto's manual task progression never reaches this many describes
@@ -91,7 +93,7 @@ def _build_arg(command: list[str], name: str) -> str | None:
 
 def manifest_for(command: list[str], extra: tuple[str, ...] = ()) -> str:
     """A small OCI manifest that depends on what was asked (so different builds differ)."""
-    from devtools.fake_ecs import CRASH, HANG
+    from devtools.ecs import CRASH, HANG
 
     build_args = _arg(command, "build-arg")
     # Marks the ECS emulator reads: an app built with these never becomes healthy.
@@ -102,7 +104,7 @@ def manifest_for(command: list[str], extra: tuple[str, ...] = ()) -> str:
 
 def image_manifest(seed: str, marks: list[str] | tuple[str, ...] = ()) -> str:
     """An OCI manifest whose one layer follows ``seed`` (another seed, another image), with
-    ``marks`` as annotations (see fake_ecs.py)."""
+    ``marks`` as annotations (see devtools/ecs)."""
     layer = "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
     return json.dumps({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -127,7 +129,7 @@ class FakeKaniko:
         self.fail_for: dict[str, int] = {}
         # What a failing RUN step of that repository's build prints (the boot check's lines).
         self.fail_lines: dict[str, list[str]] = {}
-        # Repository -> marks (fake_ecs.CRASH, HANG) its images get: how they behave when run.
+        # Repository -> marks (devtools.ecs.CRASH, HANG) its images get: how they behave when run.
         self.marks_for: dict[str, tuple[str, ...]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -176,7 +178,7 @@ class FakeKaniko:
         command: ``sh -c "..."`` with ``echo`` and ``sleep`` steps and an ``exit N`` is played
         line by line (its echoes written to the task's log stream with the execution role, as
         the awslogs driver does); any other command logs that it ran and exits 0, or 1 with an
-        error line when its image carries fake_ecs.RUN_FAILS (a migration that fails)."""
+        error line when its image carries devtools.ecs.RUN_FAILS (a migration that fails)."""
         backend = self._backend()
         definition = backend.describe_task_definition(task.task_definition_arn)
         container = definition.container_definitions[0]
@@ -197,7 +199,7 @@ class FakeKaniko:
                     code = None
                     return
             logger = _Log(self.world, definition, task.id)
-            from devtools.fake_ecs import RUN_FAILS, image_marks
+            from devtools.ecs import RUN_FAILS, image_marks
 
             if RUN_FAILS in image_marks(backend, task.task_definition_arn) and \
                     command[:2] != ["sh", "-c"]:
@@ -421,12 +423,12 @@ def _play(command: list[str], logger: _Log, stopped: Any,
         if word == "echo":
             logger.write([re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?",
                                  lambda m: values.get(m.group(1), ""), rest.strip("'\""))])
-        elif word == "sleep":
-            until = time.monotonic() + float(rest or 0)
-            while time.monotonic() < until:
+        elif word == "sleep":  # seconds of ECS's time (devtools/ecs/clock.py)
+            until = CLOCK.now() + float(rest or 0)
+            while CLOCK.now() < until:
                 if stopped():
                     return 143
-                time.sleep(0.1)
+                time.sleep(0.05)
         elif word == "exit":
             return int(rest or 0)
     return 0

@@ -12,7 +12,11 @@ moto 5.2 forgets a stack's outputs when the stack was created or updated through
 :func:`patch_moto` recomputes them after each execution, as CloudFormation does, and sets
 LastUpdatedTime on updates ("This field will only be returned if the stack has been updated at
 least once", CloudFormation API Reference, Stack). moto never rolls an ECS deployment;
-fake_ecs.py plays that part (including failures and rollbacks).
+devtools/ecs plays that part (including failures and rollbacks).
+
+ECS's time is kept as ECS keeps it: a canary bakes for its minutes, a hook waits for its
+timeout. ``--time-factor N`` runs that clock N times faster than the wall (devtools/ecs/clock.py),
+and the printed environment hands the same factor to dockyard, whose waits shrink with it.
 
 ``--strict`` starts the strict profile instead (devtools/strict): AWS's host names through an
 HTTPS proxy, IAM for role sessions, stale reads, quotas and seeded faults.
@@ -35,12 +39,12 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 def patch_moto() -> None:
     """Make change-set executions refresh stack outputs and parameters (moto leaves them as
     they were), let ECS
-    deployments roll (see fake_ecs.py), and create the resource types moto's CloudFormation
+    deployments roll (see devtools/ecs), and create the resource types moto's CloudFormation
     skips (see strict/cfn_models.py)."""
     from moto.cloudformation import models
 
     import devtools.strict.cfn_models  # noqa: F401  (registers the models)
-    from devtools.fake_ecs import patch_ecs
+    from devtools.ecs import patch_ecs
 
     patch_ecs()
     if getattr(models.ChangeSet.apply, "_dockyard_patched", False):
@@ -154,11 +158,26 @@ def main() -> int:
                         help="also play kaniko's part for build tasks (see fake_kaniko.py)")
     parser.add_argument("--without-github-secret", action="store_true",
                         help=f"do not create {GITHUB_SECRET} (to create it yourself)")
+    parser.add_argument("--time-factor", type=float, default=None, metavar="N",
+                        help="run ECS's clock N times faster than the wall (default: "
+                             "DOCKYARD_EMULATOR_TIME_FACTOR, else 1): with 60, a 10-minute bake "
+                             "takes 10 s")
     parser.add_argument("--strict", action="store_true",
                         help="the strict profile (devtools/strict): AWS's host names through an "
                              "HTTPS proxy, IAM for role sessions, stale reads, quotas, faults")
     args = parser.parse_args()
+    from devtools.ecs import CLOCK, FACTOR_ENV
+    from devtools.ecs.clock import factor_from_env
+
+    try:
+        factor = factor_from_env() if args.time_factor is None else args.time_factor
+        CLOCK.set_factor(factor)
+    except ValueError as err:
+        print(f"--time-factor: {err}", file=sys.stderr)
+        return 2
+    time_env = {FACTOR_ENV: f"{CLOCK.factor:g}"} if CLOCK.factor != 1 else {}
     if args.strict:
+        return _strict(args, time_env)
         return _strict(args)
     if args.port and not _free(args.port):
         print(f"port {args.port} is in use (another emulator still running?): stop that one, "
@@ -183,7 +202,7 @@ def main() -> int:
     if args.write_config:
         print(f"  cd {os.path.dirname(os.path.abspath(args.write_config))}")
     print(f"  export AWS_ENDPOINT_URL={endpoint}")
-    for key, value in CREDENTIALS.items():
+    for key, value in {**CREDENTIALS, **time_env}.items():
         print(f"  export {key}={value}")
     print(f"\nhosted zone: {args.domain}; certificate: {certificate}\nCtrl-C stops it.",
           flush=True)
@@ -195,7 +214,7 @@ def main() -> int:
     return 0
 
 
-def _strict(args: argparse.Namespace) -> int:
+def _strict(args: argparse.Namespace, time_env: dict[str, str]) -> int:
     from devtools.fake_kaniko import FakeKaniko
     from devtools.strict.account import CREDENTIALS_PATH, StrictAccount
 
@@ -215,7 +234,7 @@ def _strict(args: argparse.Namespace) -> int:
     account.publish(issuer)  # what AWS STS reaches at https://jenkins.<domain>/oidc
     _, tokens = serve_tokens(issuer)
     print("a strict emulated AWS account is running; in another shell:\n")
-    for key, value in account.env().items():
+    for key, value in {**account.env(), **time_env}.items():
         print(f"  export {key}={value}")
     print(f"\nto act as a pipeline build after `up` (Jenkins' issuer is played too), instead "
           f"of the keys:\n  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY\n"

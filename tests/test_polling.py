@@ -67,3 +67,39 @@ def test_a_first_wait_starts_short_and_doubles_up_to_the_interval() -> None:
     answers = iter([False] * 5 + [True])
     poll_until(lambda: next(answers), lambda done: done, Poll("x", 5, 600, first=1), clock)
     assert clock.sleeps == [1, 2, 4, 5, 5]
+
+
+def test_the_emulators_time_factor_is_honoured_only_against_a_local_emulator() -> None:
+    from dockyard.errors import UsageError
+    from dockyard.polling import ScaledClock, SystemClock, clock_from_env
+
+    assert isinstance(clock_from_env({}), SystemClock)
+    local = clock_from_env({"DOCKYARD_EMULATOR_TIME_FACTOR": "30",
+                            "AWS_ENDPOINT_URL": "http://127.0.0.1:5000"})
+    assert isinstance(local, ScaledClock) and local.factor == 30
+    proxied = clock_from_env({"DOCKYARD_EMULATOR_TIME_FACTOR": "600",
+                              "HTTPS_PROXY": "http://localhost:41234"})
+    assert isinstance(proxied, ScaledClock) and proxied.factor == 600
+    for environment in ({"DOCKYARD_EMULATOR_TIME_FACTOR": "30"},
+                        {"DOCKYARD_EMULATOR_TIME_FACTOR": "30",
+                         "HTTPS_PROXY": "http://proxy.corp.example:3128"},
+                        {"DOCKYARD_EMULATOR_TIME_FACTOR": "30",
+                         "AWS_ENDPOINT_URL": "https://ecs.ap-southeast-2.amazonaws.com"}):
+        with pytest.raises(UsageError, match="not reached through a local emulator"):
+            clock_from_env(environment)
+    for bad in ("0", "-2", "fast", "inf", "nan"):
+        with pytest.raises(UsageError, match="DOCKYARD_EMULATOR_TIME_FACTOR must be a number"):
+            clock_from_env({"DOCKYARD_EMULATOR_TIME_FACTOR": bad,
+                            "AWS_ENDPOINT_URL": "http://127.0.0.1:5000"})
+
+
+def test_a_scaled_clock_waits_that_much_less_of_the_wall() -> None:
+    import time
+
+    from dockyard.polling import ScaledClock
+
+    clock = ScaledClock(100.0)
+    began, wall = clock.now(), time.monotonic()
+    clock.sleep(5.0)  # 5 s of the emulator's time: 0.05 s of the wall's
+    assert clock.now() - began >= 5.0
+    assert time.monotonic() - wall < 2.0

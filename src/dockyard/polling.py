@@ -6,13 +6,15 @@ when AWS throttles, and can be driven by a fake clock in tests (which then never
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
+from urllib.parse import urlsplit
 
-from dockyard.errors import DockyardError, ExitCode
+from dockyard.errors import DockyardError, ExitCode, UsageError
 
 T = TypeVar("T")
 
@@ -39,6 +41,59 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         """Wait for ``seconds``."""
         time.sleep(seconds)
+
+
+class ScaledClock:
+    """The local emulator's time: ``factor`` seconds pass per second of the wall, so every wait,
+    timeout and poll interval is that much shorter, as the emulator's ECS plays its bakes and
+    timeouts that much faster (devtools/ecs/clock.py)."""
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def now(self) -> float:
+        """Monotonic seconds, on the emulator's clock."""
+        return time.monotonic() * self.factor
+
+    def sleep(self, seconds: float) -> None:
+        """Wait for ``seconds`` of the emulator's time."""
+        time.sleep(seconds / self.factor)
+
+
+EMULATOR_TIME_ENV = "DOCKYARD_EMULATOR_TIME_FACTOR"
+_LOCAL_HOSTS = {"localhost"}
+
+
+def clock_from_env(environ: Mapping[str, str]) -> Clock:
+    """The wall's clock; or, with DOCKYARD_EMULATOR_TIME_FACTOR set, the local emulator's
+    faster one. The variable is honoured only when AWS is reached through a local emulator
+    (AWS_ENDPOINT_URL or HTTPS_PROXY on this machine): against AWS it would make every wait
+    give up early, so it is refused there."""
+    raw = environ.get(EMULATOR_TIME_ENV, "").strip()
+    if not raw:
+        return SystemClock()
+    try:
+        factor = float(raw)
+    except ValueError:
+        factor = 0.0
+    if not 0 < factor < float("inf"):
+        raise UsageError(f"{EMULATOR_TIME_ENV} must be a number above 0, not {raw!r}")
+    through = [environ.get(k, "") for k in ("AWS_ENDPOINT_URL", "HTTPS_PROXY", "https_proxy")]
+    if not any(_local(url) for url in through if url):
+        raise UsageError(f"{EMULATOR_TIME_ENV} is set, but AWS is not reached through a local "
+                         "emulator (AWS_ENDPOINT_URL or HTTPS_PROXY on this machine)",
+                         hint=f"unset {EMULATOR_TIME_ENV}: it is for the emulator only")
+    return ScaledClock(factor)
+
+
+def _local(url: str) -> bool:
+    host = urlsplit(url if "://" in url else f"http://{url}").hostname or ""
+    if host in _LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class RetryableError(DockyardError):

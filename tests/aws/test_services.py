@@ -1,5 +1,5 @@
 """ECS services through the real wrappers: request shapes checked by botocore's Stubber, and
-whole deploys against moto in-process with the deployment emulator (devtools/fake_ecs.py)."""
+whole deploys against moto in-process with the deployment emulator (devtools/ecs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 from botocore.stub import Stubber
-from devtools.fake_ecs import CRASH, patch_ecs
+from devtools.ecs import CLOCK, CRASH, patch_ecs
 from devtools.fake_kaniko import image_manifest
 from moto import mock_aws
 
@@ -69,6 +69,16 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Config]:
         yield cfg
 
 
+@pytest.fixture()
+def clock() -> Iterator[FakeClock]:
+    """The deployer's clock, which the emulated ECS keeps time by too: each of its waits
+    lets ECS's time pass."""
+    fake = FakeClock()
+    CLOCK.drive(fake.now)
+    yield fake
+    CLOCK.drive(None)
+
+
 def push(tag: str, *, crash: bool = False) -> None:
     """An image in acme/web, as a build would leave it (optionally one that crashes)."""
     boto3.client("ecr", region_name=REGION).put_image(
@@ -76,12 +86,12 @@ def push(tag: str, *, crash: bool = False) -> None:
         imageTag=tag)
 
 
-def test_deploys_create_update_and_roll_back_in_moto(account: Config) -> None:
+def test_deploys_create_update_and_roll_back_in_moto(account: Config, clock: FakeClock) -> None:
     aws = AwsSession(boto3.Session(region_name=REGION), REGION)
     target = find_target(CloudFormation(aws.client("cloudformation")), account, "web")
     services = Services(aws.client("ecs"))
     notes = Notes()
-    deployer = AppDeployer(account, services, RolloutWatch(services, FakeClock(), notes),
+    deployer = AppDeployer(account, services, RolloutWatch(services, clock, notes),
                            notes)
     registry = Registry(aws.client("ecr"))
 
@@ -103,8 +113,12 @@ def test_deploys_create_update_and_roll_back_in_moto(account: Config) -> None:
     assert "@sha256:" in image and image.startswith(target.registry + "/acme/web@")
 
     push("v2")
+    began = clock.now()
     second = deploy("v2")
     assert second.created is False and second.exit_code == ExitCode.OK
+    # ECS's time passed: the tasks started (60 s), passed the target group's health checks
+    # (2 x 10 s) and the old ones drained (30 s) before the deployment completed.
+    assert clock.now() - began >= 60 + 2 * 10 + 30
     assert live["taskDefinition"].endswith(":1")
     assert second.task_definition.endswith(":2")
 

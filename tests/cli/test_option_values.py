@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.cli import main
-from tests.conftest import example_text
+from tests.conftest import CliRunner, example_text
 
 # No credentials anywhere: a command that reached AWS would end in exit 3 instead of 2.
 NO_AWS = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "",
@@ -81,3 +81,17 @@ def test_clicks_own_errors_quote_an_argument_short(project: Path,
     assert "Error: Got unexpected extra argument (xxxx" in err
     assert "… (5,032 characters)" in err
     assert max(len(line) for line in err.splitlines()) < 400
+
+
+def test_the_emulators_time_factor_is_refused_against_aws_before_anything_runs(
+        run_cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "dockyard.yml").write_text(example_text())
+    done = run_cli("deploy", "web", "--image", "v1", env={
+        "DOCKYARD_EMULATOR_TIME_FACTOR": "30", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "not-a-secret", "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[0] == (
+        "error: DOCKYARD_EMULATOR_TIME_FACTOR is set, but AWS is not reached through a local "
+        "emulator (AWS_ENDPOINT_URL or HTTPS_PROXY on this machine)")
+    assert "Traceback" not in done.stderr and done.stdout == ""

@@ -1,5 +1,5 @@
 """``deploy`` / ``rollback`` / ``status APP`` / ``logs APP`` / ``down``: the real CLI against the
-strict emulator, whose ECS rolls deployments (devtools/fake_ecs.py); deploys, rollbacks, status
+strict emulator, whose ECS rolls deployments (devtools/ecs); deploys, rollbacks, status
 and logs run with the Jenkins agents' task role, as pipelines run them."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from devtools import moto_server
-from devtools.fake_ecs import CRASH, HANG
+from devtools.ecs import CRASH, HANG
 from devtools.fake_kaniko import image_manifest
 
 from tests.conftest import INTERRUPTIBLE_DOCKYARD
@@ -99,7 +99,7 @@ def test_a_deployment_still_rolling_at_the_timeout_exits_124(stacks: Dockyard,
                                                              account: Account) -> None:
     push(account, "slow", mark=HANG)
     started = time.monotonic()
-    done = stacks("deploy", "web", "--image", "slow", "--timeout", "3s", build="web/main")
+    done = stacks("deploy", "web", "--image", "slow", "--timeout", "5m", build="web/main")
     assert done.returncode == 124, done.stderr
     assert "did not finish: still IN_PROGRESS" in done.stderr
     assert "ECS goes on with deployment" in done.stderr

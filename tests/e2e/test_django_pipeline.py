@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from devtools.fake_ecs import RUN_FAILS
+from devtools.ecs import RUN_FAILS
 from devtools.fake_kaniko import image_manifest
 
 from tests.e2e.conftest import Account

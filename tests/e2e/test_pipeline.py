@@ -1,7 +1,7 @@
 """The example pipeline end to end against the strict emulator: its Jenkinsfile, run with
 dockyard's real library and the Jenkins agents' task role, runs the app's tests, `dockyard
 build` (kaniko faked at the builder boundary) and `dockyard deploy` (ECS rollouts played by
-devtools/fake_ecs.py), in that order."""
+devtools/ecs), in that order."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from devtools.fake_ecs import CRASH
+from devtools.ecs import CRASH
 
 from tests.e2e.conftest import Account
 from tests.e2e.test_deploy import live, push

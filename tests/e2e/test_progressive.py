@@ -1,5 +1,5 @@
 """Blue-green, canary and linear deploys: the real CLI, as the Jenkins agents' role, against the
-strict emulator, whose ECS plays the strategies' lifecycle stages (devtools/fake_ecs.py) and
+strict emulator, whose ECS plays the strategies' lifecycle stages (devtools/ecs) and
 moves the app stack's listener rule weights as ECS's infrastructure role would."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from devtools.fake_ecs import HANG
+from devtools.ecs import HANG
 
 from dockyard.deploy.stages import STAGES
 from tests.conftest import INTERRUPTIBLE_DOCKYARD
@@ -24,13 +24,14 @@ SMOKE_OK = "echo smoke testing $DOCKYARD_TEST_URL; exit 0"
 
 def _progressive(dockyard: Dockyard, account: Account, where: Path, *,
                  smoke: str | None = SMOKE_OK, step: str = "25") -> str:
-    """dockyard.yml (in ``where``) with web on canary (12.5% first), linear steps of
-    ``step``%, and a smoke test (unless None); then the stacks deployed, and v1 running.
+    """dockyard.yml (in ``where``) with web on canary (12.5% first, baked 2 minutes), linear
+    steps of ``step``% (1 minute each), a final bake of 1 minute, and a smoke test (unless
+    None); then the stacks deployed, and v1 running.
     Returns v1."""
     path = where / "dockyard.yml"
     text = path.read_text()
-    block = ("      strategy: canary\n      canary_percent: 12.5\n"
-             f"      step_percent: {step}\n      bake_minutes: 1\n"
+    block = ("      strategy: canary\n      canary_percent: 12.5\n      canary_bake_minutes: 2\n"
+             f"      step_percent: {step}\n      step_bake_minutes: 1\n      bake_minutes: 1\n"
              + (f"      smoke_test: {json.dumps(smoke)}\n" if smoke else ""))
     assert "      strategy: rolling" in text
     path.write_text(text.replace("      strategy: rolling", block.rstrip("\n"), 1))
@@ -70,10 +71,11 @@ def test_a_canary_deploy_is_reported_stage_by_stage_and_up_keeps_the_live_weight
     v2 = push(account, "v2")
     done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", build="web/main")
     assert done.returncode == 0, done.stderr
-    assert _stages(done.stderr) == [
-        "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
-        "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
-        "BAKE_TIME", "CLEAN_UP"]
+    seen = _stages(done.stderr)
+    # Each stage seen once, in ECS's order; a stage shorter than a poll may pass unseen (as on
+    # AWS), those that last minutes never do.
+    assert seen == [s for s in STAGES if s in seen], seen
+    assert {"POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME"} <= set(seen)
     shifts = [line.split("production traffic: ")[1] for line in done.stderr.splitlines()
               if "production traffic: " in line]
     assert shifts == ["12.5% on the new revision", "100% on the new revision"], done.stderr

@@ -93,6 +93,16 @@ apps:
     health_check: /healthz
     env:
       GREETING: Hello from the dockyard live test
+  canary:
+    port: 5001
+    host: canary-{suffix}
+    count: 1
+    health_check: /healthz
+    deploy:
+      strategy: canary
+      canary_percent: 10
+      canary_bake_minutes: 2
+      bake_minutes: 1
 """
 
 

@@ -160,6 +160,7 @@ def wiring() -> Wiring:
     run = _state()
     if run._wiring is None:
         run._wiring = Wiring(run)
+        run._wiring.clock  # noqa: B018  (a clock refused is refused before anything changes)
     return run._wiring
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from dockyard.polling import Clock, SystemClock
+from dockyard.polling import Clock, clock_from_env
 from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
@@ -47,8 +47,9 @@ class Wiring:
 
     @cached_property
     def clock(self) -> Clock:
-        """The one clock every wait of the command uses."""
-        return SystemClock()
+        """The one clock every wait of the command uses (the local emulator's, when
+        DOCKYARD_EMULATOR_TIME_FACTOR asks for it)."""
+        return clock_from_env(os.environ)
 
     @property
     def console(self) -> Console:
