@@ -94,10 +94,27 @@ def describe_service_revisions(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
     wanted = set(self._get_param("serviceRevisionArns") or [])
-    revisions = [{"serviceRevisionArn": h["targetServiceRevisionArn"],
-                  "serviceArn": h["serviceArn"], "clusterArn": h["clusterArn"],
-                  "taskDefinition": h["taskDefinition"], "createdAt": h["createdAt"]}
-                 for service in self.ecs_backend.services.values()
+    revisions = [_revision(h) for service in self.ecs_backend.services.values()
                  for h in getattr(service, "dockyard_history", [])
                  if h["targetServiceRevisionArn"] in wanted]
     return ActionResult({"serviceRevisions": revisions, "failures": []})
+
+
+def _revision(entry: dict[str, Any]) -> dict[str, Any]:
+    """A service revision as DescribeServiceRevisions answers it: the load balancers it was
+    deployed with, and in resolvedConfiguration the target group its tasks are in and the
+    production rule (API Reference, ServiceRevision, ResolvedConfiguration,
+    ServiceRevisionLoadBalancer: "which target groups serve traffic")."""
+    balancers = entry.get("dockyard_load_balancers") or []
+    revision: dict[str, Any] = {
+        "serviceRevisionArn": entry["targetServiceRevisionArn"],
+        "serviceArn": entry["serviceArn"], "clusterArn": entry["clusterArn"],
+        "taskDefinition": entry["taskDefinition"], "createdAt": entry["createdAt"],
+        "loadBalancers": balancers}
+    if entry.get("dockyard_group"):
+        rule = next(((lb.get("advancedConfiguration") or {}).get("productionListenerRule")
+                     for lb in balancers), None)
+        revision["resolvedConfiguration"] = {"loadBalancers": [
+            {"targetGroupArn": entry["dockyard_group"],
+             **({"productionListenerRule": rule} if rule else {})}]}
+    return revision

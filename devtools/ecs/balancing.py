@@ -77,11 +77,25 @@ def service_groups(backend: Any, service: Any, *,
     return found
 
 
+def known_groups(backend: Any, service: Any) -> list[Any]:
+    """Every target group the service has been given (primary and alternate, now or in an
+    earlier request): where any of its tasks may still be registered."""
+    arns: set[str | None] = getattr(service, "dockyard_known_groups", set())
+    for lb in getattr(service, "load_balancers", []) or []:
+        arns.add(lb.get("targetGroupArn"))
+        arns.add((lb.get("advancedConfiguration") or {}).get("alternateTargetGroupArn"))
+    service.dockyard_known_groups = arns
+    return [g for g in (group(backend, arn) for arn in sorted(a for a in arns if a))
+            if g is not None]
+
+
 def register(deployment: dict[str, Any], groups: list[tuple[Any, int]], count: int) -> None:
     """The deployment's ``count`` new tasks, registered in ``groups`` (each with its port) as
     ``initial``."""
     addresses = [f"10.0.1.{next(_addresses) % 250 + 2}" for _ in range(count)]
     deployment["dockyard"]["targets"] = addresses
+    if groups and deployment["dockyard"].get("history") is not None:
+        deployment["dockyard"]["history"]["dockyard_group"] = groups[0][0].arn
     for found, port in groups:
         found.register([{"Id": a, "Port": port} for a in addresses])
         found.__dict__.setdefault("dockyard_health", {}).update(

@@ -292,8 +292,7 @@ def _enter(backend: Any, service: Any, deployment: dict[str, Any], stage: str,
         old = balancing.group(backend, live)
         for drained in service.deployments:
             if drained is not deployment:
-                balancing.deregister(drained, [g for g, _ in balancing.service_groups(
-                    backend, service, alternates=True)])
+                balancing.deregister(drained, balancing.known_groups(backend, service))
         lasts = drain_seconds(old) if live != new else 0.0
     state["due"] = state["stage_end"] = at + lasts
     hook = entry["dockyard_hooks"].get(stage)
@@ -337,8 +336,7 @@ def roll_back(backend: Any, service: Any, deployment: dict[str, Any], at: float,
 
 def _rolled_back(backend: Any, service: Any, deployment: dict[str, Any], at: float) -> None:
     entry = deployment["dockyard"]["history"]
-    balancing.deregister(deployment, [g for g, _ in balancing.service_groups(
-        backend, service, alternates=True)])
+    balancing.deregister(deployment, balancing.known_groups(backend, service))
     entry.pop("lifecycleStage", None)
     if len(service.deployments) == 1:  # a first deployment: nothing to go back to
         entry.update(status="ROLLBACK_FAILED", finishedAt=CLOCK.stamp(at))

@@ -67,7 +67,9 @@ def start(backend: Any, service: Any, task_definition: str, rollback_of: dict[st
                  "serviceArn": service.arn, "clusterArn": service.cluster_arn,
                  "createdAt": stamp, "startedAt": stamp,
                  "targetServiceRevisionArn": f"{prefix}:service-revision/{arn_tail}/{number}",
-                 "status": "IN_PROGRESS", "taskDefinition": task_definition}
+                 "status": "IN_PROGRESS", "taskDefinition": task_definition,
+                 "dockyard_load_balancers": [dict(lb) for lb in
+                                             getattr(service, "load_balancers", None) or []]}
         if not hasattr(service, "dockyard_history"):
             service.dockyard_history = []
         service.dockyard_history.append(entry)
@@ -137,14 +139,20 @@ def _roll(backend: Any, service: Any, deployment: dict[str, Any], moment: float)
             balancing.set_health(deployment, [g for g, _ in groups], "unhealthy")
             state["due"] = math.inf  # never healthy, never failed: a wait's timeout ends it
         elif step == 2:
+            # The older tasks leave every group they are in, whichever group the listener
+            # rules forward to: a rolling deployment registers its tasks in the service's
+            # targetGroupArn alone (the harsher reading of what ECS does after a blue/green
+            # deployment; docs/aws-assumptions.md).
             balancing.set_health(deployment, [g for g, _ in groups], "healthy")
             for drained in service.deployments:
                 if drained is not deployment:
-                    balancing.deregister(drained, [g for g, _ in groups])
+                    balancing.deregister(drained, balancing.known_groups(backend, service))
             older = len(service.deployments) > 1
             state["due"] = at + (max((drain_seconds(g) for g, _ in groups), default=0.0)
                                  if older else 0.0)
         else:
+            if groups:
+                service.dockyard_live_group = groups[0][0].arn
             complete(service, deployment, desired, at)
 
 

@@ -33,6 +33,9 @@ class FollowedEcs(FakeEcs):
     def revision_task_definition(self, revision_arn: str) -> str:
         return f"{TD}4" if revision_arn == REVISION else ""
 
+    def live_target_group(self, cluster: str, service: str) -> str:
+        return ""  # a rolling app's stack: one target group
+
     def continue_deployment(self, arn: str, hook_id: str, action: str) -> None:
         self.calls.append(("continue", action))
 

@@ -74,6 +74,9 @@ class FakeEcs:
     def revision_task_definition(self, revision_arn: str) -> str:
         return ""
 
+    def live_target_group(self, cluster: str, service: str) -> str:
+        return ""  # a rolling app's stack: one target group
+
     def update(self, request: dict[str, Any]) -> ServiceState:
         self.calls.append(("update", request["taskDefinition"]))
         rev = int(request["taskDefinition"].rsplit(":", 1)[1])

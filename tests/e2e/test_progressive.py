@@ -362,3 +362,94 @@ def test_ctrl_c_before_the_smoke_stage_says_who_answers_the_hook(
     assert "stopped waiting; the deployment goes on" in stderr
     assert "`dockyard status web --wait` runs the test and answers, else ECS rolls it back " \
            "15 min after the pause" in stderr
+
+
+class Requests:
+    """Requests sent to the app all along, as the load balancer would answer them: each
+    sample reads the production rule and the health of the target groups it forwards to; a
+    share of the requests goes to each group by its weight, and a group with no healthy target
+    answers 503."""
+
+    def __init__(self, account: Account) -> None:
+        import threading
+
+        outputs = _outputs(account)
+        self.rule = outputs["ProductionRuleArn"]
+        self.names = {outputs["TargetGroupArn"]: "blue",
+                      outputs["AlternateTargetGroupArn"]: "green"}
+        self.elb = account.client("elbv2")
+        self.answered = self.refused = 0
+        self.refusals: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> Requests:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.02):
+            (rule,) = self.elb.describe_rules(RuleArns=[self.rule])["Rules"]
+            for group in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]:
+                if not group["Weight"]:
+                    continue
+                health = self.elb.describe_target_health(
+                    TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
+                if any(h["TargetHealth"]["State"] == "healthy" for h in health):
+                    self.answered += group["Weight"]
+                else:
+                    self.refused += group["Weight"]
+                    self.refusals.append(f"{self.names[group['TargetGroupArn']]} has no "
+                                         f"healthy target at weight {group['Weight']}")
+
+
+def test_blue_green_then_rolling_then_blue_green_keeps_every_request_answered(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    _progressive(dockyard, account, tmp_path, smoke=None)
+    steps = []
+    with Requests(account) as requests:
+        for tag, strategy in (("v2", "blue-green"), ("v3", "rolling"), ("v4", "blue-green")):
+            image = f"{REGISTRY}/acme/web@{push(account, tag)}"
+            done = dockyard("deploy", "web", "--image", image, "--strategy", strategy,
+                            build="web/main")
+            assert done.returncode == 0, done.stderr
+            steps.append((strategy, _weights(account, "ProductionRuleArn"), done.stderr))
+    print("\n".join(f"{strategy}: production rule {weights}" for strategy, weights, _ in steps))
+    assert requests.refused == 0, requests.refusals[:5]
+    assert requests.answered > 100 * 50, "sampled all along (every 20 ms)"
+    assert [weights for _, weights, _ in steps] == [
+        {"blue": 0, "green": 100}, {"blue": 0, "green": 100}, {"blue": 100, "green": 0}]
+    assert "production is on acme-app-web-Altern" in steps[1][2] and "alternate target group" \
+        in steps[1][2], "the rolling deploy was given the group production is on"
+
+
+def test_up_will_not_make_a_stack_rolling_while_production_is_on_its_alternate_group(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    _progressive(dockyard, account, tmp_path, smoke=None)
+    v2 = f"{REGISTRY}/acme/web@{push(account, 'v2')}"
+    assert dockyard("deploy", "web", "--image", v2, build="web/main").returncode == 0
+    assert _weights(account, "ProductionRuleArn") == {"blue": 0, "green": 100}
+    path = tmp_path / "dockyard.yml"
+    path.write_text(path.read_text().replace("      strategy: canary", "      strategy: rolling"))
+    refused = dockyard("up", "--yes", "--only", "app-web")
+    assert refused.returncode == 2, refused.stderr
+    assert "error: apps.web.deploy.strategy: rolling would send web's traffic to the app " \
+           "stack's first target group, but production is on its alternate one" in refused.stderr
+    assert "dockyard deploy web --image <the running image> --strategy blue-green" \
+        in refused.stderr
+    assert "AlternateTargetGroupArn" in _outputs(account), "the stack was left as it was"
+    moved = dockyard("deploy", "web", "--image", v2, "--strategy", "blue-green",
+                     build="web/main")
+    assert moved.returncode == 0, moved.stderr
+    assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}
+    done = dockyard("up", "--yes", "--only", "app-web")
+    assert done.returncode == 0, done.stderr
+    outputs = _outputs(account)
+    assert "AlternateTargetGroupArn" not in outputs
+    health = account.client("elbv2").describe_target_health(
+        TargetGroupArn=outputs["TargetGroupArn"])["TargetHealthDescriptions"]
+    assert [h["TargetHealth"]["State"] for h in health] == ["healthy"], "production has tasks"

@@ -162,6 +162,29 @@ class Services:
         found = raw.get("serviceRevisions") or []
         return str(found[0].get("taskDefinition", "")) if found else ""
 
+    def live_target_group(self, cluster: str, service: str) -> str:
+        """The target group the service's live revision serves from: that of its newest
+        deployment that completed, as ECS resolved it (DescribeServiceRevisions,
+        resolvedConfiguration.loadBalancers: "which target groups serve traffic"); "" when
+        ECS does not say."""
+        with translated(f"find the live target group of {service}"):
+            raw = self._client.list_service_deployments(
+                cluster=cluster, service=service, status=["SUCCESSFUL"], maxResults=_PAGE)
+            briefs = [d for d in raw.get("serviceDeployments", [])
+                      if d.get("targetServiceRevisionArn")]
+            if not briefs:
+                return ""
+            newest = max(briefs, key=lambda d: d.get("createdAt") or datetime.min)
+            found = self._client.describe_service_revisions(
+                serviceRevisionArns=[newest["targetServiceRevisionArn"]]).get(
+                "serviceRevisions") or []
+        for revision in found:
+            for balancer in (revision.get("resolvedConfiguration") or {}).get(
+                    "loadBalancers", []):
+                if balancer.get("targetGroupArn"):
+                    return str(balancer["targetGroupArn"])
+        return ""
+
     def continue_deployment(self, arn: str, hook_id: str, action: str) -> None:
         """Continue (``CONTINUE``) or roll back (``ROLLBACK``) a deployment paused at a hook."""
         with translated(f"{action.lower()} the paused deployment"):

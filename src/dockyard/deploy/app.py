@@ -4,7 +4,7 @@ deployment that started."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from dockyard.aws.ecs import TaskState
@@ -47,6 +47,7 @@ class ServiceApi(Protocol):
     def image_of(self, task_definition: str) -> str: ...
     def service_deployment(self, arn: str) -> ServiceDeployment | None: ...
     def revision_task_definition(self, revision_arn: str) -> str: ...
+    def live_target_group(self, cluster: str, service: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class AppDeployer:
             self.progress.note("deploy", f"created the service {target.app} in "
                                          f"{short_arn(target.cluster)}")
         else:
+            target = self._oriented(target)
             state = self.services.update(update_request(self.cfg, target, arn,
                                                         strategy=strategy))
         return self._follow("deploy", target, state, arn, before, wait=wait, timeout=timeout,
@@ -182,6 +184,29 @@ class AppDeployer:
         return DeployResult("follow", target.app, target.url, task_definition, deployment_id,
                             created=False, outcome=outcome,
                             strategy=_strategy_name(strategy))
+
+    def _oriented(self, target: AppTarget) -> AppTarget:
+        """The app's target groups as ECS left them, the one production is on first.
+
+        A blue/green, canary or linear deployment starts the new revision in the group
+        production is not on and, once it succeeds, production stays there (ECS Developer
+        Guide, "Application Load Balancer resources for blue/green, linear, and canary
+        deployments"): after an odd number of them, production is on the stack's alternate
+        group. A deploy that named the stack's first group as the service's would start a
+        rolling deployment's tasks where no traffic goes, while the old ones drain from the
+        group that serves. So the group of the live revision (as ECS resolved it) is sent
+        first, and the other as the alternate.
+        """
+        if not target.alternate_target_group:
+            return target
+        live = self.services.live_target_group(target.cluster, target.app)
+        if live != target.alternate_target_group:
+            return target
+        name = live.split(":targetgroup/")[-1].split("/")[0]
+        self.progress.note("deploy", f"production is on {name}, the app stack's "
+                                     "alternate target group (after a blue/green deployment): "
+                                     "the service is given that one first")
+        return replace(target, target_group=live, alternate_target_group=target.target_group)
 
     def _until_visible(self, target: AppTarget) -> None:
         """Wait until DescribeServices shows a service just created (it is eventually

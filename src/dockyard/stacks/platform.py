@@ -155,7 +155,30 @@ def discover(platform: Platform) -> dict[str, str]:
             # A stack from before the value was secret wants the app's name: replaced.
             facts[fact] = value if re.fullmatch(TEST_HEADER_PATTERN, value) \
                 else new_test_header_value()
+    _check_back_to_rolling(platform)
     return facts
+
+
+def _check_back_to_rolling(platform: Platform) -> None:
+    """Refuse to make a progressive app's stack rolling while production is on its alternate
+    target group (as after an odd number of blue/green deployments): the rolling stack's rule
+    forwards to its first group alone, which has no tasks, and the alternate group, which
+    has them all, would be deleted with the tasks still registered."""
+    cfg = platform.cfg
+    for stack in platform.stacks:
+        app = stack.key.removeprefix("app-")
+        if not stack.key.startswith("app-") or app not in cfg.apps or \
+                cfg.apps[app].deploy.progressive:
+            continue
+        weights = platform.account.forward_weights(stack.name, "HostRule")
+        if weights.get("AlternateTargetGroup", 0) > 0:
+            raise UsageError(
+                f"apps.{app}.deploy.strategy: rolling would send {app}'s traffic to the app "
+                f"stack's first target group, but production is on its alternate one "
+                f"({weights.get('AlternateTargetGroup')}% after a blue/green deployment), "
+                "where the tasks are",
+                hint=f"first move production back: dockyard deploy {app} --image <the running "
+                     f"image> --strategy blue-green (then `dockyard up`)")
 
 
 def first_weight(fact: str) -> str:
