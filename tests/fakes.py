@@ -13,6 +13,7 @@ from dockyard.aws.ecs import CapacityError, ContainerState, TaskSpec, TaskState
 from dockyard.aws.retained import FileSystem, Repository
 from dockyard.aws.storage import LogPage
 from dockyard.polling import RetryableError
+from dockyard.progress import DeploymentEvent
 from dockyard.ui.console import Console
 
 START = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -39,11 +40,17 @@ Step = tuple[list[tuple[str, str, str, str]], str]
 
 class Notes(list[str]):
     """A dockyard.progress.Progress that keeps what it is told: each note's text in the list
-    itself, each task line in ``lines``."""
+    itself (a deployment event's as people read it), each task line in ``lines``, each
+    deployment event in ``deployments``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lines: list[str] = []
+        self.deployments: list[DeploymentEvent] = []
+
+    def deployment(self, event: DeploymentEvent) -> None:
+        self.deployments.append(event)
+        self.append(event.text())
 
     def note(self, subject: str, text: str) -> None:
         self.append(text)

@@ -14,6 +14,7 @@ import pytest
 from devtools.ecs import HANG
 
 from dockyard.deploy.stages import STAGES
+from tests.cli.test_json_output import documented
 from tests.conftest import INTERRUPTIBLE_DOCKYARD
 from tests.e2e.conftest import Account, Dockyard
 from tests.e2e.test_deploy import REGISTRY, image_of, live, push
@@ -69,20 +70,30 @@ def test_a_canary_deploy_is_reported_stage_by_stage_and_up_keeps_the_live_weight
     _progressive(dockyard, account, tmp_path)
     assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}
     v2 = push(account, "v2")
-    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", build="web/main")
+    done = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--events",
+                    build="web/main")
     assert done.returncode == 0, done.stderr
-    seen = _stages(done.stderr)
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    typed = [e for e in events if e["event"] in ("stage", "traffic", "hook", "status")]
+    for event in events[:-1]:  # each with the fields docs/output.md lists for it
+        assert list(event) == documented()[event["event"]], event
+    seen = [e["stage"] for e in typed if e["event"] == "stage"]
     # Each stage seen once, in ECS's order; a stage shorter than a poll may pass unseen (as on
     # AWS), those that last minutes never do.
     assert seen == [s for s in STAGES if s in seen], seen
-    assert {"POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME"} <= set(seen)
-    shifts = [line.split("production traffic: ")[1] for line in done.stderr.splitlines()
-              if "production traffic: " in line]
-    assert shifts == ["12.5% on the new revision", "100% on the new revision"], done.stderr
-    assert "smoke test passed (`echo smoke testing $DOCKYARD_TEST_URL; exit 0` exited 0)" \
-        in done.stderr
-    assert "smoke testing https://web.example.com" in done.stderr, "the smoke task's own line"
-    assert "outcome      completed" in done.stdout
+    assert len(seen) >= 5 and {"POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT",
+                               "BAKE_TIME"} <= set(seen), seen
+    assert [e["production_percent"] for e in typed if e["event"] == "traffic"] == [12.5, 100]
+    hooks = [(e["stage"], e["hook_status"]) for e in typed if e["event"] == "hook"]
+    assert hooks[0] == ("POST_TEST_TRAFFIC_SHIFT", "AWAITING_ACTION"), hooks
+    assert [status for _, status in hooks] == ["AWAITING_ACTION", "SUCCEEDED"], hooks
+    assert len({e["deployment_arn"] for e in typed}) == 1, "one deployment's events"
+    notes = [e.get("message", "") for e in events if e["event"] == "note"]
+    assert "smoke test passed (`echo smoke testing $DOCKYARD_TEST_URL; exit 0` exited 0); " \
+           "continuing" in notes
+    assert "smoke testing https://web.example.com" in [
+        e.get("line") for e in events if e["event"] == "line"], "the smoke task's own line"
+    assert events[-1]["event"] == "summary" and events[-1]["outcome"] == "completed"
     service = live(account)
     assert service is not None
     assert image_of(account, str(service["taskDefinition"])) == f"{REGISTRY}/acme/web@{v2}"
@@ -105,9 +116,10 @@ def test_a_canary_stopped_by_its_alarm_exits_4_and_leaves_traffic_on_the_old_rev
     assert done.returncode == 4, done.stderr
     assert "alarm(s) acme-web-error-rate in ALARM state" in done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
-    notes = [e.get("message", "") for e in events if e.get("event") == "note"]
-    assert any(n.startswith("stage SCALE_UP") for n in notes), notes
-    assert any(n.startswith("ROLLBACK_IN_PROGRESS") for n in notes), notes
+    statuses = [e["status"] for e in events if e.get("event") == "status"]
+    assert "ROLLBACK_IN_PROGRESS" in statuses, events
+    assert all(e["reason"] == "alarm(s) acme-web-error-rate in ALARM state"
+               for e in events if e.get("event") == "status")
     assert events[-1]["event"] == "summary"
     service = live(account)
     assert service is not None

@@ -10,7 +10,8 @@ import pytest
 from dockyard.aws.cloudformation import Stack
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.errors import Cancelled, DockyardError
-from dockyard.stacks.engine import Engine, Outcome, StackRequest
+from dockyard.stacks.engine import Engine, StackRequest
+from dockyard.stacks.results import Outcome
 from dockyard.ui.progress import PlainReporter
 from tests.fakes import FakeClock, FakeCloudFormation, text_console
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from dockyard.aws.cloudformation import ResourceChange, StackEvent
-from dockyard.stacks.engine import Outcome, StackResult
+from dockyard.stacks.results import Outcome, StackResult
 from dockyard.ui.console import Console
 from dockyard.ui.progress import LiveReporter, NdjsonReporter, PlainReporter, change_lines
 

@@ -289,6 +289,8 @@ class ServiceDeployment:
     requested: int = 0
     strategy: str = ""  # ROLLING, BLUE_GREEN, CANARY, LINEAR (deploymentConfiguration)
     revision: str = ""  # the target service revision's ARN
+    # Every PAUSE hook so far: (hook id, status: AWAITING_ACTION, SUCCEEDED, FAILED, TIMED_OUT)
+    hooks: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -311,7 +313,9 @@ def service_deployment(raw: dict[str, Any]) -> ServiceDeployment:
                 if h.get("targetType") == "PAUSE" and h.get("status") == "AWAITING_ACTION"],
         running=target.get("runningTaskCount", 0), requested=target.get("requestedTaskCount", 0),
         strategy=(raw.get("deploymentConfiguration") or {}).get("strategy") or "",
-        revision=target.get("arn", ""))
+        revision=target.get("arn", ""),
+        hooks=[(h.get("hookId", ""), h.get("status", ""))
+               for h in raw.get("lifecycleHookDetails") or [] if h.get("targetType") == "PAUSE"])
 
 
 

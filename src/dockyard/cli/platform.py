@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from dockyard.cli.wiring import Wiring
     from dockyard.deploy.drift import FieldChange
     from dockyard.progress import Progress
-    from dockyard.stacks.engine import StackResult
     from dockyard.stacks.platform import AfterDeploy, Platform
+    from dockyard.stacks.results import StackResult
     from dockyard.templates.stack import StackTemplate
     from dockyard.ui.console import Console
 
@@ -116,8 +116,8 @@ def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool, jenkins_timeout: st
     for Jenkins to answer. A second run with nothing changed changes nothing. Ctrl-C during
     an update cancels it (CloudFormation rolls it back).
     """
-    from dockyard.stacks.engine import Outcome
     from dockyard.stacks.platform import up as deploy
+    from dockyard.stacks.results import Outcome
     from dockyard.ui.progress import failure_lines
     from dockyard.ui.stacks import up_document, up_text
 

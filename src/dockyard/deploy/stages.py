@@ -14,7 +14,7 @@ dockyard runs the test and answers with ContinueServiceDeployment, CONTINUE or R
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from dockyard.aws.services import ServiceDeployment, ServiceState
@@ -22,7 +22,7 @@ from dockyard.deploy.rollout import VISIBLE_WITHIN, RolloutOutcome
 from dockyard.errors import Cancelled, DockyardError
 from dockyard.names import short_arn
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
-from dockyard.progress import Progress
+from dockyard.progress import DeploymentEvent, Progress
 
 POLL_SECONDS = 5.0
 
@@ -51,6 +51,16 @@ class StageApi(Protocol):
     def continue_deployment(self, arn: str, hook_id: str, action: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What following one deployment has reported of it so far."""
+
+    stage: str = ""
+    weight: float | None = None  # % of production traffic on the new revision
+    status: str = ""
+    hooks: tuple[tuple[str, str], ...] = ()  # (hook id, status)
+
+
 @dataclass
 class StageWatch:
     """Polls one service deployment to its end, reporting each stage and traffic shift, and
@@ -60,9 +70,8 @@ class StageWatch:
     clock: Clock
     progress: Progress
     interval: float = POLL_SECONDS
-    _stage: str = ""
-    _status: str = ""
-    _weight: float | None = None
+    _seen: Seen = field(default_factory=Seen)
+    _app: str = ""
     _answered: set[str] = field(default_factory=set)
     _smoke_failure: str = ""
 
@@ -73,6 +82,7 @@ class StageWatch:
         UpdateService answer did not name it, the service's next one after
         ``previous_arn``)."""
         started = self.clock.now()
+        self._app = service
         arn = [deployment_arn]
         last: list[ServiceDeployment | None] = [None]
         changed = RolloutOutcome("timed_out", "", "")  # a stage or the traffic moved
@@ -115,32 +125,21 @@ class StageWatch:
                 if outcome is not changed:
                     break
         except WaitTimeoutError:
-            where = STAGES.get(self._stage, self._status.lower() or "not started")
+            stage, status = self._seen.stage, self._seen.status
+            where = STAGES.get(stage, status.lower() or "not started")
             return RolloutOutcome("timed_out", deployment_id, task_definition,
-                                  reason=f"still in {self._stage or 'progress'} ({where}) after "
+                                  reason=f"still in {stage or 'progress'} ({where}) after "
                                          f"{timeout / 60:g} min")
         assert outcome is not None
         return outcome
 
     def _report(self, current: ServiceDeployment) -> bool:
-        """Say what changed since the last look; whether anything did."""
-        seen = (self._stage, self._weight, self._status)
-        if current.stage and current.stage != self._stage:
-            self._stage = current.stage
-            self.progress.note("deploy", f"stage {current.stage}: {STAGES.get(current.stage, '')}"
-                               .rstrip(": "))
-        weight = current.production_weight
-        if weight is not None and weight != self._weight and \
-                (self._weight is not None or weight > 0):
-            self._weight = weight
-            self.progress.note("deploy", f"production traffic: {weight:g}% on the new revision")
-        elif self._weight is None and weight is not None:
-            self._weight = weight
-        if current.status != self._status:
-            self._status = current.status
-            if current.status.startswith("ROLLBACK"):
-                self.progress.note("deploy", f"{current.status}: {_why(current, '')}")
-        return (self._stage, self._weight, self._status) != seen
+        """Report what changed since the last look; whether anything did."""
+        self._seen, events = observe(self._seen, current, self._app,
+                                     smoke_failure=self._smoke_failure)
+        for event in events:
+            self.progress.deployment(event)
+        return bool(events)
 
     def _answer(self, arn: str, hook_id: str, smoke: SmokeTest | None) -> None:
         self._answered.add(hook_id)
@@ -193,6 +192,37 @@ class StageWatch:
             state.task_definition != task_definition else ""
         return RolloutOutcome("failed", deployment_id, task_definition,
                               reason=_why(current, self._smoke_failure), restored=restored)
+
+
+def observe(seen: Seen, current: ServiceDeployment, app: str, *,
+            smoke_failure: str = "") -> tuple[Seen, list[DeploymentEvent]]:
+    """The events between what was ``seen`` of a deployment and how it is now (``current``,
+    one DescribeServiceDeployments read), and what is then seen: a new stage, production
+    traffic moved (not the 0% it starts at), a PAUSE hook that appeared or changed status, a
+    rollback. A pure step: the follower calls it once per read."""
+    base = DeploymentEvent("stage", app, current.arn, current.revision, current.stage,
+                           production_percent=current.production_weight,
+                           test_percent=current.test_weight, status=current.status)
+    events: list[DeploymentEvent] = []
+    stage = seen.stage
+    if current.stage and current.stage != seen.stage:
+        stage = current.stage
+        events.append(replace(base, description=STAGES.get(stage, "")))
+    weight, moved = seen.weight, current.production_weight
+    if moved is not None and moved != seen.weight and (seen.weight is not None or moved > 0):
+        weight = moved
+        events.append(replace(base, kind="traffic"))
+    elif seen.weight is None and moved is not None:
+        weight = moved
+    hooks = dict(seen.hooks)
+    for hook_id, status in current.hooks:
+        if hooks.get(hook_id) != status:
+            hooks[hook_id] = status
+            events.append(replace(base, kind="hook", hook_id=hook_id, hook_status=status))
+    if current.status != seen.status and current.status.startswith("ROLLBACK"):
+        events.append(replace(base, kind="status", reason=_why(current, smoke_failure)))
+    return Seen(stage, weight, current.status or seen.status, tuple(sorted(hooks.items()))), \
+        events
 
 
 def _why(current: ServiceDeployment, smoke_failure: str) -> str:

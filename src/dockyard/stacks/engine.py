@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 from dockyard.aws.cloudformation import ChangeSet, ResourceChange, Stack, StackEvent
@@ -27,7 +26,8 @@ from dockyard.errors import Cancelled, DockyardError
 from dockyard.polling import Clock, Poll, poll_until
 from dockyard.progress import Progress
 from dockyard.stacks import status as st
-from dockyard.stacks.properties import PropertyChange, parameter_changes, resource_changes
+from dockyard.stacks.properties import parameter_changes, resource_changes
+from dockyard.stacks.results import Outcome, StackResult
 
 
 class StackApi(Protocol):
@@ -47,19 +47,6 @@ class StackApi(Protocol):
     def template(self, name: str) -> dict[str, Any]: ...
 
 
-class Outcome(StrEnum):
-    """How one stack's turn ended."""
-
-    CREATED = "created"
-    UPDATED = "updated"
-    NO_CHANGES = "no changes"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    DECLINED = "declined"
-    DELETED = "deleted"
-    ABSENT = "absent"
-
-
 @dataclass(frozen=True)
 class StackRequest:
     """A stack to deploy: its key (``edge``), name, template body, parameters and tags."""
@@ -69,30 +56,6 @@ class StackRequest:
     template: str
     parameters: dict[str, str]
     tags: dict[str, str]
-
-
-@dataclass(frozen=True)
-class StackResult:
-    """What happened to one stack."""
-
-    key: str
-    name: str
-    outcome: Outcome
-    status: str = ""
-    reason: str = ""
-    outputs: dict[str, str] = field(default_factory=dict)
-    changes: list[ResourceChange] = field(default_factory=list)
-    failures: list[StackEvent] = field(default_factory=list)
-    # preview: each modified resource's properties, before -> after; parameters whose value
-    # would change
-    details: dict[str, list[PropertyChange]] = field(default_factory=dict)
-    parameters: list[PropertyChange] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """The stack is as declared (or, for a delete, gone)."""
-        return self.outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.NO_CHANGES,
-                                Outcome.DELETED, Outcome.ABSENT)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from dockyard.config.models import Config, DefaultVpc, GitHub
 from dockyard.errors import DockyardError, UsageError
 from dockyard.names import TAG_KEY, TEST_HEADER_PATTERN, new_test_header_value
 from dockyard.stacks import status as st
-from dockyard.stacks.engine import Confirm, Engine, Outcome, StackRequest, StackResult
+from dockyard.stacks.engine import Confirm, Engine, StackRequest
 from dockyard.stacks.properties import PropertyChange
+from dockyard.stacks.results import Outcome, StackResult
 from dockyard.templates import (
     Built,
     Discovered,

@@ -21,8 +21,8 @@ from dockyard.aws.services import ServiceState
 from dockyard.errors import DockyardError
 from dockyard.names import TAG_KEY, Out
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
-from dockyard.stacks.engine import StackResult
 from dockyard.stacks.platform import Platform
+from dockyard.stacks.results import StackResult
 
 # Deletion order: apps first, the network last (the reverse of deployment).
 _ORDER = {"jenkins": 1, "edge": 2, "builder": 3, "network": 4}

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from rich.live import Live
 
     from dockyard.aws.cloudformation import ResourceChange, StackEvent
-    from dockyard.stacks.engine import StackResult
+    from dockyard.progress import DeploymentEvent
+    from dockyard.stacks.results import StackResult
 
 _ACTION = {"Add": "+", "Modify": "~", "Remove": "-", "Import": ">", "Dynamic": "?"}
 
@@ -65,6 +66,10 @@ class PlainReporter:
         """A task's log line, as it wrote it (prefixed with its subject when there is one)."""
         with self._lock:
             self.console.note(f"[{subject}] {text}" if subject else text)
+
+    def deployment(self, event: DeploymentEvent) -> None:
+        """A change in a progressive deployment, as a step."""
+        self.note("deploy", event.text())
 
     def summary(self, document: dict[str, Any]) -> None:
         """Nothing: without --events the command prints its own result."""
@@ -295,6 +300,10 @@ class NdjsonReporter:
     def summary(self, document: dict[str, Any]) -> None:
         """The command's result, as the last event."""
         self._emit("summary", **document)
+
+    def deployment(self, event: DeploymentEvent) -> None:
+        """A change in a progressive deployment, with its fields (docs/output.md)."""
+        self._emit(event.kind, **event.fields())
 
     def changes(self, stack: str, changes: list[ResourceChange]) -> None:
         """The change set about to be applied."""

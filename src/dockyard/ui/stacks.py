@@ -13,10 +13,10 @@ from dockyard.ui.text import columns
 if TYPE_CHECKING:
     from dockyard.aws.retained import FileSystem, Repository
     from dockyard.deploy.drift import FieldChange
-    from dockyard.stacks.engine import StackResult
     from dockyard.stacks.inventory import PlatformStatus
     from dockyard.stacks.platform import Diff
     from dockyard.stacks.properties import PropertyChange
+    from dockyard.stacks.results import StackResult
     from dockyard.stacks.teardown import DownPlan, DownResult
 
 
