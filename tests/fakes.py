@@ -218,6 +218,7 @@ class FakeAccount:
         self.keys = ["token", "username", "webhook_secret"] if secret_keys is None \
             else secret_keys
         self.weights: dict[tuple[str, str], dict[str, int]] = {}
+        self.ongoing: dict[str, str] = {}  # service -> "IN_PROGRESS at BAKE_TIME"
         self.test_headers: dict[str, str] = {}
 
     def identity(self) -> Identity:
@@ -234,6 +235,12 @@ class FakeAccount:
 
     def forward_weights(self, stack: str, rule: str) -> dict[str, int]:
         return self.weights.get((stack, rule), {})
+
+    def forget_rules(self, stack: str) -> None:
+        pass  # nothing cached
+
+    def ongoing_deployment(self, cluster: str, service: str) -> str:
+        return self.ongoing.get(service, "")
 
     def test_header(self, stack: str, rule: str) -> str:
         return self.test_headers.get(stack, "")

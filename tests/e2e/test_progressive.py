@@ -465,3 +465,22 @@ def test_up_will_not_make_a_stack_rolling_while_production_is_on_its_alternate_g
     health = account.client("elbv2").describe_target_health(
         TargetGroupArn=outputs["TargetGroupArn"])["TargetHealthDescriptions"]
     assert [h["TargetHealth"]["State"] for h in health] == ["healthy"], "production has tasks"
+
+
+def test_up_waits_for_no_deployment_and_never_writes_back_weights_ecs_has_moved(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    _progressive(dockyard, account, tmp_path, smoke=None)
+    v2 = f"{REGISTRY}/acme/web@{push(account, 'v2')}"
+    started = dockyard("deploy", "web", "--image", v2, "--no-wait", build="web/main")
+    assert started.returncode == 0, started.stderr
+    refused = dockyard("up", "--yes", "--only", "app-web")
+    assert refused.returncode == 3, refused.stderr
+    assert "acme-app-web: a deployment of web is under way (IN_PROGRESS" in refused.stderr
+    assert "dockyard status web --wait follows it to its end" in refused.stderr
+    followed = dockyard("status", "web", "--wait", build="web/main")
+    assert followed.returncode == 0, followed.stderr
+    assert _weights(account, "ProductionRuleArn") == {"blue": 0, "green": 100}
+    again = dockyard("up", "--yes", "--only", "app-web")
+    assert again.returncode == 0, again.stderr
+    assert _weights(account, "ProductionRuleArn") == {"blue": 0, "green": 100}, \
+        "the weights as ECS left them"

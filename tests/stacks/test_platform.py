@@ -90,3 +90,45 @@ def test_a_dependency_deployed_by_an_older_dockyard_is_named_not_a_traceback() -
                                      "acme-edge, which a dockyard before this one did not write")
     assert refused.value.hint == "update it first: dockyard up --only edge"
     assert not any(c.startswith("create_change_set") for c in cfn.calls)
+
+
+def test_up_refuses_a_progressive_apps_stack_while_its_deployment_is_under_way() -> None:
+    from dockyard.aws.cloudformation import Stack
+    from dockyard.aws.errors import AwsPreconditionError
+    from dockyard.stacks.platform import up
+
+    console, _, _ = text_console()
+    account = FakeAccount()
+    plat = Platform(cfg=example_config(("strategy: rolling", "strategy: canary")),
+                    engine=Engine(FakeCloudFormation(), FakeClock(), PlainReporter(console)),
+                    account=account, retained=FakeRetained())
+    cfn = plat.engine.api
+    assert isinstance(cfn, FakeCloudFormation)
+    for key in ("builder", "edge"):
+        template = next(s for s in plat.stacks if s.key == key).to_dict()
+        cfn.stacks[f"acme-{key}"] = Stack(f"acme-{key}", f"arn:stack/acme-{key}",
+                                          "CREATE_COMPLETE",
+                                          outputs=dict.fromkeys(template["Outputs"], "x"))
+    account.ongoing["web"] = "IN_PROGRESS at BAKE_TIME"
+    with pytest.raises(AwsPreconditionError) as refused:
+        up(plat, ["app-web"], lambda *_: True)
+    assert refused.value.message.startswith(
+        "acme-app-web: a deployment of web is under way (IN_PROGRESS at BAKE_TIME)")
+    assert refused.value.hint is not None and "dockyard status web --wait" in refused.value.hint
+    assert not any(c.startswith("create_change_set") for c in cfn.calls), "nothing changed"
+    account.ongoing.clear()
+    reads = {"HostRule": 0}
+    before, after = {"TargetGroup": 100, "AlternateTargetGroup": 0}, \
+        {"TargetGroup": 0, "AlternateTargetGroup": 100}
+
+    def moving(stack: str, rule: str) -> dict[str, int]:
+        """ECS finishes a canary between up's first look and the app stack's turn."""
+        reads[rule] = reads.get(rule, 0) + 1
+        return before if reads[rule] == 1 else after
+
+    account.forward_weights = moving  # type: ignore[method-assign]
+    (result,) = up(plat, ["app-web"], lambda *_: True)
+    assert result.ok
+    sent = cfn.stacks["acme-app-web"].parameters
+    assert (sent["HostRuleTargetGroupWeight"], sent["HostRuleAlternateTargetGroupWeight"]) == \
+        ("0", "100"), "the weights as ECS left them, read right before the update"

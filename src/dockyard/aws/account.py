@@ -31,7 +31,8 @@ class Account:
     listener rules."""
 
     def __init__(self, sts: Any, ec2: Any, route53: Any, secrets: Any = None, *,
-                 cloudformation: Any = None, elb: Any = None) -> None:
+                 cloudformation: Any = None, elb: Any = None, ecs: Any = None) -> None:
+        self._ecs = ecs
         self._sts = sts
         self._ec2 = ec2
         self._route53 = route53
@@ -75,6 +76,30 @@ class Account:
                 for a in (found or {}).get("Actions", []) if a.get("Type") == "forward"
                 for g in a.get("ForwardConfig", {}).get("TargetGroups", [])
                 if g["TargetGroupArn"] in logical}
+
+    def forget_rules(self, stack: str) -> None:
+        """Read the stack's listener rules again next time (ECS may have moved them)."""
+        self._rules = {key: value for key, value in self._rules.items() if key[0] != stack}
+
+    def ongoing_deployment(self, cluster: str, service: str) -> str:
+        """The service's deployment still under way, as ``IN_PROGRESS at BAKE_TIME`` ("" when
+        there is none, or no such service)."""
+        if self._ecs is None:
+            return ""
+        with translated(f"look for a deployment of {service} in progress",
+                        done_if=("ServiceNotFoundException", "ClusterNotFoundException")):
+            raw = self._ecs.list_service_deployments(
+                cluster=cluster, service=service,
+                status=["PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS",
+                        "STOP_REQUESTED"])
+            for brief in raw.get("serviceDeployments", []):
+                found = self._ecs.describe_service_deployments(
+                    serviceDeploymentArns=[brief["serviceDeploymentArn"]]).get(
+                    "serviceDeployments") or [brief]
+                stage = found[0].get("lifecycleStage")
+                return str(found[0].get("status", "IN_PROGRESS")) + (f" at {stage}"
+                                                                     if stage else "")
+        return ""
 
     def test_header(self, stack: str, rule: str) -> str:
         """The value a deployed test rule wants in its X-Dockyard-Test header ("" when the

@@ -231,7 +231,7 @@ class Wiring:
         return Account(self.aws.client("sts"), self.aws.client("ec2"),
                        self.aws.client("route53"), self.aws.client("secretsmanager"),
                        cloudformation=self.aws.client("cloudformation"),
-                       elb=self.aws.client("elbv2"))
+                       elb=self.aws.client("elbv2"), ecs=self.aws.client("ecs"))
 
     @cached_property
     def retained(self) -> RetainedData:

@@ -19,7 +19,7 @@ from dockyard.aws.errors import AwsPreconditionError
 from dockyard.aws.retained import FileSystem, Repository
 from dockyard.config.models import Config, DefaultVpc, GitHub
 from dockyard.errors import DockyardError, UsageError
-from dockyard.names import TAG_KEY, TEST_HEADER_PATTERN, new_test_header_value
+from dockyard.names import TAG_KEY, TEST_HEADER_PATTERN, Out, new_test_header_value
 from dockyard.stacks import status as st
 from dockyard.stacks.engine import Confirm, Engine, StackRequest
 from dockyard.stacks.properties import PropertyChange
@@ -51,6 +51,8 @@ class AccountApi(Protocol):
     def secret_arn(self, name: str) -> str: ...
     def secret_keys(self, name: str) -> list[str] | None: ...
     def forward_weights(self, stack: str, rule: str) -> dict[str, int]: ...
+    def forget_rules(self, stack: str) -> None: ...
+    def ongoing_deployment(self, cluster: str, service: str) -> str: ...
     def test_header(self, stack: str, rule: str) -> str: ...
 
 
@@ -182,6 +184,35 @@ def _check_back_to_rolling(platform: Platform) -> None:
                      f"image> --strategy blue-green (then `dockyard up`)")
 
 
+def _settled(platform: Platform, stack: StackTemplate, facts: dict[str, str],
+             outputs: dict[str, dict[str, str]]) -> None:
+    """Right before a progressive app's stack is updated: refuse while one of its deployments
+    is under way, and read the rules' weights again. ECS moves them during a deployment; an
+    update carrying weights read earlier would send production back to the target group the
+    deployment just left."""
+    app = stack.key.removeprefix("app-")
+    cfg = platform.cfg
+    if not stack.key.startswith("app-") or app not in cfg.apps or \
+            not cfg.apps[app].deploy.progressive:
+        return
+    builder = outputs.get("builder") or _live_outputs(platform, "builder") or {}
+    cluster = builder.get(Out.CLUSTER_ARN, "")
+    ongoing = platform.account.ongoing_deployment(cluster, app) if cluster else ""
+    if ongoing:
+        raise AwsPreconditionError(
+            f"{stack.name}: a deployment of {app} is under way ({ongoing}); updating its stack "
+            "now could move production traffic to the target group the deployment is leaving",
+            hint=f"dockyard status {app} --wait follows it to its end; then run `dockyard up` "
+                 "again")
+    platform.account.forget_rules(stack.name)
+    live: dict[str, dict[str, int]] = {}
+    for fact in [f for f in facts if f.startswith(f"forward-weight:{stack.name}:")]:
+        _, _, rule, group = fact.split(":")
+        if rule not in live:
+            live[rule] = platform.account.forward_weights(stack.name, rule)
+        facts[fact] = str(live[rule].get(group, 0) if live[rule] else first_weight(fact))
+
+
 def first_weight(fact: str) -> str:
     """A rule's weight for a target group before ECS has moved anything: all traffic to the
     app stack's first target group."""
@@ -230,6 +261,7 @@ def up(platform: Platform, only: list[str], confirm: Confirm,
     outputs: dict[str, dict[str, str]] = {}
     results: list[StackResult] = []
     for stack in selected:
+        _settled(platform, stack, facts, outputs)
         request = _request(platform, stack, facts, outputs)
         result = platform.engine.deploy(request, confirm)
         results.append(result)
