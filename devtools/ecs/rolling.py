@@ -44,6 +44,8 @@ def start(backend: Any, service: Any, task_definition: str, rollback_of: dict[st
     """A new PRIMARY deployment of ``task_definition`` from virtual time ``at`` (now); the
     current ones become ACTIVE."""
     at = now() if at is None else at
+    if rollback_of is None:
+        _stop_under_way(backend, service, at)
     for deployment in service.deployments:
         if deployment["status"] == "PRIMARY":
             deployment["status"] = "ACTIVE"
@@ -82,6 +84,35 @@ def start(backend: Any, service: Any, task_definition: str, rollback_of: dict[st
     return deployment
 
 
+SUPERSEDED = "The service deployment was stopped: a newer deployment of the service started."
+
+
+def _stop_under_way(backend: Any, service: Any, at: float) -> None:
+    """A new deployment while another is under way stops that one: its service deployment
+    ends STOPPED (ECS Developer Guide, "View service history using Amazon ECS service
+    deployments": STOPPED is a completed state; which status a replaced deployment ends in is
+    not documented, docs/aws-assumptions.md). A progressive one's traffic goes back to the
+    live revision and its tasks stop; a rolling one's tasks are replaced as the new
+    deployment's start."""
+    for deployment in list(service.deployments):
+        state = deployment.get("dockyard") or {}
+        entry = state.get("history")
+        if entry is None or entry["status"] != "IN_PROGRESS":
+            continue
+        entry.update(status="STOPPED", statusReason=SUPERSEDED, finishedAt=CLOCK.stamp(at))
+        entry.pop("lifecycleStage", None)
+        state["superseded"] = True
+        event(service, f"(deployment {deployment['id']}) stopped: a newer deployment "
+                       "started.", at)
+        groups = entry.get("dockyard_groups")
+        if entry.get("dockyard_stages") is not None and groups is not None:
+            live, new, production, test = groups
+            balancing.set_weights(backend, production, {live: 100, new: 0})
+            balancing.set_weights(backend, test, {live: 100, new: 0})
+            balancing.deregister(deployment, balancing.known_groups(backend, service))
+            service.deployments[:] = [d for d in service.deployments if d is not deployment]
+
+
 def advance(backend: Any, service: Any) -> None:
     """Play every deployment of ``service`` up to the clock's now."""
     moment = now()
@@ -97,7 +128,7 @@ def advance(backend: Any, service: Any) -> None:
                 "IN_PROGRESS", "ROLLBACK_IN_PROGRESS"):
             progressive.play(backend, service, deployment, moment)
             continue
-        if deployment["rolloutState"] == "IN_PROGRESS":
+        if deployment["rolloutState"] == "IN_PROGRESS" and not state.get("superseded"):
             _roll(backend, service, deployment, moment)
     primary = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
     if primary:

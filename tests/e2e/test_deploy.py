@@ -5,6 +5,8 @@ and logs run with the Jenkins agents' task role, as pipelines run them."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -295,3 +297,36 @@ def test_status_wait_is_refused_without_what_it_needs(dockyard: Dockyard, argv: 
     done = dockyard(*argv)
     assert done.returncode == 2, done.stderr
     assert says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_second_deploy_is_refused_while_one_is_under_way_or_supersedes_it(
+        stacks: Dockyard, account: Account, tmp_path: Path) -> None:
+    push(account, "v1")
+    assert stacks("deploy", "web", "--image", "v1", build="web/main").returncode == 0
+    push(account, "v2")
+    push(account, "v3")
+    first = subprocess.Popen(
+        [sys.executable, "-m", "dockyard", "deploy", "web", "--image", "v2"], cwd=tmp_path,
+        env=account.pipeline_env("web/main", (tmp_path / "dockyard.yml").read_text()),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        service = live(account)
+        if service and any(d["status"] == "PRIMARY" and d["rolloutState"] == "IN_PROGRESS"
+                           and str(d["taskDefinition"]).endswith(":2")
+                           for d in service["deployments"]):  # type: ignore[attr-defined]
+            break
+        time.sleep(0.1)
+    refused = stacks("deploy", "web", "--image", "v3", build="web/main")
+    assert refused.returncode == 3, refused.stderr
+    assert "error: web has a deployment under way (ecs-svc/" in refused.stderr
+    assert "deploy --supersede replaces it" in refused.stderr
+    second = stacks("deploy", "web", "--image", "v3", "--supersede", build="web/main")
+    _, stderr = first.communicate(timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert "superseding the deployment under way (ecs-svc/" in second.stderr
+    assert first.returncode == 1, stderr
+    assert "did not finish: superseded by deployment ecs-svc/" in stderr, stderr
+    service = live(account)
+    assert service is not None and str(service["taskDefinition"]).endswith(":3"), \
+        "v3 runs, as revision 3: the refused attempt registered nothing"

@@ -37,10 +37,14 @@ _TIMEOUT_HELP = ("Stop waiting after this long, like 45m (the deployment goes on
                                  "been deployed with one of them.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help=_WAIT_HELP)
 @click.option("--timeout", default=None, metavar="DURATION", help=_TIMEOUT_HELP)
+@click.option("--supersede", is_flag=True,
+              help="Start this deployment even while another of APP is under way (ECS stops "
+                   "that one; the command following it reports it superseded). Without it, "
+                   "deploy refuses (exit 3) and names the one under way.")
 @events_option
 @common_options
 def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
-           timeout: str | None) -> int:
+           timeout: str | None, supersede: bool) -> int:
     """Roll APP's service to an image, pinned by digest, and wait for the outcome.
 
     Registers a task definition revision from dockyard.yml (port, size, env, secrets by
@@ -67,7 +71,8 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
     deployer = _deployer(wired)
     wired.progress.note("deploy", f"deploying {pinned.rsplit('/', 1)[-1]} to {app}")
     return _waited(wired, app, lambda: deployer.deploy(
-        target, pinned, target.secret_arns, wait=wait, timeout=seconds, strategy=strategy))
+        target, pinned, target.secret_arns, wait=wait, timeout=seconds, strategy=strategy,
+        supersede=supersede))
 
 
 @click.command()

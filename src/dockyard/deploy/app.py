@@ -66,9 +66,12 @@ class DeployResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 completed (or not waited for), 4 failed and rolled back, 124 still running."""
+        """0 completed (or not waited for), 4 failed and rolled back, 1 superseded by a later
+        deployment, 124 still running."""
         if self.outcome is None or self.outcome.verdict == "completed":
             return ExitCode.OK
+        if self.outcome.verdict == "superseded":
+            return ExitCode.FAILED
         return ExitCode.ROLLED_BACK if self.outcome.verdict == "failed" else ExitCode.TIMEOUT
 
 
@@ -92,17 +95,29 @@ class AppDeployer:
     smoke: Callable[[AppTarget, str], SmokeTest] | None = None
 
     def deploy(self, target: AppTarget, image: str, secret_arns: dict[str, str], *,
-               wait: bool, timeout: float, strategy: Strategy | None = None) -> DeployResult:
+               wait: bool, timeout: float, strategy: Strategy | None = None,
+               supersede: bool = False) -> DeployResult:
         """Register a revision running ``image`` and roll the service to it (with dockyard.yml's
-        strategy, or ``strategy`` this once)."""
+        strategy, or ``strategy`` this once). A deployment already under way is refused
+        unless ``supersede``."""
         strategy = check_strategy(self.cfg, target, strategy)
         if strategy != "rolling" and self.cfg.apps[target.app].deploy.smoke_test:
             smoke_environment(target)  # refuses a stack with no test header, before any change
+        before = self.services.describe(target.cluster, target.app)
+        ongoing = before.primary if before is not None else None
+        if ongoing is not None and ongoing.rollout_state == "IN_PROGRESS":
+            what = f"{ongoing.deployment_id} of {short_arn(ongoing.task_definition)}"
+            if not supersede:
+                raise AwsPreconditionError(
+                    f"{target.app} has a deployment under way ({what}); a second one would "
+                    "stop it", hint=f"dockyard status {target.app} --wait follows it to its "
+                                    "end; deploy --supersede replaces it")
+            self.progress.note("deploy", f"superseding the deployment under way ({what}): "
+                                         "ECS stops it")
         definition = task_definition(self.cfg, target, image, secret_arns)
         arn = self.services.register(definition)
         self.progress.note("deploy",
                            f"registered {short_arn(arn)} ({image.rsplit('@', 1)[-1][:19]})")
-        before = self.services.describe(target.cluster, target.app)
         if before is None:
             state = self.services.create(create_request(self.cfg, target, arn, strategy))
             self.progress.note("deploy", f"created the service {target.app} in "

@@ -19,7 +19,7 @@ from dockyard.names import short_arn
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 from dockyard.progress import Progress
 
-Verdict = Literal["completed", "failed", "timed_out"]
+Verdict = Literal["completed", "failed", "timed_out", "superseded"]
 POLL_SECONDS = 5.0
 # DescribeServices is eventually consistent: right after CreateService or UpdateService it may
 # not show the service, or show it with the deployments it had before (ECS API Reference,
@@ -106,8 +106,16 @@ class RolloutWatch:
         if ours.rollout_state == "COMPLETED":
             return RolloutOutcome("completed", deployment_id, task_definition,
                            reason=ours.rollout_reason, last=ours)
+        primary = state.primary
+        if ours.rollout_state == "IN_PROGRESS" and primary is not None and \
+                primary.deployment_id != deployment_id and \
+                primary.task_definition != task_definition:
+            # A later UpdateService started another deployment: ECS replaces this one.
+            return RolloutOutcome("superseded", deployment_id, task_definition,
+                                  reason=f"superseded by deployment {primary.deployment_id} of "
+                                         f"{short_arn(primary.task_definition)}, which another "
+                                         "deploy started", last=ours)
         if ours.rollout_state == "FAILED":
-            primary = state.primary
             restored = primary.task_definition if primary and \
                 primary.deployment_id != deployment_id else ""
             return RolloutOutcome("failed", deployment_id, task_definition,

@@ -186,6 +186,10 @@ class StageWatch:
             return RolloutOutcome("completed", deployment_id, task_definition,
                                   reason=f"{current.stage or 'deployment'} done, all traffic on "
                                          f"{short_arn(task_definition)}")
+        if current.status == "STOPPED":  # a later deployment replaced it
+            return RolloutOutcome("superseded", deployment_id, task_definition,
+                                  reason=current.reason or "stopped: another deployment of "
+                                                           f"{service} replaced it")
         state = self.services.describe(cluster, service)
         # A first deployment that failed has nothing to go back to: the service shows it.
         restored = state.task_definition if state and \

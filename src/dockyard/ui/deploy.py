@@ -61,6 +61,9 @@ def failure_message(result: DeployResult) -> tuple[str, str]:
     assert outcome is not None
     action = "deployment" if result.action == "follow" else result.action
     what = f"{action} of {result.app} ({short_arn(result.task_definition)})"
+    if outcome.verdict == "superseded":
+        return (f"{what} did not finish: {outcome.reason}",
+                f"`dockyard status {result.app} --wait` follows the deployment that replaced it")
     if outcome.verdict == "timed_out":
         return (f"{what} did not finish: {outcome.reason}",
                 f"ECS goes on with deployment {result.deployment_id}; `dockyard status "
