@@ -239,3 +239,27 @@ def test_a_service_not_visible_yet_after_create_is_waited_for() -> None:
                    service(deployment("ecs-svc/new", 4, "COMPLETED", running=2))])
     result = deployer(ecs, Notes()).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
     assert result.created and result.exit_code == ExitCode.OK, result.outcome
+
+
+def test_a_deploy_while_another_is_under_way_is_refused_before_anything_registers() -> None:
+    from dockyard.aws.errors import AwsPreconditionError
+
+    under_way = service(deployment("ecs-svc/other", 4, "IN_PROGRESS", pending=2),
+                        deployment("ecs-svc/old", 3, "COMPLETED", "ACTIVE", running=2))
+    ecs = FakeEcs([under_way])
+    with pytest.raises(AwsPreconditionError) as refused:
+        deployer(ecs, Notes()).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    assert refused.value.message == ("web has a deployment under way (ecs-svc/other of "
+                                     "acme-web:4); a second one would stop it")
+    assert [c for c in ecs.calls if c[0] != "describe"] == [], "nothing registered or updated"
+
+
+def test_a_deployment_a_later_one_replaced_is_superseded_exit_1() -> None:
+    replaced = service(deployment("ecs-svc/later", 6, "IN_PROGRESS", pending=2),
+                       deployment("ecs-svc/new", 4, "IN_PROGRESS", "ACTIVE"))
+    ecs = FakeEcs([BEFORE, replaced])
+    result = deployer(ecs, Notes()).deploy(TARGET, IMAGE, {}, wait=True, timeout=900)
+    assert result.outcome is not None and result.outcome.verdict == "superseded"
+    assert result.exit_code == ExitCode.FAILED
+    assert result.outcome.reason == ("superseded by deployment ecs-svc/later of acme-web:6, "
+                                     "which another deploy started")

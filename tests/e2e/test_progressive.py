@@ -166,6 +166,8 @@ def test_a_one_time_strategy_moves_traffic_its_own_way(
 def test_status_shows_the_stage_of_a_deployment_under_way_and_wait_follows_it_to_its_end(
         dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
     _progressive(dockyard, account, tmp_path, smoke=None)
+    path = tmp_path / "dockyard.yml"  # a bake long enough to look at it a few times
+    path.write_text(path.read_text().replace("      bake_minutes: 1", "      bake_minutes: 20"))
     v2 = push(account, "v2")
     started = dockyard("deploy", "web", "--image", f"{REGISTRY}/acme/web@{v2}", "--no-wait",
                        build="web/main")

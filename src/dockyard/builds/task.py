@@ -26,8 +26,10 @@ LOG_INTERVAL = 2.0
 STOP_GRACE = 180.0  # after StopTask: kaniko's stop timeout, then deprovisioning
 # ECS is eventually consistent: right after RunTask, DescribeTasks may answer the task as
 # MISSING ("retry DescribeTasks with exponential backoff", ECS API Reference, RunTask). A task
-# not seen within this long after starting never ran as far as ECS can tell.
+# not seen within this long after starting, and in as many reads, never ran as far as ECS can
+# tell (over a slow link a few reads may all come back stale).
 VISIBLE_WITHIN = 120.0
+VISIBLE_READS = 5
 TAIL_LINES = 20
 _INFRA_REASONS = ("CannotPullContainerError", "ResourceInitializationError",
                   "CannotStartContainerError", "TaskFailedToStart", "ResourceNotFoundException")
@@ -147,6 +149,7 @@ class Runner:
         def settled() -> bool:
             self._maybe_stop(spec, task, deadline, watch)
             current = watch.current = self.tasks.describe(spec.cluster, task.arn)
+            watch.reads += 1
             if current is not None:
                 watch.described = True
                 if current.last_status != watch.last_status:
@@ -155,7 +158,8 @@ class Runner:
             gave_up = watch.stop_deadline is not None and self.clock.now() >= watch.stop_deadline
             if current is None and not watch.described:
                 # Not visible yet: only a task that stays invisible counts as gone.
-                return gave_up or self.clock.now() - started >= VISIBLE_WITHIN
+                return gave_up or (self.clock.now() - started >= VISIBLE_WITHIN and
+                                   watch.reads >= VISIBLE_READS)
             return current is None or current.stopped or gave_up
 
         follower = Follower(StreamCursor(self.logs, self.log_group, watch.stream), line,
@@ -200,6 +204,7 @@ class _Watch:
     stopped_by: str | None = None
     stop_deadline: float | None = None
     described: bool = False
+    reads: int = 0  # DescribeTasks calls so far
     current: TaskState | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 

@@ -103,6 +103,7 @@ class AppDeployer:
         strategy = check_strategy(self.cfg, target, strategy)
         if strategy != "rolling" and self.cfg.apps[target.app].deploy.smoke_test:
             smoke_environment(target)  # refuses a stack with no test header, before any change
+        definition = task_definition(self.cfg, target, image, secret_arns)
         before = self.services.describe(target.cluster, target.app)
         ongoing = before.primary if before is not None else None
         if ongoing is not None and ongoing.rollout_state == "IN_PROGRESS":
@@ -114,7 +115,6 @@ class AppDeployer:
                                     "end; deploy --supersede replaces it")
             self.progress.note("deploy", f"superseding the deployment under way ({what}): "
                                          "ECS stops it")
-        definition = task_definition(self.cfg, target, image, secret_arns)
         arn = self.services.register(definition)
         self.progress.note("deploy",
                            f"registered {short_arn(arn)} ({image.rsplit('@', 1)[-1][:19]})")

@@ -24,8 +24,9 @@ POLL_SECONDS = 5.0
 # DescribeServices is eventually consistent: right after CreateService or UpdateService it may
 # not show the service, or show it with the deployments it had before (ECS API Reference,
 # "Eventual consistency"). Until the deployment has been seen, its absence means nothing, for
-# this long.
+# this long and this many reads (over a slow link a few reads may all come back stale).
 VISIBLE_WITHIN = 120.0
+VISIBLE_READS = 5
 
 
 class ServiceReader(Protocol):
@@ -69,9 +70,13 @@ class RolloutWatch:
         last: list[Deployment | None] = [None]
         started = self.clock.now()
 
+        reads = [0]
+
         def fetch() -> RolloutOutcome | None:
             state = self.services.describe(cluster, service)
-            visible = last[0] is not None or self.clock.now() - started >= VISIBLE_WITHIN
+            reads[0] += 1
+            visible = last[0] is not None or (self.clock.now() - started >= VISIBLE_WITHIN and
+                                              reads[0] >= VISIBLE_READS)
             if state is None:
                 if not visible:
                     return None

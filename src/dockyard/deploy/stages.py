@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from dockyard.aws.services import ServiceDeployment, ServiceState
-from dockyard.deploy.rollout import VISIBLE_WITHIN, RolloutOutcome
+from dockyard.deploy.rollout import VISIBLE_READS, VISIBLE_WITHIN, RolloutOutcome
 from dockyard.errors import Cancelled, DockyardError
 from dockyard.names import short_arn
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
@@ -87,8 +87,12 @@ class StageWatch:
         last: list[ServiceDeployment | None] = [None]
         changed = RolloutOutcome("timed_out", "", "")  # a stage or the traffic moved
 
+        reads = [0]
+
         def fetch() -> RolloutOutcome | None:
-            visible = last[0] is not None or self.clock.now() - started >= VISIBLE_WITHIN
+            reads[0] += 1
+            visible = last[0] is not None or (self.clock.now() - started >= VISIBLE_WITHIN and
+                                              reads[0] >= VISIBLE_READS)
             if not arn[0]:
                 state = self.services.describe(cluster, service)
                 if state and state.current_deployment and \
