@@ -40,6 +40,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "FakeTargetGroup.register",
         "FakeTargetGroup.deregister",
         "FakeTargetGroup.has_cfn_attr",
+        "FakeTargetGroup.create_from_cloudformation_json",
         "FakeHealthStatus",
         "elbv2_backends",
     ),

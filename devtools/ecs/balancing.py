@@ -53,6 +53,21 @@ def patch_load_balancing() -> None:
                                       self.health_check_port, *played)
 
     elbv2.FakeTargetGroup.health_for = reported_health
+    group_from_cloudformation = elbv2.FakeTargetGroup.create_from_cloudformation_json.__func__
+
+    def group_with_attributes(cls: Any, resource_name: str, cloudformation_json: Any,
+                              *args: Any, **kwargs: Any) -> Any:
+        """moto's CloudFormation drops TargetGroupAttributes (the deregistration delay the
+        emulator drains for); they are kept, as the resource type has them (CloudFormation
+        User Guide, AWS::ElasticLoadBalancingV2::TargetGroup, TargetGroupAttributes)."""
+        made = group_from_cloudformation(cls, resource_name, cloudformation_json, *args,
+                                         **kwargs)
+        for attribute in cloudformation_json.get("Properties", {}).get(
+                "TargetGroupAttributes", []) or []:
+            made.attributes[attribute["Key"]] = attribute["Value"]
+        return made
+
+    elbv2.FakeTargetGroup.create_from_cloudformation_json = classmethod(group_with_attributes)
 
 
 def group(backend: Any, arn: str | None) -> Any:

@@ -83,6 +83,21 @@ def test_main_tests_builds_migrates_with_that_image_and_deploys_it(
     assert done.stdout.rstrip().endswith("Finished: SUCCESS")
     print(done.stdout)  # the run as Jenkins' log would show it (pytest -s)
 
+    # The next commit's pipeline deploys a canary with the example's own settings (5% for a
+    # 10-minute canary bake, then a 5-minute bake), in ECS's time, and waits it out.
+    (checkout / "VERSION").write_text("2\n")
+    again = groovy.pipeline(checkout / "Jenkinsfile", checkout, "main",
+                            env=_pipeline_env(account, checkout, wheelhouse))
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    log = again.stdout + again.stderr
+    assert "production traffic: 5% on the new revision" in log, log[-3000:]
+    assert "production traffic: 100% on the new revision" in log
+    assert "stage BAKE_TIME" in log and "smoke test passed" in log
+    service = live(account, "conduit")
+    assert service is not None
+    assert image_of(account, str(service["taskDefinition"])) != image, "the new commit's image"
+    print(again.stdout, again.stderr)  # the canary, stage by stage (pytest -s)
+
 
 @pytest.mark.long
 def test_a_failing_migration_stops_the_pipeline_and_leaves_the_service_alone(

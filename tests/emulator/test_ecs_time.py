@@ -118,6 +118,7 @@ def _timeline(app: App, arn: str, clock: Manual, *, step: float = 5.0,
     while clock.seconds - began < until:
         record = app.record(arn)
         if record["status"] not in ("IN_PROGRESS", "ROLLBACK_IN_PROGRESS"):
+            first.setdefault(record["status"], clock.seconds - began)
             return first, record
         first.setdefault(record.get("lifecycleStage", ""), clock.seconds - began)
         clock.seconds += step
@@ -141,9 +142,12 @@ def test_a_canary_holds_each_stage_for_as_long_as_ecs_would(canary: Config,
     bake = first["BAKE_TIME"]
     assert bake - production == pytest.approx(deploy.canary_bake_minutes * 60 + 10, abs=5)
     assert first["CLEAN_UP"] - bake == pytest.approx(deploy.bake_minutes * 60, abs=5)
+    # The old tasks drain for the target group's deregistration delay (the template's 30 s).
+    assert first["SUCCESSFUL"] - first["CLEAN_UP"] == pytest.approx(30, abs=5)
     # PRE_SCALE_UP and the POST_ stages with no hook take no time: a poll never sees them.
     assert list(first) == ["SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
-                           "PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"], first
+                           "PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
+                           "SUCCESSFUL"], first
     assert sorted(app.production_weights()) == [0, 100]
 
 
