@@ -225,3 +225,52 @@ def test_a_continue_answer_lets_the_stage_end_when_it_is_given(smoked: Config,
     record = app.record(arn)
     assert record["lifecycleHookDetails"][0]["status"] == "SUCCEEDED"
     assert record["lifecycleStage"] == "PRODUCTION_TRAFFIC_SHIFT", "it moves on at once"
+
+
+@pytest.fixture()
+def linear(monkeypatch: pytest.MonkeyPatch) -> Iterator[Config]:
+    yield from _platform(monkeypatch, ("strategy: rolling", "strategy: linear"))
+
+
+def test_a_linear_deploy_with_default_steps_completes_within_deploys_own_wait(
+        linear: Config) -> None:
+    """deploy, as the CLI wires it, on the same clock as ECS: ten 10% steps, six minutes
+    apart, and the final bake, all inside the wait deploy picks without --timeout."""
+    from dockyard.aws.storage import Registry
+    from dockyard.deploy.app import AppDeployer
+    from dockyard.deploy.image import pin_image
+    from dockyard.deploy.rollout import RolloutWatch
+    from dockyard.deploy.stages import StageWatch
+    from dockyard.deploy.timing import wait_seconds
+    from dockyard.errors import ExitCode
+    from tests.fakes import FakeClock, Notes
+
+    fake, notes = FakeClock(), Notes()
+    CLOCK.drive(fake.now)
+    try:
+        app = App(linear)
+        deployer = AppDeployer(linear, app.services, RolloutWatch(app.services, fake, notes),
+                               notes, stages=StageWatch(app.services, fake, notes))
+        wait = wait_seconds(linear.apps["web"])
+
+        def deploy(tag: str) -> tuple[int, float]:
+            boto3.client("ecr", region_name=REGION).put_image(
+                repositoryName="acme/web", imageTag=tag, imageManifest=image_manifest(tag, []))
+            image = pin_image(tag, project="acme", app="web", registry=app.target.registry,
+                              lookup=Registry(boto3.client("ecr", region_name=REGION)))
+            began = fake.now()
+            result = deployer.deploy(app.target, image, {}, wait=True, timeout=wait)
+            return result.exit_code, fake.now() - began
+
+        assert deploy("v1")[0] == ExitCode.OK
+        code, took = deploy("v2")
+    finally:
+        CLOCK.drive(None)
+    steps = [e.production_percent for e in notes.deployments if e.kind == "traffic"]
+    assert code == ExitCode.OK, notes[-5:]
+    assert steps[-10:] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    deploy_settings = linear.apps["web"].deploy
+    assert took >= 9 * deploy_settings.step_bake_minutes * 60 + deploy_settings.bake_minutes * 60
+    assert took < wait, f"{took / 60:.0f} min of ECS's time, inside the {wait / 60:.0f} min wait"
+    print(f"linear with default steps: {took / 60:.1f} min of ECS's time; wait {wait / 60:.0f} min")
+
