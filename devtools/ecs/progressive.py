@@ -268,6 +268,11 @@ def _enter(backend: Any, service: Any, deployment: dict[str, Any], stage: str,
             return
         deployment.update(pendingCount=0, runningCount=desired)
         lasts = health_seconds(new_group)
+    elif stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT") and \
+            (refusal := _modify_refused(service, test if stage == "TEST_TRAFFIC_SHIFT"
+                                        else production)):
+        roll_back(backend, service, deployment, at, reason=refusal)
+        return
     elif stage == "TEST_TRAFFIC_SHIFT":
         if HANG in state["marks"]:  # never healthy: ECS never moves traffic to it
             balancing.set_health(deployment, [new_group] if new_group else [], "unhealthy")
@@ -305,6 +310,28 @@ def _enter(backend: Any, service: Any, deployment: dict[str, Any], stage: str,
             "expiresAt": CLOCK.stamp(expires), "dockyard_expires": expires})
         state["due"] = math.inf  # until answered or timed out
         event(service, f"(deployment {deployment['id']}) paused at {stage}.", at)
+
+
+def _modify_refused(service: Any, rule_arn: str) -> str:
+    """Why ECS's infrastructure role may not move ``rule_arn``'s weights ("" when it may):
+    ECS calls ModifyRule as that role (Developer Guide, "Amazon ECS infrastructure IAM role for
+    load balancers"), so the role's policies decide (IAM User Guide, "Policy evaluation
+    logic"). What ECS then reports is not documented: the deployment fails and rolls back."""
+    from devtools.strict.authz import role_policies
+    from devtools.strict.policy import evaluate
+
+    if not rule_arn:
+        return ""
+    role = next(((lb.get("advancedConfiguration") or {}).get("roleArn", "")
+                 for lb in getattr(service, "load_balancers", None) or []), "")
+    if not role:
+        return ""
+    decision = evaluate(role_policies(role), "elasticloadbalancing:ModifyRule", rule_arn, {})
+    if decision.allowed:
+        return ""
+    return (f"Service deployment rolled back because Amazon ECS could not modify listener rule "
+            f"{rule_arn} with role {role}: not authorized to perform "
+            f"elasticloadbalancing:ModifyRule ({decision.reason}).")
 
 
 def _finish(service: Any, deployment: dict[str, Any], at: float) -> None:

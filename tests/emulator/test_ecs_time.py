@@ -274,3 +274,27 @@ def test_a_linear_deploy_with_default_steps_completes_within_deploys_own_wait(
     assert took < wait, f"{took / 60:.0f} min of ECS's time, inside the {wait / 60:.0f} min wait"
     print(f"linear with default steps: {took / 60:.1f} min of ECS's time; wait {wait / 60:.0f} min")
 
+
+
+def test_a_rule_the_infrastructure_role_may_not_modify_fails_the_deployment(
+        canary: Config, clock: Manual) -> None:
+    import json
+
+    app = App(canary)
+    _timeline(app, app.deploy("v1"), clock)
+    role = app.target.infrastructure_role.rsplit("/", 1)[-1]
+    iam = boto3.client("iam", region_name=REGION)
+    (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    if isinstance(document, str):  # moto hands back the document as CloudFormation gave it
+        import ast
+
+        document = ast.literal_eval(document)
+    document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != "ShiftTraffic"]
+    iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+    before = app.production_weights()
+    _, record = _timeline(app, app.deploy("v2"), clock)
+    assert record["status"] == "ROLLBACK_SUCCESSFUL", record
+    assert "could not modify listener rule" in record["rollback"]["reason"]
+    assert "elasticloadbalancing:ModifyRule" in record["rollback"]["reason"]
+    assert app.production_weights() == before, "production never moved"
