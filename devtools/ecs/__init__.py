@@ -105,6 +105,7 @@ def patch_ecs() -> None:
     answers.describe_service_revisions = api.describe_service_revisions
     answers.describe_service_deployments = api.describe_service_deployments
     answers.continue_service_deployment = api.continue_service_deployment
+    answers.stop_service_deployment = api.stop_service_deployment
     for handler in (answers, elbv2_responses.ELBV2Response):
         _play_before_answering(handler)
 

@@ -118,3 +118,33 @@ def _revision(entry: dict[str, Any]) -> dict[str, Any]:
             {"targetGroupArn": entry["dockyard_group"],
              **({"productionListenerRule": rule} if rule else {})}]}
     return revision
+
+
+def stop_service_deployment(self: Any) -> Any:
+    """StopServiceDeployment with stopType ROLLBACK: an ongoing deployment rolls back to the
+    previous revision (API Reference, StopServiceDeployment; Developer Guide, "Stopping Amazon
+    ECS service deployments": IN_PROGRESS moves to ROLLBACK_REQUESTED, then the rollback
+    starts). A finished one is refused (the error code is assumed)."""
+    from moto.core.responses import ActionResult
+    from moto.ecs.exceptions import InvalidParameterException
+
+    arn = self._get_param("serviceDeploymentArn")
+    for service in list(self.ecs_backend.services.values()):
+        for deployment in list(service.deployments):
+            entry = (deployment.get("dockyard") or {}).get("history")
+            if entry is None or entry["serviceDeploymentArn"] != arn:
+                continue
+            if entry["status"] not in ("PENDING", "IN_PROGRESS"):
+                break
+            reason = "Service deployment rolled back because StopServiceDeployment asked for it."
+            for hook in entry.get("lifecycleHookDetails", []):
+                if hook["status"] == "AWAITING_ACTION":
+                    hook["status"] = "FAILED"
+            if entry.get("dockyard_stages") is not None:
+                progressive.roll_back(self.ecs_backend, service, deployment, rolling.now(),
+                                      reason=reason)
+            else:
+                rolling.fail(self.ecs_backend, service, deployment, rolling.now(),
+                             reason=reason)
+            return ActionResult({"serviceDeploymentArn": arn})
+    raise InvalidParameterException(f"The service deployment {arn} is not ongoing.")

@@ -208,7 +208,7 @@ def _service(call: Call, where: Where) -> list[Check]:
     return checks
 
 
-@rule("ecs", "DescribeServiceDeployments", "ContinueServiceDeployment")
+@rule("ecs", "DescribeServiceDeployments", "ContinueServiceDeployment", "StopServiceDeployment")
 def _service_deployments(call: Call, where: Where) -> list[Check]:
     """Service Authorization Reference: the service-deployment resource
     (arn:...:service-deployment/CLUSTER/SERVICE/ID), with ecs:cluster and ecs:service."""

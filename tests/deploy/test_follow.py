@@ -39,6 +39,9 @@ class FollowedEcs(FakeEcs):
     def continue_deployment(self, arn: str, hook_id: str, action: str) -> None:
         self.calls.append(("continue", action))
 
+    def stop_deployment(self, arn: str) -> None:
+        self.calls.append(("stop", arn))
+
 
 def _follower(ecs: FollowedEcs, notes: Notes) -> AppDeployer:
     clock = FakeClock()

@@ -102,3 +102,37 @@ def test_the_watch_names_the_stage_it_was_in_at_its_timeout() -> None:
     assert outcome.verdict == "timed_out"
     assert outcome.reason == f"still in BAKE_TIME ({STAGES['BAKE_TIME']}) after 10 min"
     assert 600 <= clock.now() <= 610, "gave up at its timeout, not before, not long after"
+
+
+class InterruptedClock(FakeClock):
+    """Ctrl-C arrives during the ``after``-th wait."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after = after
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        if len(self.sleeps) >= self.after:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_before_the_smoke_test_rolls_the_deployment_back_not_left_paused() -> None:
+    import pytest
+
+    from dockyard.errors import Cancelled
+
+    ecs = FollowedEcs([service(deployment("ecs-svc/new", 4, "IN_PROGRESS"))], records=[RUNNING])
+    with pytest.raises(Cancelled) as stopped:
+        StageWatch(ecs, InterruptedClock(2), Notes()).watch(
+            "acme", "web", "ecs-svc/new", f"{TD}4", 900, deployment_arn=ARN,
+            smoke=lambda: (True, "never runs"))
+    assert ("stop", ARN) in ecs.calls
+    assert "asked ECS to roll the deployment back (StopServiceDeployment)" in \
+        stopped.value.message
+    # Without a smoke test nothing would pause: the cancel only stops waiting.
+    plain = FollowedEcs([service(deployment("ecs-svc/new", 4, "IN_PROGRESS"))], records=[RUNNING])
+    with pytest.raises(KeyboardInterrupt):
+        StageWatch(plain, InterruptedClock(2), Notes()).watch(
+            "acme", "web", "ecs-svc/new", f"{TD}4", 900, deployment_arn=ARN)
+    assert not any(c[0] == "stop" for c in plain.calls)

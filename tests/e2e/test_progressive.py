@@ -355,7 +355,7 @@ def test_a_signal_during_the_smoke_test_stops_it_answers_the_hook_and_exits_128_
     assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}
 
 
-def test_ctrl_c_before_the_smoke_stage_says_who_answers_the_hook(
+def test_ctrl_c_before_the_smoke_stage_rolls_the_deployment_back(
         dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
     _progressive(dockyard, account, tmp_path)
     slow = push(account, "slow", mark=HANG)  # never healthy: held at SCALE_UP
@@ -373,9 +373,14 @@ def test_ctrl_c_before_the_smoke_stage_says_who_answers_the_hook(
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert "stopped waiting; the deployment goes on" in stderr
-    assert "`dockyard status web --wait` runs the test and answers, else ECS rolls it back " \
-           "15 min after the pause" in stderr
+    assert "stopped before web's smoke test ran; asked ECS to roll the deployment back " \
+           "(StopServiceDeployment): production stays on the old revision, nothing is left " \
+           "paused" in stderr
+    ecs = account.client("ecs")
+    (latest, *_) = ecs.list_service_deployments(cluster="acme", service="web")[
+        "serviceDeployments"]
+    assert latest["status"] in ("ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"), latest
+    assert _weights(account, "ProductionRuleArn") == {"blue": 100, "green": 0}
 
 
 class Requests:

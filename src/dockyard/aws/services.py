@@ -191,6 +191,11 @@ class Services:
             self._client.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook_id,
                                                      action=action)
 
+    def stop_deployment(self, arn: str) -> None:
+        """Stop an ongoing service deployment, rolling it back (StopServiceDeployment)."""
+        with translated("stop the deployment"):
+            self._client.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+
     def delete(self, cluster: str, name: str) -> None:
         """Delete a service, stopping its tasks (ECS drains it, then marks it INACTIVE)."""
         with translated(f"delete the service {name}", done_if=(

@@ -49,6 +49,7 @@ class StageApi(Protocol):
     def describe(self, cluster: str, name: str) -> ServiceState | None: ...
     def service_deployment(self, arn: str) -> ServiceDeployment | None: ...
     def continue_deployment(self, arn: str, hook_id: str, action: str) -> None: ...
+    def stop_deployment(self, arn: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,25 @@ class StageWatch:
             return RolloutOutcome("timed_out", deployment_id, task_definition,
                                   reason=f"still in {stage or 'progress'} ({where}) after "
                                          f"{timeout / 60:g} min")
+        except KeyboardInterrupt:
+            if smoke is None or self._answered or not arn[0]:
+                raise
+            self._stop_before_smoke(arn[0], service)
         assert outcome is not None
         return outcome
+
+    def _stop_before_smoke(self, arn: str, service: str) -> None:
+        """Cancelled before the smoke test ran: the deployment would pause at its hook with
+        nobody to answer and wait out the timeout. It is rolled back now instead; when ECS
+        will not stop it, the cancel is reported as it was."""
+        try:
+            self.services.stop_deployment(arn)
+        except DockyardError:
+            raise KeyboardInterrupt from None
+        raise Cancelled(f"stopped before {service}'s smoke test ran; asked ECS to roll the "
+                        "deployment back (StopServiceDeployment): production stays on the old "
+                        "revision, nothing is left paused",
+                        hint=f"dockyard status {service} --wait follows the rollback")
 
     def _report(self, current: ServiceDeployment) -> bool:
         """Report what changed since the last look; whether anything did."""

@@ -126,7 +126,9 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
         allow(["ecs:DescribeServiceRevisions"],
               [service, Sub(f"{_ECS}:service-revision/{cfg.name}/{app}/*")],
               sid="ReadRevisions"),
-        allow(["ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment"],
+        # Stop: a deploy cancelled before its smoke test rolls its own deployment back.
+        allow(["ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment",
+               "ecs:StopServiceDeployment"],
               [Sub(f"{_ECS}:service-deployment/{cfg.name}/{app}/*")], sid="FollowDeployments"),
         allow(["ecs:RegisterTaskDefinition"], _families(cfg, [family, f"{family}-run"]),
               sid="RegisterTaskDefinitions"),
