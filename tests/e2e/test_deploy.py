@@ -303,7 +303,7 @@ def test_a_second_deploy_is_refused_while_one_is_under_way_or_supersedes_it(
         stacks: Dockyard, account: Account, tmp_path: Path) -> None:
     push(account, "v1")
     assert stacks("deploy", "web", "--image", "v1", build="web/main").returncode == 0
-    push(account, "v2")
+    push(account, "v2", mark=HANG)  # never healthy: under way until something replaces it
     push(account, "v3")
     first = subprocess.Popen(
         [sys.executable, "-m", "dockyard", "deploy", "web", "--image", "v2"], cwd=tmp_path,
