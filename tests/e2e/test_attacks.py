@@ -284,6 +284,14 @@ def stop_api_one_off(p: Platform, who: str) -> Any:
     return p.client("ecs", who).stop_task(cluster="acme", task=p.api_one_off)
 
 
+def stop_deployment(app: str) -> Attack:
+    """Roll back another app's deployment (StopServiceDeployment, which a deploy may call on its
+    own app's when cancelled before its smoke test)."""
+    return lambda p, who: p.client("ecs", who).stop_service_deployment(
+        serviceDeploymentArn=f"arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/"
+                             f"acme/{app}/1", stopType="ROLLBACK")
+
+
 def assume(role_app: str | None, build: tuple[str, str | None, int | None]) -> Attack:
     """Exchange a token of ``build`` for another role (its own is what it gets)."""
     def attack(p: Platform, who: str) -> Any:
@@ -310,6 +318,7 @@ UNTRUSTED_ATTACKS: dict[str, Attack] = {
     "read-web-secret": secret("acme/web/db"),
     "read-trusted-agents-password": secret("acme-jenkins-agents-trusted"),
     "stop-the-controller": stop_controller,
+    "stop-web-deployment": stop_deployment("web"),
     "assume-web-role-with-its-own-token": assume("web", ("web", None, 12)),
 }
 WEB_ATTACKS: dict[str, Attack] = {
@@ -328,6 +337,7 @@ WEB_ATTACKS: dict[str, Attack] = {
     "read-api-secret": secret("acme/api/db"),
     "stop-the-controller": stop_controller,
     "stop-api-one-off": stop_api_one_off,
+    "stop-api-deployment": stop_deployment("api"),
     "assume-api-role-with-its-own-token": assume("api", ("web", "main", None)),
 }
 KANIKO_ATTACKS: dict[str, dict[str, Attack]] = {
