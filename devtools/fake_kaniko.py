@@ -116,9 +116,10 @@ def image_manifest(seed: str, marks: list[str] | tuple[str, ...] = ()) -> str:
 
 
 class FakeKaniko:
-    """Acts for each new build task of ``cluster``, each in its own thread."""
+    """Acts for each new build task (of ``cluster``, or of every cluster when None: a project
+    of any name), each in its own thread."""
 
-    def __init__(self, world: World | str | None, cluster: str = "acme",
+    def __init__(self, world: World | str | None, cluster: str | None = None,
                  region: str = REGION) -> None:
         self.world: World = world if not isinstance(world, str | None) else \
             Endpoint(world, region)
@@ -143,8 +144,14 @@ class FakeKaniko:
 
         return ecs_backends[DEFAULT_ACCOUNT_ID][self.region]
 
+    def _tasks(self) -> list[Any]:
+        """The tasks of the cluster watched (of every cluster when none is named)."""
+        tasks = self._backend().tasks
+        clusters = [self.cluster] if self.cluster else list(tasks)
+        return [task for name in clusters for task in list(tasks.get(name, {}).values())]
+
     def _new_tasks(self, tag: str) -> list[Any]:
-        tasks = list(self._backend().tasks.get(self.cluster, {}).values())
+        tasks = self._tasks()
         fresh = []
         for task in tasks:
             tags = {t["key"]: t["value"] for t in task.tags}
@@ -226,7 +233,7 @@ class FakeKaniko:
 
     def act_on(self, task_arn: str) -> None:
         """Play kaniko for one task now, in this thread (in-process tests)."""
-        for task in list(self._backend().tasks.get(self.cluster, {}).values()):
+        for task in self._tasks():
             if task.task_arn == task_arn:
                 self.seen.add(task_arn)
                 self.run(task)

@@ -326,3 +326,22 @@ def test_a_context_whose_bytes_are_not_its_name_is_never_built(
     again = dockyard("build", "--repo", "web", "app", build="web/main")
     assert again.returncode == 0, again.stderr
     assert "is already uploaded" in again.stderr, "the real context, checked, is reused"
+
+
+def test_a_project_of_any_name_builds_in_the_emulator(dockyard: Dockyard, account: Account,
+                                                      tmp_path: Path) -> None:
+    """The first edit anyone makes is the project's name: the emulator's kaniko watches every
+    cluster, not only acme's."""
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace("name: acme", "name: shop", 1))
+    account.client("secretsmanager").create_secret(Name="shop/github", SecretString=json.dumps(
+        {"username": "bot", "token": "not-a-token", "webhook_secret": "not-a-secret"}))
+    done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
+    assert done.returncode == 0, done.stderr
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Dockerfile").write_text("FROM scratch\n")
+    built = dockyard("build", "--repo", "web", "app")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.startswith(
+        "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/shop/web@sha256:")
