@@ -1,12 +1,15 @@
 """A local AWS emulator for trying dockyard without an account (and for the end-to-end tests).
 
-    .venv/bin/python -m devtools.moto_server [--port 5000] [--write-config dockyard.yml]
+    .venv/bin/python -m devtools.moto_server [--port 4575] [--config dockyard.yml]
+    .venv/bin/python -m devtools.moto_server [--name shop] [--write-config dockyard.yml]
 
 Starts moto in server mode on localhost, creates what dockyard expects to find in an account
-(a public hosted zone for the domain and an ACM certificate for ``*.<domain>``), prints the
-environment to point dockyard at it, and runs until Ctrl-C. With ``--write-config`` it also
-writes the bundled example with that certificate, because moto's CloudFormation cannot issue
-certificates itself (``certificate: auto``).
+(a public hosted zone for the domain, an ACM certificate for ``*.<domain>`` and the project's
+GitHub credentials secret), prints the environment to point dockyard at it, and runs until
+Ctrl-C. The account follows a project: ``--config`` reads an existing dockyard.yml (one from
+``dockyard init --name shop``) for its region, domain and secret; ``--write-config`` writes the
+bundled example under ``--name`` with the emulator's certificate instead.
+The default port is not 5000, which macOS' AirPlay receiver takes.
 
 moto 5.2 forgets a stack's outputs when the stack was created or updated through a change set;
 :func:`patch_moto` recomputes them after each execution, as CloudFormation does, and sets
@@ -29,6 +32,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 REGION = "ap-southeast-2"
@@ -104,12 +108,15 @@ def reset(endpoint: str) -> None:
 
 
 GITHUB_SECRET = "acme/github"
+NAME = "acme"
+DEFAULT_PORT = 4575
 
 
 def seed(endpoint: str, region: str = REGION, domain: str = DOMAIN, *,
-         github_secret: bool = True) -> str:
+         github_secret: str | None = GITHUB_SECRET) -> str:
     """Create what an account would have before ``up``: the hosted zone, a certificate (its ARN
-    is returned) and the example's GitHub credentials secret (stand-in values)."""
+    is returned) and the project's GitHub credentials secret ``github_secret`` (stand-in
+    values; none when None)."""
     import boto3
 
     session = boto3.Session(region_name=region, aws_access_key_id="testing",
@@ -119,19 +126,56 @@ def seed(endpoint: str, region: str = REGION, domain: str = DOMAIN, *,
         route53.create_hosted_zone(Name=domain, CallerReference=f"dockyard-{time.time()}")
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
     if github_secret and not secrets.list_secrets(
-            Filters=[{"Key": "name", "Values": [GITHUB_SECRET]}])["SecretList"]:
-        secrets.create_secret(Name=GITHUB_SECRET, SecretString=json.dumps({
+            Filters=[{"Key": "name", "Values": [github_secret]}])["SecretList"]:
+        secrets.create_secret(Name=github_secret, SecretString=json.dumps({
             "username": "dockyard-bot", "token": "not-a-real-token",
             "webhook_secret": "not-a-real-webhook-secret"}))
     acm = session.client("acm", endpoint_url=endpoint)
     return str(acm.request_certificate(DomainName=f"*.{domain}")["CertificateArn"])
 
 
-def example_config(certificate_arn: str) -> str:
-    """The bundled example, using ``certificate_arn`` instead of ``auto``."""
+def example_config(certificate_arn: str, name: str = NAME, region: str = REGION,
+                   domain: str = DOMAIN) -> str:
+    """The bundled example of project ``name``, using ``certificate_arn`` instead of ``auto``."""
     from dockyard.config import starter_text
 
-    return starter_text().replace("certificate: auto", f"certificate: {certificate_arn}", 1)
+    return starter_text(name=name, region=region, domain=domain).replace(
+        "certificate: auto", f"certificate: {certificate_arn}", 1)
+
+
+@dataclass(frozen=True)
+class Project:
+    """What the emulated account is seeded for: the project's region, domain and GitHub
+    secret, and the config to write (None: a config of the user's own is served)."""
+
+    name: str
+    region: str
+    domain: str
+    github_secret: str | None
+    write_to: str | None = None
+    text: str | None = None  # the config served, when it is the user's own
+
+
+def project_of(args: argparse.Namespace) -> Project:
+    """The project the arguments name: an existing dockyard.yml's (``--config``), else the
+    example under ``--name`` in ``--region`` and ``--domain``. Raises ValueError with a line
+    to print."""
+    if args.config is None:
+        github = None if args.without_github_secret else f"{args.name}/github"
+        return Project(args.name, args.region, args.domain, github, args.write_config)
+    from dockyard.config import parse_config
+    from dockyard.errors import ConfigError
+
+    try:
+        with open(args.config, encoding="utf-8") as source:
+            text = source.read()
+        config = parse_config(text, args.config)
+    except OSError as err:
+        raise ValueError(f"--config: cannot read {args.config}: {err.strerror or err}") from None
+    except ConfigError as err:
+        raise ValueError(f"--config: {err.problems[0]}") from None
+    github = None if args.without_github_secret else config.jenkins.github.credentials_secret
+    return Project(config.name, config.region, config.edge.domain, github, text=text)
 
 
 def _free(port: int) -> bool:
@@ -149,15 +193,24 @@ def _free(port: int) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run a local AWS emulator for dockyard.")
-    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--config", metavar="PATH",
+                        help="serve the project of this dockyard.yml (its region, domain and "
+                             "GitHub secret), from `dockyard init` or your own")
+    source.add_argument("--write-config", metavar="PATH",
+                        help="write the example dockyard.yml (under --name) using the "
+                             "emulator's certificate")
+    parser.add_argument("--name", default=NAME, help=f"the example's project name (default "
+                                                      f"{NAME}; with --write-config)")
     parser.add_argument("--region", default=REGION)
     parser.add_argument("--domain", default=DOMAIN)
-    parser.add_argument("--write-config", metavar="PATH",
-                        help="write the example dockyard.yml using the emulator's certificate")
     parser.add_argument("--kaniko", action="store_true",
                         help="also play kaniko's part for build tasks (see fake_kaniko.py)")
     parser.add_argument("--without-github-secret", action="store_true",
-                        help=f"do not create {GITHUB_SECRET} (to create it yourself)")
+                        help="do not create the project's GitHub secret (NAME/github), to "
+                             "create it yourself")
     parser.add_argument("--time-factor", type=float, default=None, metavar="N",
                         help="run ECS's clock N times faster than the wall (default: "
                              "DOCKYARD_EMULATOR_TIME_FACTOR, else 1): with 60, a 10-minute bake "
@@ -166,6 +219,11 @@ def main() -> int:
                         help="the strict profile (devtools/strict): AWS's host names through an "
                              "HTTPS proxy, IAM for role sessions, stale reads, quotas, faults")
     args = parser.parse_args()
+    try:
+        project = project_of(args)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     from devtools.ecs import CLOCK, FACTOR_ENV
     from devtools.ecs.clock import factor_from_env
 
@@ -177,34 +235,29 @@ def main() -> int:
         return 2
     time_env = {FACTOR_ENV: f"{CLOCK.factor:g}"} if CLOCK.factor != 1 else {}
     if args.strict:
-        return _strict(args, time_env)
-        return _strict(args)
+        return _strict(args, project, time_env)
     if args.port and not _free(args.port):
         print(f"port {args.port} is in use (another emulator still running?): stop that one, "
               f"or pass --port with a free port", file=sys.stderr)
         return 2
     server, endpoint = start(args.port)
-    certificate = seed(endpoint, args.region, args.domain,
-                       github_secret=not args.without_github_secret)
+    certificate = seed(endpoint, project.region, project.domain,
+                       github_secret=project.github_secret)
     if args.kaniko:
         from devtools.fake_kaniko import FakeKaniko
 
-        FakeKaniko(endpoint, region=args.region).start()
-    if args.write_config:
-        if os.path.exists(args.write_config):
-            print(f"{args.write_config} exists: not overwriting it", file=sys.stderr)
-        else:
-            with open(args.write_config, "w", encoding="utf-8") as out:
-                out.write(example_config(certificate))
-            print(f"wrote {args.write_config}", file=sys.stderr)
-    print(f"moto is serving AWS at {endpoint} (region {args.region}); in another shell:\n")
+        FakeKaniko(endpoint, region=project.region).start()
+    _write_config(project, certificate)
+    print(f"moto is serving AWS at {endpoint} (region {project.region}, project "
+          f"{project.name}); in another shell:\n")
     print(f"  export PATH={os.path.dirname(sys.executable)}:$PATH")
-    if args.write_config:
-        print(f"  cd {os.path.dirname(os.path.abspath(args.write_config))}")
+    folder = project.write_to or args.config
+    if folder:
+        print(f"  cd {os.path.dirname(os.path.abspath(folder))}")
     print(f"  export AWS_ENDPOINT_URL={endpoint}")
     for key, value in {**CREDENTIALS, **time_env}.items():
         print(f"  export {key}={value}")
-    print(f"\nhosted zone: {args.domain}; certificate: {certificate}\nCtrl-C stops it.",
+    print(f"\nhosted zone: {project.domain}; certificate: {certificate}\nCtrl-C stops it.",
           flush=True)
     try:
         while True:
@@ -214,23 +267,34 @@ def main() -> int:
     return 0
 
 
-def _strict(args: argparse.Namespace, time_env: dict[str, str]) -> int:
+def _write_config(project: Project, certificate: str) -> None:
+    if project.write_to is None:
+        return
+    if os.path.exists(project.write_to):
+        print(f"{project.write_to} exists: not overwriting it (serve it with --config)",
+              file=sys.stderr)
+        return
+    with open(project.write_to, "w", encoding="utf-8") as out:
+        out.write(example_config(certificate, project.name, project.region, project.domain))
+    print(f"wrote {project.write_to}", file=sys.stderr)
+
+
+def _strict(args: argparse.Namespace, project: Project, time_env: dict[str, str]) -> int:
     from devtools.fake_kaniko import FakeKaniko
     from devtools.strict.account import CREDENTIALS_PATH, StrictAccount
 
-    account = StrictAccount(region=args.region).start()
-    certificate = seed(account.inspector, args.region, args.domain,
-                       github_secret=not args.without_github_secret)
+    account = StrictAccount(region=project.region).start()
+    certificate = seed(account.inspector, project.region, project.domain,
+                       github_secret=project.github_secret)
     if args.kaniko:
-        FakeKaniko(account, region=args.region).start()
-    if args.write_config and not os.path.exists(args.write_config):
-        with open(args.write_config, "w", encoding="utf-8") as out:
-            out.write(example_config(certificate))
-        print(f"wrote {args.write_config}", file=sys.stderr)
+        FakeKaniko(account, region=project.region).start()
+    _write_config(project, certificate)
     from devtools.jenkins_oidc import JenkinsIssuer, serve_tokens
     from dockyard.config import parse_config
 
-    issuer = JenkinsIssuer(parse_config(example_config(certificate), "dockyard.yml"))
+    served = project.text or example_config(certificate, project.name, project.region,
+                                            project.domain)
+    issuer = JenkinsIssuer(parse_config(served, "dockyard.yml"))
     account.publish(issuer)  # what AWS STS reaches at https://jenkins.<domain>/oidc
     _, tokens = serve_tokens(issuer)
     print("a strict emulated AWS account is running; in another shell:\n")
@@ -244,7 +308,7 @@ def _strict(args: argparse.Namespace, time_env: dict[str, str]) -> int:
           f"  export AWS_CONTAINER_CREDENTIALS_FULL_URI={account.world}{CREDENTIALS_PATH}"
           "role/ROLE-NAME\n"
           f"inspect the account without the strict rules at {account.inspector}\n"
-          f"hosted zone: {args.domain}; certificate: {certificate}\nCtrl-C stops it.",
+          f"hosted zone: {project.domain}; certificate: {certificate}\nCtrl-C stops it.",
           flush=True)
     try:
         while True:

@@ -503,6 +503,28 @@ def test_the_emulator_stops_at_once_when_its_port_is_busy() -> None:
     assert f"port {port} is in use" in done.stderr
 
 
+@pytest.mark.parametrize(("content", "problem"), [
+    (None, "--config: cannot read"),
+    ("name: [\n", "--config: "),
+    ("name: Shop!\n", "--config: "),
+])
+def test_the_emulator_refuses_a_config_it_cannot_serve(
+        tmp_path: Any, content: str | None, problem: str) -> None:
+    """``--config`` serves an existing dockyard.yml: one it cannot read or parse stops it
+    at once (exit 2, one line), before anything listens."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "dockyard.yml"
+    if content is not None:
+        config.write_text(content)
+    done = subprocess.run([sys.executable, "-m", "devtools.moto_server", "--port", "0",
+                           "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(problem) and len(done.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(("trust", "refused"), [
     ({"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"},
       "Action": "sts:AssumeRole"}, False),
