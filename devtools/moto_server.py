@@ -174,8 +174,9 @@ def project_of(args: argparse.Namespace) -> Project:
         raise ValueError(f"--config: cannot read {args.config}: {err.strerror or err}") from None
     except ConfigError as err:
         raise ValueError(f"--config: {err.problems[0]}") from None
-    github = None if args.without_github_secret else config.jenkins.github.credentials_secret
-    return Project(config.name, config.region, config.edge.domain, github, text=text)
+    github = config.jenkins.github
+    secret = None if args.without_github_secret or github is None else github.credentials_secret
+    return Project(config.name, config.region, config.edge.domain, secret, text=text)
 
 
 def _free(port: int) -> bool:
