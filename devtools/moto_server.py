@@ -174,8 +174,8 @@ def project_of(args: argparse.Namespace) -> Project:
         raise ValueError(f"--config: cannot read {args.config}: {err.strerror or err}") from None
     except ConfigError as err:
         raise ValueError(f"--config: {err.problems[0]}") from None
-    github = config.jenkins.github
-    secret = None if args.without_github_secret or github is None else github.credentials_secret
+    hooks = config.jenkins.github
+    secret = None if args.without_github_secret or hooks is None else hooks.credentials_secret
     return Project(config.name, config.region, config.edge.domain, secret, text=text)
 
 
