@@ -336,6 +336,13 @@ def test_a_failed_jenkins_image_build_stops_up_before_the_jenkins_stack(
     assert "Traceback" not in failed.stderr
     assert live_stacks(account) == {"acme-builder": "CREATE_COMPLETE",
                                     "acme-edge": "CREATE_COMPLETE"}
+    # With --events, the failure ends the stream as a success would: one summary, last.
+    streamed = dockyard("up", "--yes", "--no-wait-jenkins", "--events")
+    assert streamed.returncode == 1, streamed.stderr
+    events = [json.loads(line) for line in streamed.stdout.splitlines()]
+    assert [e["event"] for e in events].count("summary") == 1 and len(events) > 1
+    assert events[-1]["ok"] is False and events[-1]["error"]["exit_code"] == 1
+    assert "jenkins-controller" in events[-1]["error"]["message"]
 
     account.kaniko.fail_for.clear()
     again = dockyard("up", "--yes", "--no-wait-jenkins")

@@ -60,6 +60,15 @@ def kind_of(spec: str) -> str:
     return "local"
 
 
+def check_local(spec: str) -> None:
+    """Refuse a local CONTEXT that is not a folder before any AWS call (the walk that packs it
+    comes after the builder's stack is read)."""
+    if kind_of(spec) == "local" and not Path(spec).is_dir():
+        raise UsageError(f"CONTEXT {spec}: not a folder",
+                         hint="a folder with a Dockerfile, a git URL at a ref, or an "
+                              "s3://bucket/key.tar.gz")
+
+
 def listing_for(spec: str, dockerfile: str,
                 workdir: Path) -> tuple[Listing, str | None, str | None]:
     """The files a local or git context sends; for git also its commit and URL."""

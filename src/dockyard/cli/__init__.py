@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import click
 
@@ -87,60 +88,79 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    args = list(argv) if argv is not None else sys.argv[1:]
     state = RunState(debug=bool(os.environ.get("DOCKYARD_DEBUG")))
     console = state.console
     try:
         ok = False
         try:
-            result = cli.main(args=list(argv) if argv is not None else None,
-                              prog_name="dockyard", standalone_mode=False, obj=state)
+            result = cli.main(args=args, prog_name="dockyard", standalone_mode=False, obj=state)
             ok = True
         finally:  # the live view's summary stays above the errors that follow
             console.finish(ok)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
-    except click.exceptions.Abort:
-        console.note(f"cancelled ({interrupts.cause()})")
-        return ExitCode.CANCELLED
     except click.ClickException as err:
         _show_click_error(err)
-        return ExitCode.USAGE if isinstance(err, click.UsageError) else ExitCode.FAILED
+        code = ExitCode.USAGE if isinstance(err, click.UsageError) else ExitCode.FAILED
+        return _ended(state, args, Failure(err.format_message(), code))
     except Cancelled as err:
         console.note(err.message)
-        _json_error(state, err, [])
-        return _debug_exit(state, err.exit_code)
+        return _debug_exit(state, _ended(state, args, Failure(err.message, err.exit_code)))
     except ConfigError as err:
         for problem in err.problems:
             console.error(problem)
         if err.hint:
             console.note(f"hint: {err.hint}")
-        _json_error(state, err, err.problems)
-        return _debug_exit(state, err.exit_code)
+        failure = Failure(err.message, err.exit_code, err.hint, err.problems)
+        return _debug_exit(state, _ended(state, args, failure))
     except DockyardError as err:
         console.error(err.message, err.hint)
-        _json_error(state, err, [])
-        return _debug_exit(state, err.exit_code)
-    except KeyboardInterrupt:
+        failure = Failure(err.message, err.exit_code, err.hint)
+        return _debug_exit(state, _ended(state, args, failure))
+    except (KeyboardInterrupt, click.exceptions.Abort):
         console.note(f"cancelled ({interrupts.cause()})")
-        return ExitCode.CANCELLED
+        cancelled = Failure(f"cancelled ({interrupts.cause()})", ExitCode.CANCELLED)
+        return _ended(state, args, cancelled)
     except Exception as err:
-        return _unexpected(err, state)
+        return _ended(state, args, _unexpected(err, state))
     # A command that did not raise succeeded: it returns OK, or CHANGES for a diff.
     return int(result) if isinstance(result, int) else ExitCode.OK
 
 
-def _json_error(state: RunState, err: DockyardError, problems: list[str]) -> None:
-    """With ``--output json``, a failure is a JSON document on stdout too, unless the command
-    already wrote its result there (a deploy that rolled back prints its own): a program
-    reading stdout always gets one document. With ``--events`` the stream has its own end."""
-    if state.output != "json" or state.events or state.console.wrote_data:
-        return
-    error: dict[str, object] = {"message": clipped(err.message), "exit_code": err.exit_code}
-    if err.hint:
-        error["hint"] = clipped(err.hint)
-    if len(problems) > 1:
-        error["problems"] = [clipped(p) for p in problems]
-    state.console.json({"ok": False, "error": error})
+@dataclass(frozen=True)
+class Failure:
+    """How a command failed, for the document that ends its output."""
+
+    message: str
+    exit_code: int
+    hint: str | None = None
+    problems: Sequence[str] = ()
+
+
+def _ended(state: RunState, args: list[str], failure: Failure) -> int:
+    """End a failed command's stdout as its output mode promises, and return its exit code.
+    With ``--events`` the last event is one ``summary`` (unless the command wrote its own),
+    even when the command line itself was wrong and the option never took effect; with
+    ``--output json`` a program reading stdout gets one document, unless the command already
+    wrote its result there (a deploy that rolled back prints its own)."""
+    console = state.console
+    events = state.events or "--events" in args[:args.index("--") if "--" in args else None]
+    if console.summarized or (not events and (state.output != "json" or console.wrote_data)):
+        return failure.exit_code
+    error: dict[str, object] = {"message": clipped(failure.message),
+                                "exit_code": failure.exit_code}
+    if failure.hint:
+        error["hint"] = clipped(failure.hint)
+    if len(failure.problems) > 1:
+        error["problems"] = [clipped(p) for p in failure.problems]
+    if events:
+        from dockyard.ui.progress import NdjsonReporter
+
+        NdjsonReporter(console).summary({"ok": False, "error": error})
+    else:
+        console.json({"ok": False, "error": error})
+    return failure.exit_code
 
 
 def _show_click_error(err: click.ClickException) -> None:
@@ -156,7 +176,7 @@ def _show_click_error(err: click.ClickException) -> None:
     sys.stderr.write(f"Error: {clipped(err.format_message())}\n")
 
 
-def _unexpected(err: Exception, state: RunState) -> int:
+def _unexpected(err: Exception, state: RunState) -> Failure:
     """An exception no part of dockyard turned into an error: botocore's own about credentials
     or the network (a user's problem), else a bug, said plainly (the traceback with --debug)."""
     if type(err).__module__.startswith("botocore."):
@@ -165,13 +185,15 @@ def _unexpected(err: Exception, state: RunState) -> int:
         if isinstance(err, NOT_CLIENT_ERRORS):
             translated = translate(err, "reach AWS")
             state.console.error(translated.message, translated.hint)
-            return _debug_exit(state, translated.exit_code)
+            _debug_exit(state, translated.exit_code)
+            return Failure(translated.message, translated.exit_code, translated.hint)
+    message = f"unexpected {type(err).__name__}: {clipped(str(err))}"
+    hint = "this is a bug in dockyard; rerun with --debug for the traceback"
     if state.debug:
         _print_traceback()
     else:
-        state.console.error(f"unexpected {type(err).__name__}: {clipped(str(err))}",
-                            "this is a bug in dockyard; rerun with --debug for the traceback")
-    return ExitCode.FAILED
+        state.console.error(message, hint)
+    return Failure(message, ExitCode.FAILED, hint)
 
 
 def _debug_exit(state: RunState, code: int) -> int:

@@ -76,8 +76,10 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
     from dockyard.builds.environment import check_options
 
     check_options(wired.cfg, options)
+    from dockyard.builds.sources import check_local
     from dockyard.rules import parse_duration
 
+    check_local(context)
     seconds = parse_duration(timeout) if timeout else wired.cfg.builder.timeout_minutes * 60
     wired.act_for_build(repository, seconds)
     builder = _builder(wired)

@@ -38,6 +38,7 @@ class Console:
     out: TextIO
     err: TextIO
     wrote_data: bool = False  # something went to stdout (a result, or part of one)
+    summarized: bool = False  # --events: the last event, the summary, is out
     no_color: bool = False  # --no-color
     overlay: Overlay | None = field(default=None, repr=False)  # the live view, while it shows
 

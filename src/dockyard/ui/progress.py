@@ -298,8 +298,10 @@ class NdjsonReporter:
         self._emit("line", subject=subject, line=text)
 
     def summary(self, document: dict[str, Any]) -> None:
-        """The command's result, as the last event."""
-        self._emit("summary", **document)
+        """The command's result, as the last event (only one: a failure after it adds none)."""
+        if not self.console.summarized:
+            self._emit("summary", **document)
+            self.console.summarized = True
 
     def deployment(self, event: DeploymentEvent) -> None:
         """A change in a progressive deployment, with its fields (docs/output.md)."""
