@@ -49,6 +49,13 @@ class Cancelled(DockyardError):
     exit_code = ExitCode.CANCELLED
 
 
+class Declined(Cancelled):
+    """The user answered no to a prompt: said as a note, exit 1 (nothing was changed; not a
+    Ctrl-C)."""
+
+    exit_code = ExitCode.FAILED
+
+
 class UsageError(DockyardError):
     """A bad argument or option on the command line."""
 

@@ -224,6 +224,55 @@ def test_up_without_yes_and_without_a_terminal_asks_for_yes(dockyard: Dockyard,
     assert live_stacks(account) == {}, "nothing was created"
 
 
+def at_a_terminal(account: Account, folder: Path, args: list[str],
+                  typed: bytes) -> subprocess.CompletedProcess[str]:
+    """Run dockyard with a terminal for its stdin (a pseudo-terminal), on which ``typed`` is
+    what the person types; stdout and stderr are captured."""
+    import os
+    import pty
+    import sys
+
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "dockyard", *args], cwd=folder,
+                                   env=account.cli_env(), stdin=terminal, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        os.write(controller, typed)
+        out, err = process.communicate(timeout=300)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    return subprocess.CompletedProcess(args, process.returncode, out, err)
+
+
+def test_up_at_a_terminal_asks_once_for_every_stack(dockyard: Dockyard, account: Account,
+                                                    tmp_path: Path) -> None:
+    args = ["up", "--no-wait-jenkins"]
+    declined = at_a_terminal(account, tmp_path, args, b"n\n")
+    assert declined.returncode == 1, declined.stderr
+    assert declined.stderr.count("[y/N]") == 1 and "you declined" in declined.stderr
+    assert live_stacks(account) == {}, "nothing was created"
+    no_answer = at_a_terminal(account, tmp_path, args, b"\x04")  # Ctrl-D: the input ends
+    assert no_answer.returncode == 2, no_answer.stderr
+    assert "no answer" in no_answer.stderr and "cancelled" not in no_answer.stderr
+    assert live_stacks(account) == {}
+
+    applied = at_a_terminal(account, tmp_path, args, b"y\n")
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stderr.count("[y/N]") == 1, "one question for the four stacks"
+    preview = applied.stderr.split("[y/N]")[0]
+    assert all(f"{name}: would be created" in preview for name in STACKS), preview
+    assert live_stacks(account) == dict.fromkeys(STACKS, "CREATE_COMPLETE")
+    again = at_a_terminal(account, tmp_path, args, b"")
+    assert again.returncode == 0 and "[y/N]" not in again.stderr, "nothing to ask about"
+    for typed, code in ((b"n\n", 1), (b"\x04", 2)):
+        kept = at_a_terminal(account, tmp_path, ["down"], typed)
+        assert kept.returncode == code, kept.stderr
+    purge = at_a_terminal(account, tmp_path, ["down", "--purge"], b"\x04")
+    assert purge.returncode == 2 and "no answer" in purge.stderr
+    assert len(live_stacks(account)) == 4, "nothing was deleted"
+
+
 def test_only_deploys_the_named_stacks_and_needs_their_inputs(dockyard: Dockyard,
                                                              account: Account) -> None:
     missing = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "jenkins")

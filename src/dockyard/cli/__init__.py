@@ -20,7 +20,8 @@ from dockyard.errors import Cancelled, ConfigError, DockyardError, ExitCode
 from dockyard.rules import clipped
 
 _EPILOG = """\b
-Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 AWS precondition,
+Exit codes: 0 ok, 1 failed (or a prompt answered no), 2 usage or config error
+(or a prompt left without an answer), 3 AWS precondition,
 4 deploy rolled back, 10 diff found changes, 70 task failed to start,
 71 Spot interrupted, 124 timeout, 130/143/129 cancelled by Ctrl-C/SIGTERM/SIGHUP.
 """

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dockyard.cli.common import common_options, events_option, wiring
-from dockyard.errors import Cancelled, DockyardError, ExitCode, UsageError
+from dockyard.errors import Declined, DockyardError, ExitCode, UsageError
 from dockyard.names import AGENT_SERVICE, TRUSTED_AGENT_SERVICE, Out
 from dockyard.rules import parse_duration
 
@@ -81,16 +81,36 @@ def _after_jenkins(wired: Wiring, wait: bool, seconds: int) -> AfterDeploy:
     return after
 
 
-def _confirm(yes: bool, console: Console) -> Callable[[str, list[ResourceChange]], bool]:
+def _approval(platform: Platform, only: list[str], yes: bool,
+              console: Console) -> Callable[[str, list[ResourceChange]], bool]:
+    """How ``up`` gets its go-ahead: with ``--yes``, for everything; else one question after
+    a preview of every selected stack's changes (the change sets ``diff`` makes). A stack
+    whose change set then holds a change the preview did not show (an image built in the
+    meantime, an output that moved) is asked about again, on its own."""
+    if yes:
+        return lambda stack, changes: True
+    from dockyard.aws.errors import AwsPreconditionError
+    from dockyard.stacks.platform import diff as preview
+    from dockyard.ui.prompts import ask, ask_or_decline
+    from dockyard.ui.stacks import diff_text
+
+    try:
+        diffs = preview(platform, only)
+    except AwsPreconditionError:  # a stack whose dependency is gone: asked one at a time
+        diffs = []
+    previewed = {d.name: {(c.action, c.logical_id) for c in d.changes} for d in diffs}
+    changing = [d for d in diffs if d.action != "none"]
+    if changing:
+        console.note(diff_text(diffs))
+        total = sum(len(d.changes) for d in changing)
+        ask_or_decline(console, f"Apply these {total} change(s) to {len(changing)} "
+                                f"stack(s)?", "nothing changed: you declined")
+
     def confirm(stack: str, changes: list[ResourceChange]) -> bool:
-        if yes:
+        if {(c.action, c.logical_id) for c in changes} <= previewed.get(stack, set()):
             return True
-        if not sys.stdin.isatty():
-            raise UsageError(f"{stack} would change and there is nobody to ask",
-                             hint="pass --yes to apply changes without a prompt")
-        console.pause()  # the live view steps aside while the prompt waits
-        return click.confirm(f"Apply {len(changes)} change(s) to {stack}?", default=False,
-                             err=True)
+        return ask(console, f"{stack}: the changes above were not in the preview. Apply "
+                            f"{len(changes)} change(s) to {stack}?")
 
     return confirm
 
@@ -115,6 +135,10 @@ def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool, jenkins_timeout: st
     their contents changed); after it, sets the agent pool to jenkins.agents.count and waits
     for Jenkins to answer. A second run with nothing changed changes nothing. Ctrl-C during
     an update cancels it (CloudFormation rolls it back).
+
+    Without --yes, it first shows every stack's changes (as `dockyard diff` does) and asks
+    once; answering no exits 1 and an input that ends without an answer exits 2, with nothing
+    changed.
     """
     from dockyard.stacks.platform import up as deploy
     from dockyard.stacks.results import Outcome
@@ -129,14 +153,14 @@ def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool, jenkins_timeout: st
                               "`dockyard diff` first to see them)")
     platform = _platform(wired, wired.progress)
     platform.images = _jenkins_images(wired)
-    results = deploy(platform, list(only), _confirm(yes, wired.console),
-                     _after_jenkins(wired, wait_jenkins, seconds))
+    approval = _approval(platform, list(only), yes, wired.console)
+    results = deploy(platform, list(only), approval, _after_jenkins(wired, wait_jenkins, seconds))
     wired.result(up_document(results), up_text(results))
     failed = next((r for r in results if not r.ok), None)
     if failed is None:
         return ExitCode.OK
     if failed.outcome == Outcome.DECLINED:
-        raise Cancelled(f"{failed.name} was not changed: you declined")
+        raise Declined(f"{failed.name} was not changed: you declined")
     raise DockyardError(f"{failed.name} {failed.outcome} ({failed.status})",
                         hint="\n".join(line.strip() for line in failure_lines(failed)) or None)
 
@@ -269,20 +293,19 @@ def down(purge: bool, yes: bool, yes_really_purge: bool) -> int:
 
 
 def _confirm_down(project: str, *, purge: bool, yes: bool, really: bool) -> None:
+    from dockyard.ui.prompts import ask_or_decline, type_to_confirm
+
     interactive = sys.stdin.isatty()
     if purge and not really:
         if not interactive:
             raise UsageError("--purge deletes data and there is nobody to ask",
                              hint="pass --yes-really-purge in scripts")
-        typed = click.prompt(f"This deletes the data for good. Type {project!r} to go on",
-                             default="", show_default=False, err=True)
-        if typed != project:
-            raise Cancelled("nothing deleted: the name did not match")
+        type_to_confirm(wiring().console,
+                        f"This deletes the data for good. Type {project!r} to go on", project)
         return
     if yes or really:  # --purge --yes-really-purge: the data and so the stacks too
         return
     if not interactive:
         raise UsageError("down deletes stacks and there is nobody to ask",
                          hint="pass --yes to delete without a prompt")
-    if not click.confirm("Delete these stacks?", default=False, err=True):
-        raise Cancelled("nothing deleted")
+    ask_or_decline(wiring().console, "Delete these stacks?", "nothing deleted: you declined")

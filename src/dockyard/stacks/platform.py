@@ -273,12 +273,14 @@ def up(platform: Platform, only: list[str], confirm: Confirm,
     return results
 
 
-def diff(platform: Platform) -> list[Diff]:
-    """What ``up`` would change, stack by stack; change sets are deleted afterwards."""
+def diff(platform: Platform, only: list[str] | None = None) -> list[Diff]:
+    """What ``up`` (of the stacks ``only`` names, else all) would change, stack by stack;
+    change sets are deleted afterwards."""
+    selected = select(platform, only or [])
     facts = discover(platform)
     outputs: dict[str, dict[str, str]] = {}
     diffs: list[Diff] = []
-    for stack in platform.stacks:
+    for stack in selected:
         live = platform.live(stack)
         if live is None or st.needs_cleanup(live.status):
             diffs.append(Diff(stack.key, stack.name, "create", _all_added(stack)))
