@@ -227,7 +227,7 @@ class FakeAccount:
     def default_vpc(self) -> tuple[str, list[str]]:
         return "vpc-1", ["subnet-a", "subnet-b"]
 
-    def secret_arn(self, name: str) -> str:
+    def secret_arn(self, name: str, field: str = "") -> str:
         return f"arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:{name}-AbCdEf"
 
     def secret_keys(self, name: str) -> list[str] | None:

@@ -194,6 +194,39 @@ def test_following_logs_prints_a_line_ingested_late(stacks: Dockyard, account: A
         follower.wait(timeout=30)
 
 
+def test_a_missing_app_secret_leads_to_the_command_that_creates_it(stacks: Dockyard,
+                                                                  account: Account,
+                                                                  tmp_path: Path) -> None:
+    """It used to go round in a circle: deploy (exit 1) said to run up, up said the secret
+    did not exist. Now each says what to do next, before anything is registered."""
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace(
+        "    secrets: {}", "    secrets: {API_KEY: acme/web-api-key}", 1))
+    v1 = push(account, "v1")
+    image = f"{REGISTRY}/acme/web@{v1}"
+    create = "aws secretsmanager create-secret --region ap-southeast-2 --name acme/web-api-key"
+    for args in (["deploy", "web", "--image", image], ["up", "--yes", "--only", "app-web"]):
+        missing = stacks(*args)
+        assert missing.returncode == 3, missing.stderr
+        assert "apps.web.secrets.API_KEY: the secret acme/web-api-key does not exist in " \
+               "ap-southeast-2" in missing.stderr
+        assert create in missing.stderr
+    as_pipeline = stacks("deploy", "web", "--image", image, build="web/main")
+    assert as_pipeline.returncode == 3, as_pipeline.stderr
+    assert "does not know the secret acme/web-api-key" in as_pipeline.stderr
+    assert create in as_pipeline.stderr, "it may not look, so it names both steps"
+    ecs = account.client("ecs")
+    assert ecs.list_task_definitions(familyPrefix="acme-web")["taskDefinitionArns"] == []
+
+    account.client("secretsmanager").create_secret(Name="acme/web-api-key", SecretString="k")
+    unknown = stacks("deploy", "web", "--image", image)
+    assert unknown.returncode == 3, unknown.stderr
+    assert "run: dockyard up --only app-web" in unknown.stderr
+    assert stacks("up", "--yes", "--only", "app-web").returncode == 0
+    done = stacks("deploy", "web", "--image", image)
+    assert done.returncode == 0, done.stderr
+
+
 def test_diff_shows_what_the_next_deploy_changes_field_by_field(stacks: Dockyard,
                                                                  account: Account,
                                                                  tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.aws.errors import AwsPreconditionError, call, translated
-from dockyard.aws.secrets import secret_arn, secret_keys
+from dockyard.aws.secrets import secret_arn, secret_exists, secret_keys
 
 
 @dataclass(frozen=True)
@@ -126,9 +126,14 @@ class Account:
                 self._rules[key] = (physical, rules[0] if rules else None)
         return self._rules[key]
 
-    def secret_arn(self, name: str) -> str:
-        """The full ARN of a Secrets Manager secret (task definitions need it, not the name)."""
-        return secret_arn(self._secrets, name)
+    def secret_arn(self, name: str, field: str = "") -> str:
+        """The full ARN of a Secrets Manager secret (task definitions need it, not the name);
+        ``field`` names where dockyard.yml refers to it."""
+        return secret_arn(self._secrets, name, field)
+
+    def secret_exists(self, ref: str) -> bool | None:
+        """Whether a secret exists (None: this identity may not look)."""
+        return secret_exists(self._secrets, ref)
 
     def secret_keys(self, name: str) -> list[str] | None:
         """The keys of a JSON secret (never its values); None when there is no such secret."""

@@ -34,14 +34,38 @@ def secret_keys(client: Any, name: str) -> list[str] | None:
     return sorted(document) if isinstance(document, dict) else []
 
 
-def secret_arn(client: Any, name: str) -> str:
-    """The full ARN of secret ``name`` (ECS task definitions need it; a name is not enough)."""
+def create_command(region: str, name: str) -> str:
+    """The command that creates secret ``name``, for a hint."""
+    return (f"aws secretsmanager create-secret --region {region} --name {name} "
+            "--secret-string 'VALUE'")
+
+
+def secret_arn(client: Any, name: str, field: str = "") -> str:
+    """The full ARN of secret ``name`` (ECS task definitions need it; a name is not enough);
+    ``field`` names where dockyard.yml refers to it, for the error."""
     try:
         raw = client.describe_secret(SecretId=name)
     except ClientError as err:
         if error_code(err) == "ResourceNotFoundException":
-            raise AwsPreconditionError(f"the secret {name} does not exist in this region",
-                                       hint="create it in Secrets Manager, or fix the name in "
-                                            "dockyard.yml") from err
+            where = f"{field}: " if field else ""
+            region = client.meta.region_name
+            raise AwsPreconditionError(
+                f"{where}the secret {name} does not exist in {region}",
+                hint=f"create it: {create_command(region, name)} (or fix the name in "
+                     "dockyard.yml)") from err
         raise translate(err, f"look up the secret {name}") from err
     return str(raw["ARN"])
+
+
+def secret_exists(client: Any, ref: str) -> bool | None:
+    """Whether the secret ``ref`` (a name or an ARN) exists; None when this identity may not
+    look (DescribeSecret shows metadata, never the value)."""
+    try:
+        client.describe_secret(SecretId=ref)
+    except ClientError as err:
+        if error_code(err) == "ResourceNotFoundException":
+            return False
+        if error_code(err) in ("AccessDeniedException", "AccessDenied"):
+            return None
+        raise translate(err, f"look up the secret {ref}") from err
+    return True

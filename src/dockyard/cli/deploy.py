@@ -59,6 +59,7 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
     traffic moves, and a failing one rolls the deployment back (exit 4). Without --timeout,
     deploy waits as long as the strategy's stages can take, and says how long.
     """
+    from dockyard.deploy.definition import check_secrets
     from dockyard.deploy.image import pin_image
 
     wired = wiring()
@@ -66,6 +67,7 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
     _refuse_unanswered_smoke(wired, app, strategy, wait=wait)
     wired.act_for_app(app, "deploy", seconds)
     target = app_target(wired, app)
+    check_secrets(wired.cfg, target, wired.account.secret_exists)
     pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
                        lookup=wired.registry)
     deployer = _deployer(wired)

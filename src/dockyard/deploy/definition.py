@@ -4,6 +4,7 @@ and the stacks' outputs. Pure: no AWS calls here."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,6 +202,36 @@ def secret_value_from(ref: str, target: AppTarget, region: str,
         raise DockyardError(f"apps.{target.app}.secrets: the app stack does not know the secret "
                             f"{ref} yet", hint=f"run: dockyard up --only app-{target.app}")
     return arn_of[ref]
+
+
+def check_secrets(cfg: Config, target: AppTarget,
+                  exists: Callable[[str], bool | None]) -> None:
+    """Before anything is registered: each Secrets Manager secret the app names exists
+    (``exists``: None when this identity may not look), and the app stack knows the ARN of
+    each named one. Otherwise the deploy would register a revision whose tasks never start,
+    or point at ``up``, which would then say the secret is missing."""
+    from dockyard.aws.errors import AwsPreconditionError
+    from dockyard.aws.secrets import create_command
+
+    for key, ref in sorted(cfg.apps[target.app].secrets.items()):
+        if ref.startswith("ssm:"):
+            continue
+        field = f"apps.{target.app}.secrets.{key}"
+        if exists(ref) is False and ref.startswith("arn:"):
+            raise AwsPreconditionError(f"{field}: no secret has the ARN {ref}",
+                                       hint="fix the ARN in dockyard.yml (a secret created "
+                                            "again gets a new ARN), or name the secret instead")
+        if exists(ref) is False:
+            raise AwsPreconditionError(
+                f"{field}: the secret {ref} does not exist in {cfg.region}",
+                hint=f"create it: {create_command(cfg.region, ref)}, then let the app stack "
+                     f"resolve it: dockyard up --only app-{target.app}")
+        if not ref.startswith("arn:") and ref not in target.secret_arns:
+            raise AwsPreconditionError(
+                f"{field}: the app stack does not know the secret {ref} yet",
+                hint=f"run: dockyard up --only app-{target.app} (it resolves the secret's ARN; "
+                     f"if the secret does not exist yet, first: "
+                     f"{create_command(cfg.region, ref)})")
 
 
 def task_definition(cfg: Config, target: AppTarget, image: str,

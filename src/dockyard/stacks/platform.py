@@ -48,7 +48,7 @@ class AccountApi(Protocol):
     def identity(self) -> Identity: ...
     def default_vpc(self) -> tuple[str, list[str]]: ...
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone: ...
-    def secret_arn(self, name: str) -> str: ...
+    def secret_arn(self, name: str, field: str = "") -> str: ...
     def secret_keys(self, name: str) -> list[str] | None: ...
     def forward_weights(self, stack: str, rule: str) -> dict[str, int]: ...
     def forget_rules(self, stack: str) -> None: ...
@@ -145,7 +145,8 @@ def discover(platform: Platform) -> dict[str, str]:
     live: dict[tuple[str, str], dict[str, int]] = {}
     for fact in sorted(needed):
         if fact.startswith("secret-arn:"):
-            facts[fact] = platform.account.secret_arn(fact.removeprefix("secret-arn:"))
+            name = fact.removeprefix("secret-arn:")
+            facts[fact] = platform.account.secret_arn(name, _secret_field(cfg, name))
         elif fact.startswith("forward-weight:"):
             _, stack, rule, group = fact.split(":")
             if (stack, rule) not in live:
@@ -217,6 +218,12 @@ def first_weight(fact: str) -> str:
     """A rule's weight for a target group before ECS has moved anything: all traffic to the
     app stack's first target group."""
     return "100" if fact.endswith(":TargetGroup") else "0"
+
+
+def _secret_field(cfg: Config, name: str) -> str:
+    """Where dockyard.yml names the secret ``name`` (the first app that does)."""
+    return next((f"apps.{app}.secrets.{key}" for app, settings in cfg.apps.items()
+                 for key, ref in settings.secrets.items() if ref == name), "")
 
 
 def github_secret_keys(github: GitHub) -> list[str]:
