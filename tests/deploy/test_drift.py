@@ -44,3 +44,30 @@ def test_a_health_command_added_changed_or_removed_is_a_change() -> None:
     assert app_changes(cfg, "web", checked) == []
     assert app_changes(example_config(), "web", checked) == [
         FieldChange("health_command", command, "(none)")]
+
+
+def test_with_the_stack_and_the_service_every_field_a_deploy_sends_is_compared() -> None:
+    """The count every deploy sends, where each secret comes from (a secret swapped under the
+    same variable), the roles and the log group the app stack gives."""
+    from dataclasses import replace
+
+    from dockyard.deploy.definition import target_from_outputs
+    from tests.deploy.test_definition import APP, BUILDER
+
+    cfg = example_config(("secrets: {}", "secrets: {DB_URL: acme/web/database}"),
+                         ("    count: 1\n    health_check", "    count: 3\n    health_check"))
+    target = target_from_outputs(cfg, "web", BUILDER, APP)
+    target = replace(target, secret_arns={"acme/web/database": "arn:new"})
+    old = running(secrets=[{"name": "DB_URL", "valueFrom": "arn:old"}],
+                  logConfiguration={"options": {"awslogs-group": APP["LogGroupName"],
+                                                "awslogs-stream-prefix": "app"}})
+    same = {"taskRoleArn": APP["TaskRoleArn"], "executionRoleArn": APP["ExecutionRoleArn"]}
+    assert app_changes(cfg, "web", {**old, **same}, target, desired=1) == [
+        FieldChange("secrets.DB_URL", "arn:old", "arn:new"),
+        FieldChange("count", "1", "3"),
+    ]
+    moved = {**old, "taskRoleArn": "arn:aws:iam::123456789012:role/other",
+             "executionRoleArn": APP["ExecutionRoleArn"]}
+    assert app_changes(cfg, "web", moved, replace(target, secret_arns={
+        "acme/web/database": "arn:old"}), desired=3) == [
+        FieldChange("task_role", "arn:aws:iam::123456789012:role/other", APP["TaskRoleArn"])]

@@ -243,12 +243,13 @@ def test_diff_shows_what_the_next_deploy_changes_field_by_field(stacks: Dockyard
     text = config.read_text()
     assert "LOG_LEVEL: info" in text and "cpu: 256" in text and "memory: 512" in text
     config.write_text(text.replace("LOG_LEVEL: info", "LOG_LEVEL: debug\n      FEATURE_X: beta")
-                      .replace("cpu: 256", "cpu: 512").replace("memory: 512", "memory: 1024"))
+                      .replace("cpu: 256", "cpu: 512").replace("memory: 512", "memory: 1024")
+                      .replace("    count: 1\n    health_check", "    count: 2\n    health_check"))
     changed = stacks("diff")
     assert changed.returncode == 10, changed.stderr
-    assert "app web: the next deploy changes 4 fields of the running task definition" \
+    assert "app web: the next deploy changes 5 fields of the running service" \
         in changed.stdout
-    for line in ("  cpu: 256 \u2192 512", "  memory: 512 \u2192 1024",
+    for line in ("  cpu: 256 \u2192 512", "  memory: 512 \u2192 1024", "  count: 1 \u2192 2",
                  "  env.FEATURE_X: (none) \u2192 beta", "  env.LOG_LEVEL: info \u2192 debug"):
         assert line in changed.stdout, changed.stdout
     assert "1 app would change at the next deploy." in changed.stdout

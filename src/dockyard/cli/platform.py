@@ -193,17 +193,25 @@ def diff() -> int:
 
 
 def _app_drift(wired: Wiring) -> dict[str, list[FieldChange]]:
-    """Each deployed app's task definition against dockyard.yml (apps never deployed, or
-    whose stack is not there yet, are left out: diff lists them as having no service)."""
+    """Each deployed app's task definition and count against dockyard.yml (apps never
+    deployed, or whose stack is not there yet, are left out: diff lists them as having no
+    service)."""
     from dockyard.deploy.drift import app_changes
+    from dockyard.deploy.targets import find_target
 
     cluster = wired.cluster
     found: dict[str, list[FieldChange]] = {}
     for app in wired.cfg.apps:
         state = wired.services.describe(cluster, app) if cluster else None
-        if state is not None and state.status == "ACTIVE" and state.task_definition:
-            found[app] = app_changes(wired.cfg, app,
-                                     wired.services.definition(state.task_definition))
+        if state is None or state.status != "ACTIVE" or not state.task_definition:
+            continue
+        try:
+            target = find_target(wired.stacks, wired.cfg, app)
+        except DockyardError:  # the app's stack is gone: the task definition alone
+            target = None
+        found[app] = app_changes(wired.cfg, app,
+                                 wired.services.definition(state.task_definition),
+                                 target, state.desired)
     return found
 
 

@@ -3,8 +3,9 @@
 The app stacks hold no task definition (deploys register them through the ECS API), so a
 change set cannot show an edited ``env``, ``cpu`` or ``memory``: it lands only with the next
 deploy. ``dockyard diff`` compares what is running with what dockyard.yml says, field by field,
-as ecspresso's diff does: ``env.LOG_LEVEL: info -> debug``. Secrets are compared by name
-only; their values are never read.
+as ecspresso's diff does: ``env.LOG_LEVEL: info -> debug``. Secrets are compared by where
+they come from (the secret's ARN or parameter), never by value; the service's desired count,
+which every deploy sends, is compared too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.config.models import Config
+from dockyard.deploy.definition import LOG_STREAM_PREFIX, AppTarget, secret_value_from
+from dockyard.errors import DockyardError
 
 ABSENT = "(none)"
 
@@ -29,9 +32,12 @@ class FieldChange:
         return {"field": self.field, "before": self.before, "after": self.after}
 
 
-def app_changes(cfg: Config, app: str, running: dict[str, Any]) -> list[FieldChange]:
+def app_changes(cfg: Config, app: str, running: dict[str, Any],
+                target: AppTarget | None = None,
+                desired: int | None = None) -> list[FieldChange]:
     """The differences between ``running`` (DescribeTaskDefinition's taskDefinition) and
-    ``cfg``'s app, in the fields dockyard.yml sets."""
+    what the next deploy registers from ``cfg`` (and, given the app's ``target``, from its
+    stack: roles, log group, secret ARNs); with the service's ``desired`` count, that too."""
     wanted = cfg.apps[app]
     containers = running.get("containerDefinitions") or [{}]
     container = next((c for c in containers if c.get("name") == app), containers[0])
@@ -55,8 +61,29 @@ def app_changes(cfg: Config, app: str, running: dict[str, Any]) -> list[FieldCha
     check = (container.get("healthCheck") or {}).get("command") or []
     compare("health_command", check[1] if check[:1] == ["CMD-SHELL"] and len(check) > 1
             else " ".join(check[1:]) or None, wanted.health_command)
-    secrets = {s["name"] for s in container.get("secrets", [])}
-    for name in sorted(secrets ^ set(wanted.secrets)):
-        compare(f"secrets.{name}", "set" if name in secrets else None,
-                "set" if name in wanted.secrets else None)
+    secrets = {s["name"]: s.get("valueFrom", "") for s in container.get("secrets", [])}
+    for name in sorted(set(secrets) | set(wanted.secrets)):
+        before, after = secrets.get(name), wanted.secrets.get(name)
+        if target is None:  # without the stack's ARNs, by name only
+            before, after = before and "set", after and "set"
+        elif after is not None:
+            after = _source(after, target, cfg.region)
+        compare(f"secrets.{name}", before, after)
+    if desired is not None:
+        compare("count", str(desired), str(wanted.count))
+    if target is not None:
+        compare("task_role", running.get("taskRoleArn"), target.task_role)
+        compare("execution_role", running.get("executionRoleArn"), target.execution_role)
+        logs = (container.get("logConfiguration") or {}).get("options") or {}
+        compare("log_group", logs.get("awslogs-group"), target.log_group)
+        compare("log_stream_prefix", logs.get("awslogs-stream-prefix"), LOG_STREAM_PREFIX)
     return changes
+
+
+def _source(ref: str, target: AppTarget, region: str) -> str:
+    """Where a secret comes from as the next deploy registers it (its ARN), or as dockyard.yml
+    names it when the app stack has not resolved it yet."""
+    try:
+        return secret_value_from(ref, target, region, target.secret_arns)
+    except DockyardError:
+        return ref

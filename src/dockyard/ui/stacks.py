@@ -69,7 +69,7 @@ def diff_text(diffs: list[Diff], apps: dict[str, list[FieldChange]] | None = Non
             lines.append(f"app {app}: the next deploy changes nothing but the image")
             continue
         lines.append(f"app {app}: the next deploy changes {len(changes)} field"
-                     f"{'s' * (len(changes) != 1)} of the running task definition")
+                     f"{'s' * (len(changes) != 1)} of the running service")
         lines += [f"  {c.field}: {c.before} \u2192 {c.after}" for c in changes]
     for app in undeployed:
         lines.append(f"app {app}: no service yet; its first `dockyard deploy {app} --image ...` "
