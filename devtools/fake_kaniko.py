@@ -91,20 +91,27 @@ def _build_arg(command: list[str], name: str) -> str | None:
                  if a.startswith(name + "=")), None)
 
 
-def manifest_for(command: list[str], extra: tuple[str, ...] = ()) -> str:
-    """A small OCI manifest that depends on what was asked (so different builds differ)."""
+def manifest_for(command: list[str], extra: tuple[str, ...] = (),
+                 lacking: frozenset[str] = frozenset()) -> str:
+    """A small OCI manifest that depends on what was asked (so different builds differ), with
+    the commands its image lacks (devtools/images.py)."""
     from devtools.ecs import CRASH, HANG
 
     build_args = _arg(command, "build-arg")
     # Marks the ECS emulator reads: an app built with these never becomes healthy.
     marks = [mark for arg, mark in (("FAKE_APP_CRASH=", CRASH), ("FAKE_APP_HANG=", HANG))
              if any(a.startswith(arg) for a in build_args)]
-    return image_manifest(json.dumps(command[1:3] + build_args), [*marks, *extra])
+    return image_manifest(json.dumps(command[1:3] + build_args), [*marks, *extra], lacking)
 
 
-def image_manifest(seed: str, marks: list[str] | tuple[str, ...] = ()) -> str:
+def image_manifest(seed: str, marks: list[str] | tuple[str, ...] = (),
+                   lacking: frozenset[str] = frozenset()) -> str:
     """An OCI manifest whose one layer follows ``seed`` (another seed, another image), with
-    ``marks`` as annotations (see devtools/ecs)."""
+    ``marks`` as annotations (see devtools/ecs) and the commands the image lacks."""
+    from devtools.images import LACKS
+
+    annotations = {**dict.fromkeys(marks, "true"),
+                   **({LACKS: " ".join(sorted(lacking))} if lacking else {})}
     layer = "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
     return json.dumps({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -112,7 +119,7 @@ def image_manifest(seed: str, marks: list[str] | tuple[str, ...] = ()) -> str:
                    "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest()},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 1,
                     "digest": layer}],
-        **({"annotations": dict.fromkeys(marks, "true")} if marks else {})})
+        **({"annotations": annotations} if annotations else {})})
 
 
 class FakeKaniko:
@@ -207,7 +214,21 @@ class FakeKaniko:
                     return
             logger = _Log(self.world, definition, task.id)
             from devtools.ecs import RUN_FAILS, image_marks
+            from devtools.ecs.common import image_lacks
+            from devtools.images import missing_command
 
+            absent = missing_command(command, image_lacks(backend, task.task_definition_arn))
+            if absent is not None and command[:2] == ["sh", "-c"]:
+                logger.write([f"sh: 1: {absent}: not found"])
+                code = 127
+                return
+            if absent is not None:
+                task.stopped_reason = (
+                    "CannotStartContainerError: ResourceInitializationError: failed to create "
+                    "new container runtime task: OCI runtime create failed: unable to start "
+                    f"container process: exec: \"{absent}\": executable file not found in $PATH")
+                code = None
+                return
             if RUN_FAILS in image_marks(backend, task.task_definition_arn) and \
                     command[:2] != ["sh", "-c"]:
                 logger.write([f"fake container: ran {' '.join(command)}",
@@ -275,8 +296,8 @@ class FakeKaniko:
     def _build(self, command: list[str], kaniko: Any, logger: _Log) -> str:
         context = (_arg(command, "context") or [""])[0]
         logger.write([f"INFO[0000] Retrieving image manifest from {context}"])
-        files = self._context(context, kaniko)
         dockerfile = (_arg(command, "dockerfile") or ["Dockerfile"])[0]
+        files, recipe = self._context(context, kaniko, dockerfile.lstrip("./"))
         if dockerfile.lstrip("./") not in files:
             raise KanikoError("error resolving dockerfile path: please provide a valid path to "
                               "a Dockerfile within the build context with --dockerfile")
@@ -295,9 +316,11 @@ class FakeKaniko:
             raise KanikoError("error building image: error building stage: failed to execute "
                               "command: waiting for process to exit: exit status "
                               f"{failing}", int(failing))
+        from devtools.images import lacks
+
         manifest = manifest_for(command, next(
             (marks for d in _arg(command, "destination")
-             for repo, marks in self.marks_for.items() if f"/{repo}:" in d), ()))
+             for repo, marks in self.marks_for.items() if f"/{repo}:" in d), ()), lacks(recipe))
         digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
         for url in _arg(command, "digest-file"):
             self._put_digest(url, digest)
@@ -317,7 +340,8 @@ class FakeKaniko:
                 logger.write([f"WARN[0011] Error uploading layer to cache: {err.line}"])
         return digest
 
-    def _context(self, context: str, kaniko: Any) -> set[str]:
+    def _context(self, context: str, kaniko: Any, dockerfile: str) -> tuple[set[str], str]:
+        """The context's file names, and the text of its ``dockerfile``."""
         try:
             if context.startswith("s3://"):
                 bucket, _, key = context.removeprefix("s3://").partition("/")
@@ -339,7 +363,11 @@ class FakeKaniko:
             raise KanikoError(f"error building image: getting build context: {err}") from None
         try:
             with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data))) as archive:
-                return {m.name.lstrip("./") for m in archive.getmembers()}
+                members = {m.name.lstrip("./"): m for m in archive.getmembers()}
+                source = archive.extractfile(members[dockerfile]) \
+                    if dockerfile in members and members[dockerfile].isfile() else None
+                recipe = source.read().decode("utf-8", "replace") if source else ""
+                return set(members), recipe
         except (OSError, tarfile.TarError) as err:
             raise KanikoError(f"error building image: unpacking build context: {err}") from None
 

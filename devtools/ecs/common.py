@@ -59,19 +59,31 @@ def drain_seconds(group: Any) -> float:
 
 
 def image_marks(backend: Any, task_definition_arn: str) -> set[str]:
-    """The fake annotations of the image a task definition runs (through moto's ECR)."""
+    """The fake marks of the image a task definition runs (through moto's ECR)."""
+    annotations = _annotations(backend, task_definition_arn)
+    return {mark for mark in (CRASH, HANG, RUN_FAILS) if mark in annotations}
+
+
+def image_lacks(backend: Any, task_definition_arn: str) -> set[str]:
+    """The commands the image a task definition runs lacks (devtools/images.py)."""
+    from devtools.images import LACKS
+
+    return set(str(_annotations(backend, task_definition_arn).get(LACKS, "")).split())
+
+
+def _annotations(backend: Any, task_definition_arn: str) -> dict[str, Any]:
+    """The annotations of the image a task definition runs (through moto's ECR)."""
     from moto.ecr.models import ecr_backends
 
     definition = backend.describe_task_definition(task_definition_arn)
     image = definition.container_definitions[0].get("image", "")
     name, _, digest = image.partition("@")
     if not digest or ".dkr.ecr." not in name:
-        return set()
+        return {}
     repository = name.split("/", 1)[1]
     ecr = ecr_backends[backend.account_id][backend.region_name]
     repo = ecr.repositories.get(repository)
     for stored in (repo.images if repo else []):
         if stored.image_digest == digest:
-            annotations = json.loads(stored.image_manifest).get("annotations", {})
-            return {mark for mark in (CRASH, HANG, RUN_FAILS) if mark in annotations}
-    return set()
+            return dict(json.loads(stored.image_manifest).get("annotations", {}))
+    return {}

@@ -345,3 +345,24 @@ def test_a_project_of_any_name_builds_in_the_emulator(dockyard: Dockyard, accoun
     assert built.returncode == 0, built.stderr
     assert built.stdout.startswith(
         "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/shop/web@sha256:")
+
+
+def test_a_command_the_built_image_lacks_fails_as_on_aws(dockyard: Dockyard, account: Account,
+                                                         builder: FakeKaniko) -> None:
+    """python:*-slim has no curl: the smoke test the docs once showed exits 127 there (and
+    every canary rolled back on AWS while the emulator passed it). The emulator's container
+    now fails it as the image would (devtools/images.py); python is there."""
+    built = dockyard("build", "--repo", "web", "--tag", "slim", "app")
+    assert built.returncode == 0, built.stderr
+    image = built.stdout.strip()
+    curl = dockyard("run", "web", "--image", image, "--", "sh", "-c",
+                    'curl -fsS -H "$DOCKYARD_TEST_HEADER" "$DOCKYARD_TEST_URL/healthz"')
+    assert curl.returncode != 0, curl.stderr
+    assert "sh: 1: curl: not found" in curl.stderr
+    assert "127" in curl.stderr + curl.stdout
+    python = dockyard("run", "web", "--image", image, "--", "sh", "-c",
+                      "python -c 'import urllib.request'")
+    assert python.returncode == 0, python.stderr
+    exec_form = dockyard("run", "web", "--image", image, "--", "curl", "http://web/")
+    assert exec_form.returncode == 70, exec_form.stderr
+    assert "executable file not found" in exec_form.stderr
