@@ -220,6 +220,14 @@ class FakeAccount:
         self.weights: dict[tuple[str, str], dict[str, int]] = {}
         self.ongoing: dict[str, str] = {}  # service -> "IN_PROGRESS at BAKE_TIME"
         self.test_headers: dict[str, str] = {}
+        self.serving: dict[str, int] = {}  # service -> the port its tasks listen on
+        self.created: dict[str, int] = {}  # stack -> its target group's port
+
+    def serving_port(self, cluster: str, service: str) -> int | None:
+        return self.serving.get(service)
+
+    def target_group_port(self, stack: str, logical_id: str) -> int | None:
+        return self.created.get(stack)
 
     def identity(self) -> Identity:
         return Identity(account="123456789012", arn="arn:aws:iam::123456789012:user/dev")

@@ -393,6 +393,119 @@ def _task_definition_roles() -> None:
 
 _task_definition_roles()
 
+def _conditional_updates() -> None:
+    """A stack update creates the resources whose ``Condition`` has become true and deletes
+    those whose condition has become false (CloudFormation User Guide, "Conditions syntax":
+    a resource with a condition is created only when the condition is true; "Update a stack
+    with conditions"); moto evaluates conditions only when a stack is created, so an update
+    that flips one left the stack as it was."""
+    original = parsing.ResourceMap.update
+    if getattr(original, "_dockyard_patched", False):
+        return
+
+    def update(self: Any, template: dict[str, Any],
+               parameters: dict[str, Any] | None = None) -> None:
+        conditional = {name: r["Condition"] for name, r in template.get("Resources", {}).items()
+                       if r.get("Condition")}
+        # moto's update sets a conditional resource it "modifies" to None, losing the object
+        # that deletes it: kept from before.
+        existing = {name: self._parsed_resources.get(name) for name in conditional}
+        original(self, template, parameters)
+        for name, condition in conditional.items():
+            found = self._parsed_resources.get(name) or existing.get(name)
+            if self.lazy_condition_map[condition]:
+                if found is None:
+                    self._parsed_resources.pop(name, None)
+                    self[name]  # creates it
+                else:
+                    self._parsed_resources[name] = found
+            else:
+                self._parsed_resources.pop(name, None)
+                if found is not None:
+                    self._delete_resource(found, template["Resources"][name])
+
+    update._dockyard_patched = True  # type: ignore[attr-defined]
+    parsing.ResourceMap.update = update  # type: ignore[method-assign]
+
+
+def _ingress_deletion() -> None:
+    """Deleting an ``AWS::EC2::SecurityGroupIngress`` revokes its rule (User Guide,
+    "AWS::EC2::SecurityGroupIngress"); moto's model had no deletion, so the rule stayed."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.security_groups import SecurityGroupIngress
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        props = self.properties
+        source = {key: props[name] for key, name in (("GroupId", "SourceSecurityGroupId"),
+                                                     ("GroupName", "SourceSecurityGroupName"))
+                  if props.get(name)}
+        ec2_backends[account_id][region_name].revoke_security_group_ingress(
+            group_name_or_id=self.security_group.id, ip_protocol=props.get("IpProtocol"),
+            from_port=props.get("FromPort"), to_port=props.get("ToPort"),
+            ip_ranges=[{"CidrIp": props["CidrIp"]}] if props.get("CidrIp") else [],
+            source_groups=[source] if source else [])
+
+    SecurityGroupIngress.delete = delete  # type: ignore[attr-defined]
+
+
+def _security_group_updates() -> None:
+    """An update of ``AWS::EC2::SecurityGroup`` that keeps its GroupName, GroupDescription and
+    VpcId changes its inline ingress rules in place: the group and its id stay, and rules other
+    resources added are left alone (User Guide, "AWS::EC2::SecurityGroup": SecurityGroupIngress
+    "Update requires: No interruption"; GroupDescription, GroupName, VpcId "Replacement").
+    moto deleted the group and created another, with an id the running tasks and the other
+    stacks' rules do not know. (Inline egress is not compared: dockyard's groups keep theirs.)"""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.security_groups import SecurityGroup
+
+    created = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    replaced = SecurityGroup.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+               region_name: str, **kwargs: Any) -> Any:
+        group = created(cls, resource_name, cloudformation_json, account_id, region_name,
+                        **kwargs)
+        group.cfn_properties = cloudformation_json["Properties"]
+        return group
+
+    def update(cls: Any, /, *, original_resource: Any, new_resource_name: str,
+               cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        old = getattr(original_resource, "cfn_properties", None)
+        new = cloudformation_json["Properties"]
+        if old is None or any(old.get(k) != new.get(k)
+                              for k in ("GroupName", "GroupDescription", "VpcId")):
+            return replaced(cls, original_resource=original_resource,
+                            new_resource_name=new_resource_name,
+                            cloudformation_json=cloudformation_json, account_id=account_id,
+                            region_name=region_name)
+        backend = ec2_backends[account_id][region_name]
+        before, after = old.get("SecurityGroupIngress", []), new.get("SecurityGroupIngress", [])
+        for rule in [r for r in before if r not in after]:
+            backend.revoke_security_group_ingress(original_resource.id, **_rule(rule))
+        for rule in [r for r in after if r not in before]:
+            backend.authorize_security_group_ingress(original_resource.id, **_rule(rule))
+        original_resource.cfn_properties = new
+        return original_resource
+
+    SecurityGroup.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment,arg-type]
+    SecurityGroup.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign,assignment]
+
+
+def _rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """An inline ingress rule as moto's authorize and revoke take it."""
+    source = {key: rule[name] for key, name in (("GroupId", "SourceSecurityGroupId"),
+                                                ("GroupName", "SourceSecurityGroupName"))
+              if rule.get(name)}
+    return {"ip_protocol": rule["IpProtocol"], "from_port": rule.get("FromPort"),
+            "to_port": rule.get("ToPort"),
+            "ip_ranges": [{"CidrIp": rule["CidrIp"]}] if rule.get("CidrIp") else [],
+            "source_groups": [source] if source else []}
+
+
+_conditional_updates()
+_ingress_deletion()
+_security_group_updates()
+
 # moto caches its model map; a model defined after the first stack would otherwise be missed.
 parsing.get_model_list.cache_clear()
 parsing.get_model_map.cache_clear()

@@ -227,6 +227,59 @@ def test_a_missing_app_secret_leads_to_the_command_that_creates_it(stacks: Docky
     assert done.returncode == 0, done.stderr
 
 
+def physical(account: Account, logical_id: str) -> str:
+    """The physical id of a resource of web's app stack."""
+    resources = account.client("cloudformation").list_stack_resources(
+        StackName="acme-app-web")["StackResourceSummaries"]
+    return next(str(r["PhysicalResourceId"]) for r in resources
+                if r["LogicalResourceId"] == logical_id)
+
+
+def open_ports(account: Account) -> set[int]:
+    """The ports web's security group admits (from the load balancer), its rules and the
+    separate ones alike."""
+    (found,) = account.client("ec2").describe_security_groups(
+        GroupIds=[physical(account, "SecurityGroup")])["SecurityGroups"]
+    return {p["FromPort"] for p in found["IpPermissions"]}
+
+
+def test_a_port_change_in_the_order_it_gives_has_no_gap(stacks: Dockyard, account: Account,
+                                                         tmp_path: Path) -> None:
+    """`up` used to move the security group and replace the target group while the tasks
+    still listened on the old port: an outage until the next deploy, without a warning."""
+    image = f"{REGISTRY}/acme/web@{push(account, 'v1')}"
+    assert stacks("deploy", "web", "--image", image).returncode == 0
+    def group_arn() -> str:
+        return physical(account, "TargetGroup")
+
+    before = group_arn()
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace("port: 5001", "port: 8000"))
+    warning = "apps.web.port is 8000 in dockyard.yml but web's running tasks listen on 5001"
+    diff = stacks("diff")
+    assert warning in diff.stderr, diff.stderr
+    early = stacks("deploy", "web", "--image", image)
+    assert early.returncode == 3 and "dockyard up --only app-web first" in early.stderr
+
+    up = stacks("up", "--yes", "--only", "app-web")
+    assert up.returncode == 0, up.stderr
+    assert warning in up.stderr
+    assert open_ports(account) == {5001, 8000}, "the running tasks stay reachable"
+    assert group_arn() == before, "the target group is kept, not replaced"
+    moved = stacks("deploy", "web", "--image", image)
+    assert moved.returncode == 0, moved.stderr
+    service = live(account)
+    assert service is not None
+    definition = account.client("ecs").describe_task_definition(
+        taskDefinition=str(service["taskDefinition"]))["taskDefinition"]
+    assert definition["containerDefinitions"][0]["portMappings"][0]["containerPort"] == 8000
+    assert service["loadBalancers"] == [{"targetGroupArn": before, "containerName": "web",
+                                         "containerPort": 8000}]
+    closed = stacks("up", "--yes", "--only", "app-web")
+    assert closed.returncode == 0 and warning not in closed.stderr
+    assert open_ports(account) == {8000}
+
+
 def test_diff_shows_what_the_next_deploy_changes_field_by_field(stacks: Dockyard,
                                                                  account: Account,
                                                                  tmp_path: Path) -> None:

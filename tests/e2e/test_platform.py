@@ -129,16 +129,15 @@ def test_diff_shows_a_change_and_exits_10(dockyard: Dockyard, account: Account,
     changed = dockyard("diff")
     assert changed.returncode == 10, changed.stderr
     assert "acme-app-web: would change" in changed.stdout
-    assert "~ modify   TargetGroup" in changed.stdout
-    # property by property, as deployed -> as `up` would deploy it
-    assert "      Port: 5001 \u2192 8000" in changed.stdout, changed.stdout
+    # The security group's rule, as deployed -> as `up` would deploy it; the target groups
+    # keep the port they were created with (changing it would replace them).
+    assert "~ modify   SecurityGroup" in changed.stdout, changed.stdout
+    assert "TargetGroup" not in changed.stdout
     assert "acme-jenkins: no changes" in changed.stdout
     document = json.loads(dockyard("diff", "--output", "json").stdout)
     assert document["changes"] is True
     web = next(s for s in document["stacks"] if s["key"] == "app-web")
-    assert {c["resource"] for c in web["changes"]} >= {"TargetGroup", "SecurityGroup"}
-    (group,) = [c for c in web["changes"] if c["resource"] == "TargetGroup"]
-    assert {"path": "Port", "before": "5001", "after": "8000"} in group["properties"]
+    assert {c["resource"] for c in web["changes"]} == {"SecurityGroup", "LoadBalancerToApp"}
     cfn = account.client("cloudformation")
     pending = [c for c in cfn.list_change_sets(StackName="acme-app-web")["Summaries"]
                if c.get("ExecutionStatus") == "AVAILABLE"]

@@ -24,10 +24,36 @@ def platform(variant: str, retained: FakeRetained | None = None) -> Platform:
 def test_preflight_looks_up_only_what_the_config_needs() -> None:
     facts = discover(platform("example"))
     assert facts == {"default-vpc-id": "vpc-1", "default-vpc-subnets": "subnet-a,subnet-b",
-                     "hosted-zone-id": "Z123"}
+                     "hosted-zone-id": "Z123",
+                     # nothing runs yet: dockyard.yml's port, for both
+                     "serving-port:web": "5001", "created-port:acme-app-web:TargetGroup": "5001"}
     facts = discover(platform("existing-private"))
     assert "default-vpc-id" not in facts
     assert facts["secret-arn:acme/dockerhub"].startswith("arn:aws:secretsmanager:")
+
+
+def test_a_port_change_keeps_the_target_group_and_the_running_port_until_the_deploy() -> None:
+    """The app's port moves 5001 -> 8000 while its tasks listen on 5001: the target group
+    keeps the port it was created with (changing it replaces the group, leaving the rule on
+    an empty one), the running port stays open, and the person is told the order."""
+    moved = platform("example")
+    moved.cfg = example_config(("port: 5001", "port: 8000"))
+    moved.stacks = []
+    moved.__post_init__()
+    account = FakeAccount()
+    account.serving["web"], account.created["acme-app-web"] = 5001, 5001
+    moved.account = account
+    facts = discover(moved)
+    assert facts["serving-port:web"] == "5001"
+    assert facts["created-port:acme-app-web:TargetGroup"] == "5001"
+    (warning,) = moved.warnings
+    assert "apps.web.port is 8000 in dockyard.yml but web's running tasks listen on 5001" \
+        in warning
+    assert warning.index("dockyard up") < warning.index("dockyard deploy web")
+    account.serving["web"] = 8000  # after the deploy: the next up closes 5001
+    again = platform("example")
+    again.cfg, again.account, again.stacks = moved.cfg, account, moved.stacks
+    assert discover(again)["serving-port:web"] == "8000" and again.warnings == []
 
 
 @pytest.mark.parametrize(("keys", "words"), [

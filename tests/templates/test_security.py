@@ -109,14 +109,19 @@ def test_load_balancer_egress_reaches_only_its_targets(templates: dict[str, Temp
     group = templates["edge"]["Resources"]["LoadBalancerSecurityGroup"]["Properties"]
     (placeholder,) = group["SecurityGroupEgress"]
     assert placeholder["CidrIp"] == "255.255.255.255/32"  # matches nothing: no default egress
-    targets = {}
+    targets = set()
     for key in ("jenkins", "app-web"):
         for rule in resources_of(templates[key], "AWS::EC2::SecurityGroupEgress").values():
             props = rule["Properties"]
             if props["GroupId"] == {"Ref": "LoadBalancerSecurityGroupId"}:
-                targets[key] = (props["FromPort"], props["DestinationSecurityGroupId"])
-    assert targets == {"jenkins": (8080, {"Ref": "ControllerSecurityGroup"}),
-                       "app-web": (5001, {"Ref": "SecurityGroup"})}
+                targets.add((key, json.dumps(props["FromPort"]),
+                             props["DestinationSecurityGroupId"]["Ref"], rule.get("Condition")))
+    # The app's running port, only while a port change waits for its deploy.
+    assert targets == {("jenkins", "8080", "ControllerSecurityGroup", None),
+                       ("app-web", "5001", "SecurityGroup", None),
+                       ("app-web", '{"Ref": "ServingPort"}', "SecurityGroup", "PortMoving")}
+    assert templates["app-web"]["Conditions"]["PortMoving"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ServingPort"}, "5001"]}]}
 
 
 def test_efs_is_encrypted_and_mounted_with_tls_iam_and_uid_1000(
@@ -295,7 +300,10 @@ def test_app_port_is_open_only_to_the_load_balancer(templates: dict[str, Templat
     app = templates["app-web"]
     rules = _ingress(app, "SecurityGroup")
     assert [(r["FromPort"], r["SourceSecurityGroupId"]) for r in rules] == \
-        [(5001, {"Ref": "LoadBalancerSecurityGroupId"})]
+        [(5001, {"Ref": "LoadBalancerSecurityGroupId"}),
+         ({"Ref": "ServingPort"}, {"Ref": "LoadBalancerSecurityGroupId"})]
+    moving = app["Resources"]["ServingPortFromLoadBalancer"]
+    assert moving["Condition"] == "PortMoving", "the running port only while it differs"
 
 
 def test_app_execution_role_reads_only_declared_secrets() -> None:

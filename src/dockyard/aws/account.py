@@ -101,6 +101,39 @@ class Account:
                                                                      if stage else "")
         return ""
 
+    def serving_port(self, cluster: str, service: str) -> int | None:
+        """The container port the service's current task definition listens on (None when
+        there is no such service)."""
+        if self._ecs is None:
+            return None
+        with translated(f"read the port {service}'s tasks listen on",
+                        done_if=("ServiceNotFoundException", "ClusterNotFoundException")):
+            services = [s for s in self._ecs.describe_services(
+                cluster=cluster, services=[service]).get("services", [])
+                if s.get("status") == "ACTIVE" and s.get("taskDefinition")]
+            if not services:
+                return None
+            definition = self._ecs.describe_task_definition(
+                taskDefinition=services[0]["taskDefinition"])["taskDefinition"]
+            for container in definition.get("containerDefinitions", []):
+                for mapping in container.get("portMappings", [])[:1]:
+                    if container.get("name") == service:
+                        return int(mapping["containerPort"])
+        return None
+
+    def target_group_port(self, stack: str, logical_id: str) -> int | None:
+        """The port a deployed stack's target group was created with (None when the stack
+        or the group does not exist yet)."""
+        physical, _ = self._live_rule(stack, "HostRule")
+        arn = physical.get(logical_id)
+        if not arn:
+            return None
+        with translated(f"read the target group {logical_id} of {stack}",
+                        done_if=("TargetGroupNotFound",)):
+            groups = self._elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
+            return int(groups[0]["Port"]) if groups and groups[0].get("Port") else None
+        return None
+
     def test_header(self, stack: str, rule: str) -> str:
         """The value a deployed test rule wants in its X-Dockyard-Test header ("" when the
         stack or the rule does not exist yet)."""

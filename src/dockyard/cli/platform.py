@@ -100,6 +100,8 @@ def _approval(platform: Platform, only: list[str], yes: bool,
         diffs = []
     previewed = {d.name: {(c.action, c.logical_id) for c in d.changes} for d in diffs}
     changing = [d for d in diffs if d.action != "none"]
+    for warning in platform.warnings:
+        console.note(warning)
     if changing:
         console.note(diff_text(diffs))
         total = sum(len(d.changes) for d in changing)
@@ -154,7 +156,11 @@ def up(only: tuple[str, ...], yes: bool, wait_jenkins: bool, jenkins_timeout: st
     platform = _platform(wired, wired.progress)
     platform.images = _jenkins_images(wired)
     approval = _approval(platform, list(only), yes, wired.console)
+    shown = list(platform.warnings)
     results = deploy(platform, list(only), approval, _after_jenkins(wired, wait_jenkins, seconds))
+    for warning in platform.warnings:
+        if warning not in shown:
+            wired.console.note(warning)
     wired.result(up_document(results), up_text(results))
     failed = next((r for r in results if not r.ok), None)
     if failed is None:
@@ -181,7 +187,10 @@ def diff() -> int:
 
     wired = wiring()
     console = wired.console
-    diffs = compare(_platform(wired, wired.progress))
+    platform = _platform(wired, wired.progress)
+    diffs = compare(platform)
+    for warning in platform.warnings:
+        console.note(warning)
     apps = _app_drift(wired)
     undeployed = [app for app in wired.cfg.apps if app not in apps]
     if wired.output == "json":

@@ -41,7 +41,8 @@ def exposures(templates: dict[str, dict[str, Any]]) -> list[Exposure]:
                 for rule in props.get("SecurityGroupIngress", []):
                     found.append(_exposure(labels[name], rule, labels))
                     has_ingress.add(name)
-            elif resource["Type"] == "AWS::EC2::SecurityGroupIngress":
+            elif resource["Type"] == "AWS::EC2::SecurityGroupIngress" and \
+                    "Condition" not in resource:  # conditional: not on a first `up`
                 group = _ref(props.get("GroupId"))
                 found.append(_exposure(labels.get(group, group or "?"), props, labels))
                 has_ingress.add(group or "")
@@ -52,6 +53,8 @@ def exposures(templates: dict[str, dict[str, Any]]) -> list[Exposure]:
 
 def _label(name: str, resource: dict[str, Any]) -> str:
     description = resource.get("Properties", {}).get("GroupDescription", "")
+    if isinstance(description, dict):  # {"Fn::Sub": "dockyard acme app web: port ${...}"}
+        description = description.get("Fn::Sub", "")
     match = _DESCRIPTION.match(description) if isinstance(description, str) else None
     return match.group("label") if match else name
 

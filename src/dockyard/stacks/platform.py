@@ -19,7 +19,7 @@ from dockyard.aws.errors import AwsPreconditionError
 from dockyard.aws.retained import FileSystem, Repository
 from dockyard.config.models import Config, DefaultVpc, GitHub
 from dockyard.errors import DockyardError, UsageError
-from dockyard.names import TAG_KEY, TEST_HEADER_PATTERN, Out, new_test_header_value
+from dockyard.names import TAG_KEY, TEST_HEADER_PATTERN, Out, app_stack_key, new_test_header_value
 from dockyard.stacks import status as st
 from dockyard.stacks.engine import Confirm, Engine, StackRequest
 from dockyard.stacks.properties import PropertyChange
@@ -54,6 +54,8 @@ class AccountApi(Protocol):
     def forget_rules(self, stack: str) -> None: ...
     def ongoing_deployment(self, cluster: str, service: str) -> str: ...
     def test_header(self, stack: str, rule: str) -> str: ...
+    def serving_port(self, cluster: str, service: str) -> int | None: ...
+    def target_group_port(self, stack: str, logical_id: str) -> int | None: ...
 
 
 @dataclass
@@ -68,6 +70,9 @@ class Platform:
     # Builds (or finds) the images a stack's Built inputs name; without it, a deployed stack
     # keeps the images it has (``diff`` builds nothing).
     images: Callable[[dict[str, dict[str, str]]], dict[str, str]] | None = None
+    # What the lookups found that the person should know (a port change waiting for its
+    # deploy), each once.
+    warnings: list[str] = field(default_factory=list)
     _kept: dict[str, str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -159,8 +164,38 @@ def discover(platform: Platform) -> dict[str, str]:
             # A stack from before the value was secret wants the app's name: replaced.
             facts[fact] = value if re.fullmatch(TEST_HEADER_PATTERN, value) \
                 else new_test_header_value()
+        elif fact.startswith(("serving-port:", "created-port:")):
+            facts[fact] = str(_port(platform, fact))
     _check_back_to_rolling(platform)
     return facts
+
+
+def _port(platform: Platform, fact: str) -> int:
+    """The port a running app listens on (``serving-port:APP``), or the one its app stack's
+    target group was created with (``created-port:STACK:GROUP``); dockyard.yml's port when
+    there is none yet. A running app on another port than dockyard.yml's is warned about."""
+    cfg = platform.cfg
+    kind, _, rest = fact.partition(":")
+    if kind == "created-port":
+        stack, _, group = rest.partition(":")
+        app = next(a for a in cfg.apps if cfg.stack_name(app_stack_key(a)) == stack)
+        return platform.account.target_group_port(stack, group) or cfg.apps[app].port
+    app, wanted = rest, cfg.apps[rest].port
+    serving = platform.account.serving_port(cfg.name, app)  # the builder names the cluster
+    if serving is not None and serving != wanted and \
+            port_warning(app, serving, wanted) not in platform.warnings:
+        platform.warnings.append(port_warning(app, serving, wanted))
+    return serving or wanted
+
+
+def port_warning(app: str, serving: int, wanted: int) -> str:
+    """What a port change does, and the order in which it causes no outage."""
+    return (f"warning: apps.{app}.port is {wanted} in dockyard.yml but {app}'s running tasks "
+            f"listen on {serving}. `dockyard up` opens {wanted} beside {serving} and keeps the "
+            f"target groups, so they go on serving; then `dockyard deploy {app} --image ...` "
+            f"moves the tasks to {wanted} with no gap, and the next `dockyard up` closes "
+            f"{serving}. Deploying before `up` is refused; a stack updated without a deploy "
+            "after it keeps both ports open.")
 
 
 def _check_back_to_rolling(platform: Platform) -> None:

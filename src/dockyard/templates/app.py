@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from troposphere import GetAtt, Output, Ref, Sub, cloudwatch, ec2
+from troposphere import Equals, GetAtt, Not, Output, Ref, Sub, cloudwatch, ec2
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import iam as tp_iam
 
@@ -76,12 +76,15 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         inputs[parameter.title] = Discovered(f"secret-arn:{name}")
         secret_arns[name] = Ref(parameter)
 
+    stack = cfg.stack_name(app_stack_key(app_name))
+    serving, created = _port_parameters(t, app, app_name, stack, inputs)
     # Apps reach their own dependencies (databases, APIs) wherever those are, so outbound is
-    # open; inbound is the app's port from the load balancer only.
+    # open; inbound is the app's port from the load balancer only. The description, which
+    # cannot change without replacing the group, names the port the group was created for.
     group = t.add_resource(ec2.SecurityGroup(
         "SecurityGroup",
-        GroupDescription=f"dockyard {cfg.name} app {app_name}: port {app.port} from the load "
-                         "balancer only",
+        GroupDescription=Sub(f"dockyard {cfg.name} app {app_name}: port ${{{created.title}}} "
+                             "from the load balancer only"),
         VpcId=Ref(p["VpcId"]),
         SecurityGroupIngress=[ec2.SecurityGroupRule(
             IpProtocol="tcp", FromPort=app.port, ToPort=app.port,
@@ -94,7 +97,8 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         "LoadBalancerToApp", GroupId=Ref(p["LoadBalancerSecurityGroupId"]), IpProtocol="tcp",
         FromPort=app.port, ToPort=app.port, DestinationSecurityGroupId=Ref(group),
         Description=f"To app {app_name}"))
-    target_group = t.add_resource(_target_group("TargetGroup", app, p))
+    _open_serving_port(t, app_name, serving, group, p)
+    target_group = t.add_resource(_target_group("TargetGroup", app, p, created))
     progressive: dict[str, Any] = {}
     if app.deploy.progressive:
         progressive = _progressive(t, cfg, app_name, (p, inputs), target_group)
@@ -141,10 +145,61 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
                          tag_resources(t, cfg), inputs=inputs)
 
 
-def _target_group(title: str, app: App, p: dict[str, Any]) -> elb.TargetGroup:
+def _port_parameters(t: Any, app: App, app_name: str, stack: str,
+                     inputs: dict[str, Any]) -> tuple[Any, Any]:
+    """The port the app's running tasks listen on, and the port its target groups and security
+    group were created with, both looked up at ``up`` (the app's port before anything runs)."""
+    serving = add_parameter(t, "ServingPort", "Number",
+                            f"The port {app_name}'s running tasks listen on; while it is not "
+                            "the app's port, both are open to the load balancer.")
+    created = add_parameter(t, "CreatedPort", "Number",
+                            "The port the target groups and the security group were created "
+                            "with, kept: changing it would replace them.")
+    for parameter, fact in ((serving, serving_port_fact(app_name)),
+                            (created, created_port_fact(stack))):
+        parameter.Default = app.port
+        parameter.MinValue, parameter.MaxValue = 1, 65535
+        inputs[parameter.title] = Discovered(fact)
+    t.add_condition("PortMoving", Not(Equals(Ref(serving), str(app.port))))
+    return serving, created
+
+
+def _open_serving_port(t: Any, app_name: str, serving: Any, group: Any,
+                       p: dict[str, Any]) -> None:
+    """While the running tasks listen on another port than dockyard.yml's (a port change,
+    between `up` and the deploy that moves them), that port stays open too, so the load
+    balancer reaches them until the new revision takes over; the next `up` closes it."""
+    t.add_resource(ec2.SecurityGroupIngress(
+        "ServingPortFromLoadBalancer", Condition="PortMoving", GroupId=Ref(group),
+        IpProtocol="tcp", FromPort=Ref(serving), ToPort=Ref(serving),
+        SourceSecurityGroupId=Ref(p["LoadBalancerSecurityGroupId"]),
+        Description=f"{app_name}'s running tasks, until a deploy moves them to the new port"))
+    t.add_resource(ec2.SecurityGroupEgress(
+        "LoadBalancerToServingPort", Condition="PortMoving",
+        GroupId=Ref(p["LoadBalancerSecurityGroupId"]), IpProtocol="tcp", FromPort=Ref(serving),
+        ToPort=Ref(serving), DestinationSecurityGroupId=Ref(group),
+        Description=f"To app {app_name}'s running tasks, until a deploy moves them"))
+
+
+def serving_port_fact(app_name: str) -> str:
+    """The discovered fact holding the port an app's running tasks listen on."""
+    return f"serving-port:{app_name}"
+
+
+def created_port_fact(stack: str) -> str:
+    """The discovered fact holding the port an app stack's target group was created with."""
+    return f"created-port:{stack}:TargetGroup"
+
+
+def _target_group(title: str, app: App, p: dict[str, Any], created: Any) -> elb.TargetGroup:
+    # For targets of type ip the group's port is only a default: ECS registers each task with
+    # its container port, and the health check goes to the port each target is registered
+    # with ("traffic-port"; ELB API Reference, RegisterTargets and CreateTargetGroup). Port
+    # cannot change without replacing the group, which would leave the listener rule on an
+    # empty one: it stays the port the group was created with.
     return elb.TargetGroup(
         title,
-        Port=app.port, Protocol="HTTP", TargetType="ip", VpcId=Ref(p["VpcId"]),
+        Port=Ref(created), Protocol="HTTP", TargetType="ip", VpcId=Ref(p["VpcId"]),
         HealthCheckPath=app.health_check, HealthCheckProtocol="HTTP",
         Matcher=elb.Matcher(HttpCode="200-399"),
         HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5,
@@ -182,7 +237,8 @@ def _progressive(t: Any, cfg: Config, app_name: str,
     app = cfg.apps[app_name]
     host = app.host or app_name
     stack = cfg.stack_name(app_stack_key(app_name))
-    alternate = t.add_resource(_target_group("AlternateTargetGroup", app, p))
+    alternate = t.add_resource(_target_group("AlternateTargetGroup", app, p,
+                                             t.parameters["CreatedPort"]))
 
     def forward(rule: str) -> elb.ListenerRuleAction:
         groups = []
