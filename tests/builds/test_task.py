@@ -3,6 +3,8 @@ exit codes, stop codes, Spot, capacity)."""
 
 from __future__ import annotations
 
+import pytest
+
 from dockyard.aws.ecs import TaskSpec
 from dockyard.builds.runner import exit_code_of
 from dockyard.builds.task import Runner, Status, StopSignal
@@ -47,12 +49,23 @@ def test_a_failed_build_keeps_kanikos_exit_code_and_last_lines() -> None:
     assert exit_code_of([outcome]) == 1
 
 
-def test_out_of_memory_passes_137_through_with_the_reason() -> None:
+def test_out_of_memory_keeps_137_in_the_outcome_with_the_reason() -> None:
     run, _, _, _ = runner(TaskScript(exit_code=137, container_reason="OutOfMemoryError: "
                                      "Container killed due to memory usage"))
     outcome = run.run("amd64", SPEC, timeout=3600)
     assert (outcome.status, outcome.exit_code) == (Status.BUILD_FAILED, 137)
     assert "OutOfMemoryError" in outcome.reason
+    assert exit_code_of([outcome]) == 1
+
+
+@pytest.mark.parametrize("kaniko", [2, 3, 4])
+def test_kanikos_own_code_never_reads_as_one_of_dockyards(kaniko: int) -> None:
+    """kaniko exits with a failed RUN step's code: 2, 3 or 4 would read as usage, AWS
+    precondition or rolled back."""
+    run, _, _, _ = runner(TaskScript(exit_code=kaniko))
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert (outcome.status, outcome.exit_code) == (Status.BUILD_FAILED, kaniko)
+    assert exit_code_of([outcome]) == 1
 
 
 def test_a_task_that_failed_to_start_is_infrastructure_exit_70() -> None:
@@ -134,7 +147,7 @@ def test_the_most_telling_failure_decides_the_exit_code() -> None:
     failed = TaskOutcome("amd64", Status.BUILD_FAILED, exit_code=2)
     cancelled = TaskOutcome("arm64", Status.CANCELLED)
     ok = TaskOutcome("arm64", Status.SUCCEEDED, exit_code=0)
-    assert exit_code_of([failed, ok]) == 2
+    assert exit_code_of([failed, ok]) == 1
     assert exit_code_of([failed, cancelled]) == 130
     assert exit_code_of([ok, ok]) == 0
 

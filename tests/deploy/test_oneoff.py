@@ -74,14 +74,16 @@ def _outcome(status: Status, code: int | None = None) -> TaskOutcome:
     return TaskOutcome("run", status, exit_code=code)
 
 
-@pytest.mark.parametrize(("outcome", "code"), [
-    (_outcome(Status.SUCCEEDED, 0), 0), (_outcome(Status.BUILD_FAILED, 3), 3),
-    (_outcome(Status.BUILD_FAILED, 137), 137), (_outcome(Status.INFRA_FAILED), 70),
-    (_outcome(Status.SPOT_INTERRUPTED), 70), (_outcome(Status.TIMED_OUT), 124),
-    (_outcome(Status.CANCELLED), 130)])
-def test_the_exit_code_is_the_commands_own_or_says_how_the_task_ended(
-        outcome: TaskOutcome, code: int) -> None:
-    assert OneOff("web", "td", IMAGE, ["true"], outcome).exit_code == code
+@pytest.mark.parametrize(("outcome", "code", "own"), [
+    (_outcome(Status.SUCCEEDED, 0), 0, 0), (_outcome(Status.BUILD_FAILED, 3), 1, 3),
+    (_outcome(Status.BUILD_FAILED, 2), 1, 2), (_outcome(Status.BUILD_FAILED, 4), 1, 4),
+    (_outcome(Status.BUILD_FAILED, 137), 1, 137), (_outcome(Status.INFRA_FAILED), 70, None),
+    (_outcome(Status.SPOT_INTERRUPTED), 70, None), (_outcome(Status.TIMED_OUT), 124, None),
+    (_outcome(Status.CANCELLED), 130, None)])
+def test_the_exit_code_says_how_the_task_ended_and_the_commands_own_is_apart(
+        outcome: TaskOutcome, code: int, own: int | None) -> None:
+    done = OneOff("web", "td", IMAGE, ["true"], outcome)
+    assert (done.exit_code, done.command_exit_code) == (code, own)
     assert OneOff("web", "td", IMAGE, ["true"]).exit_code == ExitCode.OK, "--detach"
 
 

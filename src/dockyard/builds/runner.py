@@ -122,17 +122,18 @@ class BuildResult:
 
 
 def exit_code_of(outcomes: list[TaskOutcome]) -> int:
-    """The CLI's exit code for a set of task endings: the most telling failure wins."""
+    """The CLI's exit code for a set of task endings: the most telling failure wins. A
+    failed kaniko is 1 whatever its own code: kaniko exits with a failed RUN step's code
+    (kaniko ``cmd/executor/cmd/root.go``, exit), so a ``RUN exit 3`` would otherwise read as
+    dockyard's 3 (AWS precondition); its own code is each task's ``exit_code``."""
     by_status = {o.status: o for o in outcomes}
     for status, code in ((Status.CANCELLED, ExitCode.CANCELLED),
                          (Status.TIMED_OUT, ExitCode.TIMEOUT),
                          (Status.INFRA_FAILED, ExitCode.TASK_FAILED_TO_START),
-                         (Status.SPOT_INTERRUPTED, ExitCode.SPOT_INTERRUPTED)):
+                         (Status.SPOT_INTERRUPTED, ExitCode.SPOT_INTERRUPTED),
+                         (Status.BUILD_FAILED, ExitCode.FAILED)):
         if status in by_status:
             return int(code)
-    failed = by_status.get(Status.BUILD_FAILED)
-    if failed is not None:
-        return failed.exit_code or ExitCode.FAILED
     return ExitCode.OK
 
 
@@ -213,8 +214,9 @@ class Build:
         result.exit_code = exit_code_of(result.outcomes)
         if result.exit_code != ExitCode.OK:
             failed = next(o for o in result.outcomes if o.status != Status.SUCCEEDED)
-            detail = failed.reason or (f"kaniko exited {failed.exit_code}"
-                                       if failed.exit_code is not None else "")
+            detail = "; ".join(part for part in (
+                f"kaniko exited {failed.exit_code}" if failed.exit_code is not None else "",
+                failed.reason) if part)
             result.error = f"{failed.arch}: {failed.status}" + (f" ({detail})" if detail else "")
             return result
         result.digest_source = "ecr" if self.destination.ecr_repository else "digest-file"

@@ -102,14 +102,25 @@ class OneOff:
     outcome: TaskOutcome | None = None  # None with --detach
 
     @property
+    def command_exit_code(self) -> int | None:
+        """The command's own exit code; None when it never ran to an exit (the task never
+        ran, or dockyard stopped it)."""
+        if self.outcome is None or self.outcome.status not in (Status.SUCCEEDED,
+                                                               Status.BUILD_FAILED):
+            return None
+        return int(self.outcome.exit_code or 0)
+
+    @property
     def exit_code(self) -> int:
-        """The command's own exit code; 70 when it never ran, 124 past the timeout, 130 when
-        stopped by a signal (the CLI turns that into 143 or 129 for SIGTERM or SIGHUP)."""
+        """dockyard's exit code for the run: 0 when the command exited 0, 1 for any other
+        exit of it (its own code would read as dockyard's 2, 3 or 4: see
+        ``command_exit_code``), 70 when it never ran, 124 past the timeout, 130 when stopped
+        by a signal (the CLI turns that into 143 or 129 for SIGTERM or SIGHUP)."""
         if self.outcome is None:
             return ExitCode.OK
         status = self.outcome.status
         if status in (Status.SUCCEEDED, Status.BUILD_FAILED):
-            return int(self.outcome.exit_code or 0)
+            return ExitCode.OK if self.command_exit_code == 0 else ExitCode.FAILED
         if status == Status.TIMED_OUT:
             return ExitCode.TIMEOUT
         if status == Status.CANCELLED:
