@@ -3,13 +3,15 @@ task's end."""
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from botocore.stub import ANY, Stubber
 
 from dockyard.aws.ecs import ContainerState, Ecs, TaskState
 from dockyard.builds.task import Status, TaskOutcome, classify
 from dockyard.deploy.definition import task_definition
-from dockyard.deploy.oneoff import OneOff, run_definition, task_spec
+from dockyard.deploy.oneoff import OneOff, command_line, run_definition, task_spec
 from dockyard.errors import ExitCode
 from tests.deploy.test_definition import IMAGE, SECRET_ARN, _valid, _with_env_and_secrets
 
@@ -95,3 +97,18 @@ def test_a_task_whose_secret_could_not_be_read_never_ran() -> None:
     assert outcome.status == Status.INFRA_FAILED
     assert OneOff("web", "td", IMAGE, ["true"], outcome).exit_code == 70
     assert classify("run", None, "timeout", "run").reason == "stopped when the run timeout passed"
+
+
+@pytest.mark.parametrize(("command", "shown"), [
+    (["sh", "-c", "echo a b"], "sh -c 'echo a b'"),
+    (["python", "manage.py", "migrate", "--noinput"], "python manage.py migrate --noinput"),
+    (["echo", "it's", ""], "echo 'it'\"'\"'s' ''"),
+    (["sh", "-c", "x" * 1000], None)])
+def test_a_command_is_shown_as_a_shell_would_take_it_back(command: list[str],
+                                                         shown: str | None) -> None:
+    line = command_line(command)
+    if shown is None:
+        assert len(line) < 400 and "characters)" in line, "cut to a readable length"
+    else:
+        assert line == shown
+        assert shlex.split(line) == command

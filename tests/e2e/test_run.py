@@ -47,7 +47,9 @@ def test_a_command_runs_as_the_apps_task_and_its_exit_code_is_kept_apart_from_do
                     "echo Applying app.0002_add_index; echo OK; exit 3", build="web/main")
     assert done.returncode == 1, "the command's 3 must not read as dockyard's AWS-state 3"
     assert "Applying app.0002_add_index" in done.stderr and "OK" in done.stderr
-    assert "error: `sh -c echo Applying app.0002_add_index; echo OK; exit 3` exited 3" \
+    assert "running `sh -c 'echo Applying app.0002_add_index; echo OK; exit 3'` as a task " \
+        "of web" in done.stderr, "the command is echoed as a shell would take it back"
+    assert "error: `sh -c 'echo Applying app.0002_add_index; echo OK; exit 3'` exited 3" \
         in done.stderr
     document = json.loads(done.stdout)
     assert list(document) == documented()["run"]

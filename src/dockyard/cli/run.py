@@ -52,6 +52,7 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
         RUN_STREAM_PREFIX,
         OneOff,
         base_definition,
+        command_line,
         run_definition,
         run_one_off,
         task_spec,
@@ -74,7 +75,7 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
     arn = wired.services.register(run_definition(wired.cfg, app, base))
     spec = task_spec(wired.cfg, target, arn, list(command), cpu=size_cpu, memory=size_memory)
     progress = wired.progress
-    progress.note("run", f"running `{' '.join(command)}` as a task of {app} "
+    progress.note("run", f"running `{command_line(list(command))}` as a task of {app} "
                          f"({used.rsplit('/', 1)[-1]}, {short_arn(arn)})")
     runner = Runner(tasks=wired.tasks, logs=wired.logs, clock=wired.clock,
                     log_group=target.log_group, container=app, stop=StopSignal(),
@@ -129,6 +130,7 @@ def _ran(wired: Wiring, done: OneOff, log_group: str) -> int:
     command that exits 3 makes ``run`` exit 1, so it never reads as dockyard's own 3."""
     from dockyard import interrupts
     from dockyard.builds.task import Status
+    from dockyard.deploy.oneoff import command_line
 
     outcome = done.outcome
     assert outcome is not None
@@ -143,10 +145,10 @@ def _ran(wired: Wiring, done: OneOff, log_group: str) -> int:
                 "duration_seconds": round(outcome.seconds, 1)}
     wired.result(document, None)
     if code == ExitCode.OK:
-        wired.progress.note("run", f"`{' '.join(done.command)}` exited 0")
+        wired.progress.note("run", f"`{command_line(done.command)}` exited 0")
         return ExitCode.OK
     if done.command_exit_code is not None:
-        raise DockyardError(f"`{' '.join(done.command)}` exited {done.command_exit_code}",
+        raise DockyardError(f"`{command_line(done.command)}` exited {done.command_exit_code}",
                             hint="dockyard run exits 1 whenever the command fails; -o json "
                                  "or --events gives the command's own code "
                                  "(command_exit_code)")

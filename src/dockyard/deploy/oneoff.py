@@ -12,6 +12,7 @@ the first line, Ctrl-C and the timeout stop it, and its end is classified the sa
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from dockyard.config.models import Config
 from dockyard.deploy.definition import APP_TAG_KEY, AppTarget, family, task_definition
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import TAG_KEY, TEST_HEADER
+from dockyard.rules import clipped
 
 RUN_STREAM_PREFIX = "run"
 """The awslogs stream prefix of one-off tasks: ``run/<app>/<task id>``."""
@@ -126,6 +128,12 @@ class OneOff:
         if status == Status.CANCELLED:
             return ExitCode.CANCELLED
         return ExitCode.TASK_FAILED_TO_START
+
+
+def command_line(command: list[str]) -> str:
+    """The command as a shell would take it back (``sh -c 'echo a b'``, not ``sh -c echo a
+    b``), cut to a readable length for a note or an error line."""
+    return clipped(shlex.join(command))
 
 
 def base_definition(cfg: Config, target: AppTarget, services: DefinitionApi,
