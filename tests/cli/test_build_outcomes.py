@@ -122,6 +122,16 @@ def test_spot_interrupted_twice_is_exit_71(scripted: list[TaskScript],
     assert "Spot took the task back" in capsys.readouterr().err
 
 
+def test_build_args_past_runtasks_limit_are_a_usage_error_before_any_task(
+        scripted: list[TaskScript], capsys: pytest.CaptureFixture[str]) -> None:
+    scripted.append(TaskScript())
+    code = main(["build", "--repo", "web", "--build-arg", "NOTES=" + "x" * 8000, "."])
+    assert code == 2
+    assert "error: the kaniko task of amd64: RunTask takes at most 8,192 characters of " \
+           "overrides" in capsys.readouterr().err
+    assert len(scripted) == 1, "no task was started"
+
+
 def test_bad_options_are_usage_errors(scripted: list[TaskScript],
                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "."]) == 2

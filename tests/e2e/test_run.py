@@ -111,8 +111,17 @@ def test_bad_sizes_are_refused_before_anything_is_registered(
     unknown = dockyard("run", "api", "--", "true", build="web/main")
     assert unknown.returncode == 2 and "APP 'api': dockyard.yml declares no such app" \
         in unknown.stderr
+    # RunTask takes 8,192 characters of overrides; AWS would refuse it only after a revision
+    # was registered for it.
+    long = dockyard("run", "web", "--", "sh", "-c", "echo " + "x" * 8200, build="web/main")
+    assert long.returncode == 2, long.stderr
+    assert "error: CMD is too long for ECS: RunTask takes at most 8,192 characters of " \
+           "overrides" in long.stderr
+    assert "Traceback" not in long.stderr and "InvalidParameterException" not in long.stderr
     after = account.client("ecs").list_task_definitions(familyPrefix="acme-web-run")
     assert after["taskDefinitionArns"] == before["taskDefinitionArns"]
+    assert not account.client("ecs").list_tasks(cluster="acme", startedBy="dockyard-run")[
+        "taskArns"], "no task was started"
 
 
 def test_a_task_that_never_ran_exits_70_with_ecss_reason(dockyard: Dockyard, account: Account,

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from dockyard.aws.ecs import TaskSpec
+from dockyard.aws.ecs import TaskSpec, run_task_problem
 from dockyard.builds.request import ArchRun, BuildRequest, Destination, kaniko_argv
 from dockyard.builds.sources import Source
 from dockyard.builds.task import Runner, Status, StopSignal, TaskOutcome
-from dockyard.errors import DockyardError, ExitCode
+from dockyard.errors import DockyardError, ExitCode, UsageError
 from dockyard.names import APP_TAG, KANIKO_CONTAINER, TAG_KEY
 from dockyard.planning.cost import FARGATE_SPOT_DISCOUNT, task_hourly
 from dockyard.rules import url_lifetime
@@ -176,9 +176,10 @@ class Build:
                       "dockyard:build": build_id, "dockyard:arch": arch,
                       "dockyard:repository": self.destination.uri, "dockyard:tag": build_tag},
                 task_role=self.env.task_role)
-            if len(json.dumps(spec.command)) > 7000:
-                raise DockyardError("the kaniko command line is too long for ECS (8 KB of "
-                                    "overrides)", hint="use fewer --build-arg or --tag values")
+            problem = run_task_problem(spec)
+            if problem is not None:
+                raise UsageError(f"the kaniko task of {arch}: {problem}",
+                                 hint="use fewer or shorter --build-arg and --tag values")
             planned.append((run, spec))
         return planned
 

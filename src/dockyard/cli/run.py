@@ -45,6 +45,8 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
 
         dockyard run web -- python manage.py migrate --noinput
     """
+    from dataclasses import replace
+
     from dockyard.builds.task import Runner, StopSignal
     from dockyard.config import fargate
     from dockyard.deploy.image import pin_image
@@ -52,6 +54,7 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
         RUN_STREAM_PREFIX,
         OneOff,
         base_definition,
+        check_run_task,
         command_line,
         run_definition,
         run_one_off,
@@ -72,8 +75,11 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
     problem = fargate.task_size_problem(size_cpu, size_memory)
     if problem:
         raise UsageError(problem)
+    # What RunTask would refuse is refused before a revision is registered for it.
+    spec = check_run_task(task_spec(wired.cfg, target, "", list(command), cpu=size_cpu,
+                                    memory=size_memory))
     arn = wired.services.register(run_definition(wired.cfg, app, base))
-    spec = task_spec(wired.cfg, target, arn, list(command), cpu=size_cpu, memory=size_memory)
+    spec = replace(spec, task_definition=arn)
     progress = wired.progress
     progress.note("run", f"running `{command_line(list(command))}` as a task of {app} "
                          f"({used.rsplit('/', 1)[-1]}, {short_arn(arn)})")

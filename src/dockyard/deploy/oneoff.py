@@ -16,12 +16,18 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dockyard.aws.ecs import TaskSpec, TaskState
+from dockyard.aws.ecs import (
+    OVERRIDES_CHARACTERS,
+    TaskSpec,
+    TaskState,
+    overrides_characters,
+    run_task_problem,
+)
 from dockyard.aws.services import ServiceState
 from dockyard.builds.task import Runner, Status, TaskOutcome
 from dockyard.config.models import Config
 from dockyard.deploy.definition import APP_TAG_KEY, AppTarget, family, task_definition
-from dockyard.errors import DockyardError, ExitCode
+from dockyard.errors import DockyardError, ExitCode, UsageError
 from dockyard.names import TAG_KEY, TEST_HEADER
 from dockyard.rules import clipped
 
@@ -164,6 +170,19 @@ def task_spec(cfg: Config, target: AppTarget, definition_arn: str, command: list
                     storage_gib=None,
                     tags={TAG_KEY: cfg.name, RUN_TAG: target.app, APP_TAG_KEY: target.app},
                     started_by="dockyard-run")
+
+
+def check_run_task(spec: TaskSpec) -> TaskSpec:
+    """``spec``, or a usage error naming the command when RunTask would refuse it (its
+    overrides past ECS's 8,192 characters, say: dockyard.aws.ecs.run_task_problem)."""
+    problem = run_task_problem(spec)
+    if problem is None:
+        return spec
+    if overrides_characters(spec) > OVERRIDES_CHARACTERS:
+        raise UsageError(f"CMD is too long for ECS: {problem}",
+                         hint="put the script in the image, or have the command read a "
+                              "file from S3")
+    raise UsageError(f"the task of {spec.container}: {problem}")
 
 
 def run_one_off(runner: Runner, spec: TaskSpec, timeout: float, *,
