@@ -22,8 +22,19 @@ from dockyard.aws.errors import (
 _CAPACITY_WORDS = ("capacity", "insufficient", "unavailable")
 
 
-class CapacityError(AwsError):
+class RunTaskFailed(AwsError):
+    """RunTask answered with failures and no task."""
+
+
+class CapacityError(RunTaskFailed):
     """RunTask could not place the task: no capacity of that kind right now."""
+
+
+def started_nothing(err: BaseException) -> bool:
+    """Whether RunTask's failure is ECS's own answer, so that no task was started. Anything
+    else (a signal, an answer lost on the way, the network) leaves it unknown: a task may be
+    running all the same."""
+    return isinstance(err, RunTaskFailed) or isinstance(err.__cause__, ClientError)
 
 
 @dataclass(frozen=True)
@@ -174,7 +185,7 @@ class Ecs:
                                for f in failures) or "no task was started"
             if any(word in reason.lower() for word in _CAPACITY_WORDS):
                 raise CapacityError(f"{spec.capacity_provider} has no capacity: {reason}")
-            raise AwsError(f"RunTask failed: {reason}")
+            raise RunTaskFailed(f"RunTask failed: {reason}")
         return task_state(response["tasks"][0])
 
     def describe(self, cluster: str, arn: str) -> TaskState | None:
@@ -195,6 +206,15 @@ class Ecs:
             if err.denied:
                 return None
             raise
+
+    def started_by(self, cluster: str, started_by: str) -> list[str]:
+        """The ARNs of the tasks not stopped yet that RunTask started with ``started_by``
+        (ListTasks' own filter: "limits the results to tasks that were started with that
+        value", ECS API Reference, ListTasks)."""
+        with translated("list the tasks started as " + started_by):
+            pages = self._client.get_paginator("list_tasks").paginate(
+                cluster=cluster, startedBy=started_by)
+            return [arn for page in pages for arn in page.get("taskArns", [])]
 
     def stop(self, cluster: str, arn: str, reason: str) -> None:
         """Ask ECS to stop the task (SIGTERM, then SIGKILL after the stop timeout)."""

@@ -279,7 +279,8 @@ def run_parallel(jobs: Sequence[Callable[[], TaskOutcome]], stop: StopSignal) ->
     """Run each architecture's task in its own thread and wait for all of them.
 
     A Ctrl-C asks every task to stop and keeps waiting (each task bounds its own wait after
-    the stop); a second Ctrl-C gives up at once. The threads are daemons, so giving up does
+    the stop); a second Ctrl-C gives up at once, stopping first every task started and not
+    yet followed to its end (StopSignal.abandon). The threads are daemons, so giving up does
     not wait for them.
     """
     results: list[TaskOutcome | BaseException | None] = [None] * len(jobs)
@@ -293,12 +294,27 @@ def run_parallel(jobs: Sequence[Callable[[], TaskOutcome]], stop: StopSignal) ->
         finally:
             finished.release()
 
-    for index in range(len(jobs)):
-        threading.Thread(target=work, args=(index,), name=f"dockyard-build-{index}",
-                         daemon=True).start()
+    try:
+        for index in range(len(jobs)):
+            threading.Thread(target=work, args=(index,), name=f"dockyard-build-{index}",
+                             daemon=True).start()
+        _wait(len(jobs), finished, stop)
+    except BaseException:
+        # Giving up without waiting (a second Ctrl-C, or a signal while the threads were
+        # starting): the daemon threads die with the process, so what they started is
+        # stopped here first, and nothing more starts.
+        stop.abandon()
+        raise
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if isinstance(r, TaskOutcome)]
+
+
+def _wait(jobs: int, finished: threading.Semaphore, stop: StopSignal) -> None:
     # Waiting on a semaphore, not Thread.join: a join interrupted by Ctrl-C can leave the
     # thread looking finished when it is not (CPython 3.11).
-    remaining, interrupted = len(jobs), False
+    remaining, interrupted = jobs, False
     while remaining:
         try:
             if finished.acquire(timeout=0.2):
@@ -308,10 +324,6 @@ def run_parallel(jobs: Sequence[Callable[[], TaskOutcome]], stop: StopSignal) ->
                 raise
             interrupted = True
             stop.request("cancelled")
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return [r for r in results if isinstance(r, TaskOutcome)]
 
 
 def estimate_cost(request: BuildRequest, outcomes: list[TaskOutcome]) -> float:

@@ -12,6 +12,8 @@ from dockyard.cli.deploy import app_target
 from dockyard.errors import DockyardError, ExitCode
 
 if TYPE_CHECKING:
+    from dockyard.aws.ecs import TaskSpec
+    from dockyard.builds.task import Runner
     from dockyard.cli.wiring import Wiring
     from dockyard.deploy.oneoff import OneOff
 
@@ -87,13 +89,29 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
                     log_group=target.log_group, container=app, stop=StopSignal(),
                     progress=progress, what="run", stream_prefix=RUN_STREAM_PREFIX)
     if detach:
-        task = wired.tasks.run_task(spec)
-        stream = f"{RUN_STREAM_PREFIX}/{app}/{task.task_id}"
-        wired.result({"app": app, "task_arn": task.arn, "task_definition": arn, "image": used,
-                      "log_group": target.log_group, "log_stream": stream}, task.arn)
-        return ExitCode.OK
+        return _detached(wired, runner, spec, image=used, log_group=target.log_group)
     done = OneOff(app, arn, used, list(command), run_one_off(runner, spec, float(seconds)))
     return _ran(wired, done, target.log_group)
+
+
+def _detached(wired: Wiring, runner: Runner, spec: TaskSpec, *, image: str,
+              log_group: str) -> int:
+    """``run --detach``: start the task and print it. A signal before the ARN is printed
+    stops the task: nobody could follow it."""
+    from dockyard.deploy.oneoff import RUN_STREAM_PREFIX
+
+    started = runner.start(spec)
+    assert started is not None, "nothing asked a detached run to stop"
+    task = started[0]
+    try:
+        stream = f"{RUN_STREAM_PREFIX}/{spec.container}/{task.task_id}"
+        wired.result({"app": spec.container, "task_arn": task.arn,
+                      "task_definition": spec.task_definition, "image": image,
+                      "log_group": log_group, "log_stream": stream}, task.arn)
+    except BaseException as err:
+        runner.give_up(spec.cluster, task.arn, err)
+        raise
+    return ExitCode.OK
 
 
 def follow_run(wired: Wiring, task_ref: str) -> int:
