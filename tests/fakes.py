@@ -311,6 +311,9 @@ class TaskScript:
     container_reason: str = ""
     capacity_error: bool = False
     missing_reads: int = 0  # DescribeTasks answers MISSING this often first (eventual consistency)
+    describe_error: Exception | None = None  # DescribeTasks raises it from the first read
+    stop_error: Exception | None = None  # StopTask raises it
+    answer_lost: BaseException | None = None  # RunTask starts the task, then raises it
 
 
 @dataclass
@@ -322,6 +325,7 @@ class FakeEcs:
     calls: list[str] = field(default_factory=list)
     started: list[TaskSpec] = field(default_factory=list)
     _tasks: dict[str, tuple[TaskScript, list[str]]] = field(default_factory=dict)
+    _started_by: dict[str, str] = field(default_factory=dict)
 
     def run_task(self, spec: TaskSpec) -> TaskState:
         script = self.scripts.pop(0)
@@ -332,12 +336,27 @@ class FakeEcs:
         arn = f"arn:aws:ecs:ap-southeast-2:123456789012:task/acme/task{len(self._tasks) + 1}"
         self.started.append(spec)
         self._tasks[arn] = (script, list(script.statuses))
+        self._started_by[arn] = spec.started_by
+        if script.answer_lost is not None:
+            raise script.answer_lost
         return TaskState(arn=arn, last_status="PROVISIONING",
                          capacity_provider=spec.capacity_provider, tags=spec.tags,
                          command=spec.command)
 
+    def started_by(self, cluster: str, started_by: str) -> list[str]:
+        self.calls.append(f"list_tasks {started_by}")
+        return [arn for arn, by in self._started_by.items()
+                if by == started_by and not self.stopped(arn)]
+
+    def stopped(self, arn: str) -> bool:
+        """Whether StopTask reached the task (or its script ended it)."""
+        return any(c.startswith(f"stop {arn} ") for c in self.calls) or \
+            self._tasks[arn][1] == ["STOPPED"]
+
     def describe(self, cluster: str, arn: str) -> TaskState | None:
         script, remaining = self._tasks[arn]
+        if script.describe_error is not None:
+            raise script.describe_error
         if script.missing_reads:
             script.missing_reads -= 1
             return None
@@ -361,6 +380,9 @@ class FakeEcs:
         return self.describe(cluster, arn) if arn in self._tasks else None
 
     def stop(self, cluster: str, arn: str, reason: str) -> None:
-        self.calls.append(f"stop {arn} {reason}")
         script, _ = self._tasks[arn]
+        if script.stop_error is not None:
+            self.calls.append(f"refused stop {arn}")
+            raise script.stop_error
+        self.calls.append(f"stop {arn} {reason}")
         self._tasks[arn] = (script, ["STOPPING", "STOPPED"])

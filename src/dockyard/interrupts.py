@@ -37,8 +37,8 @@ def _raise(signum: int, frame: FrameType | None) -> None:
 @contextmanager
 def handled() -> Iterator[None]:
     """While inside, SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread; the
-    handlers before are restored after (so a test that calls ``main`` leaves its runner as it
-    was)."""
+    handlers before are restored after, and what arrived is forgotten (so a test that calls
+    ``main`` leaves its runner as it was)."""
     _received.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -51,6 +51,7 @@ def handled() -> Iterator[None]:
     finally:
         for handled_signal, handler in previous.items():
             signal.signal(handled_signal, handler if handler is not None else signal.SIG_DFL)
+        _received.clear()
 
 
 def received() -> int | None:

@@ -74,6 +74,9 @@ class KanikoInTheLoop:
             return replace(task, containers=[ContainerState("kaniko", self.exit_code, "")])
         return task
 
+    def started_by(self, cluster: str, started_by: str) -> list[str]:
+        return self.ecs.started_by(cluster, started_by)
+
     def stop(self, cluster: str, arn: str, reason: str) -> None:
         self.stopped.append(reason)
         self.ecs.stop(cluster, arn, reason)

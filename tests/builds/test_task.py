@@ -3,7 +3,10 @@ exit codes, stop codes, Spot, capacity)."""
 
 from __future__ import annotations
 
-from dockyard.aws.ecs import TaskSpec
+import pytest
+
+from dockyard.aws.ecs import RunTaskFailed, TaskSpec
+from dockyard.aws.errors import AwsError
 from dockyard.builds.runner import exit_code_of
 from dockyard.builds.task import Runner, Status, StopSignal
 from tests.fakes import FakeClock, FakeEcs, FakeLogs, Notes, TaskScript
@@ -47,12 +50,23 @@ def test_a_failed_build_keeps_kanikos_exit_code_and_last_lines() -> None:
     assert exit_code_of([outcome]) == 1
 
 
-def test_out_of_memory_passes_137_through_with_the_reason() -> None:
+def test_out_of_memory_keeps_137_in_the_outcome_with_the_reason() -> None:
     run, _, _, _ = runner(TaskScript(exit_code=137, container_reason="OutOfMemoryError: "
                                      "Container killed due to memory usage"))
     outcome = run.run("amd64", SPEC, timeout=3600)
     assert (outcome.status, outcome.exit_code) == (Status.BUILD_FAILED, 137)
     assert "OutOfMemoryError" in outcome.reason
+    assert exit_code_of([outcome]) == 1
+
+
+@pytest.mark.parametrize("kaniko", [2, 3, 4])
+def test_kanikos_own_code_never_reads_as_one_of_dockyards(kaniko: int) -> None:
+    """kaniko exits with a failed RUN step's code: 2, 3 or 4 would read as usage, AWS
+    precondition or rolled back."""
+    run, _, _, _ = runner(TaskScript(exit_code=kaniko))
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert (outcome.status, outcome.exit_code) == (Status.BUILD_FAILED, kaniko)
+    assert exit_code_of([outcome]) == 1
 
 
 def test_a_task_that_failed_to_start_is_infrastructure_exit_70() -> None:
@@ -134,7 +148,7 @@ def test_the_most_telling_failure_decides_the_exit_code() -> None:
     failed = TaskOutcome("amd64", Status.BUILD_FAILED, exit_code=2)
     cancelled = TaskOutcome("arm64", Status.CANCELLED)
     ok = TaskOutcome("arm64", Status.SUCCEEDED, exit_code=0)
-    assert exit_code_of([failed, ok]) == 2
+    assert exit_code_of([failed, ok]) == 1
     assert exit_code_of([failed, cancelled]) == 130
     assert exit_code_of([ok, ok]) == 0
 
@@ -153,3 +167,58 @@ def test_a_task_ecs_never_shows_failed_to_start() -> None:
     assert outcome.status == Status.INFRA_FAILED
     assert "ECS never reported the task" in outcome.reason
     assert 120 <= clock.time < 200, "it waited for ECS to catch up, within a bound"
+
+
+def test_a_describe_tasks_failure_stops_the_task_and_the_error_goes_on() -> None:
+    failure = AwsError("describe the task: Rate exceeded after 4 attempts")
+    run, ecs, _, notes = runner(TaskScript(statuses=["RUNNING"], describe_error=failure))
+    with pytest.raises(AwsError) as raised:
+        run.run("amd64", SPEC, timeout=3600)
+    assert raised.value is failure, "the original error, with its exit code"
+    (arn,) = [c.split()[1] for c in ecs.calls if c.startswith("stop ")]
+    assert ecs.stopped(arn)
+    assert any("dockyard's build failed: describe the task" in c for c in ecs.calls)
+    assert any(n.startswith("stopping task task1: dockyard's build failed") for n in notes)
+
+
+def test_when_stopping_fails_too_it_says_so_and_the_first_error_goes_on() -> None:
+    failure = AwsError("describe the task: the network is down")
+    run, ecs, _, notes = runner(TaskScript(statuses=["RUNNING"], describe_error=failure,
+                                           stop_error=AwsError("stop the task: refused")))
+    with pytest.raises(AwsError) as raised:
+        run.run("amd64", SPEC, timeout=3600)
+    assert raised.value is failure
+    assert any(c.startswith("refused stop ") for c in ecs.calls)
+    assert any("could not stop task task1 (stop the task: refused); it may still be running: "
+               "aws ecs stop-task --cluster acme --task arn:aws:ecs:" in n for n in notes)
+
+
+@pytest.mark.parametrize("lost", [KeyboardInterrupt(), AwsError("RunTask: answer cut off")],
+                         ids=["signal", "answer lost"])
+def test_a_task_whose_runtask_answer_never_came_is_found_by_its_started_by_and_stopped(
+        lost: BaseException) -> None:
+    run, ecs, _, _ = runner(TaskScript(statuses=["RUNNING"], answer_lost=lost))
+    with pytest.raises(type(lost)):
+        run.run("amd64", SPEC, timeout=3600)
+    (spec,) = ecs.started
+    assert spec.started_by.startswith("dockyard-") and spec.started_by != "dockyard"
+    assert ecs.calls[1:] == [f"list_tasks {spec.started_by}",
+                             "stop arn:aws:ecs:ap-southeast-2:123456789012:task/acme/task1 "
+                             "its start was interrupted (Ctrl-C), or its answer lost"]
+
+
+def test_runtasks_own_refusal_started_nothing_to_look_for() -> None:
+    refused = RunTaskFailed("RunTask failed: MISSING")
+    run, ecs, _, _ = runner(TaskScript(answer_lost=refused))
+    with pytest.raises(RunTaskFailed):
+        run.run("amd64", SPEC, timeout=3600)
+    assert not [c for c in ecs.calls if c.startswith(("list_tasks", "stop"))]
+
+
+def test_a_stop_requested_before_the_task_starts_starts_nothing() -> None:
+    stop = StopSignal()
+    stop.request("cancelled")
+    run, ecs, _, _ = runner(TaskScript(), stop=stop)
+    outcome = run.run("amd64", SPEC, timeout=3600)
+    assert outcome.status == Status.CANCELLED and exit_code_of([outcome]) == 130
+    assert ecs.calls == [] and ecs.started == []

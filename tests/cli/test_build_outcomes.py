@@ -4,6 +4,7 @@ always exits 0)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -75,19 +76,29 @@ def test_success_prints_only_the_reference(scripted: list[TaskScript],
     assert out == f"{ENV.registry}/acme/web@sha256:{'ab' * 32}\n"
 
 
-def test_a_failed_build_exits_with_kanikos_code_and_shows_the_last_lines(
+def test_a_failed_build_exits_1_naming_kanikos_code_and_shows_the_last_lines(
         scripted: list[TaskScript], capsys: pytest.CaptureFixture[str]) -> None:
+    # kaniko exits with the failed RUN step's code: 2 would read as dockyard's usage error.
     scripted.append(TaskScript(exit_code=2, lines=["INFO RUN make", "make: *** [all] Error 2"],
                                late_lines=["error building image: exit status 2"]))
     code = main(["build", "--repo", "web", "."])
     captured = capsys.readouterr()
-    assert code == 2
+    assert code == 1
     assert captured.out == ""
     tail = captured.err.split("last log lines:")[1]
     assert "  make: *** [all] Error 2" in tail
     assert "  error building image: exit status 2" in tail
-    assert "error: the build failed: amd64: build failed (Essential container in task " \
-           "exited)" in captured.err
+    assert "error: the build failed: amd64: build failed (kaniko exited 2; Essential " \
+           "container in task exited)" in captured.err
+
+
+def test_json_keeps_kanikos_own_code_apart_from_dockyards(
+        scripted: list[TaskScript], capsys: pytest.CaptureFixture[str]) -> None:
+    scripted.append(TaskScript(exit_code=3, late_lines=["error building image: exit status 3"]))
+    assert main(["build", "--repo", "web", "-o", "json", "."]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert (document["ok"], document["exit_code"]) == (False, 1)
+    assert [(t["status"], t["exit_code"]) for t in document["tasks"]] == [("build failed", 3)]
 
 
 def test_a_task_that_never_ran_is_exit_70_with_the_stopped_reason(
@@ -109,6 +120,16 @@ def test_spot_interrupted_twice_is_exit_71(scripted: list[TaskScript],
                  TaskScript(exit_code=143, stop_code="SpotInterruption")]
     assert main(["build", "--repo", "web", "--spot", "."]) == 71
     assert "Spot took the task back" in capsys.readouterr().err
+
+
+def test_build_args_past_runtasks_limit_are_a_usage_error_before_any_task(
+        scripted: list[TaskScript], capsys: pytest.CaptureFixture[str]) -> None:
+    scripted.append(TaskScript())
+    code = main(["build", "--repo", "web", "--build-arg", "NOTES=" + "x" * 8000, "."])
+    assert code == 2
+    assert "error: the kaniko task of amd64: RunTask takes at most 8,192 characters of " \
+           "overrides" in capsys.readouterr().err
+    assert len(scripted) == 1, "no task was started"
 
 
 def test_bad_options_are_usage_errors(scripted: list[TaskScript],

@@ -3,14 +3,34 @@ task's end."""
 
 from __future__ import annotations
 
+import json
+import shlex
+from dataclasses import replace
+from typing import Any
+
 import pytest
 from botocore.stub import ANY, Stubber
 
-from dockyard.aws.ecs import ContainerState, Ecs, TaskState
+from dockyard.aws.ecs import (
+    OVERRIDES_CHARACTERS,
+    ContainerState,
+    Ecs,
+    TaskSpec,
+    TaskState,
+    overrides_characters,
+    run_task_problem,
+    task_overrides,
+)
 from dockyard.builds.task import Status, TaskOutcome, classify
 from dockyard.deploy.definition import task_definition
-from dockyard.deploy.oneoff import OneOff, run_definition, task_spec
-from dockyard.errors import ExitCode
+from dockyard.deploy.oneoff import (
+    OneOff,
+    check_run_task,
+    command_line,
+    run_definition,
+    task_spec,
+)
+from dockyard.errors import ExitCode, UsageError
 from tests.deploy.test_definition import IMAGE, SECRET_ARN, _valid, _with_env_and_secrets
 
 # What DescribeTaskDefinition answers: the request's fields, and ECS's own record of it.
@@ -74,14 +94,16 @@ def _outcome(status: Status, code: int | None = None) -> TaskOutcome:
     return TaskOutcome("run", status, exit_code=code)
 
 
-@pytest.mark.parametrize(("outcome", "code"), [
-    (_outcome(Status.SUCCEEDED, 0), 0), (_outcome(Status.BUILD_FAILED, 3), 3),
-    (_outcome(Status.BUILD_FAILED, 137), 137), (_outcome(Status.INFRA_FAILED), 70),
-    (_outcome(Status.SPOT_INTERRUPTED), 70), (_outcome(Status.TIMED_OUT), 124),
-    (_outcome(Status.CANCELLED), 130)])
-def test_the_exit_code_is_the_commands_own_or_says_how_the_task_ended(
-        outcome: TaskOutcome, code: int) -> None:
-    assert OneOff("web", "td", IMAGE, ["true"], outcome).exit_code == code
+@pytest.mark.parametrize(("outcome", "code", "own"), [
+    (_outcome(Status.SUCCEEDED, 0), 0, 0), (_outcome(Status.BUILD_FAILED, 3), 1, 3),
+    (_outcome(Status.BUILD_FAILED, 2), 1, 2), (_outcome(Status.BUILD_FAILED, 4), 1, 4),
+    (_outcome(Status.BUILD_FAILED, 137), 1, 137), (_outcome(Status.INFRA_FAILED), 70, None),
+    (_outcome(Status.SPOT_INTERRUPTED), 70, None), (_outcome(Status.TIMED_OUT), 124, None),
+    (_outcome(Status.CANCELLED), 130, None)])
+def test_the_exit_code_says_how_the_task_ended_and_the_commands_own_is_apart(
+        outcome: TaskOutcome, code: int, own: int | None) -> None:
+    done = OneOff("web", "td", IMAGE, ["true"], outcome)
+    assert (done.exit_code, done.command_exit_code) == (code, own)
     assert OneOff("web", "td", IMAGE, ["true"]).exit_code == ExitCode.OK, "--detach"
 
 
@@ -93,3 +115,78 @@ def test_a_task_whose_secret_could_not_be_read_never_ran() -> None:
     assert outcome.status == Status.INFRA_FAILED
     assert OneOff("web", "td", IMAGE, ["true"], outcome).exit_code == 70
     assert classify("run", None, "timeout", "run").reason == "stopped when the run timeout passed"
+
+
+@pytest.mark.parametrize(("command", "shown"), [
+    (["sh", "-c", "echo a b"], "sh -c 'echo a b'"),
+    (["python", "manage.py", "migrate", "--noinput"], "python manage.py migrate --noinput"),
+    (["echo", "it's", ""], "echo 'it'\"'\"'s' ''"),
+    (["sh", "-c", "x" * 1000], None)])
+def test_a_command_is_shown_as_a_shell_would_take_it_back(command: list[str],
+                                                         shown: str | None) -> None:
+    line = command_line(command)
+    if shown is None:
+        assert len(line) < 400 and "characters)" in line, "cut to a readable length"
+    else:
+        assert line == shown
+        assert shlex.split(line) == command
+
+
+def _spec_with(command: list[str]) -> TaskSpec:
+    cfg, target = _with_env_and_secrets()
+    return task_spec(cfg, target, "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/"
+                     "acme-web-run:1", command, cpu=256, memory=512)
+
+
+def test_runtasks_8192_characters_of_overrides_are_counted_as_botocore_sends_them() -> None:
+    import botocore.session
+    from botocore.awsrequest import AWSResponse
+
+    spec = _spec_with(["sh", "-c", "echo \u00e9t\u00e9 \"quoted\""])
+    sent: list[str] = []
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        sent.append(request.body.decode())
+        return AWSResponse(request.url, 200, {}, _Raw(b'{"tasks": [{"taskArn": '
+                                                       b'"arn:aws:ecs:r:1:task/acme/a"}]}'))
+
+    client = botocore.session.get_session().create_client(
+        "ecs", region_name="ap-southeast-2", aws_access_key_id="x", aws_secret_access_key="x")
+    client.meta.events.register("before-send.ecs.RunTask", answer)
+    Ecs(client).run_task(spec)
+    (body,) = sent
+    assert json.dumps(task_overrides(spec)) in body, "the overrides as they go on the wire"
+    assert overrides_characters(spec) == len(json.dumps(task_overrides(spec)))
+
+
+class _Raw:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> list[bytes]:
+        return [self.data]
+
+
+def test_a_command_past_runtasks_limit_is_a_usage_error_naming_it() -> None:
+    base = overrides_characters(_spec_with(["sh", "-c", ""]))
+    fits = _spec_with(["sh", "-c", "x" * (OVERRIDES_CHARACTERS - base)])
+    assert overrides_characters(fits) == OVERRIDES_CHARACTERS
+    assert check_run_task(fits) is fits, "8,192 characters exactly are allowed"
+    over = _spec_with(["sh", "-c", "x" * (OVERRIDES_CHARACTERS - base + 1)])
+    with pytest.raises(UsageError) as refused:
+        check_run_task(over)
+    assert refused.value.exit_code == 2
+    assert "is too long for ECS: RunTask takes at most 8,192 characters of overrides " \
+           "(the command, as JSON), and these are 8,193" in refused.value.message
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"started_by": "dockyard run"}, "startedBy 'dockyard run' is not 1 to 128"),
+    ({"tags": {f"k{i}": "v" for i in range(51)}}, "at most 50 tags"),
+    ({"tags": {"dockyard:repository": "r" * 257}}, "longer than ECS takes"),
+    ({"tags": {"k" * 129: "v"}}, "longer than ECS takes")])
+def test_the_other_runtask_limits_are_checked_too(change: dict[str, Any], words: str) -> None:
+    spec = replace(_spec_with(["true"]), **change)
+    problem = run_task_problem(spec)
+    assert problem is not None and words in problem
+    assert run_task_problem(_spec_with(["true"])) is None

@@ -39,18 +39,22 @@ def deployed(dockyard: Dockyard, account: Account, tmp_path: Path) -> str:
     return v1
 
 
-def test_a_command_runs_as_the_apps_task_and_its_exit_code_is_dockyards(
+def test_a_command_runs_as_the_apps_task_and_its_exit_code_is_kept_apart_from_dockyards(
         dockyard: Dockyard, account: Account, deployed: str) -> None:
     before = live(account)
     assert before is not None
     done = dockyard("--debug", "run", "web", "-o", "json", "--", "sh", "-c",
                     "echo Applying app.0002_add_index; echo OK; exit 3", build="web/main")
-    assert done.returncode == 3, done.stderr
+    assert done.returncode == 1, "the command's 3 must not read as dockyard's AWS-state 3"
     assert "Applying app.0002_add_index" in done.stderr and "OK" in done.stderr
-    assert "error: `sh -c echo Applying app.0002_add_index; echo OK; exit 3` exited 3" \
+    assert "running `sh -c 'echo Applying app.0002_add_index; echo OK; exit 3'` as a task " \
+        "of web" in done.stderr, "the command is echoed as a shell would take it back"
+    assert "error: `sh -c 'echo Applying app.0002_add_index; echo OK; exit 3'` exited 3" \
         in done.stderr
     document = json.loads(done.stdout)
-    assert (document["ok"], document["exit_code"], document["status"]) == (False, 3, "failed")
+    assert list(document) == documented()["run"]
+    assert (document["ok"], document["exit_code"], document["command_exit_code"],
+            document["status"]) == (False, 1, 3, "failed")
     definition = account.client("ecs").describe_task_definition(
         taskDefinition=document["task_definition"])["taskDefinition"]
     assert definition["family"] == "acme-web-run"
@@ -73,6 +77,11 @@ def test_a_command_runs_as_the_apps_task_and_its_exit_code_is_dockyards(
     assert VALUE not in done.stdout + done.stderr, "the secret's value is never shown"
     assert "aws: ecs RunTask 200" in done.stderr, "--debug lists the calls dockyard made"
     assert "secretsmanager" not in done.stderr, "dockyard never reads it: ECS hands it to the task"
+    events = dockyard("run", "web", "--events", "--", "sh", "-c", "exit 4", build="web/main")
+    assert events.returncode == 1, events.stderr
+    summary = json.loads(events.stdout.splitlines()[-1])
+    assert (summary["event"], summary["exit_code"], summary["command_exit_code"]) == \
+        ("summary", 1, 4)
 
 
 def test_a_new_image_runs_before_it_is_deployed(dockyard: Dockyard, account: Account,
@@ -93,6 +102,7 @@ def test_a_new_image_runs_before_it_is_deployed(dockyard: Dockyard, account: Acc
 def test_bad_sizes_are_refused_before_anything_is_registered(
         dockyard: Dockyard, account: Account, deployed: str) -> None:
     before = account.client("ecs").list_task_definitions(familyPrefix="acme-web-run")
+    tasks_before = _all_tasks(account)
     cpu = dockyard("run", "web", "--cpu", "300", "--", "true", build="web/main")
     assert cpu.returncode == 2 and "error: --cpu: 300 is not a Fargate CPU value" in cpu.stderr
     memory = dockyard("run", "web", "--cpu", "256", "--memory", "4096", "--", "true",
@@ -102,8 +112,22 @@ def test_bad_sizes_are_refused_before_anything_is_registered(
     unknown = dockyard("run", "api", "--", "true", build="web/main")
     assert unknown.returncode == 2 and "APP 'api': dockyard.yml declares no such app" \
         in unknown.stderr
+    # RunTask takes 8,192 characters of overrides; AWS would refuse it only after a revision
+    # was registered for it.
+    long = dockyard("run", "web", "--", "sh", "-c", "echo " + "x" * 8200, build="web/main")
+    assert long.returncode == 2, long.stderr
+    assert "error: CMD is too long for ECS: RunTask takes at most 8,192 characters of " \
+           "overrides" in long.stderr
+    assert "Traceback" not in long.stderr and "InvalidParameterException" not in long.stderr
     after = account.client("ecs").list_task_definitions(familyPrefix="acme-web-run")
     assert after["taskDefinitionArns"] == before["taskDefinitionArns"]
+    assert _all_tasks(account) == tasks_before, "no task was started"
+
+
+def _all_tasks(account: Account) -> set[str]:
+    ecs = account.client("ecs")
+    return {arn for status in ("RUNNING", "STOPPED")
+            for arn in ecs.list_tasks(cluster="acme", desiredStatus=status)["taskArns"]}
 
 
 def test_a_task_that_never_ran_exits_70_with_ecss_reason(dockyard: Dockyard, account: Account,
@@ -164,11 +188,12 @@ def test_detach_prints_the_task_and_logs_run_follows_it_to_its_exit_code(
     document = json.loads(started.stdout)
     assert list(document) == documented()["run --detach"]
     followed = dockyard("logs", "run", document["task_arn"], "-o", "json", build="web/main")
-    assert followed.returncode == 5, followed.stderr
+    assert followed.returncode == 1, followed.stderr
     assert "half" in followed.stderr and "done" in followed.stderr
     result = json.loads(followed.stdout)
     assert list(result) == documented()["run"]
-    assert (result["task_arn"], result["exit_code"]) == (document["task_arn"], 5)
+    assert (result["task_arn"], result["exit_code"], result["command_exit_code"]) == \
+        (document["task_arn"], 1, 5)
     assert result["image"] == f"{REGISTRY}/acme/web@{deployed}"
     missing = dockyard("logs", "run", "0123456789abcdef0123456789abcdef", build="web/main")
     assert missing.returncode == 1 and "no dockyard run task" in missing.stderr

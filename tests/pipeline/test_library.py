@@ -203,8 +203,9 @@ def test_dockyard_run_passes_the_command_after_a_double_dash_and_fails_with_its_
     workspace = tmp_path / "ws"
     workspace.mkdir()
     image = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/acme/web@sha256:" + "b" * 64
-    record = _fake_dockyard(tmp_path / "bin", code=3, document={
-        "ok": False, "exit_code": 3, "task_arn": "arn:aws:ecs:ap-southeast-2:1:task/acme/t1"},
+    record = _fake_dockyard(tmp_path / "bin", code=1, document={
+        "ok": False, "exit_code": 1, "command_exit_code": 3,
+        "task_arn": "arn:aws:ecs:ap-southeast-2:1:task/acme/t1"},
         stderr="Applying app.0002... \nerror: `python manage.py migrate --noinput` exited 3\n")
     jenkinsfile = workspace / "Jenkinsfile"
     jenkinsfile.write_text(f"""pipeline {{
@@ -223,7 +224,7 @@ def test_dockyard_run_passes_the_command_after_a_double_dash_and_fails_with_its_
     assert record.read_text().split("---\n")[0].splitlines() == [
         "run", "web", "--config", "dockyard.yml", "--image", image, "--timeout", "10m",
         "--output", "json", "--", "python", "manage.py", "migrate", "--noinput"]
-    assert ("ERROR: `python manage.py migrate --noinput` exited 3 (dockyard run exit code 3)"
+    assert ("ERROR: `python manage.py migrate --noinput` exited 3 (dockyard run exit code 1)"
             in done.stdout)
     assert "not reached" not in done.stdout
 

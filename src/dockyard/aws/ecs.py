@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,8 +22,19 @@ from dockyard.aws.errors import (
 _CAPACITY_WORDS = ("capacity", "insufficient", "unavailable")
 
 
-class CapacityError(AwsError):
+class RunTaskFailed(AwsError):
+    """RunTask answered with failures and no task."""
+
+
+class CapacityError(RunTaskFailed):
     """RunTask could not place the task: no capacity of that kind right now."""
+
+
+def started_nothing(err: BaseException) -> bool:
+    """Whether RunTask's failure is ECS's own answer, so that no task was started. Anything
+    else (a signal, an answer lost on the way, the network) leaves it unknown: a task may be
+    running all the same."""
+    return isinstance(err, RunTaskFailed) or isinstance(err.__cause__, ClientError)
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,59 @@ class TaskSpec:
     environment: tuple[tuple[str, str], ...] = ()
 
 
+# What RunTask refuses, checked before anything is registered or started (ECS API Reference,
+# RunTask): "A total of 8192 characters are allowed for overrides. This limit includes the
+# JSON formatting characters of the override structure" (counted here as botocore sends it,
+# json.dumps with its spaces and \u escapes: at least what ECS counts); "startedBy ... Up to
+# 128 letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/), and
+# underscores (_) are allowed"; and of tags (ECS API Reference, Tag): "Maximum number of tags
+# per resource - 50", "Maximum key length - 128", "Maximum value length - 256" (the aws:ecs:
+# managed tags do not count).
+OVERRIDES_CHARACTERS = 8192
+STARTED_BY = re.compile(r"[A-Za-z0-9_/-]{1,128}")
+TAGS_PER_TASK = 50
+TAG_KEY_CHARACTERS = 128
+TAG_VALUE_CHARACTERS = 256
+
+
+def task_overrides(spec: TaskSpec) -> dict[str, Any]:
+    """RunTask's ``overrides`` for ``spec``."""
+    overrides: dict[str, Any] = {
+        "cpu": str(spec.cpu), "memory": str(spec.memory),
+        "containerOverrides": [{"name": spec.container, "command": spec.command,
+                                "memory": spec.memory}]}
+    if spec.environment:
+        overrides["containerOverrides"][0]["environment"] = [
+            {"name": k, "value": v} for k, v in spec.environment]
+    if spec.storage_gib is not None:
+        overrides["ephemeralStorage"] = {"sizeInGiB": spec.storage_gib}
+    if spec.task_role is not None:
+        overrides["taskRoleArn"] = spec.task_role
+    return overrides
+
+
+def overrides_characters(spec: TaskSpec) -> int:
+    """How long RunTask's ``overrides`` of ``spec`` are, as ECS limits them."""
+    return len(json.dumps(task_overrides(spec)))
+
+
+def run_task_problem(spec: TaskSpec) -> str | None:
+    """Why RunTask would refuse ``spec`` (a limit above), else None."""
+    size = overrides_characters(spec)
+    if size > OVERRIDES_CHARACTERS:
+        return (f"RunTask takes at most {OVERRIDES_CHARACTERS:,} characters of overrides "
+                f"(the command, as JSON), and these are {size:,}")
+    if not STARTED_BY.fullmatch(spec.started_by):
+        return f"startedBy {spec.started_by!r} is not 1 to 128 letters, digits, - / _"
+    if len(spec.tags) > TAGS_PER_TASK:
+        return f"a task takes at most {TAGS_PER_TASK} tags, and these are {len(spec.tags)}"
+    for key, value in spec.tags.items():
+        if not 1 <= len(key) <= TAG_KEY_CHARACTERS or len(value) > TAG_VALUE_CHARACTERS:
+            return (f"the tag {key[:40]!r} is longer than ECS takes ({TAG_KEY_CHARACTERS} "
+                    f"characters of key, {TAG_VALUE_CHARACTERS} of value)")
+    return None
+
+
 class Ecs:
     """The ECS calls of a build."""
 
@@ -101,17 +167,7 @@ class Ecs:
 
     def run_task(self, spec: TaskSpec) -> TaskState:
         """Start one task; raises CapacityError when ECS has no room for it."""
-        overrides: dict[str, Any] = {
-            "cpu": str(spec.cpu), "memory": str(spec.memory),
-            "containerOverrides": [{"name": spec.container, "command": spec.command,
-                                    "memory": spec.memory}]}
-        if spec.environment:
-            overrides["containerOverrides"][0]["environment"] = [
-                {"name": k, "value": v} for k, v in spec.environment]
-        if spec.storage_gib is not None:
-            overrides["ephemeralStorage"] = {"sizeInGiB": spec.storage_gib}
-        if spec.task_role is not None:
-            overrides["taskRoleArn"] = spec.task_role
+        overrides = task_overrides(spec)
         with translated("start the task"):
             response = self._client.run_task(
                 cluster=spec.cluster, taskDefinition=spec.task_definition, count=1,
@@ -129,7 +185,7 @@ class Ecs:
                                for f in failures) or "no task was started"
             if any(word in reason.lower() for word in _CAPACITY_WORDS):
                 raise CapacityError(f"{spec.capacity_provider} has no capacity: {reason}")
-            raise AwsError(f"RunTask failed: {reason}")
+            raise RunTaskFailed(f"RunTask failed: {reason}")
         return task_state(response["tasks"][0])
 
     def describe(self, cluster: str, arn: str) -> TaskState | None:
@@ -150,6 +206,15 @@ class Ecs:
             if err.denied:
                 return None
             raise
+
+    def started_by(self, cluster: str, started_by: str) -> list[str]:
+        """The ARNs of the tasks not stopped yet that RunTask started with ``started_by``
+        (ListTasks' own filter: "limits the results to tasks that were started with that
+        value", ECS API Reference, ListTasks)."""
+        with translated("list the tasks started as " + started_by):
+            pages = self._client.get_paginator("list_tasks").paginate(
+                cluster=cluster, startedBy=started_by)
+            return [arn for page in pages for arn in page.get("taskArns", [])]
 
     def stop(self, cluster: str, arn: str, reason: str) -> None:
         """Ask ECS to stop the task (SIGTERM, then SIGKILL after the stop timeout)."""

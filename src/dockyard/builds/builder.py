@@ -153,8 +153,16 @@ class Builder:
     def detach(self, repository: str, context: str, options: BuildOptions) -> Detached:
         """Start the build's tasks and return without waiting."""
         the_build, source = self._prepared(repository, context, options)
-        started = [the_build.runner.tasks.run_task(spec)
-                   for _, spec in the_build.specs(self.build_id, source)]
+        runner, started = the_build.runner, []
+        try:
+            for _, spec in the_build.specs(self.build_id, source):
+                launched = runner.start(spec)
+                if launched is not None:
+                    started.append(launched[0])
+        except BaseException as err:  # an architecture's start failed: none is left running
+            for task in started:
+                runner.give_up(self.env.cluster, task.arn, err)
+            raise
         return Detached(self.build_id, started, self.env.log_group)
 
     def _prepared(self, repository: str, context: str,

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from dockyard.aws.ecs import TaskSpec
+from dockyard.aws.ecs import TaskSpec, run_task_problem
 from dockyard.builds.request import ArchRun, BuildRequest, Destination, kaniko_argv
 from dockyard.builds.sources import Source
 from dockyard.builds.task import Runner, Status, StopSignal, TaskOutcome
-from dockyard.errors import DockyardError, ExitCode
+from dockyard.errors import DockyardError, ExitCode, UsageError
 from dockyard.names import APP_TAG, KANIKO_CONTAINER, TAG_KEY
 from dockyard.planning.cost import FARGATE_SPOT_DISCOUNT, task_hourly
 from dockyard.rules import url_lifetime
@@ -122,17 +122,18 @@ class BuildResult:
 
 
 def exit_code_of(outcomes: list[TaskOutcome]) -> int:
-    """The CLI's exit code for a set of task endings: the most telling failure wins."""
+    """The CLI's exit code for a set of task endings: the most telling failure wins. A
+    failed kaniko is 1 whatever its own code: kaniko exits with a failed RUN step's code
+    (kaniko ``cmd/executor/cmd/root.go``, exit), so a ``RUN exit 3`` would otherwise read as
+    dockyard's 3 (AWS precondition); its own code is each task's ``exit_code``."""
     by_status = {o.status: o for o in outcomes}
     for status, code in ((Status.CANCELLED, ExitCode.CANCELLED),
                          (Status.TIMED_OUT, ExitCode.TIMEOUT),
                          (Status.INFRA_FAILED, ExitCode.TASK_FAILED_TO_START),
-                         (Status.SPOT_INTERRUPTED, ExitCode.SPOT_INTERRUPTED)):
+                         (Status.SPOT_INTERRUPTED, ExitCode.SPOT_INTERRUPTED),
+                         (Status.BUILD_FAILED, ExitCode.FAILED)):
         if status in by_status:
             return int(code)
-    failed = by_status.get(Status.BUILD_FAILED)
-    if failed is not None:
-        return failed.exit_code or ExitCode.FAILED
     return ExitCode.OK
 
 
@@ -175,9 +176,10 @@ class Build:
                       "dockyard:build": build_id, "dockyard:arch": arch,
                       "dockyard:repository": self.destination.uri, "dockyard:tag": build_tag},
                 task_role=self.env.task_role)
-            if len(json.dumps(spec.command)) > 7000:
-                raise DockyardError("the kaniko command line is too long for ECS (8 KB of "
-                                    "overrides)", hint="use fewer --build-arg or --tag values")
+            problem = run_task_problem(spec)
+            if problem is not None:
+                raise UsageError(f"the kaniko task of {arch}: {problem}",
+                                 hint="use fewer or shorter --build-arg and --tag values")
             planned.append((run, spec))
         return planned
 
@@ -213,8 +215,9 @@ class Build:
         result.exit_code = exit_code_of(result.outcomes)
         if result.exit_code != ExitCode.OK:
             failed = next(o for o in result.outcomes if o.status != Status.SUCCEEDED)
-            detail = failed.reason or (f"kaniko exited {failed.exit_code}"
-                                       if failed.exit_code is not None else "")
+            detail = "; ".join(part for part in (
+                f"kaniko exited {failed.exit_code}" if failed.exit_code is not None else "",
+                failed.reason) if part)
             result.error = f"{failed.arch}: {failed.status}" + (f" ({detail})" if detail else "")
             return result
         result.digest_source = "ecr" if self.destination.ecr_repository else "digest-file"
@@ -276,7 +279,8 @@ def run_parallel(jobs: Sequence[Callable[[], TaskOutcome]], stop: StopSignal) ->
     """Run each architecture's task in its own thread and wait for all of them.
 
     A Ctrl-C asks every task to stop and keeps waiting (each task bounds its own wait after
-    the stop); a second Ctrl-C gives up at once. The threads are daemons, so giving up does
+    the stop); a second Ctrl-C gives up at once, stopping first every task started and not
+    yet followed to its end (StopSignal.abandon). The threads are daemons, so giving up does
     not wait for them.
     """
     results: list[TaskOutcome | BaseException | None] = [None] * len(jobs)
@@ -290,12 +294,27 @@ def run_parallel(jobs: Sequence[Callable[[], TaskOutcome]], stop: StopSignal) ->
         finally:
             finished.release()
 
-    for index in range(len(jobs)):
-        threading.Thread(target=work, args=(index,), name=f"dockyard-build-{index}",
-                         daemon=True).start()
+    try:
+        for index in range(len(jobs)):
+            threading.Thread(target=work, args=(index,), name=f"dockyard-build-{index}",
+                             daemon=True).start()
+        _wait(len(jobs), finished, stop)
+    except BaseException:
+        # Giving up without waiting (a second Ctrl-C, or a signal while the threads were
+        # starting): the daemon threads die with the process, so what they started is
+        # stopped here first, and nothing more starts.
+        stop.abandon()
+        raise
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if isinstance(r, TaskOutcome)]
+
+
+def _wait(jobs: int, finished: threading.Semaphore, stop: StopSignal) -> None:
     # Waiting on a semaphore, not Thread.join: a join interrupted by Ctrl-C can leave the
     # thread looking finished when it is not (CPython 3.11).
-    remaining, interrupted = len(jobs), False
+    remaining, interrupted = jobs, False
     while remaining:
         try:
             if finished.acquire(timeout=0.2):
@@ -305,10 +324,6 @@ def run_parallel(jobs: Sequence[Callable[[], TaskOutcome]], stop: StopSignal) ->
                 raise
             interrupted = True
             stop.request("cancelled")
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return [r for r in results if isinstance(r, TaskOutcome)]
 
 
 def estimate_cost(request: BuildRequest, outcomes: list[TaskOutcome]) -> float:

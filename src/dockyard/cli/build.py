@@ -56,8 +56,9 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
     CONTEXT is a folder (default .), a git URL at a ref (https://github.com/org/repo.git#main)
     or an s3://bucket/key.tar.gz. stdout is only the result, `repo@sha256:...`, so
     IMAGE=$(dockyard build --repo web .) works; kaniko's log goes to stderr. A failed build
-    exits with kaniko's code, a task that never ran with 70, a timeout with 124, Ctrl-C,
-    SIGTERM or SIGHUP with 130, 143 or 129 (the remote task is stopped first).
+    exits 1 (kaniko's own code is on the error line and in -o json), a task that never ran
+    70, a timeout 124, Ctrl-C, SIGTERM or SIGHUP 130, 143 or 129 (the remote task is stopped
+    first).
     """
     wired = wiring()
     if list_context and save_context:

@@ -248,7 +248,7 @@ def _smoke_test(wired: Wiring, target: AppTarget, image: str) -> SmokeTest:
             return False, f"`{command}` ran past {settings.smoke_timeout_minutes} min"
         if code == ExitCode.TASK_FAILED_TO_START and done.outcome is not None:
             return False, f"its task never ran: {done.outcome.reason or 'no reason given'}"
-        return code == 0, f"`{command}` exited {code}"
+        return code == 0, f"`{command}` exited {done.command_exit_code}"
 
     return run
 

@@ -1,5 +1,5 @@
 """``dockyard run`` and ``dockyard logs run TASK``: one command as a one-off Fargate task of an
-app, its exit code dockyard's (dockyard.deploy.oneoff)."""
+app; dockyard exits 1 when it fails, its own code in the result (dockyard.deploy.oneoff)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from dockyard.cli.deploy import app_target
 from dockyard.errors import DockyardError, ExitCode
 
 if TYPE_CHECKING:
+    from dockyard.aws.ecs import TaskSpec
+    from dockyard.builds.task import Runner
     from dockyard.cli.wiring import Wiring
     from dockyard.deploy.oneoff import OneOff
 
@@ -32,17 +34,21 @@ if TYPE_CHECKING:
 @common_options
 def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
         memory: int | None, timeout: str, detach: bool) -> int:
-    """Run CMD once as a Fargate task of APP, and exit with CMD's own exit code.
+    """Run CMD once as a Fargate task of APP, and exit 0 when CMD exits 0, else 1.
 
     The task is APP's: its image (the running revision's, or --image), environment and
     secrets by reference, subnets, security group and roles, as a revision of the family
     <name>-APP-run whose log lines go to APP's log group under run/. The lines stream to
-    stderr from the first one. Exit codes: CMD's own; 70 when the task never ran (image pull,
-    secrets, capacity); 124 at --timeout; 130, 143 or 129 on Ctrl-C, SIGTERM or SIGHUP, after
-    the task was stopped. Put `--` before CMD:
+    stderr from the first one. Exit codes: 0 when CMD exits 0, 1 when it exits non-zero
+    (its own code is on stderr and in -o json as command_exit_code, so it never reads as
+    dockyard's 2, 3 or 4); 70 when the task never ran (image pull, secrets, capacity); 124 at
+    --timeout; 130, 143 or 129 on Ctrl-C, SIGTERM or SIGHUP, after the task was stopped.
+    Put `--` before CMD:
 
         dockyard run web -- python manage.py migrate --noinput
     """
+    from dataclasses import replace
+
     from dockyard.builds.task import Runner, StopSignal
     from dockyard.config import fargate
     from dockyard.deploy.image import pin_image
@@ -50,6 +56,8 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
         RUN_STREAM_PREFIX,
         OneOff,
         base_definition,
+        check_run_task,
+        command_line,
         run_definition,
         run_one_off,
         task_spec,
@@ -69,27 +77,46 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
     problem = fargate.task_size_problem(size_cpu, size_memory)
     if problem:
         raise UsageError(problem)
+    # What RunTask would refuse is refused before a revision is registered for it.
+    spec = check_run_task(task_spec(wired.cfg, target, "", list(command), cpu=size_cpu,
+                                    memory=size_memory))
     arn = wired.services.register(run_definition(wired.cfg, app, base))
-    spec = task_spec(wired.cfg, target, arn, list(command), cpu=size_cpu, memory=size_memory)
+    spec = replace(spec, task_definition=arn)
     progress = wired.progress
-    progress.note("run", f"running `{' '.join(command)}` as a task of {app} "
+    progress.note("run", f"running `{command_line(list(command))}` as a task of {app} "
                          f"({used.rsplit('/', 1)[-1]}, {short_arn(arn)})")
     runner = Runner(tasks=wired.tasks, logs=wired.logs, clock=wired.clock,
                     log_group=target.log_group, container=app, stop=StopSignal(),
                     progress=progress, what="run", stream_prefix=RUN_STREAM_PREFIX)
     if detach:
-        task = wired.tasks.run_task(spec)
-        stream = f"{RUN_STREAM_PREFIX}/{app}/{task.task_id}"
-        wired.result({"app": app, "task_arn": task.arn, "task_definition": arn, "image": used,
-                      "log_group": target.log_group, "log_stream": stream}, task.arn)
-        return ExitCode.OK
+        return _detached(wired, runner, spec, image=used, log_group=target.log_group)
     done = OneOff(app, arn, used, list(command), run_one_off(runner, spec, float(seconds)))
     return _ran(wired, done, target.log_group)
 
 
+def _detached(wired: Wiring, runner: Runner, spec: TaskSpec, *, image: str,
+              log_group: str) -> int:
+    """``run --detach``: start the task and print it. A signal before the ARN is printed
+    stops the task: nobody could follow it."""
+    from dockyard.deploy.oneoff import RUN_STREAM_PREFIX
+
+    started = runner.start(spec)
+    assert started is not None, "nothing asked a detached run to stop"
+    task = started[0]
+    try:
+        stream = f"{RUN_STREAM_PREFIX}/{spec.container}/{task.task_id}"
+        wired.result({"app": spec.container, "task_arn": task.arn,
+                      "task_definition": spec.task_definition, "image": image,
+                      "log_group": log_group, "log_stream": stream}, task.arn)
+    except BaseException as err:
+        runner.give_up(spec.cluster, task.arn, err)
+        raise
+    return ExitCode.OK
+
+
 def follow_run(wired: Wiring, task_ref: str) -> int:
     """``dockyard logs run TASK``: follow a one-off started with ``run --detach`` to its end
-    and report it as ``run`` does (its exit code is the command's)."""
+    and report it as ``run`` does."""
     from dockyard.aws.ecs import TaskSpec
     from dockyard.builds.task import Runner, StopSignal
     from dockyard.deploy.oneoff import RUN_STREAM_PREFIX, RUN_TAG, OneOff, run_one_off
@@ -122,13 +149,18 @@ def follow_run(wired: Wiring, task_ref: str) -> int:
 
 
 def _ran(wired: Wiring, done: OneOff, log_group: str) -> int:
-    """Report a one-off's end: the result document, then its exit code (an error for any
-    code but 0, naming how it ended)."""
+    """Report a one-off's end: the result document, then dockyard's exit code (an error for
+    any but 0, naming how it ended). The command's own code is ``command_exit_code``: a
+    command that exits 3 makes ``run`` exit 1, so it never reads as dockyard's own 3."""
+    from dockyard import interrupts
     from dockyard.builds.task import Status
+    from dockyard.deploy.oneoff import command_line
 
     outcome = done.outcome
     assert outcome is not None
-    document = {"ok": done.exit_code == 0, "exit_code": done.exit_code, "app": done.app,
+    code = interrupts.exit_code(done.exit_code)
+    document = {"ok": code == ExitCode.OK, "exit_code": code,
+                "command_exit_code": done.command_exit_code, "app": done.app,
                 "command": done.command, "image": done.image,
                 "task_definition": done.task_definition, "task_arn": outcome.task_arn,
                 "status": "failed" if outcome.status == Status.BUILD_FAILED
@@ -136,12 +168,14 @@ def _ran(wired: Wiring, done: OneOff, log_group: str) -> int:
                 "log_group": log_group, "log_stream": outcome.log_stream,
                 "duration_seconds": round(outcome.seconds, 1)}
     wired.result(document, None)
-    if done.exit_code == ExitCode.OK:
-        wired.progress.note("run", f"`{' '.join(done.command)}` exited 0")
+    if code == ExitCode.OK:
+        wired.progress.note("run", f"`{command_line(done.command)}` exited 0")
         return ExitCode.OK
-    if outcome.status == Status.BUILD_FAILED:
-        raise DockyardError(f"`{' '.join(done.command)}` exited {done.exit_code}",
-                            exit_code=done.exit_code)
+    if done.command_exit_code is not None:
+        raise DockyardError(f"`{command_line(done.command)}` exited {done.command_exit_code}",
+                            hint="dockyard run exits 1 whenever the command fails; -o json "
+                                 "or --events gives the command's own code "
+                                 "(command_exit_code)")
     what = {Status.TIMED_OUT: "the task was stopped at the timeout",
             Status.CANCELLED: "the task was stopped"}.get(outcome.status, "the task did not run")
     raise DockyardError(f"{what}: {outcome.reason or outcome.status}", exit_code=done.exit_code)

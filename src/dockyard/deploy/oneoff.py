@@ -12,16 +12,24 @@ the first line, Ctrl-C and the timeout stop it, and its end is classified the sa
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dockyard.aws.ecs import TaskSpec, TaskState
+from dockyard.aws.ecs import (
+    OVERRIDES_CHARACTERS,
+    TaskSpec,
+    TaskState,
+    overrides_characters,
+    run_task_problem,
+)
 from dockyard.aws.services import ServiceState
 from dockyard.builds.task import Runner, Status, TaskOutcome
 from dockyard.config.models import Config
 from dockyard.deploy.definition import APP_TAG_KEY, AppTarget, family, task_definition
-from dockyard.errors import DockyardError, ExitCode
+from dockyard.errors import DockyardError, ExitCode, UsageError
 from dockyard.names import TAG_KEY, TEST_HEADER
+from dockyard.rules import clipped
 
 RUN_STREAM_PREFIX = "run"
 """The awslogs stream prefix of one-off tasks: ``run/<app>/<task id>``."""
@@ -102,19 +110,36 @@ class OneOff:
     outcome: TaskOutcome | None = None  # None with --detach
 
     @property
+    def command_exit_code(self) -> int | None:
+        """The command's own exit code; None when it never ran to an exit (the task never
+        ran, or dockyard stopped it)."""
+        if self.outcome is None or self.outcome.status not in (Status.SUCCEEDED,
+                                                               Status.BUILD_FAILED):
+            return None
+        return int(self.outcome.exit_code or 0)
+
+    @property
     def exit_code(self) -> int:
-        """The command's own exit code; 70 when it never ran, 124 past the timeout, 130 when
-        stopped by a signal (the CLI turns that into 143 or 129 for SIGTERM or SIGHUP)."""
+        """dockyard's exit code for the run: 0 when the command exited 0, 1 for any other
+        exit of it (its own code would read as dockyard's 2, 3 or 4: see
+        ``command_exit_code``), 70 when it never ran, 124 past the timeout, 130 when stopped
+        by a signal (the CLI turns that into 143 or 129 for SIGTERM or SIGHUP)."""
         if self.outcome is None:
             return ExitCode.OK
         status = self.outcome.status
         if status in (Status.SUCCEEDED, Status.BUILD_FAILED):
-            return int(self.outcome.exit_code or 0)
+            return ExitCode.OK if self.command_exit_code == 0 else ExitCode.FAILED
         if status == Status.TIMED_OUT:
             return ExitCode.TIMEOUT
         if status == Status.CANCELLED:
             return ExitCode.CANCELLED
         return ExitCode.TASK_FAILED_TO_START
+
+
+def command_line(command: list[str]) -> str:
+    """The command as a shell would take it back (``sh -c 'echo a b'``, not ``sh -c echo a
+    b``), cut to a readable length for a note or an error line."""
+    return clipped(shlex.join(command))
 
 
 def base_definition(cfg: Config, target: AppTarget, services: DefinitionApi,
@@ -145,6 +170,19 @@ def task_spec(cfg: Config, target: AppTarget, definition_arn: str, command: list
                     storage_gib=None,
                     tags={TAG_KEY: cfg.name, RUN_TAG: target.app, APP_TAG_KEY: target.app},
                     started_by="dockyard-run")
+
+
+def check_run_task(spec: TaskSpec) -> TaskSpec:
+    """``spec``, or a usage error naming the command when RunTask would refuse it (its
+    overrides past ECS's 8,192 characters, say: dockyard.aws.ecs.run_task_problem)."""
+    problem = run_task_problem(spec)
+    if problem is None:
+        return spec
+    if overrides_characters(spec) > OVERRIDES_CHARACTERS:
+        raise UsageError(f"CMD is too long for ECS: {problem}",
+                         hint="put the script in the image, or have the command read a "
+                              "file from S3")
+    raise UsageError(f"the task of {spec.container}: {problem}")
 
 
 def run_one_off(runner: Runner, spec: TaskSpec, timeout: float, *,

@@ -1,7 +1,9 @@
 // dockyardRun: run one command as a one-off Fargate task of an app (`dockyard run`), with the
 // app's image, environment, secrets and network, and wait for its exit code. The stage fails
-// with the command's own exit code (70 when the task never ran, 124 at the timeout) and
-// dockyard's message, before anything later in the pipeline changes the service.
+// when the command exits non-zero, with dockyard's message (which names the command's own
+// code) and dockyard's exit code (1; 70 when the task never ran, 124 at the timeout), before
+// anything later in the pipeline changes the service. The result's command_exit_code is the
+// command's own code, exit_code dockyard's.
 //
 //   dockyardRun('web', ['python', 'manage.py', 'migrate', '--noinput'], image: env.IMAGE)
 //   def result = dockyardRun('web', ['python', 'manage.py', 'check'])   // the running revision
@@ -29,6 +31,6 @@ def call(Map options = [:], String app, List command) {
     }
     argv += ['--output', 'json', '--'] + command
     Map result = dockyardCli('run', argv)
-    echo "dockyard run: ${app} `${command.join(' ')}` exited ${result.exit_code} (${result.task_arn})"
+    echo "dockyard run: ${app} `${command.join(' ')}` exited ${result.command_exit_code} (${result.task_arn})"
     return result
 }
