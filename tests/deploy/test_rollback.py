@@ -11,7 +11,13 @@ import pytest
 from dockyard.aws.services import CompletedDeployment, ServiceDeployment, ServiceState
 from dockyard.deploy.app import AppDeployer
 from dockyard.deploy.definition import target_from_outputs
-from dockyard.deploy.rollback import AlreadyBack, NothingToRollBackError, RollTo, decide
+from dockyard.deploy.rollback import (
+    AlreadyBack,
+    NothingToRollBackError,
+    RollTo,
+    decide,
+    stale,
+)
 from dockyard.deploy.rollout import RolloutWatch
 from dockyard.deploy.stages import StageWatch
 from dockyard.errors import ExitCode
@@ -87,6 +93,26 @@ def test_a_rollback_whose_record_ecs_does_not_list_yet_still_counts() -> None:
     done = decide("web", on(1), history(2, 1))
     assert isinstance(done, AlreadyBack) and not done.under_way
     assert (done.on, done.rolled_back_from) == (f"{TD}1", f"{TD}2")
+
+
+def _at(state: ServiceState, hour: int) -> ServiceState:
+    """``state`` with its PRIMARY deployment created at ``hour``:00 UTC."""
+    primary = state.primary
+    assert primary is not None
+    dated = replace(primary, created_at=datetime(2026, 12, 1, hour, 0, tzinfo=UTC))
+    return replace(state, deployments=[dated if d is primary else d for d in state.deployments])
+
+
+def test_a_describe_from_before_the_newest_deployment_is_not_taken_for_a_rollback() -> None:
+    # 1 at 09:00, then 2 at 10:00; DescribeServices (eventually consistent) still shows 1.
+    assert stale(_at(on(1), 9), history(2, 1))
+    assert decide("web", _at(on(1), 9), history(2, 1)) == RollTo(f"{TD}1", f"{TD}2")
+    # And after a rollback at 10:00, a read still showing 2 (deployed at 09:00) is no reason
+    # to roll back again.
+    done = decide("web", _at(on(2), 9), history(1, 2, 1))
+    assert isinstance(done, AlreadyBack) and (done.on, done.rolled_back_from) == (
+        f"{TD}1", f"{TD}2")
+    assert not stale(_at(on(2), 10), history(2, 1)), "the same deployment, seen twice"
 
 
 def test_a_forced_redeploy_of_the_same_revision_is_not_a_rollback() -> None:

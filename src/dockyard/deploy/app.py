@@ -20,7 +20,7 @@ from dockyard.deploy.definition import (
     update_request,
 )
 from dockyard.deploy.oneoff import smoke_environment
-from dockyard.deploy.rollback import AlreadyBack, RollTo, decide
+from dockyard.deploy.rollback import AlreadyBack, RollTo, decide, stale
 from dockyard.deploy.rollout import POLL_SECONDS, VISIBLE_WITHIN, RolloutOutcome, RolloutWatch
 from dockyard.deploy.stages import SmokeTest, StageWatch
 from dockyard.errors import DockyardError, ExitCode
@@ -138,6 +138,13 @@ class AppDeployer:
                                        f"{target.app} in {short_arn(target.cluster)}",
                                        hint=f"dockyard deploy {target.app} --image REF")
         history = self.services.completed_deployments(target.cluster, target.app)
+        for _ in range(SETTLE_READS):
+            if not stale(before, history):
+                break
+            # Right after a deployment, DescribeServices may show the service from before it
+            # (ECS API Reference, "Eventual consistency"): read again, and else trust history.
+            self.watch.clock.sleep(SETTLE_SECONDS)
+            before = self.services.describe(target.cluster, target.app) or before
         decision = decide(target.app, before, history)
         strategy = check_strategy(self.cfg, target, None)
         if isinstance(decision, AlreadyBack):

@@ -17,6 +17,11 @@ from dockyard.aws.services import CompletedDeployment, Deployment, ServiceState
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import short_arn
 
+# A deployment takes more than a minute (its tasks start, then pass their health checks), so a
+# service whose PRIMARY deployment began this long before ECS's newest completed one is an
+# earlier view of the service, not the same deployment seen through two APIs.
+STALE_SECONDS = 30.0
+
 
 class NothingToRollBackError(DockyardError):
     """No earlier deployment of the app completed."""
@@ -67,6 +72,10 @@ def decide(app: str, state: ServiceState, history: list[CompletedDeployment]) ->
     current = primary.task_definition if primary else state.task_definition
     runs = _runs(history)
     good = {run.task_definition for run in runs}
+    if stale(state, history):
+        # DescribeServices still shows the service from before its newest deployment (ECS API
+        # Reference, "Eventual consistency"): what that deployment completed is what runs.
+        primary, current = None, runs[0].task_definition
     if primary is not None and primary.rollout_state == "FAILED" and runs:
         # ECS is undoing it (circuit breaker, alarm, hook): back to the last completed one.
         return AlreadyBack(runs[0].task_definition, current, primary.created_at,
@@ -81,11 +90,10 @@ def decide(app: str, state: ServiceState, history: list[CompletedDeployment]) ->
         return AlreadyBack(current, runs[1].task_definition, runs[0].started_at,
                            short_arn(runs[0].arn))
     if runs and runs[0].task_definition != current and current in good and \
-            (primary is None or primary.rollout_state == "COMPLETED"):
+            primary is not None and primary.rollout_state == "COMPLETED":
         # ECS's history lags DescribeServices: the rollback's own record is not listed yet.
-        return AlreadyBack(current, runs[0].task_definition,
-                           primary.created_at if primary else None,
-                           primary.deployment_id if primary else "")
+        return AlreadyBack(current, runs[0].task_definition, primary.created_at,
+                           primary.deployment_id)
     target = next((run.task_definition for run in runs if run.task_definition != current), "")
     if not target:
         raise NothingToRollBackError(
@@ -94,6 +102,16 @@ def decide(app: str, state: ServiceState, history: list[CompletedDeployment]) ->
     under_way = primary if primary is not None and primary.rollout_state == "IN_PROGRESS" \
         else None
     return RollTo(target, current, under_way)
+
+
+def stale(state: ServiceState, history: list[CompletedDeployment]) -> bool:
+    """Whether ``state`` shows a deployment older than the newest one ECS's history says
+    completed: a read from before that deployment, to be read again."""
+    primary, newest = state.primary, history[0] if history else None
+    if primary is None or primary.created_at is None or newest is None or \
+            newest.started_at is None:
+        return False
+    return (newest.started_at - primary.created_at).total_seconds() > STALE_SECONDS
 
 
 def _runs(history: list[CompletedDeployment]) -> list[CompletedDeployment]:
