@@ -225,3 +225,19 @@ def test_now_stops_a_canary_under_way_and_ecs_moves_its_traffic_back() -> None:
     assert result.task_definition == f"{TD}2"
     assert "all traffic on acme-web:2" in result.outcome.reason
 
+
+
+def test_a_stale_describe_is_read_again_before_anything_is_decided() -> None:
+    # The first read predates revision 2's deployment (10:00); the next shows someone's
+    # rollback to 1, started at 11:00 and still rolling out.
+    rolling_back = _at(service(deployment("ecs-svc/back", 1, "IN_PROGRESS"),
+                               deployment("ecs-svc/two", 2, "COMPLETED", "ACTIVE", running=2)),
+                       11)
+    ecs = FakeEcs([_at(on(1), 9), rolling_back], completed=[f"{TD}2", f"{TD}1"])
+    notes = Notes()
+    result = AppDeployer(example_config(), ecs, RolloutWatch(ecs, FakeClock(), notes),
+                         notes).rollback(TARGET, wait=True, timeout=900)
+    assert [c for c in ecs.calls if c[0] == "describe"] == [("describe", "web")] * 2
+    assert ecs.requests == [], "nothing started: a rollback is under way"
+    assert result.outcome is not None and result.outcome.verdict == "unchanged"
+    assert "web is already rolling back to acme-web:1 from acme-web:2" in " ".join(notes)

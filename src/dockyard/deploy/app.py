@@ -138,13 +138,7 @@ class AppDeployer:
                                        f"{target.app} in {short_arn(target.cluster)}",
                                        hint=f"dockyard deploy {target.app} --image REF")
         history = self.services.completed_deployments(target.cluster, target.app)
-        for _ in range(SETTLE_READS):
-            if not stale(before, history):
-                break
-            # Right after a deployment, DescribeServices may show the service from before it
-            # (ECS API Reference, "Eventual consistency"): read again, and else trust history.
-            self.watch.clock.sleep(SETTLE_SECONDS)
-            before = self.services.describe(target.cluster, target.app) or before
+        before = self._caught_up(target, before, history)
         decision = decide(target.app, before, history)
         strategy = check_strategy(self.cfg, target, None)
         if isinstance(decision, AlreadyBack):
@@ -171,6 +165,19 @@ class AppDeployer:
                                                     strategy="rolling"))
         return self._follow("rollback", target, state, decision.target, before, wait=wait,
                             timeout=timeout, strategy="rolling")
+
+    def _caught_up(self, target: AppTarget, state: ServiceState,
+                   history: list[CompletedDeployment]) -> ServiceState:
+        """The service read again while it shows a deployment older than ECS's newest
+        completed one: right after a deployment DescribeServices may still show the service
+        from before it (ECS API Reference, "Eventual consistency"). Past a few reads,
+        ``decide`` trusts the history."""
+        for _ in range(SETTLE_READS):
+            if not stale(state, history):
+                break
+            self.watch.clock.sleep(SETTLE_SECONDS)
+            state = self.services.describe(target.cluster, target.app) or state
+        return state
 
     def _unchanged(self, target: AppTarget, done: AlreadyBack,
                    strategy: Strategy) -> DeployResult:
