@@ -75,6 +75,7 @@ def patch_ecs() -> None:
         current = self._get_service(properties.get("cluster", "default"),
                                     properties["service"].split("/")[-1])
         before = (current.running_count, current.pending_count)
+        rolling.check_switch(current, properties.get("deployment_configuration"))
         kept = (getattr(current, "deployment_configuration", None),
                 getattr(current, "load_balancers", None))
         service = update(self, dict(properties))

@@ -84,6 +84,34 @@ def start(backend: Any, service: Any, task_definition: str, rollback_of: dict[st
     return deployment
 
 
+ONGOING = ("PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
+
+
+def check_switch(service: Any, settings: dict[str, Any] | None) -> None:
+    """Refuse an UpdateService that changes the deployment strategy while a deployment is
+    under way. The strategy is the service's, read by each deployment it starts, so one
+    UpdateService may switch it (API Reference, UpdateService: deploymentConfiguration;
+    DeploymentConfiguration.strategy), but not mid-deployment: "If your service has an ongoing
+    deployment, you can't migrate it to a rolling deployment", and to blue/green "Wait for all
+    current deployments to complete" (Developer Guide, "Update the deployment strategy from
+    Amazon ECS blue/green to rolling update", "... from rolling update to Amazon ECS
+    blue/green"). The error code and message are assumed."""
+    from moto.ecs.exceptions import InvalidParameterException
+
+    if settings is None or not settings.get("strategy"):
+        return
+    before = progressive.strategy(service)
+    if settings["strategy"] == before:
+        return
+    ongoing = [entry for entry in getattr(service, "dockyard_history", [])
+               if entry["status"] in ONGOING]
+    if ongoing:
+        raise InvalidParameterException(
+            f"The deployment strategy cannot change from {before} to {settings['strategy']} "
+            f"while service deployment {ongoing[-1]['serviceDeploymentArn']} is ongoing. Wait "
+            "for it to complete, or stop it.")
+
+
 SUPERSEDED = "The service deployment was stopped: a newer deployment of the service started."
 
 

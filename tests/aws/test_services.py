@@ -24,6 +24,7 @@ from dockyard.deploy.image import pin_image
 from dockyard.deploy.rollout import RolloutWatch
 from dockyard.deploy.targets import find_target
 from dockyard.errors import ExitCode
+from dockyard.names import short_arn
 from tests.aws.test_moto_stacks import REGION, _account_for, _create_all
 from tests.fakes import FakeClock, Notes
 
@@ -51,9 +52,11 @@ def test_completed_deployments_come_newest_first_across_pages() -> None:
             {"serviceRevisionArn": f"{PREFIX}:service-revision/acme/web/{n}",
              "taskDefinition": f"{PREFIX}:task-definition/acme-web:{rev}"}
             for n, rev in ((1, 1), (3, 7), (2, 7))], "failures": []})
-        found = Services(ecs).completed_task_definitions("acme", "web")
-    assert found == [f"{PREFIX}:task-definition/acme-web:7",
-                     f"{PREFIX}:task-definition/acme-web:1"], "newest first, each once"
+        found = Services(ecs).completed_deployments("acme", "web")
+    assert [(d.arn.rsplit("/", 1)[1], short_arn(d.task_definition), d.started_at.day
+             if d.started_at else None) for d in found] == [
+        ("3", "acme-web:7", 3), ("2", "acme-web:7", 2), ("1", "acme-web:1", 1)], \
+        "newest first across pages, each deployment with the revision it put in service"
 
 
 @pytest.fixture()
@@ -127,7 +130,8 @@ def test_deploys_create_update_and_roll_back_in_moto(account: Config, clock: Fak
     assert third.exit_code == ExitCode.ROLLED_BACK
     (after,) = ecs.describe_services(cluster=target.cluster, services=["web"])["services"]
     assert after["taskDefinition"].endswith(":2"), "ECS went back to the last good revision"
-    assert services.completed_task_definitions(target.cluster, "web")[0].endswith(":2")
+    assert services.completed_deployments(target.cluster, "web")[0].task_definition \
+        .endswith(":2")
 
 
 def test_target_health_reads_each_targets_state_and_reason() -> None:

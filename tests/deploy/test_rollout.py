@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from dockyard.aws.ecs import ContainerState, TaskState
-from dockyard.aws.services import Deployment, ServiceEvent, ServiceState
-from dockyard.deploy.app import AppDeployer, NothingToRollBackError
+from dockyard.aws.services import CompletedDeployment, Deployment, ServiceEvent, ServiceState
+from dockyard.deploy.app import AppDeployer
 from dockyard.deploy.definition import target_from_outputs
+from dockyard.deploy.rollback import NothingToRollBackError
 from dockyard.deploy.rollout import RolloutWatch
 from dockyard.errors import DockyardError, ExitCode
 from tests.conftest import example_config
@@ -20,6 +22,7 @@ from tests.fakes import FakeClock, Notes
 
 TD = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/acme-web:"
 CLUSTER = BUILDER["ClusterArn"]
+SERVICE_DEPLOYMENT = "arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/acme/web/"
 
 
 def deployment(did: str, rev: int, state: str, status: str = "PRIMARY", *, running: int = 0,
@@ -46,6 +49,7 @@ class FakeEcs:
     completed: list[str] = field(default_factory=list)
     revisions: int = 3
     calls: list[tuple[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)  # UpdateService's
 
     def describe(self, cluster: str, name: str) -> ServiceState | None:
         self.calls.append(("describe", name))
@@ -79,12 +83,19 @@ class FakeEcs:
 
     def update(self, request: dict[str, Any]) -> ServiceState:
         self.calls.append(("update", request["taskDefinition"]))
+        self.requests.append(request)
         rev = int(request["taskDefinition"].rsplit(":", 1)[1])
         return service(deployment("ecs-svc/new", rev, "IN_PROGRESS"),
                        deployment("ecs-svc/old", 3, "COMPLETED", "ACTIVE", running=2))
 
-    def completed_task_definitions(self, cluster: str, service: str) -> list[str]:
-        return list(self.completed)
+    def completed_deployments(self, cluster: str, service: str) -> list[CompletedDeployment]:
+        """``completed`` as ListServiceDeployments has them: newest first, a minute apart."""
+        return [CompletedDeployment(f"{SERVICE_DEPLOYMENT}{len(self.completed) - n}", arn,
+                                    datetime(2026, 12, 1, 9, 59 - n, tzinfo=UTC))
+                for n, arn in enumerate(self.completed)]
+
+    def stop_deployment(self, arn: str) -> None:
+        self.calls.append(("stop", arn))
 
 
 def deployer(ecs: FakeEcs, notes: Notes) -> AppDeployer:

@@ -298,3 +298,32 @@ def test_a_rule_the_infrastructure_role_may_not_modify_fails_the_deployment(
     assert "could not modify listener rule" in record["rollback"]["reason"]
     assert "elasticloadbalancing:ModifyRule" in record["rollback"]["reason"]
     assert app.production_weights() == before, "production never moved"
+
+
+def test_a_strategy_switch_waits_for_the_deployment_under_way_then_applies_to_the_next(
+        canary: Config, clock: Manual) -> None:
+    from botocore.exceptions import ClientError
+
+    app = App(canary)
+    _timeline(app, app.deploy("v1"), clock)
+    v1 = app.services.describe(app.target.cluster, "web")
+    assert v1 is not None
+    arn = app.deploy("v2")
+    clock.seconds += 120  # mid-canary
+    with pytest.raises(ClientError, match="cannot change from CANARY to ROLLING") as refused:
+        app.services._client.update_service(**update_request(
+            canary, app.target, v1.task_definition, strategy="rolling"))
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert app.record(arn)["status"] == "IN_PROGRESS", "the canary goes on, untouched"
+    assert app.ecs.describe_services(cluster=app.target.cluster, services=["web"])[
+        "services"][0]["deploymentConfiguration"]["strategy"] == "CANARY"
+    _timeline(app, arn, clock)
+    # Once it has ended, one UpdateService switches to ROLLING and its deployment is rolling.
+    app.services.update(update_request(canary, app.target, v1.task_definition,
+                                       strategy="rolling"))
+    (latest, *_) = app.ecs.list_service_deployments(cluster=app.target.cluster,
+                                                    service="web")["serviceDeployments"]
+    first, record = _timeline(app, latest["serviceDeploymentArn"], clock)
+    assert record["status"] == "SUCCESSFUL"
+    assert "lifecycleStage" not in record and set(first) == {"", "SUCCESSFUL"}, first
+    assert first["SUCCESSFUL"] < 3 * 60, "tasks start, pass health checks, the old drain"

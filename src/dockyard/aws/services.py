@@ -203,13 +203,15 @@ class Services:
                 "ServiceNotActiveException")):  # deleted already
             self._client.delete_service(cluster=cluster, service=name, force=True)
 
-    def completed_task_definitions(self, cluster: str, service: str) -> list[str]:
-        """Task definitions of the service's deployments that completed, newest first.
+    def completed_deployments(self, cluster: str, service: str) -> list[CompletedDeployment]:
+        """The service's deployments that completed (SUCCESSFUL), newest first, each with the
+        task definition it deployed.
 
         From ECS's deployment history (ListServiceDeployments, then DescribeServiceRevisions),
-        so a deployment that was rolled back never counts, whatever its revision number.
+        so a deployment that was rolled back never counts, whatever its revision number; and
+        it is the same from any machine.
         """
-        found: list[tuple[datetime | None, str]] = []
+        found: list[tuple[str, datetime | None, str]] = []
         token: str | None = None
         with translated(f"list the deployments of {service}"):
             for _ in range(_HISTORY_PAGES):
@@ -218,22 +220,34 @@ class Services:
                 if token:
                     kwargs["nextToken"] = token
                 raw = self._client.list_service_deployments(**kwargs)
-                found.extend((d.get("createdAt"), d["targetServiceRevisionArn"])
+                found.extend((d.get("serviceDeploymentArn", ""),
+                              d.get("startedAt") or d.get("createdAt"),
+                              d["targetServiceRevisionArn"])
                              for d in raw.get("serviceDeployments", [])
                              if d.get("targetServiceRevisionArn"))
                 token = raw.get("nextToken")
                 if not token:
                     break
             revisions: dict[str, str] = {}
-            arns = list(dict.fromkeys(arn for _, arn in found))
+            arns = list(dict.fromkeys(revision for _, _, revision in found))
             for start in range(0, len(arns), _PAGE):
                 raw = self._client.describe_service_revisions(
                     serviceRevisionArns=arns[start:start + _PAGE])
                 revisions.update({r["serviceRevisionArn"]: r.get("taskDefinition", "")
                                   for r in raw.get("serviceRevisions", [])})
-        found.sort(key=lambda item: item[0].timestamp() if item[0] else 0.0, reverse=True)
-        ordered = [revisions.get(arn, "") for _, arn in found]
-        return [t for t in dict.fromkeys(ordered) if t]
+        found.sort(key=lambda item: item[1].timestamp() if item[1] else 0.0, reverse=True)
+        return [CompletedDeployment(arn, revisions[revision], at)
+                for arn, at, revision in found if revisions.get(revision)]
+
+
+@dataclass(frozen=True)
+class CompletedDeployment:
+    """A service deployment that completed: the task definition it put in service, and when
+    it started."""
+
+    arn: str
+    task_definition: str
+    started_at: datetime | None = None
 
 
 def _started(task: TaskState) -> float:

@@ -165,6 +165,8 @@ def _save_context(context: str, dockerfile: str, path: Path, wired: Wiring) -> i
         raise UsageError(f"CONTEXT {context}: an S3 archive is sent as it is; nothing to save")
     if path.is_dir():
         raise UsageError(f"--save-context {path}: is a folder; name the file to write")
+    if not path.parent.is_dir():
+        raise UsageError(f"--save-context {path}: the folder {path.parent} does not exist")
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     with tempfile.TemporaryDirectory(prefix="dockyard-context-") as tmp:
         listing, _, _ = listing_for(context, dockerfile, Path(tmp))

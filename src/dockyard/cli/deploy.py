@@ -79,24 +79,34 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
 
 @click.command()
 @click.argument("app")
+@click.option("--now", is_flag=True,
+              help="Restore the last good revision at once: a rolling deployment even when "
+                   "the app deploys blue-green, canary or linear (no test traffic, steps or "
+                   "bake); a blue-green, canary or linear deployment under way is stopped "
+                   "instead, and ECS moves its traffic back. The next deploy uses the app's "
+                   "own strategy again.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help=_WAIT_HELP)
 @click.option("--timeout", default=None, metavar="DURATION", help=_TIMEOUT_HELP)
 @events_option
 @common_options
-def rollback(app: str, wait: bool, timeout: str | None) -> int:
+def rollback(app: str, now: bool, wait: bool, timeout: str | None) -> int:
     """Roll APP back to the task definition of its last completed deployment.
 
     "Completed" is ECS's own record of deployments that succeeded, so a revision that was
-    registered but never ran, or whose deployment was rolled back, is skipped. Same wait and
-    exit codes as deploy.
+    registered but never ran, or whose deployment was rolled back, is skipped. A second
+    rollback does nothing and says so (exit 0, outcome "unchanged"): ECS's history shows the
+    service already back on an earlier revision, or rolling back to it, whoever started it
+    and from whichever machine. Same wait and exit codes as deploy; with --now the wait is a
+    rolling deploy's.
     """
     wired = wiring()
-    seconds = _wait(wired, app, timeout, None, wait=wait)
-    _refuse_unanswered_smoke(wired, app, None, wait=wait)
+    seconds = _wait(wired, app, timeout, "rolling" if now else None, wait=wait)
+    if not now:
+        _refuse_unanswered_smoke(wired, app, None, wait=wait)
     wired.act_for_app(app, "rollback", seconds)
     target = app_target(wired, app)
     return _waited(wired, app, lambda: _deployer(wired).rollback(
-        target, wait=wait, timeout=seconds))
+        target, wait=wait, timeout=seconds, now=now))
 
 
 def _wait(wired: Wiring, app: str, timeout: str | None, strategy: Strategy | None, *,
@@ -269,7 +279,7 @@ def _waited(wired: Wiring, app: str, act: Callable[[], DeployResult]) -> int:
                       f"rolls it back {hook_timeout_minutes(settings)} min after the pause")
         raise Cancelled(f"stopped waiting; the deployment goes on (dockyard status {app})"
                         f"{paused}") from None
-    if result.exit_code == ExitCode.OK and result.outcome is not None:
+    if result.outcome is not None and result.outcome.verdict == "completed":
         wired.progress.note("deploy", f"{result.action} of {app} completed: "
                                       f"{result.outcome.reason}")
     wired.result(result_document(result), result_text(result))

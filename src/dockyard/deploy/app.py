@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 
 from dockyard.aws.ecs import TaskState
 from dockyard.aws.errors import AwsPreconditionError
-from dockyard.aws.services import ServiceDeployment, ServiceState
+from dockyard.aws.services import CompletedDeployment, ServiceDeployment, ServiceState
 from dockyard.config.models import Config, Strategy
 from dockyard.deploy.definition import (
     ECS_STRATEGY,
@@ -20,6 +20,7 @@ from dockyard.deploy.definition import (
     update_request,
 )
 from dockyard.deploy.oneoff import smoke_environment
+from dockyard.deploy.rollback import AlreadyBack, RollTo, decide, stale
 from dockyard.deploy.rollout import POLL_SECONDS, VISIBLE_WITHIN, RolloutOutcome, RolloutWatch
 from dockyard.deploy.stages import SmokeTest, StageWatch
 from dockyard.errors import DockyardError, ExitCode
@@ -43,11 +44,13 @@ class ServiceApi(Protocol):
     def register(self, definition: dict[str, Any]) -> str: ...
     def create(self, request: dict[str, Any]) -> ServiceState: ...
     def update(self, request: dict[str, Any]) -> ServiceState: ...
-    def completed_task_definitions(self, cluster: str, service: str) -> list[str]: ...
+    def completed_deployments(self, cluster: str,
+                              service: str) -> list[CompletedDeployment]: ...
     def image_of(self, task_definition: str) -> str: ...
     def service_deployment(self, arn: str) -> ServiceDeployment | None: ...
     def revision_task_definition(self, revision_arn: str) -> str: ...
     def live_target_group(self, cluster: str, service: str) -> str: ...
+    def stop_deployment(self, arn: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -66,19 +69,13 @@ class DeployResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 completed (or not waited for), 4 failed and rolled back, 1 superseded by a later
-        deployment, 124 still running."""
-        if self.outcome is None or self.outcome.verdict == "completed":
+        """0 completed, unchanged (a rollback already done) or not waited for, 4 failed and
+        rolled back, 1 superseded by a later deployment, 124 still running."""
+        if self.outcome is None or self.outcome.verdict in ("completed", "unchanged"):
             return ExitCode.OK
         if self.outcome.verdict == "superseded":
             return ExitCode.FAILED
         return ExitCode.ROLLED_BACK if self.outcome.verdict == "failed" else ExitCode.TIMEOUT
-
-
-class NothingToRollBackError(DockyardError):
-    """No earlier deployment of the app completed."""
-
-    exit_code = ExitCode.AWS_PRECONDITION
 
 
 @dataclass
@@ -129,28 +126,107 @@ class AppDeployer:
         return self._follow("deploy", target, state, arn, before, wait=wait, timeout=timeout,
                             image=image, strategy=strategy)
 
-    def rollback(self, target: AppTarget, *, wait: bool, timeout: float) -> DeployResult:
+    def rollback(self, target: AppTarget, *, wait: bool, timeout: float,
+                 now: bool = False) -> DeployResult:
         """Roll the service back to the task definition of its last completed deployment
-        (other than the one it runs now)."""
+        (other than the one it runs now); nothing when it is already there (a rollback ran
+        before, or ECS is undoing a failed deployment). ``now``: as a rolling deployment,
+        whatever the app's strategy (no test traffic, canary or linear steps, or bake)."""
         before = self.services.describe(target.cluster, target.app)
         if before is None:
             raise AwsPreconditionError(f"{target.app} is not deployed: there is no service "
                                        f"{target.app} in {short_arn(target.cluster)}",
                                        hint=f"dockyard deploy {target.app} --image REF")
-        current = before.primary.task_definition if before.primary else before.task_definition
-        completed = self.services.completed_task_definitions(target.cluster, target.app)
-        previous = next((t for t in completed if t != current), None)
-        if previous is None:
-            raise NothingToRollBackError(
-                f"no earlier deployment of {target.app} completed: nothing to roll back to "
-                f"(it runs {short_arn(current)})")
-        self.progress.note("deploy", f"rolling {target.app} back from {short_arn(current)} to "
-                                     f"{short_arn(previous)}, its last completed deployment")
+        history = self.services.completed_deployments(target.cluster, target.app)
+        before = self._caught_up(target, before, history)
+        decision = decide(target.app, before, history)
         strategy = check_strategy(self.cfg, target, None)
-        state = self.services.update(update_request(self.cfg, target, previous,
-                                                    with_load_balancer=False))
-        return self._follow("rollback", target, state, previous, before, wait=wait,
-                            timeout=timeout, strategy=strategy)
+        if isinstance(decision, AlreadyBack):
+            return self._unchanged(target, decision, strategy)
+        self.progress.note("deploy", f"rolling {target.app} back from "
+                                     f"{short_arn(decision.current)} to "
+                                     f"{short_arn(decision.target)}, its last completed "
+                                     "deployment")
+        if not now or strategy == "rolling":
+            state = self.services.update(update_request(self.cfg, target, decision.target,
+                                                        with_load_balancer=False))
+            return self._follow("rollback", target, state, decision.target, before,
+                                wait=wait, timeout=timeout, strategy=strategy)
+        under_way = self._progressive_under_way(before) if decision.under_way else None
+        if under_way is not None:
+            return self._stop(target, under_way, decision, wait=wait, timeout=timeout)
+        # A rolling deployment starts its tasks in the service's first target group: the one
+        # production is on goes first, or the rollback would serve from an empty group.
+        target = self._oriented(target)
+        self.progress.note("deploy", f"--now: a rolling deployment instead of {strategy} (no "
+                                     "test traffic, steps or bake); the next deploy puts "
+                                     f"{strategy} back")
+        state = self.services.update(update_request(self.cfg, target, decision.target,
+                                                    strategy="rolling"))
+        return self._follow("rollback", target, state, decision.target, before, wait=wait,
+                            timeout=timeout, strategy="rolling")
+
+    def _caught_up(self, target: AppTarget, state: ServiceState,
+                   history: list[CompletedDeployment]) -> ServiceState:
+        """The service read again while it shows a deployment older than ECS's newest
+        completed one: right after a deployment DescribeServices may still show the service
+        from before it (ECS API Reference, "Eventual consistency"). Past a few reads,
+        ``decide`` trusts the history."""
+        for _ in range(SETTLE_READS):
+            if not stale(state, history):
+                break
+            self.watch.clock.sleep(SETTLE_SECONDS)
+            state = self.services.describe(target.cluster, target.app) or state
+        return state
+
+    def _unchanged(self, target: AppTarget, done: AlreadyBack,
+                   strategy: Strategy) -> DeployResult:
+        """A second rollback: nothing started, and the line that says why."""
+        sentence = done.sentence(target.app)
+        self.progress.note("deploy", sentence)
+        if done.under_way:
+            self.progress.note("deploy", f"dockyard status {target.app} --wait follows it")
+        return DeployResult("rollback", target.app, target.url, done.on, done.by,
+                            created=False, strategy=strategy,
+                            outcome=RolloutOutcome("unchanged", done.by, done.on,
+                                                   reason=sentence))
+
+    def _progressive_under_way(self, state: ServiceState) -> ServiceDeployment | None:
+        """The blue/green, canary or linear deployment under way, if that is what runs."""
+        if not state.current_deployment:
+            return None
+        current = self.services.service_deployment(state.current_deployment)
+        if current is None or current.finished or current.strategy not in \
+                PROGRESSIVE_STRATEGIES:
+            return None
+        return current
+
+    def _stop(self, target: AppTarget, under_way: ServiceDeployment, decision: RollTo, *,
+              wait: bool, timeout: float) -> DeployResult:
+        """--now while a progressive deployment is under way: ECS refuses to switch a service
+        to rolling until it ends (Developer Guide, "Update the deployment strategy from
+        Amazon ECS blue/green to rolling update"), but stopping it with ROLLBACK moves
+        production and test traffic back to the live revision at once."""
+        self.progress.note("deploy", f"--now: stopping the {under_way.strategy.lower()} "
+                                     f"deployment of {short_arn(decision.current)} under way "
+                                     "(StopServiceDeployment): ECS moves all traffic back to "
+                                     f"{short_arn(decision.target)} at once")
+        self.services.stop_deployment(under_way.arn)
+        deployment_id = short_arn(under_way.arn)
+        result = DeployResult("rollback", target.app, target.url, decision.target,
+                              deployment_id, created=False, strategy="rolling")
+        if not wait or self.stages is None:
+            return result
+        outcome = self.stages.watch(target.cluster, target.app, deployment_id,
+                                    decision.current, timeout, deployment_arn=under_way.arn)
+        final = self.services.service_deployment(under_way.arn)
+        if outcome.verdict == "failed" and final is not None and \
+                final.status == "ROLLBACK_SUCCESSFUL":
+            outcome = RolloutOutcome("completed", deployment_id, decision.target,
+                                     reason=f"ECS rolled the deployment of "
+                                            f"{short_arn(decision.current)} back: all traffic "
+                                            f"on {short_arn(decision.target)}")
+        return replace(result, outcome=outcome)
 
     def follow(self, target: AppTarget, *, timeout: float) -> DeployResult:
         """Follow the app's deployment under way (one a deploy started, then stopped waiting

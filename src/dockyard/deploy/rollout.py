@@ -19,7 +19,8 @@ from dockyard.names import short_arn
 from dockyard.polling import Clock, Poll, WaitTimeoutError, poll_until
 from dockyard.progress import Progress
 
-Verdict = Literal["completed", "failed", "timed_out", "superseded"]
+# "unchanged": a rollback found the service already rolled back, and started nothing.
+Verdict = Literal["completed", "failed", "timed_out", "superseded", "unchanged"]
 POLL_SECONDS = 5.0
 # DescribeServices is eventually consistent: right after CreateService or UpdateService it may
 # not show the service, or show it with the deployments it had before (ECS API Reference,
