@@ -36,6 +36,23 @@ def test_config_error_is_one_line_naming_the_field(run_cli: CliRunner, tmp_path:
     assert not (tmp_path / "dockyard-plan").exists(), "nothing is written for a bad config"
 
 
+@pytest.mark.parametrize("command", [["plan"], ["diff"], ["up", "--yes"], ["status"], ["down"],
+                                     ["deploy", "web", "--image", "x:1"],
+                                     ["build", ".", "--repo", "web"], ["run", "web", "--", "true"]])
+def test_a_config_nested_too_deep_is_refused_by_every_command(
+        run_cli: CliRunner, tmp_path: Path, command: list[str]) -> None:
+    """A few thousand levels ended in "unexpected RecursionError ... this is a bug"."""
+    (tmp_path / "dockyard.yml").write_text(
+        example_text() + "deep:\n  a: " + "[" * 3000 + "]" * 3000 + "\n")
+    done = run_cli(*command)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    line = example_text().count("\n") + 2
+    assert errors == [f"error: dockyard.yml:{line}: lists and mappings nested more than 64 "
+                      "levels deep; a dockyard.yml needs a few"], done.stderr
+    assert "RecursionError" not in done.stderr
+
+
 def test_debug_shows_the_traceback(run_cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "dockyard.yml").write_text(CASES["bad name"][0])
     done = run_cli("plan", "--debug")

@@ -19,6 +19,11 @@ YAML_ALIASES = 100
 """YAML aliases (``*name``) per file: enough for shared blocks, not for an alias bomb."""
 YAML_NODES = 100_000
 """Values in the file once its aliases are expanded."""
+YAML_DEPTH = 64
+"""Lists and mappings inside one another, aliases followed. PyYAML builds a document by
+recursion, a few Python frames a level, so a few thousand levels end in RecursionError; the
+deepest real setting is 5 levels down (``apps.web.deploy.hooks...``), and 64 leaves room for any
+value a person writes by hand."""
 
 # -- Fargate ("Amazon ECS task definition parameters for Fargate", ``ephemeralStorage``) --------
 STORAGE_MIN_GIB = 21
