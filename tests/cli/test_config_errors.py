@@ -17,6 +17,12 @@ CASES = {
     "bad CPU/memory pair": (example_text(("memory: 512", "memory: 3000")),
                             "apps.web.memory: 3000 MiB does not go with cpu 256"),
     "bad name": (example_text(("name: acme", "name: Acme!")), "name: 'Acme!' is not a valid name"),
+    "knob a rolling deploy ignores": (
+        example_text(("strategy: rolling", "strategy: rolling\n      canary_percent: 10")),
+        "apps.web.deploy.canary_percent: a rolling deploy does not use it"),
+    "blank smoke test": (
+        example_text(("strategy: rolling", "strategy: canary\n      smoke_test: ' '")),
+        "apps.web.deploy.smoke_test: is blank"),
 }
 
 

@@ -211,7 +211,8 @@ def test_the_docs_table_names_every_limit_with_its_value() -> None:
                   f"{limits.ENV_BYTES:,} bytes", f"{limits.TEMPLATE_BODY_BYTES:,} bytes",
                   f"{limits.TEMPLATE_COUNTS['Parameters']} parameters",
                   f"{limits.YAML_ALIASES} |", f"{limits.YAML_NODES:,} |", "1 MiB",
-                  f"| {limits.YAML_DEPTH} levels |"):
+                  f"| {limits.YAML_DEPTH} levels |",
+                  f"{limits.PROGRESSIVE_MINUTES_MAX:,} minutes"):
         assert value in table, value
 
 

@@ -50,8 +50,11 @@ class RunState:
             self._say_ignored_region(loaded.config.region)
         if self.region is None or self.region == loaded.config.region:
             return loaded
+        # What the file set, not every default: a default given explicitly can mean something
+        # else (a rolling app refuses canary_percent, which it would then seem to have).
+        written = loaded.config.model_dump(exclude_unset=True)
         try:
-            config = Config.model_validate({**loaded.config.model_dump(), "region": self.region})
+            config = Config.model_validate({**written, "region": self.region})
         except ValidationError as err:
             raise UsageError(f"--region: {error_message(err.errors()[0])}") from None
         return LoadedConfig(config, loaded.source, loaded.is_example)
