@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from dockyard.cli.values import NamedPath
 from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ def _with_options(func: F, *, environment: bool) -> F:
         return {"envvar": list(names), "show_envvar": True} if environment else {}
 
     options = [
-        click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+        click.option("--config", "-c", "config_path", type=NamedPath(path_type=Path),
                      expose_value=False, callback=_set("config_path"), **env("DOCKYARD_CONFIG"),
                      help="dockyard.yml to use [default: the dockyard.yml in this folder or "
                           "the nearest folder above]"),

@@ -44,11 +44,12 @@ _LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
 _NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,19}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
-_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
+_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SM_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+(:.*)?$")
-_SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[\w/.-]+$")
+_SM_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[\w/+=.@-]+(:.*)?$")
+_SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[\w/.-]+$")
 _SM_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
 _SSM_NAME = re.compile(r"^ssm:/?[\w/.-]{1,1011}$")
 _REPO_SLUG = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
@@ -56,7 +57,7 @@ _PATH = re.compile(r"^/[\x21-\x7e]*$")
 _TAG_FILTER = re.compile(r"^[A-Za-z0-9._*-]{1,128}$")
 # A git branch a job deploys from: no wildcard, nothing Jenkins escapes in a job's name but '/',
 # and not the name GitHub pull requests get in a multibranch job (PR-12).
-_BRANCH = re.compile(r"^(?!PR-\d+$)(?!\.{1,2}$)(?!/)(?!.*//)(?!.*/$)[A-Za-z0-9._/-]{1,200}$")
+_BRANCH = re.compile(r"^(?!PR-[0-9]+$)(?!\.{1,2}$)(?!/)(?!.*//)(?!.*/$)[A-Za-z0-9._/-]{1,200}$")
 
 
 def cross_error(path: tuple[str | int, ...], message: str) -> PydanticCustomError:
