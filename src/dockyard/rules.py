@@ -13,7 +13,7 @@ IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 """An image digest, as ECR and kaniko write it."""
 
-ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+ECR_HOST = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 """A private ECR registry's host name."""
 
 SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
@@ -24,7 +24,7 @@ URL_MARGIN_SECONDS = 1800
 pull and a slow upload come on top of the build's own timeout)."""
 
 
-TASK_REF = re.compile(r"^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/[A-Za-z0-9_-]{1,255}/)?"
+TASK_REF = re.compile(r"^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task/[A-Za-z0-9_-]{1,255}/)?"
                       r"([0-9a-f]{32}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
 """An ECS task: its ARN (``arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID``) or its id (32 hex
 digits on Fargate; emulators write a UUID)."""
@@ -59,7 +59,9 @@ def looks_secret(name: str) -> bool:
     return any(word in name.upper() for word in SECRET_WORDS)
 
 
-_DURATION = re.compile(r"^(\d{1,9})([smh]?)$")
+# [0-9], not \d: \d takes any script's digits, and int() reads them (a full-width 5 and m
+# was 5 minutes).
+_DURATION = re.compile(r"^([0-9]{1,9})([smh]?)$")
 
 
 def parse_duration(value: str, option: str = "--timeout", *, most: int = 7 * 86400) -> int:
@@ -67,7 +69,8 @@ def parse_duration(value: str, option: str = "--timeout", *, most: int = 7 * 864
     ``option``."""
     match = _DURATION.match(value)
     if match is None:
-        raise UsageError(f"{option} {shown(value)}: use a number with s, m or h, like 45m")
+        raise UsageError(f"{option} {shown(value)}: use a number (digits 0-9) with s, m or h, "
+                         "like 45m")
     seconds = int(match[1]) * {"s": 1, "m": 60, "h": 3600, "": 60}[match[2]]
     if seconds <= 0:
         raise UsageError(f"{option} {shown(value)}: must be more than zero")

@@ -17,6 +17,12 @@ CASES = {
     "bad CPU/memory pair": (example_text(("memory: 512", "memory: 3000")),
                             "apps.web.memory: 3000 MiB does not go with cpu 256"),
     "bad name": (example_text(("name: acme", "name: Acme!")), "name: 'Acme!' is not a valid name"),
+    "knob a rolling deploy ignores": (
+        example_text(("strategy: rolling", "strategy: rolling\n      canary_percent: 10")),
+        "apps.web.deploy.canary_percent: a rolling deploy does not use it"),
+    "blank smoke test": (
+        example_text(("strategy: rolling", "strategy: canary\n      smoke_test: ' '")),
+        "apps.web.deploy.smoke_test: is blank"),
 }
 
 
@@ -34,6 +40,23 @@ def test_config_error_is_one_line_naming_the_field(run_cli: CliRunner, tmp_path:
     assert expected in errors[0]
     assert done.stdout == ""
     assert not (tmp_path / "dockyard-plan").exists(), "nothing is written for a bad config"
+
+
+@pytest.mark.parametrize("command", [["plan"], ["diff"], ["up", "--yes"], ["status"], ["down"],
+                                     ["deploy", "web", "--image", "x:1"],
+                                     ["build", ".", "--repo", "web"], ["run", "web", "--", "true"]])
+def test_a_config_nested_too_deep_is_refused_by_every_command(
+        run_cli: CliRunner, tmp_path: Path, command: list[str]) -> None:
+    """A few thousand levels ended in "unexpected RecursionError ... this is a bug"."""
+    (tmp_path / "dockyard.yml").write_text(
+        example_text() + "deep:\n  a: " + "[" * 3000 + "]" * 3000 + "\n")
+    done = run_cli(*command)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    line = example_text().count("\n") + 2
+    assert errors == [f"error: dockyard.yml:{line}: lists and mappings nested more than 64 "
+                      "levels deep; a dockyard.yml needs a few"], done.stderr
+    assert "RecursionError" not in done.stderr
 
 
 def test_debug_shows_the_traceback(run_cli: CliRunner, tmp_path: Path) -> None:

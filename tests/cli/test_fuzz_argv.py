@@ -39,7 +39,8 @@ _VALUES = st.one_of(
                      "-bad", "KEY", "KEY=", "=v", "json", "text", "yaml", "/dev/zero",
                      "/nonexistent/dockyard.yml", ".", "..", "x" * 5000, "é" * 100, "us-east-1",
                      "xx-nowhere-9", "arn:aws:ecs:ap-southeast-2:123456789012:task/acme/"
-                     "0123456789abcdef0123456789abcdef", "sha256:" + "0" * 64, "--", "-"]),
+                     "0123456789abcdef0123456789abcdef", "sha256:" + "0" * 64, "--", "-",
+                     "\uff15m", "\uff15\uff11\uff12", "+512", " 512", "\u0665"]),
     st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
             max_size=40),
 )

@@ -14,6 +14,8 @@ from tests.conftest import CliRunner, example_text
 NO_AWS = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "",
           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
           "AWS_EC2_METADATA_DISABLED": "true"}
+# Digits Python's int() reads and a person hardly tells from 0-9: full-width (U+FF10-FF19).
+WIDE_5, WIDE_512, WIDE_1024 = "\uff15", "\uff15\uff11\uff12", "\uff11\uff10\uff12\uff14"
 
 
 @pytest.fixture
@@ -51,6 +53,39 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (["status", "--region", ""], "--region: '' is not an AWS region"),
     (["plan", "--region", "x" * 10_000], "--region: 'xxxxxxxx"),
     (["jenkins", "logs", "-n", "0"], "0 is not in the range"),
+    # Accepted and then ignored or misread (issue 29's fuzz run): digits of other scripts,
+    # which int() reads, and empty names, which were taken as the option's absence.
+    (["build", "--repo", "web", "--timeout", f"{WIDE_5}m"],
+     f"--timeout '{WIDE_5}m': use a number (digits 0-9)"),
+    (["build", "--repo", "web", "--cpu", WIDE_512], f"'--cpu': '{WIDE_512}' is not a whole number"),
+    (["build", "--repo", "web", "--memory", "4_096"], "'--memory': '4_096' is not a whole"),
+    (["build", "--repo", "web", "--storage", "+30"], "'--storage': '+30' is not a whole"),
+    (["build", "--repo", "web", "-f", ""], "'--dockerfile' / '-f': '' names nothing"),
+    (["build", "--repo", "web", "--target", ""], "'--target': '' names nothing"),
+    (["build", "--repo", "web", "--target", " "], "'--target': ' ' names nothing"),
+    (["build", "--repo", "web", "--target", "a\x00b"], "'--target': 'a\\x00b' holds a NUL"),
+    (["build", "--repo", "", "."], "'--repo': '' names nothing"),
+    (["build", "--repo", "web", ""], "'[CONTEXT]': '' names nothing"),
+    (["build", "--repo", "web", "--save-context", ""], "'--save-context': '' names nothing"),
+    (["logs", "web", "--since", "\uff11h"], "--since '\uff11h': use a number (digits 0-9)"),
+    (["deploy", "web", "--image", ""], "'--image': '' names nothing"),
+    (["deploy", "web", "--image", "v1", "--timeout", "\uff11\uff10m"], "--timeout '\uff11\uff10m'"),
+    (["status", "web", "--wait", "--timeout", "\u0665m"], "--timeout '\u0665m'"),  # Arabic-Indic 5
+    (["run", "web", "--memory", "0", "--", "true"],
+     "--memory: 0 MiB is not a Fargate memory size"),
+    (["run", "web", "--cpu", "0", "--", "true"], "--cpu: 0 is not a Fargate CPU value"),
+    (["run", "web", "--cpu", "256", "--memory", "4096", "--", "true"],
+     "--memory: 4096 MiB does not go with cpu 256"),
+    (["run", "web", "--memory", WIDE_1024, "--", "true"], f"'--memory': '{WIDE_1024}' is not"),
+    (["run", "web", "--image", "", "--", "true"], "'--image': '' names nothing"),
+    (["run", "web", "--timeout", "\uff15m", "--", "true"], "--timeout '\uff15m'"),
+    (["run", "web", "--cpu", "512", "--memory", "1024", "--", "true"], None),  # control
+    (["up", "--yes", "--only", ""], "'--only': '' names nothing"),
+    (["up", "--yes", "--jenkins-timeout", "\uff11m"], "--jenkins-timeout '\uff11m'"),
+    (["plan", "--config", ""], "'--config' / '-c': '' names nothing"),
+    (["jenkins", "logs", "-n", "\uff15"], "'--lines' / '-n': '\uff15' is not a whole number"),
+    (["jenkins", "agents", "\uff15"], "'[COUNT]': '\uff15' is not a whole number"),
+    (["init", ""], "'[PATH]': '' names nothing"),
 ])
 def test_a_bad_option_value_is_exit_2_before_any_aws_call(
         project: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
@@ -64,6 +99,17 @@ def test_a_bad_option_value_is_exit_2_before_any_aws_call(
     assert code == 2, err
     assert words in err
     assert len(err) < 600
+
+
+def test_plan_out_empty_writes_nothing_here(project: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """``Path('')`` is the current folder: ``plan --out ''`` wrote its templates there, and
+    would remove one it took for a stale template."""
+    (project / "acme-network.json").write_text("{}", "utf-8")  # a stack the example has not
+    before = sorted(p.name for p in project.iterdir())
+    assert main(["plan", "--no-lint", "--out", ""]) == 2
+    assert "'--out': '' names nothing" in capsys.readouterr().err
+    assert sorted(p.name for p in project.iterdir()) == before
 
 
 def test_down_yes_really_purge_without_purge_deletes_nothing(

@@ -118,9 +118,30 @@ def test_a_huge_value_is_quoted_short() -> None:
                for p, c in zip("abcde", "bcdef", strict=True)),
      "expands to more than 100,000 values"),
     ("name: [unclosed\n", "invalid YAML"),
+    # Deep nesting: PyYAML's composer recursed until RecursionError ("this is a bug").
+    ("name: acme\na: " + "[" * 3000 + "]" * 3000 + "\n", "dockyard.yml:2: lists and mappings "
+     "nested more than 64 levels deep"),
+    ("a: " + "{b: " * 3000 + "1" + "}" * 3000 + "\n", "dockyard.yml:1: lists and mappings"),
+    ("".join(" " * i + "k:\n" for i in range(3000)) + " " * 3000 + "x: 1\n",
+     f"dockyard.yml:{limits.YAML_DEPTH + 1}: lists and mappings nested"),
+    ("".join(" " * i + "-\n" for i in range(3000)) + " " * 3000 + "x\n",
+     f"dockyard.yml:{limits.YAML_DEPTH + 1}: lists and mappings nested"),
+    ("a: " + "[" * (limits.CONFIG_BYTES - 10) + "\n", "dockyard.yml:1: lists and mappings"),
+    # aliases stack levels without writing them: each line nests the one above 4 more deep
+    ("a0: &a0 " + "[" * 60 + "]" * 60 + "\n"
+     + "".join(f"a{i}: &a{i} [[[[*a{i - 1}]]]]\n" for i in range(1, 60)),
+     "dockyard.yml:2: lists and mappings nested more than 64"),
 ])
 def test_hostile_yaml_is_refused_before_it_costs_anything(text: str, words: str) -> None:
     assert words in refused(text)
+
+
+def test_nesting_up_to_the_limit_is_read() -> None:
+    # the top-level mapping and 63 lists: 64 levels, refused only as an unknown key
+    text = example_text() + "extra: " + "[" * (limits.YAML_DEPTH - 1) \
+        + "]" * (limits.YAML_DEPTH - 1) + "\n"
+    message = refused(text)
+    assert "extra: unknown key" in message and "nested" not in message
 
 
 def test_only_regular_files_of_bounded_size_are_read(tmp_path: Path) -> None:
@@ -189,7 +210,9 @@ def test_the_docs_table_names_every_limit_with_its_value() -> None:
                   f"{limits.HEALTH_CHECK_PATH_CHARACTERS:,} characters",
                   f"{limits.ENV_BYTES:,} bytes", f"{limits.TEMPLATE_BODY_BYTES:,} bytes",
                   f"{limits.TEMPLATE_COUNTS['Parameters']} parameters",
-                  f"{limits.YAML_ALIASES} |", f"{limits.YAML_NODES:,} |", "1 MiB"):
+                  f"{limits.YAML_ALIASES} |", f"{limits.YAML_NODES:,} |", "1 MiB",
+                  f"| {limits.YAML_DEPTH} levels |",
+                  f"{limits.PROGRESSIVE_MINUTES_MAX:,} minutes"):
         assert value in table, value
 
 

@@ -130,6 +130,31 @@ def test_open_to_everyone_needs_no_source_ip_condition() -> None:
     ((("strategy: rolling", "strategy: linear\n      step_bake_minutes: 1441"),),
      "apps.web.deploy.step_bake_minutes", "less than or equal to 1440"),
     ((("strategy: rolling", "strategy: green"),), "apps.web.deploy.strategy", "'canary'"),
+    # Accepted but meaningless (issue 29's fuzz run): knobs a rolling deploy never reads, a
+    # smoke test that tests nothing, a linear deploy of 34 days.
+    ((("strategy: rolling", "strategy: rolling\n      canary_percent: 10"),),
+     "apps.web.deploy.canary_percent", "a rolling deploy does not use it"),
+    ((("strategy: rolling", "strategy: rolling\n      step_percent: 20\n"
+                            "      step_bake_minutes: 3"),),
+     "apps.web.deploy.step_percent", "leave step_percent out"),
+    ((("strategy: rolling", "bake_minutes: 5"),),  # rolling by default
+     "apps.web.deploy.bake_minutes", "a rolling deploy does not use it"),
+    ((("strategy: rolling", "strategy: rolling\n      smoke_timeout_minutes: 5"),),
+     "apps.web.deploy.smoke_timeout_minutes", "a rolling deploy does not use it"),
+    ((("strategy: rolling", "strategy: canary\n      smoke_test: \"  \\t \""),),
+     "apps.web.deploy.smoke_test", "is blank"),
+    ((("strategy: rolling", "strategy: canary\n      smoke_test: \"exit 0\\0rm -rf /\""),),
+     "apps.web.deploy.smoke_test", "contains a NUL character"),
+    ((("strategy: rolling", "strategy: linear\n      step_percent: 3\n"
+                            "      step_bake_minutes: 1440\n      bake_minutes: 1440"),),
+     "apps.web.deploy", "a linear deploy would hold traffic 48,960 minutes (33 steps"),
+    ((("strategy: rolling", "strategy: canary\n      canary_bake_minutes: 1440\n"
+                            "      bake_minutes: 600"),),
+     "apps.web.deploy", "a canary deploy would hold traffic 2,040 minutes"),
+    ((("strategy: rolling", "strategy: canary\n      step_percent: 5\n"
+                            "      step_bake_minutes: 120"),),
+     "apps.web.deploy", "a linear deploy (`dockyard deploy --strategy linear`) would hold "
+                        "traffic 2,285 minutes"),
     ((("    - 0.0.0.0/0", "    - 10.0.0.0/8\n    - 10.1.0.0/16\n    - 10.2.0.0/16\n"
                           "    - 10.3.0.0/16"), ("strategy: rolling", "strategy: canary")),
      "apps.web.deploy.strategy", "at most 3 blocks"),
@@ -140,6 +165,21 @@ def test_bad_deploy_settings_name_their_field(replacements: tuple[tuple[str, str
         parse_config(example_text(*replacements), "dockyard.yml")
     assert any(f" {path}: " in p and words in p for p in caught.value.problems), \
         caught.value.problems
+
+
+@pytest.mark.parametrize(("bake", "accepted"), [(0, True), (1, False)])
+def test_a_linear_deploy_may_hold_traffic_for_awss_33_hours(bake: int, accepted: bool) -> None:
+    # 3% steps: 33 moves after the first, 60 minutes apart; no job deploys it, so a
+    # pipeline's 12-hour credentials do not bound it first.
+    text = example_text(("strategy: rolling", "strategy: linear\n      step_percent: 3\n"
+                         f"      step_bake_minutes: 60\n      bake_minutes: {bake}"),
+                        ("    job: web", "    job: none"))
+    if accepted:
+        assert parse_config(text, "dockyard.yml").apps["web"].deploy.step_bake_minutes == 60
+        return
+    with pytest.raises(ConfigError, match=r"apps\.web\.deploy: a linear deploy would hold "
+                                          r"traffic 1,981 minutes.*at most 1,980 \(33 h"):
+        parse_config(text, "dockyard.yml")
 
 
 def test_a_header_rule_priority_may_not_clash_with_another_rule() -> None:

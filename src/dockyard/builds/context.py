@@ -16,6 +16,7 @@ the context's size.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import queue
@@ -361,10 +362,15 @@ def _changed(entry: Entry) -> DockyardError:
 def pack_to_file(listing: Listing, directory: Path) -> Packed:
     """Pack into a file in ``directory``, named after its content once known."""
     partial = directory / f"context-{os.getpid()}.partial"
-    with open(partial, "wb") as out:
-        digest, size = pack(listing, out)
-    final = directory / f"{digest}.tar.gz"
-    partial.replace(final)
+    try:
+        with open(partial, "wb") as out:
+            digest, size = pack(listing, out)
+        final = directory / f"{digest}.tar.gz"
+        partial.replace(final)
+    except BaseException:  # a file that changed while packed, a full disk, Ctrl-C
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise
     return Packed(path=final, tar_sha256=digest, tar_bytes=size, gz_bytes=final.stat().st_size,
                   s3_checksum=s3_checksum(final))
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dockyard.cli.common import common_options, events_option, wiring
+from dockyard.cli.values import NAME, PATH, Whole
 from dockyard.errors import DockyardError, ExitCode, UsageError
 from dockyard.ui.console import Console
 
@@ -19,29 +20,29 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("context", default=".", metavar="[CONTEXT]")
-@click.option("--repo", "repository", metavar="NAME",
+@click.argument("context", default=".", type=NAME, metavar="[CONTEXT]")
+@click.option("--repo", "repository", type=NAME, metavar="NAME",
               help="An app or platform repository (web, jenkins-controller), or an image name "
                    "in another registry (docker.io/you/app).")
 @click.option("--tag", "tags", multiple=True, metavar="T", help="Also tag the image T; repeatable.")
-@click.option("--dockerfile", "-f", default="Dockerfile", show_default=True,
+@click.option("--dockerfile", "-f", default="Dockerfile", show_default=True, type=NAME,
               help="The Dockerfile, relative to CONTEXT.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="K=V",
               help="A build argument; repeatable.")
-@click.option("--target", help="The stage of a multi-stage Dockerfile to build.")
+@click.option("--target", type=NAME, help="The stage of a multi-stage Dockerfile to build.")
 @click.option("--platform", "platforms", metavar="LIST",
               help="linux/amd64, linux/arm64, or both (one task each, then an image index).")
 @click.option("--spot/--no-spot", default=None, help="Fargate Spot (retried once on demand).")
-@click.option("--cpu", type=int, help="Task CPU units [default: builder.cpu].")
-@click.option("--memory", type=int, help="Task memory in MiB [default: builder.memory].")
-@click.option("--storage", "storage_gib", type=int, help="Ephemeral storage in GiB.")
+@click.option("--cpu", type=Whole(), help="Task CPU units [default: builder.cpu].")
+@click.option("--memory", type=Whole(), help="Task memory in MiB [default: builder.memory].")
+@click.option("--storage", "storage_gib", type=Whole(), help="Ephemeral storage in GiB.")
 @click.option("--no-cache", is_flag=True, help="Do not use or fill the layer cache.")
 @click.option("--timeout", "timeout", metavar="DURATION",
               help="Stop the build after this long, like 45m [default: builder.timeout_minutes].")
 @click.option("--detach", is_flag=True, help="Start the build, print its task ARN and return.")
 @click.option("--list-context", is_flag=True,
               help="Print what would be sent and its size, without AWS.")
-@click.option("--save-context", "save_context", type=click.Path(path_type=Path), metavar="FILE",
+@click.option("--save-context", "save_context", type=PATH, metavar="FILE",
               help="Write the archive that would be uploaded (the same bytes, under the same "
                    "content name) to FILE and print its name and size, without AWS.")
 @events_option

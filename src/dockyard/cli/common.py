@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from dockyard.cli.values import NamedPath
 from dockyard.ui.console import Console
 
 if TYPE_CHECKING:
@@ -50,8 +51,11 @@ class RunState:
             self._say_ignored_region(loaded.config.region)
         if self.region is None or self.region == loaded.config.region:
             return loaded
+        # What the file set, not every default: a default given explicitly can mean something
+        # else (a rolling app refuses canary_percent, which it would then seem to have).
+        written = loaded.config.model_dump(exclude_unset=True)
         try:
-            config = Config.model_validate({**loaded.config.model_dump(), "region": self.region})
+            config = Config.model_validate({**written, "region": self.region})
         except ValidationError as err:
             raise UsageError(f"--region: {error_message(err.errors()[0])}") from None
         return LoadedConfig(config, loaded.source, loaded.is_example)
@@ -119,7 +123,7 @@ def _with_options(func: F, *, environment: bool) -> F:
         return {"envvar": list(names), "show_envvar": True} if environment else {}
 
     options = [
-        click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+        click.option("--config", "-c", "config_path", type=NamedPath(path_type=Path),
                      expose_value=False, callback=_set("config_path"), **env("DOCKYARD_CONFIG"),
                      help="dockyard.yml to use [default: the dockyard.yml in this folder or "
                           "the nearest folder above]"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from dockyard.cli.common import common_options, state
+from dockyard.cli.values import PATH
 from dockyard.errors import ConfigError, DockyardError, ExitCode, UsageError
 
 # Which init option set which config field, to name the option in errors.
@@ -15,7 +16,7 @@ _OPTION_OF_FIELD = {"name": "--name", "region": "--region", "edge.domain": "--do
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path), default="dockyard.yml")
+@click.argument("path", type=PATH, default="dockyard.yml")
 @click.option("--name", default="acme", show_default=True,
               help="Prefix of every stack and resource.")
 @click.option("--domain", default="example.com", show_default=True,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dockyard.cli.common import common_options, events_option, follow_until_ctrl_c, wiring
+from dockyard.cli.values import NAME
 from dockyard.errors import Cancelled, DockyardError, ExitCode
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ _TIMEOUT_HELP = ("Stop waiting after this long, like 45m (the deployment goes on
 
 @click.command()
 @click.argument("app")
-@click.option("--image", "image", required=True, metavar="REF",
+@click.option("--image", "image", required=True, type=NAME, metavar="REF",
               help="What `dockyard build` printed (repo@sha256:...), or a tag of the app's "
                    "ECR repository (v1.2.0, web:v1.2.0), resolved to its digest first.")
 @click.option("--strategy", type=click.Choice(["rolling", "blue-green", "canary", "linear"]),

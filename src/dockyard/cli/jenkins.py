@@ -11,6 +11,7 @@ from dockyard.cli.common import (
     refuse_json,
     wiring,
 )
+from dockyard.cli.values import Whole
 from dockyard.errors import ExitCode
 
 
@@ -63,7 +64,7 @@ def open_() -> int:
 
 @jenkins.command()
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until Ctrl-C.")
-@click.option("--lines", "-n", default=50, show_default=True, type=click.IntRange(1, 10_000),
+@click.option("--lines", "-n", default=50, show_default=True, type=Whole(1, 10_000),
               help="How many recent lines.")
 @common_options
 def logs(follow: bool, lines: int) -> int:
@@ -96,7 +97,7 @@ def logs(follow: bool, lines: int) -> int:
 
 
 @jenkins.command()
-@click.argument("count", required=False, type=click.IntRange(0, 100))
+@click.argument("count", required=False, type=Whole(0, 100))
 @click.option("--no-wait", is_flag=True, help="Resize and return without waiting for the agents.")
 @click.option("--trusted", is_flag=True,
               help="The pool of trusted builds (a job's deploy branches), not the untrusted one.")

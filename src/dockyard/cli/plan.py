@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from dockyard.cli.common import common_options, state, wiring
+from dockyard.cli.values import NamedPath
 from dockyard.errors import ExitCode, ValidationFailedError
 
 
 @click.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=NamedPath(file_okay=False, path_type=Path),
               default=Path("dockyard-plan"), show_default=True,
               help="Directory to write the CloudFormation templates to.")
 @click.option("--lint/--no-lint", default=True, show_default=True,

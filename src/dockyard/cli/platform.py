@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dockyard.cli.common import common_options, events_option, wiring
+from dockyard.cli.values import NAME
 from dockyard.errors import Declined, DockyardError, ExitCode, UsageError
 from dockyard.names import AGENT_SERVICE, TRUSTED_AGENT_SERVICE, Out
 from dockyard.rules import parse_duration
@@ -118,7 +119,7 @@ def _approval(platform: Platform, only: list[str], yes: bool,
 
 
 @click.command()
-@click.option("--only", "only", multiple=True, metavar="STACK",
+@click.option("--only", "only", multiple=True, type=NAME, metavar="STACK",
               help="Deploy only this stack (builder, edge, jenkins, app-<name>); repeatable.")
 @click.option("--yes", "-y", is_flag=True, help="Apply changes without asking.")
 @click.option("--wait-jenkins/--no-wait-jenkins", default=True, show_default=True,

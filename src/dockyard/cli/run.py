@@ -9,6 +9,7 @@ import click
 
 from dockyard.cli.common import common_options, events_option, wiring
 from dockyard.cli.deploy import app_target
+from dockyard.cli.values import NAME, Whole
 from dockyard.errors import DockyardError, ExitCode
 
 if TYPE_CHECKING:
@@ -21,11 +22,11 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("app")
 @click.argument("command", nargs=-1, required=True, metavar="-- CMD [ARGS]...")
-@click.option("--image", "image", metavar="REF",
+@click.option("--image", "image", type=NAME, metavar="REF",
               help="Run this image (pinned by digest, as deploy pins it) with dockyard.yml's "
                    "settings [default: the service's running revision].")
-@click.option("--cpu", type=int, help="Task CPU units [default: the app's].")
-@click.option("--memory", type=int, help="Task memory in MiB [default: the app's].")
+@click.option("--cpu", type=Whole(), help="Task CPU units [default: the app's].")
+@click.option("--memory", type=Whole(), help="Task memory in MiB [default: the app's].")
 @click.option("--timeout", default="30m", show_default=True, metavar="DURATION",
               help="Stop the task after this long, like 30m; exit 124.")
 @click.option("--detach", is_flag=True, help="Start the task, print its ARN and return; "
@@ -68,12 +69,16 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
 
     wired = wiring()
     seconds = parse_duration(timeout, most=86400)
+    problem = fargate.given_size_problem(cpu, memory)  # before any AWS call
+    if problem:
+        raise UsageError(problem)
     wired.act_for_app(app, "run", seconds)
     target = app_target(wired, app)
     pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
                        lookup=wired.registry) if image is not None else None
     base, used = base_definition(wired.cfg, target, wired.services, pinned)
-    size_cpu, size_memory = cpu or int(base["cpu"]), memory or int(base["memory"])
+    size_cpu = int(base["cpu"]) if cpu is None else cpu
+    size_memory = int(base["memory"]) if memory is None else memory
     problem = fargate.task_size_problem(size_cpu, size_memory)
     if problem:
         raise UsageError(problem)

@@ -151,7 +151,7 @@ class Wiring:
         from dockyard.aws.session import WebIdentity, web_identity_session
 
         account = os.environ.get(ACCOUNT_ENV, "").strip()
-        if not account.isdigit() or len(account) != 12:
+        if not (account.isascii() and account.isdigit() and len(account) == 12):
             raise AwsPreconditionError(
                 f"{ACCOUNT_ENV} is not set to an AWS account id: a pipeline build needs it to "
                 "name the role its token is exchanged for",

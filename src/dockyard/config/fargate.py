@@ -55,6 +55,21 @@ def check_storage(gib: int) -> int:
     return gib
 
 
+def given_size_problem(cpu: int | None, memory: int | None) -> str | None:
+    """What is wrong with ``--cpu`` and ``--memory`` as far as they can be checked before the
+    task's other half is known (``run`` takes the other from the app's running revision):
+    each given one must be a size Fargate has at all. None when nothing is wrong yet."""
+    if cpu is not None and memory is not None:
+        return task_size_problem(cpu, memory)
+    if cpu is not None:
+        return task_size_problem(cpu, min(_MEMORY_BY_CPU.get(cpu, (0,))))
+    if memory is not None and not any(memory in sizes for sizes in _MEMORY_BY_CPU.values()):
+        return (f"--memory: {memory} MiB is not a Fargate memory size; each cpu value takes its "
+                f"own, from {min(_MEMORY_BY_CPU[CPU_VALUES[0]])} to "
+                f"{max(_MEMORY_BY_CPU[CPU_VALUES[-1]])} MiB")
+    return None
+
+
 def task_size_problem(cpu: int, memory: int, storage_gib: int | None = None) -> str | None:
     """What is wrong with a task size given on the command line, as ``--option: reason``
     (``--cpu``, ``--memory``, ``--storage``), or None when Fargate accepts it."""

@@ -19,6 +19,11 @@ YAML_ALIASES = 100
 """YAML aliases (``*name``) per file: enough for shared blocks, not for an alias bomb."""
 YAML_NODES = 100_000
 """Values in the file once its aliases are expanded."""
+YAML_DEPTH = 64
+"""Lists and mappings inside one another, aliases followed. PyYAML builds a document by
+recursion, a few Python frames a level, so a few thousand levels end in RecursionError; the
+deepest real setting is 5 levels down (``apps.web.deploy.hooks...``), and 64 leaves room for any
+value a person writes by hand."""
 
 # -- Fargate ("Amazon ECS task definition parameters for Fargate", ``ephemeralStorage``) --------
 STORAGE_MIN_GIB = 21
@@ -50,6 +55,14 @@ HOST_RULE_CIDRS = CONDITION_VALUES_PER_RULE - 1
 BAKE_MINUTES_MAX = 1440
 CANARY_PERCENT_MIN = 0.1
 STEP_PERCENT_MIN = 3.0
+# Those maxima alone let a linear deploy hold traffic for 34 days (33 steps of 1,440 minutes
+# after the first move, then the final bake). CloudFormation ("AWS::ECS::Service
+# CanaryConfiguration" and "LinearConfiguration") refuses a canary or linear deployment longer
+# than 33 hours, counted as BakeTimeInMinutes + CanaryBakeTimeInMinutes, or BakeTimeInMinutes +
+# StepBakeTimeInMinutes x the steps after the first move, because its operations time out at
+# 36. dockyard deploys with UpdateService, which has no such cap, but takes AWS's figure as the
+# bound of a deploy that means anything (and its wait, and its credentials, must outlast it).
+PROGRESSIVE_MINUTES_MAX = 33 * 60
 
 # -- Route 53 ("DNS domain name format": a name is at most 255 octets, 253 characters without
 # the final dot; a label at most 63) ------------------------------------------------------------

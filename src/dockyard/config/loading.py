@@ -146,9 +146,11 @@ def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     """The YAML document as nodes (for line numbers) and as data, with PyYAML's safe types only.
 
     What a config never needs is refused before it can cost anything: tags (``!!python/...``,
-    ``!Ref``), more than :data:`limits.YAML_ALIASES` aliases, documents that expand to more than
-    :data:`limits.YAML_NODES` values (an alias bomb), aliases that contain themselves, and keys
-    that are not plain scalars.
+    ``!Ref``), more than :data:`limits.YAML_ALIASES` aliases, nesting deeper than
+    :data:`limits.YAML_DEPTH`, documents that expand to more than :data:`limits.YAML_NODES`
+    values (an alias bomb), aliases that contain themselves, and keys that are not plain scalars.
+    The first three are checked on PyYAML's event stream, which its parser makes without
+    recursion, so the recursive composer never sees a document too deep for it.
     """
     try:
         _check_events(text, source)
@@ -172,8 +174,10 @@ def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
 
 def _check_events(text: str, source: str) -> None:
     aliases = 0
+    nesting = _Nesting(source)
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1 if event.start_mark else 1
+        nesting.see(event, line)
         tag = getattr(event, "tag", None)
         if tag not in (None, "!") and not isinstance(event, yaml.DocumentStartEvent):
             raise ConfigError([f"{source}:{line}: YAML tag {shown(tag)}: dockyard.yml takes plain "
@@ -183,6 +187,43 @@ def _check_events(text: str, source: str) -> None:
             if aliases > limits.YAML_ALIASES:
                 raise ConfigError([f"{source}:{line}: more than {limits.YAML_ALIASES} YAML "
                                    "aliases (*name); write the values out"])
+
+
+class _Nesting:
+    """How deep lists and mappings sit in one another, an alias counting as deep as the value
+    it names (so ``b: [*a]`` cannot stack levels past the limit): the first event past
+    :data:`limits.YAML_DEPTH` is refused with its line, before anything is read further."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.open: list[tuple[str | None, int]] = []  # (anchor, deepest child so far)
+        self.heights: dict[str, int] = {}  # anchor -> the levels its value holds
+
+    def see(self, event: yaml.Event, line: int) -> None:
+        if isinstance(event, yaml.CollectionStartEvent):
+            self._check(1, line)
+            self.open.append((event.anchor, 0))
+        elif isinstance(event, yaml.CollectionEndEvent) and self.open:
+            anchor, deepest = self.open.pop()
+            self._close(anchor, deepest + 1)
+        elif isinstance(event, yaml.AliasEvent):
+            height = self.heights.get(event.anchor or "", 0)
+            self._check(height, line)
+            self._close(None, height)
+        elif isinstance(event, yaml.ScalarEvent):
+            self._close(event.anchor, 0)
+
+    def _check(self, height: int, line: int) -> None:
+        if len(self.open) + height > limits.YAML_DEPTH:
+            raise ConfigError([f"{self.source}:{line}: lists and mappings nested more than "
+                               f"{limits.YAML_DEPTH} levels deep; a dockyard.yml needs a few"])
+
+    def _close(self, anchor: str | None, height: int) -> None:
+        if anchor is not None:
+            self.heights[anchor] = height
+        if self.open:
+            parent, deepest = self.open[-1]
+            self.open[-1] = (parent, max(deepest, height))
 
 
 def _check_nodes(root: yaml.Node, source: str) -> None:

@@ -44,11 +44,12 @@ _LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
 _NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,19}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
-_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
+_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SM_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+(:.*)?$")
-_SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[\w/.-]+$")
+_SM_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[\w/+=.@-]+(:.*)?$")
+_SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[\w/.-]+$")
 _SM_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
 _SSM_NAME = re.compile(r"^ssm:/?[\w/.-]{1,1011}$")
 _REPO_SLUG = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
@@ -56,7 +57,7 @@ _PATH = re.compile(r"^/[\x21-\x7e]*$")
 _TAG_FILTER = re.compile(r"^[A-Za-z0-9._*-]{1,128}$")
 # A git branch a job deploys from: no wildcard, nothing Jenkins escapes in a job's name but '/',
 # and not the name GitHub pull requests get in a multibranch job (PR-12).
-_BRANCH = re.compile(r"^(?!PR-\d+$)(?!\.{1,2}$)(?!/)(?!.*//)(?!.*/$)[A-Za-z0-9._/-]{1,200}$")
+_BRANCH = re.compile(r"^(?!PR-[0-9]+$)(?!\.{1,2}$)(?!/)(?!.*//)(?!.*/$)[A-Za-z0-9._/-]{1,200}$")
 
 
 def cross_error(path: tuple[str | int, ...], message: str) -> PydanticCustomError:
@@ -412,6 +413,22 @@ def _tenths(low: float) -> AfterValidator:
 _Bake = Annotated[int, Field(ge=0, le=limits.BAKE_MINUTES_MAX)]
 
 
+def _a_command(command: str) -> str:
+    """A shell command a task can run: ``sh -c ''`` passes, so a blank one tests nothing, and
+    a NUL ends the string execve hands the shell."""
+    if "\x00" in command:
+        raise ValueError("contains a NUL character, which no command can carry")
+    if not command.strip():
+        raise ValueError("is blank: give the command to run, or leave smoke_test out")
+    return command
+
+
+# Settings only a blue-green, canary or linear deploy reads; ``deploy --strategy`` may pick any
+# of those for a progressive app, but a rolling app's stack serves none of them.
+_PROGRESSIVE_ONLY = ("bake_minutes", "canary_percent", "canary_bake_minutes", "step_percent",
+                     "step_bake_minutes", "smoke_timeout_minutes")
+
+
 class AppDeploy(Model):
     """How ``dockyard deploy`` moves traffic to a new revision (ECS deployment strategies)."""
 
@@ -431,7 +448,8 @@ class AppDeploy(Model):
         description="linear: the share of traffic moved at each step (3-100).")] = 10.0
     step_bake_minutes: Annotated[_Bake, Field(
         description="linear: minutes between steps.")] = 6
-    smoke_test: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
+    smoke_test: Annotated[str, Field(min_length=1, max_length=1000),
+                          AfterValidator(_a_command)] | None = Field(
         default=None, description=(
             "A shell command run as a one-off task of the new image against the test endpoint "
             "($DOCKYARD_TEST_URL, with the header in $DOCKYARD_TEST_HEADER) before production "
@@ -447,6 +465,37 @@ class AppDeploy(Model):
             raise ValueError("a rolling deploy has no test traffic to smoke test: use "
                              "strategy blue-green, canary or linear")
         return smoke_test
+
+    @field_validator(*_PROGRESSIVE_ONLY)
+    @classmethod
+    def _not_with_rolling(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("strategy") == "rolling":
+            raise ValueError("a rolling deploy does not use it (blue-green, canary and linear "
+                             f"do): set strategy, or leave {info.field_name} out")
+        return value
+
+    @model_validator(mode="after")
+    def _within_awss_hours(self) -> AppDeploy:
+        if not self.progressive:
+            return self
+        from dockyard.deploy.timing import linear_steps
+
+        steps = linear_steps(self.step_percent) - 1
+        for strategy, shifting, how in (
+                ("canary", self.canary_bake_minutes, "canary_bake_minutes"),
+                ("linear", steps * self.step_bake_minutes,
+                 f"{steps} steps of step_percent {self.step_percent:g} after the first, x "
+                 "step_bake_minutes")):
+            minutes = self.bake_minutes + shifting
+            if minutes > limits.PROGRESSIVE_MINUTES_MAX:
+                also = "" if strategy == self.strategy else \
+                    f" (`dockyard deploy --strategy {strategy}`)"
+                raise ValueError(
+                    f"a {strategy} deploy{also} would hold traffic {minutes:,} minutes ({how}, "
+                    f"+ bake_minutes); AWS takes at most {limits.PROGRESSIVE_MINUTES_MAX:,} "
+                    f"(33 h: CloudFormation, {strategy.capitalize()}Configuration): shorten "
+                    "the bakes or take bigger steps")
+        return self
 
     @property
     def progressive(self) -> bool:
