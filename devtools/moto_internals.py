@@ -52,6 +52,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     ),
     "moto.cloudformation.parsing": ("parse_condition", "clean_json", "ResourceMap.update",
                                     "ResourceMap._delete_resource"),
+    "moto.ec2.exceptions": ("InvalidSecurityGroupNotFoundError",
+                            "InvalidPermissionNotFoundError"),
     "moto.ec2.models.security_groups": ("SecurityGroupIngress",
                                         "SecurityGroup.create_from_cloudformation_json",
                                         "SecurityGroup.update_from_cloudformation_json"),

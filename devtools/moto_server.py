@@ -51,7 +51,6 @@ def patch_moto() -> None:
     from devtools.ecs import patch_ecs
 
     patch_ecs()
-    _patch_equals()
     if getattr(models.ChangeSet.apply, "_dockyard_patched", False):
         return
     original = models.ChangeSet.apply
@@ -73,28 +72,6 @@ def patch_moto() -> None:
 
     apply._dockyard_patched = True  # type: ignore[attr-defined]
     models.ChangeSet.apply = apply  # type: ignore[method-assign]
-
-
-def _patch_equals() -> None:
-    """Fn::Equals compares strings. A Number parameter's value "becomes a string" wherever the
-    template uses it, by Ref among others (CloudFormation User Guide, "CloudFormation template
-    Parameters syntax", Number); moto turns it into an int, so ``Equals(Ref(Port), "5001")``
-    was false for 5001."""
-    from moto.cloudformation import parsing
-
-    original = parsing.parse_condition
-    if getattr(original, "_dockyard_patched", False):
-        return
-
-    def parse_condition(condition: Any, resources_map: Any, condition_map: Any) -> bool:
-        if isinstance(condition, dict) and list(condition) == ["Fn::Equals"]:
-            values = [parsing.clean_json(v, resources_map) for v in condition["Fn::Equals"]]
-            if all(isinstance(v, int | float | str) and not isinstance(v, bool) for v in values):
-                return str(values[0]) == str(values[1])
-        return bool(original(condition, resources_map, condition_map))
-
-    parse_condition._dockyard_patched = True  # type: ignore[attr-defined]
-    parsing.parse_condition = parse_condition
 
 
 def task_steps(describes_per_step: int = 1) -> None:

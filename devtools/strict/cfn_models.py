@@ -29,6 +29,7 @@ wherever moto runs for dockyard's tests.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -431,6 +432,10 @@ def _conditional_updates() -> None:
 def _ingress_deletion() -> None:
     """Deleting an ``AWS::EC2::SecurityGroupIngress`` revokes its rule (User Guide,
     "AWS::EC2::SecurityGroupIngress"); moto's model had no deletion, so the rule stayed."""
+    from moto.ec2.exceptions import (
+        InvalidPermissionNotFoundError,
+        InvalidSecurityGroupNotFoundError,
+    )
     from moto.ec2.models import ec2_backends
     from moto.ec2.models.security_groups import SecurityGroupIngress
 
@@ -439,11 +444,14 @@ def _ingress_deletion() -> None:
         source = {key: props[name] for key, name in (("GroupId", "SourceSecurityGroupId"),
                                                      ("GroupName", "SourceSecurityGroupName"))
                   if props.get(name)}
-        ec2_backends[account_id][region_name].revoke_security_group_ingress(
-            group_name_or_id=self.security_group.id, ip_protocol=props.get("IpProtocol"),
-            from_port=props.get("FromPort"), to_port=props.get("ToPort"),
-            ip_ranges=[{"CidrIp": props["CidrIp"]}] if props.get("CidrIp") else [],
-            source_groups=[source] if source else [])
+        # Gone already (the group went first, or the rule was revoked by hand): nothing to do.
+        with contextlib.suppress(InvalidSecurityGroupNotFoundError,
+                                 InvalidPermissionNotFoundError):
+            ec2_backends[account_id][region_name].revoke_security_group_ingress(
+                group_name_or_id=self.security_group.id, ip_protocol=props.get("IpProtocol"),
+                from_port=props.get("FromPort"), to_port=props.get("ToPort"),
+                ip_ranges=[{"CidrIp": props["CidrIp"]}] if props.get("CidrIp") else [],
+                source_groups=[source] if source else [])
 
     SecurityGroupIngress.delete = delete  # type: ignore[attr-defined]
 
@@ -502,6 +510,28 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
             "source_groups": [source] if source else []}
 
 
+def _patch_equals() -> None:
+    """Fn::Equals compares strings. A Number parameter's value "becomes a string" wherever the
+    template uses it, by Ref among others (CloudFormation User Guide, "CloudFormation template
+    Parameters syntax", Number); moto turns it into an int, so ``Equals(Ref(Port), "5001")``
+    was false for 5001."""
+    original = parsing.parse_condition
+    if getattr(original, "_dockyard_patched", False):
+        return
+
+    def parse_condition(condition: Any, resources_map: Any, condition_map: Any) -> bool:
+        if isinstance(condition, dict) and list(condition) == ["Fn::Equals"]:
+            values = [parsing.clean_json(v, resources_map) for v in condition["Fn::Equals"]]
+            if all(isinstance(v, int | float | str) and not isinstance(v, bool) for v in values):
+                return str(values[0]) == str(values[1])
+        return bool(original(condition, resources_map, condition_map))
+
+    parse_condition._dockyard_patched = True  # type: ignore[attr-defined]
+    parsing.parse_condition = parse_condition
+
+
+
+_patch_equals()
 _conditional_updates()
 _ingress_deletion()
 _security_group_updates()

@@ -79,6 +79,9 @@ def _account_for(variant: str) -> tuple[Config, dict[str, str]]:
     facts |= {source.fact: new_test_header_value() for stack in render_stacks(cfg)
               for source in stack.inputs.values()
               if isinstance(source, Discovered) and source.fact.startswith("test-header:")}
+    facts |= {f"serving-port:{app}": str(settings.port) for app, settings in cfg.apps.items()}
+    facts |= {f"created-port:{cfg.stack_name(f'app-{app}')}:TargetGroup": str(settings.port)
+              for app, settings in cfg.apps.items()}
     return cfg, facts
 
 
