@@ -368,3 +368,35 @@ def test_a_command_the_built_image_lacks_fails_as_on_aws(dockyard: Dockyard, acc
     exec_form = dockyard("run", "web", "--image", image, "--", "curl", "http://web/")
     assert exec_form.returncode == 70, exec_form.stderr
     assert "executable file not found" in exec_form.stderr
+
+
+def test_an_unchanged_context_is_not_built_again(dockyard: Dockyard, account: Account,
+                                                 builder: FakeKaniko, tmp_path: Path) -> None:
+    """A rebuild of the same inputs returns the trusted image at once and starts no task;
+    one byte, a build argument or --rebuild builds again; an untrusted build never reuses."""
+    first = dockyard("build", "--repo", "web", "app", build="web/main")
+    assert first.returncode == 0, first.stderr
+    assert len(builder.handled) == 1
+    again = dockyard("build", "--repo", "web", "--tag", "again", "app", "-o", "json",
+                     build="web/main")
+    assert again.returncode == 0, again.stderr
+    assert len(builder.handled) == 1, "no kaniko task started"
+    document = json.loads(again.stdout)
+    assert f"{document['image']}@{document['digest']}" == first.stdout.strip()
+    assert document["digest_source"] == "build-record" and document["task_arns"] == []
+    assert "reused" in again.stderr and "--rebuild" in again.stderr
+    assert ecr_digest(account, "again") == document["digest"], "the tags asked for are put"
+
+    untrusted = dockyard("build", "--repo", "web", "app", build="web/PR-12")
+    assert untrusted.returncode == 0, untrusted.stderr
+    assert len(builder.handled) == 2, "an untrusted build reuses nothing"
+    forced = dockyard("build", "--repo", "web", "--rebuild", "app", build="web/main")
+    assert forced.returncode == 0 and len(builder.handled) == 3
+    with_arg = dockyard("build", "--repo", "web", "--build-arg", "MODE=fast", "app",
+                        build="web/main")
+    assert with_arg.returncode == 0 and len(builder.handled) == 4
+    (tmp_path / "app" / "main.py").write_text("print('hello!')\n")  # one byte more
+    changed = dockyard("build", "--repo", "web", "app", build="web/main")
+    assert changed.returncode == 0 and len(builder.handled) == 5
+    assert dockyard("build", "--repo", "web", "app", build="web/main").returncode == 0
+    assert len(builder.handled) == 5, "and that one is reused in turn"

@@ -91,6 +91,12 @@ class Objects:
             return str(self._client.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds))
 
+    def write_text(self, bucket: str, key: str, text: str) -> None:
+        """Write a small object (a build record), with a SHA-256 checksum S3 verifies."""
+        with translated(f"write s3://{bucket}/{key}"):
+            self._client.put_object(Bucket=bucket, Key=key, Body=text.encode(),
+                                    ContentType="application/json", ChecksumAlgorithm="SHA256")
+
     def read_text(self, bucket: str, key: str) -> str | None:
         """A small object's text, or None when it is not there."""
         try:

@@ -29,6 +29,7 @@ from dockyard.builds.request import (
     Destination,
     new_build_id,
 )
+from dockyard.builds.reuse import Reuse, inputs_of
 from dockyard.builds.runner import Build, BuildEnvironment, BuildResult
 from dockyard.builds.sources import Source, prepare
 from dockyard.builds.task import Runner, StopSignal
@@ -145,10 +146,39 @@ class Builder:
         return make_build(self.clients, self.env, request, destination, clock=self.clock,
                           progress=self.progress)
 
-    def run(self, repository: str, context: str, options: BuildOptions) -> BuildResult:
-        """Build ``context`` into ``repository`` and wait for the image."""
+    def run(self, repository: str, context: str, options: BuildOptions, *,
+            rebuild: bool = False) -> BuildResult:
+        """Build ``context`` into ``repository`` and wait for the image; an image a trusted
+        build already made from the same inputs is returned instead, unless ``rebuild``."""
         the_build, source = self._prepared(repository, context, options)
-        return the_build.run(self.build_id, source, self.started)
+        reuse = Reuse(self.clients.objects, self.clients.registry, self.env.bucket, self.owner,
+                      the_build.destination)
+        inputs = inputs_of(the_build.request, source) if reuse.possible else None
+        if inputs is not None and not rebuild:
+            found = reuse.find(inputs)
+            if found is not None:
+                return self._reused(the_build, source, reuse, found)
+        result = the_build.run(self.build_id, source, self.started)
+        if inputs is not None and result.digest is not None:
+            refused = reuse.remember(inputs, result.digest, self.build_id)
+            if refused:
+                self.progress.note("build", f"not recorded for reuse: {refused}")
+        return result
+
+    def _reused(self, the_build: Build, source: Source, reuse: Reuse,
+                digest: str) -> BuildResult:
+        """The result of a build that found its image: no task, the image's own digest."""
+        request = the_build.request
+        reuse.tag(digest, request.tags)
+        self.progress.note("build", f"reused {digest[:19]}: a trusted build made it from these "
+                                    "same inputs (context, Dockerfile, build args, target, "
+                                    "platforms); no kaniko task started. --rebuild builds it "
+                                    "again")
+        return BuildResult(build_id=self.build_id, destination=the_build.destination,
+                           tags=list(request.tags), outcomes=[], source=source,
+                           log_group=self.env.log_group, digest=digest,
+                           seconds=self.clock.now() - self.started,
+                           digest_source="build-record")
 
     def detach(self, repository: str, context: str, options: BuildOptions) -> Detached:
         """Start the build's tasks and return without waiting."""

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 @click.option("--memory", type=Whole(), help="Task memory in MiB [default: builder.memory].")
 @click.option("--storage", "storage_gib", type=Whole(), help="Ephemeral storage in GiB.")
 @click.option("--no-cache", is_flag=True, help="Do not use or fill the layer cache.")
+@click.option("--rebuild", is_flag=True,
+              help="Build even when a trusted build already made an image from the same "
+                   "inputs (context, Dockerfile, build args, target, platforms); without it, "
+                   "that image is returned and no task starts.")
 @click.option("--timeout", "timeout", metavar="DURATION",
               help="Stop the build after this long, like 45m [default: builder.timeout_minutes].")
 @click.option("--detach", is_flag=True, help="Start the build, print its task ARN and return.")
@@ -50,7 +54,8 @@ if TYPE_CHECKING:
 def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfile: str,
           build_args: tuple[str, ...], target: str | None, platforms: str | None,
           spot: bool | None, cpu: int | None, memory: int | None, storage_gib: int | None,
-          no_cache: bool, timeout: str | None, detach: bool, list_context: bool,
+          no_cache: bool, rebuild: bool, timeout: str | None, detach: bool,
+          list_context: bool,
           save_context: Path | None) -> int:
     """Build an image from CONTEXT with kaniko on Fargate; print its reference.
 
@@ -87,7 +92,7 @@ def build(context: str, repository: str | None, tags: tuple[str, ...], dockerfil
     builder = _builder(wired)
     if detach:
         return _detached(builder.detach(repository, context, options), wired)
-    return _report(builder.run(repository, context, options), wired)
+    return _report(builder.run(repository, context, options, rebuild=rebuild), wired)
 
 
 @click.command()
