@@ -5,6 +5,7 @@ moves the app stack's listener rule weights as ECS's infrastructure role would."
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -453,7 +454,10 @@ def test_up_will_not_make_a_stack_rolling_while_production_is_on_its_alternate_g
     assert dockyard("deploy", "web", "--image", v2, build="web/main").returncode == 0
     assert _weights(account, "ProductionRuleArn") == {"blue": 0, "green": 100}
     path = tmp_path / "dockyard.yml"
-    path.write_text(path.read_text().replace("      strategy: canary", "      strategy: rolling"))
+    # rolling, without the knobs only progressive strategies use (dockyard.yml refuses them)
+    text = re.sub(r"      (canary_|step_|bake_minutes|smoke_).*\n", "",
+                  path.read_text().replace("      strategy: canary", "      strategy: rolling"))
+    path.write_text(text)
     refused = dockyard("up", "--yes", "--only", "app-web")
     assert refused.returncode == 2, refused.stderr
     assert "error: apps.web.deploy.strategy: rolling would send web's traffic to the app " \
