@@ -348,7 +348,7 @@ class _Prefetch:
         batch = next(self._batches, None)
         if batch is not None:
             self._pending.append(self._pool.submit(
-                lambda b: [_read(f"{self._root}/{e.path}", e) for e in b], batch))
+                _read_batch, self._root, batch))
 
     def next(self) -> bytes:
         """The next small file's bytes, in the listing's order."""
@@ -381,10 +381,38 @@ def _batches(entries: list[Entry], limit: int = 1 << 20) -> Iterator[list[Entry]
         yield batch
 
 
-def _read(path: str, entry: Entry) -> bytes:
-    """A small file, whole, in one read; it must still have the size the scan saw."""
+def _read_batch(root: str, batch: list[Entry]) -> list[bytes]:
+    """Small files, each whole; each folder is opened once and its files opened in it
+    (openat), so the kernel resolves a file's own name rather than its whole path."""
+    folders: dict[str, int] = {}
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        found = []
+        for entry in batch:
+            folder, _, name = entry.path.rpartition("/")
+            at = folders.get(folder)
+            if at is None:
+                try:
+                    at = folders[folder] = os.open(f"{root}/{folder}" if folder else root,
+                                                   os.O_RDONLY | _NOFOLLOW | _DIRECTORY)
+                except OSError as err:
+                    raise DockyardError(f"cannot read {entry.path}: "
+                                        f"{err.strerror or err}") from None
+            found.append(_read(name, entry, at))
+        return found
+    finally:
+        for fd in folders.values():
+            os.close(fd)
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+
+
+def _read(path: str, entry: Entry, folder: int | None = None) -> bytes:
+    """A small file, whole, in one read (``path`` in the open ``folder``, when given); it must
+    still have the size the scan saw."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW, dir_fd=folder)
         try:
             data = os.read(fd, entry.size + 1) if entry.size else b""
         finally:
