@@ -35,6 +35,9 @@ class Digests:
     def read_text(self, bucket: str, key: str) -> str | None:
         return self.store.get(key)
 
+    def write_text(self, bucket: str, key: str, text: str) -> None:
+        self.store[key] = text  # a build record (dockyard.builds.reuse)
+
 
 class Registry:
     def repository_exists(self, name: str) -> bool:

@@ -66,7 +66,9 @@ def test_json_is_one_document_and_the_same_source_uploads_nothing(
         dockyard: Dockyard, account: Account, builder: FakeKaniko) -> None:
     first = json.loads(dockyard("build", "--repo", "web", "app", "--output", "json",
                                 build="web/main").stdout)
-    second_run = dockyard("build", "--repo", "web", "app", "--output", "json", build="web/main")
+    # --rebuild: the same inputs again would be reused (test_an_unchanged_context_is_not_built…)
+    second_run = dockyard("build", "--repo", "web", "app", "--output", "json", "--rebuild",
+                          build="web/main")
     assert second_run.returncode == 0, second_run.stderr
     second = json.loads(second_run.stdout)
     assert first["ok"] and second["ok"]

@@ -169,7 +169,8 @@ class Builder:
                 digest: str) -> BuildResult:
         """The result of a build that found its image: no task, the image's own digest."""
         request = the_build.request
-        reuse.tag(digest, request.tags)
+        # Under this build's own tag too, as a built image is: the result names it.
+        reuse.tag(digest, (f"build-{self.build_id}", *request.tags))
         self.progress.note("build", f"reused {digest[:19]}: a trusted build made it from these "
                                     "same inputs (context, Dockerfile, build args, target, "
                                     "platforms); no kaniko task started. --rebuild builds it "

@@ -124,9 +124,9 @@ class Reuse:
         repository = self.destination.ecr_repository
         if not self.possible or repository is None:
             return None
-        manifest, media_type = self.images.manifest(repository, digest)
         tagged = self.images.digest_of(repository, inputs.tag)
         if tagged is None:
+            manifest, media_type = self.images.manifest(repository, digest)
             tagged = self.images.put_manifest(repository, manifest, media_type, inputs.tag)
         if tagged != digest:
             return f"{repository}:{inputs.tag} is already another image ({tagged[:19]})"
