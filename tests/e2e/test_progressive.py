@@ -25,14 +25,15 @@ SMOKE_OK = "echo smoke testing $DOCKYARD_TEST_URL; exit 0"
 
 
 def _progressive(dockyard: Dockyard, account: Account, where: Path, *,
-                 smoke: str | None = SMOKE_OK, step: str = "25") -> str:
-    """dockyard.yml (in ``where``) with web on canary (12.5% first, baked 2 minutes), linear
+                 smoke: str | None = SMOKE_OK, step: str = "25", bake: int = 2) -> str:
+    """dockyard.yml (in ``where``) with web on canary (12.5% first, baked ``bake`` minutes), linear
     steps of ``step``% (1 minute each), a final bake of 1 minute, and a smoke test (unless
     None); then the stacks deployed, and v1 running.
     Returns v1."""
     path = where / "dockyard.yml"
     text = path.read_text()
-    block = ("      strategy: canary\n      canary_percent: 12.5\n      canary_bake_minutes: 2\n"
+    block = ("      strategy: canary\n      canary_percent: 12.5\n"
+             f"      canary_bake_minutes: {bake}\n"
              f"      step_percent: {step}\n      step_bake_minutes: 1\n      bake_minutes: 1\n"
              + (f"      smoke_test: {json.dumps(smoke)}\n" if smoke else ""))
     assert "      strategy: rolling" in text
@@ -480,7 +481,9 @@ def test_up_will_not_make_a_stack_rolling_while_production_is_on_its_alternate_g
 
 def test_up_waits_for_no_deployment_and_never_writes_back_weights_ecs_has_moved(
         dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
-    _progressive(dockyard, account, tmp_path, smoke=None)
+    # A bake long enough (30 s of the wall's time) that the deployment is surely still under
+    # way when `up` looks, however slowly a loaded machine starts the process.
+    _progressive(dockyard, account, tmp_path, smoke=None, bake=15)
     v2 = f"{REGISTRY}/acme/web@{push(account, 'v2')}"
     started = dockyard("deploy", "web", "--image", v2, "--no-wait", build="web/main")
     assert started.returncode == 0, started.stderr
