@@ -115,10 +115,10 @@ class Account:
                 return None
             definition = self._ecs.describe_task_definition(
                 taskDefinition=services[0]["taskDefinition"])["taskDefinition"]
-            for container in definition.get("containerDefinitions", []):
-                for mapping in container.get("portMappings", [])[:1]:
-                    if container.get("name") == service:
-                        return int(mapping["containerPort"])
+            ports = [c.get("portMappings") or [] for c in definition.get("containerDefinitions", [])
+                     if c.get("name") == service]
+            if ports and ports[0]:
+                return int(ports[0][0]["containerPort"])
         return None
 
     def target_group_port(self, stack: str, logical_id: str) -> int | None:
