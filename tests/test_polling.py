@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from dockyard.errors import ExitCode
@@ -103,3 +105,27 @@ def test_a_scaled_clock_waits_that_much_less_of_the_wall() -> None:
     clock.sleep(5.0)  # 5 s of the emulator's time: 0.05 s of the wall's
     assert clock.now() - began >= 5.0
     assert time.monotonic() - wall < 2.0
+
+
+def test_a_slow_read_does_not_use_up_the_reads_an_eventually_consistent_answer_needs() -> None:
+    """Each read takes 8 s (a loaded machine; the emulator's faster clock): a task that is
+    MISSING for its first three reads is still found with ``reads=5``, and is given up on
+    after two reads without it."""
+    def stale_for(reads: int, clock: FakeClock) -> Callable[[], str | None]:
+        answers = iter([None] * reads + ["task"])
+
+        def fetch() -> str | None:
+            clock.time += 8
+            return next(answers)
+        return fetch
+
+    clock = FakeClock()
+    found = poll_until(stale_for(3, clock), lambda v: v is not None,
+                       Poll("the task to be visible", 2, 10, first=0.5, reads=5), clock)
+    assert found == "task"
+
+    clock = FakeClock()
+    with pytest.raises(WaitTimeoutError):
+        poll_until(stale_for(3, clock), lambda v: v is not None,
+                   Poll("the task to be visible", 2, 10, first=0.5), clock)
+    assert clock.time == 16 + 0.5  # two reads and the one wait between them

@@ -112,6 +112,10 @@ class Poll:
 
     With ``first``, the first wait is that short and each next one doubles up to ``interval``:
     quick operations are seen to finish quickly, long ones are not asked about more often.
+
+    ``reads``: the fewest times ``fetch`` is asked before the wait may time out. An eventually
+    consistent read is stale for some reads, not for some seconds; a slow call (a loaded machine,
+    the emulator's faster clock) must not use up the timeout in one or two stale answers.
     """
 
     reason: str
@@ -119,6 +123,7 @@ class Poll:
     timeout: float
     max_backoff: float = 30.0
     first: float | None = None
+    reads: int = 1
 
 
 def poll_until(fetch: Callable[[], T], is_done: Callable[[T], bool], poll: Poll, clock: Clock,
@@ -132,22 +137,28 @@ def poll_until(fetch: Callable[[], T], is_done: Callable[[T], bool], poll: Poll,
     deadline = clock.now() + poll.timeout
     backoff = poll.interval
     wait = min(poll.first or poll.interval, poll.interval)
+    reads = 0
     while True:
+        reads += 1
         try:
             result = fetch()
         except RetryableError:
             backoff = min(backoff * 2, poll.max_backoff)
-            _sleep_before(deadline, backoff * (0.5 + rng() / 2), poll, clock)
+            _sleep_before(deadline, backoff * (0.5 + rng() / 2), poll, clock, reads)
             continue
         if is_done(result):
             return result
         backoff = poll.interval
-        _sleep_before(deadline, wait, poll, clock)
+        _sleep_before(deadline, wait, poll, clock, reads)
         wait = min(wait * 2, poll.interval)
 
 
-def _sleep_before(deadline: float, seconds: float, poll: Poll, clock: Clock) -> None:
+def _sleep_before(deadline: float, seconds: float, poll: Poll, clock: Clock, reads: int) -> None:
     remaining = deadline - clock.now()
     if remaining <= 0:
-        raise WaitTimeoutError(f"timed out after {poll.timeout:g} s waiting for {poll.reason}")
+        if reads >= poll.reads:
+            raise WaitTimeoutError(
+                f"timed out after {poll.timeout:g} s waiting for {poll.reason}")
+        clock.sleep(seconds)
+        return
     clock.sleep(min(seconds, remaining))

@@ -26,7 +26,7 @@ from dockyard.polling import Clock, Poll, RetryableError, WaitTimeoutError, poll
 INTERVAL = 2.0
 # CloudWatch shows a task's last lines a few seconds after it stopped: after the condition
 # holds, read on until two quiet rounds in a row, within this bound.
-DRAIN = Poll("the last log lines", interval=1.0, timeout=15.0)
+DRAIN = Poll("the last log lines", interval=1.0, timeout=15.0, reads=3)
 # CloudWatch Logs shows an event when it is ingested, which can be well after its timestamp
 # (the awslogs driver sends in batches; agents retry): a group read looks back this far, and
 # events already printed are recognised by their id.

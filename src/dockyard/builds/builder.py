@@ -211,7 +211,7 @@ class Builder:
             task = poll_until(lambda: self.clients.tasks.find(env.cluster, task_ref),
                               lambda found: found is not None,
                               Poll("the build task to be visible", interval=2, timeout=10,
-                                   first=0.5), self.clock)
+                                   first=0.5, reads=5), self.clock)
         except WaitTimeoutError:
             task = None
         if task is None or "dockyard:build" not in task.tags:

@@ -131,7 +131,8 @@ def follow_run(wired: Wiring, task_ref: str) -> int:
     try:  # a task started a moment ago may not be visible yet (eventual consistency)
         task = poll_until(lambda: wired.tasks.find(cluster, task_ref) if cluster else None,
                           lambda found: found is not None,
-                          Poll("the task to be visible", interval=2, timeout=10, first=0.5),
+                          Poll("the task to be visible", interval=2, timeout=10, first=0.5,
+                               reads=5),
                           wired.clock)
     except WaitTimeoutError:
         task = None

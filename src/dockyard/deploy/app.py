@@ -308,7 +308,7 @@ class AppDeployer:
             poll_until(lambda: self.services.describe(target.cluster, target.app),
                        lambda state: state is not None,
                        Poll(f"the service {target.app} to show", POLL_SECONDS, VISIBLE_WITHIN,
-                            first=1.0), self.watch.clock)
+                            first=1.0, reads=5), self.watch.clock)
         except WaitTimeoutError:
             self.progress.note("deploy", f"WARNING: the deployment completed, but ECS does not "
                                          f"show the service {target.app} yet; wait a minute "
