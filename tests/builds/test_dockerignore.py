@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from dockyard.builds.context import scan
 from dockyard.builds.dockerignore import IgnoreRules, go_clean, read_patterns
 
 # (.dockerignore text, path, excluded?)
@@ -65,6 +68,28 @@ CASES = [
 @pytest.mark.parametrize(("text", "path", "excluded"), CASES)
 def test_dockerignore_rule(text: str, path: str, excluded: bool) -> None:
     assert IgnoreRules(read_patterns(text)).excluded(path) is excluded
+
+
+@pytest.mark.parametrize(("text", "path", "excluded"), CASES)
+def test_the_walk_gives_each_rule_the_same_answer(tmp_path: Path, text: str, path: str,
+                                                   excluded: bool) -> None:
+    """The scan matches per folder and skips the entries of a folder no pattern can reach
+    (IgnoreRules.matter_below): each rule still leaves out exactly what it names, among
+    neighbours at the same depth and one deeper that it must leave alone."""
+    (tmp_path / "Dockerfile").write_text("FROM x\n")
+    (tmp_path / ".dockerignore").write_text(text)
+    target = tmp_path / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("")
+    (target.parent / "zz-neighbour").write_text("")
+    (target.parent / "zz-sub").mkdir(exist_ok=True)
+    (target.parent / "zz-sub" / target.name).write_text("")
+    rules = IgnoreRules(read_patterns(text))
+    sent = {e.path for e in scan(tmp_path).entries if e.kind == "file"}
+    assert (path not in sent) is excluded
+    for other in (target.parent / "zz-neighbour", target.parent / "zz-sub" / target.name):
+        relative = other.relative_to(tmp_path).as_posix()
+        assert (relative not in sent) is rules.excluded(relative), relative
 
 
 def test_reading_normalises_like_docker() -> None:

@@ -68,6 +68,17 @@ class Pattern:
         assert self.regex is not None
         return self.regex.match(path) is not None
 
+    def may_match_in(self, directory: str) -> bool:
+        """Whether the pattern can match an entry of ``directory`` ('' for the root) itself. An
+        exact pattern names one folder's entry; ``*``, ``?`` and literals never match a ``/``,
+        so a pattern without ``**``, a class or an escape matches only paths with as many
+        segments as it has. The rest may match anywhere."""
+        if self.kind == "exact":
+            return posixpath.dirname(self.text) == directory
+        if self.kind != "regexp" or any(c in self.text for c in "[\\") or "**" in self.text:
+            return True
+        return self.text.count("/") == (directory.count("/") + 1 if directory else 0)
+
     def matches_or_parent(self, path: str) -> bool:
         """Whether the pattern matches ``path`` or one of its parent directories."""
         if self.matches(path):
@@ -173,6 +184,12 @@ class IgnoreRules:
             return (False,) * len(self.patterns)
         return tuple(hit or pattern.matches(directory)
                      for hit, pattern in zip(parent, self.patterns, strict=True))
+
+    def matter_below(self, directory: str, hits: Hits) -> bool:
+        """Whether any entry of ``directory`` may be excluded: a pattern matched the folder
+        or a parent, or may match one of its entries. When not, the walk asks nothing of its
+        entries (on a tree of many small files, most of what matching costs)."""
+        return any(hits) or any(p.may_match_in(directory) for p in self.patterns)
 
     def excluded_below(self, path: str, hits: Hits) -> bool:
         """:meth:`excluded` for an entry of the directory whose hits are ``hits``."""
