@@ -128,9 +128,11 @@ def builder_stack(cfg: Config) -> StackTemplate:
         logs_write_statement(GetAtt(untrusted_logs, "Arn")),
         *ecr_pull_statements([cfg.builder.executor_image], [])))
     kaniko_role = t.add_resource(task_role(
-        "KanikoRole", f"dockyard {cfg.name}: kaniko pushes Jenkins' images, nothing else",
+        "KanikoRole", f"dockyard {cfg.name}: kaniko pushes Jenkins' images and their layer "
+                      "caches, nothing else",
         *kaniko_statements(cfg, [Sub(f"${{{bucket.title}.Arn}}/{context_prefix(PLATFORM)}*")],
-                           push=[f"{cfg.name}/{image}" for image in JENKINS_IMAGES]),
+                           push=[f"{cfg.name}/{image}{cache}" for image in JENKINS_IMAGES
+                                 for cache in ("", "-cache")]),
         name=trust.kaniko_role(cfg, PLATFORM)))
     untrusted_kaniko = t.add_resource(task_role(
         "UntrustedKanikoRole", f"dockyard {cfg.name}: kaniko of an untrusted build pushes to "
