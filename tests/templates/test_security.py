@@ -191,8 +191,11 @@ def test_kaniko_role_pushes_only_to_its_repositories_and_reads_only_contexts(
             assert "ecr:GetAuthorizationToken" not in ecr
             prefix = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
             arns = [r["Fn::Sub"] for r in statement["Resource"]]
-            # Jenkins' images only: an app's images are pushed by the app's own kaniko role.
-            assert arns == [prefix + "acme/jenkins-controller", prefix + "acme/jenkins-agent"]
+            # Jenkins' images and their caches only: an app's images are pushed by the app's
+            # own kaniko role.
+            assert arns == [prefix + "acme/jenkins-controller",
+                            prefix + "acme/jenkins-controller-cache",
+                            prefix + "acme/jenkins-agent", prefix + "acme/jenkins-agent-cache"]
         s3 = [a for a in actions if a.startswith("s3:")]
         if s3:
             assert s3 == ["s3:GetObject"]

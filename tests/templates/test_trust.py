@@ -88,7 +88,9 @@ def test_kaniko_pushes_only_for_its_owner_and_untrusted_never_writes_a_cache() -
         push = next(s for s in statements(role) if s["Sid"] == "Push")
         return [r["Fn::Sub"].rsplit("repository/", 1)[1] for r in push["Resource"]]
 
-    assert pushes(builder["KanikoRole"]) == ["acme/jenkins-controller", "acme/jenkins-agent"]
+    assert pushes(builder["KanikoRole"]) == ["acme/jenkins-controller",
+                                             "acme/jenkins-controller-cache",
+                                             "acme/jenkins-agent", "acme/jenkins-agent-cache"]
     assert pushes(builder["UntrustedKanikoRole"]) == ["acme/quarantine/*"]
     assert pushes(app["KanikoRole"]) == ["acme/web", "acme/web-cache"]
     cache = next(s for s in statements(builder["UntrustedKanikoRole"])
