@@ -51,6 +51,7 @@ def test_a_second_rollback_finds_the_first_in_ecs_history_and_does_nothing() -> 
     done = decide("web", on(1), history(1, 2, 1))
     assert isinstance(done, AlreadyBack)
     assert (done.on, done.rolled_back_from, done.under_way) == (f"{TD}1", f"{TD}2", False)
+    assert done.by == "ecs-svc/now", "the ECS deployment id, as every other answer gives"
     assert done.sentence("web") == ("web is already on acme-web:1, rolled back from "
                                     "acme-web:2 at 2026-12-01 10:00:00 UTC: nothing to do")
 

@@ -87,8 +87,11 @@ def decide(app: str, state: ServiceState, history: list[CompletedDeployment]) ->
                                under_way=True)
     if runs and runs[0].task_definition == current and len(runs) > 1 and \
             current in {run.task_definition for run in runs[1:]}:
-        return AlreadyBack(current, runs[1].task_definition, runs[0].started_at,
-                           short_arn(runs[0].arn))
+        # ``by`` is an ECS deployment id, as in every other answer: the service's own when it
+        # is the one that completed (the history's record has an id of another kind).
+        by = primary.deployment_id if primary is not None and \
+            primary.task_definition == current else short_arn(runs[0].arn)
+        return AlreadyBack(current, runs[1].task_definition, runs[0].started_at, by)
     if runs and runs[0].task_definition != current and current in good and \
             primary is not None and primary.rollout_state == "COMPLETED":
         # ECS's history lags DescribeServices: the rollback's own record is not listed yet.
