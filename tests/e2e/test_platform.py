@@ -459,6 +459,25 @@ def test_arm64_apps_with_jenkins_on_amd64(dockyard: Dockyard, account: Account,
     built = dockyard("build", "--repo", "web", "app", "--output", "json", build="web/main")
     assert built.returncode == 0, built.stderr
     assert [p["platform"] for p in json.loads(built.stdout)["platforms"]] == ["linux/arm64"]
+    # The platforms are inputs of a build: another set builds again, the same set is reused.
+    handled = len(account.kaniko.handled)
+    both_platforms = ("--platform", "linux/amd64,linux/arm64")
+    both = dockyard("build", "--repo", "web", *both_platforms, "app", "-o", "json",
+                    build="web/main")
+    assert both.returncode == 0, both.stderr
+    document = json.loads(both.stdout)
+    assert document["digest_source"] != "build-record"
+    assert [p["platform"] for p in document["platforms"]] == ["linux/amd64", "linux/arm64"]
+    assert len(account.kaniko.handled) == handled + 2, "one kaniko task per platform"
+    again = dockyard("build", "--repo", "web", *both_platforms, "app", "-o", "json",
+                     build="web/main")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["digest_source"] == "build-record"
+    assert json.loads(again.stdout)["digest"] == document["digest"]
+    assert len(account.kaniko.handled) == handled + 2, "the same platforms: reused"
+    arm = dockyard("build", "--repo", "web", "app", "-o", "json", build="web/main")
+    assert json.loads(arm.stdout)["digest"] == json.loads(built.stdout)["digest"]
+    assert len(account.kaniko.handled) == handled + 2, "arm64 alone: the first build's image"
 
 
 def test_a_stack_left_in_update_rollback_failed_is_rolled_back_then_updated(
