@@ -71,7 +71,8 @@ def abridged(plan: str) -> str:
     for section in sections:
         lines = section.split("\n")
         title = lines[0]
-        if title.startswith(("dockyard plan:", "Stacks", "Endpoints", "cfn-lint")):
+        if title.startswith(("dockyard plan:", "Stacks", "Endpoints", "Who reaches",
+                             "cfn-lint")):
             kept.append(section)
         elif title.startswith("Open to whom"):
             kept.append("\n".join([*lines[:4], "  ...", lines[-1]]))

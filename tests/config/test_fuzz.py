@@ -206,6 +206,8 @@ def _within_quotas(cfg: Config) -> None:
         for section, most in TEMPLATE_COUNTS.items():
             assert len(body.get(section) or {}) <= most, (name, section)
         for logical_id, resource in body["Resources"].items():
+            if "Condition" in resource:  # false on a first `up` (an app's port move)
+                continue
             _aws_takes(logical_id, resource["Type"], resource.get("Properties", {}),
                        load_balancer_rules)
     # Amazon VPC quotas: 60 inbound (per IP version) and 60 outbound rules per security group.

@@ -224,11 +224,14 @@ def with_canaries(count: int) -> str:
 
 def test_progressive_apps_are_bounded_by_the_load_balancers_rules(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # Jenkins' 2 rules, the example's rolling web 1, each canary 2 (host and test rule).
-    most = (limits.LISTENER_RULES - 2 - 1) // 2
+    # Jenkins' 7 rules (3 blocked-path rules, 2 for GitHub's 6 hook ranges, its host's and its
+    # issuer's), the example's rolling web 1, each canary 2 (host and test rule).
+    jenkins = len(parse_config(example_text(), "dockyard.yml").jenkins_rule_priorities())
+    assert jenkins == 7
+    most = (limits.LISTENER_RULES - jenkins - 1) // 2
     parse_config(with_canaries(most), "dockyard.yml")
     message = refused(with_canaries(most + 1))
-    rules = 2 + 1 + 2 * (most + 1)
+    rules = jenkins + 1 + 2 * (most + 1)
     assert f"apps: the load balancer would carry {rules} listener rules" in message
     assert f"the {most + 1} progressive apps (app000, app001, app002, app003, app004 and " \
            f"{most + 1 - 5} more) have two each" in message
@@ -240,3 +243,25 @@ def test_progressive_apps_are_bounded_by_the_load_balancers_rules(
     err = capsys.readouterr().err
     assert f"{rules} listener rules" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists(), "nothing was written"
+
+
+def _jenkins_door(*, allowed: int, webhook: int) -> str:
+    def blocks(count: int, second: int) -> str:
+        return "[" + ", ".join(f"10.{second}.{i}.0/24" for i in range(count)) + "]"
+    return example_text(("  allowed_cidrs:\n    - 203.0.113.0/24",
+                         f"  allowed_cidrs: {blocks(allowed, 1)}\n"
+                         f"  webhook_cidrs: {blocks(webhook, 2)}"))
+
+
+def test_jenkins_door_takes_as_many_blocks_as_its_rules_hold() -> None:
+    # A host rule holds 4 blocks beside its host, a webhook rule 3 beside its host and path;
+    # Jenkins takes 3 of each.
+    cfg = parse_config(_jenkins_door(allowed=12, webhook=9), "dockyard.yml")
+    assert len(cfg.jenkins_rule_priorities()) == 3 + 3 + 3 + 1
+    too_many = refused(_jenkins_door(allowed=13, webhook=1))
+    assert "jenkins.allowed_cidrs: 13 blocks; Jenkins takes at most 12" in too_many
+    assert "jenkins.webhook_cidrs: 10 blocks; Jenkins takes at most 9" in \
+        refused(_jenkins_door(allowed=1, webhook=10))
+    twice = refused(example_text(("  allowed_cidrs:\n    - 203.0.113.0/24",
+                                  "  allowed_cidrs: [10.0.0.0/8, 10.0.0.0/8]")))
+    assert "jenkins.allowed_cidrs" in twice and "10.0.0.0/8 is listed twice" in twice

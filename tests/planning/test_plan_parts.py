@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dockyard.planning.cost import HOURS_PER_MONTH, estimate, task_hourly
-from dockyard.planning.posture import exposures
+from dockyard.planning.posture import doors, exposures
 from tests.conftest import VARIANTS, bodies, example_config
 
 
@@ -78,3 +78,27 @@ def test_exposures_come_from_the_templates() -> None:
         ("builds", "none", "nobody"),
         ("Jenkins agents", "none", "nobody"),
     }
+
+
+def test_who_reaches_which_path_is_read_back_from_the_listener_rules() -> None:
+    """plan's path table: each rule of the rendered templates, in the load balancer's order:
+    Jenkins' blocked paths for anyone (403), its webhook from GitHub's hook ranges, the rest
+    of Jenkins from jenkins.allowed_cidrs, its issuer's two documents for anyone (GET, HEAD),
+    each app from edge.allowed_cidrs."""
+    cfg = example_config(("  allowed_cidrs:\n    - 203.0.113.0/24",
+                          "  webhook_cidrs: [192.30.252.0/22]\n  allowed_cidrs:\n"
+                          "    - 203.0.113.0/24"))
+    found = [(d.host, d.paths, d.source, d.answer) for d in
+             doors({f"acme-{key}": body for key, body in bodies(cfg).items()})]
+    jenkins = "jenkins.example.com"
+    assert found == [
+        (jenkins, "/cli, /cli/*, /wsagents/*, /swarm/*", "anyone", "answered 403"),
+        (jenkins, "/plugin/swarm/*, /tcpSlaveAgentListener/*, /jnlpJars/*, "
+                  "/computer/*/jenkins-agent.jnlp", "anyone", "answered 403"),
+        (jenkins, "/computer/*/slave-agent.jnlp", "anyone", "answered 403"),
+        (jenkins, "/github-webhook/", "192.30.252.0/22", "to Jenkins"),
+        (jenkins, "every path", "203.0.113.0/24", "to Jenkins"),
+        (jenkins, "/oidc/.well-known/openid-configuration, /oidc/jwks", "anyone",
+         "to Jenkins (GET, HEAD only)"),
+        ("web.example.com", "every path", "anyone", "to app web"),
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dockyard.config.models import GITHUB_HOOK_CIDRS
 from tests.conftest import bodies, example_config, resources_of
 
 Template = dict[str, Any]
@@ -85,24 +86,36 @@ def test_load_balancer_is_open_only_on_80_and_443_to_allowed_cidrs(
     rules = _ingress(narrowed["edge"], "LoadBalancerSecurityGroup")
     assert {(r["FromPort"], r.get("CidrIp") or r.get("CidrIpv6")) for r in rules} == {
         (80, "203.0.113.0/24"), (80, "2001:db8::/32"), (443, "0.0.0.0/0")}
-    # HTTPS from anywhere reaches only what a listener rule admits: each host rule carries the
-    # allowed blocks, and the one rule without them answers Jenkins' two OIDC issuer
-    # documents (AWS STS fetches them from the internet), nothing else.
-    listener_rules = {
-        name: r["Properties"] for t in narrowed.values()
-        for name, r in resources_of(t, "AWS::ElasticLoadBalancingV2::ListenerRule").items()}
-    for name, rule in listener_rules.items():
-        sources = [c["SourceIpConfig"]["Values"] for c in rule["Conditions"]
-                   if c["Field"] == "source-ip"]
-        if name == "IssuerRule":
-            assert sources == []
-            paths = [c for c in rule["Conditions"] if c["Field"] == "path-pattern"]
-            assert paths[0]["PathPatternConfig"]["Values"] == [
-                "/oidc/.well-known/openid-configuration", "/oidc/jwks"]
-            methods = [c for c in rule["Conditions"] if c["Field"] == "http-request-method"]
-            assert methods[0]["HttpRequestMethodConfig"]["Values"] == ["GET", "HEAD"]
-        else:
-            assert sources == [["203.0.113.0/24", "2001:db8::/32"]], name
+    # HTTPS from anywhere reaches only what a listener rule admits: each app's host rule
+    # carries edge.allowed_cidrs, Jenkins' its own door (jenkins.allowed_cidrs, GitHub's hook
+    # ranges for the webhook, 403 for the CLI and agent paths), and the one rule open to all
+    # forwards Jenkins' two OIDC issuer documents (AWS STS fetches them from the internet).
+    for key, template in narrowed.items():
+        for name, resource in resources_of(
+                template, "AWS::ElasticLoadBalancingV2::ListenerRule").items():
+            rule = resource["Properties"]
+            sources = [c["SourceIpConfig"]["Values"] for c in rule["Conditions"]
+                       if c["Field"] == "source-ip"]
+            paths = [c["PathPatternConfig"]["Values"] for c in rule["Conditions"]
+                     if c["Field"] == "path-pattern"]
+            (action,) = rule["Actions"]
+            if name == "IssuerRule":
+                assert sources == []
+                assert paths == [["/oidc/.well-known/openid-configuration", "/oidc/jwks"]]
+                methods = [c for c in rule["Conditions"] if c["Field"] == "http-request-method"]
+                assert methods[0]["HttpRequestMethodConfig"]["Values"] == ["GET", "HEAD"]
+            elif name.startswith("BlockedPathsRule"):
+                assert sources == [] and action["Type"] == "fixed-response"
+                assert action["FixedResponseConfig"]["StatusCode"] == "403"
+            elif name.startswith("WebhookRule"):
+                assert paths == [["/github-webhook/"]]
+                assert len(sources) == 1 and set(sources[0]) <= set(GITHUB_HOOK_CIDRS)
+            elif key == "jenkins":
+                assert (name, sources) == ("HostRule", [["203.0.113.0/24"]])
+            else:
+                assert sources == [["203.0.113.0/24", "2001:db8::/32"]], name
+            if action["Type"] == "forward":
+                assert not (sources == [] and paths == []), f"{key} {name} forwards anything"
 
 
 def test_load_balancer_egress_reaches_only_its_targets(templates: dict[str, Template]) -> None:

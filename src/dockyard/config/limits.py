@@ -48,6 +48,8 @@ CONDITION_VALUES_PER_RULE = 5
 TEST_RULE_CIDRS = CONDITION_VALUES_PER_RULE - 2
 # A host rule: the host, and the source blocks when edge.allowed_cidrs leave the internet out.
 HOST_RULE_CIDRS = CONDITION_VALUES_PER_RULE - 1
+# Jenkins' webhook rule: the host, the path /github-webhook/, and GitHub's hook ranges.
+WEBHOOK_RULE_CIDRS = CONDITION_VALUES_PER_RULE - 2
 
 # -- ECS (API Reference, DeploymentConfiguration: bakeTimeInMinutes and the canary and linear
 # bake times 0-1440; canaryPercent 0.1-100 and stepPercent 3-100, multiples of 0.1;

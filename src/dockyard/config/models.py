@@ -34,8 +34,18 @@ DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
 # Listener rule priorities: Jenkins takes the first; apps get a stable one derived from their
 # name; the last one answers AWS STS for Jenkins' OIDC issuer documents, from anywhere
 # (templates/jenkins.py, _issuer_rule).
-JENKINS_RULE_PRIORITY = 1
+# Jenkins' door comes first (templates/jenkins.py): the paths answered 403 for everyone, then
+# GitHub's webhooks from GitHub's hook ranges, then the host from jenkins.allowed_cidrs, several
+# rules each when their values pass a rule's five.
+JENKINS_BLOCK_PRIORITY = 2
+JENKINS_WEBHOOK_PRIORITY = 5
+JENKINS_RULE_PRIORITY = 10
+JENKINS_RULES_EACH = 3  # the block rules; and at most this many webhook or host rules more
 ISSUER_RULE_PRIORITY = 50_000
+# GitHub's webhooks come from the ranges GitHub publishes as "hooks" (GET
+# https://api.github.com/meta; GitHub Docs, "About GitHub's IP addresses"), as listed in 2026-12.
+GITHUB_HOOK_CIDRS = ("192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20",
+                     "2a0a:a440::/29", "2606:50c0::/32")
 _APP_PRIORITY_BASE = 100
 _APP_PRIORITY_SPAN = 49_000
 
@@ -341,9 +351,26 @@ class Jenkins(FargateSize):
     ] | None = Field(default=None, description="Adopt this EFS file system as JENKINS_HOME.")
     log_retention_days: Annotated[Retention, Field(
         description="Days the controller's log is kept.")] = 30
+    allowed_cidrs: Annotated[list[Cidr], Field(min_length=1)] | None = Field(
+        default=None, description="Who may reach Jenkins: sign-in, the UI and the API. Default: "
+                                  "edge.allowed_cidrs; an office or VPN range is safer. "
+                                  "GitHub's webhooks are let in apart (webhook_cidrs).")
+    webhook_cidrs: Annotated[list[Cidr], Field(min_length=1)] = Field(
+        default_factory=lambda: list(GITHUB_HOOK_CIDRS),
+        description="Where requests to /github-webhook/ may come from: GitHub's hook ranges "
+                    "(https://api.github.com/meta, \"hooks\"; `dockyard plan` says how to "
+                    "refresh them).")
     github: Annotated[GitHub | None, Field(
         description="GitHub credentials for scans and webhooks (a Secrets Manager secret).")] \
         = None
+
+    @field_validator("allowed_cidrs", "webhook_cidrs")
+    @classmethod
+    def _once_each(cls, cidrs: list[str] | None) -> list[str] | None:
+        if cidrs and len(set(cidrs)) != len(cidrs):
+            twice = next(c for c in cidrs if cidrs.count(c) > 1)
+            raise ValueError(f"{twice} is listed twice")
+        return cidrs
     jobs: Annotated[list[JenkinsJob], Field(
         description="Multibranch pipeline jobs, one per repository.")] = []
     agents: Annotated[JenkinsAgents, Field(
@@ -632,8 +659,7 @@ class Config(Model):
         self._check_names()
         self._check_jobs()
         hosts: dict[str, tuple[str | int, ...]] = {self.jenkins.host: ("jenkins", "host")}
-        priorities: dict[int, str] = {JENKINS_RULE_PRIORITY: "jenkins",
-                                      ISSUER_RULE_PRIORITY: "jenkins"}
+        priorities = dict.fromkeys(self.jenkins_rule_priorities(), "jenkins")
         for name, app in self.apps.items():
             host = app.host or name
             if host in hosts:
@@ -671,7 +697,8 @@ class Config(Model):
 
     def _check_load_balancer_quotas(self, rules: int) -> None:
         """The shared load balancer's rules and target groups against its quotas: Jenkins has
-        two rules (its host, its OIDC issuer) and one target group; each app one of each; each
+        the rules of its door (the blocked paths, the webhook's, its host's, its OIDC
+        issuer's) and one target group; each app one of each; each
         blue-green, canary or linear app a second of each (the test rule, the alternate
         group). Past a quota, `up` would fail minutes in, stacks half made."""
         progressive = [name for name, app in self.apps.items() if app.deploy.progressive]
@@ -733,6 +760,17 @@ class Config(Model):
                 known = ", ".join(sorted(jobs)) or "none are declared in jenkins.jobs"
                 raise cross_error(("apps", name, "job"), f"no job {shown(app.job)} (jobs: "
                                   f"{known}; 'none' leaves the app to the operator)")
+        for field, cidrs, each in (
+                ("allowed_cidrs", self.jenkins_cidrs(), limits.HOST_RULE_CIDRS),
+                ("webhook_cidrs", self.webhook_cidrs(), limits.WEBHOOK_RULE_CIDRS)):
+            if len(cidrs) > each * JENKINS_RULES_EACH:
+                where = "" if self.jenkins.allowed_cidrs or field != "allowed_cidrs" \
+                    else " (edge.allowed_cidrs, its default)"
+                raise cross_error(("jenkins", field), f"{len(cidrs)} blocks{where}; Jenkins "
+                                  f"takes at most {each * JENKINS_RULES_EACH}: {each} on each "
+                                  f"of {JENKINS_RULES_EACH} listener rules (a rule takes "
+                                  f"{limits.CONDITION_VALUES_PER_RULE} condition values; "
+                                  "Application Load Balancer quotas): merge blocks")
         cidrs = self.host_rule_cidrs()
         if len(cidrs) > limits.HOST_RULE_CIDRS:
             raise cross_error(("edge", "allowed_cidrs"), f"{len(cidrs)} blocks; with the "
@@ -753,6 +791,27 @@ class Config(Model):
             return next(job for job in jobs if job.name == chosen)
         same = next((job for job in jobs if job.name == app_name), None)
         return same or (jobs[0] if len(jobs) == 1 else None)
+
+    def jenkins_cidrs(self) -> list[str]:
+        """The source-ip values of Jenkins' host rules: jenkins.allowed_cidrs (by default
+        edge.allowed_cidrs), or none when they admit everyone."""
+        cidrs = self.jenkins.allowed_cidrs or self.edge.allowed_cidrs
+        return [] if any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs) else list(cidrs)
+
+    def webhook_cidrs(self) -> list[str]:
+        """The source-ip values of Jenkins' webhook rules, or none when they admit everyone."""
+        cidrs = self.jenkins.webhook_cidrs
+        return [] if any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs) else list(cidrs)
+
+    def jenkins_rule_priorities(self) -> list[int]:
+        """The priorities of Jenkins' listener rules: the blocked paths, the webhook rules, the
+        host rules and the OIDC issuer's."""
+        webhook = max(1, -(-len(self.webhook_cidrs()) // limits.WEBHOOK_RULE_CIDRS))
+        host = max(1, -(-len(self.jenkins_cidrs()) // limits.HOST_RULE_CIDRS))
+        return [*range(JENKINS_BLOCK_PRIORITY, JENKINS_BLOCK_PRIORITY + JENKINS_RULES_EACH),
+                *range(JENKINS_WEBHOOK_PRIORITY, JENKINS_WEBHOOK_PRIORITY + webhook),
+                *range(JENKINS_RULE_PRIORITY, JENKINS_RULE_PRIORITY + host),
+                ISSUER_RULE_PRIORITY]
 
     def host_rule_cidrs(self) -> list[str]:
         """The source-ip values every host rule carries: edge.allowed_cidrs when they leave the

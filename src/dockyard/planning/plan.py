@@ -17,7 +17,7 @@ from dockyard.jenkins.casc import render_yaml
 from dockyard.planning.cost import CostEstimate, estimate
 from dockyard.planning.identities import Identity, identities
 from dockyard.planning.lint import Finding, lint_templates
-from dockyard.planning.posture import Exposure, exposures
+from dockyard.planning.posture import Door, Exposure, doors, exposures
 from dockyard.templates import Built, Discovered, FromStack, Input, Retained, render_stacks
 
 
@@ -54,6 +54,7 @@ class Plan:
     endpoints: list[Endpoint]
     exposures: list[Exposure]
     cost: CostEstimate
+    doors: list[Door] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
     identities: list[Identity] = field(default_factory=list)
@@ -96,7 +97,8 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
     endpoints += [Endpoint(name, cfg.url(app.host or name)) for name, app in cfg.apps.items()]
     return Plan(project=cfg.name, region=cfg.region, source=loaded.source,
                 network_mode=cfg.network.mode, out_dir=out_dir, stacks=summaries,
-                endpoints=endpoints, exposures=exposures(bodies), cost=estimate(cfg),
+                endpoints=endpoints, exposures=exposures(bodies), doors=doors(bodies),
+                cost=estimate(cfg),
                 findings=findings, removed=removed, jenkins_config=jenkins_config,
                 identities=identities(bodies), linted=lint)
 

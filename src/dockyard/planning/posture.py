@@ -81,3 +81,52 @@ def _exposure(target: str, rule: dict[str, Any], labels: dict[str, str]) -> Expo
         group = _ref(rule.get("SourceSecurityGroupId")) or "?"
         source = _PARAMETER_GROUPS.get(group) or labels.get(group, group)
     return Exposure(target, ports, source, str(rule.get("Description", "")))
+
+
+@dataclass(frozen=True)
+class Door:
+    """One rule of the load balancer's HTTPS listener, read back: requests for ``host`` on
+    ``paths`` from ``source`` get ``answer``; ``priority`` orders them (the lowest that
+    matches acts)."""
+
+    host: str
+    paths: str
+    source: str
+    answer: str
+    priority: int
+
+
+def doors(templates: dict[str, dict[str, Any]]) -> list[Door]:
+    """Every listener rule across the templates, by host and then in the order the load
+    balancer evaluates them."""
+    found = []
+    for stack, template in templates.items():
+        owner = "Jenkins" if stack.endswith("-jenkins") else \
+            "app " + stack.split("-app-", 1)[1] if "-app-" in stack else stack
+        for resource in template.get("Resources", {}).values():
+            if resource["Type"] != "AWS::ElasticLoadBalancingV2::ListenerRule" or \
+                    "Condition" in resource:
+                continue
+            props = resource["Properties"]
+            values = {c["Field"]: _condition_values(c) for c in props.get("Conditions", [])}
+            (action,) = props["Actions"]
+            if action["Type"] == "fixed-response":
+                answer = f"answered {action['FixedResponseConfig']['StatusCode']}"
+            else:
+                answer = f"to {owner}"
+            if "http-header" in values:
+                answer += " (with the test header)"
+            if "http-request-method" in values:
+                answer += f" ({', '.join(values['http-request-method'])} only)"
+            found.append(Door(", ".join(values.get("host-header", ["any host"])),
+                              ", ".join(values.get("path-pattern", ["every path"])),
+                              ", ".join(values.get("source-ip", [])) or "anyone",
+                              answer, int(props["Priority"])))
+    return sorted(found, key=lambda d: (d.host, d.priority))
+
+
+def _condition_values(condition: dict[str, Any]) -> list[str]:
+    for key, value in condition.items():
+        if key.endswith("Config") and isinstance(value, dict):
+            return [str(v) for v in value.get("Values", [])]
+    return [str(v) for v in condition.get("Values", [])]

@@ -42,9 +42,12 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere import secretsmanager as sm
 from troposphere.logs import LogGroup
 
+from dockyard.config import limits
 from dockyard.config.models import (
     ISSUER_RULE_PRIORITY,
+    JENKINS_BLOCK_PRIORITY,
     JENKINS_RULE_PRIORITY,
+    JENKINS_WEBHOOK_PRIORITY,
     Config,
     Jenkins,
     JenkinsAgents,
@@ -64,9 +67,11 @@ from dockyard.names import (
 from dockyard.templates.controller import add_discovery, registry
 from dockyard.templates.placement import (
     NO_EGRESS,
+    add_dns,
     add_edge_parameters,
-    add_host,
     assign_public_ip,
+    forward,
+    host_rule,
     network_inputs,
 )
 from dockyard.templates.policies import (
@@ -177,8 +182,8 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
             elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="15"),
             elb.TargetGroupAttribute(Key="stickiness.enabled", Value="false")],
     ))
-    rule = add_host(t, cfg, p, host=cfg.jenkins.host, priority=JENKINS_RULE_PRIORITY,
-                    target_group=target_group)
+    rules = _door(t, cfg, p, target_group)
+    add_dns(t, cfg, p, cfg.jenkins.host)
     _issuer_rule(t, cfg, p, target_group)
     task_definition = t.add_resource(_task_definition(cfg, p, roles=roles, storage=storage,
                                                       logs=logs))
@@ -203,7 +208,7 @@ def jenkins_stack(cfg: Config) -> StackTemplate:
         EnableExecuteCommand=False,
         PropagateTags="SERVICE",
         # The target group must be behind a listener, and EFS mountable, before a task starts.
-        DependsOn=[rule.title, *(m.title for m in mount_targets)],
+        DependsOn=[*(r.title for r in rules), *(m.title for m in mount_targets)],
     ))
 
     agents = _agents(t, cfg, p, controller=service, trusted=False)
@@ -495,6 +500,54 @@ def _agents(t: Template, cfg: Config, p: dict[str, Parameter], *, controller: ec
         # Agents join the controller; deleted first, they leave before it stops.
         DependsOn=[controller.title],
     ))
+
+
+# -- the door -------------------------------------------------------------------------------------
+
+# Paths of Jenkins that nobody outside the VPC needs: the CLI, the agents' WebSocket and inbound
+# endpoints, the swarm plugin's and the agent downloads. The agents reach the controller inside
+# the VPC (its private DNS name), so the load balancer answers these 403 for everyone, before any
+# other rule of Jenkins' host. A rule takes its host and four paths (five condition values).
+BLOCKED_PATHS = ("/cli", "/cli/*", "/wsagents/*", "/swarm/*",
+                 "/plugin/swarm/*", "/tcpSlaveAgentListener/*", "/jnlpJars/*",
+                 "/computer/*/jenkins-agent.jnlp", "/computer/*/slave-agent.jnlp")
+WEBHOOK_PATH = "/github-webhook/"
+
+
+def _door(t: Template, cfg: Config, p: dict[str, Parameter],
+          target_group: elb.TargetGroup) -> list[elb.ListenerRule]:
+    """Who reaches which path of Jenkins (ELB User Guide, "Listener rules": rules are
+    evaluated lowest priority first, the first whose conditions all match acts): the blocked
+    paths answer 403 to everyone; /github-webhook/ is forwarded from GitHub's hook ranges
+    (jenkins.webhook_cidrs); everything else from jenkins.allowed_cidrs. Each set of blocks is
+    spread over as many rules as a rule's five condition values need."""
+    host, rules = cfg.jenkins.host, []
+    denied = elb.ListenerRuleAction(
+        Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
+            StatusCode="403", ContentType="text/plain",
+            MessageBody="dockyard: this path of Jenkins is not served from outside the VPC\n"))
+    for index, start in enumerate(range(0, len(BLOCKED_PATHS), 4)):
+        rules.append(host_rule(cfg, p, _titled("BlockedPathsRule", index), host,
+                               priority=JENKINS_BLOCK_PRIORITY + index, action=denied, cidrs=[],
+                               paths=list(BLOCKED_PATHS[start:start + 4])))
+    for index, cidrs in enumerate(_chunks(cfg.webhook_cidrs(), limits.WEBHOOK_RULE_CIDRS)):
+        rules.append(host_rule(cfg, p, _titled("WebhookRule", index), host,
+                               priority=JENKINS_WEBHOOK_PRIORITY + index,
+                               action=forward(target_group), cidrs=cidrs, paths=[WEBHOOK_PATH]))
+    for index, cidrs in enumerate(_chunks(cfg.jenkins_cidrs(), limits.HOST_RULE_CIDRS)):
+        rules.append(host_rule(cfg, p, _titled("HostRule", index), host,
+                               priority=JENKINS_RULE_PRIORITY + index,
+                               action=forward(target_group), cidrs=cidrs))
+    return [t.add_resource(rule) for rule in rules]
+
+
+def _titled(title: str, index: int) -> str:
+    return title if index == 0 else f"{title}{index + 1}"
+
+
+def _chunks(cidrs: list[str], size: int) -> list[list[str]]:
+    """``cidrs`` in runs of ``size``; one empty run (anyone) when there are none."""
+    return [cidrs[i:i + size] for i in range(0, len(cidrs), size)] or [[]]
 
 
 # -- the OIDC issuer ------------------------------------------------------------------------------

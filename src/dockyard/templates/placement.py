@@ -70,22 +70,41 @@ def add_host(t: Template, cfg: Config, p: dict[str, Parameter], *, host: str, pr
              action: elb.ListenerRuleAction | None = None) -> elb.ListenerRule:
     """Route ``host.<domain>`` to a target group (or ``action``): a rule on the HTTPS listener
     and a DNS alias."""
-    fqdn = f"{host}.{cfg.edge.domain}"
-    conditions = [elb.Condition(Field="host-header",
-                                HostHeaderConfig=elb.HostHeaderConfig(Values=[fqdn]))]
-    if cidrs := cfg.host_rule_cidrs():
-        # The security group admits HTTPS from anywhere then (templates/edge.py): the rule
-        # admits only edge.allowed_cidrs; anyone else gets the listener's 404.
+    # With edge.allowed_cidrs narrowed, the security group admits HTTPS from anywhere
+    # (templates/edge.py): the rule admits only those blocks; anyone else gets the listener's
+    # 404.
+    rule = t.add_resource(host_rule(cfg, p, "HostRule", host, priority=priority,
+                                    action=action or forward(target_group),
+                                    cidrs=cfg.host_rule_cidrs()))
+    add_dns(t, cfg, p, host)
+    return rule
+
+
+def forward(target_group: elb.TargetGroup) -> elb.ListenerRuleAction:
+    """A rule's action: forward to ``target_group``."""
+    return elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))
+
+
+def host_rule(cfg: Config, p: dict[str, Parameter], title: str, host: str, *, priority: int,
+              action: elb.ListenerRuleAction, cidrs: list[str],
+              paths: list[str] | None = None) -> elb.ListenerRule:
+    """A rule of the HTTPS listener for ``host.<domain>``: from ``cidrs`` (anyone when
+    empty), on ``paths`` when given."""
+    conditions = [elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(
+        Values=[f"{host}.{cfg.edge.domain}"]))]
+    if paths:
+        conditions.append(elb.Condition(Field="path-pattern",
+                                        PathPatternConfig=elb.PathPatternConfig(Values=paths)))
+    if cidrs:
         conditions.append(elb.Condition(Field="source-ip",
                                         SourceIpConfig=elb.SourceIpConfig(Values=cidrs)))
-    rule = t.add_resource(elb.ListenerRule(
-        "HostRule",
-        ListenerArn=Ref(p["HttpsListenerArn"]),
-        Priority=priority,
-        Conditions=conditions,
-        Actions=[action or elb.ListenerRuleAction(Type="forward",
-                                                  TargetGroupArn=Ref(target_group))],
-    ))
+    return elb.ListenerRule(title, ListenerArn=Ref(p["HttpsListenerArn"]), Priority=priority,
+                            Conditions=conditions, Actions=[action])
+
+
+def add_dns(t: Template, cfg: Config, p: dict[str, Parameter], host: str) -> None:
+    """The DNS alias of ``host.<domain>`` to the load balancer."""
+    fqdn = f"{host}.{cfg.edge.domain}"
     t.add_resource(route53.RecordSetType(
         "DnsRecord",
         HostedZoneId=Ref(p["HostedZoneId"]),
@@ -95,7 +114,6 @@ def add_host(t: Template, cfg: Config, p: dict[str, Parameter], *, host: str, pr
                                         HostedZoneId=Ref(p["LoadBalancerZoneId"]),
                                         EvaluateTargetHealth=False),
     ))
-    return rule
 
 
 def hosted_zone_input(cfg: Config) -> Input:

@@ -23,6 +23,10 @@ def plan_text(plan: Plan) -> str:
     lines += ["", "Open to whom"]
     lines += columns([(x.target, x.ports, f"from {x.source}" if x.ports != "none" else "",
                        x.note) for x in plan.exposures])
+    lines += ["", "Who reaches which path (the load balancer's rules, first match wins)"]
+    lines += columns([(d.host, d.paths, f"from {d.source}", d.answer) for d in plan.doors])
+    lines.append("  GitHub's hook ranges (jenkins.webhook_cidrs) change now and then; compare "
+                 "them with `curl -s https://api.github.com/meta | jq .hooks`.")
     lines += ["", "Who may do what (every role; the JSON output lists each one's actions)"]
     lines += columns([(i.role, i.granted_to, i.purpose) for i in plan.identities])
     lines.append("  Jenkins agents have no task role: a build reaches AWS only as its own token's "
@@ -84,6 +88,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "endpoints": {e.name: e.url for e in plan.endpoints},
         "exposure": [{"target": x.target, "ports": x.ports, "source": x.source, "note": x.note}
                      for x in plan.exposures],
+        "doors": [{"host": d.host, "paths": d.paths, "source": d.source, "answer": d.answer,
+                   "priority": d.priority} for d in plan.doors],
         "identities": [{"role": i.role, "purpose": i.purpose, "granted_to": i.granted_to,
                         "actions": list(i.actions), "scope": list(i.scope)}
                        for i in plan.identities],
