@@ -50,8 +50,9 @@ def test_fifty_apps_deploy_within_the_quotas(dockyard: Dockyard, account: Accoun
     listener = account.output("acme-edge", "HttpsListenerArn")
     rules = [r for page in account.client("elbv2").get_paginator("describe_rules").paginate(
         ListenerArn=listener) for r in page["Rules"]]
-    # the default, Jenkins and its OIDC issuer, the example's web, each app
-    assert len(rules) == 1 + 2 + 1 + APPS
+    # the default; Jenkins' 3 blocked-path rules, 2 webhook rules (GitHub's 6 hook ranges), its
+    # host's and its OIDC issuer's; the example's web; each app
+    assert len(rules) == 1 + 7 + 1 + APPS
 
     # The only job deploys every app (apps.<name>.job defaults to it): its main branch's build
     # assumes app49's own role.
