@@ -531,3 +531,29 @@ def test_attack_a_planted_ctx_tag_is_never_used_by_up(platform: Platform,
                         timeout=300, check=False)
     assert up.returncode == 0, up.stderr
     assert f"jenkins-agent: building {tag} with kaniko on Fargate" in up.stderr
+
+
+def test_attack_the_controller_lists_no_secret_and_reads_only_its_own(
+        account: Account, tmp_path: Path) -> None:
+    """The controller's role reads the secrets its configuration names (the admin's, the
+    agent pools', GitHub's) and nothing else: it may not list the account's secrets (there is
+    no credentials provider to need it), nor read an app's."""
+    config = moto_server.example_config(account.certificate)
+    (tmp_path / "dockyard.yml").write_text(config)
+    done = subprocess.run([sys.executable, "-m", "dockyard", "up", "--yes", "--no-wait-jenkins"],
+                          cwd=tmp_path, env=account.cli_env(), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    account.client("secretsmanager").create_secret(Name="acme/web/db", SecretString="pw")
+    resources = account.client("cloudformation").list_stack_resources(
+        StackName="acme-jenkins")["StackResourceSummaries"]
+    role = next(r["PhysicalResourceId"] for r in resources
+                if r["LogicalResourceId"] == "ControllerRole")
+    controller = account.emulator.session(f"arn:aws:iam::{ACCOUNT}:role/{role}")
+    secrets = account.emulator.client("secretsmanager", controller)
+    assert secrets.get_secret_value(SecretId="acme/github")["SecretString"]
+    for attack in (secrets.list_secrets,
+                   lambda: secrets.get_secret_value(SecretId="acme/web/db")):
+        with pytest.raises(ClientError) as refused:
+            attack()
+        assert refused.value.response["Error"]["Code"] in REFUSALS

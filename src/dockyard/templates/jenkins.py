@@ -342,9 +342,6 @@ def _roles(t: Template, cfg: Config, p: dict[str, Parameter], *, logs: LogGroup,
         allow(["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
               [_efs_arn("file-system", file_system)], sid="MountJenkinsHome",
               condition=_access_point_condition(access_point)),
-        # The credentials provider lists secret names and tags (ListSecrets has no resource
-        # scope); reading a value still needs the statement above.
-        allow(["secretsmanager:ListSecrets"], ["*"], sid="ListSecretNames"),
     ))
     return execution_role, controller_role
 
