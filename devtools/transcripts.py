@@ -106,13 +106,19 @@ TRANSCRIPTS: dict[str, Callable[[], str]] = {
 
 
 def refreshed(text: str, made: dict[str, str]) -> str:
-    """``text`` with each transcript block's body replaced by what its run printed."""
+    """``text`` with each transcript block's body replaced by what its run printed. A
+    walkthrough block that differs only in lines runs print differently is kept as it is, so a
+    refresh changes only what changed."""
+    from devtools.walkthrough import skeleton
+
     def replace(match: re.Match[str]) -> str:
         name = match["name"]
         if name not in TRANSCRIPTS:
             raise KeyError(f"no transcript named {name!r} (devtools/transcripts.py)")
         if name not in made:
             made[name] = TRANSCRIPTS[name]()
+        if name in WALKTHROUGH and skeleton(match["body"]) == skeleton(made[name]):
+            return match.group(0)
         return match.group(1) + made[name] + match.group(4)
 
     return BLOCK.sub(replace, text)
