@@ -60,6 +60,16 @@ def test_the_task_definition_pins_the_image_and_follows_the_config() -> None:
         "awslogs-group": "/dockyard/acme/apps/web", "awslogs-region": "ap-southeast-2",
         "awslogs-stream-prefix": "app"}}
     assert {"key": "dockyard:name", "value": "acme"} in definition["tags"]
+    # read-only root, /tmp a scratch volume of the task's storage
+    assert container["readonlyRootFilesystem"] is True
+    assert container["mountPoints"] == [{"sourceVolume": "tmp", "containerPath": "/tmp",
+                                         "readOnly": False}]
+    assert definition["volumes"] == [{"name": "tmp"}]
+    writable = example_config(("health_check: /", "health_check: /\n    read_only_root: false"))
+    opted_out = task_definition(writable, target, IMAGE, {})
+    _valid("RegisterTaskDefinition", opted_out)
+    assert "readonlyRootFilesystem" not in opted_out["containerDefinitions"][0]
+    assert "volumes" not in opted_out
 
 
 def test_secrets_reach_the_container_only_as_arns() -> None:

@@ -9,7 +9,8 @@ from tests.conftest import example_config
 def running(**container: object) -> dict[str, object]:
     base: dict[str, object] = {
         "name": "web", "image": "x@sha256:1", "portMappings": [{"containerPort": 5001}],
-        "environment": [{"name": "LOG_LEVEL", "value": "info"}], "secrets": []}
+        "environment": [{"name": "LOG_LEVEL", "value": "info"}], "secrets": [],
+        "readonlyRootFilesystem": True}
     base.update(container)
     return {"cpu": "256", "memory": "512", "runtimePlatform": {"cpuArchitecture": "X86_64"},
             "containerDefinitions": [base]}
@@ -71,3 +72,13 @@ def test_with_the_stack_and_the_service_every_field_a_deploy_sends_is_compared()
     assert app_changes(cfg, "web", moved, replace(target, secret_arns={
         "acme/web/database": "arn:old"}), desired=3) == [
         FieldChange("task_role", "arn:aws:iam::123456789012:role/other", APP["TaskRoleArn"])]
+
+
+def test_a_writable_root_is_a_change_either_way() -> None:
+    writable = running(readonlyRootFilesystem=False)
+    assert app_changes(example_config(), "web", writable) == [
+        FieldChange("read_only_root", "false", "true")]
+    cfg = example_config(("health_check: /", "health_check: /\n    read_only_root: false"))
+    assert app_changes(cfg, "web", writable) == []
+    assert app_changes(cfg, "web", running()) == [
+        FieldChange("read_only_root", "true", "false")]

@@ -558,6 +558,10 @@ class App(FargateSize):
             "A command the container runs to check itself (a shell command: exit 0 is "
             "healthy), like `curl -fsS http://localhost:8000/healthz`; ECS replaces a task "
             "that fails it three times. Default: none, the load balancer's check only."))
+    read_only_root: bool = Field(default=True, description=(
+        "The container's root file system is read-only, so code that gets in cannot change the "
+        "image's files; /tmp is a writable scratch volume. false for an image that writes "
+        "elsewhere."))
     alarms: AppAlarms = Field(default_factory=AppAlarms, description=(
         "Deployment alarms: a deploy that trips one fails and ECS rolls it back (exit 4)."))
     job: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(

@@ -234,6 +234,9 @@ def check_secrets(cfg: Config, target: AppTarget,
                      f"{create_command(cfg.region, ref)})")
 
 
+SCRATCH_VOLUME = "tmp"
+
+
 def task_definition(cfg: Config, target: AppTarget, image: str,
                     arn_of: dict[str, str]) -> dict[str, Any]:
     """The RegisterTaskDefinition request of one deploy of ``target.app`` running ``image``."""
@@ -251,6 +254,13 @@ def task_definition(cfg: Config, target: AppTarget, image: str,
             "awslogs-group": target.log_group, "awslogs-region": cfg.region,
             "awslogs-stream-prefix": LOG_STREAM_PREFIX}},
     }
+    if app.read_only_root:
+        # Writable only where a program expects scratch space: /tmp, a volume of the task's
+        # ephemeral storage (ECS API Reference, ContainerDefinition.readonlyRootFilesystem;
+        # a Fargate volume without a host path is task storage, "Fargate task storage").
+        container["readonlyRootFilesystem"] = True
+        container["mountPoints"] = [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp",
+                                     "readOnly": False}]
     if app.health_command:
         # ECS runs it in the container; a task unhealthy 3 times running is replaced, and
         # failures in the first minute do not count (ECS API Reference, HealthCheck).
@@ -267,6 +277,7 @@ def task_definition(cfg: Config, target: AppTarget, image: str,
         "memory": str(app.memory),
         "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": architecture},
         "containerDefinitions": [container],
+        **({"volumes": [{"name": SCRATCH_VOLUME}]} if app.read_only_root else {}),
         "tags": _tags(cfg, target.app),
     }
 

@@ -58,6 +58,8 @@ def app_changes(cfg: Config, app: str, running: dict[str, Any],
     env = {e["name"]: e.get("value", "") for e in container.get("environment", [])}
     for name in sorted(set(env) | set(wanted.env)):
         compare(f"env.{name}", env.get(name), wanted.env.get(name))
+    compare("read_only_root", str(bool(container.get("readonlyRootFilesystem"))).lower(),
+            str(wanted.read_only_root).lower())
     check = (container.get("healthCheck") or {}).get("command") or []
     compare("health_command", check[1] if check[:1] == ["CMD-SHELL"] and len(check) > 1
             else " ".join(check[1:]) or None, wanted.health_command)
