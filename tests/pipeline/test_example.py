@@ -88,3 +88,14 @@ def test_the_github_workflow_uses_oidc_and_the_same_two_commands() -> None:
     assert steps[build]["id"] == "build"
     assert "steps.build.outputs.image" in runs[deploy]
     assert workflow["jobs"]["deploy"]["needs"] == "test"
+
+
+def test_every_action_the_workflow_uses_is_pinned_by_commit() -> None:
+    """A tag can be moved to other code by whoever controls the action's repository; a commit
+    cannot. Each `uses:` names a full commit and says its version beside it, for people."""
+    text = (EXAMPLE / ".github" / "workflows" / "deploy.yml").read_text()
+    uses = re.findall(r"^\s*-?\s*uses:\s*(\S+)(.*)$", text, re.MULTILINE)
+    assert len(uses) == 5
+    for action, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
+        assert re.fullmatch(r"\s+# v\d[\w.]*", comment), f"{action}: no version beside it"
