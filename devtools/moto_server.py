@@ -30,8 +30,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +158,21 @@ class Project:
     text: str | None = None  # the config served, when it is the user's own
 
 
+READY = "Ctrl-C stops it."
+
+
+def announced(lines: Iterable[str]) -> tuple[str, dict[str, str]]:
+    """What a started emulator printed, up to the line that says it is ready, and the
+    variables it tells the other shell to export (``export NAME=VALUE``)."""
+    printed = []
+    for line in lines:
+        printed.append(line)
+        if READY in line:
+            break
+    text = "".join(printed)
+    return text, dict(re.findall(r"^\s+export (\w+)=(\S+)$", text, re.MULTILINE))
+
+
 def project_of(args: argparse.Namespace) -> Project:
     """The project the arguments name: an existing dockyard.yml's (``--config``), else the
     example under ``--name`` in ``--region`` and ``--domain``. Raises ValueError with a line
@@ -258,7 +275,7 @@ def main() -> int:
     print(f"  export AWS_ENDPOINT_URL={endpoint}")
     for key, value in {**CREDENTIALS, **time_env}.items():
         print(f"  export {key}={value}")
-    print(f"\nhosted zone: {project.domain}; certificate: {certificate}\nCtrl-C stops it.",
+    print(f"\nhosted zone: {project.domain}; certificate: {certificate}\n{READY}",
           flush=True)
     try:
         while True:
@@ -309,7 +326,7 @@ def _strict(args: argparse.Namespace, project: Project, time_env: dict[str, str]
           f"  export AWS_CONTAINER_CREDENTIALS_FULL_URI={account.world}{CREDENTIALS_PATH}"
           "role/ROLE-NAME\n"
           f"inspect the account without the strict rules at {account.inspector}\n"
-          f"hosted zone: {project.domain}; certificate: {certificate}\nCtrl-C stops it.",
+          f"hosted zone: {project.domain}; certificate: {certificate}\n{READY}",
           flush=True)
     try:
         while True:

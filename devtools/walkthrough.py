@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devtools.moto_server import announced
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "web"
 TIME_FACTOR = 30  # a 10-minute canary bake takes 20 s of the wall
@@ -201,15 +203,9 @@ def emulator() -> Iterator[Shell]:
             text=True)
         try:
             assert server.stdout is not None
-            printed = []
-            for line in server.stdout:
-                printed.append(line)
-                if "Ctrl-C stops it." in line:
-                    break
-            exports = dict(re.findall(r"^\s+export (\w+)=(\S+)$", "".join(printed),
-                                      re.MULTILINE))
+            printed, exports = announced(server.stdout)
             if "AWS_ENDPOINT_URL" not in exports:
-                raise RuntimeError("the emulator did not start:\n" + "".join(printed))
+                raise RuntimeError("the emulator did not start:\n" + printed)
             exports.pop("PATH", None)
             yield Shell(folder, {**environment, **exports})
         finally:

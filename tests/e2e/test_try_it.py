@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from devtools.moto_server import announced
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -63,15 +64,11 @@ def emulator(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
                               env=environment, cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     assert server.stdout is not None
-    printed = []
-    for line in server.stdout:
-        printed.append(line)
-        if "Ctrl-C stops it." in line:
-            break
-    exports = {name: value.replace("$PATH", environment["PATH"]) for name, value in
-               re.findall(r"^\s+export (\w+)=(\S+)$", "".join(printed), re.MULTILINE)}
+    printed, exported = announced(server.stdout)
+    exports = {name: value.replace("$PATH", environment["PATH"])
+               for name, value in exported.items()}
     try:
-        yield {**environment, **exports}, "".join(printed)
+        yield {**environment, **exports}, printed
     finally:
         server.terminate()
         server.wait(timeout=30)
