@@ -402,3 +402,38 @@ def test_an_unchanged_context_is_not_built_again(dockyard: Dockyard, account: Ac
     assert changed.returncode == 0 and len(builder.handled) == 5
     assert dockyard("build", "--repo", "web", "app", build="web/main").returncode == 0
     assert len(builder.handled) == 5, "and that one is reused in turn"
+
+
+def test_a_tag_names_one_image_for_good(dockyard: Dockyard, account: Account,
+                                        builder: FakeKaniko, tmp_path: Path) -> None:
+    """Tags never move by default (builder.mutable_tags: []): a build asking for a tag that is
+    already another image's is refused before its task starts, not by ECR after the build;
+    the same image under the same tag is no move; a tag mutable_tags lists moves."""
+    first = dockyard("build", "--repo", "web", "--tag", "v1", "--tag", "latest", "app",
+                     build="web/main")
+    assert first.returncode == 0, first.stderr
+    assert len(builder.handled) == 1
+    same = dockyard("build", "--repo", "web", "--tag", "v1", "app", build="web/main")
+    assert same.returncode == 0, same.stderr
+    assert len(builder.handled) == 1, "reused under the tag it already has"
+
+    (tmp_path / "app" / "main.py").write_text("print('v2')\n")
+    moved = dockyard("build", "--repo", "web", "--tag", "v1", "app", build="web/main")
+    assert moved.returncode == 2, moved.stderr
+    assert "--tag v1: acme/web:v1 is already the image sha256:" in moved.stderr
+    assert "builder.mutable_tags" in moved.stderr and "Traceback" not in moved.stderr
+    assert len(builder.handled) == 1, "no kaniko task started"
+    assert ecr_digest(account, "v1") == first.stdout.strip().split("@")[1]
+    detached = dockyard("build", "--repo", "web", "--tag", "latest", "--detach", "app",
+                        build="web/main")
+    assert detached.returncode == 2 and "--tag latest" in detached.stderr
+
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace(
+        "builder:\n", "builder:\n  mutable_tags: [latest]\n", 1))
+    up = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "app-web")
+    assert up.returncode == 0, up.stderr
+    latest = dockyard("build", "--repo", "web", "--tag", "latest", "app", build="web/main")
+    assert latest.returncode == 0, latest.stderr
+    assert ecr_digest(account, "latest") == latest.stdout.strip().split("@")[1] \
+        != first.stdout.strip().split("@")[1]

@@ -16,6 +16,7 @@ from dockyard.aws.storage import Logs, Objects, Registry
 from dockyard.builds.cache import ContextCache
 from dockyard.builds.environment import (
     check_destination,
+    check_tags,
     destination_for,
     environment_from_outputs,
     make_request,
@@ -157,7 +158,11 @@ class Builder:
         if inputs is not None and not rebuild:
             found = reuse.find(inputs)
             if found is not None:
+                check_tags(self.cfg, the_build.destination, the_build.request.tags,
+                           self.clients.registry.digest_of, image=found)
                 return self._reused(the_build, source, reuse, found)
+        check_tags(self.cfg, the_build.destination, the_build.request.tags,
+                   self.clients.registry.digest_of)
         result = the_build.run(self.build_id, source, self.started)
         if inputs is not None and result.digest is not None:
             refused = reuse.remember(inputs, result.digest, self.build_id)
@@ -184,6 +189,8 @@ class Builder:
     def detach(self, repository: str, context: str, options: BuildOptions) -> Detached:
         """Start the build's tasks and return without waiting."""
         the_build, source = self._prepared(repository, context, options)
+        check_tags(self.cfg, the_build.destination, the_build.request.tags,
+                   self.clients.registry.digest_of)
         runner, started = the_build.runner, []
         try:
             for _, spec in the_build.specs(self.build_id, source):

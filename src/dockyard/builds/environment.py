@@ -4,6 +4,7 @@ asked to do and where its image goes (pure: no AWS calls)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.builds.request import (
@@ -111,6 +112,39 @@ def check_destination(cfg: Config, destination: Destination, exists: Callable[[s
     stack = "builder" if image.startswith("jenkins-") else f"app-{image}"
     raise AwsPreconditionError(f"--repo {image}: the repository {name} does not exist yet",
                                hint=f"dockyard up --only {stack} creates it")
+
+
+def may_move(cfg: Config, destination: Destination, tag: str) -> bool:
+    """Whether ``tag`` may be put on another image in ``destination``: in ECR, only the tags
+    ``builder.mutable_tags`` lists, and only in an app's or Jenkins' repository (the
+    repositories' IMMUTABLE_WITH_EXCLUSION filters, where ``*`` matches any characters);
+    quarantine repositories are IMMUTABLE. Any tag may move elsewhere."""
+    name = destination.ecr_repository
+    if name is None:
+        return True
+    if name.startswith(f"{cfg.name}/quarantine/"):
+        return False
+    return any(fnmatchcase(tag, pattern) for pattern in cfg.builder.mutable_tags)
+
+
+def check_tags(cfg: Config, destination: Destination, tags: tuple[str, ...],
+               digest_of: Callable[[str, str], str | None], *, image: str | None = None) -> None:
+    """Refuse, before anything is built, a ``--tag`` that already names another image where
+    tags never move: ECR would refuse kaniko's push at the end of the build (a tag on an
+    immutable repository cannot be overwritten: ECR User Guide, "Preventing image tags from
+    being overwritten"). ``image``: the digest this build will give, when known (a reused
+    image already under the tag is no move)."""
+    name = destination.ecr_repository
+    for tag in tags:
+        if name is None or may_move(cfg, destination, tag):
+            continue
+        current = digest_of(name, tag)
+        if current is not None and current != image:
+            raise UsageError(
+                f"--tag {tag}: {name}:{tag} is already the image {current[:19]}, and tags in "
+                "dockyard's repositories never move",
+                hint="give this build a tag of its own (a version or a commit), or list the "
+                     "tag in builder.mutable_tags to let it move")
 
 
 def make_request(cfg: Config, options: BuildOptions, architectures: list[str]) -> BuildRequest:

@@ -397,8 +397,12 @@ class Builder(FargateSize):
         description="The kaniko executor image, pinned by digest.")] = DEFAULT_EXECUTOR_IMAGE
     mutable_tags: Annotated[
         list[Annotated[str, _check(_TAG_FILTER, "an ECR tag filter")]],
-        Field(max_length=5, description="Tags that may move (like 'latest'); the rest never do."),
-    ] = ["latest"]
+        Field(max_length=5, description=(
+            "Tags that may be put on another image, such as 'latest' (ECR wildcard filters, "
+            "'*' for any characters). None by default: a tag names one image for good, and a "
+            "build asking for a tag that is already another image's is refused before it "
+            "starts.")),
+    ] = []
     log_retention_days: Annotated[Retention, Field(description="Days build logs are kept.")] = 14
     registry_auth_secret: Annotated[str, _check(_SM_NAME, "a Secrets Manager secret name")] | None \
         = Field(default=None, description="A secret holding a Docker config JSON ({\"auths\": "
