@@ -4,6 +4,7 @@ stuck stacks, throttling. They implement the same methods as the wrappers in doc
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -88,6 +89,7 @@ class FakeCloudFormation:
     _stale_reads: dict[str, tuple[Stack, int]] = field(default_factory=dict)
     _count: int = 0
     _event_reads: int = 0
+    _outputs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def _tick(self) -> datetime:
         self._count += 1
@@ -145,6 +147,9 @@ class FakeCloudFormation:
                                        status="REVIEW_IN_PROGRESS")
         arn = f"arn:changeSet/{stack}/{name}"
         self._pending[arn] = (stack, create, parameters)
+        # Each output the template declares, with a placeholder value (the next stack's input).
+        self._outputs[stack] = {key: f"{key}-of-{stack}"
+                                for key in json.loads(template).get("Outputs", {})}
         return arn, self._id(stack)
 
     def template(self, name: str) -> dict[str, object]:
@@ -165,7 +170,8 @@ class FakeCloudFormation:
         verb = "CREATE" if create else "UPDATE"
         self._stale(stack)
         self._set(stack, f"{verb}_IN_PROGRESS", parameters=parameters,
-                  outputs={"Url": f"https://{stack}.example.com/"},
+                  outputs={**self._outputs.get(stack, {}),
+                           "Url": f"https://{stack}.example.com/"},
                   **({} if create else {"updated": self._tick()}))
         self._running[stack] = list(self.scripts.get(stack, [([], f"{verb}_COMPLETE")]))
 
@@ -267,12 +273,16 @@ class FakeRetained:
 
     kept_file_systems: list[FileSystem] = field(default_factory=list)
     kept_repositories: list[Repository] = field(default_factory=list)
+    kept_buckets: list[str] = field(default_factory=list)
 
     def file_systems(self, project: str) -> list[FileSystem]:
         return list(self.kept_file_systems)
 
     def repositories(self, project: str) -> list[Repository]:
         return list(self.kept_repositories)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return bucket in self.kept_buckets
 
 
 def text_console() -> tuple[Console, io.StringIO, io.StringIO]:

@@ -21,6 +21,8 @@ behaviour.py        stack operations that fail asynchronously (ROLLBACK_COMPLETE
                     refuse deletion while tasks run
 logs.py             lastEventTimestamp updated lazily
 faults.py           throttling and 5xx at a seeded rate, or on every call of an operation
+access_logs.py      a template's load balancer attributes applied; access logs refused unless the
+                    bucket's policy lets Elastic Load Balancing write
 idempotency.py      idempotency tokens: a retried RunTask, CreateService, CreateChangeSet,
                     ExecuteChangeSet or DeleteStack gets the first answer and acts once
 ==================  ==============================================================================

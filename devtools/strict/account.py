@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from devtools.strict import (
+    access_logs,
     authz,
     behaviour,
     consistency,
@@ -202,6 +203,7 @@ class StrictAccount:
         patch_moto()
         behaviour.install()
         quotas.install()
+        access_logs.install()
         self._app = DomainDispatcherApplication(create_backend_app)
         for app in (Middleware(self._app, self), self._app):
             server = make_server("127.0.0.1", 0, app, threaded=True,

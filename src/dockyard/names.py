@@ -55,6 +55,7 @@ class Out:
     CLUSTER_NAME = "ClusterName"
     CLUSTER_ARN = "ClusterArn"
     CONTEXT_BUCKET = "ContextBucket"
+    LOG_BUCKET = "LogBucket"  # access logs (dockyard.templates.trail), when they are on
     BUILD_LOG_GROUP = "BuildLogGroup"
     KANIKO_ROLE_ARN = "KanikoRoleArn"  # the builder's: Jenkins' images; an app stack's: its own
     BUILD_SECURITY_GROUP_ID = "BuildSecurityGroupId"
@@ -130,6 +131,12 @@ def build_log_stream(task_id: str) -> str:
 def app_stack_key(app_name: str) -> str:
     """The stack key of an app: ``app-<name>``."""
     return f"app-{app_name}"
+
+
+def log_bucket_name(project: str, account: str, region: str) -> str:
+    """The bucket access logs go to: named, so an ``up`` after ``down`` adopts the one kept
+    (bucket names are global: the account and region make it this platform's)."""
+    return f"{project}-logs-{account}-{region}"
 
 
 def admin_secret_name(project: str) -> str:

@@ -185,6 +185,9 @@ def test_down_keeps_efs_and_ecr_then_up_adopts_them_and_purge_removes_them(
     assert "acme/web" in repositories and len(repositories) == 6
     assert [fs["FileSystemId"] for fs in efs.describe_file_systems()["FileSystems"]] == \
         [home["FileSystemId"]]
+    logs = "acme-logs-123456789012-ap-southeast-2"
+    assert f"the access logs in s3://{logs}" in down.stdout
+    assert logs in {b["Name"] for b in account.client("s3").list_buckets()["Buckets"]}
 
     again = dockyard("up", "--yes", "--no-wait-jenkins")
     assert again.returncode == 0, again.stderr
@@ -192,10 +195,15 @@ def test_down_keeps_efs_and_ecr_then_up_adopts_them_and_purge_removes_them(
     outputs = {o["OutputKey"]: o["OutputValue"] for o in jenkins["Stacks"][0]["Outputs"]}
     assert outputs["FileSystemId"] == home["FileSystemId"], "JENKINS_HOME was adopted"
     assert len(efs.describe_file_systems()["FileSystems"]) == 1
+    builder = account.client("cloudformation").describe_stacks(StackName="acme-builder")
+    adopted = {p["ParameterKey"]: p["ParameterValue"] for p in builder["Stacks"][0]["Parameters"]}
+    assert adopted["AdoptLogBucket"] == "yes", "the kept log bucket was adopted"
 
     purge = dockyard("down", "--purge", "--yes-really-purge")
     assert purge.returncode == 0, purge.stderr
     assert f"EFS file system {home['FileSystemId']}" in purge.stdout
+    assert f"S3 bucket {logs}" in purge.stdout
+    assert logs not in {b["Name"] for b in account.client("s3").list_buckets()["Buckets"]}
     assert efs.describe_file_systems()["FileSystems"] == []
     assert account.client("ecr").describe_repositories()["repositories"] == []
     assert live_stacks(account) == {}

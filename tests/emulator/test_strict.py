@@ -571,3 +571,47 @@ def test_a_progressive_service_needs_an_infrastructure_role_ecs_can_assume(
     assert code(err) == "InvalidParameterException"
     assert "unable to assume role" in str(err.value)
     assert ecs.list_services(cluster="acme")["serviceArns"] == [], "nothing was created"
+
+
+def test_access_logs_need_a_bucket_policy_letting_elastic_load_balancing_write(
+        quiet: StrictAccount) -> None:
+    """ELB User Guide, "Enable access logs": the load balancer tests its permission on the
+    bucket when logging is turned on; in ap-southeast-2, ELB's account 783225319266 writes."""
+    ec2, elb, s3 = (inspector(quiet, s) for s in ("ec2", "elbv2", "s3"))
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][:2]]
+    arn = elb.create_load_balancer(Name="logged", Subnets=subnets)[
+        "LoadBalancers"][0]["LoadBalancerArn"]
+    logs = [{"Key": "access_logs.s3.enabled", "Value": "true"},
+            {"Key": "access_logs.s3.bucket", "Value": "the-logs"},
+            {"Key": "access_logs.s3.prefix", "Value": "alb"}]
+
+    def refused() -> str:
+        with pytest.raises(ClientError) as err:
+            elb.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=logs)
+        assert code(err) == "InvalidConfigurationRequest"
+        return str(err.value)
+
+    assert "Access Denied for bucket: the-logs" in refused(), "no such bucket"
+    s3.create_bucket(Bucket="the-logs",
+                     CreateBucketConfiguration={"LocationConstraint": REGION})
+    assert "Please check S3bucket permission" in refused(), "no policy"
+
+    def put(principal: dict[str, str], resource: str) -> None:
+        s3.put_bucket_policy(Bucket="the-logs", Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
+                "Resource": resource}]}))
+
+    put({"AWS": "arn:aws:iam::783225319266:root"}, "arn:aws:s3:::the-logs/elb/AWSLogs/*")
+    refused()  # another prefix
+    put({"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+        f"arn:aws:s3:::the-logs/alb/AWSLogs/{ACCOUNT}/*")
+    refused()  # the service principal is for Regions opened since August 2022
+    put({"AWS": "arn:aws:iam::783225319266:root"},
+        f"arn:aws:s3:::the-logs/alb/AWSLogs/{ACCOUNT}/*")
+    elb.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=logs)
+    attributes = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(
+        LoadBalancerArn=arn)["Attributes"]}
+    assert attributes["access_logs.s3.bucket"] == "the-logs"

@@ -21,8 +21,12 @@ def test_estimate_lists_the_always_on_parts_and_adds_up() -> None:
     items = {line.item: line.monthly_usd for line in cost.lines}
     assert set(items) == {"Jenkins controller", "Untrusted agents", "Trusted agents",
                           "Load balancer", "Public IPv4 addresses", "EFS (JENKINS_HOME)",
-                          "Secrets Manager", "Private DNS", "app web", "app web alarms"}
+                          "Secrets Manager", "Private DNS", "app web", "app web alarms",
+                          "Access logs"}
     assert items["Private DNS"] == pytest.approx(0.50)
+    # ~1 GB a month kept 90 days at $0.023, and one file per zone every 5 minutes
+    assert items["Access logs"] == pytest.approx(3 * 0.023 + 2 * 12 * 730 / 1000 * 0.005,
+                                                 abs=0.01)
     # the error-rate alarm reads two metrics (5xx and requests) at $0.10 each
     assert items["app web alarms"] == pytest.approx(0.20)
     assert items["Secrets Manager"] == pytest.approx(1.20)  # admin's, the two pools' passwords

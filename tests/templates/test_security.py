@@ -302,7 +302,7 @@ def test_context_bucket_is_private_encrypted_tls_only_and_expiring(
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     (rule,) = bucket["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == 7
-    (policy,) = resources_of(builder, "AWS::S3::BucketPolicy").values()
+    policy = builder["Resources"]["ContextBucketPolicy"]
     (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.aws.errors import AwsError, translated
+from botocore.exceptions import ClientError
+
+from dockyard.aws.errors import AwsError, error_code, translate, translated
 from dockyard.names import TAG_KEY
 
 
@@ -114,6 +116,22 @@ class RetainedData:
         with translated(f"delete repository {repo.name}",
                         done_if=("RepositoryNotFoundException",)):
             self._ecr.delete_repository(repositoryName=repo.name, force=True)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        """Whether this account has the bucket (one another account owns answers 403: not
+        ours to adopt)."""
+        try:
+            self._s3.head_bucket(Bucket=bucket)
+        except ClientError as err:
+            if error_code(err) in ("404", "NoSuchBucket", "NotFound", "403", "Forbidden"):
+                return False
+            raise translate(err, f"look up bucket {bucket}") from err
+        return True
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Delete an empty bucket; one that is gone already is no error."""
+        with translated(f"delete bucket {bucket}", done_if=("NoSuchBucket",)):
+            self._s3.delete_bucket(Bucket=bucket)
 
     def empty_bucket(self, bucket: str) -> int:
         """Delete every object (and version) in a bucket; returns how many were deleted."""

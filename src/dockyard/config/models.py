@@ -416,6 +416,18 @@ class Builder(FargateSize):
         return archs
 
 
+class AccessLogs(Model):
+    """Who asked what of the platform, kept where the attacks the doors turn away would leave a
+    trail: the load balancer's access logs and the build-context bucket's server access logs,
+    in one lifecycle-managed log bucket that `dockyard down` keeps."""
+
+    enabled: bool = Field(default=True, description=(
+        "Write the load balancer's and the context bucket's access logs (S3 storage is the "
+        "only charge; the plan prices it)."))
+    keep_days: Annotated[int, Field(ge=1, le=3650, description=(
+        "Days a log file is kept before S3 expires it (1-3650)."))] = 90
+
+
 class AppAlarms(Model):
     """CloudWatch alarms on the app's target group that fail a deployment while it rolls out,
     and make ECS roll it back."""
@@ -646,6 +658,9 @@ class Config(Model):
         description="Image builds with kaniko on Fargate.")] = Builder()
     apps: Annotated[dict[Annotated[str, AfterValidator(_app_name)], App], Field(
         description="Applications deployed as ECS services, by name.")] = {}
+    access_logs: Annotated[AccessLogs, Field(
+        description="The load balancer's and the context bucket's access logs.")] = \
+        AccessLogs()
 
     @field_validator("apps", mode="before")
     @classmethod

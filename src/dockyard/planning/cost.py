@@ -1,7 +1,7 @@
 """A monthly estimate of what the platform costs while it merely exists.
 
 List prices, us-east-1, on demand, collected 2026-11 from AWS's pricing pages (Fargate, Elastic
-Load Balancing, VPC public IPv4, EFS, AWS Backup, Secrets Manager, Route 53). Prices change and
+Load Balancing, VPC public IPv4, EFS, AWS Backup, Secrets Manager, Route 53, S3). Prices change and
 differ by region: this is an estimate to compare choices with, not a bill.
 """
 
@@ -29,12 +29,18 @@ BACKUP_EFS_GB_MONTH = 0.05
 SECRET_MONTH = 0.40
 ALARM_METRIC_MONTH = 0.10  # a standard-resolution alarm, per metric it reads (metric math: each)
 HOSTED_ZONE_MONTH = 0.50  # the private zone behind the Cloud Map namespace agents use
+S3_STANDARD_GB_MONTH = 0.023
+S3_PUT_PER_1000 = 0.005
 
 
 # JENKINS_HOME of a small team after a few months: configuration, build records, logs.
 ASSUMED_JENKINS_HOME_GB = 10
 ALB_ZONES = 2
 BUILD_MINUTES_EXAMPLE = 10
+# Access logs of a small team's platform, compressed: about a gigabyte a month. A load balancer
+# writes one file per node every 5 minutes (ELB User Guide, "Access log files").
+ASSUMED_ACCESS_LOG_GB_MONTH = 1.0
+ALB_LOG_FILES_MONTH = ALB_ZONES * 12 * HOURS_PER_MONTH
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,8 @@ def estimate(cfg: Config) -> CostEstimate:
         CostLine("Private DNS", f"{internal_namespace(cfg.name)}, agents' way to the controller",
                  HOSTED_ZONE_MONTH),
     ]
+    if cfg.access_logs.enabled:
+        lines.append(_access_logs(cfg))
     for name, app in cfg.apps.items():
         lines.append(CostLine(f"app {name}", f"{app.count} x {_size(app.cpu, app.memory)}, 24/7",
                               app.count * task_hourly(app.cpu, app.memory) * HOURS_PER_MONTH))
@@ -151,6 +159,16 @@ def _agents(cfg: Config, *, trusted: bool) -> CostLine:
         detail += ", on demand"
     monthly = (on_demand + spot * (1 - FARGATE_SPOT_DISCOUNT)) * hourly * HOURS_PER_MONTH
     return CostLine("Trusted agents" if trusted else "Untrusted agents", detail, monthly)
+
+
+def _access_logs(cfg: Config) -> CostLine:
+    """The log bucket: what is kept at any time, and the load balancer's writes."""
+    days = cfg.access_logs.keep_days
+    stored = ASSUMED_ACCESS_LOG_GB_MONTH * days / 30
+    return CostLine("Access logs", f"~{ASSUMED_ACCESS_LOG_GB_MONTH:g} GB a month assumed, kept "
+                                   f"{days} days",
+                    stored * S3_STANDARD_GB_MONTH
+                    + ALB_LOG_FILES_MONTH / 1000 * S3_PUT_PER_1000)
 
 
 def _size(cpu: int, memory: int) -> str:

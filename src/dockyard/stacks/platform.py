@@ -19,7 +19,14 @@ from dockyard.aws.errors import AwsPreconditionError
 from dockyard.aws.retained import FileSystem, Repository
 from dockyard.config.models import Config, DefaultVpc, GitHub
 from dockyard.errors import DockyardError, UsageError
-from dockyard.names import TAG_KEY, TEST_HEADER_PATTERN, Out, app_stack_key, new_test_header_value
+from dockyard.names import (
+    TAG_KEY,
+    TEST_HEADER_PATTERN,
+    Out,
+    app_stack_key,
+    log_bucket_name,
+    new_test_header_value,
+)
 from dockyard.stacks import status as st
 from dockyard.stacks.engine import Confirm, Engine, StackRequest
 from dockyard.stacks.properties import PropertyChange
@@ -40,6 +47,7 @@ class RetainedLookup(Protocol):
 
     def file_systems(self, project: str) -> list[FileSystem]: ...
     def repositories(self, project: str) -> list[Repository]: ...
+    def bucket_exists(self, bucket: str) -> bool: ...
 
 
 class AccountApi(Protocol):
@@ -94,8 +102,15 @@ class Platform:
                                     hint="set jenkins.file_system_id to the one to use")
             if homes:
                 self._kept["file-system:jenkins-home"] = homes[0].file_system_id
+        if source.kind == "bucket":
+            return "yes" if self.retained.bucket_exists(self.log_bucket) else "no"
         default = "no" if source.kind == "repository" else ""
         return self._kept.get(f"{source.kind}:{source.name}", default)
+
+    @property
+    def log_bucket(self) -> str:
+        """The name of this platform's access-log bucket in its account and region."""
+        return log_bucket_name(self.cfg.name, self.account.identity().account, self.cfg.region)
 
     @property
     def tags(self) -> dict[str, str]:

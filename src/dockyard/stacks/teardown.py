@@ -38,6 +38,8 @@ class RetainedApi(Protocol):
     def delete_file_system(self, fs: FileSystem) -> None: ...
     def delete_repository(self, repo: Repository) -> None: ...
     def empty_bucket(self, bucket: str) -> int: ...
+    def delete_bucket(self, bucket: str) -> None: ...
+    def bucket_exists(self, bucket: str) -> bool: ...
 
 
 class AppServices(Protocol):
@@ -74,6 +76,7 @@ class DownPlan:
     stacks: list[Stack]
     file_systems: list[FileSystem]
     repositories: list[Repository]
+    log_bucket: str | None = None  # the access logs, kept by CloudFormation when it deletes
 
 
 @dataclass
@@ -83,6 +86,7 @@ class DownResult:
     results: list[StackResult] = field(default_factory=list)
     kept_file_systems: list[FileSystem] = field(default_factory=list)
     kept_repositories: list[Repository] = field(default_factory=list)
+    kept_log_bucket: str | None = None
     deleted_services: list[str] = field(default_factory=list)
     stopped_tasks: list[str] = field(default_factory=list)
     purged: list[str] = field(default_factory=list)
@@ -103,7 +107,9 @@ def plan_down(platform: Platform, tagged: TaggedStacks, retained: RetainedApi) -
         if template.name not in stacks and (live := platform.live(template)) is not None:
             stacks[template.name] = live
     ordered = sorted(stacks.values(), key=lambda s: (_rank(project, s.name), s.name))
-    return DownPlan(ordered, retained.file_systems(project), retained.repositories(project))
+    bucket = platform.log_bucket
+    return DownPlan(ordered, retained.file_systems(project), retained.repositories(project),
+                    bucket if retained.bucket_exists(bucket) else None)
 
 
 def down(platform: Platform, plan: DownPlan, retained: RetainedApi, *, purge: bool,
@@ -136,7 +142,12 @@ def down(platform: Platform, plan: DownPlan, retained: RetainedApi, *, purge: bo
     if not purge:
         result.kept_file_systems = file_systems
         result.kept_repositories = repositories
+        result.kept_log_bucket = plan.log_bucket
         return result
+    if plan.log_bucket is not None:
+        files = retained.empty_bucket(plan.log_bucket)
+        retained.delete_bucket(plan.log_bucket)
+        result.purged.append(f"S3 bucket {plan.log_bucket} ({files} access log files)")
     for fs in file_systems:
         result.warnings += _purge_backups(retained, fs, result.purged)
         retained.delete_file_system(fs)

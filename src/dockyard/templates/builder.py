@@ -57,6 +57,14 @@ from dockyard.templates.stack import (
     suppress,
     tag_resources,
 )
+from dockyard.templates.trail import (
+    ADOPT_PARAMETER,
+    adopt_log_bucket,
+    log_bucket,
+    log_bucket_policy,
+    log_bucket_ref,
+    server_access_logging,
+)
 from dockyard.trust import PLATFORM, UNTRUSTED, context_prefix
 
 CONTEXT_EXPIRY_DAYS = 7
@@ -106,7 +114,11 @@ def builder_stack(cfg: Config) -> StackTemplate:
     repos, adoptions = add_repositories(t, cfg, [f"{cfg.name}/{i}" for i in JENKINS_IMAGES])
     inputs.update(adoptions)
 
-    bucket = t.add_resource(_context_bucket())
+    if cfg.access_logs.enabled:
+        inputs[ADOPT_PARAMETER] = adopt_log_bucket(t)
+        t.add_resource(log_bucket(cfg))
+        t.add_resource(log_bucket_policy(cfg, [GetAtt("ContextBucket", "Arn")]))
+    bucket = t.add_resource(_context_bucket(cfg))
     t.add_resource(_tls_only_policy(bucket))
     logs = t.add_resource(log_group("BuildLogGroup", build_log_group(cfg),
                                     cfg.builder.log_retention_days))
@@ -184,6 +196,8 @@ def builder_stack(cfg: Config) -> StackTemplate:
         **{key: Ref(definition) for key, definition in definitions.items()},
         **agents,
     }
+    if cfg.access_logs.enabled:
+        outputs[Out.LOG_BUCKET] = log_bucket_ref(cfg)
     for repo in repos:
         if not repo.title.endswith("Cache"):
             outputs[repo.title + "Uri"] = Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}."
@@ -210,8 +224,12 @@ def kaniko_statements(cfg: Config, contexts: list[Any], *, push: list[str],
     return statements
 
 
-def _context_bucket() -> s3.Bucket:
-    return suppress(s3.Bucket(
+def _context_bucket(cfg: Config) -> s3.Bucket:
+    """Build contexts and digest files, for a week; its server access logs go to the log
+    bucket. The log bucket's policy names this bucket, so it is attached just after this one
+    is created: with ACLs disabled, that policy is what lets S3 deliver (S3 User Guide,
+    "Permissions for log delivery"), and S3 delivers logs in batches, minutes later."""
+    bucket = s3.Bucket(
         "ContextBucket",
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[
             s3.ServerSideEncryptionRule(
@@ -228,10 +246,14 @@ def _context_bucket() -> s3.Bucket:
                              ExpirationInDays=CONTEXT_EXPIRY_DAYS,
                              AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
                                  DaysAfterInitiation=1))]),
-    ), ("CKV_AWS_18", "build contexts live 7 days and are named by their content hash; access "
-                      "logs would outlive the objects they describe"),
-       ("CKV_AWS_21", "objects are content-addressed and expire after 7 days; versions would "
-                      "only keep expired contexts"))
+    )
+    checks = [("CKV_AWS_21", "objects are content-addressed and expire after 7 days; versions "
+                             "would only keep expired contexts")]
+    if cfg.access_logs.enabled:
+        bucket.LoggingConfiguration = server_access_logging(cfg)
+    else:
+        checks.append(("CKV_AWS_18", "access_logs.enabled is false in dockyard.yml"))
+    return suppress(bucket, *checks)
 
 
 def _tls_only_policy(bucket: s3.Bucket) -> s3.BucketPolicy:

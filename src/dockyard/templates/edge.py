@@ -16,12 +16,14 @@ from dockyard.config.models import Config
 from dockyard.names import Out
 from dockyard.templates.placement import NO_EGRESS, hosted_zone_input, network_inputs
 from dockyard.templates.stack import (
+    FromStack,
     StackTemplate,
     add_parameter,
     new_template,
     suppress,
     tag_resources,
 )
+from dockyard.templates.trail import ALB_PREFIX
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Above the ALB's 60 s default: WebSocket agents and long-polling UIs keep connections open.
@@ -38,24 +40,32 @@ def edge_stack(cfg: Config) -> StackTemplate:
               Out.PUBLIC_SUBNETS: network_inputs(cfg)["PublicSubnets"]}
 
     security_group = t.add_resource(_security_group(cfg, vpc))
-    alb = t.add_resource(suppress(elb.LoadBalancer(
+    attributes = [
+        ("idle_timeout.timeout_seconds", str(IDLE_TIMEOUT_SECONDS)),
+        ("routing.http.drop_invalid_header_fields.enabled", "true"),
+        ("routing.http.preserve_host_header.enabled", "true"),
+        # `dockyard down` deletes it; it holds no data, and protection would fail teardown.
+        ("deletion_protection.enabled", "false"),
+    ]
+    checks = []
+    if cfg.access_logs.enabled:
+        logs = add_parameter(t, "LogBucket", "String", "The bucket access logs go to.")
+        inputs[Out.LOG_BUCKET] = FromStack("builder", Out.LOG_BUCKET)
+        attributes += [("access_logs.s3.enabled", "true"), ("access_logs.s3.bucket", Ref(logs)),
+                       ("access_logs.s3.prefix", ALB_PREFIX)]
+    else:
+        checks.append(("CKV_AWS_91", "access_logs.enabled is false in dockyard.yml"))
+    alb = elb.LoadBalancer(
         "LoadBalancer",
         Type="application",
         Scheme="internet-facing",
         IpAddressType="ipv4",
         Subnets=Ref(subnets),
         SecurityGroups=[Ref(security_group)],
-        LoadBalancerAttributes=[
-            elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in (
-                ("idle_timeout.timeout_seconds", str(IDLE_TIMEOUT_SECONDS)),
-                ("routing.http.drop_invalid_header_fields.enabled", "true"),
-                ("routing.http.preserve_host_header.enabled", "true"),
-                # `dockyard down` deletes it; it holds no data, and protection would fail teardown.
-                ("deletion_protection.enabled", "false"),
-            )],
-    ), ("CKV_AWS_91", "access logs need a bucket with the regional ELB account's policy; "
-                      "planned as an option, off by default for cost"),
-))
+        LoadBalancerAttributes=[elb.LoadBalancerAttributes(Key=k, Value=v)
+                                for k, v in attributes],
+    )
+    t.add_resource(suppress(alb, *checks) if checks else alb)
 
     if cfg.edge.certificate == "auto":
         zone = add_parameter(t, "HostedZoneId", "AWS::Route53::HostedZone::Id",

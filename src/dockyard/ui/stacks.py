@@ -138,6 +138,8 @@ def down_preview(plan: DownPlan, purge: bool) -> list[str]:
              *columns([(s.name, s.status) for s in plan.stacks])]
     verb = "Deleted too (--purge)" if purge else "Kept"
     lines += [f"{verb}:", *_data_lines(plan.file_systems, plan.repositories)]
+    if plan.log_bucket:
+        lines.append(f"  S3 {plan.log_bucket}  access logs")
     return lines
 
 
@@ -158,6 +160,10 @@ def down_text(result: DownResult, region: str) -> str:
         if result.kept_file_systems:
             lines.append("  (EFS backups stay in the vault aws/efs/automatic-backup-vault "
                          "until you delete them)")
+    if result.kept_log_bucket:
+        lines += ["", f"Kept: the access logs in s3://{result.kept_log_bucket} (each file "
+                      "expires after access_logs.keep_days; dockyard down --purge deletes the "
+                      "bucket)"]
     if result.purged:
         lines += ["", "Purged:", *(f"  {p}" for p in result.purged)]
     lines += [f"warning: {w}" for w in result.warnings]
@@ -169,7 +175,8 @@ def down_document(result: DownResult) -> dict[str, Any]:
     return {"ok": result.ok, "services_deleted": result.deleted_services,
             "tasks_stopped": result.stopped_tasks,
             "stacks": [_result_document(r) for r in result.results],
-            "kept": _data_document(result.kept_file_systems, result.kept_repositories),
+            "kept": {**_data_document(result.kept_file_systems, result.kept_repositories),
+                     "log_bucket": result.kept_log_bucket},
             "purged": result.purged, "warnings": result.warnings}
 
 
