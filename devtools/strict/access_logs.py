@@ -86,9 +86,9 @@ def install() -> None:
                           self.account_id, self.region_name)
             if why is not None:
                 raise RESTError("InvalidConfigurationRequest", why)
-        return modify(self, arn, attrs)  # type: ignore[no-any-return]
+        return modify(self, arn, attrs)
 
-    def create_from_template(cls: Any, resource_name: str, cloudformation_json: Any,
+    def create_from_template(cls: Any, /, resource_name: str, cloudformation_json: Any,
                              account_id: str, region_name: str, **kwargs: Any) -> Any:
         balancer = create(cls, resource_name, cloudformation_json, account_id, region_name,
                           **kwargs)
@@ -104,5 +104,6 @@ def install() -> None:
         return balancer
 
     modify_attributes._dockyard_logs = True  # type: ignore[attr-defined]
-    elbv2.ELBv2Backend.modify_load_balancer_attributes = modify_attributes
-    elbv2.FakeLoadBalancer.create_from_cloudformation_json = classmethod(create_from_template)
+    setattr(elbv2.ELBv2Backend, "modify_load_balancer_attributes", modify_attributes)  # noqa: B010
+    setattr(elbv2.FakeLoadBalancer, "create_from_cloudformation_json",  # noqa: B010
+            classmethod(create_from_template))

@@ -15,7 +15,7 @@ CloudFormation User Guide, "AWS::SecretsManager::Secret":
   again can reuse the name at once.
 
 ``AWS::CloudWatch::Alarm`` too (below, CloudWatchAlarm), ``AWS::IAM::OIDCProvider``
-(IamOidcProvider). And
+(IamOidcProvider), ``AWS::S3::BucketPolicy`` (S3BucketPolicy). And
 ``AWS::CertificateManager::Certificate`` (User Guide, "AWS::CertificateManager::Certificate"):
 with DNS validation and a ``HostedZoneId`` in ``DomainValidationOptions``, CloudFormation writes
 the validation record itself and the resource completes once ACM has issued the certificate;
@@ -37,6 +37,8 @@ from moto.acm.models import acm_backends
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.secretsmanager.models import secretsmanager_backends
+
+from devtools.strict.policy import statements
 
 
 class _Resource:
@@ -312,6 +314,56 @@ class IamOidcProvider(_Resource, CloudFormationModel):
         _iam(account_id, region_name).delete_open_id_connect_provider(self.physical_id)
 
 
+class S3BucketPolicy(_Resource, CloudFormationModel):
+    """A bucket's policy set by a stack (CloudFormation User Guide, "AWS::S3::BucketPolicy"):
+    ``Bucket`` names the bucket, ``PolicyDocument`` is put as PutBucketPolicy puts it, updated
+    in place; deleting the resource deletes the bucket's policy. ``Ref`` returns the bucket's
+    name. moto skips the resource, so no bucket policy a template sets would exist."""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str, **kwargs: Any) -> S3BucketPolicy:
+        properties = cloudformation_json.get("Properties", {})
+        bucket = str(properties["Bucket"])
+        _s3(account_id).put_bucket_policy(bucket, json.dumps(properties["PolicyDocument"]).encode())
+        return cls(bucket)
+
+    @classmethod
+    def update_from_cloudformation_json(
+            cls, original_resource: S3BucketPolicy, new_resource_name: str,
+            cloudformation_json: Any, account_id: str, region_name: str) -> S3BucketPolicy:
+        properties = cloudformation_json.get("Properties", {})
+        if str(properties["Bucket"]) != original_resource.physical_id:  # replacement
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                   account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str) -> None:
+        cls(resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with contextlib.suppress(Exception):  # the bucket may be gone already
+            _s3(account_id).delete_bucket_policy(self.physical_id)
+
+
+def _s3(account_id: str) -> Any:
+    from moto.s3.models import s3_backends
+
+    return s3_backends[account_id]["aws"]
+
+
 def _iam(account_id: str, region_name: str) -> Any:
     from moto.iam.models import iam_backends
     from moto.utilities.utils import get_partition
@@ -531,7 +583,41 @@ def _patch_equals() -> None:
 
 
 
+def bucket_permission(document: str, action: str, resource: str) -> str:
+    """A bucket policy's say on a request, as moto's S3 asks it (only statements for every
+    principal, ``"*"``, which moto can judge without knowing the caller), with their
+    conditions evaluated: moto ignores them, so the usual "deny plain HTTP" statement
+    (``aws:SecureTransport`` false: S3 User Guide, "Bucket policy examples", "Managing access
+    based on HTTP or HTTPS requests") would deny every request. Requests reach the emulated
+    account over TLS, as AWS's endpoints take them. Returns DENIED, PERMITTED or NEUTRAL."""
+    context = {"aws:SecureTransport": "true"}
+    said = "NEUTRAL"
+    for statement in statements(document):
+        if "*" not in statement.principals.get("AWS", ()) or \
+                not statement.matches(action, resource, context):
+            continue
+        if statement.effect == "Deny":
+            return "DENIED"
+        said = "PERMITTED"
+    return said
+
+
+def _bucket_permissions() -> None:
+    """Judge bucket policies with their conditions (``bucket_permission``)."""
+    from moto.iam.access_control import PermissionResult
+    from moto.s3 import models as s3_models
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        return getattr(PermissionResult, bucket_permission(self.policy.decode(), action,
+                                                           resource))
+
+    setattr(s3_models.FakeBucket, "get_permission", get_permission)  # noqa: B010
+
+
 _patch_equals()
+_bucket_permissions()
 _conditional_updates()
 _ingress_deletion()
 _security_group_updates()

@@ -97,7 +97,7 @@ def _lookup(source: Input, facts: dict[str, str]) -> str:
     if isinstance(source, Built):
         return AGENT_IMAGE if source.image == "jenkins-agent" else CONTROLLER_IMAGE
     assert isinstance(source, Retained)
-    return "no" if source.kind == "repository" else ""  # a fresh account keeps nothing
+    return "no" if source.kind in ("repository", "bucket") else ""  # a fresh account keeps nothing
 
 
 def _create_all(cfg: Config, facts: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -289,9 +289,12 @@ def test_only_deploys_the_named_stacks_and_needs_their_inputs(dockyard: Dockyard
     missing = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "jenkins")
     assert missing.returncode == 3
     assert "needs acme-edge, which is not deployed" in missing.stderr
-    edge = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "edge")
+    alone = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "edge")
+    assert alone.returncode == 3, "its access logs go to the builder stack's log bucket"
+    assert "needs acme-builder, which is not deployed" in alone.stderr
+    edge = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "builder", "--only", "edge")
     assert edge.returncode == 0, edge.stderr
-    assert list(live_stacks(account)) == ["acme-edge"]
+    assert sorted(live_stacks(account)) == ["acme-builder", "acme-edge"]
     unknown = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "nope")
     assert unknown.returncode == 2
     assert "--only nope: no such stack" in unknown.stderr

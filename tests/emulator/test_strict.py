@@ -615,3 +615,28 @@ def test_access_logs_need_a_bucket_policy_letting_elastic_load_balancing_write(
     attributes = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(
         LoadBalancerArn=arn)["Attributes"]}
     assert attributes["access_logs.s3.bucket"] == "the-logs"
+
+
+def test_a_bucket_policy_is_judged_with_its_conditions() -> None:
+    """S3 User Guide, "Managing access based on HTTP or HTTPS requests": the usual "deny plain
+    HTTP" statement denies nothing that arrives over TLS, as every request here does; a deny
+    without a condition still denies, and statements for one principal are not moto's to
+    judge."""
+    from devtools.strict.cfn_models import bucket_permission
+
+    key = "arn:aws:s3:::b/contexts/a.tar.gz"
+    plain_http = {"Sid": "DenyPlainHttp", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                  "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                  "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+
+    def document(*statements: dict[str, Any]) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+    assert bucket_permission(document(plain_http), "s3:PutObject", key) == "NEUTRAL"
+    unconditional = {**plain_http, "Condition": {}}
+    assert bucket_permission(document(unconditional), "s3:PutObject", key) == "DENIED"
+    public = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+              "Resource": "arn:aws:s3:::b/*"}
+    assert bucket_permission(document(plain_http, public), "s3:GetObject", key) == "PERMITTED"
+    one = {**public, "Principal": {"AWS": "arn:aws:iam::783225319266:root"}}
+    assert bucket_permission(document(one), "s3:GetObject", key) == "NEUTRAL"

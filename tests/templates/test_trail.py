@@ -68,12 +68,14 @@ def test_only_the_load_balancer_and_s3_for_the_context_bucket_may_write_logs(
     s3 = by_sid["S3ServerAccessLogs"]
     assert s3["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert s3["Condition"]["ArnLike"]["aws:SourceArn"] == [
-        {"Fn::GetAtt": ["ContextBucket", "Arn"]}]
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-contextbucket-*"}]
     assert s3["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
     assert s3["Resource"]["Fn::Sub"].endswith("/s3/context-bucket/*")
     logging = builder["Resources"]["ContextBucket"]["Properties"]["LoggingConfiguration"]
     assert logging["LogFilePrefix"] == "s3/context-bucket/"
     assert logging["DestinationBucketName"]["Fn::If"][0] == "CreateLogBucket"
+    assert builder["Resources"]["ContextBucket"]["DependsOn"] == ["LogBucketPolicy"], \
+        "S3 refuses a logging target whose policy does not let it deliver"
     assert "CKV_AWS_18" not in _skipped(builder["Resources"]["ContextBucket"])
 
 

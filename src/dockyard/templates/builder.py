@@ -117,7 +117,9 @@ def builder_stack(cfg: Config) -> StackTemplate:
     if cfg.access_logs.enabled:
         inputs[ADOPT_PARAMETER] = adopt_log_bucket(t)
         t.add_resource(log_bucket(cfg))
-        t.add_resource(log_bucket_policy(cfg, [GetAtt("ContextBucket", "Arn")]))
+        # The context bucket's generated name: <stack>-contextbucket-<random> (lower case).
+        t.add_resource(log_bucket_policy(cfg, [Sub(
+            "arn:${AWS::Partition}:s3:::${AWS::StackName}-contextbucket-*")]))
     bucket = t.add_resource(_context_bucket(cfg))
     t.add_resource(_tls_only_policy(bucket))
     logs = t.add_resource(log_group("BuildLogGroup", build_log_group(cfg),
@@ -226,9 +228,8 @@ def kaniko_statements(cfg: Config, contexts: list[Any], *, push: list[str],
 
 def _context_bucket(cfg: Config) -> s3.Bucket:
     """Build contexts and digest files, for a week; its server access logs go to the log
-    bucket. The log bucket's policy names this bucket, so it is attached just after this one
-    is created: with ACLs disabled, that policy is what lets S3 deliver (S3 User Guide,
-    "Permissions for log delivery"), and S3 delivers logs in batches, minutes later."""
+    bucket, once that bucket's policy lets S3 deliver them: S3 refuses a logging target that
+    does not (InvalidTargetBucketForLogging; S3 User Guide, "Permissions for log delivery")."""
     bucket = s3.Bucket(
         "ContextBucket",
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[
@@ -251,6 +252,7 @@ def _context_bucket(cfg: Config) -> s3.Bucket:
                              "would only keep expired contexts")]
     if cfg.access_logs.enabled:
         bucket.LoggingConfiguration = server_access_logging(cfg)
+        bucket.DependsOn = ["LogBucketPolicy"]
     else:
         checks.append(("CKV_AWS_18", "access_logs.enabled is false in dockyard.yml"))
     return suppress(bucket, *checks)
