@@ -192,5 +192,5 @@ def test_init_starter_substitutes_its_values() -> None:
 def test_schema_lists_every_top_level_key() -> None:
     schema = Config.model_json_schema()
     assert set(schema["properties"]) == {"name", "region", "network", "edge", "jenkins",
-                                         "builder", "apps", "access_logs"}
+                                         "builder", "apps", "access_logs", "stacks"}
     assert set(schema["required"]) == {"name", "region", "edge"}

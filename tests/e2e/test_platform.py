@@ -535,3 +535,25 @@ def test_a_signal_during_up_stops_the_image_build_it_started(
                ecs.describe_tasks(cluster="acme", tasks=stopped)["tasks"]}
     assert reasons == {f"cancelled from dockyard ({cause})"}
     assert "acme-jenkins" not in live_stacks(account)
+
+
+def test_a_service_role_makes_the_stacks_changes(dockyard: Dockyard, account: Account,
+                                                 tmp_path: Path) -> None:
+    """stacks.role_arn: each stack is created, updated and deleted with CloudFormation acting
+    as the role (CreateChangeSet and DeleteStack's RoleARN), not as whoever runs up."""
+    iam = account.client("iam")
+    role = iam.create_role(RoleName="acme-cloudformation", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text() + f"stacks:\n  role_arn: {role}\n")
+    done = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "builder")
+    assert done.returncode == 0, done.stderr
+    (builder,) = account.client("cloudformation").describe_stacks(
+        StackName="acme-builder")["Stacks"]
+    assert builder.get("RoleARN") == role
+    config.write_text(config.read_text().replace(f"role_arn: {role}", "role_arn: nope"))
+    bad = dockyard("up", "--yes", "--no-wait-jenkins", "--only", "builder")
+    assert bad.returncode == 2 and "stacks.role_arn" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -104,8 +104,11 @@ class StackReader(Protocol):
 class CloudFormation:
     """The CloudFormation calls dockyard makes, on one client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, role_arn: str | None = None) -> None:
         self._client = client
+        # A service role (stacks.role_arn): CloudFormation acts with its permissions on every
+        # change it makes, deletions and rollbacks included.
+        self._role = {"RoleARN": role_arn} if role_arn else {}
 
     def describe(self, name: str) -> Stack | None:
         """The stack called ``name``, or None when there is none."""
@@ -152,6 +155,7 @@ class CloudFormation:
                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
                 ChangeSetType="CREATE" if create else "UPDATE",
                 Description="dockyard",
+                **self._role,
             )
         except ClientError as err:
             if any(reason in error_message(err) for reason in NO_CHANGES_REASONS):
@@ -191,7 +195,7 @@ class CloudFormation:
     def delete_stack(self, name: str) -> None:
         """Start deleting a stack."""
         with translated(f"delete stack {name}"):
-            self._client.delete_stack(StackName=name)
+            self._client.delete_stack(StackName=name, **self._role)
 
     def cancel_update(self, name: str) -> None:
         """Ask CloudFormation to cancel a stack update (it then rolls back)."""
@@ -201,7 +205,7 @@ class CloudFormation:
     def continue_update_rollback(self, name: str) -> None:
         """Ask CloudFormation to finish a rollback that failed (UPDATE_ROLLBACK_FAILED)."""
         with translated(f"continue the rollback of {name}"):
-            self._client.continue_update_rollback(StackName=name)
+            self._client.continue_update_rollback(StackName=name, **self._role)
 
     def events_since(self, stack_id: str, seen: set[str]) -> list[StackEvent]:
         """Events not in ``seen``, oldest first. Pages back until a seen event appears."""

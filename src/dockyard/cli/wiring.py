@@ -170,7 +170,7 @@ class Wiring:
         """CloudFormation."""
         from dockyard.aws.cloudformation import CloudFormation
 
-        return CloudFormation(self.aws.client("cloudformation"))
+        return CloudFormation(self.aws.client("cloudformation"), self.cfg.stacks.role_arn)
 
     @cached_property
     def cluster(self) -> str:

@@ -60,6 +60,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SM_ARN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[\w/+=.@-]+(:.*)?$")
 _SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[\w/.-]+$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
 _SM_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
 _SSM_NAME = re.compile(r"^ssm:/?[\w/.-]{1,1011}$")
 _REPO_SLUG = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
@@ -428,6 +429,17 @@ class AccessLogs(Model):
         "Days a log file is kept before S3 expires it (1-3650)."))] = 90
 
 
+class Stacks(Model):
+    """How `up` and `down` drive CloudFormation."""
+
+    role_arn: Annotated[str, _check(_ROLE_ARN, "an IAM role ARN")] | None = Field(
+        default=None, description=(
+            "A CloudFormation service role: CloudFormation creates, updates and deletes the "
+            "stacks with its permissions, so whoever runs `up` needs only CloudFormation on "
+            "these stacks and iam:PassRole on this role (as Copilot does per environment). "
+            "Default: the caller's own permissions."))
+
+
 class AppAlarms(Model):
     """CloudWatch alarms on the app's target group that fail a deployment while it rolls out,
     and make ECS roll it back."""
@@ -661,6 +673,8 @@ class Config(Model):
     access_logs: Annotated[AccessLogs, Field(
         description="The load balancer's and the context bucket's access logs.")] = \
         AccessLogs()
+    stacks: Annotated[Stacks, Field(
+        description="How up and down drive CloudFormation.")] = Stacks()
 
     @field_validator("apps", mode="before")
     @classmethod
