@@ -17,8 +17,10 @@ the task's own credentials, so that a wrong permission or URL fails here as it w
 
 Knobs: ``--build-arg FAKE_KANIKO_FAIL=<code>`` fails the build with that code,
 ``--build-arg FAKE_KANIKO_SECONDS=<n>`` makes it take n seconds; ``fail_for`` fails builds
-pushing to a repository. ``--build-arg FAKE_APP_CRASH=1`` / ``FAKE_APP_HANG=1`` mark the image
-for the ECS emulator (devtools/ecs), as ``marks_for`` does for every image of a repository.
+pushing to a repository. ``--build-arg FAKE_APP_CVE=1`` gives the image a critical finding in
+ECR's scan (devtools/scans.py). ``--build-arg FAKE_APP_CRASH=1`` / ``FAKE_APP_HANG=1`` mark
+the image for the ECS emulator (devtools/ecs), as ``marks_for`` does for every image of a
+repository.
 
 It runs in the emulator's process (``python -m devtools.moto_server --kaniko``, or the tests'
 account), where it sees ECS's tasks as the container runtime does.
@@ -96,10 +98,13 @@ def manifest_for(command: list[str], extra: tuple[str, ...] = (),
     """A small OCI manifest that depends on what was asked (so different builds differ), with
     the commands its image lacks (devtools/images.py)."""
     from devtools.ecs import CRASH, HANG
+    from devtools.scans import CRITICAL_CVE
 
     build_args = _arg(command, "build-arg")
-    # Marks the ECS emulator reads: an app built with these never becomes healthy.
-    marks = [mark for arg, mark in (("FAKE_APP_CRASH=", CRASH), ("FAKE_APP_HANG=", HANG))
+    # Marks the ECS emulator reads (an app built with these never becomes healthy), and the
+    # one ECR's emulated scan reads (devtools/scans.py).
+    marks = [mark for arg, mark in (("FAKE_APP_CRASH=", CRASH), ("FAKE_APP_HANG=", HANG),
+                                    ("FAKE_APP_CVE=", CRITICAL_CVE))
              if any(a.startswith(arg) for a in build_args)]
     return image_manifest(json.dumps(command[1:3] + build_args), [*marks, *extra], lacking)
 

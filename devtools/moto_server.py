@@ -50,9 +50,11 @@ def patch_moto() -> None:
     from moto.cloudformation import models
 
     import devtools.strict.cfn_models  # noqa: F401  (registers the models)
+    from devtools import scans
     from devtools.ecs import patch_ecs
 
     patch_ecs()
+    scans.install()
     if getattr(models.ChangeSet.apply, "_dockyard_patched", False):
         return
     original = models.ChangeSet.apply

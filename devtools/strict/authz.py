@@ -279,7 +279,7 @@ def _log_group(call: Call, where: Where) -> list[Check]:
 
 @rule("ecr", "DescribeImages", "BatchGetImage", "PutImage", "BatchCheckLayerAvailability",
       "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "GetDownloadUrlForLayer",
-      "ListImages", "BatchDeleteImage")
+      "ListImages", "BatchDeleteImage", "DescribeImageScanFindings")
 def _repository(call: Call, where: Where) -> list[Check]:
     repository = str(call.params.get("repositoryName", ""))
     return [Check(f"ecr:{call.action}", where.arn("ecr", f"repository/{repository}"))]

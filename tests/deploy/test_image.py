@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dockyard.deploy.image import parse_image, pin_image
+from dockyard.aws.errors import AwsPreconditionError
+from dockyard.deploy.image import check_findings, parse_image, pin_image
 from dockyard.errors import ExitCode, UsageError
 
 REGISTRY = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com"
@@ -80,3 +81,50 @@ def test_parsing_keeps_registry_repository_tag_and_digest_apart() -> None:
         "localhost:5000", "team/app", "1.0", DIGEST)
     lone = parse_image("build-20261128-010203-abcdef")
     assert (lone.repository, lone.tag) == ("", "build-20261128-010203-abcdef")
+
+
+class _Scans:
+    def __init__(self, status: str, counts: dict[str, int]) -> None:
+        self.answer = (status, counts)
+        self.asked: list[tuple[str, str]] = []
+
+    def scan(self, repository: str, digest: str) -> tuple[str, dict[str, int]]:
+        self.asked.append((repository, digest))
+        return self.answer
+
+
+_OWN = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/acme/web@sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize(("status", "counts", "mode", "outcome"), [
+    ("COMPLETE", {}, "refuse", "quiet"),
+    ("COMPLETE", {"HIGH": 3}, "refuse", "quiet"),
+    ("COMPLETE", {"CRITICAL": 2}, "warn", "2 CRITICAL vulnerabilities"),
+    ("COMPLETE", {"CRITICAL": 1}, "refuse", "refused"),
+    ("IN_PROGRESS", {}, "warn", "not complete (IN_PROGRESS)"),
+    ("NONE", {}, "refuse", "refused"),
+])
+def test_critical_findings_warn_or_refuse_as_configured(status: str, counts: dict[str, int],
+                                                        mode: str, outcome: str) -> None:
+    scans, said = _Scans(status, counts), list[str]()
+    if outcome == "refused":
+        with pytest.raises(AwsPreconditionError) as refused:
+            check_findings(_OWN, project="acme", app="web", mode=mode, lookup=scans,
+                           warn=said.append)
+        assert refused.value.exit_code == ExitCode.AWS_PRECONDITION
+        assert "apps.web.deploy.critical_findings is refuse" in str(refused.value)
+        return
+    check_findings(_OWN, project="acme", app="web", mode=mode, lookup=scans, warn=said.append)
+    assert scans.asked == [("acme/web", "sha256:" + "a" * 64)]
+    if outcome == "quiet":
+        assert said == []
+    else:
+        (line,) = said
+        assert outcome in line
+
+
+def test_an_image_outside_the_apps_repository_has_no_scan_to_read() -> None:
+    scans = _Scans("NONE", {})
+    check_findings("docker.io/library/nginx@sha256:" + "b" * 64, project="acme", app="web",
+                   mode="refuse", lookup=scans, warn=lambda line: None)
+    assert scans.asked == []

@@ -336,6 +336,8 @@ WEB_ATTACKS: dict[str, Attack] = {
     "put-object-to-platform-contexts": put_object("contexts/platform/"),
     "forge-an-api-build-record": put_object("digests/apps/api/records/"),
     "read-api-logs": app_logs("api"),
+    "read-api-scan-findings": lambda p, who: p.client("ecr", who).describe_image_scan_findings(
+        repositoryName="acme/api", imageId={"imageTag": "ctx-0"}),
     "read-api-secret": secret("acme/api/db"),
     "stop-the-controller": stop_controller,
     "stop-api-one-off": stop_api_one_off,

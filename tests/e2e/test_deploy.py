@@ -417,3 +417,32 @@ def test_a_second_deploy_is_refused_while_one_is_under_way_or_supersedes_it(
     service = live(account)
     assert service is not None and str(service["taskDefinition"]).endswith(":3"), \
         "v3 runs, as revision 3: the refused attempt registered nothing"
+
+
+def test_an_image_with_critical_findings_is_deployed_with_a_warning_or_refused(
+        stacks: Dockyard, account: Account, tmp_path: Path) -> None:
+    """ECR scans each push (scanOnPush); deploy reads the scan, as the pipeline's role."""
+    from devtools.scans import CRITICAL_CVE
+
+    clean = push(account, "clean")
+    done = stacks("deploy", "web", "--image", "clean", build="web/main")
+    assert done.returncode == 0, done.stderr
+    assert "CRITICAL" not in done.stderr
+    vulnerable = push(account, "vulnerable", mark=CRITICAL_CVE)
+    warned = stacks("deploy", "web", "--image", "vulnerable", build="web/main")
+    assert warned.returncode == 0, warned.stderr
+    assert "warning: ECR's scan found 1 CRITICAL vulnerability in this image" in warned.stderr
+    assert f"--image-id imageDigest={vulnerable}" in warned.stderr
+
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace(
+        "      strategy: rolling", "      critical_findings: refuse\n      strategy: rolling", 1))
+    assert "critical_findings: refuse" in config.read_text()
+    back = stacks("deploy", "web", "--image", "clean", build="web/main")
+    assert back.returncode == 0, back.stderr
+    refused = stacks("deploy", "web", "--image", "vulnerable", build="web/main")
+    assert refused.returncode == 3, refused.stderr
+    assert "apps.web.deploy.critical_findings is refuse" in refused.stderr
+    service = live(account)
+    assert service is not None
+    assert image_of(account, str(service["taskDefinition"])) == f"{REGISTRY}/acme/web@{clean}"

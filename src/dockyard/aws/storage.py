@@ -237,6 +237,20 @@ class Registry:
         details = self._details(repository, {"imageTag": tag}, f"{repository}:{tag}")
         return str(details[0]["imageDigest"]) if details else None
 
+    def scan(self, repository: str, digest: str) -> tuple[str, dict[str, int]]:
+        """ECR's scan of an image: its status (COMPLETE, IN_PROGRESS, FAILED, ..., or NONE
+        when it was never scanned) and its findings counted by severity."""
+        try:
+            raw = self._client.describe_image_scan_findings(
+                repositoryName=repository, imageId={"imageDigest": digest}, maxResults=1)
+        except ClientError as err:
+            if error_code(err) == "ScanNotFoundException":
+                return "NONE", {}
+            raise translate(err, f"read the scan findings of {repository}@{digest}") from err
+        counts = raw.get("imageScanFindings", {}).get("findingSeverityCounts", {})
+        return (str(raw.get("imageScanStatus", {}).get("status", "NONE")),
+                {str(k): int(v) for k, v in counts.items()})
+
     def has_digest(self, repository: str, digest: str) -> bool:
         """Whether ECR holds the image ``digest`` in ``repository``."""
         return bool(self._details(repository, {"imageDigest": digest}, f"{repository}@{digest}"))

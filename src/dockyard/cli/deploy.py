@@ -61,7 +61,7 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
     deploy waits as long as the strategy's stages can take, and says how long.
     """
     from dockyard.deploy.definition import check_secrets
-    from dockyard.deploy.image import pin_image
+    from dockyard.deploy.image import check_findings, pin_image
 
     wired = wiring()
     seconds = _wait(wired, app, timeout, strategy, wait=wait)
@@ -71,6 +71,9 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
     check_secrets(wired.cfg, target, wired.account.secret_exists)
     pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
                        lookup=wired.registry)
+    check_findings(pinned, project=wired.cfg.name, app=app,
+                   mode=wired.cfg.apps[app].deploy.critical_findings, lookup=wired.registry,
+                   warn=lambda line: wired.progress.note("deploy", line))
     deployer = _deployer(wired)
     wired.progress.note("deploy", f"deploying {pinned.rsplit('/', 1)[-1]} to {app}")
     return _waited(wired, app, lambda: deployer.deploy(

@@ -511,6 +511,10 @@ class AppDeploy(Model):
             "traffic moves; a non-zero exit rolls the deployment back. Not with rolling."))
     smoke_timeout_minutes: Annotated[int, Field(ge=1, le=120, description=(
         "Minutes the smoke test may take; then it counts as failed."))] = 10
+    critical_findings: Literal["warn", "refuse"] = Field(default="warn", description=(
+        "An image with CRITICAL findings in ECR's scan (each push is scanned): 'warn' "
+        "deploys it and says so; 'refuse' deploys nothing (exit 3), and neither does an image "
+        "whose scan has not finished."))
 
     @field_validator("smoke_test")
     @classmethod

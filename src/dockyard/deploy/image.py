@@ -11,9 +11,11 @@ Accepted forms, for app ``web`` of project ``acme``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from dockyard.aws.errors import AwsPreconditionError
 from dockyard.errors import UsageError
 from dockyard.rules import DIGEST, ECR_HOST, IMAGE_TAG, names_registry
 
@@ -100,3 +102,42 @@ def pin_image(text: str, *, project: str, app: str, registry: str, lookup: Image
         raise UsageError(f"--image {text}: ECR {own} has no tag {ref.tag}",
                          hint=f"dockyard build --repo {app} --tag {ref.tag} pushes one")
     return f"{registry}/{own}@{digest}"
+
+
+class ScanLookup(Protocol):
+    """ECR's scan findings (``dockyard.aws.storage.Registry``, or a fake)."""
+
+    def scan(self, repository: str, digest: str) -> tuple[str, dict[str, int]]: ...
+
+
+def check_findings(pinned: str, *, project: str, app: str, mode: str, lookup: ScanLookup,
+                   warn: Callable[[str], None]) -> None:
+    """Hold ``pinned`` (an app's own ECR image) to ECR's scan of it: CRITICAL findings are a
+    warning, or a refusal when ``mode`` is ``refuse`` (apps.<app>.deploy.critical_findings);
+    refusing, an image whose scan has not finished is refused too. Images outside ECR have no
+    scan here and pass."""
+    repository = f"{project}/{app}"
+    name, _, digest = pinned.partition("@")
+    if not name.endswith("/" + repository) or not ECR_HOST.match(name.split("/", 1)[0]):
+        return
+    status, counts = lookup.scan(repository, digest)
+    setting = f"apps.{app}.deploy.critical_findings"
+    if status != "COMPLETE":
+        if mode == "refuse":
+            raise AwsPreconditionError(
+                f"ECR's scan of {repository}@{digest[:19]} is not complete ({status}), and "
+                f"{setting} is refuse", hint="deploy again once ECR has scanned the push "
+                                             "(usually within minutes)")
+        warn(f"ECR's scan of this image is not complete ({status}): deploying without "
+             "its findings")
+        return
+    critical = counts.get("CRITICAL", 0)
+    if not critical:
+        return
+    found = f"ECR's scan found {critical} CRITICAL vulnerabilit{'y' if critical == 1 else 'ies'}"
+    where = (f"aws ecr describe-image-scan-findings --repository-name {repository} "
+             f"--image-id imageDigest={digest}")
+    if mode == "refuse":
+        raise AwsPreconditionError(f"{found} in {repository}@{digest[:19]}; {setting} is "
+                                   "refuse", hint=f"see them: {where}")
+    warn(f"warning: {found} in this image (deploying: {setting} is warn); see them: {where}")

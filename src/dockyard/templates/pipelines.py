@@ -122,6 +122,10 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
                                 Sub(f"{_ECS}:task-definition/{family}:*"))), sid="Deploy"),
         allow(["ecs:DescribeServices", "ecs:ListServiceDeployments"], [service],
               sid="ReadService"),
+        # deploy holds the image to ECR's scan of it (apps.<app>.deploy.critical_findings)
+        allow(["ecr:DescribeImageScanFindings"], [Sub(
+            f"{_ARN}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{cfg.name}/{app}")],
+              sid="ReadScanFindings"),
         # The Service Authorization Reference lists both resource types as required.
         allow(["ecs:DescribeServiceRevisions"],
               [service, Sub(f"{_ECS}:service-revision/{cfg.name}/{app}/*")],
