@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # checkov pins its own boto3 and friends, so it lives in a venv of its own.
 CHECKOV_SPEC := checkov>=3.3.30,<3.4
 
-.PHONY: plan test lint bench clean groovy
+.PHONY: plan test lint bench clean groovy lock
 
 $(VENV)/.runtime: pyproject.toml
 	@echo "make: installing dockyard into $(VENV) (once, and again when pyproject.toml changes)"
@@ -58,3 +58,8 @@ bench: $(VENV)/.runtime
 
 clean:
 	rm -rf $(VENV) $(TOOLS) dockyard-plan .pytest_cache .mypy_cache .ruff_cache
+
+# Refresh the agent image's hashed lock from pyproject.toml's ranges and print what moved.
+lock: $(VENV)/.runtime
+	$(VENV)/bin/pip install $(PIP_FLAGS) 'uv>=0.5,<1'
+	$(VENV)/bin/python -m devtools.lock

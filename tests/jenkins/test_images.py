@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from devtools.lock import LOCK, pins, runtime_requirements
 
 from dockyard.builds.context import pack, scan
 from dockyard.builds.request import BuildRequest, Destination
@@ -97,10 +98,34 @@ def test_the_agent_carries_dockyard(tmp_path: Path) -> None:
     context = write_agent_context(tmp_path / "agent")
     assert (context / "dockyard" / "cli" / "__init__.py").exists()
     assert not list(context.rglob("__pycache__"))
-    requirements = (context / "requirements.txt").read_text().splitlines()
-    assert any(r.startswith("boto3") for r in requirements)
-    assert all("extra ==" not in r for r in requirements)
+    assert not (context / "requirements.txt").exists(), "nothing installed from ranges"
+    assert (context / "requirements.lock").read_text() == LOCK.read_text()
     assert "COPY dockyard /opt/dockyard/lib/dockyard" in dockerfile("agent")
+    assert "pip install --no-cache-dir --require-hashes --no-deps \\\n" \
+           "       --requirement /opt/dockyard/requirements.lock" in dockerfile("agent")
+
+
+def test_the_agents_lock_pins_every_runtime_dependency_by_hash() -> None:
+    """Each of pyproject.toml's runtime dependencies is pinned inside its range, and every pin
+    carries the SHA-256 of its files (pip refuses the image build otherwise). `make lock`
+    refreshes it."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    text = LOCK.read_text()
+    pinned = pins(text)
+    for line in runtime_requirements():
+        requirement = Requirement(line)
+        name = requirement.name.lower().replace("_", "-")
+        assert name in pinned, f"{name} is not in the lock: run make lock"
+        assert Version(pinned[name]) in requirement.specifier, \
+            f"{name}=={pinned[name]} is outside {requirement.specifier}: run make lock"
+    blocks = [b for b in re.split(r"\n(?=[A-Za-z0-9])", text) if "==" in b]
+    # one block per pin; a package may have one pin per Python (networkx ; python_version)
+    assert len(blocks) == len(re.findall(r"^[A-Za-z0-9._-]+==", text, re.MULTILINE)) >= \
+        len(pinned)
+    for block in blocks:
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", block), block.splitlines()[0]
 
 
 def context_hash(folder: Path) -> str:

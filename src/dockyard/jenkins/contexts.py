@@ -6,7 +6,6 @@ files, so the packed context gets the same name and an unchanged image is not bu
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import shutil
 from importlib import resources
@@ -19,7 +18,7 @@ from dockyard.trust import TRUSTED_AGENT_USER, agent_node_prefix, trusted_builds
 
 CONTROLLER_FILES = ("Dockerfile", "plugins.txt", "plugins.lock", "install-plugins.sh",
                     "boot-check.sh", "dockyard-trust.groovy", "TrustPolicy.groovy")
-AGENT_FILES = ("Dockerfile", "dockyard.sh", "swarm-agent.sh")
+AGENT_FILES = ("Dockerfile", "dockyard.sh", "swarm-agent.sh", "requirements.lock")
 
 
 def _copy_package_files(kind: str, names: tuple[str, ...], target: Path) -> None:
@@ -56,16 +55,8 @@ def trust_settings(cfg: Config) -> str:
 def write_agent_context(target: Path) -> Path:
     """The agent image: a swarm client plus this very dockyard (its code and requirements)."""
     target.mkdir(parents=True, exist_ok=True)
-    _copy_package_files("agent", AGENT_FILES, target)
-    (target / "requirements.txt").write_text("\n".join(runtime_requirements()) + "\n",
-                                             encoding="utf-8")
+    _copy_package_files("agent", AGENT_FILES, target)  # with the hashed lock of its packages
     package = Path(str(resources.files("dockyard")))
     shutil.copytree(package, target / "dockyard",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return target
-
-
-def runtime_requirements() -> list[str]:
-    """dockyard's own runtime dependencies, with the ranges pyproject.toml gives them."""
-    requirements = importlib.metadata.requires("dockyard") or []
-    return sorted(r for r in requirements if "extra ==" not in r)
