@@ -130,6 +130,7 @@ def test_github_credentials_come_from_the_named_secret(casc: dict[str, Any]) -> 
     assert login["password"] == "${json:token:${acme/github}}"
     assert login["username"] == "${json:username:${acme/github}}"
     assert hook["string"]["secret"] == "${json:webhook_secret:${acme/github}}"
+    assert hook["string"]["scope"] == "SYSTEM", "no Jenkinsfile can bind the webhook secret"
     assert casc["unclassified"]["githubpluginconfig"] == {
         "hookSecretConfigs": [{"credentialsId": hook["string"]["id"]}]}, \
         "webhooks are accepted only with GitHub's signature"

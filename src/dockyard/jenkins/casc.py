@@ -78,8 +78,10 @@ def render(cfg: Config) -> dict[str, Any]:
             "username": f"${{json:username:${{{secret}}}}}",
             "password": f"${{json:token:${{{secret}}}}}"}}]
         if github.webhook_secret:
+            # SYSTEM: only Jenkins itself sees it (the github plugin checks each hook's
+            # signature with it, looking it up as the system); no Jenkinsfile can bind it.
             credentials.append({"string": {
-                "scope": "GLOBAL", "id": WEBHOOK_CREDENTIALS,
+                "scope": "SYSTEM", "id": WEBHOOK_CREDENTIALS,
                 "description": f"Signs GitHub webhooks, from the Secrets Manager secret {secret}",
                 "secret": f"${{json:webhook_secret:${{{secret}}}}}"}})
             document["unclassified"]["githubpluginconfig"] = {
