@@ -140,10 +140,10 @@ def _jenkins(cfg: Config) -> dict[str, Any]:
         "authorizationStrategy": {"projectMatrix": {"entries": [
             {"user": {"name": "admin", "permissions": ["Overall/Administer"]}},
             {"user": {"name": AGENT_USER, "permissions": list(AGENT_PERMISSIONS)}},
+            # No grant to "authenticated": the agents' users are signed in too, and would
+            # hold it (a pool's password would start any job, a deploy branch's included).
             {"user": {"name": trust.TRUSTED_AGENT_USER,
-                      "permissions": list(AGENT_PERMISSIONS)}},
-            {"group": {"name": "authenticated",
-                       "permissions": ["Overall/Read", "Job/Read", "Job/Build"]}}]}},
+                      "permissions": list(AGENT_PERMISSIONS)}}]}},
         # Behind the load balancer the client address a crumb is bound to can change.
         "crumbIssuer": {"standard": {"excludeClientIPFromCrumb": True}},
     }
