@@ -54,6 +54,7 @@ from dockyard.templates.stack import (
     log_group,
     logical_id,
     new_template,
+    private_bucket,
     suppress,
     tag_resources,
 )
@@ -232,21 +233,8 @@ def _context_bucket(cfg: Config) -> s3.Bucket:
     does not (InvalidTargetBucketForLogging; S3 User Guide, "Permissions for log delivery")."""
     bucket = s3.Bucket(
         "ContextBucket",
-        BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[
-            s3.ServerSideEncryptionRule(
-                ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
-                    SSEAlgorithm="aws:kms"),
-                BucketKeyEnabled=True)]),
-        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True,
-            RestrictPublicBuckets=True),
-        OwnershipControls=s3.OwnershipControls(
-            Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[
-            s3.LifecycleRule(Id="expire-build-inputs", Status="Enabled",
-                             ExpirationInDays=CONTEXT_EXPIRY_DAYS,
-                             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
-                                 DaysAfterInitiation=1))]),
+        **private_bucket(encryption="aws:kms", expiry_id="expire-build-inputs",
+                         expiry_days=CONTEXT_EXPIRY_DAYS),
     )
     checks = [("CKV_AWS_21", "objects are content-addressed and expire after 7 days; versions "
                              "would only keep expired contexts")]

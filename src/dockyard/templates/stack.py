@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from troposphere import AWSObject, Parameter, Tags, Template, logs
+from troposphere import AWSObject, Parameter, Tags, Template, logs, s3
 
 from dockyard.config.models import Config
 from dockyard.names import TAG_KEY
@@ -148,6 +148,29 @@ def suppress(resource: AWSObject, *checks: tuple[str, str]) -> AWSObject:
     metadata["checkov"] = {"skip": [*metadata.get("checkov", {}).get("skip", []), *skips]}
     resource.Metadata = metadata
     return resource
+
+
+def private_bucket(*, encryption: str, expiry_id: str, expiry_days: int) -> dict[str, Any]:
+    """The properties every dockyard bucket shares: default encryption (``aws:kms`` with a
+    bucket key, or ``AES256``), public access blocked, ACLs disabled, objects expiring after
+    ``expiry_days`` and unfinished uploads after a day."""
+    kms = encryption == "aws:kms"
+    return {
+        "BucketEncryption": s3.BucketEncryption(ServerSideEncryptionConfiguration=[
+            s3.ServerSideEncryptionRule(
+                ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
+                    SSEAlgorithm=encryption),
+                **({"BucketKeyEnabled": True} if kms else {}))]),
+        "PublicAccessBlockConfiguration": s3.PublicAccessBlockConfiguration(
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True,
+            RestrictPublicBuckets=True),
+        "OwnershipControls": s3.OwnershipControls(
+            Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        "LifecycleConfiguration": s3.LifecycleConfiguration(Rules=[
+            s3.LifecycleRule(Id=expiry_id, Status="Enabled", ExpirationInDays=expiry_days,
+                             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                                 DaysAfterInitiation=1))]),
+    }
 
 
 def log_group(title: str, name: str, retention_days: int) -> logs.LogGroup:

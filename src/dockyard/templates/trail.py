@@ -23,7 +23,7 @@ from troposphere import Equals, If, Parameter, Ref, Sub, s3
 
 from dockyard.config.models import Config
 from dockyard.names import log_bucket_name
-from dockyard.templates.stack import Retained, suppress
+from dockyard.templates.stack import Retained, private_bucket, suppress
 
 # Where each source writes in the log bucket. A load balancer adds AWSLogs/<account>/... itself.
 ALB_PREFIX = "alb"
@@ -90,20 +90,8 @@ def log_bucket(cfg: Config) -> s3.Bucket:
         "LogBucket",
         Condition=CREATE_CONDITION,
         BucketName=Sub(log_bucket_name(cfg.name, "${AWS::AccountId}", "${AWS::Region}")),
-        BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[
-            s3.ServerSideEncryptionRule(
-                ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
-                    SSEAlgorithm="AES256"))]),
-        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True,
-            RestrictPublicBuckets=True),
-        OwnershipControls=s3.OwnershipControls(
-            Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[
-            s3.LifecycleRule(Id="expire-logs", Status="Enabled",
-                             ExpirationInDays=cfg.access_logs.keep_days,
-                             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
-                                 DaysAfterInitiation=1))]),
+        **private_bucket(encryption="AES256", expiry_id="expire-logs",
+                         expiry_days=cfg.access_logs.keep_days),
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
     ), ("CKV_AWS_18", "this is the log bucket: logging it into itself would log each delivery "
