@@ -112,6 +112,11 @@ def reset(endpoint: str) -> None:
 
 
 GITHUB_SECRET = "acme/github"
+# What the GitHub App's secret holds (README, "GitHub access"), with stand-in values: a PKCS#8
+# PEM frame around no key, and a webhook secret.
+GITHUB_STAND_IN = {
+    "private_key": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----\n",
+    "webhook_secret": "not-a-real-webhook-secret"}
 NAME = "acme"
 DEFAULT_PORT = 4575
 
@@ -131,9 +136,7 @@ def seed(endpoint: str, region: str = REGION, domain: str = DOMAIN, *,
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
     if github_secret and not secrets.list_secrets(
             Filters=[{"Key": "name", "Values": [github_secret]}])["SecretList"]:
-        secrets.create_secret(Name=github_secret, SecretString=json.dumps({
-            "username": "dockyard-bot", "token": "not-a-real-token",
-            "webhook_secret": "not-a-real-webhook-secret"}))
+        secrets.create_secret(Name=github_secret, SecretString=json.dumps(GITHUB_STAND_IN))
     acm = session.client("acm", endpoint_url=endpoint)
     return str(acm.request_certificate(DomainName=f"*.{domain}")["CertificateArn"])
 

@@ -19,6 +19,7 @@ to look (a task's intermediate states, a deployment's repeated progress counts) 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -30,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.moto_server import announced
+from devtools.moto_server import GITHUB_STAND_IN, announced
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "web"
@@ -220,8 +221,7 @@ def github_secret(shell: Shell) -> None:
     boto3.client("secretsmanager", endpoint_url=shell.environment["AWS_ENDPOINT_URL"],
                  region_name="ap-southeast-2", aws_access_key_id="testing",
                  aws_secret_access_key="testing").create_secret(
-        Name="acme/github", SecretString='{"username": "dockyard-bot", "token": "ghp_x", '
-                                         '"webhook_secret": "w"}')
+        Name="acme/github", SecretString=json.dumps(GITHUB_STAND_IN))
 
 
 def run() -> dict[str, str]:

@@ -219,9 +219,10 @@ class FakeAccount:
     """An account with a default VPC and the example's hosted zone."""
 
     def __init__(self, *, zone: bool = True,
-                 secret_keys: list[str] | None = None) -> None:
+                 secret_keys: list[str] | None = None, pem_label: str = "PRIVATE KEY") -> None:
         self.zone = zone
-        self.keys = ["token", "username", "webhook_secret"] if secret_keys is None \
+        self.pem_label = pem_label  # what the secret's private_key holds
+        self.keys = ["private_key", "webhook_secret"] if secret_keys is None \
             else secret_keys
         self.weights: dict[tuple[str, str], dict[str, int]] = {}
         self.ongoing: dict[str, str] = {}  # service -> "IN_PROGRESS at BAKE_TIME"
@@ -246,6 +247,9 @@ class FakeAccount:
 
     def secret_keys(self, name: str) -> list[str] | None:
         return self.keys or None
+
+    def secret_pem_label(self, name: str, key: str) -> str | None:
+        return self.pem_label if key in self.keys else None
 
     def forward_weights(self, stack: str, rule: str) -> dict[str, int]:
         return self.weights.get((stack, rule), {})

@@ -338,8 +338,8 @@ def test_a_project_of_any_name_builds_in_the_emulator(dockyard: Dockyard, accoun
     cluster, not only acme's."""
     config = tmp_path / "dockyard.yml"
     config.write_text(config.read_text().replace("name: acme", "name: shop", 1))
-    account.client("secretsmanager").create_secret(Name="shop/github", SecretString=json.dumps(
-        {"username": "bot", "token": "not-a-token", "webhook_secret": "not-a-secret"}))
+    account.client("secretsmanager").create_secret(Name="shop/github",
+                                                   SecretString=json.dumps(moto_server.GITHUB_STAND_IN))
     done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web")
     assert done.returncode == 0, done.stderr
     app = tmp_path / "app"

@@ -318,12 +318,29 @@ def test_a_github_secret_without_its_keys_fails_before_any_stack(dockyard: Docky
         SecretId="acme/github", SecretString='{"token": "t0ps3cret"}')
     done = dockyard("up", "--yes", "--no-wait-jenkins")
     assert done.returncode == 3
-    assert ("error: jenkins.github.credentials_secret: the secret acme/github lacks username, "
-            "webhook_secret") in done.stderr
+    assert ("error: jenkins.github.credentials_secret: the secret acme/github lacks "
+            "private_key, webhook_secret") in done.stderr
     assert "t0ps3cret" not in done.stderr + done.stdout, "values are never shown"
     assert "aws secretsmanager put-secret-value --region ap-southeast-2 --secret-id acme/github " \
-           "--secret-string '{\"username\": \"...\", \"token\": \"...\", " \
-           "\"webhook_secret\": \"...\"}'" in done.stderr, "a hint that works when pasted"
+           "--secret-string '{\"private_key\": \"...\", \"webhook_secret\": \"...\"}'" \
+           in done.stderr, "a hint that works when pasted"
+    assert live_stacks(account) == {}
+
+
+def test_a_github_app_key_as_github_hands_it_out_fails_before_any_stack(
+        dockyard: Dockyard, account: Account) -> None:
+    """GitHub downloads an App's key as PKCS#1; Jenkins reads only PKCS#8. Found by `up`, with
+    the command that converts it, rather than by every branch scan failing later."""
+    key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEsecretbits\n-----END RSA PRIVATE KEY-----\n"
+    account.client("secretsmanager").put_secret_value(
+        SecretId="acme/github",
+        SecretString=json.dumps({"private_key": key, "webhook_secret": "w"}))
+    done = dockyard("up", "--yes", "--no-wait-jenkins")
+    assert done.returncode == 3
+    assert "the secret acme/github's private_key holds a RSA PRIVATE KEY key (PKCS#1" \
+        in done.stderr
+    assert "hint: openssl pkcs8 -topk8 -nocrypt -in" in done.stderr
+    assert "MIIEsecretbits" not in done.stderr + done.stdout, "values are never shown"
     assert live_stacks(account) == {}
 
 

@@ -115,7 +115,8 @@ sleep 60 & wait
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Jenkins is fully up" in done.stdout
     recorded = seen.read_text()
-    standin = '{"username":"boot-check","token":"boot-check","webhook_secret":"boot-check"}'
+    standin = ('{"username":"boot-check","token":"boot-check","private_key":"boot-check",'
+               '"webhook_secret":"boot-check"}')
     assert f"acme-jenkins-admin={standin}" in recorded
     assert f"acme/github={standin}" in recorded
     assert "job-dsl.jpi" in recorded
@@ -123,3 +124,22 @@ sleep 60 & wait
     assert "JOB_NAME" not in recorded and "BUILD_NUMBER" not in recorded, \
         "^${JOB_NAME} is the oidc-provider plugin's template, not a secret"
     assert "dockyard-trust.groovy\n" in recorded, "as jenkins.sh does: *.override replaces"
+
+
+def test_the_stand_in_holds_every_key_a_jcasc_file_reads() -> None:
+    """A ``${json:KEY:${secret}}`` whose KEY the stand-in lacks would fail the check for a
+    reason no real account has: each key of either GitHub login (App or token) is there."""
+    import json
+    import re
+
+    from dockyard.config import parse_config
+    from dockyard.jenkins.casc import render_yaml
+    from tests.conftest import example_text
+
+    line = next(x for x in SCRIPT.read_text().splitlines() if x.startswith("standin="))
+    standin = json.loads(line.split("=", 1)[1].strip("'"))
+    token = parse_config(example_text(('    app_id: "123456"', "")), "dockyard.yml")
+    read = {key for cfg in (example_config(), token)
+            for key in re.findall(r"\$\{json:([a-z_]+):", render_yaml(cfg))}
+    assert {"username", "token", "private_key", "webhook_secret"} <= read
+    assert read <= set(standin)

@@ -127,16 +127,49 @@ def test_the_controller_starts_no_agents(casc: dict[str, Any]) -> None:
 
 
 def test_github_credentials_come_from_the_named_secret(casc: dict[str, Any]) -> None:
+    """With ``app_id`` (the example's), Jenkins holds the App's key, not a person's token: the
+    credential a build can bind is narrowed to its repository and to reading contents
+    (github-branch-source GitHubAppCredentials.forRun); scans and commit statuses keep the
+    installation's rights."""
     _, login, hook = casc["credentials"]["system"]["domainCredentials"][0]["credentials"]
-    login = login["usernamePassword"]
-    assert login["id"] == "github" and login["scope"] == "GLOBAL"
-    assert login["password"] == "${json:token:${acme/github}}"
-    assert login["username"] == "${json:username:${acme/github}}"
+    assert list(login) == ["gitHubApp"]
+    app = login["gitHubApp"]
+    assert app["appID"] == "123456" and app["id"] == "github" and app["scope"] == "GLOBAL"
+    assert app["privateKey"] == "${json:private_key:${acme/github}}"
+    assert app["repositoryAccessStrategy"] == "inferRepository"
+    assert app["defaultPermissionsStrategy"] == "CONTENTS_READ"
+    assert not any(k in app for k in ("owner", "username", "password")), \
+        "owner would migrate it to 'specified repositories' (GitHubAppCredentials.setOwner)"
     assert hook["string"]["secret"] == "${json:webhook_secret:${acme/github}}"
     assert hook["string"]["scope"] == "SYSTEM", "no Jenkinsfile can bind the webhook secret"
     assert casc["unclassified"]["githubpluginconfig"] == {
         "hookSecretConfigs": [{"credentialsId": hook["string"]["id"]}]}, \
         "webhooks are accepted only with GitHub's signature"
+    assert "credentialsId('github')" in casc["jobs"][0]["script"]
+
+
+def test_without_an_app_a_personal_token_is_the_login() -> None:
+    from dockyard.config import parse_config
+    from tests.conftest import example_text
+
+    cfg = parse_config(example_text(('    app_id: "123456"', "")), "dockyard.yml")
+    _, login, _ = render(cfg)["credentials"]["system"]["domainCredentials"][0]["credentials"]
+    login = login["usernamePassword"]
+    assert login["id"] == "github" and login["scope"] == "GLOBAL"
+    assert login["password"] == "${json:token:${acme/github}}"
+    assert login["username"] == "${json:username:${acme/github}}"
+
+
+@pytest.mark.parametrize("value", ["0", "12ab", "", "1234567890123"])
+def test_an_app_id_is_a_number(value: str) -> None:
+    from dockyard.config import parse_config
+    from dockyard.errors import ConfigError
+    from tests.conftest import example_text
+
+    with pytest.raises(ConfigError) as raised:
+        parse_config(example_text(('app_id: "123456"', f"app_id: '{value}'")), "dockyard.yml")
+    assert "jenkins.github.app_id" in raised.value.problems[0]
+    assert "a GitHub App's ID" in raised.value.problems[0]
 
 
 def test_unsigned_webhooks_only_when_asked() -> None:
@@ -148,7 +181,7 @@ def test_unsigned_webhooks_only_when_asked() -> None:
                                      "    credentials_secret: acme/github")), "dockyard.yml")
     document = render(cfg)
     _, login = document["credentials"]["system"]["domainCredentials"][0]["credentials"]
-    assert "usernamePassword" in login
+    assert "gitHubApp" in login
     assert "githubpluginconfig" not in document["unclassified"]
 
 

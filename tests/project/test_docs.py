@@ -59,22 +59,28 @@ def test_every_documented_command_and_option_exists(doc: str, line: str) -> None
 
 
 def test_starter_example_and_docs_describe_the_github_secret_as_the_code_reads_it() -> None:
-    """Every place that shows the GitHub secret's JSON names each key `up` checks for."""
+    """Every place that shows the GitHub secret's JSON names each key `up` checks for: the
+    App's (``"private_key"``) or the personal token's (``"username"``)."""
     from dockyard.config.models import GitHub
     from dockyard.stacks.platform import github_secret_keys
 
-    keys = github_secret_keys(GitHub(credentials_secret="acme/github"))
-    assert keys == ["username", "token", "webhook_secret"]
+    forms = {'"private_key"': github_secret_keys(GitHub(credentials_secret="acme/github",
+                                                         app_id="42")),
+             '"username"': github_secret_keys(GitHub(credentials_secret="acme/github"))}
+    assert forms == {'"private_key"': ["private_key", "webhook_secret"],
+                     '"username"': ["username", "token", "webhook_secret"]}
     places = [REPO / "src" / "dockyard" / "config" / "starter.yml",
-              REPO / "examples" / "web" / "dockyard.yml", *DOCS]
-    seen = 0
+              REPO / "examples" / "web" / "dockyard.yml",
+              REPO / "examples" / "django" / "dockyard.yml", *DOCS]
+    seen = {form: 0 for form in forms}
     for path in places:
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            if '"username"' in line:
-                seen += 1
-                for key in keys:
-                    assert f'"{key}"' in line, f"{path.name}:{number} leaves out {key}"
-    assert seen >= 5
+            for form, keys in forms.items():
+                if form in line:
+                    seen[form] += 1
+                    for key in keys:
+                        assert f'"{key}"' in line, f"{path.name}:{number} leaves out {key}"
+    assert seen['"private_key"'] >= 5 and seen['"username"'] >= 3, seen
 
 
 def test_the_security_models_identity_table_is_what_the_templates_grant() -> None:

@@ -58,8 +58,8 @@ def test_a_port_change_keeps_the_target_group_and_the_running_port_until_the_dep
 
 @pytest.mark.parametrize(("keys", "words"), [
     ([], "the secret acme/github does not exist"),
-    (["token", "username"], "the secret acme/github lacks webhook_secret"),
-    (["user", "webhook_secret"], "lacks username, token"),
+    (["private_key"], "the secret acme/github lacks webhook_secret"),
+    (["token", "username", "webhook_secret"], "lacks private_key"),
 ])
 def test_a_missing_or_incomplete_github_secret_stops_up_before_any_stack(
         keys: list[str], words: str) -> None:
@@ -71,6 +71,37 @@ def test_a_missing_or_incomplete_github_secret_stops_up_before_any_stack(
     assert words in raised.value.message
     assert raised.value.hint is not None and '"webhook_secret": "..."' in raised.value.hint
     assert int(raised.value.exit_code) == 3
+
+
+@pytest.mark.parametrize(("label", "words"), [
+    ("RSA PRIVATE KEY", "holds a RSA PRIVATE KEY key (PKCS#1, as GitHub downloads it)"),
+    ("", "holds no PEM private key"),
+])
+def test_a_github_app_key_jenkins_cannot_read_stops_up(label: str, words: str) -> None:
+    """github-branch-source reads an App's key only as PKCS#8 ("make sure it's PKCS#8
+    format"); GitHub hands out PKCS#1. Found at `up`, not as every branch scan failing."""
+    wired = platform("example")
+    wired.account = FakeAccount(pem_label=label)
+    with pytest.raises(DockyardError) as raised:
+        discover(wired)
+    assert words in raised.value.message
+    assert raised.value.hint is not None and "openssl pkcs8 -topk8 -nocrypt" in raised.value.hint
+    assert int(raised.value.exit_code) == 3
+    wired.account = FakeAccount()
+    assert "serving-port:web" in discover(wired), "a PKCS#8 key passes"
+
+
+def test_without_an_app_the_secret_holds_a_token() -> None:
+    """The fallback: no app_id, a personal access token (and no key to check)."""
+    wired = platform("example")
+    wired.cfg = example_config(('    app_id: "123456"', ""))
+    wired.account = FakeAccount(pem_label="")
+    with pytest.raises(DockyardError) as raised:
+        discover(wired)
+    assert "the secret acme/github lacks username, token" in raised.value.message
+    wired.account = FakeAccount(secret_keys=["token", "username", "webhook_secret"],
+                                pem_label="")
+    assert "serving-port:web" in discover(wired)
 
 
 def test_kept_repositories_and_jenkins_home_are_adopted() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +33,21 @@ def secret_keys(client: Any, name: str) -> list[str] | None:
     except ValueError:
         return []
     return sorted(document) if isinstance(document, dict) else []
+
+
+def pem_label(client: Any, name: str, key: str) -> str | None:
+    """The label of the PEM block a JSON secret's ``key`` holds ("PRIVATE KEY" for PKCS#8,
+    "RSA PRIVATE KEY" for PKCS#1), "" for a value that is not PEM, None without one. The value
+    itself is never kept or shown."""
+    text = secret_text(client, name)
+    try:
+        value = json.loads(text).get(key) if text is not None else None
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(value, str):
+        return None
+    found = re.match(r"\s*-----BEGIN ([A-Z0-9 ]+)-----", value)
+    return found.group(1) if found else ""
 
 
 def create_command(region: str, name: str) -> str:

@@ -274,7 +274,15 @@ class GitHub(Model):
     """Where Jenkins finds its GitHub credentials."""
 
     credentials_secret: Annotated[str, _check(_SM_NAME, "a Secrets Manager secret name")] = \
-        Field(description='A JSON secret: {"username": ..., "token": ..., "webhook_secret": ...}.')
+        Field(description='A JSON secret: {"private_key": ..., "webhook_secret": ...} with app_id '
+                          '(the GitHub App\'s PKCS#8 key), else {"username": ..., "token": ..., '
+                          '"webhook_secret": ...} (a personal access token, the fallback).')
+    app_id: Annotated[str, _check(re.compile(r"^[1-9][0-9]{0,11}$"),
+                                  "a GitHub App's ID (its number)")] | None = Field(
+        default=None, description=(
+            "The GitHub App Jenkins reads GitHub as (recommended): its tokens last an hour, and "
+            "the one a build receives reads only the build's own repository. Without it, Jenkins "
+            "uses the secret's personal access token for everything."))
     webhook_secret: bool = Field(
         default=True, description="Jenkins accepts only GitHub webhooks signed with the secret's "
                                   "webhook_secret (set the same value in GitHub).")

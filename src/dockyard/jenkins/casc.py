@@ -30,13 +30,14 @@ from typing import Any
 import yaml
 
 from dockyard import trust
-from dockyard.config.models import Config, JenkinsJob
+from dockyard.config.models import Config, GitHub, JenkinsJob
 from dockyard.names import AGENT_USER, admin_secret_name, agent_secret_name
 
 AGENT_LABEL = "dockyard"
 # What a swarm client's user needs (swarm plugin: docs/security.adoc, PluginImpl's checks).
 AGENT_PERMISSIONS = ["Overall/Read", "Agent/Create", "Agent/Connect"]
 
+GITHUB_CREDENTIALS = "github"
 WEBHOOK_CREDENTIALS = "github-webhook-secret"
 # dockyard's pipeline library (dockyardBuild, dockyardDeploy), baked into the controller image
 # as a git repository and loaded implicitly by every pipeline.
@@ -72,11 +73,7 @@ def render(cfg: Config) -> dict[str, Any]:
     if cfg.jenkins.github:
         github = cfg.jenkins.github
         secret = github.credentials_secret
-        credentials += [{"usernamePassword": {
-            "scope": "GLOBAL", "id": "github",
-            "description": f"GitHub, from the Secrets Manager secret {secret}",
-            "username": f"${{json:username:${{{secret}}}}}",
-            "password": f"${{json:token:${{{secret}}}}}"}}]
+        credentials.append(_github_login(github))
         if github.webhook_secret:
             # SYSTEM: only Jenkins itself sees it (the github plugin checks each hook's
             # signature with it, looking it up as the system); no Jenkinsfile can bind it.
@@ -90,6 +87,35 @@ def render(cfg: Config) -> dict[str, Any]:
     if cfg.jenkins.jobs:
         document["jobs"] = [{"script": "\n".join(_job_dsl(cfg, job) for job in cfg.jenkins.jobs)}]
     return document
+
+
+def _github_login(github: GitHub) -> dict[str, Any]:
+    """How Jenkins reads GitHub: as the GitHub App, else with the personal access token.
+
+    The App's credential (github-branch-source's ``gitHubApp``, by the @DataBoundConstructor
+    and @DataBoundSetter names of GitHubAppCredentials) asks GitHub for installation tokens
+    that last an hour. Scans and commit statuses use the installation's own permissions; a
+    build that binds the credential (``checkout scm``, ``withCredentials``) receives a token
+    narrowed by ``forRun`` to the build's own repository (``inferRepository``) and to reading
+    its contents (``CONTENTS_READ``): what a Jenkinsfile can read of it grants no more than
+    reading the repository it came from. A personal access token cannot be narrowed: any
+    Jenkinsfile may bind it and read whatever its owner gave it.
+    """
+    secret = github.credentials_secret
+    if github.app_id:
+        return {"gitHubApp": {
+            "scope": "GLOBAL", "id": GITHUB_CREDENTIALS,
+            "description": f"GitHub App {github.app_id}, its key from the Secrets Manager "
+                           f"secret {secret}",
+            "appID": github.app_id,
+            "privateKey": f"${{json:private_key:${{{secret}}}}}",
+            "repositoryAccessStrategy": "inferRepository",
+            "defaultPermissionsStrategy": "CONTENTS_READ"}}
+    return {"usernamePassword": {
+        "scope": "GLOBAL", "id": GITHUB_CREDENTIALS,
+        "description": f"GitHub, from the Secrets Manager secret {secret}",
+        "username": f"${{json:username:${{{secret}}}}}",
+        "password": f"${{json:token:${{{secret}}}}}"}}
 
 
 def _id_tokens() -> dict[str, Any]:
@@ -173,7 +199,8 @@ SCAN_INTERVAL = "1d"
 
 def _job_dsl(cfg: Config, job: JenkinsJob) -> str:
     owner, repository = job.repository.split("/", 1)
-    credentials = "                    credentialsId('github')\n" if cfg.jenkins.github else ""
+    credentials = f"                    credentialsId('{GITHUB_CREDENTIALS}')\n" \
+        if cfg.jenkins.github else ""
     chosen = (*DISCOVERY_TRAITS, *([FORK_TRAIT] if job.fork_pull_requests else []))
     traits = "".join(f"{' ' * 24}{line}\n" for trait in chosen for line in trait.splitlines())
     return (

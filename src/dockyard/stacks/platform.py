@@ -58,6 +58,7 @@ class AccountApi(Protocol):
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone: ...
     def secret_arn(self, name: str, field: str = "") -> str: ...
     def secret_keys(self, name: str) -> list[str] | None: ...
+    def secret_pem_label(self, name: str, key: str) -> str | None: ...
     def forward_weights(self, stack: str, rule: str) -> dict[str, int]: ...
     def forget_rules(self, stack: str) -> None: ...
     def ongoing_deployment(self, cluster: str, service: str) -> str: ...
@@ -278,7 +279,8 @@ def _secret_field(cfg: Config, name: str) -> str:
 
 def github_secret_keys(github: GitHub) -> list[str]:
     """The keys the GitHub secret's JSON must hold (the JCasC file reads each)."""
-    return ["username", "token"] + (["webhook_secret"] if github.webhook_secret else [])
+    login = ["private_key"] if github.app_id else ["username", "token"]
+    return login + (["webhook_secret"] if github.webhook_secret else [])
 
 
 def _check_github_secret(platform: Platform) -> None:
@@ -302,6 +304,15 @@ def _check_github_secret(platform: Platform) -> None:
             f"{', '.join(missing)}", hint=f"it must hold JSON like {example}: aws secretsmanager "
                                           f"put-secret-value --region {platform.cfg.region} "
                                           f"--secret-id {name} --secret-string '{example}'")
+    if github.app_id and (label := platform.account.secret_pem_label(name, "private_key")) \
+            != "PRIVATE KEY":
+        found = f"a {label} key (PKCS#1, as GitHub downloads it)" if label == "RSA PRIVATE KEY" \
+            else "no PEM private key"
+        raise AwsPreconditionError(
+            f"jenkins.github.credentials_secret: the secret {name}'s private_key holds {found}; "
+            "Jenkins reads a GitHub App's key only in PKCS#8 (BEGIN PRIVATE KEY)",
+            hint="openssl pkcs8 -topk8 -nocrypt -in app.private-key.pem -out app.pkcs8.pem, then "
+                 "put the new file's text in private_key")
 
 
 AfterDeploy = Callable[[StackTemplate, StackResult, dict[str, dict[str, str]]], None]

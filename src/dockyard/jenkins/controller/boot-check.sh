@@ -57,7 +57,7 @@ cp -r "$REF/." "$home/"
 find "$home" -name '*.override' | while read -r file; do mv "$file" "${file%.override}"; done
 # Every ${name} the JCasC file reads gets a stand-in value: JSON with each key dockyard's
 # secrets hold, which also does as a plain password. No AWS call is made at build time.
-standin='{"username":"boot-check","token":"boot-check","webhook_secret":"boot-check"}'
+standin='{"username":"boot-check","token":"boot-check","private_key":"boot-check","webhook_secret":"boot-check"}'
 # (``^${...}`` is escaped: JCasC leaves it to the plugin that reads it.)
 names=$(grep -o '\^\?\${[^}:]*}' "$CASC_JENKINS_CONFIG"/*.yaml | grep -v '^\^' |
         sed 's/^\${//; s/}$//' | sort -u)
