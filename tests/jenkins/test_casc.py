@@ -66,7 +66,8 @@ def test_local_realm_without_signup_and_the_password_from_secrets_manager(
         casc: dict[str, Any]) -> None:
     realm = casc["jenkins"]["securityRealm"]["local"]
     assert realm["allowsSignup"] is False
-    admin, agents, trusted = realm["users"]
+    admin, agents, trusted, builds = realm["users"]
+    assert builds["id"] == "builds" and builds["password"].startswith("#jbcrypt:")
     assert admin["id"] == "admin"
     assert admin["password"] == "${acme-jenkins-admin}"
     assert agents["id"] == "agents"
@@ -82,7 +83,7 @@ def test_local_realm_without_signup_and_the_password_from_secrets_manager(
 def test_matrix_authorization_with_entries(casc: dict[str, Any]) -> None:
     entries = casc["jenkins"]["authorizationStrategy"]["projectMatrix"]["entries"]
     assert {"user": {"name": "admin", "permissions": ["Overall/Administer"]}} in entries
-    assert len(entries) == 3
+    assert len(entries) == 4
     assert not [e for e in entries if "group" in e], \
         "a group grant (authenticated) would reach the agents' users: they sign in too"
     for entry in entries:
@@ -102,6 +103,58 @@ def test_agents_join_as_users_with_exactly_what_the_swarm_plugin_checks(
     for name in ("agents", "agents-trusted"):
         (user,) = [e["user"] for e in entries if e.get("user", {}).get("name") == name]
         assert user["permissions"] == ["Overall/Read", "Agent/Create", "Agent/Connect"]
+
+
+def test_every_build_runs_as_a_user_that_may_take_an_agent_and_its_jobs_credentials_only(
+        casc: dict[str, Any]) -> None:
+    """authorize-project's global strategy, by the names of its ConfigurationAsCodeTest: each
+    build runs as ``builds``, never as SYSTEM. That user holds exactly what a build needs
+    (Agent/Build: Node.canTake checks the build's authentication; Credentials/UseItem:
+    CredentialsProvider.findCredentialById gives a non-SYSTEM build its job's credentials
+    only with it) and no Job permission, so `build job: 'web/main'` in a pull request's
+    Jenkinsfile is refused rather than starting a deploy."""
+    (authenticator,) = casc["security"]["queueItemAuthenticator"]["authenticators"]
+    assert authenticator == {"global": {"strategy": {
+        "specificUsersAuthorizationStrategy": {"userid": "builds"}}}}
+    entries = casc["jenkins"]["authorizationStrategy"]["projectMatrix"]["entries"]
+    (builds,) = [e["user"] for e in entries if e["user"]["name"] == "builds"]
+    assert builds["permissions"] == ["Overall/Read", "Agent/Build", "Credentials/UseItem"]
+    users = {u["id"]: u for u in casc["jenkins"]["securityRealm"]["local"]["users"]}
+    assert "builds" in users, "impersonating a user the realm does not know gives anonymous"
+
+
+def test_no_one_can_sign_in_as_the_build_user() -> None:
+    """Its password is a jBCrypt hash Jenkins accepts (HudsonPrivateSecurityRealm:
+    "#jbcrypt:" then ^\\$2a\\$NN\\$.{53}$, NN <= 18) that no password has: a bcrypt digest
+    is 23 bytes in 31 characters, the last carrying 4 bits, so its index in bcrypt's alphabet
+    is a multiple of 4; '/' is index 1."""
+
+    from dockyard.jenkins.casc import NO_PASSWORD
+
+    header, hashed = NO_PASSWORD[:9], NO_PASSWORD[9:]
+    assert header == "#jbcrypt:"
+    found = re.fullmatch(r"\$2a\$(\d{2})\$(.{22})(.{31})", hashed)
+    assert found and 0 < int(found[1]) <= 18
+    alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    assert set(found[2] + found[3]) <= set(alphabet)
+    assert alphabet.index(found[3][-1]) % 4 != 0, "a digest bcrypt could produce"
+    assert "${" not in NO_PASSWORD, "JCasC would read it as a secret reference"
+
+
+def test_the_controller_enables_credentials_use_item_where_it_boots_and_where_it_runs() -> None:
+    """Credentials/UseItem is disabled without its property, and a disabled permission counts
+    only through Job/Configure (matrix-auth): the task definition and the image's boot check
+    both start Jenkins with it."""
+
+    from dockyard.jenkins.casc import USE_ITEM_PROPERTY
+    from dockyard.templates.jenkins import JAVA_OPTS
+
+    dockerfile = (Path(__file__).resolve().parents[2] / "src" / "dockyard" / "jenkins" /
+                  "controller" / "Dockerfile").read_text()
+    (image,) = re.findall(r'^ENV JAVA_OPTS="([^"]*)"', dockerfile, re.MULTILINE)
+    assert USE_ITEM_PROPERTY in JAVA_OPTS.split() and USE_ITEM_PROPERTY in image.split()
+    assert {o for o in image.split() if o.startswith("-D")} == \
+        {o for o in JAVA_OPTS.split() if o.startswith("-D")}, "the same properties"
 
 
 def test_each_build_gets_an_id_token_naming_its_job_and_branch(casc: dict[str, Any]) -> None:

@@ -58,11 +58,13 @@ def test_every_plugin_is_pinned_and_every_casc_section_has_its_plugin(tmp_path: 
         needs.add("credentials-binding")
     if "globalLibraries" in casc["unclassified"]:
         needs.add("workflow-aggregator")  # it brings pipeline-groovy-lib
+    if "queueItemAuthenticator" in casc["security"]:
+        needs.add("authorize-project")  # builds run as a user, not as SYSTEM
     assert needs <= set(pinned), needs - set(pinned)
     assert set(pinned) == {
         "configuration-as-code", "job-dsl", "workflow-aggregator", "git",
         "github-branch-source", "matrix-auth", "credentials-binding",
-        "aws-secrets-manager-secret-source", "swarm", "oidc-provider"}
+        "aws-secrets-manager-secret-source", "swarm", "oidc-provider", "authorize-project"}
     # The Secrets Manager credentials provider would list every secret of the account as a
     # Jenkins credential (with secretsmanager:ListSecrets on *); nothing configures it.
     locked = PACKAGE.joinpath("controller", "plugins.lock").read_text()

@@ -37,6 +37,25 @@ AGENT_LABEL = "dockyard"
 # What a swarm client's user needs (swarm plugin: docs/security.adoc, PluginImpl's checks).
 AGENT_PERMISSIONS = ["Overall/Read", "Agent/Create", "Agent/Connect"]
 
+# Every build runs as this user, whoever or whatever started it (authorize-project's global
+# "Run as Specific User"), never as SYSTEM: a build may take an agent (Jenkins core checks
+# Agent/Build on the build's authentication once builds are authorized, Node.canTake) and use
+# its own job's credentials (credentials plugin, CredentialsProvider.findCredentialById: a
+# non-SYSTEM build finds the job's credentials only with Credentials/UseItem), and nothing
+# else: no Job/Read or Job/Build, so a Jenkinsfile's `build job: 'web/main'` (pipeline-build-step)
+# is refused instead of starting a deploy branch's build as SYSTEM would.
+BUILD_USER = "builds"
+BUILD_PERMISSIONS = ["Overall/Read", "Agent/Build", "Credentials/UseItem"]
+# Credentials/UseItem is off unless this property is set; a disabled permission counts only
+# through what implies it (matrix-auth, AuthorizationContainer.hasPermission), Job/Configure.
+USE_ITEM_PROPERTY = "-Dcom.cloudbees.plugins.credentials.UseItemPermission=true"
+# The build user must exist in the security realm to be impersonated (User.impersonate2; an
+# unknown user falls back to anonymous), yet no one may sign in as it. Its password is a
+# jBCrypt hash (HudsonPrivateSecurityRealm takes "#jbcrypt:$2a$NN$" and 53 characters) that no
+# password has: bcrypt's 31-character digest ends in a character whose two low bits are zero
+# ('.', 'C', 'G', ...), and this one ends in '/'.
+NO_PASSWORD = "#jbcrypt:$2a$10$" + "dockyardbuildsnosignin" + "NoPasswordEverHashesToThisOne./"
+
 GITHUB_CREDENTIALS = "github"
 WEBHOOK_CREDENTIALS = "github-webhook-secret"
 # dockyard's pipeline library (dockyardBuild, dockyardDeploy), baked into the controller image
@@ -57,7 +76,10 @@ def render(cfg: Config) -> dict[str, Any]:
     document: dict[str, Any] = {
         "jenkins": _jenkins(cfg),
         "security": {"globalJobDslSecurityConfiguration": {"useScriptSecurity": True},
-                     "idToken": _id_tokens()},
+                     "idToken": _id_tokens(),
+                     # authorize-project, by the names its ConfigurationAsCodeTest reads
+                     "queueItemAuthenticator": {"authenticators": [{"global": {"strategy": {
+                         "specificUsersAuthorizationStrategy": {"userid": BUILD_USER}}}}]}},
         "unclassified": {
             "location": {"url": cfg.url(cfg.jenkins.host)},
             "buildDiscarders": {"configuredBuildDiscarders": [
@@ -162,14 +184,17 @@ def _jenkins(cfg: Config) -> dict[str, Any]:
             {"id": AGENT_USER, "name": "Jenkins agents for untrusted builds",
              "password": f"${{{agent_secret_name(cfg.name)}}}"},
             {"id": trust.TRUSTED_AGENT_USER, "name": "Jenkins agents for trusted builds",
-             "password": f"${{{agent_secret_name(cfg.name, trusted=True)}}}"}]}},
+             "password": f"${{{agent_secret_name(cfg.name, trusted=True)}}}"},
+            {"id": BUILD_USER, "name": "Every build (no one signs in as it)",
+             "password": NO_PASSWORD}]}},
         "authorizationStrategy": {"projectMatrix": {"entries": [
             {"user": {"name": "admin", "permissions": ["Overall/Administer"]}},
             {"user": {"name": AGENT_USER, "permissions": list(AGENT_PERMISSIONS)}},
             # No grant to "authenticated": the agents' users are signed in too, and would
             # hold it (a pool's password would start any job, a deploy branch's included).
             {"user": {"name": trust.TRUSTED_AGENT_USER,
-                      "permissions": list(AGENT_PERMISSIONS)}}]}},
+                      "permissions": list(AGENT_PERMISSIONS)}},
+            {"user": {"name": BUILD_USER, "permissions": list(BUILD_PERMISSIONS)}}]}},
         # Behind the load balancer the client address a crumb is bound to can change.
         "crumbIssuer": {"standard": {"excludeClientIPFromCrumb": True}},
     }

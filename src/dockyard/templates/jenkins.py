@@ -113,8 +113,11 @@ GRACE_PERIOD_SECONDS = 600
 STOP_TIMEOUT_SECONDS = 120
 # No setup wizard (JCasC configures everything); dockyard's pipeline library is a git
 # repository inside the image, which the git plugin reads only with local checkouts allowed.
+# Builds run as a user that may use its job's credentials (Credentials/UseItem, enabled by a
+# property: jenkins/casc.py, BUILD_PERMISSIONS).
 JAVA_OPTS = ("-Djenkins.install.runSetupWizard=false -XX:MaxRAMPercentage=50 -XX:+UseG1GC "
-             "-Dhudson.plugins.git.GitSCM.ALLOW_LOCAL_CHECKOUT=true")
+             "-Dhudson.plugins.git.GitSCM.ALLOW_LOCAL_CHECKOUT=true "
+             "-Dcom.cloudbees.plugins.credentials.UseItemPermission=true")
 # The war and exploded plugins on task storage: EFS is slow at many small files.
 JENKINS_OPTS = f"--webroot={CACHE_PATH}/war --pluginroot={CACHE_PATH}/plugins"
 
