@@ -55,6 +55,13 @@ VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# The example with people signing in to Jenkins with GitHub (jenkins.sign_in.github).
+GITHUB_SIGN_IN = ("\n  github:\n", "\n  sign_in:\n    github:\n      client_id: Ov23liExample\n"
+                  "      client_secret: acme/jenkins-oauth\n"
+                  "      admins: [example-org*platform]\n"
+                  "      developers: [example-org*web-developers]\n  github:\n")
+
+
 def example_config(*replacements: tuple[str, str]) -> Config:
     """The bundled example, optionally changed, validated."""
     return parse_config(example_text(*replacements), "dockyard.yml")

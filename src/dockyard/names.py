@@ -8,6 +8,9 @@ and ``dockyard build`` reads ``Out.CLUSTER_ARN``, so the two cannot drift apart 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 TAG_KEY = "dockyard:name"
 """The tag on every resource dockyard creates; its value is the config's ``name``."""
 
@@ -154,6 +157,32 @@ def agent_secret_name(project: str, *, trusted: bool = False) -> str:
 AGENT_SERVICE = "jenkins-agents"
 AGENT_USER = "agents"
 TRUSTED_AGENT_SERVICE = "jenkins-agents-trusted"
+
+
+@dataclass(frozen=True)
+class JenkinsUsers:
+    """The Jenkins users that are not people: each agent pool's, and the one every build runs
+    as (jenkins/casc.py, BUILD_USER)."""
+
+    agents: str
+    trusted_agents: str
+    builds: str
+
+    def pool(self, *, trusted: bool) -> str:
+        return self.trusted_agents if trusted else self.agents
+
+
+LOCAL_USERS = JenkinsUsers(agents=AGENT_USER, trusted_agents="agents-trusted", builds="builds")
+# Under GitHub sign-in a Jenkins user is whoever has that GitHub login, so these names are
+# ones no GitHub account can have: logins are letters, digits and single hyphens (managed
+# users add "_<shortcode>"), never a dot.
+GITHUB_USERS = JenkinsUsers(agents="dockyard.agents", trusted_agents="dockyard.agents-trusted",
+                            builds="dockyard.builds")
+
+
+def jenkins_users(cfg: Any) -> JenkinsUsers:
+    """The agents' and builds' users under ``cfg``'s sign-in."""
+    return GITHUB_USERS if cfg.jenkins.sign_in.github else LOCAL_USERS
 
 
 def internal_namespace(project: str) -> str:

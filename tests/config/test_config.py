@@ -194,3 +194,27 @@ def test_schema_lists_every_top_level_key() -> None:
     assert set(schema["properties"]) == {"name", "region", "network", "edge", "jenkins",
                                          "builder", "apps", "access_logs", "stacks"}
     assert set(schema["required"]) == {"name", "region", "edge"}
+
+
+@pytest.mark.parametrize(("replacement", "words"), [
+    ("admins: [example-org*platform]", "jenkins.sign_in.github.admins"),
+    ("admins: [example-org]", "is not a GitHub team as organization*team-slug"),
+    ("admins: ['-org*team']", "is not a GitHub team as organization*team-slug"),
+    ("developers: [example-org*web-developers]", None),
+])
+def test_github_sign_in_names_teams_and_an_admin(replacement: str, words: str | None) -> None:
+    from dockyard.config import parse_config
+    from tests.conftest import GITHUB_SIGN_IN, example_text
+
+    changed = replacement if words != "jenkins.sign_in.github.admins" else "admins: []"
+    text = example_text(GITHUB_SIGN_IN, ("admins: [example-org*platform]", changed)) \
+        if replacement.startswith("admins") else example_text(GITHUB_SIGN_IN)
+    if words is None:
+        cfg = parse_config(text, "dockyard.yml")
+        assert cfg.jenkins.sign_in.github is not None
+        assert cfg.jenkins.sign_in.github.developers == ["example-org*web-developers"]
+        return
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, "dockyard.yml")
+    assert words in raised.value.problems[0]
+    assert "jenkins.sign_in.github.admins" in raised.value.problems[0]

@@ -327,6 +327,25 @@ def test_a_github_secret_without_its_keys_fails_before_any_stack(dockyard: Docky
     assert live_stacks(account) == {}
 
 
+def test_github_sign_in_without_its_client_secret_fails_before_any_stack(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    from tests.conftest import GITHUB_SIGN_IN
+
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace(*GITHUB_SIGN_IN, 1))
+    done = dockyard("up", "--yes", "--no-wait-jenkins")
+    assert done.returncode == 3
+    assert "error: jenkins.sign_in.github.client_secret: the secret acme/jenkins-oauth does " \
+           "not exist" in done.stderr
+    assert "aws secretsmanager create-secret --region ap-southeast-2 --name acme/jenkins-oauth" \
+        in done.stderr
+    assert live_stacks(account) == {}
+    account.client("secretsmanager").create_secret(Name="acme/jenkins-oauth",
+                                                   SecretString="not-a-client-secret")
+    planned = dockyard("diff")
+    assert "jenkins.sign_in" not in planned.stderr, planned.stderr
+
+
 def test_a_github_app_key_as_github_hands_it_out_fails_before_any_stack(
         dockyard: Dockyard, account: Account) -> None:
     """GitHub downloads an App's key as PKCS#1; Jenkins reads only PKCS#8. Found by `up`, with

@@ -83,11 +83,25 @@ def test_the_image_build_runs_the_check_after_plugins_and_configuration(tmp_path
     assert not any(s.startswith("RUN") for s in steps[check + 1:]), "the check is the last step"
 
 
+def test_a_start_without_the_users_that_are_not_people_fails_the_build() -> None:
+    """Under GitHub sign-in the agent pools join with tokens dockyard-users.groovy makes; an
+    image whose controller failed to make them would take no agent, so it is never pushed."""
+    done = verdict("users-not-in-place.log")
+    assert done.returncode == 1
+    assert "the agents' and builds' users are not in place" in done.stdout
+    assert "no secret source holds acme-jenkins-agents" in done.stdout
+
+
+@pytest.mark.parametrize("sign_in", ["local", "github"])
 def test_the_check_starts_jenkins_with_stand_in_secrets_and_judges_its_log(
-        tmp_path: Path) -> None:
+        tmp_path: Path, sign_in: str) -> None:
     """The whole step, with a stand-in for java that writes a recorded log: every secret the
-    JCasC file names gets a value, Jenkins gets the plugins from the image, and is stopped."""
-    context = write_controller_context(example_config(), tmp_path / "controller")
+    JCasC file names gets a value (and, under GitHub sign-in, every secret dockyard-users.groovy
+    reads), Jenkins gets the plugins from the image, and is stopped."""
+    from tests.conftest import GITHUB_SIGN_IN
+
+    cfg = example_config(GITHUB_SIGN_IN) if sign_in == "github" else example_config()
+    context = write_controller_context(cfg, tmp_path / "controller")
     ref = tmp_path / "ref"
     (ref / "plugins").mkdir(parents=True)
     (ref / "plugins" / "job-dsl.jpi").write_text("a plugin")
@@ -109,6 +123,7 @@ sleep 60 & wait
     java.chmod(0o755)
     environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "JAVA_OPTS": "-Dx=1",
                    "CASC_JENKINS_CONFIG": str(context / "casc"), "JENKINS_REF": str(ref),
+                   "TRUST_SETTINGS": str(context / "trust.json"),
                    "JENKINS_WAR": "/jenkins.war", "BOOT_CHECK_SECONDS": "20"}
     done = subprocess.run(["bash", str(SCRIPT)], env=environment, capture_output=True,
                           text=True, timeout=60, check=False)
@@ -117,8 +132,13 @@ sleep 60 & wait
     recorded = seen.read_text()
     standin = ('{"username":"boot-check","token":"boot-check","private_key":"boot-check",'
                '"webhook_secret":"boot-check"}')
-    assert f"acme-jenkins-admin={standin}" in recorded
     assert f"acme/github={standin}" in recorded
+    if sign_in == "github":
+        assert f"acme/jenkins-oauth={standin}" in recorded, "the OAuth App's client secret"
+        for pool in ("acme-jenkins-agents", "acme-jenkins-agents-trusted"):
+            assert f"{pool}={standin}" in recorded, "the pools' tokens are made from these"
+    else:
+        assert f"acme-jenkins-admin={standin}" in recorded
     assert "job-dsl.jpi" in recorded
     assert "-Dx=1" in recorded and "-jar /jenkins.war --httpPort=8089" in recorded
     assert "JOB_NAME" not in recorded and "BUILD_NUMBER" not in recorded, \

@@ -87,7 +87,10 @@ def test_matrix_authorization_with_entries(casc: dict[str, Any]) -> None:
     assert not [e for e in entries if "group" in e], \
         "a group grant (authenticated) would reach the agents' users: they sign in too"
     for entry in entries:
-        if entry["user"]["name"] != "admin":
+        if entry["user"]["name"] == "builds":
+            assert [p for p in entry["user"]["permissions"] if p.startswith("Job/")] == [
+                "Job/Read"], "a build reads its own record (currentBuild), starts no job"
+        elif entry["user"]["name"] != "admin":
             assert not [p for p in entry["user"]["permissions"] if p.startswith("Job/")], \
                 "an agent pool's password starts no job"
 
@@ -105,20 +108,23 @@ def test_agents_join_as_users_with_exactly_what_the_swarm_plugin_checks(
         assert user["permissions"] == ["Overall/Read", "Agent/Create", "Agent/Connect"]
 
 
-def test_every_build_runs_as_a_user_that_may_take_an_agent_and_its_jobs_credentials_only(
+def test_every_build_runs_as_a_user_that_may_take_an_agent_and_the_jobs_credentials_only(
         casc: dict[str, Any]) -> None:
     """authorize-project's global strategy, by the names of its ConfigurationAsCodeTest: each
     build runs as ``builds``, never as SYSTEM. That user holds exactly what a build needs
     (Agent/Build: Node.canTake checks the build's authentication; Credentials/UseItem:
-    CredentialsProvider.findCredentialById gives a non-SYSTEM build its job's credentials
-    only with it) and no Job permission, so `build job: 'web/main'` in a pull request's
-    Jenkinsfile is refused rather than starting a deploy."""
+    CredentialsProvider.findCredentialById gives a non-SYSTEM build the jobs' credentials only
+    with it; Job/Read: currentBuild finds the build's own record through
+    Jenkins.getItemByFullName, and Declarative reads it before every stage) and not Job/Build,
+    so `build job: 'web/main'` in a pull request's Jenkinsfile is refused rather than starting
+    a deploy."""
     (authenticator,) = casc["security"]["queueItemAuthenticator"]["authenticators"]
     assert authenticator == {"global": {"strategy": {
         "specificUsersAuthorizationStrategy": {"userid": "builds"}}}}
     entries = casc["jenkins"]["authorizationStrategy"]["projectMatrix"]["entries"]
     (builds,) = [e["user"] for e in entries if e["user"]["name"] == "builds"]
-    assert builds["permissions"] == ["Overall/Read", "Agent/Build", "Credentials/UseItem"]
+    assert builds["permissions"] == ["Overall/Read", "Job/Read", "Agent/Build",
+                                     "Credentials/UseItem"]
     users = {u["id"]: u for u in casc["jenkins"]["securityRealm"]["local"]["users"]}
     assert "builds" in users, "impersonating a user the realm does not know gives anonymous"
 
@@ -155,6 +161,59 @@ def test_the_controller_enables_credentials_use_item_where_it_boots_and_where_it
     assert USE_ITEM_PROPERTY in JAVA_OPTS.split() and USE_ITEM_PROPERTY in image.split()
     assert {o for o in image.split() if o.startswith("-D")} == \
         {o for o in JAVA_OPTS.split() if o.startswith("-D")}, "the same properties"
+
+
+def test_people_sign_in_with_github_and_get_rights_by_team() -> None:
+    """github-oauth's realm (GithubSecurityRealm's constructor names); admins' and developers'
+    teams as matrix groups ("organization*team", as the plugin surfaces team memberships)."""
+    from dockyard.jenkins.casc import GITHUB_API, GITHUB_WEB, OAUTH_SCOPES
+    from tests.conftest import GITHUB_SIGN_IN
+
+    casc = render(example_config(GITHUB_SIGN_IN))
+    realm = casc["jenkins"]["securityRealm"]
+    assert realm == {"github": {
+        "githubWebUri": GITHUB_WEB, "githubApiUri": GITHUB_API, "clientID": "Ov23liExample",
+        "clientSecret": "${acme/jenkins-oauth}", "oauthScopes": OAUTH_SCOPES}}
+    assert "read:org" in OAUTH_SCOPES.split(","), "team memberships become groups only with it"
+    entries = casc["jenkins"]["authorizationStrategy"]["projectMatrix"]["entries"]
+    groups = {e["group"]["name"]: e["group"]["permissions"] for e in entries if "group" in e}
+    assert groups == {
+        "example-org*platform": ["Overall/Administer"],
+        "example-org*web-developers": ["Overall/Read", "Job/Read", "Job/Build", "Job/Cancel",
+                                       "View/Read"]}
+    assert not [e for e in entries if e.get("user", {}).get("name") == "admin"], \
+        "no shared admin account"
+    assert not [e for e in entries if e.get("group", {}).get("name") == "authenticated"], \
+        "every GitHub account signs in: 'authenticated' would be all of them"
+
+
+def test_developers_cannot_replay_or_configure() -> None:
+    """Run/Replay runs edited pipeline code: a replayed deploy-branch build would be a trusted
+    build of code no one merged. Job/Configure would change what a job builds."""
+    from dockyard.jenkins.casc import DEVELOPER_PERMISSIONS
+
+    assert not {"Run/Replay", "Job/Configure", "Job/Create", "Job/Delete",
+                "Credentials/View", "Agent/Create", "Agent/Connect"} & set(DEVELOPER_PERMISSIONS)
+
+
+def test_under_github_sign_in_the_users_that_are_not_people_have_no_github_login() -> None:
+    """A Jenkins user is whoever has that GitHub login; a dot is in none (letters, digits and
+    hyphens; managed users add _<shortcode>), so no GitHub account is an agent pool's user."""
+    from tests.conftest import GITHUB_SIGN_IN
+
+    casc = render(example_config(GITHUB_SIGN_IN))
+    entries = casc["jenkins"]["authorizationStrategy"]["projectMatrix"]["entries"]
+    named = {e["user"]["name"]: e["user"]["permissions"] for e in entries if "user" in e}
+    assert named == {"dockyard.agents": ["Overall/Read", "Agent/Create", "Agent/Connect"],
+                     "dockyard.agents-trusted": ["Overall/Read", "Agent/Create",
+                                                 "Agent/Connect"],
+                     "dockyard.builds": ["Overall/Read", "Job/Read", "Agent/Build",
+                                         "Credentials/UseItem"]}
+    login = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(_[a-z0-9]+)?$")
+    assert not [name for name in named if login.match(name)]
+    (authenticator,) = casc["security"]["queueItemAuthenticator"]["authenticators"]
+    assert authenticator["global"]["strategy"]["specificUsersAuthorizationStrategy"] == {
+        "userid": "dockyard.builds"}
 
 
 def test_each_build_gets_an_id_token_naming_its_job_and_branch(casc: dict[str, Any]) -> None:

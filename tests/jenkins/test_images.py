@@ -61,10 +61,16 @@ def test_every_plugin_is_pinned_and_every_casc_section_has_its_plugin(tmp_path: 
     if "queueItemAuthenticator" in casc["security"]:
         needs.add("authorize-project")  # builds run as a user, not as SYSTEM
     assert needs <= set(pinned), needs - set(pinned)
+    from tests.conftest import GITHUB_SIGN_IN
+    signed = write_controller_context(example_config(GITHUB_SIGN_IN), tmp_path / "github")
+    realm = yaml.safe_load((signed / "casc" / "jenkins.yaml").read_text())["jenkins"][
+        "securityRealm"]
+    assert "github" in realm and "github-oauth" in pinned  # people sign in with GitHub
     assert set(pinned) == {
         "configuration-as-code", "job-dsl", "workflow-aggregator", "git",
         "github-branch-source", "matrix-auth", "credentials-binding",
-        "aws-secrets-manager-secret-source", "swarm", "oidc-provider", "authorize-project"}
+        "aws-secrets-manager-secret-source", "swarm", "oidc-provider", "authorize-project",
+        "github-oauth"}
     # The Secrets Manager credentials provider would list every secret of the account as a
     # Jenkins credential (with secretsmanager:ListSecrets on *); nothing configures it.
     locked = PACKAGE.joinpath("controller", "plugins.lock").read_text()

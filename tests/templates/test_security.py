@@ -422,6 +422,30 @@ def test_the_controller_starts_nothing_and_holds_no_ecs_permission(
     assert all("*" not in str(s["Resource"]) for s in statements), "every statement is scoped"
 
 
+def test_under_github_sign_in_agents_join_with_tokens_as_users_no_github_account_has() -> None:
+    """The pools' users are dockyard.agents and dockyard.agents-trusted (a dot: no GitHub
+    login), joining with the API token made from their secret (AGENT_AUTH=token); the
+    controller reads the OAuth App's client secret, by name, and nothing more."""
+    from dockyard.templates import render_stacks
+    from tests.conftest import GITHUB_SIGN_IN, example_config
+
+    stacks = {s.key: s.to_dict() for s in render_stacks(example_config(GITHUB_SIGN_IN))}
+    resources = stacks["jenkins"]["Resources"]
+    for prefix, user in (("Agent", "dockyard.agents"),
+                         ("TrustedAgent", "dockyard.agents-trusted")):
+        (container,) = resources[f"{prefix}TaskDefinition"]["Properties"]["ContainerDefinitions"]
+        environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+        assert environment["AGENT_USER"] == user and environment["AGENT_AUTH"] == "token"
+    (read,) = [s for s in _statements(resources["ControllerRole"])
+               if s.get("Sid") == "ReadOwnSecrets"]
+    named = [r for r in read["Resource"] if isinstance(r, dict) and "Fn::Sub" in r]
+    assert [r["Fn::Sub"] for r in named] == [
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+        "acme/github-??????",
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+        "acme/jenkins-oauth-??????"]
+
+
 def test_agents_get_their_password_from_ecs_hold_no_credentials_and_open_nothing(
         templates: dict[str, Template]) -> None:
     """Two pools (untrusted and trusted builds), each joining as its own Jenkins user with its
@@ -437,6 +461,7 @@ def test_agents_get_their_password_from_ecs_hold_no_credentials_and_open_nothing
                                          "ValueFrom": {"Ref": f"{prefix}SecretArn"}}]
         environment = {e["Name"]: e["Value"] for e in container["Environment"]}
         assert environment["AGENT_USER"] == user and environment["AGENT_LABELS"] == labels
+        assert environment["AGENT_AUTH"] == "realm", "the local realm knows the pools' users"
         assert environment["DOCKYARD_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
         assert "PASSWORD" not in json.dumps(container.get("Environment", [])).upper()
         assert container["ReadonlyRootFilesystem"] is True

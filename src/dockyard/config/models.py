@@ -288,6 +288,38 @@ class GitHub(Model):
                                   "webhook_secret (set the same value in GitHub).")
 
 
+_TEAM = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\*[A-Za-z0-9._-]{1,100}$")
+_TEAMS = Annotated[
+    list[Annotated[str, _check(_TEAM, "a GitHub team as organization*team-slug")]],
+    Field(max_length=20)]
+
+
+class GitHubSignIn(Model):
+    """People sign in to Jenkins with GitHub (the github-oauth plugin), by their teams."""
+
+    client_id: Annotated[str, _check(re.compile(r"^[A-Za-z0-9._-]{1,100}$"),
+                                     "a GitHub OAuth App's client ID")] = Field(
+        description="The client ID of the GitHub OAuth App whose callback URL is "
+                    "https://<jenkins host>/securityRealm/finishLogin.")
+    client_secret: Annotated[str, _check(_SM_NAME, "a Secrets Manager secret name")] = Field(
+        description="The Secrets Manager secret that holds the OAuth App's client secret (the "
+                    "secret's whole text).")
+    admins: Annotated[_TEAMS, Field(min_length=1, description=(
+        "The teams whose members administer Jenkins, as organization*team-slug."))]
+    developers: Annotated[_TEAMS, Field(description=(
+        "The teams whose members see jobs and start, stop and read builds (not configure, "
+        "not replay: a replay would run edited code as a trusted build)."))] = []
+
+
+class SignIn(Model):
+    """Who signs in to Jenkins."""
+
+    github: GitHubSignIn | None = Field(default=None, description=(
+        "Sign in with GitHub, admins and developers by team. Without it, one local 'admin' "
+        "whose password is the Secrets Manager secret <name>-jenkins-admin. Removing it (and "
+        "running up) is the way back in should GitHub sign-in fail."))
+
+
 class JenkinsJob(Model):
     """One multibranch pipeline job, seeded by Job DSL."""
 
@@ -372,6 +404,8 @@ class Jenkins(FargateSize):
     github: Annotated[GitHub | None, Field(
         description="GitHub credentials for scans and webhooks (a Secrets Manager secret).")] \
         = None
+    sign_in: Annotated[SignIn, Field(
+        description="Who signs in: a local admin (default) or people with GitHub.")] = SignIn()
 
     @field_validator("allowed_cidrs", "webhook_cidrs")
     @classmethod

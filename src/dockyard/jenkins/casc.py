@@ -31,21 +31,26 @@ import yaml
 
 from dockyard import trust
 from dockyard.config.models import Config, GitHub, JenkinsJob
-from dockyard.names import AGENT_USER, admin_secret_name, agent_secret_name
+from dockyard.names import admin_secret_name, agent_secret_name, jenkins_users
 
 AGENT_LABEL = "dockyard"
 # What a swarm client's user needs (swarm plugin: docs/security.adoc, PluginImpl's checks).
 AGENT_PERMISSIONS = ["Overall/Read", "Agent/Create", "Agent/Connect"]
 
-# Every build runs as this user, whoever or whatever started it (authorize-project's global
-# "Run as Specific User"), never as SYSTEM: a build may take an agent (Jenkins core checks
-# Agent/Build on the build's authentication once builds are authorized, Node.canTake) and use
-# its own job's credentials (credentials plugin, CredentialsProvider.findCredentialById: a
-# non-SYSTEM build finds the job's credentials only with Credentials/UseItem), and nothing
-# else: no Job/Read or Job/Build, so a Jenkinsfile's `build job: 'web/main'` (pipeline-build-step)
-# is refused instead of starting a deploy branch's build as SYSTEM would.
-BUILD_USER = "builds"
-BUILD_PERMISSIONS = ["Overall/Read", "Agent/Build", "Credentials/UseItem"]
+# Every build runs as one user (names.jenkins_users: ``builds``), whoever or whatever started
+# it (authorize-project's global "Run as Specific User"), never as SYSTEM. What a build needs:
+# - Agent/Build: Jenkins core checks it on the build's authentication once builds are
+#   authorized (Node.canTake);
+# - Credentials/UseItem: a non-SYSTEM build finds the credentials Jenkins offers every job
+#   (the GitHub checkout credential, the id token) only with it (credentials plugin,
+#   CredentialsProvider.findCredentialById); the SYSTEM-scoped webhook secret stays out;
+# - Job/Read: Pipeline's `currentBuild` finds the build's own record through
+#   Jenkins.getItemByFullName, which hides a job its caller may not read (workflow-support
+#   RunWrapper.build), and Declarative reads currentBuild.result before every stage.
+# Not Job/Build: a Jenkinsfile's `build job: 'web/main'` (pipeline-build-step,
+# BuildTriggerStepExecution: item.checkPermission(Item.BUILD)) is refused, where as SYSTEM a
+# pull request's build could start a deploy branch's.
+BUILD_PERMISSIONS = ["Overall/Read", "Job/Read", "Agent/Build", "Credentials/UseItem"]
 # Credentials/UseItem is off unless this property is set; a disabled permission counts only
 # through what implies it (matrix-auth, AuthorizationContainer.hasPermission), Job/Configure.
 USE_ITEM_PROPERTY = "-Dcom.cloudbees.plugins.credentials.UseItemPermission=true"
@@ -53,7 +58,8 @@ USE_ITEM_PROPERTY = "-Dcom.cloudbees.plugins.credentials.UseItemPermission=true"
 # unknown user falls back to anonymous), yet no one may sign in as it. Its password is a
 # jBCrypt hash (HudsonPrivateSecurityRealm takes "#jbcrypt:$2a$NN$" and 53 characters) that no
 # password has: bcrypt's 31-character digest ends in a character whose two low bits are zero
-# ('.', 'C', 'G', ...), and this one ends in '/'.
+# ('.', 'C', 'G', ...), and this one ends in '/'. (Under GitHub sign-in there is no local realm:
+# dockyard-trust.groovy makes the user's record, which Jenkins impersonates as itself.)
 NO_PASSWORD = "#jbcrypt:$2a$10$" + "dockyardbuildsnosignin" + "NoPasswordEverHashesToThisOne./"
 
 GITHUB_CREDENTIALS = "github"
@@ -79,7 +85,8 @@ def render(cfg: Config) -> dict[str, Any]:
                      "idToken": _id_tokens(),
                      # authorize-project, by the names its ConfigurationAsCodeTest reads
                      "queueItemAuthenticator": {"authenticators": [{"global": {"strategy": {
-                         "specificUsersAuthorizationStrategy": {"userid": BUILD_USER}}}}]}},
+                         "specificUsersAuthorizationStrategy": {
+                             "userid": jenkins_users(cfg).builds}}}}]}},
         "unclassified": {
             "location": {"url": cfg.url(cfg.jenkins.host)},
             "buildDiscarders": {"configuredBuildDiscarders": [
@@ -178,26 +185,62 @@ def _jenkins(cfg: Config) -> dict[str, Any]:
         "slaveAgentPort": -1,
         "markupFormatter": "plainText",
         "disableRememberMe": False,
-        "securityRealm": {"local": {"allowsSignup": False, "users": [
-            {"id": "admin", "name": "Administrator",
-             "password": f"${{{admin_secret_name(cfg.name)}}}"},
-            {"id": AGENT_USER, "name": "Jenkins agents for untrusted builds",
-             "password": f"${{{agent_secret_name(cfg.name)}}}"},
-            {"id": trust.TRUSTED_AGENT_USER, "name": "Jenkins agents for trusted builds",
-             "password": f"${{{agent_secret_name(cfg.name, trusted=True)}}}"},
-            {"id": BUILD_USER, "name": "Every build (no one signs in as it)",
-             "password": NO_PASSWORD}]}},
-        "authorizationStrategy": {"projectMatrix": {"entries": [
-            {"user": {"name": "admin", "permissions": ["Overall/Administer"]}},
-            {"user": {"name": AGENT_USER, "permissions": list(AGENT_PERMISSIONS)}},
-            # No grant to "authenticated": the agents' users are signed in too, and would
-            # hold it (a pool's password would start any job, a deploy branch's included).
-            {"user": {"name": trust.TRUSTED_AGENT_USER,
-                      "permissions": list(AGENT_PERMISSIONS)}},
-            {"user": {"name": BUILD_USER, "permissions": list(BUILD_PERMISSIONS)}}]}},
+        "securityRealm": _realm(cfg),
+        "authorizationStrategy": {"projectMatrix": {"entries": _entries(cfg)}},
         # Behind the load balancer the client address a crumb is bound to can change.
         "crumbIssuer": {"standard": {"excludeClientIPFromCrumb": True}},
     }
+
+
+# What developers may do: see jobs and builds, start and stop them. Not Job/Configure, and not
+# Run/Replay, which runs edited pipeline code: a replayed deploy-branch build would be a
+# trusted build of code no one merged.
+DEVELOPER_PERMISSIONS = ["Overall/Read", "Job/Read", "Job/Build", "Job/Cancel", "View/Read"]
+# The github-oauth plugin's realm (GithubSecurityRealm's @DataBoundConstructor; JCasC names a
+# describable without @Symbol after its class less the "SecurityRealm" suffix). read:org lets
+# it see team memberships, which become "organization*team" groups.
+GITHUB_WEB = "https://github.com"
+GITHUB_API = "https://api.github.com"
+OAUTH_SCOPES = "read:org,user:email"
+
+
+def _realm(cfg: Config) -> dict[str, Any]:
+    """Who can sign in: people with GitHub, or the local admin; the agents' users either way
+    (under GitHub sign-in, with API tokens dockyard-trust.groovy makes)."""
+    users = jenkins_users(cfg)
+    github = cfg.jenkins.sign_in.github
+    if github:
+        return {"github": {"githubWebUri": GITHUB_WEB, "githubApiUri": GITHUB_API,
+                           "clientID": github.client_id,
+                           "clientSecret": f"${{{github.client_secret}}}",
+                           "oauthScopes": OAUTH_SCOPES}}
+    return {"local": {"allowsSignup": False, "users": [
+        {"id": "admin", "name": "Administrator",
+         "password": f"${{{admin_secret_name(cfg.name)}}}"},
+        {"id": users.agents, "name": "Jenkins agents for untrusted builds",
+         "password": f"${{{agent_secret_name(cfg.name)}}}"},
+        {"id": users.trusted_agents, "name": "Jenkins agents for trusted builds",
+         "password": f"${{{agent_secret_name(cfg.name, trusted=True)}}}"},
+        {"id": users.builds, "name": "Every build (no one signs in as it)",
+         "password": NO_PASSWORD}]}}
+
+
+def _entries(cfg: Config) -> list[dict[str, Any]]:
+    """The project matrix: admins administer, developers build; the agents' users only join;
+    the builds' user takes agents and its job's credentials. No grant to "authenticated": the
+    agents' users are signed in too, and would hold it (a pool's password would start any
+    job, a deploy branch's included); under GitHub sign-in it would be every GitHub account."""
+    users = jenkins_users(cfg)
+    github = cfg.jenkins.sign_in.github
+    people = [{"group": {"name": team, "permissions": ["Overall/Administer"]}}
+              for team in github.admins] + \
+             [{"group": {"name": team, "permissions": list(DEVELOPER_PERMISSIONS)}}
+              for team in github.developers] if github else \
+        [{"user": {"name": "admin", "permissions": ["Overall/Administer"]}}]
+    return [*people,
+            {"user": {"name": users.agents, "permissions": list(AGENT_PERMISSIONS)}},
+            {"user": {"name": users.trusted_agents, "permissions": list(AGENT_PERMISSIONS)}},
+            {"user": {"name": users.builds, "permissions": list(BUILD_PERMISSIONS)}}]
 
 
 # What the GitHub branch source discovers, by the github-branch-source plugin's @Symbol names

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from dockyard.config.models import Config
 from dockyard.jenkins.casc import render_yaml
-from dockyard.names import AGENT_USER
-from dockyard.trust import TRUSTED_AGENT_USER, agent_node_prefix, trusted_builds
+from dockyard.names import agent_secret_name, jenkins_users
+from dockyard.trust import agent_node_prefix, trusted_builds
 
 CONTROLLER_FILES = ("Dockerfile", "plugins.txt", "plugins.lock", "install-plugins.sh",
-                    "boot-check.sh", "dockyard-trust.groovy", "TrustPolicy.groovy")
+                    "boot-check.sh", "dockyard-trust.groovy", "TrustPolicy.groovy",
+                    "dockyard-users.groovy")
 AGENT_FILES = ("Dockerfile", "dockyard.sh", "swarm-agent.sh", "requirements.lock")
 
 
@@ -44,12 +45,19 @@ def write_controller_context(cfg: Config, target: Path) -> Path:
 def trust_settings(cfg: Config) -> str:
     """What the controller's dockyard-trust.groovy enforces: the user trusted agents join as,
     the builds (``JOB_NAME``) that are trusted, and each pool's user with the prefix of its
-    nodes' names."""
-    return json.dumps({"trustedUser": TRUSTED_AGENT_USER,
-                       "trustedBuilds": trusted_builds(cfg),
-                       "pools": {user: agent_node_prefix(user)
-                                 for user in (AGENT_USER, TRUSTED_AGENT_USER)}},
-                      indent=2) + "\n"
+    nodes' names. Under GitHub sign-in, what dockyard-users.groovy makes: each pool's user
+    with the secret its API token comes from, and the builds' user."""
+    users = jenkins_users(cfg)
+    settings: dict[str, object] = {
+        "trustedUser": users.trusted_agents,
+        "trustedBuilds": trusted_builds(cfg),
+        "pools": {user: agent_node_prefix(user)
+                  for user in (users.agents, users.trusted_agents)}}
+    if cfg.jenkins.sign_in.github:
+        settings["tokenUsers"] = {users.pool(trusted=trusted): agent_secret_name(
+            cfg.name, trusted=trusted) for trusted in (False, True)}
+        settings["buildUser"] = users.builds
+    return json.dumps(settings, indent=2) + "\n"
 
 
 def write_agent_context(target: Path) -> Path:

@@ -161,6 +161,8 @@ def discover(platform: Platform) -> dict[str, str]:
     facts["hosted-zone-id"] = zone.zone_id
     if cfg.jenkins.github:
         _check_github_secret(platform)
+    if cfg.jenkins.sign_in.github:
+        _check_sign_in_secret(platform)
     needed = {source.fact for stack in platform.stacks for source in stack.inputs.values()
               if isinstance(source, Discovered)}
     live: dict[tuple[str, str], dict[str, int]] = {}
@@ -313,6 +315,19 @@ def _check_github_secret(platform: Platform) -> None:
             "Jenkins reads a GitHub App's key only in PKCS#8 (BEGIN PRIVATE KEY)",
             hint="openssl pkcs8 -topk8 -nocrypt -in app.private-key.pem -out app.pkcs8.pem, then "
                  "put the new file's text in private_key")
+
+
+def _check_sign_in_secret(platform: Platform) -> None:
+    """Jenkins reads the OAuth App's client secret at start; without it no one could sign in
+    (the agents still join), so it is checked before anything is deployed."""
+    sign_in = platform.cfg.jenkins.sign_in.github
+    assert sign_in is not None
+    name = sign_in.client_secret
+    if platform.account.secret_keys(name) is None:
+        raise AwsPreconditionError(
+            f"jenkins.sign_in.github.client_secret: the secret {name} does not exist",
+            hint=f"aws secretsmanager create-secret --region {platform.cfg.region} --name "
+                 f"{name} --secret-string '<the OAuth App client secret>'")
 
 
 AfterDeploy = Callable[[StackTemplate, StackResult, dict[str, dict[str, str]]], None]

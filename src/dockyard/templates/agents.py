@@ -28,7 +28,7 @@ from troposphere import ec2 as tp_ec2
 from troposphere import secretsmanager as sm
 
 from dockyard.config.models import Config
-from dockyard.names import AGENT_USER, Out, agent_secret_name, log_group_name
+from dockyard.names import Out, agent_secret_name, jenkins_users, log_group_name
 from dockyard.templates.policies import (
     allow,
     ecr_pull_statements,
@@ -37,7 +37,6 @@ from dockyard.templates.policies import (
     task_role,
 )
 from dockyard.templates.stack import log_group, suppress
-from dockyard.trust import TRUSTED_AGENT_USER
 
 
 def agent_log_group(cfg: Config) -> str:
@@ -68,7 +67,7 @@ def add_agents(t: Template, cfg: Config, *, vpc: Any) -> dict[str, Any]:
             Name=agent_secret_name(cfg.name, trusted=trusted),
             Description=f"dockyard {cfg.name}: the password the {pool} Jenkins agents join the "
                         f"controller with (Jenkins user "
-                        f"'{TRUSTED_AGENT_USER if trusted else AGENT_USER}')",
+                        f"'{jenkins_users(cfg).pool(trusted=trusted)}')",
             GenerateSecretString=sm.GenerateSecretString(PasswordLength=32,
                                                          ExcludePunctuation=True),
         ), ("CKV_AWS_149", "encrypted with the aws/secretsmanager key; read by this pool's "

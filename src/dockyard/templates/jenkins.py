@@ -55,13 +55,13 @@ from dockyard.config.models import (
 from dockyard.jenkins.casc import AGENT_LABEL
 from dockyard.names import (
     AGENT_SERVICE,
-    AGENT_USER,
     ARCH_TO_CPU,
     TAG_KEY,
     TRUSTED_AGENT_SERVICE,
     Out,
     admin_secret_name,
     controller_internal_url,
+    jenkins_users,
     log_group_name,
 )
 from dockyard.templates.controller import add_discovery, registry
@@ -93,7 +93,7 @@ from dockyard.templates.stack import (
     suppress,
     tag_resources,
 )
-from dockyard.trust import ISSUER_PATH, TRUSTED_AGENT_USER, TRUSTED_LABEL
+from dockyard.trust import ISSUER_PATH, TRUSTED_LABEL
 
 HTTP_PORT = 8080
 NFS_PORT = 2049
@@ -334,11 +334,13 @@ def _roles(t: Template, cfg: Config, p: dict[str, Parameter], *, logs: LogGroup,
     execution_role = add(task_role(
         "ExecutionRole", f"dockyard {cfg.name}: pulls the Jenkins image and writes its logs",
         logs_write_statement(GetAtt(logs, "Arn")), *pull))
-    # JCasC reads the admin password and the agents' passwords (to define their users).
+    # JCasC reads the admin password and the agents' passwords (to define their users, or,
+    # under GitHub sign-in, their API tokens), the GitHub credentials and the OAuth App's.
     secrets = [Ref(secret), Ref(p["AgentSecretArn"]), Ref(p["TrustedAgentSecretArn"])]
-    if cfg.jenkins.github:
-        secrets.append(Sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
-                           f":secret:{cfg.jenkins.github.credentials_secret}-??????"))
+    named = [cfg.jenkins.github.credentials_secret] if cfg.jenkins.github else []
+    named += [cfg.jenkins.sign_in.github.client_secret] if cfg.jenkins.sign_in.github else []
+    secrets += [Sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+                    f":secret:{name}-??????") for name in named]
     controller_role = add(task_role(
         "ControllerRole", f"dockyard {cfg.name}: the Jenkins controller (its secrets, its EFS)",
         allow(["secretsmanager:GetSecretValue"], secrets, sid="ReadOwnSecrets"),
@@ -460,7 +462,10 @@ def _agents(t: Template, cfg: Config, p: dict[str, Parameter], *, controller: ec
             ("AWS_REGION", Ref("AWS::Region")),
             # What `dockyard` needs to name the role a build's token is exchanged for.
             ("DOCKYARD_ACCOUNT_ID", Ref("AWS::AccountId")),
-            ("AGENT_USER", TRUSTED_AGENT_USER if trusted else AGENT_USER),
+            ("AGENT_USER", jenkins_users(cfg).pool(trusted=trusted)),
+            # Under GitHub sign-in the pool's user is no account of the security realm: it
+            # joins with an API token made from the pool's secret (swarm-agent.sh).
+            ("AGENT_AUTH", "token" if cfg.jenkins.sign_in.github else "realm"),
             ("AGENT_LABELS", agent_labels(trusted)))],
         Secrets=[ecs.Secret(Name=AGENT_PASSWORD_ENV, ValueFrom=Ref(p[f"{prefix}SecretArn"]))],
         # A stopping agent finishes its WebSocket session; the controller then forgets it.

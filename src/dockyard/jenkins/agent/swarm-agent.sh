@@ -3,8 +3,8 @@
 # build, and exits.
 #
 # ECS starts this with JENKINS_URL (the controller's private name), AGENT_USER and AGENT_LABELS
-# (which pool: `agents` or `agents-trusted`) and JENKINS_AGENT_PASSWORD (from that pool's
-# Secrets Manager secret). The password reaches the swarm client through a pipe that is read
+# (which pool: `agents` or `agents-trusted`), AGENT_AUTH (realm, or token under GitHub
+# sign-in) and JENKINS_AGENT_PASSWORD (from that pool's Secrets Manager secret). The password reaches the swarm client through a pipe that is read
 # once: it is not on the command line, in a file, or in the environment the client (and so
 # every build on this agent) runs with.
 #
@@ -41,6 +41,12 @@ mv "$client.part" "$client"
 
 password=$JENKINS_AGENT_PASSWORD
 unset JENKINS_AGENT_PASSWORD
+# Under GitHub sign-in (AGENT_AUTH=token) the pool's user has no password in the security
+# realm: it joins with the API token the controller made from the same secret
+# (dockyard-users.groovy): "11" and the first 32 hex digits of the secret's SHA-256.
+if [ "${AGENT_AUTH:-realm}" = token ]; then
+    password="11$(printf '%s' "$password" | sha256sum | cut -c1-32)"
+fi
 
 # The client's options, as YAML it reads once from a pipe (-config allows no other option).
 # - webSocket: through the controller's HTTP port, no TCP agent port. The connection carries

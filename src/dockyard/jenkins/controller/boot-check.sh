@@ -17,8 +17,12 @@ UP='Jenkins is fully up and running'
 # What dockyard-trust.groovy logs once the trust tiers are in force (an init script that fails
 # is only logged by Jenkins, which then starts without it).
 TRUST='dockyard-trust: enforcing trust tiers'
+# What dockyard-users.groovy logs once the users that are not people are in place (under GitHub
+# sign-in, the agent pools' tokens: without them no agent joins).
+USERS='dockyard-users: users that are not people in place'
 WAIT_SECONDS=${BOOT_CHECK_SECONDS:-600}
 REF=${JENKINS_REF:-/usr/share/jenkins/ref}
+TRUST_SETTINGS=${TRUST_SETTINGS:-/usr/share/dockyard/trust.json}
 WAR=${JENKINS_WAR:-/usr/share/jenkins/jenkins.war}
 
 verdict() {
@@ -38,6 +42,12 @@ verdict() {
         echo "boot check: the trust tiers are not in force (no \"$TRUST\"); what the init" \
              "scripts said:"
         grep -E -A5 'init.groovy|dockyard-trust|GroovyInitScript' "$log" | head -20 | sed 's/^/  /'
+        return 1
+    fi
+    if ! grep -q "$USERS" "$log"; then
+        echo "boot check: the agents' and builds' users are not in place (no \"$USERS\");" \
+             "what the init scripts said:"
+        grep -E -A5 'init.groovy|dockyard-users|GroovyInitScript' "$log" | head -20 | sed 's/^/  /'
         return 1
     fi
     echo "boot check: Jenkins is fully up with every plugin loaded, the configuration applied" \
@@ -61,6 +71,12 @@ standin='{"username":"boot-check","token":"boot-check","private_key":"boot-check
 # (``^${...}`` is escaped: JCasC leaves it to the plugin that reads it.)
 names=$(grep -o '\^\?\${[^}:]*}' "$CASC_JENKINS_CONFIG"/*.yaml | grep -v '^\^' |
         sed 's/^\${//; s/}$//' | sort -u)
+# And the secrets dockyard-users.groovy reads the same way (trust.json's "tokenUsers": the
+# agent pools' secrets, under GitHub sign-in), one "user": "secret" pair to a line.
+if [ -f "$TRUST_SETTINGS" ]; then
+    names="$names $(sed -n '/"tokenUsers"/,/}/p' "$TRUST_SETTINGS" |
+                    sed -n 's/^ *"[^"]*": "\([^"]*\)",\{0,1\}$/\1/p')"
+fi
 declare -a secrets=()
 for name in $names; do secrets+=("$name=$standin"); done
 env "${secrets[@]}" JENKINS_HOME="$home" AWS_EC2_METADATA_DISABLED=true \

@@ -1,0 +1,26 @@
+// Runs the controller's dockyard-users.groovy against the Jenkins stand-ins (stubs/), with the
+// secrets of a JSON map as the one secret source, and prints the users it left as JSON:
+// {"users": {ID: {"saves": N, "tokens": [[NAME, VALUE], ...]}}}.
+//
+//   groovy -cp STUBS users_driver.groovy SCRIPT_DIR SECRETS_JSON [RUNS]
+import groovy.json.JsonOutput
+import groovy.json.JsonSlurper
+import hudson.model.User
+import io.jenkins.plugins.casc.SecretSource
+import jenkins.security.ApiTokenProperty
+
+String dir = args[0]
+Map<String, String> secrets = new JsonSlurper().parseText(args[1]) as Map<String, String>
+int runs = args.length > 2 ? args[2] as int : 1
+SecretSource.SOURCES << new SecretSource() {
+    Optional<String> reveal(String name) { Optional.ofNullable(secrets[name]) }
+}
+System.setProperty('dockyard.home', dir)
+runs.times {
+    new GroovyShell(this.class.classLoader).evaluate(new File(dir, 'dockyard-users.groovy'))
+}
+println JsonOutput.toJson([users: User.RECORDS.collectEntries { String id, User user ->
+    ApiTokenProperty tokens = user.getProperty(ApiTokenProperty)
+    [(id): [saves: user.saves,
+            tokens: tokens ? tokens.tokenList.collect { [it.name, it.value] } : []]]
+}])
