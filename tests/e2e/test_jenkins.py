@@ -75,6 +75,22 @@ def test_password_is_read_from_secrets_manager(dockyard: Dockyard, account: Acco
     assert done.stdout == "s3cret-from-the-stack\n"
 
 
+def test_under_github_sign_in_there_is_no_admin_password(dockyard: Dockyard, account: Account,
+                                                        tmp_path: Path) -> None:
+    from tests.conftest import GITHUB_SIGN_IN
+
+    account.client("secretsmanager").create_secret(Name="acme-jenkins-admin",
+                                                   SecretString="s3cret-from-the-stack")
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace(*GITHUB_SIGN_IN, 1))
+    done = dockyard("jenkins", "password")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Jenkins signs people in with GitHub (jenkins.sign_in.github): there is no admin " \
+           "password" in done.stderr
+    assert "remove jenkins.sign_in and run `dockyard up`" in done.stderr, "the way back in"
+    assert "s3cret-from-the-stack" not in done.stderr
+
+
 def test_logs_print_the_newest_tasks_last_lines(dockyard: Dockyard, account: Account) -> None:
     empty = dockyard("jenkins", "logs")
     assert empty.returncode == 0, empty.stderr

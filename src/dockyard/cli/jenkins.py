@@ -38,6 +38,13 @@ def password() -> int:
     from dockyard.names import admin_secret_name
 
     wired = wiring()
+    if wired.cfg.jenkins.sign_in.github:
+        from dockyard.errors import UsageError
+
+        raise UsageError("Jenkins signs people in with GitHub (jenkins.sign_in.github): there is "
+                         "no admin password", hint="admins are the members of jenkins.sign_in."
+                         "github.admins; to sign in as admin again, remove jenkins.sign_in and "
+                         "run `dockyard up`")
     name = admin_secret_name(wired.cfg.name)
     secret = wired.secret_text(name)
     if secret is None:
