@@ -147,6 +147,26 @@ def test_no_one_can_sign_in_as_the_build_user() -> None:
     assert "${" not in NO_PASSWORD, "JCasC would read it as a secret reference"
 
 
+def test_no_remember_me_cookie_outlives_a_realm_switch(casc: dict[str, Any]) -> None:
+    """A remember-me cookie is signed with the user's seed, kept in JENKINS_HOME: a GitHub
+    account named like a local user would come back as it after the way back in."""
+    from tests.conftest import GITHUB_SIGN_IN
+
+    assert casc["jenkins"]["disableRememberMe"] is True
+    assert render(example_config(GITHUB_SIGN_IN))["jenkins"]["disableRememberMe"] is True
+
+
+def test_under_github_sign_in_basic_passwords_are_ignored_api_tokens_are_not() -> None:
+    """github-oauth's realm takes a Basic password for a GitHub token and keeps it on the user
+    record the header names; with jenkins.security.ignoreBasicAuth only API tokens (the
+    agents') are checked in a Basic header. Under the local realm the agents need it."""
+    from dockyard.templates.jenkins import IGNORE_BASIC_AUTH, java_opts
+    from tests.conftest import GITHUB_SIGN_IN
+
+    assert IGNORE_BASIC_AUTH in java_opts(example_config(GITHUB_SIGN_IN)).split()
+    assert IGNORE_BASIC_AUTH not in java_opts(example_config()).split()
+
+
 def test_the_controller_enables_credentials_use_item_where_it_boots_and_where_it_runs() -> None:
     """Credentials/UseItem is disabled without its property, and a disabled permission counts
     only through Job/Configure (matrix-auth): the task definition and the image's boot check

@@ -38,11 +38,13 @@ def stubs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def play(stubs: Path, folder: Path, settings: str, secrets: dict[str, str],
-         runs: int = 1) -> subprocess.CompletedProcess[str]:
+         *, runs: int = 1, before: dict[str, list[str]] | None = None,
+         ) -> subprocess.CompletedProcess[str]:
     shutil.copy(CONTROLLER / "dockyard-users.groovy", folder / "dockyard-users.groovy")
     (folder / "trust.json").write_text(settings)
     return subprocess.run(["groovy", "-cp", str(stubs), str(HERE / "users_driver.groovy"),
-                           str(folder), json.dumps(secrets), str(runs)], env=environment(),
+                           str(folder), json.dumps(secrets), str(runs),
+                           json.dumps(before or {})], env=environment(),
                           capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -62,7 +64,8 @@ def test_each_pool_joins_with_a_token_made_from_its_secret(stubs: Path, tmp_path
         token = "11" + hashlib.sha256(secret.encode()).hexdigest()[:32]
         assert made[user]["tokens"] == [["dockyard agent pool", token]], \
             "one token, replaced at each start"
-    assert made["dockyard.builds"]["tokens"] == [] and made["dockyard.builds"]["saves"] == 2
+    assert made["dockyard.builds"]["tokens"] == [] and made["dockyard.builds"]["saves"] >= 2, \
+        "saved at each start"
     assert "users that are not people in place: dockyard.agents, dockyard.agents-trusted, " \
            "dockyard.builds" in done.stderr
     assert PASSWORD not in done.stderr, "the secret is never logged"
@@ -88,6 +91,31 @@ def test_under_the_local_realm_it_makes_no_one(stubs: Path, tmp_path: Path) -> N
     done = play(stubs, tmp_path, trust_settings(example_config()), SECRETS)
     assert users(done) == {}
     assert "users that are not people in place: none" in done.stderr
+
+
+def test_what_a_github_account_left_on_a_local_users_record_is_dropped(
+        stubs: Path, tmp_path: Path) -> None:
+    """After the way back in (GitHub sign-in removed), a GitHub account that was called
+    "agents-trusted" or "admin" may have made API tokens on that record; the local realm would
+    take them. At every start they are revoked, and the seed renewed (sessions, cookies)."""
+    before = {"agents-trusted": ["made while signed in with GitHub"], "admin": ["mine"],
+              "alice": ["hers"]}
+    done = play(stubs, tmp_path, trust_settings(example_config()), SECRETS, before=before)
+    left = users(done)
+    assert left["agents-trusted"]["tokens"] == [] and left["agents-trusted"]["renewals"] == 1
+    assert left["admin"]["tokens"] == [] and left["admin"]["renewals"] == 1
+    assert left["alice"]["tokens"] == [["hers", "11" + "0" * 32]], "people are left alone"
+    assert "tokens and sessions dropped: agents-trusted, admin" in done.stderr
+
+
+def test_under_github_sign_in_a_pool_keeps_only_the_token_made_from_its_secret(
+        stubs: Path, tmp_path: Path) -> None:
+    before = {"dockyard.agents": ["dockyard agent pool", "someone else's"]}
+    left = users(play(stubs, tmp_path, trust_settings(example_config(GITHUB_SIGN_IN)), SECRETS,
+                      before=before))
+    token = "11" + hashlib.sha256(PASSWORD.encode()).hexdigest()[:32]
+    assert left["dockyard.agents"]["tokens"] == [["dockyard agent pool", token]]
+    assert left["dockyard.agents"]["renewals"] == 1
 
 
 def test_a_secret_it_cannot_read_fails_the_script(stubs: Path, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ USE_ITEM_PROPERTY = "-Dcom.cloudbees.plugins.credentials.UseItemPermission=true"
 # jBCrypt hash (HudsonPrivateSecurityRealm takes "#jbcrypt:$2a$NN$" and 53 characters) that no
 # password has: bcrypt's 31-character digest ends in a character whose two low bits are zero
 # ('.', 'C', 'G', ...), and this one ends in '/'. (Under GitHub sign-in there is no local realm:
-# dockyard-trust.groovy makes the user's record, which Jenkins impersonates as itself.)
+# dockyard-users.groovy makes the user's record, which Jenkins impersonates as itself.)
 NO_PASSWORD = "#jbcrypt:$2a$10$" + "dockyardbuildsnosignin" + "NoPasswordEverHashesToThisOne./"
 
 GITHUB_CREDENTIALS = "github"
@@ -184,7 +184,10 @@ def _jenkins(cfg: Config) -> dict[str, Any]:
         # Agents join over WebSocket, through the HTTP port; no TCP agent port is open.
         "slaveAgentPort": -1,
         "markupFormatter": "plainText",
-        "disableRememberMe": False,
+        # No remember-me cookie: one outlives a realm switch (it is signed with the user's
+        # seed, kept in JENKINS_HOME), so a GitHub account that shared a name with a local
+        # user could come back as it after the way back in (README, "People sign in").
+        "disableRememberMe": True,
         "securityRealm": _realm(cfg),
         "authorizationStrategy": {"projectMatrix": {"entries": _entries(cfg)}},
         # Behind the load balancer the client address a crumb is bound to can change.
@@ -206,7 +209,7 @@ OAUTH_SCOPES = "read:org,user:email"
 
 def _realm(cfg: Config) -> dict[str, Any]:
     """Who can sign in: people with GitHub, or the local admin; the agents' users either way
-    (under GitHub sign-in, with API tokens dockyard-trust.groovy makes)."""
+    (under GitHub sign-in, with API tokens dockyard-users.groovy makes)."""
     users = jenkins_users(cfg)
     github = cfg.jenkins.sign_in.github
     if github:

@@ -53,6 +53,12 @@ def trust_settings(cfg: Config) -> str:
         "trustedBuilds": trusted_builds(cfg),
         "pools": {user: agent_node_prefix(user)
                   for user in (users.agents, users.trusted_agents)}}
+    # Whatever a person may have left on these users' records under another realm (API tokens,
+    # sessions through the seed) is dropped at each start: under GitHub sign-in a GitHub
+    # account named "agents-trusted" or "admin" could make tokens on that record, and the
+    # local realm would take them after a switch back.
+    settings["resetUsers"] = [users.agents, users.trusted_agents, users.builds] + (
+        [] if cfg.jenkins.sign_in.github else ["admin"])
     if cfg.jenkins.sign_in.github:
         settings["tokenUsers"] = {users.pool(trusted=trusted): agent_secret_name(
             cfg.name, trusted=trusted) for trusted in (False, True)}

@@ -118,6 +118,18 @@ STOP_TIMEOUT_SECONDS = 120
 JAVA_OPTS = ("-Djenkins.install.runSetupWizard=false -XX:MaxRAMPercentage=50 -XX:+UseG1GC "
              "-Dhudson.plugins.git.GitSCM.ALLOW_LOCAL_CHECKOUT=true "
              "-Dcom.cloudbees.plugins.credentials.UseItemPermission=true")
+# Under GitHub sign-in, a password in a Basic header is never checked (API tokens still are):
+# github-oauth's realm would take it for a GitHub token, call GitHub with it and keep it on
+# the user record named in the header, whoever that is (its AuthenticationManager).
+IGNORE_BASIC_AUTH = "-Djenkins.security.ignoreBasicAuth=true"
+
+
+def java_opts(cfg: Config) -> str:
+    """The controller's JVM options: JAVA_OPTS, and IGNORE_BASIC_AUTH under GitHub sign-in
+    (the agents join with API tokens there)."""
+    return JAVA_OPTS + (f" {IGNORE_BASIC_AUTH}" if cfg.jenkins.sign_in.github else "")
+
+
 # The war and exploded plugins on task storage: EFS is slow at many small files.
 JENKINS_OPTS = f"--webroot={CACHE_PATH}/war --pluginroot={CACHE_PATH}/plugins"
 
@@ -381,7 +393,7 @@ def _task_definition(cfg: Config, p: dict[str, Parameter], *, roles: tuple[iam.R
         MountPoints=[ecs.MountPoint(SourceVolume=v, ContainerPath=path, ReadOnly=False)
                      for v, path in (("jenkins-home", HOME_PATH), ("tmp", "/tmp"),
                                      ("cache", CACHE_PATH))],
-        Environment=[ecs.Environment(Name="JAVA_OPTS", Value=JAVA_OPTS),
+        Environment=[ecs.Environment(Name="JAVA_OPTS", Value=java_opts(cfg)),
                      ecs.Environment(Name="JENKINS_OPTS", Value=JENKINS_OPTS),
                      # the Secrets Manager plugins use this region
                      ecs.Environment(Name="AWS_REGION", Value=Ref("AWS::Region"))],

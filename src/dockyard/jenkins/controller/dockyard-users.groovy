@@ -1,3 +1,5 @@
+// At every start, under either realm, the records of the users that are not people (and of
+// the local admin) lose every API token and session a person may have left on them.
 // The Jenkins users that are not people, under GitHub sign-in (jenkins.sign_in.github): each
 // agent pool's user and the user every build runs as. The security realm is GitHub's, where
 // they have no account, so this script, run by the controller at every start
@@ -21,6 +23,7 @@ import io.jenkins.plugins.casc.SecretSource
 import java.security.MessageDigest
 import java.util.logging.Logger
 import jenkins.security.ApiTokenProperty
+import jenkins.security.seed.UserSeedProperty
 
 TOKEN_NAME = 'dockyard agent pool'
 
@@ -44,6 +47,23 @@ File home = new File(System.getProperty('dockyard.home', '/usr/share/dockyard'))
 Map settings = new groovy.json.JsonSlurper().parse(new File(home, 'trust.json')) as Map
 Map<String, String> tokenUsers = (settings.tokenUsers ?: [:]) as Map<String, String>
 List<String> made = []
+// What a person may have left on these records under another realm: every API token (a GitHub
+// account whose login is "admin" or "agents-trusted" can make tokens on that record while
+// GitHub signs people in, and the local realm would take them after a switch back), and every
+// session and remember-me cookie (renewing the user's seed ends them). The pools' tokens are
+// made again below.
+List<String> reset = []
+((settings.resetUsers ?: []) as List<String>).each { String id ->
+    User user = User.getById(id, false)
+    if (user == null) {
+        return
+    }
+    ApiTokenProperty tokens = user.getProperty(ApiTokenProperty)
+    tokens?.tokenList?.each { tokens.revokeToken(it.uuid) }
+    user.getProperty(UserSeedProperty)?.renewSeed()
+    user.save()
+    reset << id
+}
 tokenUsers.each { String id, String secretName ->
     User user = User.getById(id, true)
     ApiTokenProperty tokens = user.getProperty(ApiTokenProperty)
@@ -61,4 +81,5 @@ if (settings.buildUser) {
     made << (settings.buildUser as String)
 }
 Logger.getLogger('dockyard.users').info(
-    "dockyard-users: users that are not people in place: ${made.join(', ') ?: 'none'}")
+    "dockyard-users: users that are not people in place: ${made.join(', ') ?: 'none'}; " +
+    "tokens and sessions dropped: ${reset.join(', ') ?: 'none'}")
