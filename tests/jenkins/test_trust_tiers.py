@@ -76,7 +76,8 @@ def test_the_settings_name_the_trusted_user_and_the_deploy_branches() -> None:
     settings = json.loads(trust_settings(example_config()))
     assert settings == {"trustedUser": "agents-trusted", "trustedBuilds": ["web/main"],
                         "pools": {"agents": "fargate-agents",
-                                  "agents-trusted": "fargate-agents-trusted"}}
+                                  "agents-trusted": "fargate-agents-trusted"},
+                        "resetUsers": ["agents", "agents-trusted", "builds", "admin"]}
     # the names the agents' entrypoint gives its swarm client, so each pool's own
     script = (HERE.parents[1] / "src" / "dockyard" / "jenkins" / "agent" /
               "swarm-agent.sh").read_text()
