@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from dockyard.config import load_config, parse_config, starter_text
-from dockyard.config.models import DEFAULT_EXECUTOR_IMAGE, Config, app_priority
+from dockyard.config.models import DEFAULT_EXECUTOR_IMAGE, Config
+from dockyard.config.routing import app_priority
 from dockyard.errors import ConfigError, ExitCode
 from tests.conftest import example_config, example_text
 

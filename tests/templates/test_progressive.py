@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from dockyard.config.loading import parse_config
-from dockyard.config.models import app_priority, header_rule_priority
+from dockyard.config.routing import app_priority, header_rule_priority
 from dockyard.errors import ConfigError
 from dockyard.planning.cost import estimate, progressive_minutes
 from dockyard.stacks.platform import Platform

@@ -1,15 +1,15 @@
 """dockyard.yml as pydantic models: every field, its default, and the checks AWS would make later.
 
 Unknown keys are errors (``extra="forbid"``), so a typo never silently falls back to a default.
-Checks that span fields raise :func:`cross_error` with the path of the field to blame, so the
-loader can point at its line.
+Checks that span fields live in checks.py, and how hosts become listener rules in routing.py;
+both raise :func:`crossfield.cross_error` with the path of the field to blame, so the loader can
+point at its line.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-import zlib
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,32 +22,18 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from dockyard.config import fargate, limits
+from dockyard.config import checks, fargate, limits, routing
 from dockyard.rules import looks_secret, shown
 
 # The kaniko fork that is maintained since upstream was archived in June 2025
 # (github.com/osscontainertools/kaniko). Pin it by digest in dockyard.yml where you can.
 DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
 
-# Listener rule priorities: Jenkins takes the first; apps get a stable one derived from their
-# name; the last one answers AWS STS for Jenkins' OIDC issuer documents, from anywhere
-# (templates/jenkins.py, _issuer_rule).
-# Jenkins' door comes first (templates/jenkins.py): the paths answered 403 for everyone, then
-# GitHub's webhooks from GitHub's hook ranges, then the host from jenkins.allowed_cidrs, several
-# rules each when their values pass a rule's five.
-JENKINS_BLOCK_PRIORITY = 2
-JENKINS_WEBHOOK_PRIORITY = 5
-JENKINS_RULE_PRIORITY = 10
-JENKINS_RULES_EACH = 3  # the block rules; and at most this many webhook or host rules more
-ISSUER_RULE_PRIORITY = 50_000
 # GitHub's webhooks come from the ranges GitHub publishes as "hooks" (GET
 # https://api.github.com/meta; GitHub Docs, "About GitHub's IP addresses"), as listed in 2026-12.
 GITHUB_HOOK_CIDRS = ("192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20",
                      "2a0a:a440::/29", "2606:50c0::/32")
-_APP_PRIORITY_BASE = 100
-_APP_PRIORITY_SPAN = 49_000
 
 _LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                        2192, 2557, 2922, 3288, 3653)
@@ -55,7 +41,6 @@ _NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,19}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
-_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SM_ARN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[\w/+=.@-]+(:.*)?$")
@@ -69,11 +54,6 @@ _TAG_FILTER = re.compile(r"^[A-Za-z0-9._*-]{1,128}$")
 # A git branch a job deploys from: no wildcard, nothing Jenkins escapes in a job's name but '/',
 # and not the name GitHub pull requests get in a multibranch job (PR-12).
 _BRANCH = re.compile(r"^(?!PR-[0-9]+$)(?!\.{1,2}$)(?!/)(?!.*//)(?!.*/$)[A-Za-z0-9._/-]{1,200}$")
-
-
-def cross_error(path: tuple[str | int, ...], message: str) -> PydanticCustomError:
-    """An error found across fields, carrying the path of the field the user should change."""
-    return PydanticCustomError("dockyard_cross", "{message}", {"path": path, "message": message})
 
 
 def _check(pattern: re.Pattern[str], what: str) -> AfterValidator:
@@ -265,7 +245,7 @@ class Edge(Model):
     @field_validator("certificate")
     @classmethod
     def _certificate(cls, value: str) -> str:
-        if value != "auto" and not _ACM_ARN.match(value):
+        if value != "auto" and not checks.ACM_ARN.match(value):
             raise ValueError(f"{shown(value)} is neither 'auto' nor an ACM certificate ARN")
         return value
 
@@ -622,7 +602,7 @@ class App(FargateSize):
     secrets: dict[SecretName, SecretRef] = Field(
         default={}, description="NAME: a Secrets Manager name or ARN, or ssm:/parameter/path."
     )
-    priority: Annotated[int, Field(ge=2, le=ISSUER_RULE_PRIORITY - 1)] | None = Field(
+    priority: Annotated[int, Field(ge=2, le=routing.ISSUER_RULE_PRIORITY - 1)] | None = Field(
         default=None, description="The listener rule's priority (2-49999); default: derived "
                                   "from the app's name.")
     log_retention_days: Annotated[Retention, Field(
@@ -686,19 +666,6 @@ def _app_name(name: str) -> str:
     return name
 
 
-def app_priority(name: str, app: App) -> int:
-    """The listener rule priority of an app: its own, or a stable one derived from its name."""
-    if app.priority is not None:
-        return app.priority
-    return _APP_PRIORITY_BASE + zlib.crc32(name.encode()) % _APP_PRIORITY_SPAN
-
-
-def header_rule_priority(name: str, app: App) -> int:
-    """The test listener rule of a progressive app: just before its host rule, which would
-    otherwise take its requests first (rules are evaluated lowest number first)."""
-    return app_priority(name, app) - 1
-
-
 class Config(Model):
     """The whole of dockyard.yml."""
 
@@ -734,134 +701,8 @@ class Config(Model):
 
     @model_validator(mode="after")
     def _across_fields(self) -> Config:
-        if self.edge.certificate != "auto":
-            match = _ACM_ARN.match(self.edge.certificate)
-            if match and match.group(1) != self.region:
-                raise cross_error(("edge", "certificate"), f"the certificate is in {match.group(1)}"
-                                  f"; the load balancer needs one in {self.region}")
-        self._check_names()
-        self._check_jobs()
-        hosts: dict[str, tuple[str | int, ...]] = {self.jenkins.host: ("jenkins", "host")}
-        priorities = dict.fromkeys(self.jenkins_rule_priorities(), "jenkins")
-        for name, app in self.apps.items():
-            host = app.host or name
-            if host in hosts:
-                other = ".".join(str(p) for p in hosts[host][:-1])
-                raise cross_error(("apps", name, "host"),
-                                  f"host {shown(host)} is already used by {other}")
-            hosts[host] = ("apps", name, "host")
-            for priority in self._rule_priorities(name, app):
-                if priority in priorities:
-                    other = priorities[priority]
-                    other = other if other == "jenkins" else f"apps.{other}"
-                    raise cross_error(("apps", name), f"its listener rule priority {priority} "
-                                      f"clashes with {other}; set apps.{name}.priority")
-                priorities[priority] = name
-        self._check_load_balancer_quotas(len(priorities))
-        self._check_deploy_lengths()
+        checks.check(self)
         return self
-
-    def _check_deploy_lengths(self) -> None:
-        """A pipeline's deploy waits as long as its strategy can take; its credentials last at
-        most 12 hours (IAM, MaxSessionDuration), so a longer deploy would lose them midway."""
-        from dockyard import trust
-        from dockyard.deploy.timing import longest_wait_seconds
-
-        for name, app in self.apps.items():
-            if not app.deploy.progressive or self.deploying_job(name) is None:
-                continue
-            needed = longest_wait_seconds(app) + trust.SESSION_MARGIN_SECONDS
-            if needed > trust.MAX_SESSION_SECONDS:
-                raise cross_error(("apps", name, "deploy"), f"a deploy of {name} can take "
-                                  f"{needed / 3600:.1f} h with its bakes, smoke test and "
-                                  f"margins; a pipeline's AWS credentials last at most "
-                                  f"{trust.MAX_SESSION_SECONDS // 3600} h (IAM "
-                                  "MaxSessionDuration): shorten the bakes or take bigger steps")
-
-    def _check_load_balancer_quotas(self, rules: int) -> None:
-        """The shared load balancer's rules and target groups against its quotas: Jenkins has
-        the rules of its door (the blocked paths, the webhook's, its host's, its OIDC
-        issuer's) and one target group; each app one of each; each
-        blue-green, canary or linear app a second of each (the test rule, the alternate
-        group). Past a quota, `up` would fail minutes in, stacks half made."""
-        progressive = [name for name, app in self.apps.items() if app.deploy.progressive]
-        groups = 1 + len(self.apps) + len(progressive)
-        for count, quota, what in ((rules, limits.LISTENER_RULES, "listener rules"),
-                                   (groups, limits.TARGET_GROUPS, "target groups")):
-            if count <= quota:
-                continue
-            shown_apps = ", ".join(progressive[:5]) + (
-                f" and {len(progressive) - 5} more" if len(progressive) > 5 else "")
-            two = f"; the {len(progressive)} progressive apps ({shown_apps}) have two each" \
-                if progressive else ""
-            raise cross_error(("apps",), f"the load balancer would carry {count} {what} "
-                              f"(Jenkins' and {len(self.apps)} apps'{two}); an Application "
-                              f"Load Balancer takes {quota} (Elastic Load Balancing quotas): "
-                              "deploy fewer apps on it, or some of them rolling")
-
-    def _rule_priorities(self, name: str, app: App) -> list[int]:
-        if not app.deploy.progressive:
-            return [app_priority(name, app)]
-        cidrs = self.test_rule_cidrs()
-        if len(cidrs) > limits.TEST_RULE_CIDRS:
-            raise cross_error(("apps", name, "deploy", "strategy"), f"the {app.deploy.strategy} "
-                              f"strategy's test rule admits edge.allowed_cidrs, and a listener "
-                              f"rule takes {limits.CONDITION_VALUES_PER_RULE} condition values "
-                              f"(host, header and at most {limits.TEST_RULE_CIDRS} blocks; "
-                              f"Application Load Balancer quotas): merge the "
-                              f"{len(cidrs)} blocks, or deploy {name} rolling")
-        return [header_rule_priority(name, app), app_priority(name, app)]
-
-    def _check_names(self) -> None:
-        """Names built from the domain, against what ACM, the load balancer and Route 53 take."""
-        domain = self.edge.domain
-        if self.edge.certificate == "auto" and len(f"*.{domain}") > limits.ACM_DOMAIN_CHARACTERS:
-            raise cross_error(("edge", "domain"), f"the certificate's name {shown('*.' + domain)} "
-                              f"is {len(domain) + 2} characters; ACM takes at most "
-                              f"{limits.ACM_DOMAIN_CHARACTERS} (RequestCertificate): use a "
-                              "shorter domain or give edge.certificate as an ARN")
-        hosts: dict[tuple[str, ...], str] = {("jenkins", "host"): self.jenkins.host}
-        hosts |= {("apps", name, "host"): app.host or name for name, app in self.apps.items()}
-        for path, host in hosts.items():
-            fqdn = f"{host}.{domain}"
-            if len(fqdn) > limits.HOST_HEADER_CHARACTERS:
-                raise cross_error(path, f"{shown(fqdn)} is {len(fqdn)} characters; a load "
-                                  f"balancer host rule takes at most "
-                                  f"{limits.HOST_HEADER_CHARACTERS} (Application Load Balancer "
-                                  "listener rules)")
-        jobs = [job.name for job in self.jenkins.jobs]
-        for index, job in enumerate(jobs):
-            if job in jobs[:index]:
-                raise cross_error(("jenkins", "jobs", index, "name"),
-                                  f"job {shown(job)} is declared twice")
-
-    def _check_jobs(self) -> None:
-        """Each app's ``job`` names a job; narrowed edge.allowed_cidrs fit a host rule."""
-        jobs = {job.name for job in self.jenkins.jobs}
-        for name, app in self.apps.items():
-            if app.job is not None and app.job != "none" and app.job not in jobs:
-                known = ", ".join(sorted(jobs)) or "none are declared in jenkins.jobs"
-                raise cross_error(("apps", name, "job"), f"no job {shown(app.job)} (jobs: "
-                                  f"{known}; 'none' leaves the app to the operator)")
-        for field, cidrs, each in (
-                ("allowed_cidrs", self.jenkins_cidrs(), limits.HOST_RULE_CIDRS),
-                ("webhook_cidrs", self.webhook_cidrs(), limits.WEBHOOK_RULE_CIDRS)):
-            if len(cidrs) > each * JENKINS_RULES_EACH:
-                where = "" if self.jenkins.allowed_cidrs or field != "allowed_cidrs" \
-                    else " (edge.allowed_cidrs, its default)"
-                raise cross_error(("jenkins", field), f"{len(cidrs)} blocks{where}; Jenkins "
-                                  f"takes at most {each * JENKINS_RULES_EACH}: {each} on each "
-                                  f"of {JENKINS_RULES_EACH} listener rules (a rule takes "
-                                  f"{limits.CONDITION_VALUES_PER_RULE} condition values; "
-                                  "Application Load Balancer quotas): merge blocks")
-        cidrs = self.host_rule_cidrs()
-        if len(cidrs) > limits.HOST_RULE_CIDRS:
-            raise cross_error(("edge", "allowed_cidrs"), f"{len(cidrs)} blocks; with the "
-                              "internet left out, each host rule admits edge.allowed_cidrs "
-                              f"itself, and a rule takes {limits.CONDITION_VALUES_PER_RULE} "
-                              f"condition values (the host and at most "
-                              f"{limits.HOST_RULE_CIDRS} blocks; Application Load Balancer "
-                              "quotas): merge blocks")
 
     def deploying_job(self, app_name: str) -> JenkinsJob | None:
         """The job whose trusted builds may deploy ``app_name`` (``apps.<name>.job``; by
@@ -876,37 +717,24 @@ class Config(Model):
         return same or (jobs[0] if len(jobs) == 1 else None)
 
     def jenkins_cidrs(self) -> list[str]:
-        """The source-ip values of Jenkins' host rules: jenkins.allowed_cidrs (by default
-        edge.allowed_cidrs), or none when they admit everyone."""
-        cidrs = self.jenkins.allowed_cidrs or self.edge.allowed_cidrs
-        return [] if any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs) else list(cidrs)
+        """The source-ip values of Jenkins' host rules (routing.jenkins_cidrs)."""
+        return routing.jenkins_cidrs(self)
 
     def webhook_cidrs(self) -> list[str]:
-        """The source-ip values of Jenkins' webhook rules, or none when they admit everyone."""
-        cidrs = self.jenkins.webhook_cidrs
-        return [] if any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs) else list(cidrs)
+        """The source-ip values of Jenkins' webhook rules (routing.webhook_cidrs)."""
+        return routing.webhook_cidrs(self)
 
     def jenkins_rule_priorities(self) -> list[int]:
-        """The priorities of Jenkins' listener rules: the blocked paths, the webhook rules, the
-        host rules and the OIDC issuer's."""
-        webhook = max(1, -(-len(self.webhook_cidrs()) // limits.WEBHOOK_RULE_CIDRS))
-        host = max(1, -(-len(self.jenkins_cidrs()) // limits.HOST_RULE_CIDRS))
-        return [*range(JENKINS_BLOCK_PRIORITY, JENKINS_BLOCK_PRIORITY + JENKINS_RULES_EACH),
-                *range(JENKINS_WEBHOOK_PRIORITY, JENKINS_WEBHOOK_PRIORITY + webhook),
-                *range(JENKINS_RULE_PRIORITY, JENKINS_RULE_PRIORITY + host),
-                ISSUER_RULE_PRIORITY]
+        """The priorities of Jenkins' listener rules (routing.jenkins_rule_priorities)."""
+        return routing.jenkins_rule_priorities(self)
 
     def host_rule_cidrs(self) -> list[str]:
-        """The source-ip values every host rule carries: edge.allowed_cidrs when they leave the
-        internet out (the load balancer's security group then admits HTTPS from anywhere, so
-        that AWS STS reaches Jenkins' OIDC issuer documents), else none."""
-        return self.test_rule_cidrs()
+        """The source-ip values every host rule carries (routing.host_rule_cidrs)."""
+        return routing.host_rule_cidrs(self)
 
     def test_rule_cidrs(self) -> list[str]:
-        """The source-ip values of a progressive app's test rule: edge.allowed_cidrs, or none
-        when they admit everyone (the load balancer's security group admits the same)."""
-        cidrs = self.edge.allowed_cidrs
-        return [] if any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs) else list(cidrs)
+        """The source-ip values of a progressive app's test rule (routing.header_rule_cidrs)."""
+        return routing.header_rule_cidrs(self)
 
     def stack_name(self, key: str) -> str:
         """The CloudFormation stack name for a stack key such as ``edge`` or ``app-web``."""

@@ -18,7 +18,8 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere import iam as tp_iam
 
 from dockyard import trust
-from dockyard.config.models import App, Config, app_priority, header_rule_priority
+from dockyard.config.models import App, Config
+from dockyard.config.routing import app_priority, header_rule_priority
 from dockyard.names import (
     TEST_HEADER,
     TEST_HEADER_PATTERN,

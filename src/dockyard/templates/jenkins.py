@@ -43,14 +43,12 @@ from troposphere import secretsmanager as sm
 from troposphere.logs import LogGroup
 
 from dockyard.config import limits
-from dockyard.config.models import (
+from dockyard.config.models import Config, Jenkins, JenkinsAgents
+from dockyard.config.routing import (
     ISSUER_RULE_PRIORITY,
     JENKINS_BLOCK_PRIORITY,
     JENKINS_RULE_PRIORITY,
     JENKINS_WEBHOOK_PRIORITY,
-    Config,
-    Jenkins,
-    JenkinsAgents,
 )
 from dockyard.jenkins.casc import AGENT_LABEL
 from dockyard.names import (
