@@ -245,11 +245,12 @@ class FakeAccount:
     def secret_arn(self, name: str, field: str = "") -> str:
         return f"arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:{name}-AbCdEf"
 
-    def secret_keys(self, name: str) -> list[str] | None:
-        return self.keys or None
+    def secret_exists(self, ref: str) -> bool | None:
+        return bool(self.keys)
 
-    def secret_pem_label(self, name: str, key: str) -> str | None:
-        return self.pem_label if key in self.keys else None
+    def secret_fields(self, name: str) -> dict[str, str] | None:
+        return {k: self.pem_label if k == "private_key" else "" for k in self.keys} \
+            if self.keys else None
 
     def forward_weights(self, stack: str, rule: str) -> dict[str, int]:
         return self.weights.get((stack, rule), {})

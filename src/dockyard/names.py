@@ -152,10 +152,9 @@ def agent_secret_name(project: str, *, trusted: bool = False) -> str:
     return f"{project}-jenkins-agents" + ("-trusted" if trusted else "")
 
 
-# The agent pools' ECS services and the Jenkins users they join the controller as: untrusted
+# The agent pools' ECS services (their Jenkins users: JenkinsUsers below): untrusted
 # builds run on the first, trusted builds (a job's deploy branches) on the second.
 AGENT_SERVICE = "jenkins-agents"
-AGENT_USER = "agents"
 TRUSTED_AGENT_SERVICE = "jenkins-agents-trusted"
 
 
@@ -172,7 +171,7 @@ class JenkinsUsers:
         return self.trusted_agents if trusted else self.agents
 
 
-LOCAL_USERS = JenkinsUsers(agents=AGENT_USER, trusted_agents="agents-trusted", builds="builds")
+LOCAL_USERS = JenkinsUsers(agents="agents", trusted_agents="agents-trusted", builds="builds")
 # Under GitHub sign-in a Jenkins user is whoever has that GitHub login, so these names are
 # ones no GitHub account can have: logins are letters, digits and single hyphens (managed
 # users add "_<shortcode>"), never a dot.

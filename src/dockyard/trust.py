@@ -49,10 +49,6 @@ TRUSTED_LABEL = "dockyard-trusted"
 """The label trusted agents carry besides ``dockyard``; the controller, not the label, decides
 (see the controller's dockyard-trust.groovy)."""
 
-TRUSTED_AGENT_USER = "agents-trusted"
-"""The Jenkins user the trusted agent pool joins as (the untrusted pool joins as ``agents``)."""
-
-
 def agent_node_prefix(user: str) -> str:
     """What a pool's nodes are called: the swarm client joins as ``fargate-<user>`` and the
     swarm plugin appends ``-<8 hex digits>`` (jenkins/agent/swarm-agent.sh). The controller lets

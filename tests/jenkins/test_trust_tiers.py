@@ -23,23 +23,11 @@ import pytest
 
 from dockyard.jenkins.contexts import trust_settings
 from tests.conftest import example_config
-from tests.pipeline.groovy import environment, require
+from tests.pipeline.groovy import environment
 
 HERE = Path(__file__).resolve().parent
 CONTROLLER = HERE.parents[1] / "src" / "dockyard" / "jenkins" / "controller"
 TRUSTED, UNTRUSTED = "fargate-agents-trusted-1a2b3c4d", "fargate-agents-5e6f7a8b"
-
-
-@pytest.fixture(scope="module")
-def stubs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Jenkins stand-ins, compiled."""
-    require()
-    out = tmp_path_factory.mktemp("stubs")
-    done = subprocess.run(["groovyc", "-d", str(out), *map(str, sorted((HERE / "stubs").glob(
-        "*.groovy")))], env=environment(), capture_output=True, text=True, timeout=300,
-        check=False)
-    assert done.returncode == 0, done.stderr
-    return out
 
 
 @pytest.fixture(scope="module")

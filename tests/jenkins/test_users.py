@@ -13,28 +13,16 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from dockyard.jenkins.contexts import trust_settings
 from tests.conftest import GITHUB_SIGN_IN, example_config
 from tests.jenkins.test_agent_entrypoint import PASSWORD, _run
-from tests.pipeline.groovy import environment, require
+from tests.pipeline.groovy import environment
 
 HERE = Path(__file__).resolve().parent
 CONTROLLER = HERE.parents[1] / "src" / "dockyard" / "jenkins" / "controller"
 SECRETS = {"acme-jenkins-agents": PASSWORD, "acme-jenkins-agents-trusted": "another-secret-42"}
-
-
-@pytest.fixture(scope="module")
-def stubs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require()
-    out = tmp_path_factory.mktemp("stubs")
-    done = subprocess.run(["groovyc", "-d", str(out), *map(str, sorted((HERE / "stubs").glob(
-        "*.groovy")))], env=environment(), capture_output=True, text=True, timeout=300,
-        check=False)
-    assert done.returncode == 0, done.stderr
-    return out
 
 
 def play(stubs: Path, folder: Path, settings: str, secrets: dict[str, str],

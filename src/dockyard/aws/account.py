@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.aws.errors import AwsPreconditionError, call, translated
-from dockyard.aws.secrets import pem_label, secret_arn, secret_exists, secret_keys
+from dockyard.aws.secrets import secret_arn, secret_exists, secret_fields
 
 
 @dataclass(frozen=True)
@@ -168,13 +168,9 @@ class Account:
         """Whether a secret exists (None: this identity may not look)."""
         return secret_exists(self._secrets, ref)
 
-    def secret_keys(self, name: str) -> list[str] | None:
-        """The keys of a JSON secret (never its values); None when there is no such secret."""
-        return secret_keys(self._secrets, name)
-
-    def secret_pem_label(self, name: str, key: str) -> str | None:
-        """The PEM label of a JSON secret's ``key`` (never its value)."""
-        return pem_label(self._secrets, name, key)
+    def secret_fields(self, name: str) -> dict[str, str] | None:
+        """The keys of a JSON secret, each with its value's PEM label (never the values)."""
+        return secret_fields(self._secrets, name)
 
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone:
         """The public hosted zone of ``domain`` (by id when the config names one)."""

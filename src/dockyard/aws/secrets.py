@@ -22,31 +22,25 @@ def secret_text(client: Any, name: str) -> str | None:
     return str(raw["SecretString"])
 
 
-def secret_keys(client: Any, name: str) -> list[str] | None:
-    """The top-level keys of a secret that holds a JSON object ([] for anything else), or None
-    when there is no such secret. The values are read, never kept or shown."""
+def secret_fields(client: Any, name: str) -> dict[str, str] | None:
+    """The top-level keys of a secret that holds a JSON object ({} for anything else), each with
+    the label of the PEM block its value starts with ("PRIVATE KEY" for PKCS#8, "RSA PRIVATE
+    KEY" for PKCS#1; "" for a value that is not PEM); None when there is no such secret. The
+    values are read once, never kept or shown."""
     text = secret_text(client, name)
     if text is None:
         return None
     try:
         document = json.loads(text)
     except ValueError:
-        return []
-    return sorted(document) if isinstance(document, dict) else []
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return {key: _pem_label(value) for key, value in sorted(document.items())}
 
 
-def pem_label(client: Any, name: str, key: str) -> str | None:
-    """The label of the PEM block a JSON secret's ``key`` holds ("PRIVATE KEY" for PKCS#8,
-    "RSA PRIVATE KEY" for PKCS#1), "" for a value that is not PEM, None without one. The value
-    itself is never kept or shown."""
-    text = secret_text(client, name)
-    try:
-        value = json.loads(text).get(key) if text is not None else None
-    except (ValueError, AttributeError):
-        return None
-    if not isinstance(value, str):
-        return None
-    found = re.match(r"\s*-----BEGIN ([A-Z0-9 ]+)-----", value)
+def _pem_label(value: Any) -> str:
+    found = re.match(r"\s*-----BEGIN ([A-Z0-9 ]+)-----", value) if isinstance(value, str) else None
     return found.group(1) if found else ""
 
 

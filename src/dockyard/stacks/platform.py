@@ -57,8 +57,8 @@ class AccountApi(Protocol):
     def default_vpc(self) -> tuple[str, list[str]]: ...
     def hosted_zone(self, domain: str, zone_id: str | None) -> HostedZone: ...
     def secret_arn(self, name: str, field: str = "") -> str: ...
-    def secret_keys(self, name: str) -> list[str] | None: ...
-    def secret_pem_label(self, name: str, key: str) -> str | None: ...
+    def secret_exists(self, ref: str) -> bool | None: ...
+    def secret_fields(self, name: str) -> dict[str, str] | None: ...
     def forward_weights(self, stack: str, rule: str) -> dict[str, int]: ...
     def forget_rules(self, stack: str) -> None: ...
     def ongoing_deployment(self, cluster: str, service: str) -> str: ...
@@ -293,7 +293,7 @@ def _check_github_secret(platform: Platform) -> None:
     name = github.credentials_secret
     wanted = github_secret_keys(github)
     example = "{" + ", ".join(f'"{k}": "..."' for k in wanted) + "}"
-    keys = platform.account.secret_keys(name)
+    keys = platform.account.secret_fields(name)
     if keys is None:
         raise AwsPreconditionError(
             f"jenkins.github.credentials_secret: the secret {name} does not exist",
@@ -306,8 +306,7 @@ def _check_github_secret(platform: Platform) -> None:
             f"{', '.join(missing)}", hint=f"it must hold JSON like {example}: aws secretsmanager "
                                           f"put-secret-value --region {platform.cfg.region} "
                                           f"--secret-id {name} --secret-string '{example}'")
-    if github.app_id and (label := platform.account.secret_pem_label(name, "private_key")) \
-            != "PRIVATE KEY":
+    if github.app_id and (label := keys["private_key"]) != "PRIVATE KEY":
         found = f"a {label} key (PKCS#1, as GitHub downloads it)" if label == "RSA PRIVATE KEY" \
             else "no PEM private key"
         raise AwsPreconditionError(
@@ -323,7 +322,7 @@ def _check_sign_in_secret(platform: Platform) -> None:
     sign_in = platform.cfg.jenkins.sign_in.github
     assert sign_in is not None
     name = sign_in.client_secret
-    if platform.account.secret_keys(name) is None:
+    if platform.account.secret_exists(name) is False:
         raise AwsPreconditionError(
             f"jenkins.sign_in.github.client_secret: the secret {name} does not exist",
             hint=f"aws secretsmanager create-secret --region {platform.cfg.region} --name "
