@@ -51,6 +51,9 @@ VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("    - 0.0.0.0/0", "    - 203.0.113.0/24"),
         ("strategy: rolling", "strategy: canary\n      smoke_test: curl -fsS -H "
                               "\"$DOCKYARD_TEST_HEADER\" $DOCKYARD_TEST_URL/healthz"),
+        ("    count: 1\n    health_check", "    scale: {min: 2, max: 8, cpu_percent: 60, "
+         "memory_percent: 75, requests_per_target: 1200, response_time_ms: 300}\n"
+         "    health_check"),
     ),
 }
 

@@ -11,6 +11,8 @@ concern:
 - progressive.py: blue-green, canary and linear deployments, stage by stage, PAUSE hooks and
   their timeouts, the production and alternate target groups as ECS leaves them;
 - balancing.py: target registration, the health target groups report, rule weights;
+- scaling.py: Application Auto Scaling's target tracking, on the service's load;
+- tasks.py: the service's tasks as ListTasks and DescribeTasks show them, and ECS Exec;
 - api.py: the ECS calls moto lacks (service deployments, revisions, hooks).
 
 Time moves with the clock, not with calls: before any ECS or Elastic Load Balancing request
@@ -28,7 +30,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from devtools.ecs import api, balancing, progressive, rolling
+from devtools.ecs import api, balancing, progressive, rolling, scaling, tasks
 from devtools.ecs.clock import CLOCK, FACTOR_ENV, VirtualClock
 from devtools.ecs.common import CRASH, FAILURE_THRESHOLD, HANG, RUN_FAILS, image_marks
 
@@ -46,6 +48,7 @@ def advance_region(account_id: str, region: str) -> None:
     with _LOCK:
         for service in list(backend.services.values()):
             rolling.advance(backend, service)
+        scaling.evaluate(account_id, region, backend)
 
 
 def patch_ecs() -> None:
@@ -79,6 +82,8 @@ def patch_ecs() -> None:
         kept = (getattr(current, "deployment_configuration", None),
                 getattr(current, "load_balancers", None))
         service = update(self, dict(properties))
+        if properties.get("enable_execute_command") is not None:  # moto drops it
+            service.enable_execute_command = bool(properties["enable_execute_command"])
         if properties.get("deployment_configuration") is not None:
             service.deployment_configuration = properties["deployment_configuration"]
         try:
@@ -99,6 +104,7 @@ def patch_ecs() -> None:
         setattr(function, "_dockyard_patched", True)  # noqa: B010
     backend.create_service = create_service
     backend.update_service = update_service
+    tasks.patch_delete(backend)
     balancing.patch_load_balancing()
     answers = responses.EC2ContainerServiceResponse
     answers.create_service = api.create_service
@@ -107,7 +113,17 @@ def patch_ecs() -> None:
     answers.describe_service_deployments = api.describe_service_deployments
     answers.continue_service_deployment = api.continue_service_deployment
     answers.stop_service_deployment = api.stop_service_deployment
-    for handler in (answers, elbv2_responses.ELBV2Response):
+    answers.execute_command = tasks.execute_command
+    _answer_in_time(answers, elbv2_responses.ELBV2Response)
+
+
+def _answer_in_time(*handlers: Any) -> None:
+    """ECS, Elastic Load Balancing and Application Auto Scaling (which scales here) answer as
+    of now."""
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    scaling.patch()
+    for handler in (*handlers, ApplicationAutoScalingResponse):
         _play_before_answering(handler)
 
 

@@ -55,7 +55,8 @@ def create_service(self: Any) -> Any:
     for param, attribute in (("deploymentConfiguration", "deployment_configuration"),
                              ("healthCheckGracePeriodSeconds",
                               "health_check_grace_period_seconds"),
-                             ("loadBalancers", "load_balancers")):
+                             ("loadBalancers", "load_balancers"),
+                             ("enableExecuteCommand", "enable_execute_command")):
         if self._get_param(param) is not None:
             setattr(service, attribute, self._get_param(param))
     try:

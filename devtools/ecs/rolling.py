@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from devtools.ecs import balancing, progressive
+from devtools.ecs import balancing, progressive, tasks
 from devtools.ecs.clock import CLOCK
 from devtools.ecs.common import (
     CRASH,
@@ -163,6 +163,7 @@ def advance(backend: Any, service: Any) -> None:
         service.running_count = sum(d["runningCount"] for d in service.deployments)
         service.pending_count = sum(d["pendingCount"] for d in service.deployments)
         service.task_definition = primary["taskDefinition"]
+    tasks.sync(backend, service)
 
 
 def _roll(backend: Any, service: Any, deployment: dict[str, Any], moment: float) -> None:

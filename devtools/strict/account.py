@@ -233,6 +233,8 @@ class StrictAccount:
         self.tokens.clear()
         self._container_roles.clear()
         self._issuers.clear()
+        from devtools.ecs import scaling
+        scaling.reset()  # the loads and evaluations of an earlier test's services
         if self.network is not None:  # the faults an earlier test played are not this one's
             self.network.damaged.clear()
         self.profile.reseed()

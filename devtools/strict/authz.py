@@ -150,6 +150,8 @@ def _run_task(call: Call, where: Where) -> list[Check]:
     overrides = call.params.get("overrides") or {}
     roles += [overrides[k] for k in ("taskRoleArn", "executionRoleArn") if overrides.get(k)]
     tags = _request_tags(call.params.get("tags"))
+    if call.params.get("enableExecuteCommand") is not None:
+        tags["ecs:enable-execute-command"] = str(bool(call.params["enableExecuteCommand"])).lower()
     checks = [Check("ecs:RunTask", definition, {"ecs:cluster": cluster, **tags}),
               *_pass_roles(roles)]
     if call.params.get("tags"):
@@ -157,6 +159,21 @@ def _run_task(call: Call, where: Where) -> list[Check]:
         checks.append(Check("ecs:TagResource", new_task,
                             {"ecs:CreateAction": "RunTask", "ecs:cluster": cluster, **tags}))
     return checks
+
+
+@rule("ecs", "ExecuteCommand")
+def _execute_command(call: Call, where: Where) -> list[Check]:
+    """Service Authorization Reference, ExecuteCommand: the ``cluster`` and the ``task`` are
+    both required resources, with ecs:cluster, ecs:task and ecs:container-name; only cluster
+    and task tags are evaluated (ECS Developer Guide, ECS Exec, "Using IAM policies to limit
+    access to ECS Exec")."""
+    name, cluster = _cluster(call, where)
+    task = _task_arn(str(call.params.get("task", "")), name, where)
+    context: dict[str, str | list[str]] = {"ecs:cluster": cluster, "ecs:task": task}
+    if call.params.get("container"):
+        context["ecs:container-name"] = str(call.params["container"])
+    return [Check("ecs:ExecuteCommand", cluster, context),
+            Check("ecs:ExecuteCommand", task, {**context, **_task_tags(name, task, where)})]
 
 
 @rule("ecs", "DescribeTasks", "StopTask")
@@ -191,6 +208,11 @@ def _service(call: Call, where: Where) -> list[Check]:
     ref = str(call.params.get("serviceName") or call.params.get("service") or "")
     service = _service_arn(ref, name, where)
     context: dict[str, str | list[str]] = {"ecs:cluster": cluster}
+    if call.params.get("enableExecuteCommand") is not None:
+        # Service Authorization Reference, CreateService and UpdateService:
+        # ecs:enable-execute-command, the request's enableExecuteCommand.
+        context["ecs:enable-execute-command"] = str(
+            bool(call.params["enableExecuteCommand"])).lower()
     if call.params.get("taskDefinition"):
         context["ecs:task-definition"] = _task_definition(
             str(call.params["taskDefinition"]), where)[0]
@@ -253,6 +275,32 @@ def _register(call: Call, where: Where) -> list[Check]:
 @rule("ecs", "DescribeTaskDefinition", "ListTaskDefinitions", "ListClusters")
 def _ecs_any(call: Call, where: Where) -> list[Check]:
     return [Check(f"ecs:{call.action}", "*")]
+
+
+# -- Application Auto Scaling -------------------------------------------------------------------
+
+@rule("application-autoscaling", "DescribeScalableTargets", "DescribeScalingPolicies",
+      "DescribeScalingActivities")
+def _scaling_reads(call: Call, where: Where) -> list[Check]:
+    """Service Authorization Reference, Application Auto Scaling: the Describe actions have no
+    resource type ("*"); application-autoscaling:service-namespace and scalable-dimension."""
+    return [Check(f"application-autoscaling:{call.action}", "*", {
+        "application-autoscaling:service-namespace": str(call.params.get("ServiceNamespace",
+                                                                         ""))})]
+
+
+@rule("application-autoscaling", "RegisterScalableTarget", "DeregisterScalableTarget",
+      "PutScalingPolicy", "DeleteScalingPolicy")
+def _scaling_writes(call: Call, where: Where) -> list[Check]:
+    """Service Authorization Reference: the scalable-target resource (its ARN holds a random
+    id, so a policy can name only ``scalable-target/*`` or tags), with the namespace and
+    dimension condition keys."""
+    return [Check(f"application-autoscaling:{call.action}",
+                  where.arn("application-autoscaling", "scalable-target/*"), {
+                      "application-autoscaling:service-namespace": str(
+                          call.params.get("ServiceNamespace", "")),
+                      "application-autoscaling:scalable-dimension": str(
+                          call.params.get("ScalableDimension", ""))})]
 
 
 # -- CloudWatch Logs ------------------------------------------------------------------------------

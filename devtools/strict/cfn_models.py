@@ -314,6 +314,121 @@ class IamOidcProvider(_Resource, CloudFormationModel):
         _iam(account_id, region_name).delete_open_id_connect_provider(self.physical_id)
 
 
+def _scaling(account_id: str, region_name: str) -> Any:
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+    return applicationautoscaling_backends[account_id][region_name]
+
+
+class ScalableTarget(_Resource, CloudFormationModel):
+    """A scalable target registered by a stack (CloudFormation User Guide,
+    "AWS::ApplicationAutoScaling::ScalableTarget"): ``ResourceId``, ``ScalableDimension`` and
+    ``ServiceNamespace`` (create-only) name it, ``MinCapacity`` and ``MaxCapacity`` are
+    required and updated in place; it is registered as RegisterScalableTarget registers one
+    (an ECS service that does not exist is refused, the desired count is clamped:
+    devtools/ecs/scaling.py). ``Ref`` returns ``RESOURCE|DIMENSION|NAMESPACE``, the id a
+    ScalingPolicy's ``ScalingTargetId`` takes. moto skips the resource."""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str, **kwargs: Any) -> ScalableTarget:
+        p = cloudformation_json.get("Properties", {})
+        _scaling(account_id, region_name).register_scalable_target(
+            p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"],
+            int(p["MinCapacity"]), int(p["MaxCapacity"]), p.get("RoleARN", ""),
+            p.get("SuspendedState"))
+        return cls(f"{p['ResourceId']}|{p['ScalableDimension']}|{p['ServiceNamespace']}")
+
+    @classmethod
+    def update_from_cloudformation_json(
+            cls, original_resource: ScalableTarget, new_resource_name: str,
+            cloudformation_json: Any, account_id: str, region_name: str) -> ScalableTarget:
+        return cls.create_from_cloudformation_json(
+            original_resource.physical_id, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str) -> None:
+        resource, dimension, namespace = resource_name.split("|")
+        backend = _scaling(account_id, region_name)
+        if backend._scalable_target_exists(resource, dimension):
+            backend.deregister_scalable_target(namespace, resource, dimension)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.delete_from_cloudformation_json(self.physical_id, {}, account_id, region_name)
+
+
+class ScalingPolicy(_Resource, CloudFormationModel):
+    """A scaling policy put by a stack (CloudFormation User Guide,
+    "AWS::ApplicationAutoScaling::ScalingPolicy"): ``PolicyName``, ``PolicyType``, the target
+    by ``ScalingTargetId`` or by ``ResourceId`` + ``ScalableDimension`` +
+    ``ServiceNamespace``, and its configuration; put as PutScalingPolicy puts it (no target:
+    ObjectNotFoundException). ``Ref`` returns its ARN. moto skips the resource."""
+
+    def __init__(self, arn: str, key: tuple[str, str, str, str]) -> None:
+        super().__init__(arn)
+        self.key = key
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str, **kwargs: Any) -> ScalingPolicy:
+        p = cloudformation_json.get("Properties", {})
+        if p.get("ScalingTargetId"):
+            resource, dimension, namespace = str(p["ScalingTargetId"]).split("|")
+        else:
+            resource, dimension, namespace = (p["ResourceId"], p["ScalableDimension"],
+                                              p["ServiceNamespace"])
+        body = p.get("TargetTrackingScalingPolicyConfiguration") or \
+            p.get("StepScalingPolicyConfiguration") or {}
+        policy = _scaling(account_id, region_name).put_scaling_policy(
+            p["PolicyName"], namespace, resource, dimension, body, p["PolicyType"])
+        return cls(policy.policy_arn, (p["PolicyName"], namespace, resource, dimension))
+
+    @classmethod
+    def update_from_cloudformation_json(
+            cls, original_resource: ScalingPolicy, new_resource_name: str,
+            cloudformation_json: Any, account_id: str, region_name: str) -> ScalingPolicy:
+        return cls.create_from_cloudformation_json(
+            original_resource.physical_id, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str,
+            region_name: str) -> None:
+        p = cloudformation_json.get("Properties", {})
+        if p.get("ScalingTargetId"):
+            resource, dimension, namespace = str(p["ScalingTargetId"]).split("|")
+        else:
+            resource, dimension, namespace = (p.get("ResourceId"), p.get("ScalableDimension"),
+                                              p.get("ServiceNamespace"))
+        with contextlib.suppress(Exception):  # gone with its target already
+            _scaling(account_id, region_name).delete_scaling_policy(
+                p.get("PolicyName"), namespace, resource, dimension)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with contextlib.suppress(Exception):  # gone with its target already
+            _scaling(account_id, region_name).delete_scaling_policy(*self.key)
+
+
 class S3BucketPolicy(_Resource, CloudFormationModel):
     """A bucket's policy set by a stack (CloudFormation User Guide, "AWS::S3::BucketPolicy"):
     ``Bucket`` names the bucket, ``PolicyDocument`` is put as PutBucketPolicy puts it, updated

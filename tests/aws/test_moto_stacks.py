@@ -82,6 +82,7 @@ def _account_for(variant: str) -> tuple[Config, dict[str, str]]:
     facts |= {f"serving-port:{app}": str(settings.port) for app, settings in cfg.apps.items()}
     facts |= {f"created-port:{cfg.stack_name(f'app-{app}')}:TargetGroup": str(settings.port)
               for app, settings in cfg.apps.items()}
+    facts |= {f"service-exists:{app}": "false" for app in cfg.apps}  # nothing deployed yet
     return cfg, facts
 
 

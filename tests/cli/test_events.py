@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[list[str], list[str]]] = {
     "rollback": (["web"], ["nosuch"]),
     "run": (["web", "--", "true"], ["nosuch", "--", "true"]),
     "jenkins agents": ([], ["--trusted", "-1"]),
+    "scale": (["web", "2"], ["nosuch", "2"]),
 }
 
 NO_AWS = {"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",

@@ -219,3 +219,36 @@ def test_github_sign_in_names_teams_and_an_admin(replacement: str, words: str | 
         parse_config(text, "dockyard.yml")
     assert words in raised.value.problems[0]
     assert "jenkins.sign_in.github.admins" in raised.value.problems[0]
+
+
+def test_exec_needs_a_writable_root_and_is_off_by_default() -> None:
+    assert example_config().apps["web"].exec is False
+    found = problems(("    port: 5001\n", "    port: 5001\n    exec: true\n"))
+    assert found == [found[0]] and found[0].startswith("dockyard.yml:65: apps.web.exec: ")
+    assert "read_only_root: false" in found[0]
+    cfg = parse_config(example_text(("    port: 5001\n", "    port: 5001\n    exec: true\n"
+                                                       "    read_only_root: false\n")),
+                       "dockyard.yml")
+    assert cfg.apps["web"].exec and not cfg.apps["web"].read_only_root
+
+
+@pytest.mark.parametrize(("scale", "problem"), [
+    ("{min: 3, max: 2, cpu_percent: 50}", "min (3) is above max (2)"),
+    ("{min: 1, max: 2}", "give at least one target"),
+    ("{min: 0, max: 2, cpu_percent: 50}", "apps.web.scale.min"),
+    ("{min: 1, max: 101, cpu_percent: 50}", "apps.web.scale.max"),
+    ("{min: 1, max: 2, cpu_percent: 150}", "apps.web.scale.cpu_percent"),
+])
+def test_a_scaling_range_must_hold_together(scale: str, problem: str) -> None:
+    found = problems(("    count: 1\n", f"    scale: {scale}\n"))
+    assert len(found) == 1 and problem in found[0], found
+
+
+def test_scale_and_a_fixed_count_exclude_each_other() -> None:
+    found = problems(("    count: 1\n", "    count: 1\n    scale: {min: 1, max: 3, "
+                                         "cpu_percent: 50}\n"))
+    assert len(found) == 1 and "apps.web.count: a fixed count and scale exclude" in found[0]
+    cfg = example_config(("    count: 1\n", "    scale: {min: 2, max: 3, memory_percent: 70}\n"))
+    scale = cfg.apps["web"].scale
+    assert scale is not None and (scale.min, scale.max, scale.memory_percent) == (2, 3, 70)
+    assert cfg.apps["web"].initial_count == 2

@@ -105,6 +105,7 @@ def test_the_service_rolls_back_on_failure_and_keeps_full_capacity() -> None:
     assert create["healthCheckGracePeriodSeconds"] >= 30
     assert create["enableExecuteCommand"] is False
     update = update_request(cfg, target, arn)
+    assert update["enableExecuteCommand"] is False, "a deploy turns off what was turned on by hand"
     _valid("UpdateService", update)
     assert update["taskDefinition"] == arn
     assert update["deploymentConfiguration"] == create["deploymentConfiguration"]
@@ -219,3 +220,26 @@ def test_a_one_time_strategy_overrides_dockyard_yml_and_needs_the_stack_ready() 
         update_request(cfg, rolling_stack, "arn:td", strategy="canary")
     assert caught.value.exit_code == ExitCode.AWS_PRECONDITION
     assert "dockyard up --only app-web" in (caught.value.hint or "")
+
+
+def test_ecs_exec_follows_dockyard_yml_in_every_deploy() -> None:
+    cfg = example_config(("    port: 5001\n", "    port: 5001\n    exec: true\n"
+                                               "    read_only_root: false\n"))
+    target = target_from_outputs(cfg, "web", BUILDER, APP)
+    arn = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/acme-web:3"
+    create, update = create_request(cfg, target, arn), update_request(cfg, target, arn)
+    _valid("CreateService", create)
+    _valid("UpdateService", update)
+    assert (create["enableExecuteCommand"], update["enableExecuteCommand"]) == (True, True)
+
+
+def test_with_scale_a_new_service_starts_at_min_and_deploys_leave_the_count_alone() -> None:
+    cfg = example_config(("    count: 1\n", "    scale: {min: 2, max: 5, cpu_percent: 50}\n"))
+    target = target_from_outputs(cfg, "web", BUILDER, APP)
+    arn = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/acme-web:3"
+    assert create_request(cfg, target, arn)["desiredCount"] == 2
+    update = update_request(cfg, target, arn)
+    _valid("UpdateService", update)
+    assert "desiredCount" not in update, "the scaler's count stands"
+    assert update_request(example_config(), target_from_outputs(
+        example_config(), "web", BUILDER, APP), arn)["desiredCount"] == 1

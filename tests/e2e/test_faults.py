@@ -38,12 +38,15 @@ def stack_states(account: Account) -> dict[str, str]:
 
 
 def running_tasks(account: Account) -> int:
+    """Tasks dockyard started itself (builds, one-offs) that still run; a service's own
+    tasks (group service:NAME) are meant to."""
     ecs = account.client("ecs")
     if not ecs.list_clusters()["clusterArns"]:
         return 0
     arns = ecs.list_tasks(cluster="acme")["taskArns"]
     tasks = ecs.describe_tasks(cluster="acme", tasks=arns)["tasks"] if arns else []
-    return sum(1 for task in tasks if task["lastStatus"] != "STOPPED")
+    return sum(1 for task in tasks if task["lastStatus"] != "STOPPED"
+               and not task.get("group", "").startswith("service:"))
 
 
 def deployed_image(account: Account) -> str | None:

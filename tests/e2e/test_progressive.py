@@ -337,7 +337,9 @@ def test_a_signal_during_the_smoke_test_stops_it_answers_the_hook_and_exits_128_
             and _running_one_off(account)):
         time.sleep(0.2)
     time.sleep(1)  # the smoke task is running: let the deploy follow it
-    smoke_tasks = set(ecs.list_tasks(cluster="acme", desiredStatus="RUNNING")["taskArns"]) - before
+    started = set(ecs.list_tasks(cluster="acme", desiredStatus="RUNNING")["taskArns"]) - before
+    smoke_tasks = {t["taskArn"] for t in ecs.describe_tasks(cluster="acme", tasks=sorted(
+        started))["tasks"] if not t["group"].startswith("service:")}  # not the new revision's
     assert smoke_tasks, "the smoke task started"
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)

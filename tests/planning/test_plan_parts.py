@@ -106,3 +106,15 @@ def test_who_reaches_which_path_is_read_back_from_the_listener_rules() -> None:
          "to Jenkins (GET, HEAD only)"),
         ("web.example.com", "every path", "anyone", "to app web"),
     ]
+
+
+SCALED = ("    count: 1\n    health_check",
+          "    scale: {min: 2, max: 6, cpu_percent: 60}\n    health_check")
+
+
+def test_a_scaled_app_is_priced_at_its_minimum_with_its_maximum_said() -> None:
+    fixed = {line.item: line for line in estimate(example_config()).lines}["app web"]
+    scaled = {line.item: line for line in estimate(example_config(SCALED)).lines}["app web"]
+    assert scaled.monthly_usd == pytest.approx(2 * fixed.monthly_usd, abs=0.02)
+    assert scaled.detail.startswith("2-6 x 0.25 vCPU / 0.5 GB, 24/7, scaled")
+    assert f"at 6: ${6 * fixed.monthly_usd:,.2f}" in scaled.detail

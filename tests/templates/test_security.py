@@ -482,3 +482,29 @@ def test_agents_get_their_password_from_ecs_hold_no_credentials_and_open_nothing
     assert jenkins["Resources"]["AgentService"]["Properties"]["ServiceName"] == "jenkins-agents"
     assert jenkins["Resources"]["TrustedAgentService"]["Properties"]["ServiceName"] == \
         "jenkins-agents-trusted"
+
+
+def test_only_an_app_with_exec_may_open_ecs_exec_channels_and_logs_its_sessions(
+        templates: dict[str, Template]) -> None:
+    """apps.<name>.exec: the task role gains the ssmmessages channels (no resource type: "*")
+    and writing to the app's own log group; without it the task role has no permission at
+    all, and the pipeline role may not turn ECS Exec on. The cluster logs sessions where each
+    task's awslogs configuration points (DEFAULT)."""
+    cluster = templates["builder"]["Resources"]["Cluster"]["Properties"]
+    assert cluster["Configuration"] == {"ExecuteCommandConfiguration": {"Logging": "DEFAULT"}}
+    plain = templates["app-web"]["Resources"]
+    assert "Policies" not in plain["TaskRole"]["Properties"]
+    deploy = next(s for s in _statements(plain["PipelineRole"]) if s.get("Sid") == "Deploy")
+    assert deploy["Condition"]["StringEqualsIfExists"] == {"ecs:enable-execute-command": "false"}
+
+    cfg = example_config(("    port: 5001\n", "    port: 5001\n    exec: true\n"
+                                               "    read_only_root: false\n"))
+    app = bodies(cfg)["app-web"]["Resources"]
+    by_sid = {s["Sid"]: s for s in _statements(app["TaskRole"])}
+    assert sorted(by_sid) == ["ExecFindsLogGroup", "ExecSessions", "ExecWritesSession"]
+    assert _actions(by_sid["ExecSessions"]) == [
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+    assert by_sid["ExecWritesSession"]["Resource"] == [{"Fn::GetAtt": ["LogGroup", "Arn"]}]
+    deploy = next(s for s in _statements(app["PipelineRole"]) if s.get("Sid") == "Deploy")
+    assert deploy["Condition"]["StringEqualsIfExists"] == {"ecs:enable-execute-command": "true"}

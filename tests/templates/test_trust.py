@@ -69,7 +69,9 @@ def test_an_apps_pipeline_role_names_nothing_of_another_app() -> None:
                 # The only actions AWS authorizes on "*" alone (Service Authorization
                 # Reference: no resource type), narrowed where a condition can.
                 assert statement["Action"] in (["ecs:DescribeTaskDefinition"],
-                                               ["ecs:ListTasks"]), statement
+                                               ["ecs:ListTasks"],
+                                               ["application-autoscaling:"
+                                                "DescribeScalableTargets"]), statement
             assert statement["Effect"] == "Allow"
         tagged = {s["Sid"]: s["Condition"] for s in statements(role)
                   if s["Sid"] in ("RunTasks", "TagTasks", "FollowTasks")}

@@ -44,6 +44,8 @@ class ContainerState:
     name: str
     exit_code: int | None
     reason: str
+    runtime_id: str = ""  # the container runtime's id (ECS Exec's session target names it)
+    exec_agent: str = ""  # the ExecuteCommandAgent's lastStatus, "" without ECS Exec
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class TaskState:
     command: list[str] = field(default_factory=list)
     group: str = ""  # "service:NAME" for a service's tasks, else "family:..." or a given group
     task_definition: str = ""
+    execute_command: bool = False  # enableExecuteCommand: started with ECS Exec
 
     @property
     def standalone(self) -> bool:
@@ -207,6 +210,22 @@ class Ecs:
                 return None
             raise
 
+    def execute_command(self, cluster: str, task: str, container: str,
+                        command: str) -> dict[str, Any]:
+        """Open an ECS Exec session running ``command`` in a container of a running task;
+        returns the session (``sessionId``, ``streamUrl``, ``tokenValue``: a secret for the
+        Session Manager plugin alone)."""
+        with translated(f"open an ECS Exec session in task {task.rsplit('/', 1)[-1]}"):
+            response = self._client.execute_command(
+                cluster=cluster, task=task, container=container, command=command,
+                interactive=True)
+        return dict(response["session"])
+
+    @property
+    def endpoint(self) -> str:
+        """The ECS endpoint this client calls (the Session Manager plugin is given it)."""
+        return str(self._client.meta.endpoint_url)
+
     def started_by(self, cluster: str, started_by: str) -> list[str]:
         """The ARNs of the tasks not stopped yet that RunTask started with ``started_by``
         (ListTasks' own filter: "limits the results to tasks that were started with that
@@ -248,11 +267,16 @@ def task_state(raw: dict[str, Any]) -> TaskState:
     return TaskState(
         arn=raw["taskArn"], last_status=raw.get("lastStatus", ""),
         stop_code=raw.get("stopCode", ""), stopped_reason=raw.get("stoppedReason", ""),
-        containers=[ContainerState(name=c.get("name", ""), exit_code=c.get("exitCode"),
-                                   reason=c.get("reason", "")) for c in raw.get("containers", [])],
+        containers=[ContainerState(
+            name=c.get("name", ""), exit_code=c.get("exitCode"), reason=c.get("reason", ""),
+            runtime_id=c.get("runtimeId", ""),
+            exec_agent=next((a.get("lastStatus", "") for a in c.get("managedAgents", [])
+                             if a.get("name") == "ExecuteCommandAgent"), ""))
+            for c in raw.get("containers", [])],
         capacity_provider=raw.get("capacityProviderName", ""),
         created_at=raw.get("createdAt"), started_at=raw.get("startedAt"),
         stopped_at=raw.get("stoppedAt"),
         tags={t["key"]: t["value"] for t in raw.get("tags", [])},
         command=list(overrides[0].get("command", [])) if overrides else [],
-        group=raw.get("group", ""), task_definition=raw.get("taskDefinitionArn", ""))
+        group=raw.get("group", ""), task_definition=raw.get("taskDefinitionArn", ""),
+        execute_command=bool(raw.get("enableExecuteCommand")))

@@ -61,6 +61,7 @@ class ServiceState:
     # The target groups the service registers its tasks in (loadBalancers, and a progressive
     # strategy's alternate group).
     target_groups: list[str] = field(default_factory=list)
+    execute_command: bool = False  # enableExecuteCommand: ECS Exec for the tasks it starts
 
     def deployment(self, deployment_id: str) -> Deployment | None:
         """The deployment with this id, while the service still lists it."""
@@ -279,7 +280,8 @@ def service_state(s: dict[str, Any]) -> ServiceState:
         target_groups=[group for balancer in s.get("loadBalancers", []) for group in (
             balancer.get("targetGroupArn", ""),
             (balancer.get("advancedConfiguration") or {}).get("alternateTargetGroupArn", ""))
-            if group])
+            if group],
+        execute_command=bool(s.get("enableExecuteCommand")))
 
 
 @dataclass(frozen=True)

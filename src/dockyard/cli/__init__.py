@@ -61,13 +61,24 @@ def _print_version(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from dockyard.cli import build, config_commands, deploy, jenkins, plan, platform, run
+    from dockyard.cli import (
+        build,
+        config_commands,
+        deploy,
+        jenkins,
+        plan,
+        platform,
+        run,
+        scale,
+        shell,
+    )
 
     cli.add_command(config_commands.init)
     cli.add_command(config_commands.schema)
     cli.add_command(plan.plan)
     for command in (platform.up, platform.diff, platform.status, platform.down, build.build,
-                    build.logs, deploy.deploy, deploy.rollback, run.run, jenkins.jenkins):
+                    build.logs, deploy.deploy, deploy.rollback, run.run, scale.scale,
+                    shell.exec_command, jenkins.jenkins):
         cli.add_command(command)
 
 

@@ -163,12 +163,21 @@ def follow_deployment(wired: Wiring, app: str, timeout: str | None) -> int:
 
 def app_status(wired: Wiring, app: str) -> int:
     """``dockyard status APP``."""
+    from dataclasses import replace
+
     from dockyard.deploy.status import app_status as read_status
     from dockyard.ui.deploy import status_document, status_text
 
     console = wired.console
     wired.act_for_app(app, "status", 0)
-    result = read_status(wired.services, app_target(wired, app))
+    target = app_target(wired, app)
+    result = read_status(wired.services, target)
+    scale = wired.cfg.apps[app].scale
+    if scale is not None and result.service is not None:
+        registered = wired.scaling.registered(target.cluster, app)
+        result = replace(result, scale_declared=(scale.min, scale.max),
+                         scale_registered=(registered.min, registered.max) if registered
+                         else None)
     if wired.output == "json":
         console.json(status_document(result))
     else:

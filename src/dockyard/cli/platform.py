@@ -63,6 +63,9 @@ def _after_jenkins(wired: Wiring, wait: bool, seconds: int) -> AfterDeploy:
 
     def after(stack: StackTemplate, result: StackResult,
               outputs: dict[str, dict[str, str]]) -> None:
+        if stack.key.startswith("app-") and "builder" in outputs:
+            _converge_scaling(wired, outputs["builder"][Out.CLUSTER_ARN],
+                              stack.key.removeprefix("app-"))
         if stack.key != "jenkins" or "builder" not in outputs:
             return
         converge(wired.services, outputs["builder"][Out.CLUSTER_ARN],
@@ -80,6 +83,24 @@ def _after_jenkins(wired: Wiring, wait: bool, seconds: int) -> AfterDeploy:
                     target_group=out.get(Out.TARGET_GROUP_ARN, ""))
 
     return after
+
+
+def _converge_scaling(wired: Wiring, cluster: str, app: str) -> None:
+    """After an app's stack: a range changed by `dockyard scale --min/--max` goes back to
+    dockyard.yml's (CloudFormation registers it only when its template changed); a scaled
+    app whose service does not exist yet is told when scaling starts."""
+    scale = wired.cfg.apps[app].scale if app in wired.cfg.apps else None
+    if scale is None:
+        return
+    registered = wired.scaling.registered(cluster, app)
+    if registered is None:
+        wired.progress.note("scale", f"{app} scales {scale.min}-{scale.max} once its service "
+                                     f"exists: after its first deploy, `dockyard up --only "
+                                     f"app-{app}` registers it")
+    elif (registered.min, registered.max) != (scale.min, scale.max):
+        wired.scaling.register(cluster, app, scale.min, scale.max)
+        wired.progress.note("scale", f"{app}'s range was {registered.min}-{registered.max}; "
+                                     f"dockyard.yml says {scale.min}-{scale.max}: set")
 
 
 def _approval(platform: Platform, only: list[str], yes: bool,
@@ -221,7 +242,8 @@ def _app_drift(wired: Wiring) -> dict[str, list[FieldChange]]:
             target = None
         found[app] = app_changes(wired.cfg, app,
                                  wired.services.definition(state.task_definition),
-                                 target, state.desired)
+                                 target, desired=state.desired,
+                                 execute_command=state.execute_command)
     return found
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dockyard.builds.builder import BuildClients
     from dockyard.cli.common import RunState
     from dockyard.config import Config, LoadedConfig
+    from dockyard.deploy.scaling import Scaling
     from dockyard.trust import Acting, Build
     from dockyard.ui.progress import Reporter
 
@@ -186,6 +187,13 @@ class Wiring:
         from dockyard.aws.ecs import Ecs
 
         return Ecs(self.aws.client("ecs"))
+
+    @cached_property
+    def scaling(self) -> Scaling:
+        """Application Auto Scaling of the apps' services."""
+        from dockyard.deploy.scaling import Scaling
+
+        return Scaling(self.aws.client("application-autoscaling"))
 
     @cached_property
     def services(self) -> Services:

@@ -23,6 +23,8 @@ def check(cfg: Config) -> None:
     _certificate_region(cfg)
     _names(cfg)
     _jobs(cfg)
+    _exec(cfg)
+    _scale(cfg)
     routing.check_routes(cfg)
     _deploy_lengths(cfg)
 
@@ -33,6 +35,26 @@ def _certificate_region(cfg: Config) -> None:
         if match and match.group(1) != cfg.region:
             raise cross_error(("edge", "certificate"), f"the certificate is in {match.group(1)}"
                               f"; the load balancer needs one in {cfg.region}")
+
+
+def _exec(cfg: Config) -> None:
+    """ECS Exec's agent writes under the container's root, which "making the root file
+    system read-only ... isn't supported" with (ECS Developer Guide, "Monitor Amazon ECS
+    containers with ECS Exec", considerations)."""
+    for name, app in cfg.apps.items():
+        if app.exec and app.read_only_root:
+            raise cross_error(("apps", name, "exec"), "ECS Exec does not work with a read-only "
+                              "root file system: set read_only_root: false for this app too, "
+                              "or leave exec off")
+
+
+def _scale(cfg: Config) -> None:
+    """A fixed count and a scaling range cannot both say how many tasks run."""
+    for name, app in cfg.apps.items():
+        if app.scale is not None and "count" in app.model_fields_set:
+            raise cross_error(("apps", name, "count"), "a fixed count and scale exclude each "
+                              "other: remove count (a new service starts with scale.min "
+                              "tasks)")
 
 
 def _names(cfg: Config) -> None:

@@ -474,6 +474,39 @@ class AppAlarms(Model):
         "milliseconds, two minutes running (0: no alarm)."))] = 0
 
 
+class AppScale(Model):
+    """Application Auto Scaling: ECS keeps the app between min and max tasks, adding tasks
+    while a metric is above its target and removing them while it is well below (target
+    tracking; several targets: out when any asks, in only when all do)."""
+
+    min: Annotated[int, Field(ge=1, le=100, description=(
+        "The fewest tasks; a new service starts with this many."))]
+    max: Annotated[int, Field(ge=1, le=100, description="The most tasks.")]
+    cpu_percent: Annotated[int, Field(ge=1, le=100)] | None = Field(default=None, description=(
+        "Keep the tasks' average CPU at this percent."))
+    memory_percent: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        default=None, description="Keep the tasks' average memory at this percent.")
+    requests_per_target: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        default=None, description=(
+            "Keep each task at this many requests a minute (the load balancer's count; for "
+            "blue-green, canary and linear apps summed over both target groups, so it holds "
+            "across a deploy's swap)."))
+    response_time_ms: Annotated[int, Field(ge=1, le=600_000)] | None = Field(
+        default=None, description=(
+            "Keep the average response time at this many milliseconds (the load balancer's "
+            "TargetResponseTime)."))
+
+    @model_validator(mode="after")
+    def _range_and_a_target(self) -> AppScale:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        if not any((self.cpu_percent, self.memory_percent, self.requests_per_target,
+                    self.response_time_ms)):
+            raise ValueError("give at least one target: cpu_percent, memory_percent, "
+                             "requests_per_target or response_time_ms")
+        return self
+
+
 Strategy = Literal["rolling", "blue-green", "canary", "linear"]
 STRATEGIES: tuple[Strategy, ...] = ("rolling", "blue-green", "canary", "linear")
 
@@ -592,7 +625,12 @@ class App(FargateSize):
     host: Host | None = Field(default=None, description="Default: the app's name.")
     cpu: Annotated[Cpu, Field(description="CPU units of each task (256 = 0.25 vCPU).")] = 256
     memory: Annotated[int, Field(description="Memory of each task in MiB; must fit its CPU.")] = 512
-    count: Annotated[int, Field(ge=0, le=100, description="How many tasks run (0-100).")] = 1
+    count: Annotated[int, Field(ge=0, le=100, description=(
+        "How many tasks run (0-100), when the count is fixed (see scale)."))] = 1
+    scale: AppScale | None = Field(default=None, description=(
+        "Autoscaling instead of a fixed count: min and max tasks and the targets to hold "
+        "(cpu_percent, memory_percent, requests_per_target, response_time_ms). Registered "
+        "once the service exists: after the first deploy, `dockyard up`."))
     health_check: Annotated[str, _check(_PATH, "a path starting with /"),
                             Field(max_length=limits.HEALTH_CHECK_PATH_CHARACTERS,
                                   description="The path the load balancer checks (200-399 is "
@@ -616,6 +654,11 @@ class App(FargateSize):
         "The container's root file system is read-only, so code that gets in cannot change the "
         "image's files; /tmp is a writable scratch volume. false for an image that writes "
         "elsewhere."))
+    exec: bool = Field(default=False, description=(
+        "Allow `dockyard exec APP`: a shell (or any command) in a running task through ECS "
+        "Exec, its session written to the app's log group. Gives the task role the SSM "
+        "messages permissions and needs read_only_root: false (ECS Exec's agent writes to "
+        "the root file system). Takes effect for the tasks of the next deploy."))
     alarms: AppAlarms = Field(default_factory=AppAlarms, description=(
         "Deployment alarms: a deploy that trips one fails and ECS rolls it back (exit 4)."))
     job: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
@@ -634,6 +677,11 @@ class App(FargateSize):
                              "parameter of the app's stack, and CloudFormation takes 200 per "
                              "template")
         return secrets
+
+    @property
+    def initial_count(self) -> int:
+        """The tasks a new service starts with: the fixed count, or scale.min."""
+        return self.scale.min if self.scale else self.count
 
     @model_validator(mode="after")
     def _fits_task_definition(self) -> App:

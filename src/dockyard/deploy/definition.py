@@ -291,7 +291,7 @@ def create_request(cfg: Config, target: AppTarget, task_definition_arn: str,
         "cluster": target.cluster,
         "serviceName": target.app,
         "taskDefinition": task_definition_arn,
-        "desiredCount": app.count,
+        "desiredCount": app.initial_count,
         "launchType": "FARGATE",
         "platformVersion": "LATEST",
         "networkConfiguration": {"awsvpcConfiguration": {
@@ -303,7 +303,7 @@ def create_request(cfg: Config, target: AppTarget, task_definition_arn: str,
         "deploymentController": {"type": "ECS"},
         "propagateTags": "SERVICE",
         "enableECSManagedTags": True,
-        "enableExecuteCommand": False,
+        "enableExecuteCommand": app.exec,
         "tags": _tags(cfg, target.app),
     }
 
@@ -312,18 +312,26 @@ def update_request(cfg: Config, target: AppTarget, task_definition_arn: str, *,
                    with_load_balancer: bool = True,
                    strategy: Strategy | None = None) -> dict[str, Any]:
     """The UpdateService request of a later deploy (or a rollback): the new revision, the
-    configured count, the circuit breaker put back if someone turned it off, and the load
-    balancer as the app stack has it, so the service cannot drift from its stack. A rollback
-    leaves the load balancer as it is: the older revision was registered for it."""
+    configured count (none with scale: the scaler's stands), the circuit breaker put back if
+    someone turned it off, and the load balancer as the app stack has it, so the service
+    cannot drift from its stack. A rollback leaves the load balancer as it is: the older
+    revision was registered for it. ECS Exec follows dockyard.yml (apps.<name>.exec)."""
     strategy = check_strategy(cfg, target, strategy)
-    request = {
+    request: dict[str, Any] = {
         "cluster": target.cluster,
         "service": target.app,
         "taskDefinition": task_definition_arn,
-        "desiredCount": cfg.apps[target.app].count,
         "deploymentConfiguration": deployment_configuration(cfg, target, strategy),
         "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
+        # Only tasks started after it changes have ECS Exec (or lose it); every deploy starts
+        # new ones (ECS Developer Guide, "Monitor Amazon ECS containers with ECS Exec").
+        "enableExecuteCommand": cfg.apps[target.app].exec,
     }
+    if cfg.apps[target.app].scale is None:
+        # With scale the scaler owns the count: sending one would reset it (ECS Developer
+        # Guide, "Service auto scaling": a desired count set by hand is changed by the
+        # policies, and one below the running tasks stops tasks first).
+        request["desiredCount"] = cfg.apps[target.app].count
     if with_load_balancer:
         request["loadBalancers"] = [load_balancer(cfg, target, strategy)]
     return request

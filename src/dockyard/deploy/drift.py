@@ -5,7 +5,7 @@ change set cannot show an edited ``env``, ``cpu`` or ``memory``: it lands only w
 deploy. ``dockyard diff`` compares what is running with what dockyard.yml says, field by field,
 as ecspresso's diff does: ``env.LOG_LEVEL: info -> debug``. Secrets are compared by where
 they come from (the secret's ARN or parameter), never by value; the service's desired count,
-which every deploy sends, is compared too.
+which every deploy sends, is compared too, and so is ECS Exec (apps.<name>.exec).
 """
 
 from __future__ import annotations
@@ -33,11 +33,13 @@ class FieldChange:
 
 
 def app_changes(cfg: Config, app: str, running: dict[str, Any],
-                target: AppTarget | None = None,
-                desired: int | None = None) -> list[FieldChange]:
+                target: AppTarget | None = None, *,
+                desired: int | None = None,
+                execute_command: bool | None = None) -> list[FieldChange]:
     """The differences between ``running`` (DescribeTaskDefinition's taskDefinition) and
     what the next deploy registers from ``cfg`` (and, given the app's ``target``, from its
-    stack: roles, log group, secret ARNs); with the service's ``desired`` count, that too."""
+    stack: roles, log group, secret ARNs); with the service's ``desired`` count and
+    ``execute_command`` (ECS Exec), those too."""
     wanted = cfg.apps[app]
     containers = running.get("containerDefinitions") or [{}]
     container = next((c for c in containers if c.get("name") == app), containers[0])
@@ -71,8 +73,10 @@ def app_changes(cfg: Config, app: str, running: dict[str, Any],
         elif after is not None:
             after = _source(after, target, cfg.region)
         compare(f"secrets.{name}", before, after)
-    if desired is not None:
+    if desired is not None and wanted.scale is None:  # with scale the scaler sets it
         compare("count", str(desired), str(wanted.count))
+    if execute_command is not None:
+        compare("exec", str(execute_command).lower(), str(wanted.exec).lower())
     if target is not None:
         compare("task_role", running.get("taskRoleArn"), target.task_role)
         compare("execution_role", running.get("executionRoleArn"), target.execution_role)

@@ -29,6 +29,9 @@ class AppStatus:
     image: str = ""
     tasks: list[tuple[str, TaskState]] = field(default_factory=list)  # (deployment id, task)
     ongoing: ServiceDeployment | None = None  # a deployment under way: its stage and traffic
+    # With apps.<name>.scale: dockyard.yml's range, and the registered one (None: not yet).
+    scale_declared: tuple[int, int] | None = None
+    scale_registered: tuple[int, int] | None = None
 
     @property
     def foreign_target_groups(self) -> list[str]:

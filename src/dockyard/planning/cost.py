@@ -100,8 +100,7 @@ def estimate(cfg: Config) -> CostEstimate:
     if cfg.access_logs.enabled:
         lines.append(_access_logs(cfg))
     for name, app in cfg.apps.items():
-        lines.append(CostLine(f"app {name}", f"{app.count} x {_size(app.cpu, app.memory)}, 24/7",
-                              app.count * task_hourly(app.cpu, app.memory) * HOURS_PER_MONTH))
+        lines.append(_app(name, app))
         # The error-rate alarm reads two metrics (5xx and requests), the response time one.
         metrics = 2 * bool(app.alarms.error_rate) + bool(app.alarms.response_time_ms)
         if metrics:
@@ -124,6 +123,18 @@ def estimate(cfg: Config) -> CostEstimate:
                         notes, deploys)
 
 
+def _app(name: str, app: App) -> CostLine:
+    """An app's tasks all month: its count, or with scale its range (priced at min, the most
+    it can cost said beside)."""
+    monthly = task_hourly(app.cpu, app.memory) * HOURS_PER_MONTH
+    if app.scale is None:
+        return CostLine(f"app {name}", f"{app.count} x {_size(app.cpu, app.memory)}, 24/7",
+                        app.count * monthly)
+    low, high = app.scale.min, app.scale.max
+    return CostLine(f"app {name}", f"{low}-{high} x {_size(app.cpu, app.memory)}, 24/7, "
+                                   f"scaled (at {high}: ${high * monthly:,.2f})", low * monthly)
+
+
 def progressive_minutes(app: App) -> float:
     """How long a deploy of ``app`` runs both revisions: start and test, the traffic moves
     (the canary's bake, or each linear step's), then the final bake (a typical smoke test
@@ -134,10 +145,10 @@ def progressive_minutes(app: App) -> float:
 def _deploy_example(name: str, app: App, public_ip: bool) -> CostLine:
     """One deploy's extra tasks (and their public addresses) for as long as both run."""
     minutes = progressive_minutes(app)
-    hourly = app.count * (task_hourly(app.cpu, app.memory) + (PUBLIC_IPV4_HOUR if public_ip
-                                                             else 0))
+    hourly = app.initial_count * (task_hourly(app.cpu, app.memory)
+                                  + (PUBLIC_IPV4_HOUR if public_ip else 0))
     return CostLine(f"one {app.deploy.strategy} deploy of {name}",
-                    f"{app.count} more x {_size(app.cpu, app.memory)} for about "
+                    f"{app.initial_count} more x {_size(app.cpu, app.memory)} for about "
                     f"{minutes:g} min", round(hourly * minutes / 60, 4))
 
 
@@ -177,7 +188,7 @@ def _size(cpu: int, memory: int) -> str:
 
 def _ip_count(cfg: Config, public_ip: bool) -> int:
     agents = cfg.jenkins.agents.count + cfg.jenkins.agents.trusted_count
-    tasks = 1 + agents + sum(app.count for app in cfg.apps.values())
+    tasks = 1 + agents + sum(app.initial_count for app in cfg.apps.values())
     return ALB_ZONES + (tasks if public_ip else 0)
 
 

@@ -184,6 +184,9 @@ def discover(platform: Platform) -> dict[str, str]:
                 else new_test_header_value()
         elif fact.startswith(("serving-port:", "created-port:")):
             facts[fact] = str(_port(platform, fact))
+        elif fact.startswith("service-exists:"):
+            app = fact.removeprefix("service-exists:")
+            facts[fact] = str(platform.account.serving_port(cfg.name, app) is not None).lower()
     _check_back_to_rolling(platform)
     return facts
 

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from troposphere import Equals, GetAtt, Not, Output, Ref, Sub, cloudwatch, ec2
+from troposphere import applicationautoscaling as appscaling
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import iam as tp_iam
 
@@ -116,8 +117,12 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         *_secret_statements(app, list(secret_arns.values())),
     ))
     role = t.add_resource(task_role(
-        "TaskRole", f"dockyard {cfg.name}: the {app_name} app's own permissions (none yet)"))
+        "TaskRole", f"dockyard {cfg.name}: the {app_name} app's own permissions"
+        + (" (ECS Exec sessions, logged to its log group)" if app.exec else " (none yet)"),
+        *(exec_statements(GetAtt(logs, "Arn")) if app.exec else [])))
     alarms = _alarms(t, cfg, app_name, inputs, target_group)
+    if app.scale is not None:
+        _scaling(t, cfg, app_name, inputs, target_group)
     quarantine = t.add_resource(quarantine_repository(cfg, app_name))
     builds = _builds(t, cfg, app_name, inputs, roles=[execution_role, role],
                      traffic=progressive.get(Out.INFRASTRUCTURE_ROLE_ARN))
@@ -354,9 +359,7 @@ def _alarms(t: Any, cfg: Config, app_name: str, inputs: dict[str, Any],
     names = alarm_names(cfg, app_name)
     if not names:
         return []
-    load_balancer = add_parameter(t, "LoadBalancerFullName", "String",
-                                  "The load balancer's name in CloudWatch (app/NAME/ID).")
-    inputs[load_balancer.title] = FromStack("edge", Out.LOAD_BALANCER_FULL_NAME)
+    load_balancer = _load_balancer_name(t, inputs)
     dimensions = [cloudwatch.MetricDimension(Name="LoadBalancer", Value=Ref(load_balancer)),
                   cloudwatch.MetricDimension(Name="TargetGroup",
                                              Value=GetAtt(target_group, "TargetGroupFullName"))]
@@ -390,6 +393,119 @@ def _alarms(t: Any, cfg: Config, app_name: str, inputs: dict[str, Any],
             Dimensions=dimensions, Statistic="Average", Period=60,
             Threshold=alarms.response_time_ms / 1000, **common))
     return names
+
+
+def _load_balancer_name(t: Any, inputs: dict[str, Any]) -> Any:
+    """The parameter holding the load balancer's name in CloudWatch (added once)."""
+    if "LoadBalancerFullName" not in t.parameters:
+        parameter = add_parameter(t, "LoadBalancerFullName", "String",
+                                  "The load balancer's name in CloudWatch (app/NAME/ID).")
+        inputs[parameter.title] = FromStack("edge", Out.LOAD_BALANCER_FULL_NAME)
+    return t.parameters["LoadBalancerFullName"]
+
+
+# Application Auto Scaling's service-linked role for ECS, created on the first registration
+# in the account; naming it is what CloudFormation recommends (User Guide,
+# AWS::ApplicationAutoScaling::ScalableTarget RoleARN).
+SCALING_ROLE = ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
+                "ecs.application-autoscaling.amazonaws.com/"
+                "AWSServiceRoleForApplicationAutoScaling_ECSService")
+SCALE_OUT_COOLDOWN, SCALE_IN_COOLDOWN = 60, 300
+
+
+def service_exists_fact(app_name: str) -> str:
+    """The discovered fact saying whether the app's ECS service exists (``true``/``false``)."""
+    return f"service-exists:{app_name}"
+
+
+def _scaling(t: Any, cfg: Config, app_name: str, inputs: dict[str, Any],
+             target_group: elb.TargetGroup) -> None:
+    """apps.<name>.scale: the service's scalable target and a target tracking policy per
+    target, once the service exists (RegisterScalableTarget refuses one that does not).
+
+    Request counts and response times come from the load balancer's target groups. For a
+    progressive app both groups are read and combined, AWS's own pattern for blue/green
+    (aws-samples/sample-amazon-ecs-blue-green-deployment-patterns, ecs-bluegreen-autoscaling;
+    aws/containers-roadmap#1681: a policy on one group loses its data when production moves
+    to the other): the idle group counts 0 requests, so their sum is the live group's, and
+    the slower of the two is the response time."""
+    scale = cfg.apps[app_name].scale
+    assert scale is not None
+    exists = add_parameter(t, "ServiceExists", "String",
+                           f"Whether {app_name}'s ECS service exists yet (its first deploy "
+                           "creates it); scaling is registered only then.")
+    exists.AllowedValues, exists.Default = ["true", "false"], "false"
+    inputs[exists.title] = Discovered(service_exists_fact(app_name))
+    t.add_condition("Scaling", Equals(Ref(exists), "true"))
+    target = t.add_resource(appscaling.ScalableTarget(
+        "ScalableTarget", Condition="Scaling", ServiceNamespace="ecs",
+        ScalableDimension="ecs:service:DesiredCount",
+        ResourceId=f"service/{cfg.name}/{app_name}", MinCapacity=scale.min,
+        MaxCapacity=scale.max, RoleARN=Sub(SCALING_ROLE)))
+    groups = [target_group] + ([t.resources["AlternateTargetGroup"]]
+                               if "AlternateTargetGroup" in t.resources else [])
+    balancer = _load_balancer_name(t, inputs)
+
+    def per_group(metric: str, stat: str, combine: str) -> Any:
+        queries = [appscaling.TargetTrackingMetricDataQuery(
+            Id=f"group{number}", ReturnData=len(groups) == 1,
+            MetricStat=appscaling.TargetTrackingMetricStat(Stat=stat, Metric=(
+                appscaling.TargetTrackingMetric(
+                    Namespace="AWS/ApplicationELB", MetricName=metric, Dimensions=[
+                        appscaling.TargetTrackingMetricDimension(
+                            Name="LoadBalancer", Value=Ref(balancer)),
+                        appscaling.TargetTrackingMetricDimension(
+                            Name="TargetGroup", Value=GetAtt(group, "TargetGroupFullName"))]))))
+            for number, group in enumerate(groups, start=1)]
+        if len(groups) > 1:
+            filled = [f"FILL(group{n}, 0)" for n in range(1, len(groups) + 1)]
+            queries.append(appscaling.TargetTrackingMetricDataQuery(
+                Id="combined", ReturnData=True, Label=f"{metric} of the live target group",
+                Expression=" + ".join(filled) if combine == "sum"
+                else f"MAX([{', '.join(filled)}])"))
+        return appscaling.CustomizedMetricSpecification(Metrics=queries)
+
+    specifications: dict[str, tuple[float, Any]] = {}
+    if scale.cpu_percent:
+        specifications["Cpu"] = (scale.cpu_percent, appscaling.PredefinedMetricSpecification(
+            PredefinedMetricType="ECSServiceAverageCPUUtilization"))
+    if scale.memory_percent:
+        specifications["Memory"] = (scale.memory_percent,
+                                    appscaling.PredefinedMetricSpecification(
+                                        PredefinedMetricType="ECSServiceAverageMemoryUtilization"))
+    if scale.requests_per_target:
+        specifications["Requests"] = (scale.requests_per_target, per_group(
+            "RequestCountPerTarget", "Sum", "sum"))
+    if scale.response_time_ms:
+        specifications["ResponseTime"] = (scale.response_time_ms / 1000, per_group(
+            "TargetResponseTime", "Average", "max"))
+    for name, (value, specification) in specifications.items():
+        kind = ("PredefinedMetricSpecification"
+                if isinstance(specification, appscaling.PredefinedMetricSpecification)
+                else "CustomizedMetricSpecification")
+        t.add_resource(appscaling.ScalingPolicy(
+            f"{name}ScalingPolicy", Condition="Scaling",
+            PolicyName=f"{cfg.name}-{app_name}-{name.lower()}",
+            PolicyType="TargetTrackingScaling", ScalingTargetId=Ref(target),
+            TargetTrackingScalingPolicyConfiguration=appscaling.
+            TargetTrackingScalingPolicyConfiguration(
+                TargetValue=value, ScaleOutCooldown=SCALE_OUT_COOLDOWN,
+                ScaleInCooldown=SCALE_IN_COOLDOWN, **{kind: specification})))
+
+
+def exec_statements(log_group: Any) -> list[Any]:
+    """What ECS Exec's agent in a task needs (apps.<name>.exec): the SSM messages channels,
+    which have no resource type ("*"), and writing the session to the app's log group, which
+    the cluster's DEFAULT logging names (ECS Developer Guide, "Monitor Amazon ECS containers
+    with ECS Exec": IAM permissions required for ECS Exec, and for logging)."""
+    return [
+        allow(["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+               "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"], ["*"],
+              sid="ExecSessions"),
+        allow(["logs:DescribeLogGroups"], ["*"], sid="ExecFindsLogGroup"),
+        allow(["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+              [log_group], sid="ExecWritesSession"),
+    ]
 
 
 def _secret_statements(app: App, named: list[Any]) -> list[Any]:

@@ -106,6 +106,11 @@ def builder_stack(cfg: Config) -> StackTemplate:
         CapacityProviders=["FARGATE", "FARGATE_SPOT"],
         DefaultCapacityProviderStrategy=[
             ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE", Weight=1)],
+        # ECS Exec sessions (apps.<name>.exec) are written where the task's awslogs
+        # configuration sends its logs: each app's own log group (ECS API Reference,
+        # ExecuteCommandConfiguration.logging DEFAULT).
+        Configuration=ecs.ClusterConfiguration(
+            ExecuteCommandConfiguration=ecs.ExecuteCommandConfiguration(Logging="DEFAULT")),
     ), ("CKV_AWS_65", "Container Insights costs per metric; off until the user opts in")))
 
     inputs: dict[str, Input] = {"VpcId": network_inputs(cfg)["VpcId"],

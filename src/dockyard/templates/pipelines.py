@@ -117,9 +117,14 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
         *task_statements(cfg, app, [*kaniko_families, f"{family}-run"]),
         *build_statements(cfg, app, bucket=bucket, logs=build_logs, passed=passed_to_tasks,
                           repositories=[f"{cfg.name}/{app}"]),
-        allow(["ecs:CreateService", "ecs:UpdateService"], [service], iam.Condition(
+        # A service deployed by a pipeline gets ECS Exec only when dockyard.yml gives it
+        # (apps.<app>.exec): the request's ecs:enable-execute-command must say so.
+        allow(["ecs:CreateService", "ecs:UpdateService"], [service], iam.Condition([
             iam.ArnLikeIfExists("ecs:task-definition",
-                                Sub(f"{_ECS}:task-definition/{family}:*"))), sid="Deploy"),
+                                Sub(f"{_ECS}:task-definition/{family}:*")),
+            iam.StringEqualsIfExists("ecs:enable-execute-command",
+                                     "true" if cfg.apps[app].exec else "false")]),
+              sid="Deploy"),
         allow(["ecs:DescribeServices", "ecs:ListServiceDeployments"], [service],
               sid="ReadService"),
         # deploy holds the image to ECR's scan of it (apps.<app>.deploy.critical_findings)
@@ -140,6 +145,8 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
               iam.Condition(iam.StringEquals(
                   "ecs:CreateAction", ["CreateService", "RegisterTaskDefinition"])),
               sid="TagOnCreate"),
+        # status reads the app's scaling range; DescribeScalableTargets has no resource type.
+        allow(["application-autoscaling:DescribeScalableTargets"], ["*"], sid="ReadScaling"),
         # DescribeTaskDefinition has no resource type: AWS authorizes it on "*" only.
         allow(["ecs:DescribeTaskDefinition"], ["*"], sid="ReadTaskDefinitions"),
         allow(["ecs:ListTasks"], ["*"], iam.Condition(iam.ArnEquals("ecs:cluster",

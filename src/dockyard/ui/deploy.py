@@ -101,6 +101,10 @@ def status_document(status: AppStatus) -> dict[str, Any]:
                       for deployment, t in status.tasks],
             "events": [{"at": e.created_at, "message": e.message} for e in service.events[:5]],
             "foreign_target_groups": status.foreign_target_groups,
+            "scaling": None if status.scale_declared is None else {
+                "configured": dict(zip(("min", "max"), status.scale_declared, strict=True)),
+                "registered": None if status.scale_registered is None else dict(
+                    zip(("min", "max"), status.scale_registered, strict=True))},
             "ongoing": None if status.ongoing is None else {
                 "arn": status.ongoing.arn, "status": status.ongoing.status,
                 "stage": status.ongoing.stage,
@@ -120,6 +124,8 @@ def status_text(status: AppStatus) -> str:
                 f"{short_arn(status.target.cluster)}\n")
     lines = [head, "", f"Service {service.name}: {service.status}, {service.running}/"
              f"{service.desired} running, {service.pending} pending"]
+    if status.scale_declared is not None:
+        lines.append(f"Scaling {_scaling_text(status)}")
     if status.image:
         lines.append(f"Image   {status.image}")
     for group in status.foreign_target_groups:
@@ -142,6 +148,19 @@ def status_text(status: AppStatus) -> str:
         lines += ["", "Recent events"]
         lines += [f"  {_when(e.created_at)}  {e.message}" for e in service.events[:5]]
     return "\n".join(lines) + "\n"
+
+
+def _scaling_text(status: AppStatus) -> str:
+    assert status.scale_declared is not None
+    low, high = status.scale_declared
+    app = status.target.app
+    if status.scale_registered is None:
+        return (f"{low}-{high} tasks once registered: `dockyard up --only app-{app}` (the "
+                "service exists now)")
+    text = "{}-{} tasks (Application Auto Scaling)".format(*status.scale_registered)
+    if status.scale_registered != status.scale_declared:
+        text += f"; dockyard.yml says {low}-{high}, which the next `up` sets"
+    return text
 
 
 def ongoing_text(ongoing: ServiceDeployment) -> str:
