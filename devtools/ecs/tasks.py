@@ -144,6 +144,8 @@ def execute_command(self: Any) -> Any:
 
     backend = self.ecs_backend
     cluster = str(self._get_param("cluster") or "default")
+    if not self._get_param("command"):
+        raise InvalidParameterException("command is required.")  # API Reference: required
     if self._get_param("interactive") is not True:
         raise InvalidParameterException(
             "Interactive is the only mode supported currently.")
@@ -195,7 +197,8 @@ def _audit(definition: Any, role: str, session: str, command: str, backend: Any)
         return
     arn = (f"arn:aws:logs:{backend.region_name}:{backend.account_id}:log-group:{group}:"
            f"log-stream:{session}")
-    if not (_role_may(role, "logs:CreateLogStream", arn)
+    if not (_role_may(role, "logs:DescribeLogGroups", "*")
+            and _role_may(role, "logs:CreateLogStream", arn)
             and _role_may(role, "logs:PutLogEvents", arn)):
         return
     logs = logs_backends[backend.account_id][backend.region_name]

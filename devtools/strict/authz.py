@@ -150,9 +150,10 @@ def _run_task(call: Call, where: Where) -> list[Check]:
     overrides = call.params.get("overrides") or {}
     roles += [overrides[k] for k in ("taskRoleArn", "executionRoleArn") if overrides.get(k)]
     tags = _request_tags(call.params.get("tags"))
+    run: dict[str, str | list[str]] = {"ecs:cluster": cluster, **tags}
     if call.params.get("enableExecuteCommand") is not None:
-        tags["ecs:enable-execute-command"] = str(bool(call.params["enableExecuteCommand"])).lower()
-    checks = [Check("ecs:RunTask", definition, {"ecs:cluster": cluster, **tags}),
+        run["ecs:enable-execute-command"] = str(bool(call.params["enableExecuteCommand"])).lower()
+    checks = [Check("ecs:RunTask", definition, run),
               *_pass_roles(roles)]
     if call.params.get("tags"):
         new_task = where.arn("ecs", f"task/{name}/{uuid.uuid4().hex}")

@@ -231,6 +231,12 @@ def test_ecs_exec_follows_dockyard_yml_in_every_deploy() -> None:
     _valid("CreateService", create)
     _valid("UpdateService", update)
     assert (create["enableExecuteCommand"], update["enableExecuteCommand"]) == (True, True)
+    definition = task_definition(cfg, target, IMAGE, {})
+    _valid("RegisterTaskDefinition", definition)
+    (container,) = definition["containerDefinitions"]
+    assert container["linuxParameters"] == {"initProcessEnabled": True}
+    plain = task_definition(example_config(), target, IMAGE, {})
+    assert "linuxParameters" not in plain["containerDefinitions"][0]
 
 
 def test_with_scale_a_new_service_starts_at_min_and_deploys_leave_the_count_alone() -> None:

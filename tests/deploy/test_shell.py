@@ -23,6 +23,9 @@ def task(task_id: str, *, exec_on: bool = True, agent: str = "RUNNING") -> TaskS
 def test_the_newest_task_with_ecs_exec_is_chosen_unless_one_is_named() -> None:
     tasks = [task("old", exec_on=False), task("new"), task("newer")]
     assert choose_task("web", [tasks[1], tasks[2]], None).task_id == "new"
+    starting = task("newest", agent="PENDING")
+    assert choose_task("web", [starting, tasks[1]], None).task_id == "new", \
+        "a task whose agent is not ready yet gives way to one that is"
     assert choose_task("web", tasks, "newer").task_id == "newer"
     assert choose_task("web", tasks, ARN + "new").task_id == "new"
 

@@ -17,7 +17,7 @@ from tests.e2e.test_deploy import REGISTRY, push
 EXEC_ON = "    port: 5001\n    exec: true\n    read_only_root: false\n"
 
 
-def plugin(folder: Path, version: str = "1.2.707.0") -> Path:
+def plugin(folder: Path, version: str = "1.2.707.0", exits: int = 0) -> Path:
     """A session-manager-plugin that writes its argv and session variable to record.json."""
     folder.mkdir(exist_ok=True)
     script = folder / "session-manager-plugin"
@@ -25,7 +25,8 @@ def plugin(folder: Path, version: str = "1.2.707.0") -> Path:
         "#!/usr/bin/env python3\nimport json, os, sys\n"
         f"if sys.argv[1:] == ['--version']:\n    print('{version}'); sys.exit(0)\n"
         f"json.dump({{'argv': sys.argv[1:], 'env': os.environ.get("
-        f"'AWS_SSM_START_SESSION_RESPONSE')}}, open({str(folder / 'record.json')!r}, 'w'))\n")
+        f"'AWS_SSM_START_SESSION_RESPONSE')}}, open({str(folder / 'record.json')!r}, 'w'))\n"
+        f"sys.exit({exits})\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return folder
 
@@ -86,7 +87,10 @@ def test_an_older_plugin_gets_the_session_as_its_first_argument(
     folder = plugin(tmp_path / "bin", version="1.2.463.0")
 
     opened = exec_on("exec", "web", env=with_plugin(folder))
+    failed = exec_on("exec", "web", env=with_plugin(plugin(tmp_path / "bin2", exits=5)))
 
+    assert (failed.returncode, "the Session Manager plugin exited 5" in failed.stderr) == \
+        (5, True), "dockyard exits with the plugin's status"
     assert opened.returncode == 0, opened.stderr
     record = json.loads((folder / "record.json").read_text())
     assert record["env"] is None
@@ -159,6 +163,25 @@ def test_the_app_roles_refuse_exec_where_dockyard_yml_does_not_give_it(
                                  interactive=True)
     assert session.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "ecs:ExecuteCommand" in session.value.response["Error"]["Message"]
+
+    # Nor may it start a one-off of web with ECS Exec (it may without).
+    definition = admin.describe_task_definition(taskDefinition="acme-web")["taskDefinition"]
+    admin.register_task_definition(
+        family="acme-web-run", containerDefinitions=[  # moto's RunTask wants a memory each
+            {**c, "memory": int(definition["memory"])} for c in definition["containerDefinitions"]],
+        **{k: definition[k] for k in ("taskRoleArn", "executionRoleArn", "networkMode",
+                                      "requiresCompatibilities", "cpu", "memory")})
+    network = admin.describe_services(cluster="acme", services=["web"])["services"][0][
+        "networkConfiguration"]
+    one_off = {"cluster": "acme", "taskDefinition": "acme-web-run", "launchType": "FARGATE",
+               "networkConfiguration": network, "tags": [{"key": "dockyard:app",
+                                                          "value": "web"}]}
+    with pytest.raises(ClientError) as shell_task:
+        pipeline.run_task(**one_off, enableExecuteCommand=True)
+    assert shell_task.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "ecs:RunTask" in shell_task.value.response["Error"]["Message"]
+    started = pipeline.run_task(**one_off, enableExecuteCommand=False)["tasks"][0]
+    admin.stop_task(cluster="acme", task=started["taskArn"], reason="test")
 
     admin.update_service(cluster="acme", service="web", enableExecuteCommand=True,
                          forceNewDeployment=True)

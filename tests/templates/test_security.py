@@ -507,4 +507,9 @@ def test_only_an_app_with_exec_may_open_ecs_exec_channels_and_logs_its_sessions(
         "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
     assert by_sid["ExecWritesSession"]["Resource"] == [{"Fn::GetAtt": ["LogGroup", "Arn"]}]
     deploy = next(s for s in _statements(app["PipelineRole"]) if s.get("Sid") == "Deploy")
-    assert deploy["Condition"]["StringEqualsIfExists"] == {"ecs:enable-execute-command": "true"}
+    assert deploy["Condition"]["StringEqualsIfExists"] == {
+        "ecs:enable-execute-command": ["true", "false"]}, "turning it off needs no `up` first"
+    for role in (app["PipelineRole"], templates["builder"]["Resources"]["UntrustedPipelineRole"]):
+        run = next(s for s in _statements(role) if s.get("Sid") == "RunTasks")
+        assert run["Condition"]["StringEqualsIfExists"] == {
+            "ecs:enable-execute-command": "false"}, "a pipeline's tasks never have ECS Exec"

@@ -70,7 +70,8 @@ def scale(app: str, count: int | None, low: int | None, high: int | None,
     else:
         goal = None
     if goal is not None and not no_wait:
-        state = _wait(wired, cluster, app, goal)
+        # A scaled app's count may move while it waits: it waits for the tasks to match it.
+        state = _wait(wired, cluster, app, None if declared else goal)
     else:
         state = _service(wired, cluster, app)
     document = _document(wired, app, state, registered)
@@ -88,7 +89,8 @@ def _service(wired: Wiring, cluster: str, app: str) -> ServiceState:
     return state
 
 
-def _wait(wired: Wiring, cluster: str, app: str, goal: int) -> ServiceState:
+def _wait(wired: Wiring, cluster: str, app: str, goal: int | None) -> ServiceState:
+    """Until ``goal`` tasks run (or, with None, as many as are desired)."""
     from dockyard.polling import Poll, WaitTimeoutError, poll_until
 
     said: list[str] = []
@@ -102,15 +104,16 @@ def _wait(wired: Wiring, cluster: str, app: str, goal: int) -> ServiceState:
             wired.progress.note("scale", line)
         return state
 
-    poll = Poll(f"{app} to run {goal} tasks", interval=10, timeout=600, first=2)
+    wanted = f"{goal} tasks" if goal is not None else "its desired count"
+    poll = Poll(f"{app} to run {wanted}", interval=10, timeout=600, first=2)
     try:
-        return poll_until(fetch, lambda s: s.running == s.desired == goal and not s.pending,
-                          poll, wired.clock)
+        return poll_until(fetch, lambda s: s.running == s.desired and not s.pending and (
+            goal is None or s.desired == goal), poll, wired.clock)
     except WaitTimeoutError:
         latest = _service(wired, cluster, app)
         events = "; ".join(e.message for e in latest.events[:3])
         raise DockyardError(
-            f"{app} did not reach {goal} tasks within 10 minutes ({latest.running} running, "
+            f"{app} did not reach {wanted} within 10 minutes ({latest.running} running, "
             f"{latest.pending} starting)", hint=f"ECS says: {events}" if events else
             f"dockyard status {app}", exit_code=ExitCode.TIMEOUT) from None
 

@@ -68,15 +68,18 @@ def exec_command(app: str, command: tuple[str, ...], task_ref: str | None) -> in
     started = shell.plugin_session(session, region=region, profile=profile,
                                    cluster=target.cluster, task=task, container=app,
                                    endpoint=wired.tasks.endpoint, version=version)
-    # As the AWS CLI does: Ctrl-C belongs to the session, not to dockyard.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # As the AWS CLI does: the keys that send signals belong to the session, not to dockyard.
+    keys = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)
+    previous = {key: signal.signal(key, signal.SIG_IGN) for key in keys}
     try:
         status = subprocess.call([plugin, *started.argv[1:]],
                                  env={**os.environ, **started.env})
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for key, handler in previous.items():
+            signal.signal(key, handler)
     if status != 0:
-        raise DockyardError(f"the Session Manager plugin exited {status}")
+        raise DockyardError(f"the Session Manager plugin exited {status}",
+                            exit_code=status if 0 < status < 256 else ExitCode.FAILED)
     return ExitCode.OK
 
 

@@ -261,6 +261,10 @@ def task_definition(cfg: Config, target: AppTarget, image: str,
         container["readonlyRootFilesystem"] = True
         container["mountPoints"] = [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp",
                                      "readOnly": False}]
+    if app.exec:
+        # ECS Exec's agent starts processes in the container: an init process reaps them
+        # (ECS Developer Guide, ECS Exec considerations, initProcessEnabled).
+        container["linuxParameters"] = {"initProcessEnabled": True}
     if app.health_command:
         # ECS runs it in the container; a task unhealthy 3 times running is replaced, and
         # failures in the first minute do not count (ECS API Reference, HealthCheck).

@@ -69,7 +69,8 @@ def choose_task(app: str, tasks: list[TaskState], wanted: str | None) -> TaskSta
             "service's setting changed",
             hint=f"dockyard deploy {app} starts new tasks with it",
             exit_code=ExitCode.AWS_PRECONDITION)
-    task = with_exec[0]
+    ready = [t for t in with_exec if (c := t.container(app)) and c.exec_agent == "RUNNING"]
+    task = ready[0] if ready else with_exec[0]  # a task just started may not be ready yet
     container = task.container(app)
     if container is None or container.exec_agent != "RUNNING":
         status = container.exec_agent if container and container.exec_agent else "not started"

@@ -55,9 +55,12 @@ def task_statements(cfg: Config, value: str, families: list[str]) -> list[iam.St
     """Run ``families`` on the platform's cluster, tagged ``dockyard:app=value``, and follow
     and stop only tasks carrying that tag."""
     return [
+        # A pipeline's tasks never have ECS Exec: `dockyard exec` is for people, into a
+        # service's tasks (apps.<name>.exec).
         allow(["ecs:RunTask"], _families(cfg, families), iam.Condition([
             iam.ArnEquals("ecs:cluster", _cluster(cfg)),
-            iam.StringEquals(f"aws:RequestTag/{APP_TAG}", value)]), sid="RunTasks"),
+            iam.StringEquals(f"aws:RequestTag/{APP_TAG}", value),
+            iam.StringEqualsIfExists("ecs:enable-execute-command", "false")]), sid="RunTasks"),
         allow(["ecs:TagResource"], [_tasks(cfg)], iam.Condition(iam.StringEquals({
             "ecs:CreateAction": "RunTask", f"aws:RequestTag/{APP_TAG}": value})),
               sid="TagTasks"),
@@ -117,13 +120,14 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
         *task_statements(cfg, app, [*kaniko_families, f"{family}-run"]),
         *build_statements(cfg, app, bucket=bucket, logs=build_logs, passed=passed_to_tasks,
                           repositories=[f"{cfg.name}/{app}"]),
-        # A service deployed by a pipeline gets ECS Exec only when dockyard.yml gives it
-        # (apps.<app>.exec): the request's ecs:enable-execute-command must say so.
+        # A service deployed by a pipeline gets ECS Exec only when dockyard.yml (as `up` last
+        # applied it) gives it, apps.<app>.exec; turning it off is always allowed, so a
+        # commit that turns it off deploys before the next `up`.
         allow(["ecs:CreateService", "ecs:UpdateService"], [service], iam.Condition([
             iam.ArnLikeIfExists("ecs:task-definition",
                                 Sub(f"{_ECS}:task-definition/{family}:*")),
             iam.StringEqualsIfExists("ecs:enable-execute-command",
-                                     "true" if cfg.apps[app].exec else "false")]),
+                                     ["true", "false"] if cfg.apps[app].exec else "false")]),
               sid="Deploy"),
         allow(["ecs:DescribeServices", "ecs:ListServiceDeployments"], [service],
               sid="ReadService"),
