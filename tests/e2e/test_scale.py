@@ -122,6 +122,10 @@ def test_scale_changes_the_range_until_the_next_up(scaled: Dockyard, account: Ac
     assert "until the next `dockyard up`" in narrowed.stderr
     shown = scaled("scale", "web")
     assert "dockyard.yml says 1-4; the next `up` sets that" in shown.stdout
+    drift = scaled("diff", "--output", "json")
+    assert drift.returncode == 10, drift.stderr
+    (web,) = [a for a in json.loads(drift.stdout)["apps"] if a["app"] == "web"]
+    assert {"field": "scale", "before": "2-3", "after": "1-4"} in web["changes"]
     outside = scaled("scale", "web", "5")
     assert outside.returncode == 2 and "outside web's scaling range 2-3" in outside.stderr
     assert scaled("scale", "web", "3").returncode == 0

@@ -227,7 +227,7 @@ def _app_drift(wired: Wiring) -> dict[str, list[FieldChange]]:
     """Each deployed app's task definition and count against dockyard.yml (apps never
     deployed, or whose stack is not there yet, are left out: diff lists them as having no
     service)."""
-    from dockyard.deploy.drift import app_changes
+    from dockyard.deploy.drift import FieldChange, app_changes
     from dockyard.deploy.targets import find_target
 
     cluster = wired.cluster
@@ -244,6 +244,12 @@ def _app_drift(wired: Wiring) -> dict[str, list[FieldChange]]:
                                  wired.services.definition(state.task_definition),
                                  target, desired=state.desired,
                                  execute_command=state.execute_command)
+        scale = wired.cfg.apps[app].scale
+        if scale is not None:  # the range `up` registers (dockyard scale may have moved it)
+            registered = wired.scaling.registered(cluster, app)
+            before = f"{registered.min}-{registered.max}" if registered else "(not registered)"
+            if before != f"{scale.min}-{scale.max}":
+                found[app].append(FieldChange("scale", before, f"{scale.min}-{scale.max}"))
     return found
 
 
