@@ -134,3 +134,44 @@ def test_error_answers_are_left_to_botocore(server: Server) -> None:
     with pytest.raises(ClientError, match="ClusterNotFoundException"):
         server.client("ecs").describe_services(cluster="nope", services=["x"])
     assert len(server.requests) == 1
+
+
+def test_a_read_that_reaches_no_answer_is_asked_again_by_a_waiting_loop() -> None:
+    """Every connection closed before an answer, through botocore's own retries: for a read
+    the error lets a waiting loop ask again at its next round; a write fails as it did."""
+    import socket
+
+    from botocore.config import Config
+
+    from dockyard.aws.errors import AwsError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def reset_each() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.recv(65536)
+            connection.close()  # no answer at all
+
+    threading.Thread(target=reset_each, daemon=True).start()
+
+    def client(service: str) -> Any:
+        raw = boto3.client(service, region_name="ap-southeast-2",
+                           endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id="k",
+                           aws_secret_access_key="s",
+                           config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        return harden(raw, service, sleep=lambda _: None)
+
+    with pytest.raises(RetryableError, match="logs GetLogEvents: the connection to AWS failed"):
+        client("logs").get_log_events(logGroupName="g", logStreamName="s")
+    with pytest.raises(AwsError, match="ecs UpdateService: the connection to AWS failed") \
+            as write:  # no idempotency token: it might have been done
+        client("ecs").update_service(cluster="acme", service="web", desiredCount=1)
+    assert not isinstance(write.value, RetryableError), "a write is never asked again blindly"
+    listener.close()

@@ -19,7 +19,6 @@ from tests.cli.test_json_output import documented
 from tests.conftest import INTERRUPTIBLE_DOCKYARD
 from tests.e2e.conftest import Account, Dockyard
 from tests.e2e.test_deploy import REGISTRY, image_of, live, push
-from tests.e2e.test_run import _running_one_off
 
 SMOKE_OK = "echo smoke testing $DOCKYARD_TEST_URL; exit 0"
 
@@ -315,6 +314,16 @@ def test_a_lost_reply_to_the_hook_answer_is_read_back_not_a_failure(
     assert _weights(account, "ProductionRuleArn") == {"blue": 0, "green": 100}
 
 
+def _one_offs(account: Account) -> set[str]:
+    """The running tasks `dockyard run` (and a smoke test) started."""
+    ecs = account.client("ecs")
+    arns = ecs.list_tasks(cluster="acme", desiredStatus="RUNNING")["taskArns"]
+    tasks = ecs.describe_tasks(cluster="acme", tasks=arns, include=["TAGS"])["tasks"] \
+        if arns else []
+    return {t["taskArn"] for t in tasks
+            if any(tag["key"] == "dockyard:run" for tag in t.get("tags", []))}
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
                          ids=["SIGTERM", "Ctrl-C"])
 def test_a_signal_during_the_smoke_test_stops_it_answers_the_hook_and_exits_128_plus_it(
@@ -322,7 +331,7 @@ def test_a_signal_during_the_smoke_test_stops_it_answers_the_hook_and_exits_128_
     _progressive(dockyard, account, tmp_path)
     path = tmp_path / "dockyard.yml"
     path.write_text(path.read_text().replace(json.dumps(SMOKE_OK), json.dumps(
-        "echo smoke started; sleep 120")))
+        "echo smoke started; sleep 300")))  # 10 s of wall time: signalled long before its end
     v2 = push(account, "v2")
     ecs = account.client("ecs")
     before = {arn for status in ("RUNNING", "STOPPED")
@@ -332,14 +341,10 @@ def test_a_signal_during_the_smoke_test_stops_it_answers_the_hook_and_exits_128_
         cwd=tmp_path, env=account.pipeline_env("web/main", path.read_text()),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (
-            set(ecs.list_tasks(cluster="acme", desiredStatus="RUNNING")["taskArns"]) - before
-            and _running_one_off(account)):
+    while time.monotonic() < deadline and not _one_offs(account) - before:
         time.sleep(0.2)
+    smoke_tasks = _one_offs(account) - before  # not the new revision's service tasks
     time.sleep(1)  # the smoke task is running: let the deploy follow it
-    started = set(ecs.list_tasks(cluster="acme", desiredStatus="RUNNING")["taskArns"]) - before
-    smoke_tasks = {t["taskArn"] for t in ecs.describe_tasks(cluster="acme", tasks=sorted(
-        started))["tasks"] if not t["group"].startswith("service:")}  # not the new revision's
     assert smoke_tasks, "the smoke task started"
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)

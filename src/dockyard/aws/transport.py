@@ -64,6 +64,11 @@ class UnusableAnswers(AnswerError, RetryableError):
     and asks again at its next one, as it does when throttled."""
 
 
+class Unreachable(AwsError, RetryableError):
+    """A read that reached no answer through botocore's own retries (the connection reset
+    each time): a waiting loop asks again at its next round, anything else fails with it."""
+
+
 class MissingField(AnswerError, KeyError):
     """An answer without a field dockyard reads (still a KeyError for code that expects one)."""
 
@@ -102,9 +107,9 @@ def harden(client: Any, service: str, sleep: Callable[[float], None] | None = No
             except (HTTPClientError, BotoConnectionError) as err:  # after botocore's retries
                 if isinstance(err, NOT_CLIENT_ERRORS):
                     raise  # the caller names what it was doing (aws/errors.py: translate)
-                raise AwsError(f"{call}: the connection to AWS failed ({type(err).__name__})",
-                               hint="check the network or proxy; run the command again"
-                               ) from err
+                failed = Unreachable if operation.startswith(_READS) else AwsError
+                raise failed(f"{call}: the connection to AWS failed ({type(err).__name__})",
+                             hint="check the network or proxy; run the command again") from err
             if fault is None:
                 return _wrap(answer, call)
             if not safe:
