@@ -63,7 +63,6 @@ class _State:
 
 _LOAD: dict[tuple[str, str, str], dict[str, float]] = {}
 _STATE: dict[tuple[str, ...], _State] = {}  # by target (its ARN: one registration)
-ACTIVITIES: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
 
 def set_load(cluster: str, service: str, *, account: str = "123456789012",
@@ -77,7 +76,6 @@ def reset() -> None:
     """Forget every load and evaluation (a fresh account)."""
     _LOAD.clear()
     _STATE.clear()
-    ACTIVITIES.clear()
 
 
 def _backend(account: str, region: str) -> Any:
@@ -185,7 +183,6 @@ def _minute(key: tuple[str, str, str], target: Any, service: Any, policies: list
         desired = min(target.max_capacity, max(n for n, _ in outs))
         if desired > current and at - state.last_out >= max(c for _, c in outs):
             state.last_out = at
-            _activity(key, current, desired, "above its target")
             _set_desired(service, desired, "a target tracking policy's metric is above target")
         return
     if not votes or any(kind != "in" for kind, _, _ in votes):
@@ -195,7 +192,6 @@ def _minute(key: tuple[str, str, str], target: Any, service: Any, policies: list
     desired = max(target.min_capacity, *(n for _, n, _ in votes))
     if desired < current and at - state.last_in >= max(c for _, _, c in votes):
         state.last_in = at
-        _activity(key, current, desired, "below its target")
         _set_desired(service, desired, "every target tracking policy's metric is below target")
 
 
@@ -233,11 +229,3 @@ def _kind(config: dict[str, Any]) -> str | None:
         ((q.get("MetricStat") or {}).get("Metric") or {}).get("MetricName")
         for q in custom.get("Metrics") or []]
     return next((_KINDS[n] for n in names if n in _KINDS), None)
-
-
-def _activity(key: tuple[str, str, str], before: int, after: int, why: str) -> None:
-    ACTIVITIES.setdefault(key, []).insert(0, {
-        "ResourceId": key[2], "StatusCode": "Successful",
-        "Description": f"Setting desired count to {after}.",
-        "Cause": f"monitor alarm TargetTracking-{key[2]} in state ALARM: the metric is {why} "
-                 f"(desired count was {before})"})

@@ -368,6 +368,15 @@ class ScalableTarget(_Resource, CloudFormationModel):
         self.delete_from_cloudformation_json(self.physical_id, {}, account_id, region_name)
 
 
+def _policy_target(p: dict[str, Any]) -> tuple[str, str, str]:
+    """A policy's target: its ScalingTargetId (a ScalableTarget's Ref), or the three ids."""
+    if p.get("ScalingTargetId"):
+        resource, dimension, namespace = str(p["ScalingTargetId"]).split("|")
+        return resource, dimension, namespace
+    return (str(p.get("ResourceId")), str(p.get("ScalableDimension")),
+            str(p.get("ServiceNamespace")))
+
+
 class ScalingPolicy(_Resource, CloudFormationModel):
     """A scaling policy put by a stack (CloudFormation User Guide,
     "AWS::ApplicationAutoScaling::ScalingPolicy"): ``PolicyName``, ``PolicyType``, the target
@@ -392,11 +401,7 @@ class ScalingPolicy(_Resource, CloudFormationModel):
             cls, resource_name: str, cloudformation_json: Any, account_id: str,
             region_name: str, **kwargs: Any) -> ScalingPolicy:
         p = cloudformation_json.get("Properties", {})
-        if p.get("ScalingTargetId"):
-            resource, dimension, namespace = str(p["ScalingTargetId"]).split("|")
-        else:
-            resource, dimension, namespace = (p["ResourceId"], p["ScalableDimension"],
-                                              p["ServiceNamespace"])
+        resource, dimension, namespace = _policy_target(p)
         body = p.get("TargetTrackingScalingPolicyConfiguration") or \
             p.get("StepScalingPolicyConfiguration") or {}
         policy = _scaling(account_id, region_name).put_scaling_policy(
@@ -415,11 +420,7 @@ class ScalingPolicy(_Resource, CloudFormationModel):
             cls, resource_name: str, cloudformation_json: Any, account_id: str,
             region_name: str) -> None:
         p = cloudformation_json.get("Properties", {})
-        if p.get("ScalingTargetId"):
-            resource, dimension, namespace = str(p["ScalingTargetId"]).split("|")
-        else:
-            resource, dimension, namespace = (p.get("ResourceId"), p.get("ScalableDimension"),
-                                              p.get("ServiceNamespace"))
+        resource, dimension, namespace = _policy_target(p)
         with contextlib.suppress(Exception):  # gone with its target already
             _scaling(account_id, region_name).delete_scaling_policy(
                 p.get("PolicyName"), namespace, resource, dimension)
