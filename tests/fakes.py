@@ -233,6 +233,9 @@ class FakeAccount:
     def serving_port(self, cluster: str, service: str) -> int | None:
         return self.serving.get(service)
 
+    def service_exists(self, cluster: str, service: str) -> bool:
+        return service in self.serving
+
     def target_group_port(self, stack: str, logical_id: str) -> int | None:
         return self.created.get(stack)
 

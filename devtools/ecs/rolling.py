@@ -195,7 +195,20 @@ def _roll(backend: Any, service: Any, deployment: dict[str, Any], moment: float)
         elif step == 1:
             deployment.update(pendingCount=0, runningCount=desired)
             state["due"] = at + max((health_seconds(g) for g, _ in groups), default=0.0)
-        elif step == 2 and HANG in state["marks"]:
+        elif step == 2 and HANG in state["marks"] and not groups and \
+                (check := container_health_check(backend, deployment)):
+            # With no load balancer the container's own health check is ECS's verdict: a
+            # task unhealthy `retries` times after its start period is replaced, and the
+            # circuit breaker counts it ("How the Amazon ECS deployment circuit breaker
+            # detects failures": stage 2 reads container health checks; ECS API Reference,
+            # HealthCheck).
+            state["unhealthy"] = True
+            state["due"] = at + FAILURE_THRESHOLD * (TASK_START_SECONDS + unhealthy_seconds(check))
+        elif step == 3 and state.get("unhealthy"):
+            event(service, f"(deployment {deployment['id']}) tasks failed container health "
+                           "checks.", at)
+            fail(backend, service, deployment, at)
+        elif step == 2 and HANG in state["marks"] and groups:
             balancing.set_health(deployment, [g for g, _ in groups], "unhealthy")
             state["due"] = math.inf  # never healthy, never failed: a wait's timeout ends it
         elif step == 2:
@@ -214,6 +227,22 @@ def _roll(backend: Any, service: Any, deployment: dict[str, Any], moment: float)
             if groups:
                 service.dockyard_live_group = groups[0][0].arn
             complete(service, deployment, desired, at)
+
+
+def container_health_check(backend: Any, deployment: dict[str, Any]) -> dict[str, Any] | None:
+    """The health check of the deployment's essential container, if its task definition has
+    one."""
+    definition = backend.describe_task_definition(deployment["taskDefinition"])
+    check = (definition.container_definitions or [{}])[0].get("healthCheck")
+    return dict(check) if check else None
+
+
+def unhealthy_seconds(check: dict[str, Any]) -> float:
+    """How long a container that never passes its health check takes to be UNHEALTHY: the
+    start period (failures in it do not count), then `retries` checks `interval` apart (ECS
+    API Reference, HealthCheck: defaults 0, 3 and 30)."""
+    return float(check.get("startPeriod", 0)) + \
+        int(check.get("retries", 3)) * float(check.get("interval", 30))
 
 
 def scale(service: Any, desired: int) -> None:

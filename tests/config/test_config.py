@@ -121,8 +121,15 @@ def test_a_bad_value_names_its_field_and_line(old: str, new: str, path: str, wor
 
 
 def test_a_missing_required_key_points_at_its_section() -> None:
+    found = problems(("  domain: example.com", "  hosted_zone_id: Z123"))
+    assert any(p.endswith("edge.domain: required, but missing") for p in found), found
+
+
+def test_a_web_app_without_its_port_is_told_what_a_worker_is() -> None:
     found = problems(("    port: 5001\n", ""))
-    assert any(p.endswith("apps.web.port: required, but missing") for p in found), found
+    assert any(p.endswith("apps.web.port: a web app needs the port its container listens on "
+                          "(kind: worker for an app that serves no traffic)") for p in found), \
+        found
 
 
 def test_network_existing_needs_its_vpc_and_subnets() -> None:

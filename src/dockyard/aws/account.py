@@ -103,22 +103,31 @@ class Account:
 
     def serving_port(self, cluster: str, service: str) -> int | None:
         """The container port the service's current task definition listens on (None when
-        there is no such service)."""
+        there is no such service, or its tasks listen on none)."""
+        definition = self._current_definition(cluster, service, "the port it listens on")
+        ports = [c.get("portMappings") or [] for c in (definition or {}).get(
+            "containerDefinitions", []) if c.get("name") == service]
+        return int(ports[0][0]["containerPort"]) if ports and ports[0] else None
+
+    def service_exists(self, cluster: str, service: str) -> bool:
+        """Whether the service exists, active, with a task definition."""
+        return self._current_definition(cluster, service, "whether it exists") is not None
+
+    def _current_definition(self, cluster: str, service: str,
+                            what: str) -> dict[str, Any] | None:
+        """The service's current task definition (None when there is no such service)."""
         if self._ecs is None:
             return None
-        with translated(f"read the port {service}'s tasks listen on",
+        with translated(f"read {service}'s task definition ({what})",
                         done_if=("ServiceNotFoundException", "ClusterNotFoundException")):
             services = [s for s in self._ecs.describe_services(
                 cluster=cluster, services=[service]).get("services", [])
                 if s.get("status") == "ACTIVE" and s.get("taskDefinition")]
             if not services:
                 return None
-            definition = self._ecs.describe_task_definition(
+            found: dict[str, Any] = self._ecs.describe_task_definition(
                 taskDefinition=services[0]["taskDefinition"])["taskDefinition"]
-            ports = [c.get("portMappings") or [] for c in definition.get("containerDefinitions", [])
-                     if c.get("name") == service]
-            if ports and ports[0]:
-                return int(ports[0][0]["containerPort"])
+            return found
         return None
 
     def target_group_port(self, stack: str, logical_id: str) -> int | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from dockyard.config import limits, routing
 from dockyard.config.crossfield import cross_error
+from dockyard.config.kinds import behind_load_balancer, check_kinds
 from dockyard.rules import shown
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0
 def check(cfg: Config) -> None:
     """Every check across fields, in the order a user would fix them."""
     _certificate_region(cfg)
+    check_kinds(cfg)
     _names(cfg)
     _jobs(cfg)
     _exec(cfg)
@@ -66,7 +68,8 @@ def _names(cfg: Config) -> None:
                           f"{limits.ACM_DOMAIN_CHARACTERS} (RequestCertificate): use a "
                           "shorter domain or give edge.certificate as an ARN")
     hosts: dict[tuple[str, ...], str] = {("jenkins", "host"): cfg.jenkins.host}
-    hosts |= {("apps", name, "host"): app.host or name for name, app in cfg.apps.items()}
+    hosts |= {("apps", name, "host"): app.host or name for name, app in cfg.apps.items()
+              if behind_load_balancer(app)}
     for path, host in hosts.items():
         fqdn = f"{host}.{domain}"
         if len(fqdn) > limits.HOST_HEADER_CHARACTERS:

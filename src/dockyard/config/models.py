@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from dockyard.config import checks, fargate, limits, routing
+from dockyard.config.kinds import Kind
 from dockyard.rules import looks_secret, shown
 
 # The kaniko fork that is maintained since upstream was archived in June 2025
@@ -618,11 +619,16 @@ class AppDeploy(Model):
 
 
 class App(FargateSize):
-    """An application deployed as an ECS service behind the load balancer."""
+    """An application deployed as an ECS service: behind the load balancer (web), or a
+    long-running process that takes no traffic (worker)."""
 
-    port: Annotated[int, Field(ge=1, le=65535,
-                               description="The port the app's container listens on.")]
-    host: Host | None = Field(default=None, description="Default: the app's name.")
+    kind: Kind = Field(default="web", description=(
+        "web: an HTTPS service at https://<host>.<domain> behind the shared load balancer. "
+        "worker: a long-running process that takes no traffic (a queue consumer): no port, "
+        "no host, no load balancer; deployed rolling, scaled on CPU or memory."))
+    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(default=None, description=(
+        "The port the app's container listens on (a web app's, required)."))
+    host: Host | None = Field(default=None, description="Default: the app's name (web apps).")
     cpu: Annotated[Cpu, Field(description="CPU units of each task (256 = 0.25 vCPU).")] = 256
     memory: Annotated[int, Field(description="Memory of each task in MiB; must fit its CPU.")] = 512
     count: Annotated[int, Field(ge=0, le=100, description=(
@@ -677,6 +683,13 @@ class App(FargateSize):
                              "parameter of the app's stack, and CloudFormation takes 200 per "
                              "template")
         return secrets
+
+    @property
+    def listen_port(self) -> int:
+        """The port of an app behind the load balancer (the checks make a web app name it)."""
+        if self.port is None:
+            raise ValueError(f"a {self.kind} app has no port")
+        return self.port
 
     @property
     def initial_count(self) -> int:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from dockyard.config import limits
 from dockyard.config.crossfield import cross_error
+from dockyard.config.kinds import behind_load_balancer
 from dockyard.rules import shown
 
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ def check_routes(cfg: Config) -> None:
     hosts: dict[str, tuple[str | int, ...]] = {cfg.jenkins.host: ("jenkins", "host")}
     priorities = dict.fromkeys(jenkins_rule_priorities(cfg), "jenkins")
     for name, app in cfg.apps.items():
+        if not behind_load_balancer(app):
+            continue
         host = app.host or name
         if host in hosts:
             other = ".".join(str(p) for p in hosts[host][:-1])
@@ -127,7 +130,8 @@ def _check_load_balancer_quotas(cfg: Config, rules: int) -> None:
     blue-green, canary or linear app a second of each (the test rule, the alternate
     group). Past a quota, `up` would fail minutes in, stacks half made."""
     progressive = [name for name, app in cfg.apps.items() if app.deploy.progressive]
-    groups = 1 + len(cfg.apps) + len(progressive)
+    web = [name for name, app in cfg.apps.items() if behind_load_balancer(app)]
+    groups = 1 + len(web) + len(progressive)
     for count, quota, what in ((rules, limits.LISTENER_RULES, "listener rules"),
                                (groups, limits.TARGET_GROUPS, "target groups")):
         if count <= quota:
@@ -137,6 +141,6 @@ def _check_load_balancer_quotas(cfg: Config, rules: int) -> None:
         two = f"; the {len(progressive)} progressive apps ({shown_apps}) have two each" \
             if progressive else ""
         raise cross_error(("apps",), f"the load balancer would carry {count} {what} "
-                          f"(Jenkins' and {len(cfg.apps)} apps'{two}); an Application "
+                          f"(Jenkins' and {len(web)} apps'{two}); an Application "
                           f"Load Balancer takes {quota} (Elastic Load Balancing quotas): "
                           "deploy fewer apps on it, or some of them rolling")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dockyard.config.kinds import behind_load_balancer
 from dockyard.config.models import AppDeploy, Config, Strategy
 from dockyard.errors import DockyardError, ExitCode
 from dockyard.names import APP_TAG, TAG_KEY, Out, app_stack_key, registry_host
@@ -75,7 +76,7 @@ def target_from_outputs(cfg: Config, app: str, builder: dict[str, str],
         app=app, cluster=cluster, subnets=[s for s in builder.get(Out.SUBNETS, "").split(",") if s],
         assign_public_ip=builder.get(Out.ASSIGN_PUBLIC_IP, "ENABLED") == "ENABLED",
         security_group=app_outputs[Out.SECURITY_GROUP_ID],
-        target_group=app_outputs[Out.TARGET_GROUP_ARN],
+        target_group=app_outputs.get(Out.TARGET_GROUP_ARN, ""),
         execution_role=app_outputs[Out.EXECUTION_ROLE_ARN],
         task_role=app_outputs[Out.TASK_ROLE_ARN],
         log_group=app_outputs[Out.LOG_GROUP_NAME], url=app_outputs.get(Out.URL, ""),
@@ -140,6 +141,12 @@ def deployment_configuration(cfg: Config, target: AppTarget,
 def check_strategy(cfg: Config, target: AppTarget, strategy: Strategy | None) -> Strategy:
     """The strategy of this deploy; refuses a progressive one the app stack is not ready for."""
     chosen = strategy or cfg.apps[target.app].deploy.strategy
+    if chosen != "rolling" and not behind_load_balancer(cfg.apps[target.app]):
+        raise DockyardError(
+            f"a {chosen} deploy moves load balancer traffic, and {target.app} is a "
+            f"{cfg.apps[target.app].kind} that takes none: it deploys rolling",
+            hint=f"dockyard deploy {target.app} without --strategy",
+            exit_code=ExitCode.USAGE)
     if chosen != "rolling" and not (target.alternate_target_group and target.production_rule
                                     and target.test_rule and target.infrastructure_role):
         key = app_stack_key(target.app)
@@ -156,7 +163,7 @@ def served_port(cfg: Config, target: AppTarget) -> int:
     """The app's port, as its stack serves it; refuses a dockyard.yml that says otherwise
     (the stack must be updated first, or the load balancer would send traffic to a port the
     new tasks do not listen on)."""
-    wanted = cfg.apps[target.app].port
+    wanted = cfg.apps[target.app].listen_port
     if target.port is not None and target.port != wanted:
         raise DockyardError(
             f"apps.{target.app}.port is {wanted} in dockyard.yml but the app stack serves "
@@ -246,7 +253,8 @@ def task_definition(cfg: Config, target: AppTarget, image: str,
         "name": target.app,
         "image": image,
         "essential": True,
-        "portMappings": [{"containerPort": served_port(cfg, target), "protocol": "tcp"}],
+        "portMappings": [{"containerPort": served_port(cfg, target), "protocol": "tcp"}]
+        if behind_load_balancer(app) else [],
         "environment": [{"name": k, "value": v} for k, v in sorted(app.env.items())],
         "secrets": [{"name": k, "valueFrom": secret_value_from(v, target, cfg.region, arn_of)}
                     for k, v in sorted(app.secrets.items())],
@@ -301,8 +309,7 @@ def create_request(cfg: Config, target: AppTarget, task_definition_arn: str,
         "networkConfiguration": {"awsvpcConfiguration": {
             "subnets": target.subnets, "securityGroups": [target.security_group],
             "assignPublicIp": "ENABLED" if target.assign_public_ip else "DISABLED"}},
-        "loadBalancers": [load_balancer(cfg, target, strategy)],
-        "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
+        **_balancing(cfg, target, strategy),
         "deploymentConfiguration": deployment_configuration(cfg, target, strategy),
         "deploymentController": {"type": "ECS"},
         "propagateTags": "SERVICE",
@@ -326,7 +333,6 @@ def update_request(cfg: Config, target: AppTarget, task_definition_arn: str, *,
         "service": target.app,
         "taskDefinition": task_definition_arn,
         "deploymentConfiguration": deployment_configuration(cfg, target, strategy),
-        "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
         # Only tasks started after it changes have ECS Exec (or lose it); every deploy starts
         # new ones (ECS Developer Guide, "Monitor Amazon ECS containers with ECS Exec").
         "enableExecuteCommand": cfg.apps[target.app].exec,
@@ -336,9 +342,20 @@ def update_request(cfg: Config, target: AppTarget, task_definition_arn: str, *,
         # Guide, "Service auto scaling": a desired count set by hand is changed by the
         # policies, and one below the running tasks stops tasks first).
         request["desiredCount"] = cfg.apps[target.app].count
-    if with_load_balancer:
-        request["loadBalancers"] = [load_balancer(cfg, target, strategy)]
-    return request
+    balancing = _balancing(cfg, target, strategy)
+    if not with_load_balancer:
+        balancing.pop("loadBalancers", None)
+    return request | balancing
+
+
+def _balancing(cfg: Config, target: AppTarget, strategy: Strategy) -> dict[str, Any]:
+    """The service's load balancer and the grace its health checks get; a worker has no load
+    balancer (an empty list removes one a service had: ECS API Reference, UpdateService,
+    loadBalancers) and no grace period, which is for load balancer health checks."""
+    if not behind_load_balancer(cfg.apps[target.app]):
+        return {"loadBalancers": []}
+    return {"loadBalancers": [load_balancer(cfg, target, strategy)],
+            "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS}
 
 
 def _tags(cfg: Config, app: str) -> list[dict[str, str]]:

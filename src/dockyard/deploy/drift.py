@@ -53,7 +53,8 @@ def app_changes(cfg: Config, app: str, running: dict[str, Any],
     compare("cpu", str(running.get("cpu")), str(wanted.cpu))
     compare("memory", str(running.get("memory")), str(wanted.memory))
     ports = [str(p.get("containerPort")) for p in container.get("portMappings", [])]
-    compare("port", ports[0] if ports else None, str(wanted.port))
+    compare("port", ports[0] if ports else None,
+            None if wanted.port is None else str(wanted.port))
     architecture = (running.get("runtimePlatform") or {}).get("cpuArchitecture", "X86_64")
     compare("architecture", architecture,
             "ARM64" if cfg.builder.architectures == ["arm64"] else "X86_64")

@@ -27,7 +27,7 @@ def find_target(stacks: StackReader, cfg: Config, app: str) -> AppTarget:
                                    hint="run: dockyard up")
     name = cfg.stack_name(app_stack_key(app))
     app_stack = stacks.describe(name)
-    if app_stack is None or not app_stack.outputs.get(Out.TARGET_GROUP_ARN):
+    if app_stack is None or not app_stack.outputs.get(Out.SECURITY_GROUP_ID):
         raise AwsPreconditionError(f"{name} is not deployed in {cfg.region}",
                                    hint=f"run: dockyard up --only {app_stack_key(app)}")
     return target_from_outputs(cfg, app, builder.outputs, app_stack.outputs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dockyard.config.kinds import behind_load_balancer
 from dockyard.config.models import App, Config
 from dockyard.deploy.timing import deploy_time
 from dockyard.names import internal_namespace
@@ -102,7 +103,8 @@ def estimate(cfg: Config) -> CostEstimate:
     for name, app in cfg.apps.items():
         lines.append(_app(name, app))
         # The error-rate alarm reads two metrics (5xx and requests), the response time one.
-        metrics = 2 * bool(app.alarms.error_rate) + bool(app.alarms.response_time_ms)
+        metrics = 2 * bool(app.alarms.error_rate) + bool(app.alarms.response_time_ms) \
+            if behind_load_balancer(app) else 0
         if metrics:
             lines.append(CostLine(f"app {name} alarms", f"deployment alarms, {metrics} metrics",
                                   metrics * ALARM_METRIC_MONTH))

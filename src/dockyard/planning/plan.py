@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.config import LoadedConfig
+from dockyard.config.kinds import behind_load_balancer
 from dockyard.errors import DockyardError
 from dockyard.jenkins.casc import render_yaml
 from dockyard.planning.cost import CostEstimate, estimate
@@ -94,7 +95,8 @@ def make_plan(loaded: LoadedConfig, out_dir: Path,
     findings = lint_templates(bodies, cfg.region, on_progress) if lint else []
 
     endpoints = [Endpoint("jenkins", cfg.url(cfg.jenkins.host))]
-    endpoints += [Endpoint(name, cfg.url(app.host or name)) for name, app in cfg.apps.items()]
+    endpoints += [Endpoint(name, cfg.url(app.host or name)) for name, app in cfg.apps.items()
+                  if behind_load_balancer(app)]
     return Plan(project=cfg.name, region=cfg.region, source=loaded.source,
                 network_mode=cfg.network.mode, out_dir=out_dir, stacks=summaries,
                 endpoints=endpoints, exposures=exposures(bodies), doors=doors(bodies),

@@ -64,6 +64,7 @@ class AccountApi(Protocol):
     def ongoing_deployment(self, cluster: str, service: str) -> str: ...
     def test_header(self, stack: str, rule: str) -> str: ...
     def serving_port(self, cluster: str, service: str) -> int | None: ...
+    def service_exists(self, cluster: str, service: str) -> bool: ...
     def target_group_port(self, stack: str, logical_id: str) -> int | None: ...
 
 
@@ -186,7 +187,7 @@ def discover(platform: Platform) -> dict[str, str]:
             facts[fact] = str(_port(platform, fact))
         elif fact.startswith("service-exists:"):
             app = fact.removeprefix("service-exists:")
-            facts[fact] = str(platform.account.serving_port(cfg.name, app) is not None).lower()
+            facts[fact] = str(platform.account.service_exists(cfg.name, app)).lower()
     _check_back_to_rolling(platform)
     return facts
 
@@ -200,8 +201,8 @@ def _port(platform: Platform, fact: str) -> int:
     if kind == "created-port":
         stack, _, group = rest.partition(":")
         app = next(a for a in cfg.apps if cfg.stack_name(app_stack_key(a)) == stack)
-        return platform.account.target_group_port(stack, group) or cfg.apps[app].port
-    app, wanted = rest, cfg.apps[rest].port
+        return platform.account.target_group_port(stack, group) or cfg.apps[app].listen_port
+    app, wanted = rest, cfg.apps[rest].listen_port
     serving = platform.account.serving_port(cfg.name, app)  # the builder names the cluster
     if serving is not None and serving != wanted and \
             port_warning(app, serving, wanted) not in platform.warnings:

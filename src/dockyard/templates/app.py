@@ -19,6 +19,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere import iam as tp_iam
 
 from dockyard import trust
+from dockyard.config.kinds import behind_load_balancer
 from dockyard.config.models import App, Config
 from dockyard.config.routing import app_priority, header_rule_priority
 from dockyard.names import (
@@ -30,7 +31,7 @@ from dockyard.names import (
 )
 from dockyard.templates.builder import builder_architectures, kaniko_family, kaniko_statements
 from dockyard.templates.pipelines import app_log_arns, app_pipeline_role
-from dockyard.templates.placement import add_edge_parameters, add_host
+from dockyard.templates.placement import add_edge_parameters, add_host, add_vpc_parameter
 from dockyard.templates.policies import (
     allow,
     ecr_pull_statements,
@@ -68,8 +69,10 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
     """Render the stack of one app."""
     app = cfg.apps[app_name]
     host = app.host or app_name
-    t = new_template(cfg, f"app {app_name} at {cfg.url(host)}")
-    p, inputs = add_edge_parameters(t, cfg)
+    web = behind_load_balancer(app)
+    t = new_template(cfg, f"app {app_name} at {cfg.url(host)}" if web
+                     else f"{app.kind} {app_name} (no load balancer)")
+    p, inputs = add_edge_parameters(t, cfg) if web else add_vpc_parameter(t, cfg)
     repos, adoptions = add_repositories(t, cfg, [f"{cfg.name}/{app_name}"])
     inputs.update(adoptions)
     secret_arns = {}
@@ -78,35 +81,20 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         inputs[parameter.title] = Discovered(f"secret-arn:{name}")
         secret_arns[name] = Ref(parameter)
 
-    stack = cfg.stack_name(app_stack_key(app_name))
-    serving, created = _port_parameters(t, app, app_name, stack, inputs)
-    # Apps reach their own dependencies (databases, APIs) wherever those are, so outbound is
-    # open; inbound is the app's port from the load balancer only. The description, which
-    # cannot change without replacing the group, names the port the group was created for.
-    group = t.add_resource(ec2.SecurityGroup(
-        "SecurityGroup",
-        GroupDescription=Sub(f"dockyard {cfg.name} app {app_name}: port ${{{created.title}}} "
-                             "from the load balancer only"),
-        VpcId=Ref(p["VpcId"]),
-        SecurityGroupIngress=[ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=app.port, ToPort=app.port,
-            SourceSecurityGroupId=Ref(p["LoadBalancerSecurityGroupId"]),
-            Description=f"{app_name} through the load balancer")],
-        SecurityGroupEgress=[ec2.SecurityGroupRule(
-            IpProtocol="-1", CidrIp="0.0.0.0/0", Description="The app's own dependencies")],
-    ))
-    t.add_resource(ec2.SecurityGroupEgress(
-        "LoadBalancerToApp", GroupId=Ref(p["LoadBalancerSecurityGroupId"]), IpProtocol="tcp",
-        FromPort=app.port, ToPort=app.port, DestinationSecurityGroupId=Ref(group),
-        Description=f"To app {app_name}"))
-    _open_serving_port(t, app_name, serving, group, p)
-    target_group = t.add_resource(_target_group("TargetGroup", app, p, created))
+    target_group: elb.TargetGroup | None = None
     progressive: dict[str, Any] = {}
-    if app.deploy.progressive:
-        progressive = _progressive(t, cfg, app_name, (p, inputs), target_group)
+    if web:
+        group, target_group, progressive = _behind_load_balancer(t, cfg, app_name, p, inputs)
     else:
-        add_host(t, cfg, p, host=host, priority=app_priority(app_name, app),
-                 target_group=target_group)
+        # A worker takes no traffic: nothing may open a connection to it. It reaches its own
+        # dependencies (queues, databases, APIs) wherever those are.
+        group = t.add_resource(ec2.SecurityGroup(
+            "SecurityGroup",
+            GroupDescription=f"dockyard {cfg.name} {app.kind} {app_name}: no inbound traffic",
+            VpcId=Ref(p["VpcId"]),
+            SecurityGroupEgress=[ec2.SecurityGroupRule(
+                IpProtocol="-1", CidrIp="0.0.0.0/0", Description="The app's own dependencies")],
+        ))
     logs = t.add_resource(log_group("LogGroup", app_log_group(cfg, app_name),
                                     app.log_retention_days))
     execution_role = t.add_resource(task_role(
@@ -120,21 +108,22 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         "TaskRole", f"dockyard {cfg.name}: the {app_name} app's own permissions"
         + (" (ECS Exec sessions, logged to its log group)" if app.exec else " (none yet)"),
         *(exec_statements(GetAtt(logs, "Arn")) if app.exec else [])))
-    alarms = _alarms(t, cfg, app_name, inputs, target_group)
+    alarms = _alarms(t, cfg, app_name, inputs, target_group) if target_group else []
     if app.scale is not None:
         _scaling(t, cfg, app_name, inputs, target_group)
     quarantine = t.add_resource(quarantine_repository(cfg, app_name))
     builds = _builds(t, cfg, app_name, inputs, roles=[execution_role, role],
                      traffic=progressive.get(Out.INFRASTRUCTURE_ROLE_ARN))
 
+    served = {Out.URL: cfg.url(host), Out.TARGET_GROUP_ARN: Ref(target_group)} \
+        if target_group else {}
     for name, value in {
-        Out.URL: cfg.url(host),
-        Out.TARGET_GROUP_ARN: Ref(target_group),
+        **served,
         Out.SECURITY_GROUP_ID: Ref(group),
         Out.EXECUTION_ROLE_ARN: GetAtt(execution_role, "Arn"),
         Out.TASK_ROLE_ARN: GetAtt(role, "Arn"),
         Out.LOG_GROUP_NAME: Ref(logs),
-        Out.CONTAINER_PORT: str(app.port),
+        **({Out.CONTAINER_PORT: str(app.listen_port)} if target_group else {}),
         Out.REPOSITORY_URI: Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
                              f"{repos[0].RepositoryName}"),
         Out.QUARANTINE_REPOSITORY_URI: Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}."
@@ -151,6 +140,45 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
                          tag_resources(t, cfg), inputs=inputs)
 
 
+def _behind_load_balancer(t: Any, cfg: Config, app_name: str, p: dict[str, Any],
+                          inputs: dict[str, Any]) -> tuple[Any, elb.TargetGroup, dict[str, Any]]:
+    """A web app's place on the shared load balancer: its security group (the app's port
+    from the load balancer only), the target group(s), the host rule and DNS; with a
+    progressive strategy what ECS shifts traffic with (its outputs)."""
+    app = cfg.apps[app_name]
+    port = app.listen_port
+    stack = cfg.stack_name(app_stack_key(app_name))
+    serving, created = _port_parameters(t, app, app_name, stack, inputs)
+    # Apps reach their own dependencies (databases, APIs) wherever those are, so outbound is
+    # open; inbound is the app's port from the load balancer only. The description, which
+    # cannot change without replacing the group, names the port the group was created for.
+    group = t.add_resource(ec2.SecurityGroup(
+        "SecurityGroup",
+        GroupDescription=Sub(f"dockyard {cfg.name} app {app_name}: port ${{{created.title}}} "
+                             "from the load balancer only"),
+        VpcId=Ref(p["VpcId"]),
+        SecurityGroupIngress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=port, ToPort=port,
+            SourceSecurityGroupId=Ref(p["LoadBalancerSecurityGroupId"]),
+            Description=f"{app_name} through the load balancer")],
+        SecurityGroupEgress=[ec2.SecurityGroupRule(
+            IpProtocol="-1", CidrIp="0.0.0.0/0", Description="The app's own dependencies")],
+    ))
+    t.add_resource(ec2.SecurityGroupEgress(
+        "LoadBalancerToApp", GroupId=Ref(p["LoadBalancerSecurityGroupId"]), IpProtocol="tcp",
+        FromPort=port, ToPort=port, DestinationSecurityGroupId=Ref(group),
+        Description=f"To app {app_name}"))
+    _open_serving_port(t, app_name, serving, group, p)
+    target_group = t.add_resource(_target_group("TargetGroup", app, p, created))
+    progressive: dict[str, Any] = {}
+    if app.deploy.progressive:
+        progressive = _progressive(t, cfg, app_name, (p, inputs), target_group)
+    else:
+        add_host(t, cfg, p, host=app.host or app_name, priority=app_priority(app_name, app),
+                 target_group=target_group)
+    return group, target_group, progressive
+
+
 def _port_parameters(t: Any, app: App, app_name: str, stack: str,
                      inputs: dict[str, Any]) -> tuple[Any, Any]:
     """The port the app's running tasks listen on, and the port its target groups and security
@@ -163,10 +191,10 @@ def _port_parameters(t: Any, app: App, app_name: str, stack: str,
                             "with, kept: changing it would replace them.")
     for parameter, fact in ((serving, serving_port_fact(app_name)),
                             (created, created_port_fact(stack))):
-        parameter.Default = app.port
+        parameter.Default = app.listen_port
         parameter.MinValue, parameter.MaxValue = 1, 65535
         inputs[parameter.title] = Discovered(fact)
-    t.add_condition("PortMoving", Not(Equals(Ref(serving), str(app.port))))
+    t.add_condition("PortMoving", Not(Equals(Ref(serving), str(app.listen_port))))
     return serving, created
 
 
@@ -419,7 +447,7 @@ def service_exists_fact(app_name: str) -> str:
 
 
 def _scaling(t: Any, cfg: Config, app_name: str, inputs: dict[str, Any],
-             target_group: elb.TargetGroup) -> None:
+             target_group: elb.TargetGroup | None) -> None:
     """apps.<name>.scale: the service's scalable target and a target tracking policy per
     target, once the service exists (RegisterScalableTarget refuses one that does not).
 
@@ -442,11 +470,11 @@ def _scaling(t: Any, cfg: Config, app_name: str, inputs: dict[str, Any],
         ScalableDimension="ecs:service:DesiredCount",
         ResourceId=f"service/{cfg.name}/{app_name}", MinCapacity=scale.min,
         MaxCapacity=scale.max, RoleARN=Sub(SCALING_ROLE)))
-    groups = [target_group] + ([t.resources["AlternateTargetGroup"]]
-                               if "AlternateTargetGroup" in t.resources else [])
-    balancer = _load_balancer_name(t, inputs)
+    groups = [] if target_group is None else [target_group] + (
+        [t.resources["AlternateTargetGroup"]] if "AlternateTargetGroup" in t.resources else [])
 
     def per_group(metric: str, stat: str, combine: str) -> Any:
+        balancer = _load_balancer_name(t, inputs)
         queries = [appscaling.TargetTrackingMetricDataQuery(
             Id=f"group{number}", ReturnData=len(groups) == 1,
             MetricStat=appscaling.TargetTrackingMetricStat(Stat=stat, Metric=(

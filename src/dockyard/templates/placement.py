@@ -65,6 +65,13 @@ def add_edge_parameters(t: Template, cfg: Config) -> tuple[dict[str, Parameter],
     return params, {name: source for name, _, _, source in declared}
 
 
+def add_vpc_parameter(t: Template, cfg: Config) -> tuple[dict[str, Parameter],
+                                                        dict[str, Input]]:
+    """The one parameter of a stack off the edge (a worker's): the VPC."""
+    parameter = add_parameter(t, "VpcId", "AWS::EC2::VPC::Id", "The VPC.")
+    return {"VpcId": parameter}, {"VpcId": network_inputs(cfg)["VpcId"]}
+
+
 def add_host(t: Template, cfg: Config, p: dict[str, Parameter], *, host: str, priority: int,
              target_group: elb.TargetGroup,
              action: elb.ListenerRuleAction | None = None) -> elb.ListenerRule:

@@ -118,7 +118,7 @@ def status_document(status: AppStatus) -> dict[str, Any]:
 def status_text(status: AppStatus) -> str:
     """An app's service as aligned lines."""
     service = status.service
-    head = f"{status.target.app}   {status.target.url}"
+    head = f"{status.target.app}   {status.target.url or '(no URL: it takes no traffic)'}"
     if service is None:
         return (f"{head}\n\nnot deployed yet: no service {status.target.app} in "
                 f"{short_arn(status.target.cluster)}\n")

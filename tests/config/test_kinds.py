@@ -1,0 +1,69 @@
+"""apps.<name>.kind: what a worker takes and refuses, each refusal naming its field."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockyard.config import parse_config
+from dockyard.errors import ConfigError, ExitCode
+from dockyard.planning.cost import estimate
+from dockyard.templates import render_stacks
+from tests.conftest import example_text
+
+WORKER = "apps:\n  queue:\n    kind: worker\n    count: 2\n"
+
+
+def parse(worker: str = WORKER) -> object:
+    return parse_config(example_text(("apps:\n", worker)), "dockyard.yml")
+
+
+def problem(extra: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse(WORKER + extra)
+    assert caught.value.exit_code == ExitCode.USAGE
+    return caught.value.problems[0]
+
+
+@pytest.mark.parametrize(("extra", "field", "words"), [
+    ("    port: 8000\n", "apps.queue.port", "it listens on no port the load balancer sends to"),
+    ("    host: jobs\n", "apps.queue.host", "it has no host name"),
+    ("    priority: 30\n", "apps.queue.priority", "it has no listener rule"),
+    ("    health_check: /healthz\n", "apps.queue.health_check", "health_command checks"),
+    ("    alarms: {error_rate: 5}\n", "apps.queue.alarms", "load balancer's metrics"),
+    ("    deploy: {strategy: canary}\n", "apps.queue.deploy.strategy",
+     "a worker deploys rolling: canary moves load balancer traffic"),
+])
+def test_what_only_a_web_app_reads_is_refused_on_a_worker(extra: str, field: str,
+                                                           words: str) -> None:
+    found = problem(extra)
+    assert f": {field}: " in found, found
+    assert words in found, found
+
+
+def test_a_worker_scales_on_cpu_or_memory_only() -> None:
+    scaled = WORKER.replace("    count: 2\n", "    scale: {min: 1, max: 3, "
+                            "requests_per_target: 100}\n")
+    with pytest.raises(ConfigError) as caught:
+        parse(scaled)
+    assert "apps.queue.scale.requests_per_target: a worker has no load balancer metrics" in \
+        caught.value.problems[0]
+    parse(WORKER.replace("    count: 2\n", "    scale: {min: 1, max: 3, cpu_percent: 60}\n"))
+
+
+def test_a_worker_stack_has_no_target_group_rule_dns_or_inbound_rule() -> None:
+    cfg = parse()
+    stack = next(s for s in render_stacks(cfg) if s.key == "app-queue")
+    resources = stack.template.to_dict()["Resources"]
+    kinds = {r["Type"] for r in resources.values()}
+    for absent in ("AWS::ElasticLoadBalancingV2::TargetGroup",
+                   "AWS::ElasticLoadBalancingV2::ListenerRule", "AWS::Route53::RecordSet",
+                   "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress",
+                   "AWS::CloudWatch::Alarm"):
+        assert absent not in kinds, absent
+    group = resources["SecurityGroup"]["Properties"]
+    assert "SecurityGroupIngress" not in group
+    assert set(stack.template.to_dict()["Parameters"]) >= {"VpcId"}
+    assert "HttpsListenerArn" not in stack.template.to_dict()["Parameters"], \
+        "a worker's stack does not wait for the edge"
+    lines = {line.item: line for line in estimate(cfg).lines}
+    assert "app queue alarms" not in lines and "app queue" in lines

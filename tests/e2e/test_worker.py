@@ -1,0 +1,104 @@
+"""apps.<name>.kind: worker on the strict emulator: a service with no port and no load
+balancer, deployed rolling by the app's pipeline, whose failures ECS's circuit breaker finds
+(tasks that exit, or fail the container's own health check) and rolls back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from devtools.ecs import CRASH, HANG
+from devtools.fake_kaniko import image_manifest
+
+from tests.e2e.conftest import Account, Dockyard
+from tests.e2e.test_deploy import REGISTRY
+
+WORKER = """apps:
+  queue:
+    kind: worker
+    cpu: 256
+    memory: 512
+    count: 2
+    health_command: test -f /tmp/ready
+    env:
+      QUEUE: jobs
+"""
+
+
+def push(account: Account, tag: str, *, mark: str | None = None) -> str:
+    pushed = account.client("ecr").put_image(
+        repositoryName="acme/queue", imageTag=tag,
+        imageManifest=image_manifest(f"queue-{tag}", [mark] if mark else []))
+    return str(pushed["image"]["imageId"]["imageDigest"])
+
+
+@pytest.fixture()
+def worker(dockyard: Dockyard, tmp_path: Path) -> Dockyard:
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace("apps:\n", WORKER, 1))
+    done = dockyard("up", "--yes", "--only", "builder", "--only", "app-queue")
+    assert done.returncode == 0, done.stderr
+    return dockyard
+
+
+def service(account: Account) -> dict[str, object]:
+    found = account.client("ecs").describe_services(cluster="acme", services=["queue"])
+    return dict(found["services"][0])
+
+
+def settled(worker: Dockyard) -> dict[str, object]:
+    """The service once ECS has finished the rollback it started (status plays the clock)."""
+    for _ in range(5):
+        state: dict[str, object] = json.loads(
+            worker("status", "queue", "--output", "json").stdout)["service"]
+        if [d["rollout_state"] for d in state["deployments"]] == ["COMPLETED"]:  # type: ignore
+            break
+    return state
+
+
+def test_a_worker_has_no_door_and_deploys_and_rolls_back_honestly(
+        worker: Dockyard, account: Account) -> None:
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in account.client(
+        "cloudformation").describe_stacks(StackName="acme-app-queue")["Stacks"][0]["Outputs"]}
+    assert "TargetGroupArn" not in outputs and "Url" not in outputs
+    group = account.client("ec2").describe_security_groups(
+        GroupIds=[outputs["SecurityGroupId"]])["SecurityGroups"][0]
+    assert group["IpPermissions"] == [], "nothing may open a connection to a worker"
+
+    v1 = push(account, "v1")
+    first = worker("deploy", "queue", "--image", f"{REGISTRY}/acme/queue@{v1}",
+                   build="web/main")
+    assert first.returncode == 0, first.stderr
+    assert "outcome      completed" in first.stdout
+    live = service(account)
+    assert live["loadBalancers"] == [] and live["desiredCount"] == 2
+    definition = account.client("ecs").describe_task_definition(
+        taskDefinition=str(live["taskDefinition"]))["taskDefinition"]
+    container = definition["containerDefinitions"][0]
+    assert container["portMappings"] == []
+    assert container["healthCheck"]["command"] == ["CMD-SHELL", "test -f /tmp/ready"]
+
+    push(account, "v2", mark=CRASH)
+    crashed = worker("deploy", "queue", "--image", "v2", build="web/main")
+    assert crashed.returncode == 4, crashed.stderr
+    assert "deploy of queue (acme-queue:2) failed" in crashed.stderr
+    assert "tasks failed to start" in crashed.stderr
+    assert str(settled(worker)["task_definition"]).endswith("acme-queue:1")
+
+    # Running but never healthy: with no load balancer, the container's check is the verdict.
+    push(account, "v3", mark=HANG)
+    unhealthy = worker("deploy", "queue", "--image", "v3", build="web/main")
+    assert unhealthy.returncode == 4, unhealthy.stderr
+    assert "deploy of queue (acme-queue:3) failed" in unhealthy.stderr
+    assert "failed container health checks" in unhealthy.stderr
+    assert str(settled(worker)["task_definition"]).endswith("acme-queue:1"), \
+        "back on the last good revision"
+    text = worker("status", "queue")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.startswith("queue   (no URL: it takes no traffic)"), text.stdout
+
+    canary = worker("deploy", "queue", "--image", "v1", "--strategy", "canary")
+    assert canary.returncode == 2, canary.stderr
+    assert "queue is a worker that takes none: it deploys rolling" in canary.stderr
+
