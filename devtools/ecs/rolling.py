@@ -195,19 +195,9 @@ def _roll(backend: Any, service: Any, deployment: dict[str, Any], moment: float)
         elif step == 1:
             deployment.update(pendingCount=0, runningCount=desired)
             state["due"] = at + max((health_seconds(g) for g, _ in groups), default=0.0)
-        elif step == 2 and HANG in state["marks"] and not groups and \
-                (check := container_health_check(backend, deployment)):
-            # With no load balancer the container's own health check is ECS's verdict: a
-            # task unhealthy `retries` times after its start period is replaced, and the
-            # circuit breaker counts it ("How the Amazon ECS deployment circuit breaker
-            # detects failures": stage 2 reads container health checks; ECS API Reference,
-            # HealthCheck).
-            state["unhealthy"] = True
-            state["due"] = at + FAILURE_THRESHOLD * (TASK_START_SECONDS + unhealthy_seconds(check))
-        elif step == 3 and state.get("unhealthy"):
-            event(service, f"(deployment {deployment['id']}) tasks failed container health "
-                           "checks.", at)
-            fail(backend, service, deployment, at)
+        elif state.get("unhealthy") or (step == 2 and HANG in state["marks"] and not groups
+                                        and container_health_check(backend, deployment)):
+            _fail_health_checks(backend, service, deployment, at)
         elif step == 2 and HANG in state["marks"] and groups:
             balancing.set_health(deployment, [g for g, _ in groups], "unhealthy")
             state["due"] = math.inf  # never healthy, never failed: a wait's timeout ends it
@@ -227,6 +217,24 @@ def _roll(backend: Any, service: Any, deployment: dict[str, Any], moment: float)
             if groups:
                 service.dockyard_live_group = groups[0][0].arn
             complete(service, deployment, desired, at)
+
+
+def _fail_health_checks(backend: Any, service: Any, deployment: dict[str, Any],
+                        at: float) -> None:
+    """With no load balancer the container's own health check is ECS's verdict: a task
+    unhealthy `retries` times after its start period is replaced, and the circuit breaker
+    counts it ("How the Amazon ECS deployment circuit breaker detects failures": stage 2 reads
+    container health checks; ECS API Reference, HealthCheck). First the tasks go unhealthy
+    until the breaker's threshold; then the deployment fails."""
+    state = deployment["dockyard"]
+    if not state.get("unhealthy"):
+        state["unhealthy"] = True
+        check = container_health_check(backend, deployment) or {}
+        state["due"] = at + FAILURE_THRESHOLD * (TASK_START_SECONDS + unhealthy_seconds(check))
+        return
+    event(service, f"(deployment {deployment['id']}) tasks failed container health checks.",
+          at)
+    fail(backend, service, deployment, at)
 
 
 def container_health_check(backend: Any, deployment: dict[str, Any]) -> dict[str, Any] | None:

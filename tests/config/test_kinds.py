@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dockyard.config import parse_config
+from dockyard.config.models import Config
 from dockyard.errors import ConfigError, ExitCode
 from dockyard.planning.cost import estimate
 from dockyard.templates import render_stacks
@@ -13,7 +16,7 @@ from tests.conftest import example_text
 WORKER = "apps:\n  queue:\n    kind: worker\n    count: 2\n"
 
 
-def parse(worker: str = WORKER) -> object:
+def parse(worker: str = WORKER) -> Config:
     return parse_config(example_text(("apps:\n", worker)), "dockyard.yml")
 
 
@@ -67,3 +70,26 @@ def test_a_worker_stack_has_no_target_group_rule_dns_or_inbound_rule() -> None:
         "a worker's stack does not wait for the edge"
     lines = {line.item: line for line in estimate(cfg).lines}
     assert "app queue alarms" not in lines and "app queue" in lines
+
+
+@pytest.mark.parametrize(("source", "words"), [
+    ("nowhere", "'nowhere' is not another app of dockyard.yml (apps: web)"),
+    ("queue", "'queue' is not another app of dockyard.yml"),
+])
+def test_image_from_names_another_app(source: str, words: str) -> None:
+    found = problem(f"    image_from: {source}\n")
+    assert ": apps.queue.image_from: " in found and words in found, found
+
+
+def test_an_app_running_anothers_images_builds_none_and_may_only_read_them() -> None:
+    cfg = parse(WORKER + "    image_from: web\n    command: [python, -m, worker]\n")
+    assert cfg.repository_of("queue") == "acme/web"
+    stack = next(s for s in render_stacks(cfg) if s.key == "app-queue").template.to_dict()
+    kinds = [r["Type"] for r in stack["Resources"].values()]
+    assert "AWS::ECR::Repository" not in kinds, "no repository, no cache, no quarantine"
+    assert "KanikoRole" not in stack["Resources"]
+    pulls = json.dumps(stack["Resources"]["ExecutionRole"])
+    assert "repository/acme/web" in pulls and "acme/queue" not in pulls
+    pipeline = json.dumps(stack["Resources"]["PipelineRole"])
+    assert "ecr:PutImage" not in pipeline and "s3:PutObject" not in pipeline
+    assert "repository/acme/web" in pipeline

@@ -82,3 +82,12 @@ def test_a_writable_root_is_a_change_either_way() -> None:
     assert app_changes(cfg, "web", writable) == []
     assert app_changes(cfg, "web", running()) == [
         FieldChange("read_only_root", "true", "false")]
+
+
+def test_a_command_added_changed_or_removed_is_a_change() -> None:
+    cfg = example_config(("health_check: /", "health_check: /\n    command: [gunicorn, app]"))
+    assert app_changes(cfg, "web", running()) == [
+        FieldChange("command", "(none)", '["gunicorn", "app"]')]
+    assert app_changes(cfg, "web", running(command=["gunicorn", "app"])) == []
+    assert app_changes(example_config(), "web", running(command=["gunicorn", "app"])) == [
+        FieldChange("command", '["gunicorn", "app"]', "(none)")]

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 from devtools.ecs import CRASH, HANG
 from devtools.fake_kaniko import image_manifest
 
@@ -102,3 +103,40 @@ def test_a_worker_has_no_door_and_deploys_and_rolls_back_honestly(
     assert canary.returncode == 2, canary.stderr
     assert "queue is a worker that takes none: it deploys rolling" in canary.stderr
 
+
+
+def test_a_worker_runs_the_web_apps_images_with_its_own_command_and_cannot_push_them(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace("apps:\n", WORKER.replace(
+        "    count: 2\n", "    count: 1\n    image_from: web\n"
+        "    command: [python, -m, worker, --queue, jobs]\n"), 1))
+    done = dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only", "app-web",
+                    "--only", "app-queue")
+    assert done.returncode == 0, done.stderr
+    repositories = {r["repositoryName"] for r in
+                    account.client("ecr").describe_repositories()["repositories"]}
+    assert "acme/web" in repositories and not any(r.startswith("acme/queue") or
+                                                  r == "acme/quarantine/queue"
+                                                  for r in repositories)
+    from tests.e2e.test_deploy import push as push_web
+
+    v1 = push_web(account, "v1")
+    deployed = dockyard("deploy", "queue", "--image", "v1", build="web/main")
+    assert deployed.returncode == 0, deployed.stderr
+    definition = account.client("ecs").describe_task_definition(
+        taskDefinition=str(service(account)["taskDefinition"]))["taskDefinition"]
+    container = definition["containerDefinitions"][0]
+    assert container["image"] == f"{REGISTRY}/acme/web@{v1}"
+    assert container["command"] == ["python", "-m", "worker", "--queue", "jobs"]
+
+    # As the queue's pipeline role: reading web's images, never writing them.
+    strict = account.emulator
+    ecr = strict.client("ecr", strict.session(account.pipeline_role("queue")))
+    found = ecr.describe_images(repositoryName="acme/web")["imageDetails"]
+    assert any(i["imageDigest"] == v1 for i in found)
+    with pytest.raises(ClientError) as refused:
+        ecr.put_image(repositoryName="acme/web", imageTag="evil",
+                      imageManifest=image_manifest("evil"))
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "ecr:PutImage" in refused.value.response["Error"]["Message"]

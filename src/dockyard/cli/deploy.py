@@ -70,10 +70,11 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
     target = app_target(wired, app)
     check_secrets(wired.cfg, target, wired.account.secret_exists)
     pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
-                       lookup=wired.registry)
+                       lookup=wired.registry, repository=wired.cfg.repository_of(app))
     check_findings(pinned, project=wired.cfg.name, app=app,
                    mode=wired.cfg.apps[app].deploy.critical_findings, lookup=wired.registry,
-                   warn=lambda line: wired.progress.note("deploy", line))
+                   warn=lambda line: wired.progress.note("deploy", line),
+                   repository=wired.cfg.repository_of(app))
     deployer = _deployer(wired)
     wired.progress.note("deploy", f"deploying {pinned.rsplit('/', 1)[-1]} to {app}")
     return _waited(wired, app, lambda: deployer.deploy(

@@ -74,8 +74,9 @@ def run(app: str, command: tuple[str, ...], image: str | None, cpu: int | None,
         raise UsageError(problem)
     wired.act_for_app(app, "run", seconds)
     target = app_target(wired, app)
-    pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
-                       lookup=wired.registry) if image is not None else None
+    pinned = None if image is None else pin_image(
+        image, project=wired.cfg.name, app=app, registry=target.registry,
+        lookup=wired.registry, repository=wired.cfg.repository_of(app))
     base, used = base_definition(wired.cfg, target, wired.services, pinned)
     size_cpu = int(base["cpu"]) if cpu is None else cpu
     size_memory = int(base["memory"]) if memory is None else memory

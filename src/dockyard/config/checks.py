@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from dockyard.config import limits, routing
 from dockyard.config.crossfield import cross_error
-from dockyard.config.kinds import behind_load_balancer, check_kinds
+from dockyard.config.kinds import behind_load_balancer, check_image_from, check_kinds
 from dockyard.rules import shown
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ def check(cfg: Config) -> None:
     """Every check across fields, in the order a user would fix them."""
     _certificate_region(cfg)
     check_kinds(cfg)
+    check_image_from(cfg)
     _names(cfg)
     _jobs(cfg)
     _exec(cfg)

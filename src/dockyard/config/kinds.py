@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from dockyard.config.crossfield import cross_error
+from dockyard.rules import shown
 
 if TYPE_CHECKING:
     from dockyard.config.models import App, Config
@@ -61,3 +62,18 @@ def check_kinds(cfg: Config) -> None:
                 raise cross_error(("apps", name, "scale", field), f"a {app.kind} has no load "
                                   "balancer metrics to scale on: use cpu_percent or "
                                   "memory_percent")
+
+
+def check_image_from(cfg: Config) -> None:
+    """``image_from`` names another app that builds its own images."""
+    for name, app in cfg.apps.items():
+        source = app.image_from
+        if source is None:
+            continue
+        if source == name or source not in cfg.apps:
+            others = ", ".join(sorted(set(cfg.apps) - {name})) or "none"
+            raise cross_error(("apps", name, "image_from"), f"{shown(source)} is not another "
+                              f"app of dockyard.yml (apps: {others})")
+        if cfg.apps[source].image_from is not None:
+            raise cross_error(("apps", name, "image_from"), f"{source} takes its images from "
+                              f"{cfg.apps[source].image_from}: name that app instead")

@@ -524,6 +524,12 @@ def _tenths(low: float) -> AfterValidator:
 _Bake = Annotated[int, Field(ge=0, le=limits.BAKE_MINUTES_MAX)]
 
 
+def _no_nul(word: str) -> str:
+    if "\x00" in word:
+        raise ValueError("contains a NUL character, which no command can carry")
+    return word
+
+
 def _a_command(command: str) -> str:
     """A shell command a task can run: ``sh -c ''`` passes, so a blank one tests nothing, and
     a NUL ends the string execve hands the shell."""
@@ -626,6 +632,17 @@ class App(FargateSize):
         "web: an HTTPS service at https://<host>.<domain> behind the shared load balancer. "
         "worker: a long-running process that takes no traffic (a queue consumer): no port, "
         "no host, no load balancer; deployed rolling, scaled on CPU or memory."))
+    command: Annotated[list[Annotated[str, Field(min_length=1, max_length=4096),
+                                  AfterValidator(_no_nul)]],
+                       Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description=(
+            "What the container runs instead of the image's CMD, as a list (exec form, no "
+            "shell): [celery, -A, conduit, worker]. Default: the image's CMD."))
+    image_from: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description=(
+            "Deploy the images built for another app of dockyard.yml (its repository) "
+            "instead of building its own: a worker of the same code base as a web app, with "
+            "its own command. The app then has no repository of its own."))
     port: Annotated[int, Field(ge=1, le=65535)] | None = Field(default=None, description=(
         "The port the app's container listens on (a web app's, required)."))
     host: Host | None = Field(default=None, description="Default: the app's name (web apps).")
@@ -796,6 +813,11 @@ class Config(Model):
     def test_rule_cidrs(self) -> list[str]:
         """The source-ip values of a progressive app's test rule (routing.header_rule_cidrs)."""
         return routing.header_rule_cidrs(self)
+
+    def repository_of(self, app_name: str) -> str:
+        """The image repository whose images ``app_name`` runs: its own, ``<name>/<app>``, or
+        that of the app it takes them from (apps.<name>.image_from)."""
+        return f"{self.name}/{self.apps[app_name].image_from or app_name}"
 
     def stack_name(self, key: str) -> str:
         """The CloudFormation stack name for a stack key such as ``edge`` or ``app-web``."""

@@ -262,6 +262,8 @@ def task_definition(cfg: Config, target: AppTarget, image: str,
             "awslogs-group": target.log_group, "awslogs-region": cfg.region,
             "awslogs-stream-prefix": LOG_STREAM_PREFIX}},
     }
+    if app.command:
+        container["command"] = list(app.command)
     if app.read_only_root:
         # Writable only where a program expects scratch space: /tmp, a volume of the task's
         # ephemeral storage (ECS API Reference, ContainerDefinition.readonlyRootFilesystem;

@@ -10,6 +10,7 @@ which every deploy sends, is compared too, and so is ECS Exec (apps.<name>.exec)
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,8 @@ def app_changes(cfg: Config, app: str, running: dict[str, Any],
     env = {e["name"]: e.get("value", "") for e in container.get("environment", [])}
     for name in sorted(set(env) | set(wanted.env)):
         compare(f"env.{name}", env.get(name), wanted.env.get(name))
+    compare("command", json.dumps(container["command"]) if container.get("command") else None,
+            json.dumps(list(wanted.command)) if wanted.command else None)
     compare("read_only_root", str(bool(container.get("readonlyRootFilesystem"))).lower(),
             str(wanted.read_only_root).lower())
     check = (container.get("healthCheck") or {}).get("command") or []

@@ -62,15 +62,18 @@ def parse_image(text: str) -> ImageRef:
     return ImageRef(registry, repository, tag, digest or None)
 
 
-def pin_image(text: str, *, project: str, app: str, registry: str, lookup: ImageLookup) -> str:
+def pin_image(text: str, *, project: str, app: str, registry: str, lookup: ImageLookup,
+              repository: str | None = None) -> str:
     """The reference to deploy, ``<registry>/<repository>@sha256:...``, checked against ECR.
 
-    ``registry`` is the platform's ECR host. An app's execution role pulls only from its own
-    repository (``<project>/<app>``), so an image of another ECR repository is refused here
-    rather than failing to pull minutes later.
+    ``registry`` is the platform's ECR host. An app's execution role pulls only from its
+    repository (``repository``: ``<project>/<app>``, or that of the app it takes its images
+    from), so an image of another ECR repository is refused here rather than failing to pull
+    minutes later.
     """
     ref = parse_image(text)
-    own = f"{project}/{app}"
+    own = repository or f"{project}/{app}"
+    builder = own.split("/", 1)[1]
     if ref.registry and not ECR_HOST.match(ref.registry):
         if ref.digest is None:
             raise UsageError(f"--image {text}: a tag outside ECR cannot be checked or pinned",
@@ -79,17 +82,17 @@ def pin_image(text: str, *, project: str, app: str, registry: str, lookup: Image
     if ref.registry and ref.registry != registry:
         raise UsageError(f"--image {text}: that ECR registry is not this platform's ({registry})",
                          hint=f"push the image to {registry}/{own}")
-    repository = ref.repository or own
-    if "/" not in repository:
-        repository = f"{project}/{repository}"
-    if repository.startswith(f"{project}/quarantine/"):
+    named = ref.repository or own
+    if "/" not in named:
+        named = f"{project}/{named}"
+    if named.startswith(f"{project}/quarantine/"):
         raise UsageError(f"--image {text}: a quarantined image (built by an untrusted build: a "
                          "pull request or a branch that does not deploy) is never deployed",
-                         hint=f"build {app} from one of its job's deploy branches")
-    if repository != own:
+                         hint=f"build {builder} from one of its job's deploy branches")
+    if named != own:
         raise UsageError(f"--image {text}: app {app} runs images from {own} only",
                          hint=f"its execution role pulls only from that repository; build with "
-                              f"dockyard build --repo {app}")
+                              f"dockyard build --repo {builder}")
     if ref.digest:
         if not lookup.has_digest(own, ref.digest):
             raise UsageError(f"--image {text}: ECR {own} has no image {ref.digest}")
@@ -100,7 +103,7 @@ def pin_image(text: str, *, project: str, app: str, registry: str, lookup: Image
     digest = lookup.digest_of(own, ref.tag)
     if digest is None:
         raise UsageError(f"--image {text}: ECR {own} has no tag {ref.tag}",
-                         hint=f"dockyard build --repo {app} --tag {ref.tag} pushes one")
+                         hint=f"dockyard build --repo {builder} --tag {ref.tag} pushes one")
     return f"{registry}/{own}@{digest}"
 
 
@@ -111,12 +114,12 @@ class ScanLookup(Protocol):
 
 
 def check_findings(pinned: str, *, project: str, app: str, mode: str, lookup: ScanLookup,
-                   warn: Callable[[str], None]) -> None:
+                   warn: Callable[[str], None], repository: str | None = None) -> None:
     """Hold ``pinned`` (an app's own ECR image) to ECR's scan of it: CRITICAL findings are a
     warning, or a refusal when ``mode`` is ``refuse`` (apps.<app>.deploy.critical_findings);
     refusing, an image whose scan has not finished is refused too. Images outside ECR have no
-    scan here and pass."""
-    repository = f"{project}/{app}"
+    scan here and pass. ``repository``: where the app's images come from (its own)."""
+    repository = repository or f"{project}/{app}"
     name, _, digest = pinned.partition("@")
     if not name.endswith("/" + repository) or not ECR_HOST.match(name.split("/", 1)[0]):
         return

@@ -73,8 +73,10 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
     t = new_template(cfg, f"app {app_name} at {cfg.url(host)}" if web
                      else f"{app.kind} {app_name} (no load balancer)")
     p, inputs = add_edge_parameters(t, cfg) if web else add_vpc_parameter(t, cfg)
-    repos, adoptions = add_repositories(t, cfg, [f"{cfg.name}/{app_name}"])
-    inputs.update(adoptions)
+    repository = cfg.repository_of(app_name)
+    if app.image_from is None:
+        _, adoptions = add_repositories(t, cfg, [repository])
+        inputs.update(adoptions)
     secret_arns = {}
     for number, name in enumerate(named_secrets(app), start=1):
         parameter = add_parameter(t, f"SecretArn{number}", "String", f"The ARN of {name}.")
@@ -101,7 +103,7 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         "ExecutionRole",
         f"dockyard {cfg.name}: pulls {app_name}'s image, its secrets, writes its logs",
         logs_write_statement(GetAtt(logs, "Arn")),
-        *ecr_pull_statements([], [ecr_repository_arn(f"{cfg.name}/{app_name}")]),
+        *ecr_pull_statements([], [ecr_repository_arn(repository)]),
         *_secret_statements(app, list(secret_arns.values())),
     ))
     role = t.add_resource(task_role(
@@ -111,7 +113,9 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
     alarms = _alarms(t, cfg, app_name, inputs, target_group) if target_group else []
     if app.scale is not None:
         _scaling(t, cfg, app_name, inputs, target_group)
-    quarantine = t.add_resource(quarantine_repository(cfg, app_name))
+    quarantine = {} if app.image_from else {Out.QUARANTINE_REPOSITORY_URI: Sub(
+        "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
+        + t.add_resource(quarantine_repository(cfg, app_name)).RepositoryName)}
     builds = _builds(t, cfg, app_name, inputs, roles=[execution_role, role],
                      traffic=progressive.get(Out.INFRASTRUCTURE_ROLE_ARN))
 
@@ -125,9 +129,8 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
         Out.LOG_GROUP_NAME: Ref(logs),
         **({Out.CONTAINER_PORT: str(app.listen_port)} if target_group else {}),
         Out.REPOSITORY_URI: Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
-                             f"{repos[0].RepositoryName}"),
-        Out.QUARANTINE_REPOSITORY_URI: Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}."
-                                        f"${{AWS::URLSuffix}}/{quarantine.RepositoryName}"),
+                             f"{repository}"),
+        **quarantine,
         **builds,
         **({Out.ALARM_NAMES: ",".join(alarms)} if alarms else {}),
         **progressive,
@@ -348,23 +351,28 @@ def _builds(t: Any, cfg: Config, app_name: str, inputs: dict[str, Any], *, roles
     ):
         add_parameter(t, name, kind, text)
         inputs[name] = FromStack("builder", output)
-    repository = f"{cfg.name}/{app_name}"
-    kaniko = t.add_resource(task_role(
-        "KanikoRole", f"dockyard {cfg.name}: kaniko pushes {app_name}'s image and cache, nothing "
-                      "else",
-        *kaniko_statements(cfg, [Sub(f"{_ARN_PREFIX}:s3:::${{ContextBucket}}/"
-                                     f"{trust.context_prefix(app_name)}*")],
-                           push=[repository, f"{repository}-cache"]),
-        name=trust.kaniko_role(cfg, app_name)))
-    outputs = {Out.KANIKO_ROLE_ARN: GetAtt(kaniko, "Arn")}
+    repository = cfg.repository_of(app_name)
+    builds = cfg.apps[app_name].image_from is None
+    outputs: dict[str, Any] = {}
+    kaniko_roles = []
+    if builds:
+        kaniko = t.add_resource(task_role(
+            "KanikoRole", f"dockyard {cfg.name}: kaniko pushes {app_name}'s image and cache, "
+                          "nothing else",
+            *kaniko_statements(cfg, [Sub(f"{_ARN_PREFIX}:s3:::${{ContextBucket}}/"
+                                         f"{trust.context_prefix(app_name)}*")],
+                               push=[repository, f"{repository}-cache"]),
+            name=trust.kaniko_role(cfg, app_name)))
+        outputs[Out.KANIKO_ROLE_ARN] = GetAtt(kaniko, "Arn")
+        kaniko_roles = [GetAtt(kaniko, "Arn"), Ref("BuildExecutionRoleArn")]
     if trust.trusted_subjects(cfg, app_name):
         pipeline = t.add_resource(app_pipeline_role(
             cfg, app_name, provider=Ref("OidcProviderArn"), bucket="ContextBucket",
             build_logs=Sub(f"{_ARN_PREFIX}:logs:${{AWS::Region}}:${{AWS::AccountId}}:"
                            "log-group:${BuildLogGroup}:*"),
-            kaniko_families=[kaniko_family(cfg, a) for a in builder_architectures(cfg)],
-            passed_to_tasks=[GetAtt(kaniko, "Arn"), Ref("BuildExecutionRoleArn"),
-                             *(GetAtt(r, "Arn") for r in roles)],
+            kaniko_families=[kaniko_family(cfg, a) for a in builder_architectures(cfg)]
+            if builds else [],
+            passed_to_tasks=[*kaniko_roles, *(GetAtt(r, "Arn") for r in roles)],
             passed_to_ecs=[traffic] if traffic is not None else [],
             app_logs=app_log_arns(cfg, app_name)))
         outputs[Out.PIPELINE_ROLE_ARN] = GetAtt(pipeline, "Arn")

@@ -116,10 +116,13 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
                                       subjects=trust.trusted_subjects(cfg, app))
     family = f"{cfg.name}-{app}"
     service = Sub(f"{_ECS}:service/{cfg.name}/{app}")
+    repository = cfg.repository_of(app)
+    builds = cfg.apps[app].image_from is None
     deploys = [
         *task_statements(cfg, app, [*kaniko_families, f"{family}-run"]),
-        *build_statements(cfg, app, bucket=bucket, logs=build_logs, passed=passed_to_tasks,
-                          repositories=[f"{cfg.name}/{app}"]),
+        *(build_statements(cfg, app, bucket=bucket, logs=build_logs, passed=passed_to_tasks,
+                           repositories=[repository]) if builds
+          else _image_from_statements(cfg, repository, passed_to_tasks)),
         # A service deployed by a pipeline gets ECS Exec only when dockyard.yml (as `up` last
         # applied it) gives it, apps.<app>.exec; turning it off is always allowed, so a
         # commit that turns it off deploys before the next `up`.
@@ -133,7 +136,7 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
               sid="ReadService"),
         # deploy holds the image to ECR's scan of it (apps.<app>.deploy.critical_findings)
         allow(["ecr:DescribeImageScanFindings"], [Sub(
-            f"{_ARN}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{cfg.name}/{app}")],
+            f"{_ARN}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{repository}")],
               sid="ReadScanFindings"),
         # The Service Authorization Reference lists both resource types as required.
         allow(["ecs:DescribeServiceRevisions"],
@@ -169,6 +172,21 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
         "PipelineRole", trust.pipeline_role(cfg, app),
         f"dockyard {cfg.name}: trusted builds of {app} ({subjects}) build, migrate and deploy "
         f"{app}", trust_policy, trust.max_session_seconds(cfg, app), *deploys)
+
+
+def _image_from_statements(cfg: Config, repository: str,
+                           passed: list[Any]) -> list[iam.Statement]:
+    """An app that runs another app's images (apps.<name>.image_from) builds nothing: it
+    passes its own task roles and reads, never writes, the images it deploys."""
+    return [
+        allow(["iam:PassRole"], passed, iam.Condition(iam.StringEquals(_TASKS)),
+              sid="PassTaskRoles"),
+        allow(["ecr:DescribeImages", "ecr:BatchGetImage"], [Sub(
+            f"{_ARN}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{repository}")],
+              sid="ReadImages"),
+        allow(["cloudformation:DescribeStacks"], [_stack(cfg, "builder")],
+              sid="ReadBuilderStack"),
+    ]
 
 
 def app_log_arns(cfg: Config, app: str) -> list[Sub]:

@@ -26,7 +26,8 @@ QUARANTINE_EXPIRY_DAYS = 7
 
 def repository_names(cfg: Config) -> list[str]:
     """Every image repository the platform owns: Jenkins' two images and one per app."""
-    return [f"{cfg.name}/{image}" for image in (*JENKINS_IMAGES, *cfg.apps)]
+    return [f"{cfg.name}/{image}" for image in (
+        *JENKINS_IMAGES, *(name for name, app in cfg.apps.items() if app.image_from is None))]
 
 
 def add_repositories(t: Template, cfg: Config,
