@@ -1,9 +1,9 @@
 """examples/django's pipeline end to end against the strict emulator, with dockyard's real
-library and the build's own id token (conduit/main, trusted for conduit): its tests (Django's
-own test runner, the pinned
-requirements installed into a virtualenv), the image built, the migration run as a one-off
-task of that very image, then the deploy; and a failing migration that stops the pipeline
-before the service changes."""
+library and the build's own id token (conduit/main, trusted for conduit and its worker): its
+tests (Django's own test runner, the pinned requirements installed into a virtualenv), the
+image built, the migration run as a one-off task of that very image, then the deploys of the
+API and of its worker (the same image, its own command); and a failing migration that stops
+the pipeline before the service changes."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def checkout(account: Account, tmp_path: Path) -> Path:
     for name, value in (("acme/conduit/database-url", "postgres://conduit:pw@db:5432/conduit"),
                         ("acme/conduit/secret-key", "not-a-real-key")):
         account.client("secretsmanager").create_secret(Name=name, SecretString=value)
-    return checkout_of(DJANGO, "conduit", account, tmp_path)
+    return checkout_of(DJANGO, "conduit", account, tmp_path, "worker")
 
 
 def _one_offs(account: Account) -> list[dict[str, object]]:
@@ -64,7 +64,7 @@ def test_main_tests_builds_migrates_with_that_image_and_deploys_it(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     stages = [line for line in done.stdout.splitlines() if line.startswith("[stage]")]
     assert stages == ["[stage] Test", "[stage] Build", "[stage] Migrate", "[stage] Deploy"]
-    assert "Ran 6 tests" in done.stderr, "Django's own tests ran"
+    assert "Ran 8 tests" in done.stderr, "Django's own tests ran"
     image = next(line.split("=", 1)[1] for line in done.stdout.splitlines()
                  if line.startswith("[env] IMAGE="))
     assert image.startswith(f"{REGISTRY}/acme/conduit@sha256:")
@@ -80,6 +80,12 @@ def test_main_tests_builds_migrates_with_that_image_and_deploys_it(
     service = live(account, "conduit")
     assert service is not None
     assert image_of(account, str(service["taskDefinition"])) == image, "and then it was deployed"
+    worker = live(account, "worker")
+    assert worker is not None and worker["loadBalancers"] == []
+    definition = account.client("ecs").describe_task_definition(
+        taskDefinition=str(worker["taskDefinition"]))["taskDefinition"]
+    assert definition["containerDefinitions"][0]["image"] == image, "the same build, no other"
+    assert definition["containerDefinitions"][0]["command"] == ["python", "manage.py", "work"]
     assert "dockyard run: conduit `python manage.py migrate --noinput` exited 0" in done.stdout
     assert done.stdout.rstrip().endswith("Finished: SUCCESS")
     print(done.stdout)  # the run as Jenkins' log would show it (pytest -s)

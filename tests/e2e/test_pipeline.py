@@ -20,16 +20,18 @@ from tests.pipeline import groovy
 from tests.pipeline.groovy import EXAMPLE
 
 
-def checkout_of(example: Path, app: str, account: Account, tmp_path: Path) -> Path:
-    """A checkout of ``example`` whose platform stacks exist, with the account's certificate
-    (Jenkins itself is not needed)."""
+def checkout_of(example: Path, app: str, account: Account, tmp_path: Path,
+                *others: str) -> Path:
+    """A checkout of ``example`` whose platform stacks exist (those of ``app`` and of the
+    ``others``), with the account's certificate (Jenkins itself is not needed)."""
     checkout = tmp_path / example.name
     shutil.copytree(example, checkout, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
     config = checkout / "dockyard.yml"
     config.write_text(config.read_text().replace("certificate: auto",
                                                  f"certificate: {account.certificate}", 1))
     up = subprocess.run([sys.executable, "-m", "dockyard", "up", "--yes", "--only", "builder",
-                         "--only", "edge", "--only", f"app-{app}"], cwd=checkout,
+                         "--only", "edge", "--only", f"app-{app}",
+                         *(f"--only=app-{other}" for other in others)], cwd=checkout,
                         env=account.cli_env(), capture_output=True, text=True, timeout=300,
                         check=False)
     assert up.returncode == 0, up.stderr

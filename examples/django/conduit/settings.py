@@ -39,7 +39,7 @@ ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(","
 CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ALLOWED_HOSTS]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # TLS ends at the load balancer
 
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "articles"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "articles", "jobs"]
 MIDDLEWARE = [
     # First: the load balancer's health checks come with the task's private address as their
     # Host, which ALLOWED_HOSTS rightly refuses; /healthz answers before hosts are checked.

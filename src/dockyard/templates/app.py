@@ -101,7 +101,8 @@ def app_stack(cfg: Config, app_name: str) -> StackTemplate:
                                     app.log_retention_days))
     execution_role = t.add_resource(task_role(
         "ExecutionRole",
-        f"dockyard {cfg.name}: pulls {app_name}'s image, its secrets, writes its logs",
+        f"dockyard {cfg.name}: pulls {app_name}'s image"
+        + (f" (from {repository})" if app.image_from else "") + ", its secrets, writes its logs",
         logs_write_statement(GetAtt(logs, "Arn")),
         *ecr_pull_statements([], [ecr_repository_arn(repository)]),
         *_secret_statements(app, list(secret_arns.values())),
