@@ -168,11 +168,12 @@ def app_pipeline_role(cfg: Config, app: str, *, provider: Any, bucket: str, buil
         deploys.append(allow(["iam:PassRole"], passed_to_ecs, iam.Condition(iam.StringEquals(
             "iam:PassedToService", "ecs.amazonaws.com")), sid="PassTrafficRole"))
     subjects = ", ".join(trust.trusted_subjects(cfg, app))
+    does = f"build, migrate and deploy {app}" if builds else \
+        f"migrate and deploy {app} with {repository}'s images"
     return pipeline_role(
         "PipelineRole", trust.pipeline_role(cfg, app),
-        f"dockyard {cfg.name}: trusted builds of {app} ({subjects}) "
-        + (f"build, migrate and deploy {app}" if builds else
-           f"migrate and deploy {app} with {repository}'s images"), trust_policy, trust.max_session_seconds(cfg, app), *deploys)
+        f"dockyard {cfg.name}: trusted builds of {app} ({subjects}) {does}", trust_policy,
+        trust.max_session_seconds(cfg, app), *deploys)
 
 
 def _image_from_statements(cfg: Config, repository: str,
