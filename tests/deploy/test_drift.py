@@ -91,3 +91,17 @@ def test_a_command_added_changed_or_removed_is_a_change() -> None:
     assert app_changes(cfg, "web", running(command=["gunicorn", "app"])) == []
     assert app_changes(example_config(), "web", running(command=["gunicorn", "app"])) == [
         FieldChange("command", '["gunicorn", "app"]', "(none)")]
+
+
+def test_a_kind_the_service_does_not_have_yet_is_a_change() -> None:
+    worker = example_config(("    port: 5001\n", "    kind: worker\n"),
+                            ("    host: web\n", ""), ("    health_check: /\n", ""),
+                            ("""    alarms:                      # a deploy that trips one is rolled back (0 switches one off)
+      error_rate: 5              # % of requests answered 5xx, two minutes running
+      response_time_ms: 0        # average response time
+""", ""))
+    assert app_changes(worker, "web", running(portMappings=[]), load_balanced=True) == [
+        FieldChange("load_balancer", "target group", "(none)")]
+    assert app_changes(worker, "web", running(portMappings=[]), load_balanced=False) == []
+    assert app_changes(example_config(), "web", running(), load_balanced=False) == [
+        FieldChange("load_balancer", "(none)", "target group")]

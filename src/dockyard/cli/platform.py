@@ -243,7 +243,8 @@ def _app_drift(wired: Wiring) -> dict[str, list[FieldChange]]:
         found[app] = app_changes(wired.cfg, app,
                                  wired.services.definition(state.task_definition),
                                  target, desired=state.desired,
-                                 execute_command=state.execute_command)
+                                 execute_command=state.execute_command,
+                                 load_balanced=bool(state.target_groups))
         scale = wired.cfg.apps[app].scale
         if scale is not None:  # the range `up` registers (dockyard scale may have moved it)
             registered = wired.scaling.registered(cluster, app)

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from dockyard.config.kinds import behind_load_balancer
 from dockyard.config.models import Config
 from dockyard.deploy.definition import LOG_STREAM_PREFIX, AppTarget, secret_value_from
 from dockyard.errors import DockyardError
@@ -36,11 +37,13 @@ class FieldChange:
 def app_changes(cfg: Config, app: str, running: dict[str, Any],
                 target: AppTarget | None = None, *,
                 desired: int | None = None,
-                execute_command: bool | None = None) -> list[FieldChange]:
+                execute_command: bool | None = None,
+                load_balanced: bool | None = None) -> list[FieldChange]:
     """The differences between ``running`` (DescribeTaskDefinition's taskDefinition) and
     what the next deploy registers from ``cfg`` (and, given the app's ``target``, from its
     stack: roles, log group, secret ARNs); with the service's ``desired`` count and
-    ``execute_command`` (ECS Exec), those too."""
+    ``execute_command`` (ECS Exec), those too, and with ``load_balanced`` (whether the
+    service has target groups) the app's kind: a web app has them, a worker none."""
     wanted = cfg.apps[app]
     containers = running.get("containerDefinitions") or [{}]
     container = next((c for c in containers if c.get("name") == app), containers[0])
@@ -79,6 +82,9 @@ def app_changes(cfg: Config, app: str, running: dict[str, Any],
         compare(f"secrets.{name}", before, after)
     if desired is not None and wanted.scale is None:  # with scale the scaler sets it
         compare("count", str(desired), str(wanted.count))
+    if load_balanced is not None:
+        compare("load_balancer", "target group" if load_balanced else ABSENT,
+                "target group" if behind_load_balancer(wanted) else ABSENT)
     if execute_command is not None:
         compare("exec", str(execute_command).lower(), str(wanted.exec).lower())
     if target is not None:
