@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dockyard.config import starter_text
 from dockyard.deploy.drift import FieldChange, app_changes
 from tests.conftest import example_config
 
@@ -94,12 +95,11 @@ def test_a_command_added_changed_or_removed_is_a_change() -> None:
 
 
 def test_a_kind_the_service_does_not_have_yet_is_a_change() -> None:
+    starter = starter_text()
+    alarms = starter[starter.index("    alarms:"):starter.index("    deploy:")]
     worker = example_config(("    port: 5001\n", "    kind: worker\n"),
                             ("    host: web\n", ""), ("    health_check: /\n", ""),
-                            ("""    alarms:                      # a deploy that trips one is rolled back (0 switches one off)
-      error_rate: 5              # % of requests answered 5xx, two minutes running
-      response_time_ms: 0        # average response time
-""", ""))
+                            (alarms, ""))
     assert app_changes(worker, "web", running(portMappings=[]), load_balanced=True) == [
         FieldChange("load_balancer", "target group", "(none)")]
     assert app_changes(worker, "web", running(portMappings=[]), load_balanced=False) == []
