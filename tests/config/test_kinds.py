@@ -93,3 +93,14 @@ def test_an_app_running_anothers_images_builds_none_and_may_only_read_them() -> 
     pipeline = json.dumps(stack["Resources"]["PipelineRole"])
     assert "ecr:PutImage" not in pipeline and "s3:PutObject" not in pipeline
     assert "repository/acme/web" in pipeline
+
+
+def test_building_for_an_app_that_runs_anothers_images_points_at_that_app() -> None:
+    from dockyard.builds.environment import destination_for
+    from dockyard.errors import UsageError
+
+    cfg = parse(WORKER + "    image_from: web\n")
+    with pytest.raises(UsageError) as refused:
+        destination_for(cfg, "queue", "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com")
+    assert "app queue builds no images of its own: it runs web's" in str(refused.value)
+    assert "build --repo web" in (refused.value.hint or "")

@@ -86,6 +86,12 @@ def destination_for(cfg: Config, repository: str, registry: str,
         return Destination(uri=repository, ecr_repository=None)
     name = repository if repository.startswith(f"{cfg.name}/") else f"{cfg.name}/{repository}"
     known = repository_names(cfg)
+    borrower = cfg.apps.get(name.split("/", 1)[1])
+    if borrower is not None and borrower.image_from is not None:
+        raise UsageError(f"--repo {repository}: app {name.split('/', 1)[1]} builds no images "
+                         f"of its own: it runs {borrower.image_from}'s (apps.<name>.image_from)",
+                         hint=f"build --repo {borrower.image_from}, then deploy that image to "
+                              "both apps")
     if name not in known:
         names = ", ".join(n.split("/", 1)[1] for n in known)
         raise UsageError(f"--repo {repository}: no such repository in this platform",
