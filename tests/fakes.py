@@ -229,12 +229,13 @@ class FakeAccount:
         self.test_headers: dict[str, str] = {}
         self.serving: dict[str, int] = {}  # service -> the port its tasks listen on
         self.created: dict[str, int] = {}  # stack -> its target group's port
+        self.existing: set[str] = set()  # services with no port (workers)
 
     def serving_port(self, cluster: str, service: str) -> int | None:
         return self.serving.get(service)
 
     def service_exists(self, cluster: str, service: str) -> bool:
-        return service in self.serving
+        return service in self.serving or service in self.existing
 
     def target_group_port(self, stack: str, logical_id: str) -> int | None:
         return self.created.get(stack)

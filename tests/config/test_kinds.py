@@ -104,3 +104,14 @@ def test_building_for_an_app_that_runs_anothers_images_points_at_that_app() -> N
         destination_for(cfg, "queue", "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com")
     assert "app queue builds no images of its own: it runs web's" in str(refused.value)
     assert "build --repo web" in (refused.value.hint or "")
+
+
+def test_an_app_running_anothers_images_is_deployed_by_the_job_that_builds_them() -> None:
+    found = problem("    image_from: web\n    job: none\n")
+    assert ": apps.queue.job: it runs web's images, which job web builds, so job web must " \
+        "deploy it too (now only the operator)" in found, found
+    chained = WORKER + "    image_from: web\n  more:\n    kind: worker\n    image_from: queue\n"
+    with pytest.raises(ConfigError) as caught:
+        parse(chained)
+    assert "apps.more.image_from: queue takes its images from web: name that app instead" in \
+        caught.value.problems[0]

@@ -249,3 +249,32 @@ def test_with_scale_a_new_service_starts_at_min_and_deploys_leave_the_count_alon
     assert "desiredCount" not in update, "the scaler's count stands"
     assert update_request(example_config(), target_from_outputs(
         example_config(), "web", BUILDER, APP), arn)["desiredCount"] == 1
+
+
+def test_a_worker_has_no_port_no_load_balancer_and_its_own_command() -> None:
+    cfg = example_config(("apps:\n", "apps:\n  queue:\n    kind: worker\n"
+                                     "    command: [python, -m, worker]\n"
+                                     "    health_command: test -f /tmp/alive\n"))
+    outputs = {k: v.replace("web", "queue") for k, v in APP.items()
+               if k not in ("TargetGroupArn", "Url")}
+    target = target_from_outputs(cfg, "queue", BUILDER, outputs)
+    assert (target.target_group, target.url) == ("", "")
+    definition = task_definition(cfg, target, IMAGE, {})
+    _valid("RegisterTaskDefinition", definition)
+    (container,) = definition["containerDefinitions"]
+    assert container["portMappings"] == []
+    assert container["command"] == ["python", "-m", "worker"]
+    assert container["healthCheck"]["command"] == ["CMD-SHELL", "test -f /tmp/alive"]
+    arn = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/acme-queue:1"
+    created = create_request(cfg, target, arn)
+    _valid("CreateService", created)
+    assert created["loadBalancers"] == [] and "healthCheckGracePeriodSeconds" not in created
+    updated = update_request(cfg, target, arn)
+    _valid("UpdateService", updated)
+    assert updated["loadBalancers"] == [], "an empty list removes a load balancer it had"
+    with pytest.raises(DockyardError) as refused:
+        create_request(cfg, target, arn, strategy="canary")
+    assert refused.value.exit_code == ExitCode.USAGE
+    assert "queue is a worker that takes none: it deploys rolling" in str(refused.value)
+    rollback = update_request(cfg, target, arn, with_load_balancer=False)
+    assert "loadBalancers" not in rollback

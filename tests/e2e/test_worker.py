@@ -50,12 +50,12 @@ def service(account: Account) -> dict[str, object]:
 
 def settled(worker: Dockyard) -> dict[str, object]:
     """The service once ECS has finished the rollback it started (status plays the clock)."""
-    for _ in range(5):
+    for _ in range(10):
         state: dict[str, object] = json.loads(
             worker("status", "queue", "--output", "json").stdout)["service"]
         if [d["rollout_state"] for d in state["deployments"]] == ["COMPLETED"]:  # type: ignore
-            break
-    return state
+            return state
+    raise AssertionError(f"the rollback did not complete: {state}")
 
 
 def test_a_worker_has_no_door_and_deploys_and_rolls_back_honestly(
@@ -140,3 +140,38 @@ def test_a_worker_runs_the_web_apps_images_with_its_own_command_and_cannot_push_
                       imageManifest=image_manifest("evil"))
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "ecr:PutImage" in refused.value.response["Error"]["Message"]
+
+
+def test_without_a_health_command_a_running_worker_is_a_healthy_one(
+        dockyard: Dockyard, account: Account, tmp_path: Path) -> None:
+    """With no load balancer and no container check, ECS knows only that the task runs."""
+    config = tmp_path / "dockyard.yml"
+    config.write_text(config.read_text().replace("apps:\n", WORKER.replace(
+        "    health_command: test -f /tmp/ready\n", "").replace(
+        "    count: 2\n", "    scale: {min: 1, max: 3, cpu_percent: 60}\n"), 1))
+    assert dockyard("up", "--yes", "--only", "builder", "--only", "app-queue").returncode == 0
+    push(account, "stuck", mark=HANG)
+    done = dockyard("deploy", "queue", "--image", "stuck")
+    assert done.returncode == 0, done.stderr
+    assert "outcome      completed" in done.stdout
+    # A worker's service exists though it listens on no port: the next `up` registers its range.
+    again = dockyard("up", "--yes", "--only", "app-queue")
+    assert again.returncode == 0, again.stderr
+    targets = account.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs")["ScalableTargets"]
+    assert [(t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [
+        ("service/acme/queue", 1, 3)]
+
+
+def test_an_apps_kind_does_not_change_in_place(dockyard: Dockyard, tmp_path: Path) -> None:
+    assert dockyard("up", "--yes", "--only", "builder", "--only", "edge", "--only",
+                    "app-web").returncode == 0
+    config = tmp_path / "dockyard.yml"
+    text = config.read_text()
+    web = text[text.index("  web:\n"):]
+    config.write_text(text.replace(web, "  web:\n    kind: worker\n    job: web\n", 1))
+    refused = dockyard("up", "--yes", "--only", "app-web")
+    assert refused.returncode == 2, refused.stderr
+    assert "apps.web.kind: web is deployed as a web; a worker has another security group" in \
+        refused.stderr
+    assert "add the worker as an app of its own name" in refused.stderr

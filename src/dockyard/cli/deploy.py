@@ -61,7 +61,7 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
     deploy waits as long as the strategy's stages can take, and says how long.
     """
     from dockyard.deploy.definition import check_secrets
-    from dockyard.deploy.image import check_findings, pin_image
+    from dockyard.deploy.image import check_findings, critical_findings, pin_image
 
     wired = wiring()
     seconds = _wait(wired, app, timeout, strategy, wait=wait)
@@ -72,7 +72,7 @@ def deploy(app: str, image: str, strategy: Strategy | None, wait: bool,
     pinned = pin_image(image, project=wired.cfg.name, app=app, registry=target.registry,
                        lookup=wired.registry, repository=wired.cfg.repository_of(app))
     check_findings(pinned, project=wired.cfg.name, app=app,
-                   mode=wired.cfg.apps[app].deploy.critical_findings, lookup=wired.registry,
+                   mode=critical_findings(wired.cfg, app), lookup=wired.registry,
                    warn=lambda line: wired.progress.note("deploy", line),
                    repository=wired.cfg.repository_of(app))
     deployer = _deployer(wired)

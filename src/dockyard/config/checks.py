@@ -23,9 +23,9 @@ def check(cfg: Config) -> None:
     """Every check across fields, in the order a user would fix them."""
     _certificate_region(cfg)
     check_kinds(cfg)
-    check_image_from(cfg)
     _names(cfg)
     _jobs(cfg)
+    check_image_from(cfg)
     _exec(cfg)
     _scale(cfg)
     routing.check_routes(cfg)

@@ -77,3 +77,15 @@ def check_image_from(cfg: Config) -> None:
         if cfg.apps[source].image_from is not None:
             raise cross_error(("apps", name, "image_from"), f"{source} takes its images from "
                               f"{cfg.apps[source].image_from}: name that app instead")
+        # The job that builds the images decides what code runs with this app's roles and
+        # secrets: it must be the job that deploys this app, and no other.
+        builder, deployer = cfg.deploying_job(source), cfg.deploying_job(name)
+        if (builder and builder.name) != (deployer and deployer.name):
+            raise cross_error(("apps", name, "job"), f"it runs {source}'s images, which "
+                              f"{_who(builder)} builds, so {_who(builder)} must deploy it too "
+                              f"(now {_who(deployer)}): set apps.{name}.job the same")
+
+
+def _who(job: object) -> str:
+    name = getattr(job, "name", None)
+    return f"job {name}" if name else "only the operator"

@@ -672,7 +672,8 @@ class App(FargateSize):
         default=None, description=(
             "A command the container runs to check itself (a shell command: exit 0 is "
             "healthy), like `curl -fsS http://localhost:8000/healthz`; ECS replaces a task "
-            "that fails it three times. Default: none, the load balancer's check only."))
+            "that fails it three times. Default: none (a web app has the load balancer's "
+            "check; a worker then counts as healthy while it runs)."))
     read_only_root: bool = Field(default=True, description=(
         "The container's root file system is read-only, so code that gets in cannot change the "
         "image's files; /tmp is a writable scratch volume. false for an image that writes "

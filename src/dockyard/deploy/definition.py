@@ -242,6 +242,9 @@ def check_secrets(cfg: Config, target: AppTarget,
 
 
 SCRATCH_VOLUME = "tmp"
+# apps.<name>.health_command's timings (seconds): checked every 30, a task unhealthy after 3
+# failures running, none counted in the first minute (ECS API Reference, HealthCheck).
+HEALTH_CHECK = {"interval": 30, "timeout": 5, "retries": 3, "startPeriod": 60}
 
 
 def task_definition(cfg: Config, target: AppTarget, image: str,
@@ -279,8 +282,7 @@ def task_definition(cfg: Config, target: AppTarget, image: str,
         # ECS runs it in the container; a task unhealthy 3 times running is replaced, and
         # failures in the first minute do not count (ECS API Reference, HealthCheck).
         container["healthCheck"] = {"command": ["CMD-SHELL", app.health_command],
-                                    "interval": 30, "timeout": 5, "retries": 3,
-                                    "startPeriod": 60}
+                                    **HEALTH_CHECK}
     return {
         "family": family(cfg, target.app),
         "taskRoleArn": target.task_role,
@@ -353,7 +355,8 @@ def update_request(cfg: Config, target: AppTarget, task_definition_arn: str, *,
 def _balancing(cfg: Config, target: AppTarget, strategy: Strategy) -> dict[str, Any]:
     """The service's load balancer and the grace its health checks get; a worker has no load
     balancer (an empty list removes one a service had: ECS API Reference, UpdateService,
-    loadBalancers) and no grace period, which is for load balancer health checks."""
+    loadBalancers) and no grace period: its health_command's own startPeriod gives the
+    container its first minute."""
     if not behind_load_balancer(cfg.apps[target.app]):
         return {"loadBalancers": []}
     return {"loadBalancers": [load_balancer(cfg, target, strategy)],

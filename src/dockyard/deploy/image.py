@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.errors import UsageError
 from dockyard.rules import DIGEST, ECR_HOST, IMAGE_TAG, names_registry
+
+if TYPE_CHECKING:
+    from dockyard.config.models import Config
 
 
 class ImageLookup(Protocol):
@@ -111,6 +114,16 @@ class ScanLookup(Protocol):
     """ECR's scan findings (``dockyard.aws.storage.Registry``, or a fake)."""
 
     def scan(self, repository: str, digest: str) -> tuple[str, dict[str, int]]: ...
+
+
+def critical_findings(cfg: Config, app: str) -> str:
+    """How ``app`` treats CRITICAL findings: its own deploy.critical_findings, or for an app
+    that runs another's images (image_from) the stricter of the two, so an image its builder
+    refuses is never deployed under another name."""
+    modes = {cfg.apps[app].deploy.critical_findings}
+    if (source := cfg.apps[app].image_from) is not None:
+        modes.add(cfg.apps[source].deploy.critical_findings)
+    return "refuse" if "refuse" in modes else "warn"
 
 
 def check_findings(pinned: str, *, project: str, app: str, mode: str, lookup: ScanLookup,

@@ -151,8 +151,9 @@ def base_definition(cfg: Config, target: AppTarget, services: DefinitionApi,
     state = services.describe(target.cluster, target.app)
     if state is None or state.status != "ACTIVE" or not state.task_definition:
         raise DockyardError(f"{target.app} has no service yet, so no running revision to run",
-                            hint=f"pass --image (what `dockyard build --repo {target.app}` "
-                                 "printed), or deploy it first",
+                            hint=f"pass --image (what `dockyard build --repo "
+                                 f"{cfg.repository_of(target.app).split('/', 1)[1]}` printed), "
+                                 "or deploy it first",
                             exit_code=ExitCode.AWS_PRECONDITION)
     described = services.definition(state.task_definition)
     containers = described.get("containerDefinitions") or [{}]

@@ -21,6 +21,25 @@ from dockyard.config.models import App, Strategy
 START_MINUTES = 5
 # What the wait adds to a deployment's own length: ECS's start and clean-up vary.
 WAIT_MARGIN_MINUTES = 10
+# The fewest failed tasks that trip the circuit breaker (ECS API Reference,
+# DeploymentCircuitBreaker: half the desired count, at least 3), and a Fargate task's start.
+BREAKER_TASKS, TASK_START_MINUTES = 3, 1
+
+
+def start_minutes(app: App) -> float:
+    """How long a rolling start can take before ECS gives its verdict. Behind the load
+    balancer, its health checks decide within START_MINUTES; an app without one (a worker) is
+    judged by its health_command, and a revision that never passes it fails only once the
+    circuit breaker has seen enough tasks go unhealthy, each after its start period and the
+    failed checks (one after another, at the worst)."""
+    from dockyard.config.kinds import behind_load_balancer
+    from dockyard.deploy.definition import HEALTH_CHECK
+
+    if behind_load_balancer(app) or not app.health_command:
+        return START_MINUTES
+    unhealthy = (HEALTH_CHECK["startPeriod"] + HEALTH_CHECK["retries"] *
+                 HEALTH_CHECK["interval"]) / 60
+    return max(START_MINUTES, math.ceil(BREAKER_TASKS * (TASK_START_MINUTES + unhealthy)))
 
 
 @dataclass(frozen=True)
@@ -53,7 +72,7 @@ def deploy_time(app: App, strategy: Strategy | None = None, *,
     deploy = app.deploy
     strategy = strategy or deploy.strategy
     if strategy == "rolling":
-        return DeployTime(strategy, START_MINUTES, 0, 0, 0)
+        return DeployTime(strategy, start_minutes(app), 0, 0, 0)
     shifting = 0.0
     if strategy == "canary":
         shifting = deploy.canary_bake_minutes

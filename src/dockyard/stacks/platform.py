@@ -17,6 +17,7 @@ from dockyard.aws.account import HostedZone, Identity
 from dockyard.aws.cloudformation import ResourceChange, Stack
 from dockyard.aws.errors import AwsPreconditionError
 from dockyard.aws.retained import FileSystem, Repository
+from dockyard.config.kinds import behind_load_balancer
 from dockyard.config.models import Config, DefaultVpc, GitHub
 from dockyard.errors import DockyardError, UsageError
 from dockyard.names import (
@@ -188,8 +189,32 @@ def discover(platform: Platform) -> dict[str, str]:
         elif fact.startswith("service-exists:"):
             app = fact.removeprefix("service-exists:")
             facts[fact] = str(platform.account.service_exists(cfg.name, app)).lower()
+    _check_kinds_kept(platform)
     _check_back_to_rolling(platform)
     return facts
+
+
+def _check_kinds_kept(platform: Platform) -> None:
+    """Refuse to change a deployed app's kind (web <-> worker) in place: its security group
+    would be replaced (its description names what it lets in) under the running tasks, which
+    keep the old one, so CloudFormation could not delete it, and the load balancer's own group
+    would stay referenced by it."""
+    cfg = platform.cfg
+    for stack in platform.stacks:
+        app = stack.key.removeprefix("app-")
+        if not stack.key.startswith("app-") or app not in cfg.apps:
+            continue
+        live = _live_outputs(platform, stack.key)
+        if not live or Out.SECURITY_GROUP_ID not in live:
+            continue
+        was = "web" if live.get(Out.TARGET_GROUP_ARN) else "worker"
+        wanted = cfg.apps[app].kind
+        if (was == "web") != behind_load_balancer(cfg.apps[app]):
+            raise UsageError(
+                f"apps.{app}.kind: {app} is deployed as a {was}; a {wanted} has another "
+                "security group, which cannot replace the one its running tasks hold",
+                hint=f"keep kind: {was} for {app}, and add the {wanted} as an app of its "
+                     "own name")
 
 
 def _port(platform: Platform, fact: str) -> int:

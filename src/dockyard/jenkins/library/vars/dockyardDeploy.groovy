@@ -19,6 +19,7 @@ def call(Map options = [:], String app, String image) {
     }
     argv += ['--output', 'json']
     Map result = dockyardCli('deploy', argv)
-    echo "dockyard deploy: ${app} ${result.revision} ${result.outcome} at ${result.url}"
+    echo "dockyard deploy: ${app} ${result.revision} ${result.outcome}" +
+         (result.url ? " at ${result.url}" : '')
     return result
 }
