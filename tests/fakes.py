@@ -230,9 +230,13 @@ class FakeAccount:
         self.serving: dict[str, int] = {}  # service -> the port its tasks listen on
         self.created: dict[str, int] = {}  # stack -> its target group's port
         self.existing: set[str] = set()  # services with no port (workers)
+        self.resources: dict[str, dict[str, str]] = {}  # stack -> logical -> physical id
 
     def serving_port(self, cluster: str, service: str) -> int | None:
         return self.serving.get(service)
+
+    def stack_resources(self, stack: str) -> dict[str, str]:
+        return self.resources.get(stack, {})
 
     def service_exists(self, cluster: str, service: str) -> bool:
         return service in self.serving or service in self.existing

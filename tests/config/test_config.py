@@ -231,7 +231,8 @@ def test_github_sign_in_names_teams_and_an_admin(replacement: str, words: str | 
 def test_exec_needs_a_writable_root_and_is_off_by_default() -> None:
     assert example_config().apps["web"].exec is False
     found = problems(("    port: 5001\n", "    port: 5001\n    exec: true\n"))
-    assert found == [found[0]] and found[0].startswith("dockyard.yml:65: apps.web.exec: ")
+    line = starter_text().split("\n").index("    port: 5001") + 2  # the line added below it
+    assert found == [found[0]] and found[0].startswith(f"dockyard.yml:{line}: apps.web.exec: ")
     assert "read_only_root: false" in found[0]
     cfg = parse_config(example_text(("    port: 5001\n", "    port: 5001\n    exec: true\n"
                                                        "    read_only_root: false\n")),

@@ -149,6 +149,11 @@ class Account:
         _, found = self._live_rule(stack, rule)
         return test_header_value([found]) if found else ""
 
+    def stack_resources(self, stack: str) -> dict[str, str]:
+        """A deployed stack's resources, logical id -> physical id (none when there is no
+        such stack); read once per command."""
+        return self._live_rule(stack, "HostRule")[0]
+
     def _live_rule(self, stack: str, rule: str) -> tuple[dict[str, str], dict[str, Any] | None]:
         """The stack's resources (logical id -> physical id) and its listener rule ``rule`` as
         DescribeRules has it (None when either does not exist yet); read once per command."""

@@ -67,6 +67,7 @@ class AccountApi(Protocol):
     def serving_port(self, cluster: str, service: str) -> int | None: ...
     def service_exists(self, cluster: str, service: str) -> bool: ...
     def target_group_port(self, stack: str, logical_id: str) -> int | None: ...
+    def stack_resources(self, stack: str) -> dict[str, str]: ...
 
 
 @dataclass
@@ -204,10 +205,10 @@ def _check_kinds_kept(platform: Platform) -> None:
         app = stack.key.removeprefix("app-")
         if not stack.key.startswith("app-") or app not in cfg.apps:
             continue
-        live = _live_outputs(platform, stack.key)
-        if not live or Out.SECURITY_GROUP_ID not in live:
+        live = platform.account.stack_resources(stack.name)
+        if "SecurityGroup" not in live:
             continue
-        was = "web" if live.get(Out.TARGET_GROUP_ARN) else "worker"
+        was = "web" if "TargetGroup" in live else "worker"
         wanted = cfg.apps[app].kind
         if (was == "web") != behind_load_balancer(cfg.apps[app]):
             raise UsageError(
