@@ -1,9 +1,11 @@
 """dockyard.yml as pydantic models: every field, its default, and the checks AWS would make later.
 
 Unknown keys are errors (``extra="forbid"``), so a typo never silently falls back to a default.
-Checks that span fields live in checks.py, and how hosts become listener rules in routing.py;
-both raise :func:`crossfield.cross_error` with the path of the field to blame, so the loader can
-point at its line.
+The building blocks (the strict base model, the annotated types) live in fields.py and the
+``apps.<name>`` section in apps.py. Checks that span fields live in checks.py, the kinds of app
+in kinds.py, and how hosts become listener rules in routing.py; they raise
+:func:`crossfield.cross_error` with the path of the field to blame, so the loader can point at
+its line.
 """
 
 from __future__ import annotations
@@ -14,18 +16,45 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from dockyard.config import checks, fargate, limits, routing
-from dockyard.config.kinds import Kind
-from dockyard.rules import looks_secret, shown
+from dockyard.config import checks, limits, routing
+from dockyard.config.apps import (  # re-exported: what most of dockyard imports from here
+    STRATEGIES,
+    App,
+    AppAlarms,
+    AppDeploy,
+    AppScale,
+    Strategy,
+    _app_name,
+)
+from dockyard.config.fields import (
+    _BRANCH,
+    _DOMAIN,
+    _REGION,
+    _REPO_SLUG,
+    _ROLE_ARN,
+    _SM_NAME,
+    _TAG_FILTER,
+    Cidr,
+    Cpu,
+    FargateSize,
+    Host,
+    Model,
+    Name,
+    Retention,
+    StorageGib,
+    _check,
+    _known_region,
+    _lower,
+)
+from dockyard.rules import shown
+
+__all__ = ["STRATEGIES", "App", "AppAlarms", "AppDeploy", "AppScale", "Config", "Strategy"]
 
 # The kaniko fork that is maintained since upstream was archived in June 2025
 # (github.com/osscontainertools/kaniko). Pin it by digest in dockyard.yml where you can.
@@ -35,127 +64,6 @@ DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
 # https://api.github.com/meta; GitHub Docs, "About GitHub's IP addresses"), as listed in 2026-12.
 GITHUB_HOOK_CIDRS = ("192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20",
                      "2a0a:a440::/29", "2606:50c0::/32")
-
-_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                       2192, 2557, 2922, 3288, 3653)
-_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,19}$")
-_DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SM_ARN = re.compile(
-    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[\w/+=.@-]+(:.*)?$")
-_SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[\w/.-]+$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
-_SM_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
-_SSM_NAME = re.compile(r"^ssm:/?[\w/.-]{1,1011}$")
-_REPO_SLUG = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
-_PATH = re.compile(r"^/[\x21-\x7e]*$")
-_TAG_FILTER = re.compile(r"^[A-Za-z0-9._*-]{1,128}$")
-# A git branch a job deploys from: no wildcard, nothing Jenkins escapes in a job's name but '/',
-# and not the name GitHub pull requests get in a multibranch job (PR-12).
-_BRANCH = re.compile(r"^(?!PR-[0-9]+$)(?!\.{1,2}$)(?!/)(?!.*//)(?!.*/$)[A-Za-z0-9._/-]{1,200}$")
-
-
-def _check(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def validate(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"{shown(value)} is not {what}")
-        return value
-
-    return AfterValidator(validate)
-
-
-def _lower(value: Any) -> Any:
-    return value.lower().rstrip(".") if isinstance(value, str) else value
-
-
-def _cidr(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value, strict=True))
-    except ValueError:
-        raise ValueError(f"{shown(value)} is not a CIDR block (like 10.0.0.0/16, with no host "
-                         "bits set)") from None
-
-
-def _retention(days: int) -> int:
-    if days not in _LOG_RETENTION_DAYS:
-        raise ValueError(f"{days} is not a CloudWatch Logs retention; use one of 1, 3, 7, 14, 30, "
-                         "60, 90, 180, 365 (or another value CloudWatch offers)")
-    return days
-
-
-def _known_region(region: str) -> str:
-    known = limits.known_regions()
-    if known is not None and region not in known:
-        raise ValueError(f"{shown(region)} is not an AWS region this installation knows (botocore "
-                         "lists every region there is; a newer one needs a newer boto3)")
-    return region
-
-
-def _scalar_to_str(value: Any) -> Any:
-    # YAML reads `DEBUG: 1` as an int and `ON: yes` as a bool; environment values are strings.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-def _env_name(key: str) -> str:
-    if not _ENV_NAME.match(key):
-        raise ValueError(f"{shown(key)} is not an environment variable name")
-    return key
-
-
-def _not_secret_looking(key: str) -> str:
-    if looks_secret(key):
-        raise ValueError(f"{key} looks like a secret; move it to 'secrets' as a Secrets Manager or "
-                         "SSM reference, so its value never sits in the task definition")
-    return key
-
-
-def _secret_ref(ref: str) -> str:
-    if _SM_ARN.match(ref) or _SSM_ARN.match(ref) or _SSM_NAME.match(ref):
-        return ref
-    if _SM_NAME.match(ref) and not ref.startswith("arn:"):
-        return ref
-    raise ValueError(f"{shown(ref)} is not a Secrets Manager name or ARN, nor "
-                     "ssm:/parameter/path")
-
-
-Name = Annotated[str, _check(_NAME, "a valid name: 2-20 characters of lowercase letters, digits "
-                             "and single hyphens, starting with a letter")]
-Host = Annotated[str, BeforeValidator(_lower), _check(_DNS_LABEL, "a DNS label (like 'jenkins')")]
-Cidr = Annotated[str, AfterValidator(_cidr)]
-Cpu = Annotated[int, AfterValidator(fargate.check_cpu)]
-StorageGib = Annotated[int, AfterValidator(fargate.check_storage)]
-Retention = Annotated[int, AfterValidator(_retention)]
-EnvValue = Annotated[str, BeforeValidator(_scalar_to_str)]
-SecretName = Annotated[str, AfterValidator(_env_name)]
-EnvName = Annotated[str, AfterValidator(_env_name), AfterValidator(_not_secret_looking)]
-SecretRef = Annotated[str, AfterValidator(_secret_ref)]
-
-
-class Model(BaseModel):
-    """Base of every dockyard.yml section: unknown keys are errors, values are immutable, and
-    types are strict (``port: true`` is not port 1, ``count: "2"`` is not 2)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class FargateSize(Model):
-    """A Fargate task size; memory is checked against the CPU value declared before it."""
-
-    cpu: Cpu
-    memory: int
-
-    @field_validator("memory")
-    @classmethod
-    def _memory_fits_cpu(cls, memory: int, info: ValidationInfo) -> int:
-        cpu = info.data.get("cpu")
-        return memory if cpu is None else fargate.check_memory(cpu, memory)
-
 
 class DefaultVpc(Model):
     """Use the region's default VPC and two of its subnets in different zones (as the seed did)."""
@@ -462,287 +370,6 @@ class Stacks(Model):
             "these stacks and iam:PassRole on this role (as Copilot does per environment). "
             "Default: the caller's own permissions."))
 
-
-class AppAlarms(Model):
-    """CloudWatch alarms on the app's target group that fail a deployment while it rolls out,
-    and make ECS roll it back."""
-
-    error_rate: Annotated[int, Field(ge=0, le=100, description=(
-        "Roll back when this percent of requests or more get a 5xx from the app's tasks, two "
-        "minutes running (0: no alarm)."))] = 5
-    response_time_ms: Annotated[int, Field(ge=0, le=600_000, description=(
-        "Roll back when the average response time of the app's tasks reaches this many "
-        "milliseconds, two minutes running (0: no alarm)."))] = 0
-
-
-class AppScale(Model):
-    """Application Auto Scaling: ECS keeps the app between min and max tasks, adding tasks
-    while a metric is above its target and removing them while it is well below (target
-    tracking; several targets: out when any asks, in only when all do)."""
-
-    min: Annotated[int, Field(ge=1, le=100, description=(
-        "The fewest tasks; a new service starts with this many."))]
-    max: Annotated[int, Field(ge=1, le=100, description="The most tasks.")]
-    cpu_percent: Annotated[int, Field(ge=1, le=100)] | None = Field(default=None, description=(
-        "Keep the tasks' average CPU at this percent."))
-    memory_percent: Annotated[int, Field(ge=1, le=100)] | None = Field(
-        default=None, description="Keep the tasks' average memory at this percent.")
-    requests_per_target: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
-        default=None, description=(
-            "Keep each task at this many requests a minute (the load balancer's count; for "
-            "blue-green, canary and linear apps summed over both target groups, so it holds "
-            "across a deploy's swap)."))
-    response_time_ms: Annotated[int, Field(ge=1, le=600_000)] | None = Field(
-        default=None, description=(
-            "Keep the average response time at this many milliseconds (the load balancer's "
-            "TargetResponseTime)."))
-
-    @model_validator(mode="after")
-    def _range_and_a_target(self) -> AppScale:
-        if self.min > self.max:
-            raise ValueError(f"min ({self.min}) is above max ({self.max})")
-        if not any((self.cpu_percent, self.memory_percent, self.requests_per_target,
-                    self.response_time_ms)):
-            raise ValueError("give at least one target: cpu_percent, memory_percent, "
-                             "requests_per_target or response_time_ms")
-        return self
-
-
-Strategy = Literal["rolling", "blue-green", "canary", "linear"]
-STRATEGIES: tuple[Strategy, ...] = ("rolling", "blue-green", "canary", "linear")
-
-
-def _tenths(low: float) -> AfterValidator:
-    """A percentage ECS takes: ``low``-100 in steps of 0.1."""
-    def validate(value: float) -> float:
-        if not low <= value <= 100 or abs(value * 10 - round(value * 10)) > 1e-9:
-            raise ValueError(f"{value:g} is not a percentage from {low:g} to 100 in steps of 0.1")
-        return round(value, 1)
-    return AfterValidator(validate)
-
-
-_Bake = Annotated[int, Field(ge=0, le=limits.BAKE_MINUTES_MAX)]
-
-
-def _no_nul(word: str) -> str:
-    if "\x00" in word:
-        raise ValueError("contains a NUL character, which no command can carry")
-    return word
-
-
-def _a_command(command: str) -> str:
-    """A shell command a task can run: ``sh -c ''`` passes, so a blank one tests nothing, and
-    a NUL ends the string execve hands the shell."""
-    if "\x00" in command:
-        raise ValueError("contains a NUL character, which no command can carry")
-    if not command.strip():
-        raise ValueError("is blank: give the command to run, or leave smoke_test out")
-    return command
-
-
-# Settings only a blue-green, canary or linear deploy reads; ``deploy --strategy`` may pick any
-# of those for a progressive app, but a rolling app's stack serves none of them.
-_PROGRESSIVE_ONLY = ("bake_minutes", "canary_percent", "canary_bake_minutes", "step_percent",
-                     "step_bake_minutes", "smoke_timeout_minutes")
-
-
-class AppDeploy(Model):
-    """How ``dockyard deploy`` moves traffic to a new revision (ECS deployment strategies)."""
-
-    strategy: Strategy = Field(default="rolling", description=(
-        "rolling: replace tasks in place. blue-green: start the new revision beside the old, "
-        "test it, then move all traffic at once. canary: move canary_percent of traffic, wait, "
-        "then the rest. linear: move step_percent at a time. Every strategy rolls back on a "
-        "failed health check, a deployment alarm or a failed smoke test (exit 4)."))
-    bake_minutes: Annotated[_Bake, Field(description=(
-        "Minutes the old revision keeps running after all traffic has moved, for an instant "
-        "rollback (blue-green, canary, linear)."))] = 5
-    canary_percent: Annotated[float, _tenths(limits.CANARY_PERCENT_MIN), Field(
-        description="canary: the share of traffic the new revision gets first (0.1-100).")] = 5.0
-    canary_bake_minutes: Annotated[_Bake, Field(
-        description="canary: minutes at canary_percent before the rest moves.")] = 10
-    step_percent: Annotated[float, _tenths(limits.STEP_PERCENT_MIN), Field(
-        description="linear: the share of traffic moved at each step (3-100).")] = 10.0
-    step_bake_minutes: Annotated[_Bake, Field(
-        description="linear: minutes between steps.")] = 6
-    smoke_test: Annotated[str, Field(min_length=1, max_length=1000),
-                          AfterValidator(_a_command)] | None = Field(
-        default=None, description=(
-            "A shell command run as a one-off task of the new image against the test endpoint "
-            "($DOCKYARD_TEST_URL, with the header in $DOCKYARD_TEST_HEADER) before production "
-            "traffic moves; a non-zero exit rolls the deployment back. Not with rolling."))
-    smoke_timeout_minutes: Annotated[int, Field(ge=1, le=120, description=(
-        "Minutes the smoke test may take; then it counts as failed."))] = 10
-    critical_findings: Literal["warn", "refuse"] = Field(default="warn", description=(
-        "An image with CRITICAL findings in ECR's scan (each push is scanned): 'warn' "
-        "deploys it and says so; 'refuse' deploys nothing (exit 3), and neither does an image "
-        "whose scan has not finished."))
-
-    @field_validator("smoke_test")
-    @classmethod
-    def _smoke_needs_test_traffic(cls, smoke_test: str | None, info: ValidationInfo
-                                  ) -> str | None:
-        if smoke_test and info.data.get("strategy") == "rolling":
-            raise ValueError("a rolling deploy has no test traffic to smoke test: use "
-                             "strategy blue-green, canary or linear")
-        return smoke_test
-
-    @field_validator(*_PROGRESSIVE_ONLY)
-    @classmethod
-    def _not_with_rolling(cls, value: float, info: ValidationInfo) -> float:
-        if info.data.get("strategy") == "rolling":
-            raise ValueError("a rolling deploy does not use it (blue-green, canary and linear "
-                             f"do): set strategy, or leave {info.field_name} out")
-        return value
-
-    @model_validator(mode="after")
-    def _within_awss_hours(self) -> AppDeploy:
-        if not self.progressive:
-            return self
-        from dockyard.deploy.timing import linear_steps
-
-        steps = linear_steps(self.step_percent) - 1
-        for strategy, shifting, how in (
-                ("canary", self.canary_bake_minutes, "canary_bake_minutes"),
-                ("linear", steps * self.step_bake_minutes,
-                 f"{steps} steps of step_percent {self.step_percent:g} after the first, x "
-                 "step_bake_minutes")):
-            minutes = self.bake_minutes + shifting
-            if minutes > limits.PROGRESSIVE_MINUTES_MAX:
-                also = "" if strategy == self.strategy else \
-                    f" (`dockyard deploy --strategy {strategy}`)"
-                raise ValueError(
-                    f"a {strategy} deploy{also} would hold traffic {minutes:,} minutes ({how}, "
-                    f"+ bake_minutes); AWS takes at most {limits.PROGRESSIVE_MINUTES_MAX:,} "
-                    f"(33 h: CloudFormation, {strategy.capitalize()}Configuration): shorten "
-                    "the bakes or take bigger steps")
-        return self
-
-    @property
-    def progressive(self) -> bool:
-        """Whether the strategy needs the second target group and the test rule."""
-        return self.strategy != "rolling"
-
-
-class App(FargateSize):
-    """An application deployed as an ECS service: behind the load balancer (web), or a
-    long-running process that takes no traffic (worker)."""
-
-    kind: Kind = Field(default="web", description=(
-        "web: an HTTPS service at https://<host>.<domain> behind the shared load balancer. "
-        "worker: a long-running process that takes no traffic (a queue consumer): no port, "
-        "no host, no load balancer; deployed rolling, scaled on CPU or memory."))
-    command: Annotated[list[Annotated[str, Field(min_length=1, max_length=4096),
-                                  AfterValidator(_no_nul)]],
-                       Field(min_length=1, max_length=100)] | None = Field(
-        default=None, description=(
-            "What the container runs instead of the image's CMD, as a list (exec form, no "
-            "shell): [celery, -A, conduit, worker]. Default: the image's CMD."))
-    image_from: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
-        default=None, description=(
-            "Deploy the images built for another app of dockyard.yml (its repository) "
-            "instead of building its own: a worker of the same code base as a web app, with "
-            "its own command. The app then has no repository of its own."))
-    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(default=None, description=(
-        "The port the app's container listens on (a web app's, required)."))
-    host: Host | None = Field(default=None, description="Default: the app's name (web apps).")
-    cpu: Annotated[Cpu, Field(description="CPU units of each task (256 = 0.25 vCPU).")] = 256
-    memory: Annotated[int, Field(description="Memory of each task in MiB; must fit its CPU.")] = 512
-    count: Annotated[int, Field(ge=0, le=100, description=(
-        "How many tasks run (0-100), when the count is fixed (see scale)."))] = 1
-    scale: AppScale | None = Field(default=None, description=(
-        "Autoscaling instead of a fixed count: min and max tasks and the targets to hold "
-        "(cpu_percent, memory_percent, requests_per_target, response_time_ms). Registered "
-        "once the service exists: after the first deploy, `dockyard up`."))
-    health_check: Annotated[str, _check(_PATH, "a path starting with /"),
-                            Field(max_length=limits.HEALTH_CHECK_PATH_CHARACTERS,
-                                  description="The path the load balancer checks (200-399 is "
-                                              "healthy).")] = "/"
-    env: Annotated[dict[EnvName, EnvValue], Field(
-        description="Plain environment variables; secrets belong in secrets.")] = {}
-    secrets: dict[SecretName, SecretRef] = Field(
-        default={}, description="NAME: a Secrets Manager name or ARN, or ssm:/parameter/path."
-    )
-    priority: Annotated[int, Field(ge=2, le=routing.ISSUER_RULE_PRIORITY - 1)] | None = Field(
-        default=None, description="The listener rule's priority (2-49999); default: derived "
-                                  "from the app's name.")
-    log_retention_days: Annotated[Retention, Field(
-        description="Days the app's logs are kept.")] = 30
-    health_command: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
-        default=None, description=(
-            "A command the container runs to check itself (a shell command: exit 0 is "
-            "healthy), like `curl -fsS http://localhost:8000/healthz`; ECS replaces a task "
-            "that fails it three times. Default: none (a web app has the load balancer's "
-            "check; a worker then counts as healthy while it runs)."))
-    read_only_root: bool = Field(default=True, description=(
-        "The container's root file system is read-only, so code that gets in cannot change the "
-        "image's files; /tmp is a writable scratch volume. false for an image that writes "
-        "elsewhere."))
-    exec: bool = Field(default=False, description=(
-        "Allow `dockyard exec APP`: a shell (or any command) in a running task through ECS "
-        "Exec, its session written to the app's log group. Gives the task role the SSM "
-        "messages permissions and needs read_only_root: false (ECS Exec's agent writes to "
-        "the root file system). Takes effect for the tasks of the next deploy."))
-    alarms: AppAlarms = Field(default_factory=AppAlarms, description=(
-        "Deployment alarms: a deploy that trips one fails and ECS rolls it back (exit 4)."))
-    job: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
-        default=None, description=(
-            "The Jenkins job (jenkins.jobs[].name) whose trusted builds may build, migrate and "
-            "deploy this app; no other pipeline can. Default: the job of the same name, else the "
-            "only job. 'none': only the operator deploys it."))
-    deploy: AppDeploy = Field(default_factory=AppDeploy, description=(
-        "The deployment strategy (rolling, blue-green, canary, linear) and its timings."))
-
-    @field_validator("secrets")
-    @classmethod
-    def _secret_count(cls, secrets: dict[str, str]) -> dict[str, str]:
-        if len(secrets) > limits.MAX_SECRETS:
-            raise ValueError(f"{len(secrets)} secrets; at most {limits.MAX_SECRETS}: each is a "
-                             "parameter of the app's stack, and CloudFormation takes 200 per "
-                             "template")
-        return secrets
-
-    @property
-    def listen_port(self) -> int:
-        """The port of an app behind the load balancer (the checks make a web app name it)."""
-        if self.port is None:
-            raise ValueError(f"a {self.kind} app has no port")
-        return self.port
-
-    @property
-    def initial_count(self) -> int:
-        """The tasks a new service starts with: the fixed count, or scale.min."""
-        return self.scale.min if self.scale else self.count
-
-    @model_validator(mode="after")
-    def _fits_task_definition(self) -> App:
-        size = limits.env_bytes(self.env, self.secrets)
-        if size > limits.ENV_BYTES:
-            raise ValueError(f"env and secrets take {size:,} bytes of the task definition; "
-                             f"dockyard leaves them {limits.ENV_BYTES:,} of the "
-                             f"{limits.TASK_DEFINITION_BYTES:,} ECS allows (ECS service quotas)")
-        return self
-
-
-def _app_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise ValueError(f"app name {shown(name)} must be 2-20 characters of lowercase letters, "
-                         "digits and single hyphens, starting with a letter")
-    # Image repositories are <name>/<app> and <name>/<app>-cache, next to <name>/jenkins-*.
-    if name.startswith("jenkins") or name.endswith("-cache"):
-        raise ValueError(f"app name {shown(name)} is reserved: names starting with 'jenkins' or "
-                         "ending in '-cache' belong to dockyard's own images")
-    # Task definition families are <name>-<app> and <name>-<app>-run (one-off tasks), next to
-    # <name>-kaniko-*; roles <name>-kaniko-<app> and <name>-pipeline-<app>.
-    if name.startswith(("kaniko", "pipeline")) or name.endswith("-run"):
-        raise ValueError(f"app name {shown(name)} is reserved: names starting with 'kaniko' or "
-                         "'pipeline' or ending in '-run' belong to dockyard's task definitions "
-                         "and roles")
-    # Roles and tags name an app, or these: untrusted builds, Jenkins' images, quarantine.
-    if name in ("untrusted", "platform", "quarantine"):
-        raise ValueError(f"app name {shown(name)} is reserved: dockyard names its untrusted "
-                         "builds, its own images and their quarantine so")
-    return name
 
 
 class Config(Model):
