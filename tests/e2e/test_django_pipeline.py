@@ -86,7 +86,7 @@ def test_main_tests_builds_migrates_with_that_image_and_deploys_it(
         taskDefinition=str(worker["taskDefinition"]))["taskDefinition"]
     assert definition["containerDefinitions"][0]["image"] == image, "the same build, no other"
     assert definition["containerDefinitions"][0]["command"] == ["python", "manage.py", "work"]
-    assert re.search(r"^dockyard deploy: worker acme-worker:1 completed$", done.stdout,
+    assert re.search(r"^\[echo\] dockyard deploy: worker acme-worker:1 completed$", done.stdout,
                      re.MULTILINE), "no URL for an app that has none"
     assert "dockyard run: conduit `python manage.py migrate --noinput` exited 0" in done.stdout
     assert done.stdout.rstrip().endswith("Finished: SUCCESS")
