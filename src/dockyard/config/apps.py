@@ -73,8 +73,8 @@ class AppScale(Model):
             raise ValueError(f"min ({self.min}) is above max ({self.max})")
         if not any((self.cpu_percent, self.memory_percent, self.requests_per_target,
                     self.response_time_ms)):
-            raise ValueError("give at least one target: cpu_percent, memory_percent, "
-                             "requests_per_target or response_time_ms")
+            raise ValueError("give at least one target: cpu_percent or memory_percent "
+                             "(any app), requests_per_target or response_time_ms (a web app)")
         return self
 
 
