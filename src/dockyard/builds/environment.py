@@ -86,9 +86,10 @@ def destination_for(cfg: Config, repository: str, registry: str,
         return Destination(uri=repository, ecr_repository=None)
     name = repository if repository.startswith(f"{cfg.name}/") else f"{cfg.name}/{repository}"
     known = repository_names(cfg)
-    borrower = cfg.apps.get(name.split("/", 1)[1])
+    app = name.split("/", 1)[1]
+    borrower = cfg.apps.get(app)
     if borrower is not None and borrower.image_from is not None:
-        raise UsageError(f"--repo {repository}: app {name.split('/', 1)[1]} builds no images "
+        raise UsageError(f"--repo {repository}: app {app} builds no images "
                          f"of its own: it runs {borrower.image_from}'s (apps.<name>.image_from)",
                          hint=f"build --repo {borrower.image_from}, then deploy that image to "
                               "both apps")
@@ -96,7 +97,6 @@ def destination_for(cfg: Config, repository: str, registry: str,
         names = ", ".join(n.split("/", 1)[1] for n in known)
         raise UsageError(f"--repo {repository}: no such repository in this platform",
                          hint=f"use one of {names}, or add an app to dockyard.yml and run up")
-    app = name.split("/", 1)[1]
     if owner == UNTRUSTED:
         if app not in cfg.apps:
             raise UsageError(f"--repo {repository}: an untrusted build cannot build Jenkins' "

@@ -16,10 +16,9 @@ from dockyard.config.crossfield import cross_error
 from dockyard.rules import shown
 
 if TYPE_CHECKING:
-    from dockyard.config.models import App, Config
+    from dockyard.config.models import App, Config, JenkinsJob
 
 Kind = Literal["web", "worker"]
-KINDS: tuple[Kind, ...] = ("web", "worker")
 
 # What only an app behind the load balancer reads, and why a worker has none of it.
 WEB_ONLY: dict[str, str] = {
@@ -86,6 +85,5 @@ def check_image_from(cfg: Config) -> None:
                               f"(now {_who(deployer)}): set apps.{name}.job the same")
 
 
-def _who(job: object) -> str:
-    name = getattr(job, "name", None)
-    return f"job {name}" if name else "only the operator"
+def _who(job: JenkinsJob | None) -> str:
+    return f"job {job.name}" if job else "only the operator"
